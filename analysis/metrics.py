@@ -1,0 +1,153 @@
+"""Truth against the system's view: the summary of one run, computed from its event tables.
+
+Everything here reads Arrow tables only (the files a run wrote, or the same tables in memory) and
+imports nothing from the simulator but the schema. Every metric is invariant to row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sim.schema import TABLES
+
+Tables = Mapping[str, pa.Table]
+
+
+def read_table(path: Path | str) -> pa.Table:
+    """Read an Arrow IPC stream file, keeping every complete batch of a file cut short.
+
+    A run killed mid-write leaves a stream without its end marker, possibly with half a batch at
+    the end; the complete batches before it are returned.
+    """
+    path = Path(path)
+    batches = []
+    with pa.OSFile(str(path), "rb") as f:
+        try:
+            reader = pa.ipc.open_stream(f)
+        except pa.ArrowInvalid:
+            name = path.stem
+            if name in TABLES:
+                return TABLES[name].schema().empty_table()
+            raise
+        schema = reader.schema
+        while True:
+            try:
+                batches.append(reader.read_next_batch())
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, OSError):
+                break  # a torn last batch
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def read_run(run_dir: Path | str) -> dict[str, pa.Table]:
+    """All tables of a run directory (``events/*.arrow``)."""
+    events = Path(run_dir) / "events"
+    return {p.stem: read_table(p) for p in sorted(events.glob("*.arrow"))}
+
+
+def _col(t: pa.Table, name: str) -> np.ndarray:
+    return t.column(name).to_numpy()
+
+
+def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
+    """The run's summary (the ``summary.json`` keys), from its tables.
+
+    Parameters
+    ----------
+    tables
+        At least groups, people, watchlist, captures and alerts.
+    wall_s
+        Wall-clock time of the run, in seconds, if known.
+    """
+    meta = _metadata(tables)
+    groups = tables["groups"]
+    names = [str(x) for x in groups.column("group").to_pylist()]
+    gid = _col(groups, "group_id")
+    order = np.argsort(gid)
+    names = [names[i] for i in order]
+    n_groups = len(names)
+
+    people = tables["people"]
+    person_group = np.zeros(people.num_rows, np.int64)
+    person_group[_col(people, "person_id")] = _col(people, "group_id")
+    listed = np.zeros(people.num_rows, bool)
+    listed[_col(people, "person_id")] = _col(people, "is_listed")
+
+    wl = tables["watchlist"]
+    entry_person = np.full(wl.num_rows, -1, np.int64)
+    entry_person[_col(wl, "entry_id")] = _col(wl, "person_id")
+
+    caps = tables["captures"]
+    cap_person = np.full(0, 0, np.int64)
+    cap_id_to_person: np.ndarray
+    if caps.num_rows:
+        cid = _col(caps, "capture_id")
+        cap_id_to_person = np.full(int(cid.max()) + 1, -1, np.int64)
+        cap_id_to_person[cid] = _col(caps, "person_id")
+        cap_person = _col(caps, "person_id").astype(np.int64)
+    else:
+        cap_id_to_person = np.zeros(0, np.int64)
+    cap_group = person_group[cap_person]
+    captures_by_group = np.bincount(cap_group, minlength=n_groups)
+    unlisted_caps_by_group = np.bincount(cap_group[~listed[cap_person]], minlength=n_groups)
+
+    al = tables["alerts"]
+    n_alerts = al.num_rows
+    if n_alerts:
+        seen = cap_id_to_person[_col(al, "capture_id")]
+        claimed = entry_person[_col(al, "entry_id")]
+        is_true = (claimed >= 0) & (claimed == seen)
+        false_group = person_group[seen[~is_true]]
+        false_unlisted_group = person_group[seen[~is_true & ~listed[seen]]]
+        detected = np.unique(seen[is_true])
+    else:
+        is_true = np.zeros(0, bool)
+        false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
+    n_true = int(is_true.sum())
+    n_false = n_alerts - n_true
+    false_by_group = np.bincount(false_group, minlength=n_groups)
+    false_unlisted = np.bincount(false_unlisted_group, minlength=n_groups)
+
+    rate = {}
+    for g, name in enumerate(names):
+        denom = unlisted_caps_by_group[g]
+        rate[name] = float(false_unlisted[g] / denom * 1000.0) if denom else None
+    observed = [r for r in rate.values() if r is not None]
+    ratio = None
+    if observed and min(observed) > 0:
+        ratio = max(observed) / min(observed)
+
+    present = int((entry_person >= 0).sum())
+    return {
+        "scenario": meta.get("scenario", ""),
+        "seed": int(meta.get("seed", 0)),
+        "replication": int(meta.get("replication", 0)),
+        "people": int(people.num_rows),
+        "duration_s": float(meta.get("duration_s", 0.0)),
+        "captures": int(caps.num_rows),
+        "captures_by_group": {n: int(c) for n, c in zip(names, captures_by_group, strict=True)},
+        "alerts": int(n_alerts),
+        "true_alerts": n_true,
+        "false_alerts": int(n_false),
+        "false_alert_share": (n_false / n_alerts) if n_alerts else None,
+        "false_alerts_by_group": {n: int(c) for n, c in zip(names, false_by_group, strict=True)},
+        "false_alert_rate_by_group": rate,
+        "false_alert_rate_ratio": ratio,
+        "watchlist_present": present,
+        "watchlist_detected_share": (len(detected) / present) if present else None,
+        "wall_s": wall_s,
+    }
+
+
+def _metadata(tables: Tables) -> dict[str, str]:
+    for t in tables.values():
+        md = t.schema.metadata or {}
+        if b"seed" in md:
+            return {k.decode(): v.decode() for k, v in md.items()}
+    return {}

@@ -1,0 +1,103 @@
+"""The Python API: ``load_scenario``, ``run`` and ``stream``.
+
+This is the edge of the package (with the CLI): it joins the engine to the recorder and to the
+summary computed by ``analysis``. Model and engine modules never import ``analysis``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from sim import __version__
+from sim.engine import Engine, ProgressFn
+from sim.recorder import ArrowRecorder, prepare_run_dir, write_json, write_text_atomic
+from sim.scenario import Scenario, load_scenario
+from sim.schema import SCHEMA_VERSION, TABLES
+from sim.world import World, build_world
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its tables (in memory, or read back from ``out``) and its summary."""
+
+    tables: dict[str, pa.Table]
+    summary: dict[str, Any]
+    out: Path | None = None
+
+
+def _as_scenario(scenario: Scenario | str | Path | dict[str, Any]) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def run_metadata(world: World) -> dict[str, str]:
+    s = world.scenario
+    return {"scenario": s.name, "seed": str(world.seed), "replication": str(world.replication),
+            "scenario_hash": s.content_hash(), "schema_version": SCHEMA_VERSION,
+            "survsim_version": __version__, "duration_s": repr(s.duration_s)}
+
+
+def stream(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
+           replication: int = 0,
+           on_progress: ProgressFn | None = None) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """Run a scenario and yield ``(table, RecordBatch)`` in simulated-time order as it goes."""
+    world = build_world(_as_scenario(scenario), seed=seed, replication=replication)
+    yield from Engine(world, on_progress).batches()
+
+
+def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
+        replication: int = 0, out: str | Path | None = None, overwrite: bool = False,
+        on_progress: ProgressFn | None = None) -> RunResult:
+    """Run a scenario to the end.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`Scenario`, a path to a scenario file, or a dictionary.
+    seed
+        Overrides the scenario's seed.
+    replication
+        Replication index (its streams derive from the seed and this index).
+    out
+        Run directory: ``scenario.resolved.toml``, ``events/<table>.arrow`` (written batch by
+        batch) and ``summary.json``. Without it the tables stay in memory.
+    overwrite
+        Replace a run already in ``out``.
+    """
+    from analysis.metrics import read_run, summarize  # the edge may use analysis
+
+    sc = _as_scenario(scenario)
+    if seed is not None:
+        sc = sc.model_copy(update={"seed": seed})
+    started = time.perf_counter()
+    if out is not None:
+        prepare_run_dir(Path(out), overwrite=overwrite, check_only=True)
+    world = build_world(sc, replication=replication)
+    run_dir = prepare_run_dir(Path(out), overwrite=overwrite) if out is not None else None
+    meta = run_metadata(world)
+    engine = Engine(world, on_progress)
+    if run_dir is None:
+        parts: dict[str, list[pa.RecordBatch]] = {name: [] for name in TABLES}
+        for name, batch in engine.batches():
+            parts[name].append(batch)
+        tables = {name: pa.Table.from_batches(b, schema=TABLES[name].schema(meta))
+                  for name, b in parts.items()}
+        summary = summarize(tables, wall_s=time.perf_counter() - started)
+        return RunResult(tables, summary)
+    write_text_atomic(run_dir / "scenario.resolved.toml", sc.to_toml())
+    recorder = ArrowRecorder(run_dir / "events", meta)
+    try:
+        recorder.touch_all()
+        for name, batch in engine.batches():
+            recorder.write(name, batch)
+    finally:
+        recorder.close()
+    tables = read_run(run_dir)
+    summary = summarize(tables, wall_s=time.perf_counter() - started)
+    write_json(run_dir / "summary.json", summary)
+    return RunResult(tables, summary, run_dir)

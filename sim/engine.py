@@ -1,0 +1,314 @@
+"""The engine: simpy schedules, numpy computes, batches flow out in simulated-time order.
+
+Like SimPy's own core, this module only schedules and forwards. A clock process wakes once per
+micro-batch (``engine.batch_s``): it takes the trips that depart in the coming window as one step
+each (their whole route is expanded with numpy, never edge by edge), adds the camera passages they
+will make to a pending pool, and releases every pending capture that falls inside the window (no
+trip departing later can produce an earlier one). Each alert the face-match model raises is a simpy
+event at its own time, which is where review, dispatch and stops attach.
+
+The stream is exposed as a generator of ``(table, RecordBatch)`` pairs; the recorder writes them,
+the demo app can draw them, and analysis reads the files.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import simpy
+
+from sim.population import AGE_BANDS, PURPOSES
+from sim.rng import keyed_uniform
+from sim.schema import TABLES
+from sim.world import World
+
+ProgressFn = Callable[[float, float], None]
+
+_STATIC_CHUNK = 65_536
+_NIGHT_LIGHT = 0.7  # quality factor in darkness (before 06:00 and from 20:00); an assumption
+
+
+def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int16)),
+                                          pa.array(list(names), pa.string()))
+
+
+def _batch(table: str, columns: dict[str, object]) -> pa.RecordBatch:
+    schema = TABLES[table].schema()
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+class Engine:
+    """Runs one world and yields its event batches.
+
+    Parameters
+    ----------
+    world
+        The assembled world (see :func:`sim.world.build_world`).
+    on_progress
+        Called with (simulated seconds done, total) after each micro-batch.
+    """
+
+    def __init__(self, world: World, on_progress: ProgressFn | None = None) -> None:
+        self.w = world
+        self.on_progress = on_progress
+        s = world.scenario
+        self.duration_s = s.duration_s
+        self.batch_s = s.engine.batch_s
+        self.latency_s = s.facematch.latency_s
+        self.outbox: deque[tuple[str, pa.RecordBatch]] = deque()
+        pop = world.population
+        self.entry_of_person = world.watchlist.entry_of_person(pop.n)
+        # Per population group: chance of a genuine hit at quality 1 and of a false match.
+        thr = s.facematch.threshold
+        mg = world.model_group
+        enrolled_model = np.bincount(mg[world.watchlist.group],
+                                     minlength=len(world.model.groups))
+        self.tpir_group = (1.0 - world.model.fnmr(thr))[mg]
+        self.fpir_group = world.model.fpir(thr, enrolled_model)[mg]
+        # Whom a false match points at: entry group h with weight FMR[g, h] * N_h.
+        n_groups = len(pop.group_names)
+        enrolled = world.watchlist.enrolled_by_group(n_groups).astype(np.float64)
+        fmr = world.model.fmr_matrix(thr)[np.ix_(mg, mg)]
+        w = fmr * enrolled[None, :]
+        sums = w.sum(axis=1, keepdims=True)
+        self.claim_cdf = np.cumsum(np.divide(w, sums, out=np.zeros_like(w), where=sums > 0),
+                                   axis=1)
+        order = np.argsort(world.watchlist.group, kind="stable")
+        self.entries_by_group = order.astype(np.int32)
+        self.entries_start = np.concatenate([[0], np.cumsum(enrolled)]).astype(np.int64)
+        self.keys = {p: world.streams.key(f"coin.{p}") for p in
+                     ("capture", "hit", "false", "claim_group", "claim_entry")}
+        self._pending: dict[str, np.ndarray] = {}
+        self._alerts_raised: list[int] = []
+        self._alert_rows: dict[str, list[np.ndarray]] = {"t": [], "capture": [], "camera": [],
+                                                         "entry": []}
+        self._alert_base = 0  # global index of the first row kept in _alert_rows
+        self.n_captures = 0
+        self.n_alerts = 0
+
+    # ------------------------------------------------------------ public
+    def batches(self) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Every output batch, in simulated-time order (static tables first)."""
+        yield from self._static_batches()
+        env = simpy.Environment()
+        env.process(self._clock(env))
+        while True:
+            try:
+                env.step()
+            except simpy.core.EmptySchedule:
+                break
+            while self.outbox:
+                yield self.outbox.popleft()
+        while self.outbox:
+            yield self.outbox.popleft()
+
+    # ------------------------------------------------------------ static tables
+    def _static_batches(self) -> Iterator[tuple[str, pa.RecordBatch]]:
+        w = self.w
+        s = w.scenario
+        pop = w.population
+        yield "groups", _batch("groups", {
+            "group_id": pa.array(np.arange(len(pop.group_names), dtype=np.int16)),
+            "group": pa.array(pop.group_names),
+            "label": pa.array(pop.group_labels),
+            "share": pa.array([g.share for g in s.population.groups], pa.float64()),
+            "model_group": pa.array([g.model_group or g.name for g in s.population.groups]),
+        })
+        listed = self.entry_of_person >= 0
+        for a in range(0, pop.n, _STATIC_CHUNK):
+            sl = slice(a, min(a + _STATIC_CHUNK, pop.n))
+            yield "people", _batch("people", {
+                "person_id": pa.array(np.arange(sl.start, sl.stop, dtype=np.int32)),
+                "group_id": pa.array(pop.group[sl]),
+                "age_band": _dict_array(pop.age_band[sl], AGE_BANDS),
+                "home_node": pa.array(pop.home_node[sl]),
+                "work_node": pa.array(pop.work_node[sl]),
+                "speed_mps": pa.array(pop.speed_mps[sl]),
+                "is_listed": pa.array(listed[sl]),
+            })
+        wl = w.watchlist
+        yield "watchlist", _batch("watchlist", {
+            "entry_id": pa.array(np.arange(wl.size, dtype=np.int32)),
+            "group_id": pa.array(wl.group),
+            "person_id": pa.array(wl.person_id),
+        })
+        c = w.cameras
+        yield "cameras", _batch("cameras", {
+            "camera_id": pa.array(np.arange(c.n, dtype=np.int32)),
+            "deployment": _dict_array(c.deployment, c.deployment_names),
+            "node": pa.array(c.node), "x_m": pa.array(c.x_m), "y_m": pa.array(c.y_m),
+            "heading_deg": pa.array(c.heading_deg), "fov_deg": pa.array(c.fov_deg),
+            "range_m": pa.array(c.range_m),
+        })
+
+    # ------------------------------------------------------------ the clock
+    def _clock(self, env: simpy.Environment) -> Iterator[simpy.Event]:
+        trips = self.w.trips
+        n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
+        for k in range(n_windows):
+            t0 = k * self.batch_s
+            t1 = min((k + 1) * self.batch_s, self.duration_s)
+            a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
+            if b > a:
+                self._emit_trips(a, b)
+                if self.w.cameras.n:
+                    self._add_passages(a, b)
+            self._release_captures(env, t1)
+            yield env.timeout(t1 - t0)
+            self._flush_alerts()
+            if self.on_progress is not None:
+                self.on_progress(t1, self.duration_s)
+
+    def _emit_trips(self, a: int, b: int) -> None:
+        t = self.w.trips
+        sl = slice(a, b)
+        self.outbox.append(("trips", _batch("trips", {
+            "trip_id": pa.array(np.arange(a, b, dtype=np.int64)),
+            "person_id": pa.array(t.person_id[sl]),
+            "depart_s": pa.array(t.depart_s[sl]),
+            "arrive_s": pa.array(t.arrive_s[sl]),
+            "origin_node": pa.array(t.origin_node[sl]),
+            "dest_node": pa.array(t.dest_node[sl]),
+            "purpose": _dict_array(t.purpose[sl], PURPOSES),
+            "length_m": pa.array(t.length_m[sl]),
+        })))
+
+    # ------------------------------------------------------------ captures
+    def _add_passages(self, a: int, b: int) -> None:
+        """Camera passages of trips a..b-1, decided and queued until their time comes."""
+        w = self.w
+        t = w.trips
+        cov = w.coverage
+        paths = w.router.expand(t.origin_node[a:b], t.dest_node[a:b], t.toward_dest[a:b])
+        step = paths.step_edge
+        has = step >= 0
+        n_cov = np.zeros(step.size, np.int64)
+        n_cov[has] = cov.ptr[step[has] + 1] - cov.ptr[step[has]]
+        pos = np.flatnonzero(n_cov)
+        if pos.size == 0:
+            return
+        counts = n_cov[pos]
+        rep = np.repeat(np.arange(pos.size), counts)
+        within = np.arange(rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        pair = cov.ptr[step[pos[rep]]] + within
+        p = pos[rep]  # path position where the step starts
+        trip_local = np.searchsorted(paths.offset, p, side="right") - 1
+        trip = trip_local + a
+        speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
+        t_start = t.depart_s[trip] + paths.along_m[p] / speed
+        t_end = t.depart_s[trip] + paths.along_m[p + 1] / speed
+        when = t_start + cov.frac[pair] * (t_end - t_start)
+        cam = cov.camera[pair]
+        # One capture chance per trip and camera: the first passage.
+        order = np.lexsort((when, cam, trip))
+        trip, cam, when, pair = trip[order], cam[order], when[order], pair[order]
+        first = np.ones(trip.size, bool)
+        first[1:] = (trip[1:] != trip[:-1]) | (cam[1:] != cam[:-1])
+        trip, cam, when, pair = trip[first], cam[first], when[first], pair[first]
+        caught = keyed_uniform(self.keys["capture"], trip, cam) < w.cameras.p_capture[cam]
+        caught &= when < self.duration_s
+        trip, cam, when, pair = trip[caught], cam[caught], when[caught], pair[caught]
+        dist = cov.distance_m[pair]
+        hour = (when / 3600.0) % 24.0
+        light = np.where((hour < 6.0) | (hour >= 20.0), _NIGHT_LIGHT, 1.0)
+        quality = (1.0 - 0.5 * dist / w.cameras.range_m[cam]) * (0.75 + 0.25 * cov.facing[pair])
+        quality = np.clip(quality * light, 0.0, 1.0)
+        new = {"t": when, "trip": trip, "camera": cam.astype(np.int32),
+               "person": t.person_id[trip], "quality": quality, "distance": dist}
+        if self._pending:
+            self._pending = {k: np.concatenate([self._pending[k], v]) for k, v in new.items()}
+        else:
+            self._pending = new
+
+    def _release_captures(self, env: simpy.Environment, t1: float) -> None:
+        """Emit the pending captures before ``t1`` in time order and schedule their alerts."""
+        pend = self._pending
+        if not pend:
+            return
+        due = pend["t"] < t1
+        if not due.any():
+            return
+        cap = {k: v[due] for k, v in pend.items()}
+        self._pending = {k: v[~due] for k, v in pend.items()}
+        order = np.lexsort((cap["camera"], cap["trip"], cap["t"]))
+        cap = {k: v[order] for k, v in cap.items()}
+        n = cap["t"].size
+        ids = np.arange(self.n_captures, self.n_captures + n, dtype=np.int64)
+        self.n_captures += n
+        self.outbox.append(("captures", _batch("captures", {
+            "capture_id": pa.array(ids),
+            "t_s": pa.array(cap["t"]),
+            "camera_id": pa.array(cap["camera"]),
+            "person_id": pa.array(cap["person"]),
+            "trip_id": pa.array(cap["trip"].astype(np.int64)),
+            "quality": pa.array(cap["quality"].astype(np.float32)),
+            "distance_m": pa.array(cap["distance"].astype(np.float32)),
+        })))
+        self._match(env, ids, cap)
+
+    # ------------------------------------------------------------ matching and alerts
+    def _match(self, env: simpy.Environment, ids: npt.NDArray[np.int64],
+               cap: dict[str, np.ndarray]) -> None:
+        """One-to-many search of each capture against the watchlist."""
+        w = self.w
+        trip, cam, person = cap["trip"], cap["camera"], cap["person"]
+        group = w.population.group[person]
+        entry = self.entry_of_person[person]
+        u_hit = keyed_uniform(self.keys["hit"], trip, cam)
+        hit = (entry >= 0) & (u_hit < self.tpir_group[group] * cap["quality"])
+        u_false = keyed_uniform(self.keys["false"], trip, cam)
+        false = ~hit & (u_false < self.fpir_group[group])
+        claimed = np.where(hit, entry, -1).astype(np.int32)
+        fi = np.flatnonzero(false)
+        if fi.size:
+            u_g = keyed_uniform(self.keys["claim_group"], trip[fi], cam[fi])
+            u_e = keyed_uniform(self.keys["claim_entry"], trip[fi], cam[fi])
+            cdf = self.claim_cdf[group[fi]]
+            h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
+            size = self.entries_start[h + 1] - self.entries_start[h]
+            pick = self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
+                                                      np.maximum(size - 1, 0))
+            claimed[fi] = self.entries_by_group[pick]
+        raised = np.flatnonzero(claimed >= 0)
+        t_alert = cap["t"][raised] + self.latency_s
+        keep = t_alert < self.duration_s
+        raised, t_alert = raised[keep], t_alert[keep]
+        if raised.size == 0:
+            return
+        base = self._alert_base + sum(a.size for a in self._alert_rows["t"])
+        self._alert_rows["t"].append(t_alert)
+        self._alert_rows["capture"].append(ids[raised])
+        self._alert_rows["camera"].append(cam[raised])
+        self._alert_rows["entry"].append(claimed[raised])
+        for i, ta in enumerate(t_alert):
+            ev = env.timeout(float(ta) - env.now, value=base + i)
+            ev.callbacks.append(self._on_alert)
+
+    def _on_alert(self, event: simpy.Event) -> None:
+        self._alerts_raised.append(int(event.value))
+
+    def _flush_alerts(self) -> None:
+        if not self._alerts_raised:
+            return
+        rows = {k: np.concatenate(v) for k, v in self._alert_rows.items()}
+        idx = np.asarray(self._alerts_raised, np.int64) - self._alert_base
+        self._alerts_raised = []
+        n = idx.size
+        ids = np.arange(self.n_alerts, self.n_alerts + n, dtype=np.int64)
+        self.n_alerts += n
+        self.outbox.append(("alerts", _batch("alerts", {
+            "alert_id": pa.array(ids),
+            "t_s": pa.array(rows["t"][idx]),
+            "capture_id": pa.array(rows["capture"][idx]),
+            "camera_id": pa.array(rows["camera"][idx].astype(np.int32)),
+            "entry_id": pa.array(rows["entry"][idx].astype(np.int32)),
+        })))
+        # Alerts are raised in the order they were scheduled, so what is left is a suffix.
+        done = int(idx.max()) + 1
+        self._alert_rows = {k: [v[done:]] for k, v in rows.items()}
+        self._alert_base += done

@@ -1,0 +1,257 @@
+"""People as numpy columns, and their day plans turned into trips.
+
+No Python object per person (house rule 3): a :class:`Population` is a set of arrays indexed by
+person id, and :func:`plan_trips` builds every trip of the run as arrays, one vectorised pass per
+activity slot and day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.city import City
+from sim.errors import ScenarioError
+from sim.routing import Router
+from sim.scenario import Population as PopulationSpec
+
+AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
+PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home")
+
+_HOUR = 3600.0
+
+
+@dataclass
+class Population:
+    """The people of the city (truth), one array per attribute, indexed by person id."""
+
+    group: npt.NDArray[np.int16]
+    age_band: npt.NDArray[np.int8]
+    home_node: npt.NDArray[np.int32]
+    work_node: npt.NDArray[np.int32]  # workplace or school; -1 for none
+    speed_mps: npt.NDArray[np.float32]
+    group_names: list[str]
+    group_labels: list[str]
+
+    @property
+    def n(self) -> int:
+        return int(self.group.size)
+
+    def group_counts(self) -> npt.NDArray[np.int64]:
+        return np.bincount(self.group, minlength=len(self.group_names))
+
+
+def build_population(spec: PopulationSpec, city: City, router: Router,
+                     rng: np.random.Generator) -> Population:
+    """Draw groups, ages, homes, workplaces and walking speeds.
+
+    Homes: every crossing holds homes; a group's chance of living in a district follows its
+    ``district_shares`` relative to its city-wide share (segregated cities), so that the share of
+    group g among a district's residents is close to the share given.
+    """
+    n = spec.people
+    names = [g.name for g in spec.groups]
+    shares = np.array([g.share for g in spec.groups], np.float64)
+    group = rng.choice(len(names), size=n, p=shares / shares.sum()).astype(np.int16)
+    ages = spec.age_bands
+    age_p = np.array([ages.child, ages.adult, ages.senior])
+    age_band = rng.choice(3, size=n, p=age_p / age_p.sum()).astype(np.int8)
+
+    n_d = len(city.district_names)
+    nodes_in = [np.flatnonzero(city.node_district == d) for d in range(n_d)]
+    capacity = np.array([a.size for a in nodes_in], np.float64)
+    known = set(city.district_names)
+    problems = []
+    concentration = np.ones((len(names), n_d))
+    for gi, g in enumerate(spec.groups):
+        for dname, s in g.district_shares.items():
+            if dname not in known:
+                problems.append(
+                    f"population.groups.{gi}.district_shares: unknown district {dname!r}; the "
+                    f"city's districts are: {', '.join(city.district_names)}")
+                continue
+            if g.share > 0:
+                concentration[gi, city.district_names.index(dname)] = s / g.share
+    if problems:
+        raise ScenarioError(problems)
+    home_node = np.empty(n, np.int32)
+    for gi in range(len(names)):
+        members = np.flatnonzero(group == gi)
+        if members.size == 0:
+            continue
+        w = capacity * concentration[gi]
+        if w.sum() <= 0:
+            w = capacity.copy()
+        district = rng.choice(n_d, size=members.size, p=w / w.sum())
+        # Pick a node within the chosen district, uniformly.
+        pick = rng.random(members.size)
+        for d in range(n_d):
+            sel = district == d
+            if sel.any():
+                nodes = nodes_in[d]
+                home_node[members[sel]] = nodes[(pick[sel] * nodes.size).astype(np.int64)]
+
+    work_node = np.full(n, -1, np.int32)
+    workplaces = city.places_of("workplace")
+    attract = np.exp(-city.distance_from_centre_m()[workplaces] / 2000.0) + 0.1
+    workers = (age_band == 1) & (rng.random(n) < spec.employment_rate)
+    work_node[workers] = rng.choice(workplaces, size=int(workers.sum()),
+                                    p=attract / attract.sum())
+    # Children go to the school nearest home; schools are destinations so the router knows them.
+    children = np.flatnonzero(age_band == 0)
+    schools = city.places_of("school")
+    if children.size:
+        d = router.dist_m[router.row_of[schools]][:, home_node[children]]  # schools x children
+        work_node[children] = schools[np.argmin(d, axis=0)]
+
+    speed = rng.normal(spec.walking_speed_mps, spec.walking_speed_sd_mps, n)
+    # Seniors walk more slowly (Bohannon 1997: ~1.2-1.3 m/s past 60 versus ~1.4 below).
+    speed = np.where(age_band == 2, speed * 0.9, speed)
+    speed = np.clip(speed, 0.5, 2.5).astype(np.float32)
+    return Population(group, age_band, home_node, work_node, speed, names,
+                      [g.label or g.name.replace("_", " ") for g in spec.groups])
+
+
+@dataclass
+class Trips:
+    """Every trip of the run, sorted by departure time; trip id = row index."""
+
+    person_id: npt.NDArray[np.int32]
+    depart_s: npt.NDArray[np.float64]
+    arrive_s: npt.NDArray[np.float64]
+    origin_node: npt.NDArray[np.int32]
+    dest_node: npt.NDArray[np.int32]
+    toward_dest: npt.NDArray[np.bool_]  # routing: tree of dest (True) or of origin (False)
+    purpose: npt.NDArray[np.int8]
+    length_m: npt.NDArray[np.float64]
+
+    @property
+    def n(self) -> int:
+        return int(self.person_id.size)
+
+    def take(self, idx: npt.ArrayLike) -> Trips:
+        return Trips(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
+
+
+def trip_destinations(city: City) -> npt.NDArray[np.int32]:
+    """The nodes that every trip starts or ends at (besides homes)."""
+    return np.unique(city.place_node)
+
+
+def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router,
+               duration_s: float, streams_for_day: list[np.random.Generator]) -> Trips:
+    """Turn each person's day plan into trips, day by day.
+
+    A day: workers and pupils leave home in the morning, stay at work or school and come back,
+    some stopping at a shop on the way; then errands (shops) and leisure (plazas, places of
+    worship, stations) as home-based tours in the remaining hours. Tours of one person never
+    overlap: each starts when the previous one has ended.
+    """
+    parts: list[dict[str, np.ndarray]] = []
+    n_days = len(streams_for_day)
+    shops = city.places_of("shop")
+    leisure_nodes = np.concatenate([city.places_of("plaza"), city.places_of("place_of_worship"),
+                                    city.places_of("transit_hub")])
+    people = np.arange(pop.n, dtype=np.int32)
+    speed = pop.speed_mps.astype(np.float64)
+    for day in range(n_days):
+        rng = streams_for_day[day]
+        t0 = day * 24 * _HOUR
+        free_at = np.full(pop.n, t0, np.float64)  # when each person is home and free
+
+        def add(who: np.ndarray, depart: np.ndarray, origin: np.ndarray, dest: np.ndarray,
+                toward: np.ndarray, purpose: int) -> np.ndarray:
+            root = np.where(toward, dest, origin)
+            other = np.where(toward, origin, dest)
+            length = router.distance_m(root, other)
+            arrive = depart + length / speed[who]
+            parts.append({"person_id": who, "depart_s": depart, "arrive_s": arrive,
+                          "origin_node": origin, "dest_node": dest, "toward_dest": toward,
+                          "purpose": np.full(who.size, purpose, np.int8), "length_m": length})
+            return arrive
+
+        # Commute (workers) and school run (children).
+        commuters = people[pop.work_node >= 0]
+        is_child = pop.age_band[commuters] == 0
+        leave = np.where(is_child, rng.normal(7.75, 0.25, commuters.size),
+                         rng.normal(8.0, 0.9, commuters.size))
+        leave = t0 + np.clip(leave, 5.0, 11.0) * _HOUR
+        stay = np.where(is_child, rng.normal(6.5, 0.5, commuters.size),
+                        rng.normal(8.5, 1.0, commuters.size))
+        stay = np.clip(stay, 3.0, 12.0) * _HOUR
+        home = pop.home_node[commuters]
+        work = pop.work_node[commuters]
+        purpose = np.where(is_child, PURPOSES.index("school"), PURPOSES.index("work"))
+        for p in np.unique(purpose):
+            sel = purpose == p
+            arrive = add(commuters[sel], leave[sel], home[sel], work[sel],
+                         np.ones(sel.sum(), bool), int(p))
+            back = arrive + stay[sel]
+            # Some adults stop at a shop on the way home.
+            shop_stop = (~is_child[sel]) & (rng.random(sel.sum()) < 0.3)
+            who = commuters[sel]
+            direct = ~shop_stop
+            end_direct = add(who[direct], back[direct], work[sel][direct], home[sel][direct],
+                             np.zeros(direct.sum(), bool), PURPOSES.index("home"))
+            free_at[who[direct]] = end_direct
+            if shop_stop.any():
+                s_who = who[shop_stop]
+                shop = rng.choice(shops, size=s_who.size)
+                at_shop = add(s_who, back[shop_stop], work[sel][shop_stop], shop,
+                              np.ones(s_who.size, bool), PURPOSES.index("errand"))
+                dwell = rng.uniform(10, 30, s_who.size) * 60
+                end = add(s_who, at_shop + dwell, shop, pop.home_node[s_who],
+                          np.zeros(s_who.size, bool), PURPOSES.index("home"))
+                free_at[s_who] = end
+
+        # Home-based tours: errands and leisure, in the order of their wished start times.
+        n_err = rng.poisson(spec.errands_per_day * np.where(pop.work_node >= 0, 0.6, 1.4))
+        n_lei = rng.poisson(spec.leisure_per_day, pop.n)
+        max_tours = int(max(n_err.max(initial=0) + n_lei.max(initial=0), 0))
+        if max_tours:
+            wish = np.sort(np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
+                                    rng.uniform(9.0, 21.0, (pop.n, max_tours)), np.inf), axis=1)
+            # Which of a person's tours are leisure: a random subset of size n_lei.
+            rank = np.argsort(rng.random((pop.n, max_tours)), axis=1)
+            is_leisure = rank < n_lei[:, None]
+            for k in range(max_tours):
+                who = people[np.isfinite(wish[:, k])]
+                if who.size == 0:
+                    continue
+                depart = np.maximum(t0 + wish[who, k] * _HOUR, free_at[who] + 600.0)
+                ok = depart < t0 + 23.0 * _HOUR
+                who, depart = who[ok], depart[ok]
+                lei = is_leisure[who, k]
+                dest = np.where(lei, rng.choice(leisure_nodes, size=who.size),
+                                rng.choice(shops, size=who.size)).astype(np.int32)
+                purpose_k = np.where(lei, PURPOSES.index("leisure"), PURPOSES.index("errand"))
+                dwell = np.where(lei, rng.uniform(30, 120, who.size),
+                                 rng.uniform(10, 40, who.size)) * 60
+                for p in (PURPOSES.index("errand"), PURPOSES.index("leisure")):
+                    sel = purpose_k == p
+                    if not sel.any():
+                        continue
+                    w = who[sel]
+                    there = add(w, depart[sel], pop.home_node[w], dest[sel],
+                                np.ones(w.size, bool), p)
+                    free_at[w] = add(w, there + dwell[sel], dest[sel], pop.home_node[w],
+                                     np.zeros(w.size, bool), PURPOSES.index("home"))
+
+    cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
+            for k in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node",
+                      "toward_dest", "purpose", "length_m")}
+    keep = (cols["depart_s"] < duration_s) & (cols["origin_node"] != cols["dest_node"])
+    order = np.lexsort((cols["person_id"][keep], cols["depart_s"][keep]))
+    sel = np.flatnonzero(keep)[order]
+    return Trips(
+        person_id=cols["person_id"][sel].astype(np.int32),
+        depart_s=cols["depart_s"][sel].astype(np.float64),
+        arrive_s=cols["arrive_s"][sel].astype(np.float64),
+        origin_node=cols["origin_node"][sel].astype(np.int32),
+        dest_node=cols["dest_node"][sel].astype(np.int32),
+        toward_dest=cols["toward_dest"][sel].astype(bool),
+        purpose=cols["purpose"][sel].astype(np.int8),
+        length_m=cols["length_m"][sel].astype(np.float64),
+    )

@@ -1,0 +1,627 @@
+"""Scenario files: TOML in, one validated :class:`Scenario` out.
+
+This is the border (house rule 2): everything a user writes is checked here, every problem is
+reported at once with its file, line where known, key path and what was expected, and the rest of
+survsim trusts the typed result. Files may ``extends = "other.toml"`` (tables merge key by key,
+arrays are replaced) and the command line may ``--set key.path=value``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim import tomlio
+from sim.errors import ScenarioError
+from sim.presets import AGE_BANDS_US2020, GROUP_PRESETS
+
+GROUP_NAME = r"^[a-z][a-z0-9_]*$"
+SHARE_TOLERANCE = 1e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- city
+class Places(_Strict):
+    """How many places of each type the generator puts on the street graph."""
+
+    workplaces: int = Field(200, ge=1, description="Workplace nodes (offices, shops' back rooms).")
+    shops: int = Field(150, ge=1, description="Shop nodes, destinations of errands.")
+    transit_hubs: int = Field(8, ge=0, description="Stations; busy at rush hours.")
+    plazas: int = Field(4, ge=1, description="Public squares; the central plaza is one of them.")
+    places_of_worship: int = Field(12, ge=0)
+    schools: int = Field(10, ge=1)
+    hospitals: int = Field(1, ge=0)
+
+
+class GridCity(_Strict):
+    """A rectangular street grid, districts in a ``districts_x`` x ``districts_y`` layout."""
+
+    kind: Literal["grid"]
+    columns: int = Field(30, ge=2, le=3000, description="Intersections along x.")
+    rows: int = Field(30, ge=2, le=3000, description="Intersections along y.")
+    block_m: float = Field(100.0, gt=0, le=10_000, description="Street length between crossings.")
+    districts_x: int = Field(2, ge=1, le=26)
+    districts_y: int = Field(2, ge=1, le=26)
+    places: Places = Places()
+
+
+class RadialCity(_Strict):
+    """A capital: a central plaza, concentric ring roads, avenues (spokes) and named districts."""
+
+    kind: Literal["radial"]
+    rings: int = Field(12, ge=1, le=400, description="Ring roads around the central plaza.")
+    ring_spacing_m: float = Field(250.0, gt=0, le=10_000)
+    spokes: int = Field(8, ge=3, le=256, description="Avenues from the centre to the edge.")
+    block_m: float = Field(120.0, gt=0, le=10_000,
+                           description="Target street length between crossings on a ring.")
+    centre_rings: int = Field(2, ge=0, description="Rings inside the 'Centre' district.")
+    districts: int = Field(8, ge=1, le=32, description="Outer districts, one per sector.")
+    places: Places = Places()
+
+    @model_validator(mode="after")
+    def _centre_inside(self) -> RadialCity:
+        if self.centre_rings > self.rings:
+            raise ValueError(f"centre_rings ({self.centre_rings}) must be at most rings "
+                             f"({self.rings})")
+        return self
+
+
+City = Annotated[GridCity | RadialCity, Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------- population
+class GroupSpec(_Strict):
+    """A demographic group of the population."""
+
+    name: str = Field(pattern=GROUP_NAME, description="Identifier, e.g. 'black_female'.")
+    share: float = Field(ge=0, le=1, description="Share of the city's population.")
+    label: str | None = Field(None, description="Readable name for reports.")
+    model_group: str | None = Field(
+        None, description="Face-match model group whose error rates apply (default: name).")
+    district_shares: dict[str, float] = Field(
+        default_factory=dict,
+        description="Share of this group among the residents of named districts "
+                    "(segregated cities); other districts get the rest.")
+
+    @field_validator("district_shares")
+    @classmethod
+    def _shares_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, s in v.items() if not 0 <= s <= 1]
+        if bad:
+            raise ValueError(f"shares must lie in [0, 1] (districts {', '.join(bad)})")
+        return v
+
+
+class AgeBands(_Strict):
+    """Shares of children, working-age adults and seniors (default: US Census 2020)."""
+
+    child: float = Field(AGE_BANDS_US2020["child"], ge=0, le=1)
+    adult: float = Field(AGE_BANDS_US2020["adult"], ge=0, le=1)
+    senior: float = Field(AGE_BANDS_US2020["senior"], ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> AgeBands:
+        total = self.child + self.adult + self.senior
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise ValueError(f"age band shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+
+class Population(_Strict):
+    """Who lives in the city and how they move."""
+
+    people: int = Field(50_000, gt=0, le=50_000_000)
+    groups: list[GroupSpec] = Field(
+        default_factory=lambda: [GroupSpec(**g) for g in GROUP_PRESETS["nist_sex_race"]],  # type: ignore[arg-type]
+        description="A list of groups, or a preset name: " + ", ".join(GROUP_PRESETS))
+    age_bands: AgeBands = AgeBands()
+    employment_rate: float = Field(0.72, ge=0, le=1,
+                                   description="Share of adults who commute to a workplace.")
+    walking_speed_mps: float = Field(1.34, gt=0.1, le=5,
+                                     description="Mean walking speed (Bohannon 1997: 1.34 m/s).")
+    walking_speed_sd_mps: float = Field(0.2, ge=0, le=2)
+    errands_per_day: float = Field(0.8, ge=0, le=10, description="Mean shop trips per day.")
+    leisure_per_day: float = Field(0.4, ge=0, le=10,
+                                   description="Mean visits to plazas, worship, hubs per day.")
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _expand_preset(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if v not in GROUP_PRESETS:
+                raise ValueError(f"unknown group preset {v!r}; expected a list of groups or one "
+                                 f"of: {', '.join(GROUP_PRESETS)}")
+            return copy.deepcopy(GROUP_PRESETS[v])
+        return v
+
+    @model_validator(mode="after")
+    def _groups_consistent(self) -> Population:
+        if not self.groups:
+            raise ValueError("groups: at least one group is needed")
+        names = [g.name for g in self.groups]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"groups: names must be unique, repeated: {', '.join(dup)}")
+        total = sum(g.share for g in self.groups)
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise ValueError(f"groups: shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+
+# ---------------------------------------------------------------- watchlist, face match
+class Watchlist(_Strict):
+    """The list of people the system searches for (truth: who is on it and who is in town)."""
+
+    size: int = Field(1000, ge=0, le=100_000_000, description="Identities on the list.")
+    composition: Literal["proportional", "skewed"] = Field(
+        "proportional", description="'proportional' to the population's group shares, or "
+                                    "'skewed' with group_shares.")
+    group_shares: dict[str, float] = Field(default_factory=dict,
+                                           description="Share of the list per group (skewed).")
+    present: int = Field(20, ge=0, description="Listed people who live in the city.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Watchlist:
+        if self.present > self.size:
+            raise ValueError(f"present ({self.present}) cannot exceed size ({self.size})")
+        if self.composition == "skewed":
+            if not self.group_shares:
+                raise ValueError("composition 'skewed' needs group_shares")
+            total = sum(self.group_shares.values())
+            if abs(total - 1) > SHARE_TOLERANCE or min(self.group_shares.values()) < 0:
+                raise ValueError(f"group_shares must be non-negative and sum to 1, "
+                                 f"they sum to {total:.6g}")
+        elif self.group_shares:
+            raise ValueError("group_shares is only used with composition = 'skewed'")
+        return self
+
+
+class FaceMatch(_Strict):
+    """Which face-match model decides who is flagged, and at what similarity threshold."""
+
+    model: str = Field("nist_frvt2019_median", description="A face-match model preset.")
+    threshold: float = Field(0.62, ge=0, le=1, description="Similarity threshold in [0, 1].")
+    latency_s: float = Field(2.0, ge=0, le=3600,
+                             description="Time from capture to alert (search and transmission).")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from sim.facematch import MODELS  # local: facematch depends on nothing here
+
+        if v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; expected one of: {', '.join(MODELS)}")
+        return v
+
+
+# ---------------------------------------------------------------- deployments, governance
+class Cctv(_Strict):
+    """Fixed cameras with live face recognition."""
+
+    kind: Literal["cctv"]
+    name: str = Field("cctv", description="Label in the output tables.")
+    count: int = Field(100, ge=0, le=1_000_000)
+    placement: Literal["random", "footfall", "centre"] = Field(
+        "footfall", description="'random' nodes, 'footfall' (busiest crossings) or 'centre' "
+                                "(nearest the central plaza).")
+    range_m: float = Field(25.0, gt=0, le=500, description="Distance at which faces are usable.")
+    fov_deg: float = Field(90.0, gt=0, le=360, description="Horizontal field of view.")
+    p_capture: float = Field(0.7, ge=0, le=1,
+                             description="Chance a face passing in view is detected and usable.")
+
+
+Deployment = Annotated[Cctv, Field(discriminator="kind")]
+
+
+class Governance(_Strict):
+    """The rules the system runs under."""
+
+    ban: bool = Field(False, description="Face recognition banned: no face is captured.")
+
+
+class Engine(_Strict):
+    """Engine settings that change batching, never results."""
+
+    batch_s: float = Field(300.0, gt=0, le=86_400,
+                           description="Micro-batch length of the event stream.")
+
+
+class Scenario(_Strict):
+    """A whole scenario: the city, its people, the watchlist, the model and the deployments."""
+
+    name: str = Field("scenario", description="Short name used in reports.")
+    description: str = ""
+    seed: int = Field(1, ge=0, lt=2**63)
+    duration_h: float = Field(24.0, gt=0, le=24 * 28)
+    city: City = RadialCity(kind="radial")
+    population: Population = Population()
+    watchlist: Watchlist = Watchlist()
+    facematch: FaceMatch = FaceMatch()
+    deployment: list[Deployment] = Field(default_factory=list)
+    governance: Governance = Governance()
+    engine: Engine = Engine()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        from sim.facematch import MODELS
+
+        names = {g.name for g in self.population.groups}
+        problems: list[str] = []
+        if self.watchlist.present > self.population.people:
+            problems.append(f"watchlist.present ({self.watchlist.present}) exceeds "
+                            f"population.people ({self.population.people})")
+        unknown = sorted(set(self.watchlist.group_shares) - names)
+        if unknown:
+            problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
+        model = MODELS.get(self.facematch.model)
+        if model is not None:
+            for i, g in enumerate(self.population.groups):
+                target = g.model_group or g.name
+                if target not in model.groups:
+                    problems.append(
+                        f"population.groups.{i}.model_group: model {self.facematch.model!r} has "
+                        f"no rates for group {target!r}; set model_group to one of: "
+                        f"{', '.join(model.groups)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        return self.duration_h * 3600.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_toml(self) -> str:
+        """Every value used, defaults filled in; loading it gives back the same scenario."""
+        header = (f"Resolved scenario '{self.name}' (survsim): every value used, defaults filled "
+                  f"in.\n{self.description}".rstrip())
+        return tomlio.dumps(self.to_dict(), header=header)
+
+    def content_hash(self) -> str:
+        """Hash of everything but the seed: replications of one scenario share it."""
+        d = self.to_dict()
+        d.pop("seed", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- loading
+def load_scenario(source: str | Path | Mapping[str, Any],
+                  overrides: Sequence[str] | Mapping[str, Any] = ()) -> Scenario:
+    """Read, merge (``extends``), override and validate a scenario.
+
+    Parameters
+    ----------
+    source
+        A path to a TOML file, or a dictionary with the same structure.
+    overrides
+        ``["key.path=value", ...]`` as on the command line, or ``{"key.path": value}``.
+
+    Raises
+    ------
+    ScenarioError
+        With one message per problem.
+    """
+    loader = _Loader()
+    if isinstance(source, Mapping):
+        data = copy.deepcopy(dict(source))
+        label = "<scenario>"
+        data = loader.resolve_dict(data, label, base_dir=Path.cwd())
+    else:
+        label = str(source)
+        data = loader.load_file(Path(source), stack=())
+    items = _parse_overrides(overrides)
+    for key, value in items:
+        _apply_override(data, key, value)
+        loader.provenance[key] = "--set"
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(loader.format(exc, label)) from None
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.provenance: dict[str, str] = {}  # key path -> file that set it (or "--set")
+        self.lines: dict[str, dict[str, int]] = {}  # file -> key path -> line number
+
+    def load_file(self, path: Path, stack: tuple[Path, ...]) -> dict[str, Any]:
+        shown = str(path)
+        try:
+            resolved = path.resolve()
+        except OSError as exc:
+            raise ScenarioError(f"{shown}: cannot read the file ({exc.strerror})") from None
+        if resolved in stack:
+            chain = " -> ".join(str(p) for p in (*stack, resolved))
+            raise ScenarioError(f"{shown}: circular 'extends' ({chain})")
+        if not path.is_file():
+            raise ScenarioError(f"{shown}: no such scenario file"
+                                + (f" (extended by {stack[-1]})" if stack else ""))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"{shown}: cannot read the file ({exc})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
+        self.lines[shown] = _key_lines(text)
+        return self.resolve_dict(data, shown, base_dir=path.parent, stack=(*stack, resolved))
+
+    def resolve_dict(self, data: dict[str, Any], label: str, base_dir: Path,
+                     stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+        parent: dict[str, Any] = {}
+        ext = data.pop("extends", None)
+        if ext is not None:
+            if not isinstance(ext, str) or not ext:
+                raise ScenarioError(f"{label}: extends: expected a file name (a string), "
+                                    f"got {ext!r}")
+            parent = self.load_file(base_dir / ext, stack)
+        for key in _leaf_paths(data):
+            self.provenance[key] = label
+        return _merge(parent, data)
+
+    def format(self, exc: ValidationError, label: str) -> list[str]:
+        problems: list[str] = []
+        for err in exc.errors():
+            loc = _clean_loc(err["loc"])
+            path = ".".join(str(p) for p in loc)
+            source = self._source(path) or label
+            where = source
+            line = self.lines.get(source, {}).get(path) or self._nearest_line(source, path)
+            if line:
+                where = f"{source}:{line}"
+            if source == "--set":
+                where = f"{label} (--set)"
+            problems.append(f"{where}: {path or '(top level)'}: {_explain(err, loc)}")
+        return problems
+
+    def _source(self, path: str) -> str | None:
+        parts = path.split(".")
+        while parts:
+            key = ".".join(parts)
+            if key in self.provenance:
+                return self.provenance[key]
+            # A table whose keys came from one file.
+            for k, v in self.provenance.items():
+                if k.startswith(key + "."):
+                    return v
+            parts.pop()
+        return None
+
+    def _nearest_line(self, source: str, path: str) -> int | None:
+        table = self.lines.get(source, {})
+        parts = path.split(".")
+        while parts:
+            parts.pop()
+            if ".".join(parts) in table:
+                return table[".".join(parts)]
+        return None
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> list[int | str]:
+    """Drop the discriminator tags pydantic inserts into union locations."""
+    out: list[int | str] = []
+    for i, p in enumerate(loc):
+        prev = loc[i - 1] if i else None
+        if isinstance(p, str) and (
+            (prev == "city" and p in ("grid", "radial"))
+            or (isinstance(prev, int) and "deployment" in loc[:i] and p in _deployment_tags())
+        ):
+            continue
+        out.append(p)
+    return out
+
+
+def _deployment_tags() -> set[str]:
+    return {"cctv"}
+
+
+def _model_at(loc: Sequence[int | str], data_kind: str | None = None) -> type[BaseModel] | None:
+    """The model class whose field ``loc[-1]`` is (best effort, for 'unknown key' messages)."""
+    model: type[BaseModel] | None = Scenario
+    for p in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(p, int):
+            continue
+        field = model.model_fields.get(p)
+        if field is None:
+            return None
+        candidates = _models_in(field.annotation)
+        if p == "city":
+            candidates = [c for c in candidates if c.model_fields["kind"].annotation
+                          == Literal[data_kind]] or candidates
+        model = candidates[0] if candidates else None
+    return model
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_models_in(arg))
+    if isinstance(annotation, types.UnionType):
+        for arg in annotation.__args__:
+            out.extend(m for m in _models_in(arg) if m not in out)
+    return out
+
+
+def _explain(err: Any, loc: Sequence[int | str]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
+        return f"unknown key{allowed}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        word = {"greater_than": "greater than", "greater_than_equal": "at least",
+                "less_than": "less than", "less_than_equal": "at most"}[kind]
+        bound = next(iter(ctx.values())) if ctx else "?"
+        return f"expected a number {word} {bound}, got {value!r}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected an integer, got {value!r}"
+    if kind in ("float_type", "float_parsing"):
+        return f"expected a number, got {value!r}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {value!r}"
+    if kind in ("string_type",):
+        return f"expected a string, got {value!r}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {value!r}"
+    if kind == "union_tag_invalid":
+        return (f"expected kind {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+                " (this kind is not available in this version of survsim)")
+    if kind == "union_tag_not_found":
+        return f"a 'kind' key is required (one of {ctx.get('expected_tags', '?')})"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a table, got {value!r}"
+    if kind == "list_type":
+        return f"expected an array, got {value!r}"
+    if kind == "string_pattern_mismatch":
+        return (f"expected lower-case letters, digits and '_' starting with a letter, "
+                f"got {value!r}")
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return f"{err['msg']} (got {value!r})"
+
+
+# ---------------------------------------------------------------- merging and overrides
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        out.append(key)
+        if isinstance(v, Mapping):
+            out.extend(_leaf_paths(v, key + "."))
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                out.append(f"{key}.{i}")
+                if isinstance(item, Mapping):
+                    out.extend(_leaf_paths(item, f"{key}.{i}."))
+    return out
+
+
+def _parse_overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple[str, Any]]:
+    if isinstance(overrides, Mapping):
+        return list(overrides.items())
+    items: list[tuple[str, Any]] = []
+    problems: list[str] = []
+    for raw in overrides:
+        key, sep, text = raw.partition("=")
+        key = key.strip()
+        if not sep or not key or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", key):
+            problems.append(f"--set {raw!r}: expected key.path=value, e.g. population.people=5000")
+            continue
+        items.append((key, _parse_value(text.strip())))
+    if problems:
+        raise ScenarioError(problems)
+    return items
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word such as grid or footfall
+
+
+def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node: Any = data
+    for i, p in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(node, list):
+            node = _list_item(node, p, key)
+            continue
+        if p not in node or not isinstance(node[p], dict | list):
+            node[p] = [] if nxt.isdigit() and p == "deployment" else {}
+        node = node[p]
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = _index(node, last, key)
+        node[idx] = value
+    else:
+        node[last] = value
+
+
+def _index(seq: list[Any], part: str, key: str) -> int:
+    if not part.isdigit():
+        raise ScenarioError(f"--set {key}: expected an index (0, 1, ...) where {part!r} stands")
+    idx = int(part)
+    if idx >= len(seq):
+        raise ScenarioError(f"--set {key}: index {idx} is out of range; the scenario has "
+                            f"{len(seq)} entries there")
+    return idx
+
+
+def _list_item(seq: list[Any], part: str, key: str) -> Any:
+    return seq[_index(seq, part, key)]
+
+
+# ---------------------------------------------------------------- line numbers
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEYLINE = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map key paths to the line that sets them (first occurrence; best effort)."""
+    out: dict[str, int] = {}
+    current: list[str] = []
+    counts: dict[str, int] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = _HEADER.match(line)
+        if m:
+            parts = [p.strip().strip('"\'') for p in m.group(2).split(".")]
+            if m.group(1) == "[[":
+                name = ".".join(parts)
+                idx = counts.get(name, 0)
+                counts[name] = idx + 1
+                current = [*parts, str(idx)]
+            else:
+                current = parts
+            out.setdefault(".".join(current), n)
+            continue
+        m = _KEYLINE.match(line)
+        if m:
+            parts = [p.strip().strip('"\'') for p in m.group(1).split(".")]
+            out.setdefault(".".join([*current, *parts]), n)
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the scenario format, generated from the models."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "survsim scenario"
+    schema.setdefault("properties", {})["extends"] = {
+        "type": "string", "description": "A scenario file this one is based on (relative path)."}
+    return schema

@@ -1,0 +1,105 @@
+"""The Arrow schemas of every output table: the contract between the engine and analysis.
+
+One place owns table names, columns, types, units and meanings (house rule: a record table is the
+contract). ``view`` says whose knowledge a table is: ``truth`` (what really happened, known only to
+the simulator), ``system`` (what the surveillance system observed and decided) or ``setup`` (the
+deployment itself, known to both).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    view: str  # "truth", "system" or "setup"
+    meaning: str
+    columns: tuple[Column, ...]
+
+    def schema(self, metadata: dict[str, str] | None = None) -> pa.Schema:
+        fields = [pa.field(c.name, c.type, nullable=False,
+                           metadata={"unit": c.unit, "meaning": c.meaning})
+                  for c in self.columns]
+        meta = {"table": self.name, "view": self.view, "meaning": self.meaning,
+                "schema_version": SCHEMA_VERSION, **(metadata or {})}
+        return pa.schema(fields, metadata=meta)
+
+
+_DICT = pa.dictionary(pa.int16(), pa.string())
+
+TABLES: dict[str, Table] = {t.name: t for t in (
+    Table("groups", "truth", "The demographic groups of the population.", (
+        Column("group_id", pa.int16(), "", "Group index used by other tables."),
+        Column("group", pa.string(), "", "Group identifier."),
+        Column("label", pa.string(), "", "Readable name."),
+        Column("share", pa.float64(), "1", "Scenario share of the population."),
+        Column("model_group", pa.string(), "", "Face-match model group whose rates apply."),
+    )),
+    Table("people", "truth", "Everyone who lives in the city.", (
+        Column("person_id", pa.int32(), "", "Person index."),
+        Column("group_id", pa.int16(), "", "Demographic group (see groups)."),
+        Column("age_band", _DICT, "", "child, adult or senior."),
+        Column("home_node", pa.int32(), "", "Street node of the home."),
+        Column("work_node", pa.int32(), "", "Workplace or school node; -1 if none."),
+        Column("speed_mps", pa.float32(), "m/s", "Walking speed."),
+        Column("is_listed", pa.bool_(), "", "On the watchlist (truth)."),
+    )),
+    Table("watchlist", "truth", "Watchlist entries and who they really are.", (
+        Column("entry_id", pa.int32(), "", "Identity on the list."),
+        Column("group_id", pa.int16(), "", "Group of the listed person."),
+        Column("person_id", pa.int32(), "", "The listed person in the city; -1 if not in it."),
+    )),
+    Table("cameras", "setup", "Fixed cameras and their view.", (
+        Column("camera_id", pa.int32(), "", "Camera index."),
+        Column("deployment", _DICT, "", "Name of the deployment it belongs to."),
+        Column("node", pa.int32(), "", "Street node it stands at."),
+        Column("x_m", pa.float64(), "m", "Projected x."),
+        Column("y_m", pa.float64(), "m", "Projected y."),
+        Column("heading_deg", pa.float64(), "deg", "Direction of view, counter-clockwise from +x."),
+        Column("fov_deg", pa.float64(), "deg", "Horizontal field of view."),
+        Column("range_m", pa.float64(), "m", "Distance at which faces are usable."),
+    )),
+    Table("trips", "truth", "Every trip, in departure order.", (
+        Column("trip_id", pa.int64(), "", "Trip index (stable across policies)."),
+        Column("person_id", pa.int32(), "", "Who travels."),
+        Column("depart_s", pa.float64(), "s", "Departure time since the start."),
+        Column("arrive_s", pa.float64(), "s", "Arrival time since the start."),
+        Column("origin_node", pa.int32(), "", "Start node."),
+        Column("dest_node", pa.int32(), "", "End node."),
+        Column("purpose", _DICT, "", "work, school, errand, leisure or home."),
+        Column("length_m", pa.float64(), "m", "Route length."),
+    )),
+    Table("captures", "truth", "Faces captured by a camera, in time order.", (
+        Column("capture_id", pa.int64(), "", "Capture index, in time order."),
+        Column("t_s", pa.float64(), "s", "Time of the capture."),
+        Column("camera_id", pa.int32(), "", "Camera that captured the face."),
+        Column("person_id", pa.int32(), "", "Whose face it really is (truth)."),
+        Column("trip_id", pa.int64(), "", "Trip during which it was captured."),
+        Column("quality", pa.float32(), "1", "Capture quality in [0, 1]."),
+        Column("distance_m", pa.float32(), "m", "Distance from the camera."),
+    )),
+    Table("alerts", "system", "Match alerts the system raised, in time order.", (
+        Column("alert_id", pa.int64(), "", "Alert index, in time order."),
+        Column("t_s", pa.float64(), "s", "Time the alert was raised."),
+        Column("capture_id", pa.int64(), "", "The capture that matched."),
+        Column("camera_id", pa.int32(), "", "Camera of that capture."),
+        Column("entry_id", pa.int32(), "", "Watchlist identity the system claims it saw."),
+    )),
+)}
+
+# Tables that have a time column, and its name: rows never go back in time.
+TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s"}
