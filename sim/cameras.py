@@ -18,6 +18,7 @@ import shapely
 
 from sim.city import City
 from sim.errors import ScenarioError
+from sim.rng import keyed_uniform
 from sim.scenario import Cctv
 
 # A face is usable when the walker faces the camera within 60 degrees.
@@ -41,6 +42,11 @@ class Cameras:
     @property
     def n(self) -> int:
         return int(self.node.size)
+
+    def stable_key(self, n_nodes: int) -> npt.NDArray[np.int64]:
+        """An identity per camera that does not depend on which other cameras exist
+        (deployment and crossing), for keyed coins."""
+        return self.deployment.astype(np.int64) * np.int64(n_nodes) + self.node
 
     @classmethod
     def empty(cls) -> Cameras:
@@ -77,8 +83,9 @@ def sector(x: float, y: float, heading_deg: float, fov_deg: float, range_m: floa
     return shapely.Polygon(ring)
 
 
-def place_cameras(deployments: list[tuple[int, Cctv]], city: City, footfall: npt.NDArray[np.float64],
-                  rng: np.random.Generator) -> Cameras:
+def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
+                  footfall: npt.NDArray[np.float64], rng: np.random.Generator,
+                  heading_key: np.uint64) -> Cameras:
     """Place the cameras of every ``cctv`` deployment.
 
     Parameters
@@ -88,7 +95,10 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City, footfall: npt
     footfall
         Expected walkers through each node (for ``placement = "footfall"``).
     rng
-        The camera-placement stream.
+        The camera-placement stream (random placement).
+    heading_key
+        Key of the keyed coin that picks the street a camera at a crossing looks down, so a
+        camera at a given crossing looks the same way whatever other cameras exist.
     """
     cols: dict[str, list[np.ndarray]] = {k: [] for k in
                                          ("node", "heading", "fov", "range", "p", "dep")}
@@ -111,7 +121,7 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City, footfall: npt
             nodes = np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))[:k]
         nodes = np.sort(nodes).astype(np.int32)
         cols["node"].append(nodes)
-        cols["heading"].append(_headings(city, nodes, rng))
+        cols["heading"].append(_headings(city, nodes, keyed_uniform(heading_key, nodes, d)))
         cols["fov"].append(np.full(k, spec.fov_deg))
         cols["range"].append(np.full(k, spec.range_m))
         cols["p"].append(np.full(k, spec.p_capture))
@@ -129,11 +139,10 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City, footfall: npt
 
 
 def _headings(city: City, nodes: npt.NDArray[np.int32],
-              rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """Each camera looks down one street of its crossing, chosen at random."""
+              pick: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each camera looks down one street of its crossing, chosen by the uniform ``pick``."""
     adj = city.adjacency
     out = np.empty(nodes.size)
-    pick = rng.random(nodes.size)
     for i, n in enumerate(nodes):
         nbrs = adj.indices[adj.indptr[n]:adj.indptr[n + 1]]
         m = nbrs[int(pick[i] * nbrs.size)]

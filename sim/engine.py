@@ -83,6 +83,7 @@ class Engine:
         self.entries_start = np.concatenate([[0], np.cumsum(enrolled)]).astype(np.int64)
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry")}
+        self.camera_key = world.cameras.stable_key(world.city.n_nodes)
         self._pending: dict[str, np.ndarray] = {}
         self._alerts_raised: list[int] = []
         self._alert_rows: dict[str, list[np.ndarray]] = {"t": [], "capture": [], "camera": [],
@@ -210,7 +211,8 @@ class Engine:
         first = np.ones(trip.size, bool)
         first[1:] = (trip[1:] != trip[:-1]) | (cam[1:] != cam[:-1])
         trip, cam, when, pair = trip[first], cam[first], when[first], pair[first]
-        caught = keyed_uniform(self.keys["capture"], trip, cam) < w.cameras.p_capture[cam]
+        caught = (keyed_uniform(self.keys["capture"], trip, self.camera_key[cam])
+                  < w.cameras.p_capture[cam])
         caught &= when < self.duration_s
         trip, cam, when, pair = trip[caught], cam[caught], when[caught], pair[caught]
         dist = cov.distance_m[pair]
@@ -257,17 +259,18 @@ class Engine:
         """One-to-many search of each capture against the watchlist."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
+        ckey = self.camera_key[cam]
         group = w.population.group[person]
         entry = self.entry_of_person[person]
-        u_hit = keyed_uniform(self.keys["hit"], trip, cam)
+        u_hit = keyed_uniform(self.keys["hit"], trip, ckey)
         hit = (entry >= 0) & (u_hit < self.tpir_group[group] * cap["quality"])
-        u_false = keyed_uniform(self.keys["false"], trip, cam)
+        u_false = keyed_uniform(self.keys["false"], trip, ckey)
         false = ~hit & (u_false < self.fpir_group[group])
         claimed = np.where(hit, entry, -1).astype(np.int32)
         fi = np.flatnonzero(false)
         if fi.size:
-            u_g = keyed_uniform(self.keys["claim_group"], trip[fi], cam[fi])
-            u_e = keyed_uniform(self.keys["claim_entry"], trip[fi], cam[fi])
+            u_g = keyed_uniform(self.keys["claim_group"], trip[fi], ckey[fi])
+            u_e = keyed_uniform(self.keys["claim_entry"], trip[fi], ckey[fi])
             cdf = self.claim_cdf[group[fi]]
             h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
             size = self.entries_start[h + 1] - self.entries_start[h]

@@ -331,7 +331,9 @@ def load_scenario(source: str | Path | Mapping[str, Any],
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(loader.format(exc, label)) from None
+        city = data.get("city")
+        kind = city.get("kind") if isinstance(city, dict) else None
+        raise ScenarioError(loader.format(exc, label, city_kind=kind)) from None
 
 
 class _Loader:
@@ -375,8 +377,9 @@ class _Loader:
             self.provenance[key] = label
         return _merge(parent, data)
 
-    def format(self, exc: ValidationError, label: str) -> list[str]:
-        problems: list[str] = []
+    def format(self, exc: ValidationError, label: str, *,
+               city_kind: str | None = None) -> list[str]:
+        problems: list[tuple[str, int, str]] = []
         for err in exc.errors():
             loc = _clean_loc(err["loc"])
             path = ".".join(str(p) for p in loc)
@@ -387,8 +390,10 @@ class _Loader:
                 where = f"{source}:{line}"
             if source == "--set":
                 where = f"{label} (--set)"
-            problems.append(f"{where}: {path or '(top level)'}: {_explain(err, loc)}")
-        return problems
+            message = f"{where}: {path or '(top level)'}: {_explain(err, loc, city_kind)}"
+            problems.append((source, line or 0, message))
+        # In file order, so a reader can walk down the file.
+        return [m for _, _, m in sorted(problems, key=lambda p: (p[0], p[1]))]
 
     def _source(self, path: str) -> str | None:
         parts = path.split(".")
@@ -462,12 +467,12 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return out
 
 
-def _explain(err: Any, loc: Sequence[int | str]) -> str:
+def _explain(err: Any, loc: Sequence[int | str], city_kind: str | None = None) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        model = _model_at(loc)
+        model = _model_at(loc, city_kind)
         allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
         return f"unknown key{allowed}"
     if kind == "missing":

@@ -62,7 +62,8 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
         cctv = []
     footfall = (estimate_footfall(city, router, trips, streams.generator("footfall"))
                 if any(d.placement == "footfall" for _, d in cctv) else np.zeros(city.n_nodes))
-    cams = place_cameras(cctv, city, footfall, streams.generator("cameras"))
+    cams = place_cameras(cctv, city, footfall, streams.generator("cameras"),
+                         streams.key("camera.heading"))
     model = MODELS[scenario.facematch.model]
     model_group = np.array([model.groups.index(g.model_group or g.name)
                             for g in scenario.population.groups], np.int16)

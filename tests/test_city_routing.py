@@ -1,0 +1,111 @@
+"""Street graphs and routing: known answers on small grids, agreement with networkx elsewhere."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from sim.city import PLACE_TYPES, build_city
+from sim.errors import ScenarioError
+from sim.routing import Router
+from sim.scenario import GridCity, Places, RadialCity
+
+
+def grid(columns: int = 4, rows: int = 4, block_m: float = 100.0):
+    spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
+                    places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
+                                  places_of_worship=1, schools=1, hospitals=1))
+    return build_city(spec, np.random.default_rng(0))
+
+
+def test_grid_shape_and_lengths() -> None:
+    city = grid(4, 3, 50.0)
+    assert city.n_nodes == 12, "4 x 3 crossings"
+    assert city.n_edges == 3 * 3 + 4 * 2, "horizontal + vertical streets"
+    assert np.allclose(city.edge_length_m, 50.0), "every block is 50 m"
+    assert np.all(city.edge_u < city.edge_v), "edges stored with u < v"
+
+
+def test_grid_routing_known_answer() -> None:
+    city = grid(4, 4, 100.0)
+    corner, opposite = 0, 15
+    r = Router(city, [opposite])
+    assert r.distance_m([opposite], [corner])[0] == pytest.approx(600.0), "Manhattan distance"
+    paths = r.expand([corner], [opposite], [True])
+    nodes = paths.node[paths.offset[0]:paths.offset[1]]
+    assert nodes[0] == corner and nodes[-1] == opposite, "path runs origin to destination"
+    assert nodes.size == 7, "6 blocks, 7 crossings"
+    assert np.allclose(paths.along_m, np.arange(7) * 100.0), "100 m per block"
+    steps = np.abs(np.diff(nodes))
+    assert set(steps.tolist()) <= {1, 4}, "each step moves to a neighbouring crossing"
+
+
+def test_reversed_trip_is_the_mirror_of_the_forward_trip() -> None:
+    city = grid(5, 5)
+    r = Router(city, [12])
+    fwd = r.expand([0], [12], [True])
+    back = r.expand([12], [0], [False])
+    f = fwd.node[fwd.offset[0]:fwd.offset[1]]
+    b = back.node[back.offset[0]:back.offset[1]]
+    assert np.array_equal(f, b[::-1]), "going home retraces the way out"
+    assert np.allclose(back.along_m, np.arange(b.size) * 100.0), "distance grows from the origin"
+
+
+def test_step_edges_match_node_pairs() -> None:
+    city = build_city(RadialCity(kind="radial", rings=5), np.random.default_rng(1))
+    dest = city.places_of("shop")[:3]
+    r = Router(city, dest)
+    rng = np.random.default_rng(2)
+    origin = rng.integers(0, city.n_nodes, 50)
+    d = rng.choice(dest, 50)
+    toward = rng.random(50) < 0.5
+    o2 = np.where(toward, origin, d)
+    d2 = np.where(toward, d, origin)
+    paths = r.expand(o2, d2, toward)
+    for i in range(paths.n_trips):
+        nodes = paths.node[paths.offset[i]:paths.offset[i + 1]]
+        steps = paths.step_edge[paths.offset[i]:paths.offset[i + 1]]
+        assert steps[-1] == -1, "no step after the last node"
+        if nodes.size > 1:
+            expect = city.directed_edge(nodes[:-1], nodes[1:])
+            assert np.array_equal(steps[:-1], expect), f"trip {i}: step edges follow the path"
+        assert nodes[0] == o2[i] and nodes[-1] == d2[i], f"trip {i}: right ends"
+
+
+def test_router_distances_agree_with_networkx() -> None:
+    city = build_city(RadialCity(kind="radial", rings=6, spokes=6), np.random.default_rng(3))
+    g = city.to_networkx()
+    dest = city.places_of("workplace")[:5]
+    r = Router(city, dest)
+    for t in dest:
+        expect = nx.single_source_dijkstra_path_length(g, int(t), weight="length_m")
+        got = r.dist_m[r.row_of[t]]
+        for node, dist in expect.items():
+            assert got[node] == pytest.approx(dist), f"distance {t}->{node}"
+
+
+def test_radial_capital_structure() -> None:
+    spec = RadialCity(kind="radial", rings=8, ring_spacing_m=200, spokes=8, centre_rings=2,
+                      districts=8)
+    city = build_city(spec, np.random.default_rng(4))
+    assert city.centre_node == 0 and city.node_x_m[0] == 0 and city.node_y_m[0] == 0
+    assert city.district_names[0] == "Centre" and len(city.district_names) == 9
+    assert "North" in city.district_names, "compass district names"
+    assert nx.is_connected(city.to_networkx()), "every street reachable"
+    plaza_names = [n for n, t in zip(city.place_name, city.place_type, strict=True)
+                   if PLACE_TYPES[t] == "plaza"]
+    assert plaza_names[0] == "Central Plaza"
+    assert city.places_of("plaza")[0] == 0, "the central plaza is at the centre"
+    r = np.hypot(city.node_x_m, city.node_y_m)
+    assert r.max() == pytest.approx(8 * 200), "outer ring radius"
+    inner = city.node_district[(r > 0) & (r <= 2 * 200 + 1e-6)]
+    assert np.all(inner == 0), "the first two rings are the Centre district"
+    geom = city.edge_geometry
+    assert np.allclose([g.length for g in geom], city.edge_length_m), "geometry matches length"
+
+
+def test_too_many_places_is_a_scenario_error() -> None:
+    spec = GridCity(kind="grid", columns=3, rows=3, places=Places(shops=50))
+    with pytest.raises(ScenarioError, match="city.places.shops"):
+        build_city(spec, np.random.default_rng(0))
