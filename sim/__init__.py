@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from sim.errors import ScenarioError, UserError  # noqa: E402
-from sim.scenario import Scenario, load_scenario  # noqa: E402
+from sim.errors import ScenarioError, UserError
+from sim.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
     from sim.api import RunResult, run, stream

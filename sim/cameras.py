@@ -138,7 +138,7 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
                    deployment_names=names)
 
 
-def _headings(city: City, nodes: npt.NDArray[np.int32],
+def _headings(city: City, nodes: npt.NDArray[np.integer[Any]],
               pick: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Each camera looks down one street of its crossing, chosen by the uniform ``pick``."""
     adj = city.adjacency

@@ -14,7 +14,7 @@ the demo app can draw them, and analysis reads the files.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -148,7 +148,7 @@ class Engine:
         })
 
     # ------------------------------------------------------------ the clock
-    def _clock(self, env: simpy.Environment) -> Iterator[simpy.Event]:
+    def _clock(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
         trips = self.w.trips
         n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
         for k in range(n_windows):
@@ -293,7 +293,7 @@ class Engine:
             ev.callbacks.append(self._on_alert)
 
     def _on_alert(self, event: simpy.Event) -> None:
-        self._alerts_raised.append(int(event.value))
+        self._alerts_raised.append(int(event.value))  # type: ignore[arg-type]
 
     def _flush_alerts(self) -> None:
         if not self._alerts_raised:

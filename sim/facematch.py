@@ -30,9 +30,14 @@ NIST_GROUPS: tuple[str, ...] = (
 
 
 class FaceMatchModel(Protocol):
-    name: str
-    groups: tuple[str, ...]
-    caveats: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+
+    @property
+    def caveats(self) -> tuple[str, ...]: ...
 
     def fmr(self, threshold: float) -> npt.NDArray[np.float64]: ...
 

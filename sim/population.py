@@ -109,8 +109,8 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     speed = rng.normal(spec.walking_speed_mps, spec.walking_speed_sd_mps, n)
     # Seniors walk more slowly (Bohannon 1997: ~1.2-1.3 m/s past 60 versus ~1.4 below).
     speed = np.where(age_band == 2, speed * 0.9, speed)
-    speed = np.clip(speed, 0.5, 2.5).astype(np.float32)
-    return Population(group, age_band, home_node, work_node, speed, names,
+    speed_mps = np.clip(speed, 0.5, 2.5).astype(np.float32)
+    return Population(group, age_band, home_node, work_node, speed_mps, names,
                       [g.label or g.name.replace("_", " ") for g in spec.groups])
 
 

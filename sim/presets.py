@@ -25,8 +25,9 @@ def _nist_sex_race() -> list[dict[str, object]]:
                 "share": round(share / total / 2, 6),
             })
     # Put the rounding residue on the largest group so the shares sum to exactly 1.
-    residue = 1.0 - sum(float(g["share"]) for g in groups)  # type: ignore[arg-type]
-    groups[0]["share"] = round(float(groups[0]["share"]) + residue, 6)  # type: ignore[arg-type]
+    shares = [share / total / 2 for share in _RACE_SHARES.values() for _ in range(2)]
+    residue = 1.0 - sum(round(s, 6) for s in shares)
+    groups[0]["share"] = round(round(shares[0], 6) + residue, 6)
     return groups
 
 

@@ -37,10 +37,9 @@ def prepare_run_dir(out: Path, *, overwrite: bool = False, check_only: bool = Fa
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: --out must be a directory, but a file of that name exists")
-    if out.is_dir() and any((out / f).exists() for f in RUN_FILES):
-        if not overwrite:
-            raise UserError(f"{out}: already holds a run; choose another --out or pass "
-                            f"--overwrite to replace it")
+    if out.is_dir() and any((out / f).exists() for f in RUN_FILES) and not overwrite:
+        raise UserError(f"{out}: already holds a run; choose another --out or pass "
+                        f"--overwrite to replace it")
     if check_only:
         probe = out
         while not probe.exists() and probe != probe.parent:

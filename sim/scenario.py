@@ -125,7 +125,8 @@ class Population(_Strict):
 
     people: int = Field(50_000, gt=0, le=50_000_000)
     groups: list[GroupSpec] = Field(
-        default_factory=lambda: [GroupSpec(**g) for g in GROUP_PRESETS["nist_sex_race"]],  # type: ignore[arg-type]
+        default_factory=lambda: [GroupSpec.model_validate(g)
+                                 for g in GROUP_PRESETS["nist_sex_race"]],
         description="A list of groups, or a preset name: " + ", ".join(GROUP_PRESETS))
     age_bands: AgeBands = AgeBands()
     employment_rate: float = Field(0.72, ge=0, le=1,

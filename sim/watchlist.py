@@ -49,8 +49,8 @@ def build_watchlist(spec: WatchlistSpec, pop: Population, rng: np.random.Generat
         shares = np.array([spec.group_shares.get(name, 0.0) for name in pop.group_names])
     group = rng.choice(n_groups, size=spec.size, p=shares / shares.sum()).astype(np.int16)
     person = np.full(spec.size, -1, np.int32)
-    present = rng.choice(spec.size, size=spec.present, replace=False) if spec.present else []
-    present = np.sort(np.asarray(present, np.int64))
+    present = np.sort(rng.choice(spec.size, size=spec.present, replace=False)).astype(np.int64) \
+        if spec.present else np.zeros(0, np.int64)
     problems = []
     for g in range(n_groups):
         entries = present[group[present] == g]

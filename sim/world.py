@@ -80,4 +80,4 @@ def estimate_footfall(city: City, router: Router, trips: Trips,
     sample = np.sort(rng.choice(trips.n, size=k, replace=False))
     paths = router.expand(trips.origin_node[sample], trips.dest_node[sample],
                           trips.toward_dest[sample])
-    return np.bincount(paths.node, minlength=city.n_nodes) * (trips.n / k)
+    return np.bincount(paths.node, minlength=city.n_nodes).astype(np.float64) * (trips.n / k)

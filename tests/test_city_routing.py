@@ -107,5 +107,5 @@ def test_radial_capital_structure() -> None:
 
 def test_too_many_places_is_a_scenario_error() -> None:
     spec = GridCity(kind="grid", columns=3, rows=3, places=Places(shops=50))
-    with pytest.raises(ScenarioError, match="city.places.shops"):
+    with pytest.raises(ScenarioError, match=r"city\.places\.shops"):
         build_city(spec, np.random.default_rng(0))
