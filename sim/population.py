@@ -53,45 +53,24 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     """
     n = spec.people
     names = [g.name for g in spec.groups]
-    shares = np.array([g.share for g in spec.groups], np.float64)
-    group = rng.choice(len(names), size=n, p=shares / shares.sum()).astype(np.int16)
-    ages = spec.age_bands
-    age_p = np.array([ages.child, ages.adult, ages.senior])
-    age_band = rng.choice(3, size=n, p=age_p / age_p.sum()).astype(np.int8)
-
     n_d = len(city.district_names)
     nodes_in = [np.flatnonzero(city.node_district == d) for d in range(n_d)]
     capacity = np.array([a.size for a in nodes_in], np.float64)
-    known = set(city.district_names)
-    problems = []
-    concentration = np.ones((len(names), n_d))
-    for gi, g in enumerate(spec.groups):
-        for dname, s in g.district_shares.items():
-            if dname not in known:
-                problems.append(
-                    f"population.groups.{gi}.district_shares: unknown district {dname!r}; the "
-                    f"city's districts are: {', '.join(city.district_names)}")
-                continue
-            if g.share > 0:
-                concentration[gi, city.district_names.index(dname)] = s / g.share
-    if problems:
-        raise ScenarioError(problems)
+    composition = district_composition(spec, city.district_names, capacity)
+    # Homes first (every crossing holds homes), then each resident's group from the make-up of
+    # their district.
+    district = rng.choice(n_d, size=n, p=capacity / capacity.sum())
+    pick = rng.random(n)
     home_node = np.empty(n, np.int32)
-    for gi in range(len(names)):
-        members = np.flatnonzero(group == gi)
-        if members.size == 0:
-            continue
-        w = capacity * concentration[gi]
-        if w.sum() <= 0:
-            w = capacity.copy()
-        district = rng.choice(n_d, size=members.size, p=w / w.sum())
-        # Pick a node within the chosen district, uniformly.
-        pick = rng.random(members.size)
-        for d in range(n_d):
-            sel = district == d
-            if sel.any():
-                nodes = nodes_in[d]
-                home_node[members[sel]] = nodes[(pick[sel] * nodes.size).astype(np.int64)]
+    group = np.empty(n, np.int16)
+    for d in range(n_d):
+        sel = np.flatnonzero(district == d)
+        if sel.size:
+            home_node[sel] = nodes_in[d][(pick[sel] * nodes_in[d].size).astype(np.int64)]
+            group[sel] = rng.choice(len(names), size=sel.size, p=composition[:, d])
+    ages = spec.age_bands
+    age_p = np.array([ages.child, ages.adult, ages.senior])
+    age_band = rng.choice(3, size=n, p=age_p / age_p.sum()).astype(np.int8)
 
     work_node = np.full(n, -1, np.int32)
     workplaces = city.places_of("workplace")
@@ -112,6 +91,55 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     speed_mps = np.clip(speed, 0.5, 2.5).astype(np.float32)
     return Population(group, age_band, home_node, work_node, speed_mps, names,
                       [g.label or g.name.replace("_", " ") for g in spec.groups])
+
+
+def district_composition(spec: PopulationSpec, district_names: list[str],
+                         capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Share of each group (rows) among each district's residents (columns).
+
+    The shares a scenario names (``district_shares``) are kept; the rest is fitted by iterative
+    proportional fitting so that every district sums to 1 and every group keeps its city-wide
+    share (districts weighted by how many homes they hold).
+    """
+    shares = np.array([g.share for g in spec.groups], np.float64)
+    n_g, n_d = shares.size, len(district_names)
+    fixed = np.zeros((n_g, n_d), bool)
+    c = np.repeat(shares[:, None], n_d, axis=1)
+    problems = []
+    for gi, g in enumerate(spec.groups):
+        for dname, share in g.district_shares.items():
+            if dname not in district_names:
+                problems.append(
+                    f"population.groups.{gi}.district_shares: unknown district {dname!r}; the "
+                    f"city's districts are: {', '.join(district_names)}")
+                continue
+            d = district_names.index(dname)
+            fixed[gi, d] = True
+            c[gi, d] = share
+    w = capacity / capacity.sum()
+    for dd in np.flatnonzero((c * fixed).sum(axis=0) > 1 + 1e-9).tolist():
+        problems.append(f"population.groups: the district_shares given for "
+                        f"{district_names[dd]!r} add up to more than 1")
+    for gg in np.flatnonzero((c * fixed * w).sum(axis=1) > shares + 1e-9).tolist():
+        problems.append(f"population.groups.{gg}.district_shares: these districts alone would "
+                        f"hold more of group {spec.groups[gg].name!r} than its city-wide share "
+                        f"{shares[gg]:g} allows")
+    if problems:
+        raise ScenarioError(problems)
+    free = ~fixed
+    for _ in range(200):
+        col_room = 1.0 - (c * fixed).sum(axis=0)
+        col_free = (c * free).sum(axis=0)
+        c = np.where(free, c * np.divide(col_room, col_free, out=np.zeros(n_d),
+                                         where=col_free > 0), c)
+        row_room = shares - (c * fixed * w).sum(axis=1)
+        row_free = (c * free * w).sum(axis=1)
+        factor = np.divide(row_room, row_free, out=np.ones(n_g), where=row_free > 0)
+        c = np.where(free, c * factor[:, None], c)
+        if np.allclose(c.sum(axis=0), 1.0, atol=1e-9):
+            break
+    c = np.clip(c, 0.0, None)
+    return c / c.sum(axis=0, keepdims=True)
 
 
 @dataclass

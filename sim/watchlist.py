@@ -38,13 +38,16 @@ class Watchlist:
         return out
 
 
-def build_watchlist(spec: WatchlistSpec, pop: Population, rng: np.random.Generator) -> Watchlist:
-    """Draw the list's group composition and pick which listed people live in the city."""
+def build_watchlist(spec: WatchlistSpec, pop: Population, population_shares: npt.ArrayLike,
+                    rng: np.random.Generator) -> Watchlist:
+    """Draw the list's group composition and pick which listed people live in the city.
+
+    ``proportional`` follows the scenario's group shares (the population the list is drawn
+    from), not the handful of residents a small town happens to have.
+    """
     n_groups = len(pop.group_names)
     if spec.composition == "proportional":
-        shares = pop.group_counts().astype(np.float64)
-        if shares.sum() == 0:
-            shares = np.ones(n_groups)
+        shares = np.asarray(population_shares, np.float64)
     else:
         shares = np.array([spec.group_shares.get(name, 0.0) for name in pop.group_names])
     group = rng.choice(n_groups, size=spec.size, p=shares / shares.sum()).astype(np.int16)

@@ -56,7 +56,9 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     n_days = int(np.ceil(scenario.duration_h / 24.0))
     trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
                        [streams.generator(f"plans.day{d}") for d in range(n_days)])
-    watchlist = build_watchlist(scenario.watchlist, pop, streams.generator("watchlist"))
+    watchlist = build_watchlist(scenario.watchlist, pop,
+                                [g.share for g in scenario.population.groups],
+                                streams.generator("watchlist"))
     cctv = [(i, d) for i, d in enumerate(scenario.deployment) if isinstance(d, Cctv)]
     if scenario.governance.ban:
         cctv = []
