@@ -142,6 +142,9 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,
         "wall_s": wall_s,
+        "scenario_hash": meta.get("scenario_hash"),
+        "schema_version": meta.get("schema_version"),
+        "survsim_version": meta.get("survsim_version"),
     }
 
 

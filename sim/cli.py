@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,11 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import __version__
-from sim.errors import UserError
+from sim.errors import ScenarioError, UserError
+
+if TYPE_CHECKING:
+    from sim.api import RunResult
+    from sim.scenario import Scenario
 
 app = typer.Typer(
     name="survsim",
@@ -73,32 +77,42 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run one scenario; write event tables, the resolved scenario and summary.json."""
-    from sim.api import run as run_scenario
     from sim.scenario import load_scenario
 
     sc = load_scenario(scenario, set_ or [])
     run_dir = out if out is not None else Path("runs") / sc.name
-    if quiet or json_out:
-        result = run_scenario(sc, seed=seed, replication=replication, out=run_dir,
-                              overwrite=overwrite)
-    else:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
-                      console=err_console, transient=True) as progress:
-            task = progress.add_task(f"Simulating {sc.name}", total=sc.duration_s, clock="")
-
-            def on_progress(done: float, total: float) -> None:
-                h, m = divmod(int(done // 60), 60)
-                progress.update(task, completed=done, clock=f"sim time {h:02d}:{m:02d}")
-
-            result = run_scenario(sc, seed=seed, replication=replication, out=run_dir,
-                                  overwrite=overwrite, on_progress=on_progress)
+    try:
+        result = _run_with_progress(sc, run_dir, seed, replication, overwrite,
+                                    show=not (quiet or json_out))
+    except ScenarioError as exc:
+        # Found while building the world (e.g. more cameras than crossings): name the file.
+        raise ScenarioError([f"{scenario}: {p}" for p in exc.problems]) from None
     if json_out:
         sys.stdout.write(json.dumps(result.summary, indent=2) + "\n")
     elif not quiet:
         _print_summary(result.summary)
         out_console.print(f"\nRun written to [bold]{run_dir}[/bold]: summary.json, "
                           f"scenario.resolved.toml, events/*.arrow")
+
+
+def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replication: int,
+                       overwrite: bool, *, show: bool) -> RunResult:
+    from sim.api import run as run_scenario
+
+    if not show:
+        return run_scenario(sc, seed=seed, replication=replication, out=run_dir,
+                            overwrite=overwrite)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task(f"Simulating {sc.name}", total=sc.duration_s, clock="")
+
+        def on_progress(done: float, total: float) -> None:
+            h, m = divmod(int(done // 60), 60)
+            progress.update(task, completed=done, clock=f"sim time {h:02d}:{m:02d}")
+
+        return run_scenario(sc, seed=seed, replication=replication, out=run_dir,
+                            overwrite=overwrite, on_progress=on_progress)
 
 
 @app.command()

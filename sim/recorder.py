@@ -35,6 +35,13 @@ def prepare_run_dir(out: Path, *, overwrite: bool = False, check_only: bool = Fa
         ``overwrite``).
     """
     out = Path(out)
+    try:
+        return _prepare(out, overwrite=overwrite, check_only=check_only)
+    except (OSError, ValueError) as exc:  # names too long, NUL bytes, permissions...
+        raise UserError(f"{str(out)!r}: cannot use this run directory ({exc})") from None
+
+
+def _prepare(out: Path, *, overwrite: bool, check_only: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: --out must be a directory, but a file of that name exists")
     if out.is_dir() and any((out / f).exists() for f in RUN_FILES) and not overwrite:

@@ -30,7 +30,8 @@ SHARE_TOLERANCE = 1e-6
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted "3000" is not a number and "yes" is not true; no NaN or infinity.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- city
@@ -243,7 +244,9 @@ class Engine(_Strict):
 class Scenario(_Strict):
     """A whole scenario: the city, its people, the watchlist, the model and the deployments."""
 
-    name: str = Field("scenario", description="Short name used in reports.")
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+                      description="Short name used in reports and as the default run directory "
+                                  "(letters, digits, '_', '-', '.').")
     description: str = ""
     seed: int = Field(1, ge=0, lt=2**63)
     duration_h: float = Field(24.0, gt=0, le=24 * 28)
@@ -325,10 +328,12 @@ def load_scenario(source: str | Path | Mapping[str, Any],
     else:
         label = str(source)
         data = loader.load_file(Path(source), stack=())
-    items = _parse_overrides(overrides)
-    for key, value in items:
-        _apply_override(data, key, value)
-        loader.provenance[key] = "--set"
+    try:
+        for key, value in _parse_overrides(overrides):
+            _apply_override(data, key, value)
+            loader.provenance[key] = "--set"
+    except ScenarioError as exc:
+        raise ScenarioError([f"{label}: {p}" for p in exc.problems]) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -346,12 +351,14 @@ class _Loader:
         shown = str(path)
         try:
             resolved = path.resolve()
-        except OSError as exc:
-            raise ScenarioError(f"{shown}: cannot read the file ({exc.strerror})") from None
+            is_file = path.is_file()
+        except (OSError, ValueError) as exc:
+            by = f" (named by 'extends' in {stack[-1]})" if stack else ""
+            raise ScenarioError(f"{shown!r}: not a usable file name{by} ({exc})") from None
         if resolved in stack:
             chain = " -> ".join(str(p) for p in (*stack, resolved))
             raise ScenarioError(f"{shown}: circular 'extends' ({chain})")
-        if not path.is_file():
+        if not is_file:
             raise ScenarioError(f"{shown}: no such scenario file"
                                 + (f" (extended by {stack[-1]})" if stack else ""))
         try:
@@ -362,6 +369,8 @@ class _Loader:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ScenarioError(f"{shown}: nested too deeply to be a scenario") from None
         self.lines[shown] = _key_lines(text)
         return self.resolve_dict(data, shown, base_dir=path.parent, stack=(*stack, resolved))
 
@@ -374,7 +383,11 @@ class _Loader:
                 raise ScenarioError(f"{label}: extends: expected a file name (a string), "
                                     f"got {ext!r}")
             parent = self.load_file(base_dir / ext, stack)
-        for key in _leaf_paths(data):
+        try:
+            keys = _leaf_paths(data)
+        except RecursionError:
+            raise ScenarioError(f"{label}: nested too deeply to be a scenario") from None
+        for key in keys:
             self.provenance[key] = label
         return _merge(parent, data)
 
@@ -483,6 +496,8 @@ def _explain(err: Any, loc: Sequence[int | str], city_kind: str | None = None) -
                 "less_than": "less than", "less_than_equal": "at most"}[kind]
         bound = next(iter(ctx.values())) if ctx else "?"
         return f"expected a number {word} {bound}, got {value!r}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {value!r}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"expected an integer, got {value!r}"
     if kind in ("float_type", "float_parsing"):
@@ -497,7 +512,8 @@ def _explain(err: Any, loc: Sequence[int | str], city_kind: str | None = None) -
         return (f"expected kind {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
                 " (this kind is not available in this version of survsim)")
     if kind == "union_tag_not_found":
-        return f"a 'kind' key is required (one of {ctx.get('expected_tags', '?')})"
+        tags = {"city": "'grid', 'radial'"}.get(str(loc[0]) if loc else "", "'cctv'")
+        return f"a 'kind' key is required (one of {tags})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a table, got {value!r}"
     if kind == "list_type":
@@ -567,10 +583,14 @@ def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
         nxt = parts[i + 1]
         if isinstance(node, list):
             node = _list_item(node, p, key)
-            continue
-        if p not in node or not isinstance(node[p], dict | list):
-            node[p] = [] if nxt.isdigit() and p == "deployment" else {}
-        node = node[p]
+        else:
+            if p not in node or not isinstance(node[p], dict | list):
+                node[p] = [] if nxt.isdigit() and p == "deployment" else {}
+            node = node[p]
+        if not isinstance(node, dict | list):
+            where = ".".join(parts[: i + 1])
+            raise ScenarioError(f"--set {key}: {where} is a value ({node!r}), not a table; "
+                                f"cannot set a key inside it")
     last = parts[-1]
     if isinstance(node, list):
         idx = _index(node, last, key)

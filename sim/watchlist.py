@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.errors import ScenarioError
 from sim.population import Population
 from sim.scenario import Watchlist as WatchlistSpec
 
@@ -50,22 +49,19 @@ def build_watchlist(spec: WatchlistSpec, pop: Population, population_shares: npt
         shares = np.asarray(population_shares, np.float64)
     else:
         shares = np.array([spec.group_shares.get(name, 0.0) for name in pop.group_names])
-    group = rng.choice(n_groups, size=spec.size, p=shares / shares.sum()).astype(np.int16)
+    p_group = shares / shares.sum()
+    group = rng.choice(n_groups, size=spec.size, p=p_group).astype(np.int16)
     person = np.full(spec.size, -1, np.int32)
-    present = np.sort(rng.choice(spec.size, size=spec.present, replace=False)).astype(np.int64) \
-        if spec.present else np.zeros(0, np.int64)
-    problems = []
-    for g in range(n_groups):
-        entries = present[group[present] == g]
-        if entries.size == 0:
-            continue
-        members = np.flatnonzero(pop.group == g)
-        if members.size < entries.size:
-            problems.append(f"watchlist.present: {entries.size} listed people of group "
-                            f"{pop.group_names[g]!r} should live in the city but it has only "
-                            f"{members.size} residents of that group; lower watchlist.present")
-            continue
-        person[entries] = rng.choice(members, size=entries.size, replace=False)
-    if problems:
-        raise ScenarioError(problems)
+    if spec.present:
+        # The listed residents: drawn from the population so that their groups follow the
+        # list's composition (weight = group's list share / its number of residents).
+        counts = pop.group_counts().astype(np.float64)
+        per_person = np.divide(p_group, counts, out=np.zeros(n_groups), where=counts > 0)
+        w = per_person[pop.group]
+        if np.count_nonzero(w) < spec.present:
+            w = w + 1e-12  # the list's groups are too rare here: take anyone
+        residents = rng.choice(pop.n, size=spec.present, replace=False, p=w / w.sum())
+        entries = np.sort(rng.choice(spec.size, size=spec.present, replace=False))
+        person[entries] = residents.astype(np.int32)
+        group[entries] = pop.group[residents]
     return Watchlist(group, person)
