@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= runs/capital_cctv
 SCENARIO ?= scenarios/capital_cctv.toml
 
-.PHONY: run test lint bench schema clean
+.PHONY: run test lint bench schema golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,6 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 
 run: $(VENV)/.installed
 	$(BIN)/survsim run $(SCENARIO) --out $(OUT) --overwrite
-	@echo "Run written to $(OUT)/ (summary: $(OUT)/summary.json, event tables: $(OUT)/events/)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
@@ -35,6 +34,9 @@ bench: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(BIN)/survsim schema --out scenarios/scenario.schema.json
+
+golden: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.golden
 
 clean:
 	rm -rf runs .pytest_cache .hypothesis .mypy_cache .ruff_cache

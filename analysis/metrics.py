@@ -71,6 +71,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     gid = _col(groups, "group_id")
     order = np.argsort(gid)
     names = [names[i] for i in order]
+    labels = [str(groups.column("label")[int(i)]) for i in order]
     n_groups = len(names)
 
     people = tables["people"]
@@ -142,6 +143,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,
         "wall_s": wall_s,
+        "group_labels": dict(zip(names, labels, strict=True)),
         "scenario_hash": meta.get("scenario_hash"),
         "schema_version": meta.get("schema_version"),
         "survsim_version": meta.get("survsim_version"),

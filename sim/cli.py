@@ -164,8 +164,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     groups = Table(title="By group (false alerts per 1,000 captures of people not listed)")
     for c in ("group", "captures", "false alerts", "rate per 1,000"):
         groups.add_column(c, justify="left" if c == "group" else "right")
+    labels = s.get("group_labels", {})
     for g, n in s["captures_by_group"].items():
-        groups.add_row(g, _fmt(n), _fmt(s["false_alerts_by_group"][g]),
+        groups.add_row(labels.get(g, g), _fmt(n), _fmt(s["false_alerts_by_group"][g]),
                        _fmt(s["false_alert_rate_by_group"][g]))
     out_console.print(groups)
 
