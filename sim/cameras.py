@@ -24,6 +24,15 @@ from sim.scenario import Cctv
 # A face is usable when the walker faces the camera within 60 degrees.
 _MAX_FACING_DEG = 60.0
 
+# Capture-quality factors. Their product is the quality q in [0, 1] that lowers genuine scores
+# (sim.facematch). Each coefficient is an assumption of survsim, chosen so that typical daytime
+# captures land at q of about 0.7-0.8, where the face-match presets reproduce the live-video
+# detection rates of CALIBRATION.md section 5; none is fitted to a measurement.
+NIGHT_LIGHT = 0.7  # darkness (before 06:00, from 20:00)
+CROWD_PER_MIN_HALF = 120.0  # passers-by per minute at which occlusion halves quality
+FAST_WALK_MPS = 1.4  # motion blur starts above this speed
+BLUR_PER_MPS = 0.15
+
 
 @dataclass
 class Cameras:
@@ -149,6 +158,33 @@ def _headings(city: City, nodes: npt.NDArray[np.integer[Any]],
         out[i] = np.degrees(np.arctan2(city.node_y_m[m] - city.node_y_m[n],
                                        city.node_x_m[m] - city.node_x_m[n]))
     return out
+
+
+def capture_quality(distance_m: npt.ArrayLike, range_m: npt.ArrayLike, facing: npt.ArrayLike,
+                    hour: npt.ArrayLike, crowd_per_min: npt.ArrayLike,
+                    speed_mps: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Quality of a face capture in [0, 1] (1 = a custody portrait).
+
+    Parameters
+    ----------
+    distance_m, range_m
+        Distance from the camera and the camera's usable range, metres.
+    facing
+        Cosine of the angle between the walking direction and the line to the camera.
+    hour
+        Hour of the day (darkness before 06:00 and from 20:00).
+    crowd_per_min
+        Passers-by per minute at the camera (occlusion).
+    speed_mps
+        Walking speed (motion blur).
+    """
+    d = np.asarray(distance_m, np.float64) / np.asarray(range_m, np.float64)
+    q = (1.0 - 0.3 * np.clip(d, 0.0, 1.0)) * (0.75 + 0.25 * np.clip(facing, -1.0, 1.0))
+    h = np.asarray(hour, np.float64) % 24.0
+    q = q * np.where((h < 6.0) | (h >= 20.0), NIGHT_LIGHT, 1.0)
+    q = q / (1.0 + np.asarray(crowd_per_min, np.float64) / CROWD_PER_MIN_HALF)
+    blur = 1.0 - BLUR_PER_MPS * np.maximum(np.asarray(speed_mps, np.float64) - FAST_WALK_MPS, 0)
+    return np.asarray(np.clip(q * np.clip(blur, 0.7, 1.0), 0.0, 1.0), np.float64)
 
 
 @dataclass

@@ -21,6 +21,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
+from sim.cameras import capture_quality
+from sim.matching import Matcher
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
 from sim.schema import TABLES
@@ -29,7 +31,6 @@ from sim.world import World
 ProgressFn = Callable[[float, float], None]
 
 _STATIC_CHUNK = 65_536
-_NIGHT_LIGHT = 0.7  # quality factor in darkness (before 06:00 and from 20:00); an assumption
 
 
 def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
@@ -63,31 +64,15 @@ class Engine:
         self.outbox: deque[tuple[str, pa.RecordBatch]] = deque()
         pop = world.population
         self.entry_of_person = world.watchlist.entry_of_person(pop.n)
-        # Per population group: chance of a genuine hit at quality 1 and of a false match.
-        thr = s.facematch.threshold
-        mg = world.model_group
-        enrolled_model = np.bincount(mg[world.watchlist.group],
-                                     minlength=len(world.model.groups))
-        self.tpir_group = (1.0 - world.model.fnmr(thr))[mg]
-        self.fpir_group = world.model.fpir(thr, enrolled_model)[mg]
-        # Whom a false match points at: entry group h with weight FMR[g, h] * N_h.
-        n_groups = len(pop.group_names)
-        enrolled = world.watchlist.enrolled_by_group(n_groups).astype(np.float64)
-        fmr = world.model.fmr_matrix(thr)[np.ix_(mg, mg)]
-        w = fmr * enrolled[None, :]
-        sums = w.sum(axis=1, keepdims=True)
-        self.claim_cdf = np.cumsum(np.divide(w, sums, out=np.zeros_like(w), where=sums > 0),
-                                   axis=1)
-        order = np.argsort(world.watchlist.group, kind="stable")
-        self.entries_by_group = order.astype(np.int32)
-        self.entries_start = np.concatenate([[0], np.cumsum(enrolled)]).astype(np.int64)
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
-                     ("capture", "hit", "false", "claim_group", "claim_entry")}
+                     ("capture", "hit", "false", "claim_group", "claim_entry", "score")}
+        self.matcher = Matcher(world.model, s.facematch.threshold,
+                               world.model_group[world.watchlist.group], self.keys)
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
         self._pending: dict[str, np.ndarray] = {}
         self._alerts_raised: list[int] = []
         self._alert_rows: dict[str, list[np.ndarray]] = {"t": [], "capture": [], "camera": [],
-                                                         "entry": []}
+                                                         "entry": [], "score": []}
         self._alert_base = 0  # global index of the first row kept in _alert_rows
         self.n_captures = 0
         self.n_alerts = 0
@@ -216,10 +201,10 @@ class Engine:
         caught &= when < self.duration_s
         trip, cam, when, pair = trip[caught], cam[caught], when[caught], pair[caught]
         dist = cov.distance_m[pair]
-        hour = (when / 3600.0) % 24.0
-        light = np.where((hour < 6.0) | (hour >= 20.0), _NIGHT_LIGHT, 1.0)
-        quality = (1.0 - 0.5 * dist / w.cameras.range_m[cam]) * (0.75 + 0.25 * cov.facing[pair])
-        quality = np.clip(quality * light, 0.0, 1.0)
+        hour = (when // 3600.0).astype(np.int64) % 24
+        crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
+        quality = capture_quality(dist, w.cameras.range_m[cam], cov.facing[pair], hour, crowd,
+                                  w.population.speed_mps[t.person_id[trip]])
         new = {"t": when, "trip": trip, "camera": cam.astype(np.int32),
                "person": t.person_id[trip], "quality": quality, "distance": dist}
         if self._pending:
@@ -259,35 +244,22 @@ class Engine:
         """One-to-many search of each capture against the watchlist."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
-        ckey = self.camera_key[cam]
-        group = w.population.group[person]
-        entry = self.entry_of_person[person]
-        u_hit = keyed_uniform(self.keys["hit"], trip, ckey)
-        hit = (entry >= 0) & (u_hit < self.tpir_group[group] * cap["quality"])
-        u_false = keyed_uniform(self.keys["false"], trip, ckey)
-        false = ~hit & (u_false < self.fpir_group[group])
-        claimed = np.where(hit, entry, -1).astype(np.int32)
-        fi = np.flatnonzero(false)
-        if fi.size:
-            u_g = keyed_uniform(self.keys["claim_group"], trip[fi], ckey[fi])
-            u_e = keyed_uniform(self.keys["claim_entry"], trip[fi], ckey[fi])
-            cdf = self.claim_cdf[group[fi]]
-            h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
-            size = self.entries_start[h + 1] - self.entries_start[h]
-            pick = self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
-                                                      np.maximum(size - 1, 0))
-            claimed[fi] = self.entries_by_group[pick]
-        raised = np.flatnonzero(claimed >= 0)
+        d = self.matcher.decide(trip, self.camera_key[cam],
+                                w.model_group[w.population.group[person]],
+                                self.entry_of_person[person], cap["quality"])
+        raised = np.flatnonzero(d.claimed >= 0)
         t_alert = cap["t"][raised] + self.latency_s
         keep = t_alert < self.duration_s
         raised, t_alert = raised[keep], t_alert[keep]
         if raised.size == 0:
             return
+        claimed, score = d.claimed, d.score[raised]
         base = self._alert_base + sum(a.size for a in self._alert_rows["t"])
         self._alert_rows["t"].append(t_alert)
         self._alert_rows["capture"].append(ids[raised])
         self._alert_rows["camera"].append(cam[raised])
         self._alert_rows["entry"].append(claimed[raised])
+        self._alert_rows["score"].append(score)
         for i, ta in enumerate(t_alert):
             ev = env.timeout(float(ta) - env.now, value=base + i)
             ev.callbacks.append(self._on_alert)
@@ -310,6 +282,7 @@ class Engine:
             "capture_id": pa.array(rows["capture"][idx]),
             "camera_id": pa.array(rows["camera"][idx].astype(np.int32)),
             "entry_id": pa.array(rows["entry"][idx].astype(np.int32)),
+            "score": pa.array(rows["score"][idx].astype(np.float32)),
         })))
         # Alerts are raised in the order they were scheduled, so what is left is a suffix.
         done = int(idx.max()) + 1

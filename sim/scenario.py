@@ -191,22 +191,87 @@ class Watchlist(_Strict):
         return self
 
 
+class CustomGroup(_Strict):
+    """One group of a user-defined face-match model.
+
+    Give target rates at the model's ``threshold_ref`` (``fmr`` and ``fnmr``), or the logit-normal
+    parameters directly (``impostor_mean_logit``, ``genuine_mean_logit``); spreads are optional.
+    """
+
+    fmr: float | None = Field(None, gt=0, lt=1, description="False match rate at threshold_ref.")
+    fnmr: float | None = Field(None, gt=0, lt=1,
+                               description="False non-match rate at threshold_ref.")
+    impostor_mean_logit: float | None = Field(None, ge=-20, le=20)
+    impostor_sd_logit: float | None = Field(None, gt=0, le=10)
+    genuine_mean_logit: float | None = Field(None, ge=-20, le=20)
+    genuine_sd_logit: float | None = Field(None, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CustomGroup:
+        for rate, mean in (("fmr", "impostor_mean_logit"), ("fnmr", "genuine_mean_logit")):
+            given = [k for k in (rate, mean) if getattr(self, k) is not None]
+            if len(given) != 1:
+                raise ValueError(f"give exactly one of {rate} or {mean}"
+                                 + (" (both given)" if len(given) == 2 else ""))
+        return self
+
+
+class CustomModel(_Strict):
+    """A face-match model defined in the scenario (use with ``model = "custom"``)."""
+
+    threshold_ref: float = Field(0.6, gt=0, lt=1,
+                                 description="Threshold at which fmr and fnmr are given.")
+    cross_shift_logit: float = Field(0.1, ge=0, le=10,
+                                     description="How much lower cross-group impostor scores "
+                                                 "are (logit units).")
+    quality_shift_logit: float = Field(2.7218, ge=0, le=50,
+                                       description="Genuine-score loss per unit of lost capture "
+                                                   "quality (logit units).")
+    groups: dict[str, CustomGroup] = Field(min_length=1, description="One table per group.")
+
+    @field_validator("groups")
+    @classmethod
+    def _names(cls, v: dict[str, CustomGroup]) -> dict[str, CustomGroup]:
+        bad = [k for k in v if not re.fullmatch(GROUP_NAME, k)]
+        if bad:
+            raise ValueError(f"group names must be lower-case identifiers: {', '.join(bad)}")
+        return v
+
+
 class FaceMatch(_Strict):
     """Which face-match model decides who is flagged, and at what similarity threshold."""
 
-    model: str = Field("nist_frvt2019_median", description="A face-match model preset.")
+    model: str = Field("nist_frvt2019_median",
+                       description="A preset name, or 'custom' with a [facematch.custom] table.")
     threshold: float = Field(0.62, ge=0, le=1, description="Similarity threshold in [0, 1].")
     latency_s: float = Field(2.0, ge=0, le=3600,
                              description="Time from capture to alert (search and transmission).")
+    custom: CustomModel | None = Field(None, description="A user-defined model.")
 
     @field_validator("model")
     @classmethod
     def _known_model(cls, v: str) -> str:
         from sim.facematch import MODELS  # local: facematch depends on nothing here
 
-        if v not in MODELS:
-            raise ValueError(f"unknown model {v!r}; expected one of: {', '.join(MODELS)}")
+        if v != "custom" and v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; expected 'custom' or one of: "
+                             f"{', '.join(MODELS)}")
         return v
+
+    @model_validator(mode="after")
+    def _custom_given(self) -> FaceMatch:
+        if self.model == "custom" and self.custom is None:
+            raise ValueError("model 'custom' needs a [facematch.custom] table")
+        if self.model != "custom" and self.custom is not None:
+            raise ValueError("[facematch.custom] is only used with model = 'custom'")
+        return self
+
+    def model_groups(self) -> tuple[str, ...]:
+        from sim.facematch import MODELS
+
+        if self.custom is not None:
+            return tuple(self.custom.groups)
+        return MODELS[self.model].groups
 
 
 # ---------------------------------------------------------------- deployments, governance
@@ -260,8 +325,6 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        from sim.facematch import MODELS
-
         names = {g.name for g in self.population.groups}
         problems: list[str] = []
         if self.watchlist.present > self.population.people:
@@ -270,15 +333,14 @@ class Scenario(_Strict):
         unknown = sorted(set(self.watchlist.group_shares) - names)
         if unknown:
             problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
-        model = MODELS.get(self.facematch.model)
-        if model is not None:
-            for i, g in enumerate(self.population.groups):
-                target = g.model_group or g.name
-                if target not in model.groups:
-                    problems.append(
-                        f"population.groups.{i}.model_group: model {self.facematch.model!r} has "
-                        f"no rates for group {target!r}; set model_group to one of: "
-                        f"{', '.join(model.groups)}")
+        model_groups = self.facematch.model_groups()
+        for i, g in enumerate(self.population.groups):
+            target = g.model_group or g.name
+            if target not in model_groups:
+                problems.append(
+                    f"population.groups.{i}.model_group: model {self.facematch.model!r} has "
+                    f"no rates for group {target!r}; set model_group to one of: "
+                    f"{', '.join(model_groups)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

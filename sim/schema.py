@@ -98,6 +98,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("capture_id", pa.int64(), "", "The capture that matched."),
         Column("camera_id", pa.int32(), "", "Camera of that capture."),
         Column("entry_id", pa.int32(), "", "Watchlist identity the system claims it saw."),
+        Column("score", pa.float32(), "1", "Similarity score of the match, above threshold."),
     )),
 )}
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from sim.cameras import Cameras, Coverage, coverage, place_cameras
 from sim.city import City, build_city
-from sim.facematch import MODELS, FaceMatchModel
+from sim.facematch import FaceMatchModel, model_for
 from sim.population import Population, Trips, build_population, plan_trips, trip_destinations
 from sim.rng import Streams
 from sim.routing import Router
@@ -37,6 +37,7 @@ class World:
     coverage: Coverage
     model: FaceMatchModel
     model_group: npt.NDArray[np.int16]  # population group -> model group index
+    walkers_per_hour: npt.NDArray[np.float64]  # (node, hour of day) expected passers-by
 
     @property
     def seed(self) -> int:
@@ -62,24 +63,33 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     cctv = [(i, d) for i, d in enumerate(scenario.deployment) if isinstance(d, Cctv)]
     if scenario.governance.ban:
         cctv = []
-    footfall = (estimate_footfall(city, router, trips, streams.generator("footfall"))
-                if any(d.placement == "footfall" for _, d in cctv) else np.zeros(city.n_nodes))
-    cams = place_cameras(cctv, city, footfall, streams.generator("cameras"),
+    hourly = (estimate_footfall(city, router, trips, pop, streams.generator("footfall"))
+              if cctv else np.zeros((city.n_nodes, 24)))
+    cams = place_cameras(cctv, city, hourly.sum(axis=1), streams.generator("cameras"),
                          streams.key("camera.heading"))
-    model = MODELS[scenario.facematch.model]
+    model = model_for(scenario.facematch)
     model_group = np.array([model.groups.index(g.model_group or g.name)
                             for g in scenario.population.groups], np.int16)
     return World(scenario, streams, city, router, pop, trips, watchlist, cams,
-                 coverage(city, cams), model, model_group)
+                 coverage(city, cams), model, model_group, hourly)
 
 
-def estimate_footfall(city: City, router: Router, trips: Trips,
+def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
                       rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """Expected walkers through each node per run, from a sample of the trips."""
+    """Expected walkers through each node in each hour of the day, from a sample of the trips.
+
+    Averaged over the days of the run; used to place cameras by footfall and for crowding at a
+    camera (occlusion lowers capture quality).
+    """
     if trips.n == 0:
-        return np.zeros(city.n_nodes)
+        return np.zeros((city.n_nodes, 24))
     k = min(trips.n, _FOOTFALL_SAMPLE)
     sample = np.sort(rng.choice(trips.n, size=k, replace=False))
     paths = router.expand(trips.origin_node[sample], trips.dest_node[sample],
                           trips.toward_dest[sample])
-    return np.bincount(paths.node, minlength=city.n_nodes).astype(np.float64) * (trips.n / k)
+    trip = sample[paths.trip_of_position()]
+    t = trips.depart_s[trip] + paths.along_m / pop.speed_mps[trips.person_id[trip]]
+    hour = (t // 3600).astype(np.int64) % 24
+    n_days = max(1.0, float(np.ceil(trips.depart_s.max() / 86400.0)))
+    counts = np.bincount(paths.node.astype(np.int64) * 24 + hour, minlength=city.n_nodes * 24)
+    return np.asarray(counts.reshape(city.n_nodes, 24) * (trips.n / k / n_days), np.float64)

@@ -171,9 +171,9 @@ def test_listed_people_are_found_at_the_model_rate() -> None:
     person = caps.column("person_id").to_numpy()
     listed = world.watchlist.entry_of_person(world.population.n)[person] >= 0
     q = caps.column("quality").to_numpy()[listed]
-    tpir = (1 - world.model.fnmr(0.75))[world.model_group[world.population.group[person[listed]]]]
-    expected = float((tpir * q).sum())
-    sd = float(np.sqrt((tpir * q * (1 - tpir * q)).sum()))
+    p = world.model.p_hit(0.75, world.model_group[world.population.group[person[listed]]], q)
+    expected = float(p.sum())
+    sd = float(np.sqrt((p * (1 - p)).sum()))
     got = res.summary["true_alerts"]
     assert expected > 100
     assert abs(got - expected) < 4 * sd, f"true alerts {got} vs expected {expected:.0f}"

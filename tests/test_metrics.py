@@ -50,7 +50,8 @@ def hand_made() -> dict[str, pa.Table]:
                           camera_id=[0] * 10, person_id=[0, 0, 1, 1, 1, 2, 2, 2, 2, 2],
                           trip_id=list(range(10)), quality=[1.0] * 10, distance_m=[5.0] * 10),
         "alerts": table("alerts", alert_id=[0, 1, 2, 3], t_s=[0.5, 2.5, 5.5, 6.5],
-                        capture_id=[0, 2, 5, 6], camera_id=[0] * 4, entry_id=[0, 0, 1, 1]),
+                        capture_id=[0, 2, 5, 6], camera_id=[0] * 4, entry_id=[0, 0, 1, 1],
+                        score=[0.9, 0.7, 0.65, 0.66]),
     }
 
 
