@@ -110,6 +110,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     else:
         is_true = np.zeros(0, bool)
         false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
+    confirmed = _col(al, "confirmed").astype(bool) if n_alerts else np.zeros(0, bool)
     n_true = int(is_true.sum())
     n_false = n_alerts - n_true
     false_by_group = np.bincount(false_group, minlength=n_groups)
@@ -140,6 +141,11 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "false_alerts_by_group": {n: int(c) for n, c in zip(names, false_by_group, strict=True)},
         "false_alert_rate_by_group": rate,
         "false_alert_rate_ratio": ratio,
+        "confirmed_alerts": int(confirmed.sum()),
+        "confirmed_false_alerts": int((confirmed & ~is_true).sum()),
+        "false_alerts_rejected_share": (float((~confirmed & ~is_true).sum() / n_false)
+                                        if n_false else None),
+        "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,
         "wall_s": wall_s,
@@ -148,6 +154,29 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "schema_version": meta.get("schema_version"),
         "survsim_version": meta.get("survsim_version"),
     }
+
+
+def _label_errors(tables: Tables, names: list[str], person_group: np.ndarray,
+                  cap_id_to_person: np.ndarray) -> dict[str, float | None] | None:
+    """Share of each group's captured faces that the system's classifier labelled wrongly."""
+    labels = tables.get("labels")
+    groups = tables["groups"]
+    if labels is None or "classifier_label" not in groups.column_names:
+        return None
+    truth = groups.column("classifier_label").to_pylist()
+    if not any(truth):
+        return None
+    gid = _col(groups, "group_id")
+    correct = np.empty(len(names), object)
+    correct[gid] = truth
+    person = cap_id_to_person[_col(labels, "capture_id")] if labels.num_rows else \
+        np.zeros(0, np.int64)
+    group = person_group[person]
+    got = np.asarray(labels.column("label").to_pylist(), object)
+    wrong = got != correct[group]
+    n = np.bincount(group, minlength=len(names))
+    bad = np.bincount(group[wrong], minlength=len(names))
+    return {name: (float(bad[g] / n[g]) if n[g] else None) for g, name in enumerate(names)}
 
 
 def _metadata(tables: Tables) -> dict[str, str]:

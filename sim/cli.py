@@ -116,6 +116,76 @@ def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replicatio
 
 
 @app.command()
+def errors(
+    model: Annotated[str, typer.Option(help="A face-match model preset.")] =
+    "nist_frvt2019_median",
+    threshold: Annotated[float | None, typer.Option(
+        help="Similarity threshold in [0, 1] (default: the model's reference).")] = None,
+    watchlist: Annotated[int, typer.Option(
+        help="Watchlist size for FPIR, spread over the groups by US-like shares.", min=0)] = 1000,
+    quality: Annotated[float, typer.Option(
+        help="Capture quality for FNMR/TPIR (1 = portraits).", min=0.0, max=1.0)] = 1.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    sweep: Annotated[bool, typer.Option(
+        help="Write a figure of error rates against the threshold (needs --out).")] = False,
+    out: Annotated[Path | None, typer.Option(help="HTML file for --sweep.")] = None,
+) -> None:
+    """Per-group error rates of a face-match model: FMR, FNMR, FPIR and TPIR."""
+    from sim.facematch import MODELS
+
+    if model not in MODELS:
+        raise UserError(f"--model: unknown model {model!r}; expected one of: "
+                        f"{', '.join(MODELS)}")
+    m = MODELS[model]
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise UserError(f"--threshold: expected a number in [0, 1], got {threshold}")
+    t = m.threshold_ref if threshold is None else threshold
+    enrolled = _enrolled(m.groups, watchlist)
+    if sweep:
+        if out is None:
+            raise UserError("--sweep: give the HTML file to write with --out FILE.html")
+        import numpy as np
+
+        from analysis.figures import error_sweep, write_html
+
+        fig = error_sweep(m, np.round(np.linspace(0.5, 0.75, 101), 4), enrolled, quality)
+        try:
+            write_html(fig, out, notes=[*m.caveats, *(f"Source: {s}" for s in m.sources)])
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write the figure ({exc.strerror})") from None
+        out_console.print(f"Figure written to [bold]{out}[/bold]")
+        return
+    rates = m.summary(t, enrolled, quality)
+    if json_out:
+        sys.stdout.write(json.dumps({"model": model, "threshold": t, "watchlist": watchlist,
+                                     "quality": quality, "groups": rates}, indent=2) + "\n")
+        return
+    table = Table(title=f"{model} at threshold {t:g}, watchlist of {watchlist:,}, "
+                        f"capture quality {quality:g}")
+    for c in ("group", "FMR", "FNMR", "FPIR", "TPIR"):
+        table.add_column(c, justify="left" if c == "group" else "right")
+    for g, r in rates.items():
+        table.add_row(g, f"{r['fmr']:.3g}", f"{r['fnmr']:.3g}", f"{r['fpir']:.3g}",
+                      f"{r['tpir']:.3g}")
+    out_console.print(table)
+    for c in m.caveats:
+        out_console.print(Text("caveat: " + c, style="dim"))
+
+
+def _enrolled(groups: tuple[str, ...], size: int) -> Any:
+    """A watchlist of ``size`` split over the model's groups by the NIST preset's shares."""
+    import numpy as np
+
+    from sim.presets import GROUP_PRESETS
+
+    shares = {g["name"]: float(g["share"]) for g in GROUP_PRESETS["nist_sex_race"]}  # type: ignore[arg-type]
+    w = np.array([shares.get(g, 0.0) for g in groups])
+    if w.sum() == 0:
+        w = np.ones(len(groups))
+    return size * w / w.sum()
+
+
+@app.command()
 def schema(out: Annotated[Path | None, typer.Option(
         "--out", help="Write to this file instead of standard output.")] = None) -> None:
     """Print (or write) the JSON Schema of the scenario format."""

@@ -65,14 +65,15 @@ class Engine:
         pop = world.population
         self.entry_of_person = world.watchlist.entry_of_person(pop.n)
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
-                     ("capture", "hit", "false", "claim_group", "claim_entry", "score")}
+                     ("capture", "hit", "false", "claim_group", "claim_entry", "score",
+                      "label", "review")}
         self.matcher = Matcher(world.model, s.facematch.threshold,
                                world.model_group[world.watchlist.group], self.keys)
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
         self._pending: dict[str, np.ndarray] = {}
         self._alerts_raised: list[int] = []
-        self._alert_rows: dict[str, list[np.ndarray]] = {"t": [], "capture": [], "camera": [],
-                                                         "entry": [], "score": []}
+        self._alert_rows: dict[str, list[np.ndarray]] = {
+            "t": [], "capture": [], "camera": [], "entry": [], "score": [], "confirmed": []}
         self._alert_base = 0  # global index of the first row kept in _alert_rows
         self.n_captures = 0
         self.n_alerts = 0
@@ -104,6 +105,9 @@ class Engine:
             "label": pa.array(pop.group_labels),
             "share": pa.array([g.share for g in s.population.groups], pa.float64()),
             "model_group": pa.array([g.model_group or g.name for g in s.population.groups]),
+            "classifier_label": pa.array(
+                [w.classifier.truth[int(m)] if w.classifier is not None else ""
+                 for m in w.model_group], pa.string()),
         })
         listed = self.entry_of_person >= 0
         for a in range(0, pop.n, _STATIC_CHUNK):
@@ -236,7 +240,23 @@ class Engine:
             "quality": pa.array(cap["quality"].astype(np.float32)),
             "distance_m": pa.array(cap["distance"].astype(np.float32)),
         })))
+        if self.w.classifier is not None:
+            self._label(ids, cap)
         self._match(env, ids, cap)
+
+    def _label(self, ids: npt.NDArray[np.int64], cap: dict[str, np.ndarray]) -> None:
+        """The system's demographic label of every captured face."""
+        w = self.w
+        clf = w.classifier
+        assert clf is not None
+        u = keyed_uniform(self.keys["label"], cap["trip"], self.camera_key[cap["camera"]])
+        label = clf.classify(w.model_group[w.population.group[cap["person"]]], u)
+        self.outbox.append(("labels", _batch("labels", {
+            "capture_id": pa.array(ids),
+            "t_s": pa.array(cap["t"]),
+            "camera_id": pa.array(cap["camera"]),
+            "label": _dict_array(label, clf.labels),
+        })))
 
     # ------------------------------------------------------------ matching and alerts
     def _match(self, env: simpy.Environment, ids: npt.NDArray[np.int64],
@@ -254,12 +274,23 @@ class Engine:
         if raised.size == 0:
             return
         claimed, score = d.claimed, d.score[raised]
+        if w.reviewer is not None:
+            # Human review (truth decides how hard it is: a true alert, or a look-alike of the
+            # same group); verdicts are the system's.
+            probe_group = w.model_group[w.population.group[person[raised]]]
+            claimed_group = w.model_group[w.watchlist.group[claimed[raised]]]
+            is_true = claimed[raised] == self.entry_of_person[person[raised]]
+            u = keyed_uniform(self.keys["review"], trip[raised], self.camera_key[cam[raised]])
+            confirmed = w.reviewer.confirms(is_true, probe_group == claimed_group, u)
+        else:
+            confirmed = np.ones(raised.size, bool)
         base = self._alert_base + sum(a.size for a in self._alert_rows["t"])
         self._alert_rows["t"].append(t_alert)
         self._alert_rows["capture"].append(ids[raised])
         self._alert_rows["camera"].append(cam[raised])
         self._alert_rows["entry"].append(claimed[raised])
         self._alert_rows["score"].append(score)
+        self._alert_rows["confirmed"].append(confirmed)
         for i, ta in enumerate(t_alert):
             ev = env.timeout(float(ta) - env.now, value=base + i)
             ev.callbacks.append(self._on_alert)
@@ -283,6 +314,7 @@ class Engine:
             "camera_id": pa.array(rows["camera"][idx].astype(np.int32)),
             "entry_id": pa.array(rows["entry"][idx].astype(np.int32)),
             "score": pa.array(rows["score"][idx].astype(np.float32)),
+            "confirmed": pa.array(rows["confirmed"][idx].astype(bool)),
         })))
         # Alerts are raised in the order they were scheduled, so what is left is a suffix.
         done = int(idx.max()) + 1

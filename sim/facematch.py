@@ -335,6 +335,10 @@ def _build_presets() -> dict[str, ScoreModel]:
     presets["uk_lfr_npl2023"] = from_rates(
         "uk_lfr_npl2023", NIST_GROUPS, T_REF, [_NPL_FMR] * 8, [_NPL_FNMR_LIVE] * 8,
         imp_sd=npl_sd, quality=LIVE_QUALITY_NPL,
+        # NPL's FPIR is an aggregate over all passers-by and a watchlist of unknown make-up, and
+        # NPL found no demographic difference at >= 0.60: no cross-group shift, so the published
+        # 1 in 6,000 (N = 10,000) and 1 in 60,000 (N = 1,000) hold for every composition.
+        cross_shift=0.0,
         description="NEC NeoFace V4 live facial recognition as tested by the UK NPL in 2023.",
         caveats=("NPL found no significant demographic difference at >= 0.60; the narrower "
                  "impostor spread of Black groups, which raises their FMR below 0.60, is an "

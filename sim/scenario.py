@@ -293,10 +293,63 @@ class Cctv(_Strict):
 Deployment = Annotated[Cctv, Field(discriminator="kind")]
 
 
+class Review(_Strict):
+    """Human review of alerts: a reviewer confirms or rejects each one."""
+
+    enabled: bool = Field(False, description="Every alert is reviewed before it counts.")
+    reviewer: str = Field("passport_officers_2014", description="A reviewer preset.")
+    p_reject_false_same_group: float | None = Field(
+        None, ge=0, le=1, description="Override: chance of rejecting a false alert whose two "
+                                      "faces are of the same group.")
+    p_reject_false_other_group: float | None = Field(
+        None, ge=0, le=1, description="Override: the same for faces of different groups.")
+    p_reject_true: float | None = Field(
+        None, ge=0, le=1, description="Override: chance of wrongly rejecting a true alert.")
+
+    @field_validator("reviewer")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from sim.review import REVIEWERS
+
+        if v not in REVIEWERS:
+            raise ValueError(f"unknown reviewer {v!r}; expected one of: {', '.join(REVIEWERS)}")
+        return v
+
+
 class Governance(_Strict):
     """The rules the system runs under."""
 
     ban: bool = Field(False, description="Face recognition banned: no face is captured.")
+    review: Review = Review()
+
+
+class DemographicClassifier(_Strict):
+    """A classifier that labels every captured face with a sex or an ethnicity (system view)."""
+
+    model: str = Field(description="A preset (e.g. 'gender_shades_ibm') or 'ethnicity'.")
+    accuracy: float = Field(0.9, gt=0, le=1,
+                            description="With model 'ethnicity': chance of the right label.")
+    accuracy_by_group: dict[str, float] = Field(
+        default_factory=dict, description="With model 'ethnicity': accuracy per model group or "
+                                          "per ethnicity (white, black, asian, amerindian).")
+
+    @field_validator("model")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from sim.classifier import CLASSIFIERS
+
+        if v != "ethnicity" and v not in CLASSIFIERS:
+            raise ValueError(f"unknown classifier {v!r}; expected 'ethnicity' or one of: "
+                             f"{', '.join(CLASSIFIERS)}")
+        return v
+
+    @field_validator("accuracy_by_group")
+    @classmethod
+    def _in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, a in v.items() if not 0 < a <= 1]
+        if bad:
+            raise ValueError(f"accuracies must lie in (0, 1] ({', '.join(bad)})")
+        return v
 
 
 class Engine(_Strict):
@@ -321,6 +374,8 @@ class Scenario(_Strict):
     facematch: FaceMatch = FaceMatch()
     deployment: list[Deployment] = Field(default_factory=list)
     governance: Governance = Governance()
+    classifier: DemographicClassifier | None = Field(
+        None, description="Label captured faces with a demographic classifier.")
     engine: Engine = Engine()
 
     @model_validator(mode="after")
@@ -334,6 +389,14 @@ class Scenario(_Strict):
         if unknown:
             problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
         model_groups = self.facematch.model_groups()
+        if self.classifier is not None and self.classifier.model != "ethnicity":
+            from sim.classifier import CLASSIFIERS
+
+            missing = sorted(set(model_groups) - set(CLASSIFIERS[self.classifier.model].groups))
+            if missing:
+                problems.append(f"classifier.model: {self.classifier.model!r} has no labels for "
+                                f"face-match groups {', '.join(missing)}; use model = "
+                                f"'ethnicity' with a custom face-match model")
         for i, g in enumerate(self.population.groups):
             target = g.model_group or g.name
             if target not in model_groups:

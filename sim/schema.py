@@ -48,6 +48,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("label", pa.string(), "", "Readable name."),
         Column("share", pa.float64(), "1", "Scenario share of the population."),
         Column("model_group", pa.string(), "", "Face-match model group whose rates apply."),
+        Column("classifier_label", pa.string(), "",
+               "The label a correct demographic classifier gives this group ('' if none)."),
     )),
     Table("people", "truth", "Everyone who lives in the city.", (
         Column("person_id", pa.int32(), "", "Person index."),
@@ -99,8 +101,17 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("camera_id", pa.int32(), "", "Camera of that capture."),
         Column("entry_id", pa.int32(), "", "Watchlist identity the system claims it saw."),
         Column("score", pa.float32(), "1", "Similarity score of the match, above threshold."),
+        Column("confirmed", pa.bool_(), "",
+               "Confirmed by human review (true for every alert when there is no review)."),
+    )),
+    Table("labels", "system", "Demographic label the system's classifier gave each face.", (
+        Column("capture_id", pa.int64(), "", "The capture."),
+        Column("t_s", pa.float64(), "s", "Time of the capture."),
+        Column("camera_id", pa.int32(), "", "Camera of the capture."),
+        Column("label", _DICT, "", "The label (e.g. male/female, or an ethnicity)."),
     )),
 )}
 
 # Tables that have a time column, and its name: rows never go back in time.
-TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s"}
+TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s",
+                                "labels": "t_s"}

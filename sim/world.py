@@ -7,6 +7,7 @@ movements (common random numbers).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +15,10 @@ import numpy.typing as npt
 
 from sim.cameras import Cameras, Coverage, coverage, place_cameras
 from sim.city import City, build_city
+from sim.classifier import Classifier, classifier_for
 from sim.facematch import FaceMatchModel, model_for
 from sim.population import Population, Trips, build_population, plan_trips, trip_destinations
+from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams
 from sim.routing import Router
 from sim.scenario import Cctv, Scenario
@@ -38,6 +41,8 @@ class World:
     model: FaceMatchModel
     model_group: npt.NDArray[np.int16]  # population group -> model group index
     walkers_per_hour: npt.NDArray[np.float64]  # (node, hour of day) expected passers-by
+    classifier: Classifier | None = None
+    reviewer: Reviewer | None = None
 
     @property
     def seed(self) -> int:
@@ -70,8 +75,19 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     model = model_for(scenario.facematch)
     model_group = np.array([model.groups.index(g.model_group or g.name)
                             for g in scenario.population.groups], np.int16)
+    clf = scenario.classifier
+    classifier = None if clf is None else classifier_for(
+        clf.model, model.groups, accuracy=clf.accuracy, accuracy_by_group=clf.accuracy_by_group)
+    rv = scenario.governance.review
+    reviewer = None
+    if rv.enabled:
+        base = REVIEWERS[rv.reviewer]
+        reviewer = dataclasses.replace(base, **{
+            k: getattr(rv, k) for k in ("p_reject_false_same_group",
+                                        "p_reject_false_other_group", "p_reject_true")
+            if getattr(rv, k) is not None})
     return World(scenario, streams, city, router, pop, trips, watchlist, cams,
-                 coverage(city, cams), model, model_group, hourly)
+                 coverage(city, cams), model, model_group, hourly, classifier, reviewer)
 
 
 def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,

@@ -40,7 +40,8 @@ def hand_made() -> dict[str, pa.Table]:
     """
     return {
         "groups": table("groups", group_id=[0, 1], group=["a", "b"], label=["A", "B"],
-                        share=[0.5, 0.5], model_group=["a", "b"]),
+                        share=[0.5, 0.5], model_group=["a", "b"],
+                        classifier_label=["", ""]),
         "people": table("people", person_id=[0, 1, 2], group_id=[0, 0, 1],
                         age_band=["adult"] * 3, home_node=[0, 0, 0], work_node=[-1] * 3,
                         speed_mps=[1.3] * 3, is_listed=[True, False, False]),
@@ -51,7 +52,7 @@ def hand_made() -> dict[str, pa.Table]:
                           trip_id=list(range(10)), quality=[1.0] * 10, distance_m=[5.0] * 10),
         "alerts": table("alerts", alert_id=[0, 1, 2, 3], t_s=[0.5, 2.5, 5.5, 6.5],
                         capture_id=[0, 2, 5, 6], camera_id=[0] * 4, entry_id=[0, 0, 1, 1],
-                        score=[0.9, 0.7, 0.65, 0.66]),
+                        score=[0.9, 0.7, 0.65, 0.66], confirmed=[True, False, True, False]),
     }
 
 
@@ -69,6 +70,10 @@ def test_known_answers() -> None:
     assert s["false_alert_rate_by_group"]["b"] == pytest.approx(400.0)
     assert s["false_alert_rate_ratio"] == pytest.approx(400 / (1000 / 3))
     assert s["watchlist_present"] == 1 and s["watchlist_detected_share"] == 1.0
+    # Review: alert 0 (true) and alert 2 (false) confirmed; alerts 1 and 3 (false) rejected.
+    assert s["confirmed_alerts"] == 2 and s["confirmed_false_alerts"] == 1
+    assert s["false_alerts_rejected_share"] == pytest.approx(2 / 3)
+    assert s["label_error_by_group"] is None, "no classifier"
     assert s["wall_s"] == 1.5
 
 
