@@ -46,6 +46,7 @@ class Cameras:
     range_m: npt.NDArray[np.float64]
     p_capture: npt.NDArray[np.float64]
     deployment: npt.NDArray[np.int16]
+    height_m: npt.NDArray[np.float64]
     deployment_names: list[str]
 
     @property
@@ -60,7 +61,9 @@ class Cameras:
     @classmethod
     def empty(cls) -> Cameras:
         z = np.zeros(0)
-        return cls(np.zeros(0, np.int32), z, z, z, z, z, z, np.zeros(0, np.int16), [])
+        return cls(node=np.zeros(0, np.int32), x_m=z, y_m=z, heading_deg=z, fov_deg=z,
+                   range_m=z, p_capture=z, deployment=np.zeros(0, np.int16), height_m=z,
+                   deployment_names=[])
 
     def sectors(self) -> npt.NDArray[Any]:
         """Each camera's view as a shapely polygon (a circular sector, metres)."""
@@ -110,7 +113,8 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
         camera at a given crossing looks the same way whatever other cameras exist.
     """
     cols: dict[str, list[np.ndarray]] = {k: [] for k in
-                                         ("node", "heading", "fov", "range", "p", "dep")}
+                                         ("node", "heading", "fov", "range", "p", "dep",
+                                          "height")}
     names: list[str] = []
     problems: list[str] = []
     for d, (index, spec) in enumerate(deployments):
@@ -134,6 +138,7 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
         cols["fov"].append(np.full(k, spec.fov_deg))
         cols["range"].append(np.full(k, spec.range_m))
         cols["p"].append(np.full(k, spec.p_capture))
+        cols["height"].append(np.full(k, spec.height_m))
         cols["dep"].append(np.full(k, d, np.int16))
     if problems:
         raise ScenarioError(problems)
@@ -144,6 +149,7 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
                    heading_deg=np.concatenate(cols["heading"]),
                    fov_deg=np.concatenate(cols["fov"]), range_m=np.concatenate(cols["range"]),
                    p_capture=np.concatenate(cols["p"]), deployment=np.concatenate(cols["dep"]),
+                   height_m=np.concatenate(cols["height"]),
                    deployment_names=names)
 
 
@@ -160,17 +166,19 @@ def _headings(city: City, nodes: npt.NDArray[np.integer[Any]],
     return out
 
 
-def capture_quality(distance_m: npt.ArrayLike, range_m: npt.ArrayLike, facing: npt.ArrayLike,
-                    hour: npt.ArrayLike, crowd_per_min: npt.ArrayLike,
+def capture_quality(distance_m: npt.ArrayLike, height_m: npt.ArrayLike,
+                    range_m: npt.ArrayLike, facing: npt.ArrayLike, hour: npt.ArrayLike,
+                    crowd_per_min: npt.ArrayLike,
                     speed_mps: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Quality of a face capture in [0, 1] (1 = a custody portrait).
 
     Parameters
     ----------
-    distance_m, range_m
-        Distance from the camera and the camera's usable range, metres.
+    distance_m, height_m, range_m
+        Horizontal distance from the camera, the camera's mounting height and its usable range,
+        metres. Close to the camera it looks down on the top of the head (steep pitch).
     facing
-        Cosine of the angle between the walking direction and the line to the camera.
+        Cosine of the horizontal angle between the walking direction and the line to the camera.
     hour
         Hour of the day (darkness before 06:00 and from 20:00).
     crowd_per_min
@@ -178,10 +186,14 @@ def capture_quality(distance_m: npt.ArrayLike, range_m: npt.ArrayLike, facing: n
     speed_mps
         Walking speed (motion blur).
     """
-    d = np.asarray(distance_m, np.float64) / np.asarray(range_m, np.float64)
+    horiz = np.asarray(distance_m, np.float64)
+    h = np.asarray(height_m, np.float64)
+    d = np.hypot(horiz, h) / np.asarray(range_m, np.float64)
+    cos_pitch = horiz / np.maximum(np.hypot(horiz, h), 1e-9)
     q = (1.0 - 0.3 * np.clip(d, 0.0, 1.0)) * (0.75 + 0.25 * np.clip(facing, -1.0, 1.0))
-    h = np.asarray(hour, np.float64) % 24.0
-    q = q * np.where((h < 6.0) | (h >= 20.0), NIGHT_LIGHT, 1.0)
+    q = q * (0.6 + 0.4 * cos_pitch)
+    hh = np.asarray(hour, np.float64) % 24.0
+    q = q * np.where((hh < 6.0) | (hh >= 20.0), NIGHT_LIGHT, 1.0)
     q = q / (1.0 + np.asarray(crowd_per_min, np.float64) / CROWD_PER_MIN_HALF)
     blur = 1.0 - BLUR_PER_MPS * np.maximum(np.asarray(speed_mps, np.float64) - FAST_WALK_MPS, 0)
     return np.asarray(np.clip(q * np.clip(blur, 0.7, 1.0), 0.0, 1.0), np.float64)
@@ -189,25 +201,69 @@ def capture_quality(distance_m: npt.ArrayLike, range_m: npt.ArrayLike, facing: n
 
 @dataclass
 class Coverage:
-    """Passage points per directed edge (CSR): ``ptr[de]:ptr[de+1]`` index the arrays below."""
+    """The stretch of street each camera sees, per directed edge (CSR).
+
+    ``ptr[de]:ptr[de+1]`` index the arrays below for directed edge ``de``. Along a directed edge
+    the walker enters the camera's view at ``frac0`` (share of the edge's length) at point
+    (``x0_m``, ``y0_m``) and leaves it at ``frac1``, (``x1_m``, ``y1_m``).
+    """
 
     ptr: npt.NDArray[np.int64]
     camera: npt.NDArray[np.int32]
-    frac: npt.NDArray[np.float64]  # position of the passage point along the directed edge
-    distance_m: npt.NDArray[np.float64]
-    facing: npt.NDArray[np.float64]  # cosine of the angle between walking and looking at camera
+    frac0: npt.NDArray[np.float64]
+    frac1: npt.NDArray[np.float64]
+    x0_m: npt.NDArray[np.float64]
+    y0_m: npt.NDArray[np.float64]
+    x1_m: npt.NDArray[np.float64]
+    y1_m: npt.NDArray[np.float64]
 
     @property
     def n_pairs(self) -> int:
         return int(self.camera.size)
 
+    def passage(self, pair: npt.ArrayLike, s: npt.ArrayLike, cam_x_m: npt.ArrayLike,
+                cam_y_m: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], ...]:
+        """Where along the stretch in view a walker is when the camera grabs the frame.
+
+        Parameters
+        ----------
+        pair
+            Rows of this table.
+        s
+            Position within the stretch in view, 0 (entering) to 1 (leaving).
+        cam_x_m, cam_y_m
+            The camera's position.
+
+        Returns
+        -------
+        frac, distance_m, facing
+            Share of the edge walked, horizontal distance to the camera, and the cosine of the
+            angle between the walking direction and the line to the camera.
+        """
+        k = np.asarray(pair, np.int64)
+        u = np.asarray(s, np.float64)
+        x0, y0, x1, y1 = self.x0_m[k], self.y0_m[k], self.x1_m[k], self.y1_m[k]
+        px, py = x0 + u * (x1 - x0), y0 + u * (y1 - y0)
+        dx, dy = x1 - x0, y1 - y0
+        step = np.maximum(np.hypot(dx, dy), 1e-9)
+        tx, ty = np.asarray(cam_x_m) - px, np.asarray(cam_y_m) - py
+        dist = np.hypot(tx, ty)
+        # Right under the camera no face is seen (facing 0).
+        facing = np.where(dist > 1e-6, (dx * tx + dy * ty) / (step * np.maximum(dist, 1e-9)),
+                          0.0)
+        frac = self.frac0[k] + u * (self.frac1[k] - self.frac0[k])
+        return frac, dist, facing
+
 
 def coverage(city: City, cams: Cameras) -> Coverage:
-    """Which stretches of street each camera sees, for both walking directions."""
+    """Which stretches of street each camera sees, for both walking directions.
+
+    Pairs whose walkers never face the camera within 60 degrees (walking away) are dropped.
+    """
     n_dir = 2 * city.n_edges
     if cams.n == 0:
         z = np.zeros(0)
-        return Coverage(np.zeros(n_dir + 1, np.int64), np.zeros(0, np.int32), z, z, z)
+        return Coverage(np.zeros(n_dir + 1, np.int64), np.zeros(0, np.int32), z, z, z, z, z, z)
     polys = cams.sectors()
     lines = city.edge_geometry
     tree = shapely.STRtree(lines)
@@ -215,30 +271,32 @@ def coverage(city: City, cams: Cameras) -> Coverage:
     inside = shapely.intersection(lines[edge_idx], polys[cam_idx])
     seen = shapely.length(inside) > 1e-6
     cam_idx, edge_idx, inside = cam_idx[seen], edge_idx[seen], inside[seen]
-    mid = shapely.line_interpolate_point(inside, 0.5, normalized=True) if inside.size else inside
-    # Multi-part intersections: the middle of the whole in-view part is a fair passage point.
-    mx, my = shapely.get_x(mid), shapely.get_y(mid)
-    along = shapely.line_locate_point(lines[edge_idx], mid)
-    length = city.edge_length_m[edge_idx]
-    frac = np.clip(along / np.maximum(length, 1e-9), 0.0, 1.0)
-    ux = city.node_x_m[city.edge_v[edge_idx]] - city.node_x_m[city.edge_u[edge_idx]]
-    uy = city.node_y_m[city.edge_v[edge_idx]] - city.node_y_m[city.edge_u[edge_idx]]
-    norm = np.maximum(np.hypot(ux, uy), 1e-9)
-    ux, uy = ux / norm, uy / norm
-    tx, ty = cams.x_m[cam_idx] - mx, cams.y_m[cam_idx] - my
-    dist = np.hypot(tx, ty)
-    tnorm = np.maximum(dist, 1e-9)
-    cos_uv = (ux * tx + uy * ty) / tnorm  # walking u->v, looking at the camera
-    # Directed rows: 2e (u->v) and 2e+1 (v->u, facing flips, frac mirrors).
+    # The in-view part, from where it starts to where it ends along the edge (u -> v). A part
+    # in several pieces is taken whole (rare: a street bending in and out of view).
+    pts = shapely.get_coordinates(inside, return_index=True)
+    coords, owner = pts if isinstance(pts, tuple) else (pts, np.zeros(0, np.int64))
+    along = shapely.line_locate_point(lines[edge_idx[owner]], shapely.points(coords))
+    first = np.full(edge_idx.size, np.inf)
+    last = np.full(edge_idx.size, -np.inf)
+    np.minimum.at(first, owner, along)
+    np.maximum.at(last, owner, along)
+    length = np.maximum(city.edge_length_m[edge_idx], 1e-9)
+    p0 = shapely.line_interpolate_point(lines[edge_idx], first)
+    p1 = shapely.line_interpolate_point(lines[edge_idx], last)
+    f0, f1 = np.clip(first / length, 0, 1), np.clip(last / length, 0, 1)
+    x0, y0, x1, y1 = shapely.get_x(p0), shapely.get_y(p0), shapely.get_x(p1), shapely.get_y(p1)
+    # Directed rows: 2e (u->v) and 2e+1 (v->u: the stretch is walked the other way).
     de = np.concatenate([2 * edge_idx, 2 * edge_idx + 1])
     cam = np.concatenate([cam_idx, cam_idx]).astype(np.int32)
-    fr = np.concatenate([frac, 1.0 - frac])
-    dd = np.concatenate([dist, dist])
-    fc = np.concatenate([cos_uv, -cos_uv])
-    ok = fc >= np.cos(np.radians(_MAX_FACING_DEG))
-    de, cam, fr, dd, fc = de[ok], cam[ok], fr[ok], dd[ok], fc[ok]
-    order = np.lexsort((cam, de))
-    de, cam, fr, dd, fc = de[order], cam[order], fr[order], dd[order], fc[order]
+    cols = [np.concatenate(c) for c in ((f0, 1 - f1), (f1, 1 - f0), (x0, x1), (y0, y1),
+                                        (x1, x0), (y1, y0))]
+    table = Coverage(np.zeros(0, np.int64), cam, *cols)
+    # A straight stretch faces the camera best at one of its ends.
+    ends = np.arange(de.size)
+    _, _, c0 = table.passage(ends, np.zeros(de.size), cams.x_m[cam], cams.y_m[cam])
+    _, _, c1 = table.passage(ends, np.ones(de.size), cams.x_m[cam], cams.y_m[cam])
+    keep = np.maximum(c0, c1) >= np.cos(np.radians(_MAX_FACING_DEG))
+    order = np.flatnonzero(keep)[np.lexsort((cam[keep], de[keep]))]
     ptr = np.zeros(n_dir + 1, np.int64)
-    np.cumsum(np.bincount(de, minlength=n_dir), out=ptr[1:])
-    return Coverage(ptr, cam, fr, dd, fc)
+    np.cumsum(np.bincount(de[order], minlength=n_dir), out=ptr[1:])
+    return Coverage(ptr, cam[order], *(c[order] for c in cols))

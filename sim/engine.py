@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,11 +32,17 @@ from sim.world import World
 ProgressFn = Callable[[float, float], None]
 
 _STATIC_CHUNK = 65_536
+_MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
 
 
 def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int16)),
                                           pa.array(list(names), pa.string()))
+
+
+def _take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
+    """The same rows of several columns."""
+    return [a[sel] for a in arrays]
 
 
 def _batch(table: str, columns: dict[str, object]) -> pa.RecordBatch:
@@ -66,7 +73,7 @@ class Engine:
         self.entry_of_person = world.watchlist.entry_of_person(pop.n)
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry", "score",
-                      "label", "review")}
+                      "label", "review", "position")}
         self.matcher = Matcher(world.model, s.facematch.threshold,
                                world.model_group[world.watchlist.group], self.keys)
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
@@ -133,7 +140,7 @@ class Engine:
             "deployment": _dict_array(c.deployment, c.deployment_names),
             "node": pa.array(c.node), "x_m": pa.array(c.x_m), "y_m": pa.array(c.y_m),
             "heading_deg": pa.array(c.heading_deg), "fov_deg": pa.array(c.fov_deg),
-            "range_m": pa.array(c.range_m),
+            "range_m": pa.array(c.range_m), "height_m": pa.array(c.height_m),
         })
 
     # ------------------------------------------------------------ the clock
@@ -189,26 +196,30 @@ class Engine:
         p = pos[rep]  # path position where the step starts
         trip_local = np.searchsorted(paths.offset, p, side="right") - 1
         trip = trip_local + a
+        cam = cov.camera[pair]
+        # The moment the camera grabs the face: a point of the stretch in view, keyed by trip
+        # and camera. The walker must face the camera then (within 60 degrees).
+        ckey = self.camera_key[cam]
+        s_pos = keyed_uniform(self.keys["position"], trip, ckey)
+        frac, dist, facing = cov.passage(pair, s_pos, w.cameras.x_m[cam], w.cameras.y_m[cam])
         speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
         t_start = t.depart_s[trip] + paths.along_m[p] / speed
         t_end = t.depart_s[trip] + paths.along_m[p + 1] / speed
-        when = t_start + cov.frac[pair] * (t_end - t_start)
-        cam = cov.camera[pair]
+        when = t_start + frac * (t_end - t_start)
         # One capture chance per trip and camera: the first passage.
         order = np.lexsort((when, cam, trip))
-        trip, cam, when, pair = trip[order], cam[order], when[order], pair[order]
+        trip, cam, when, dist, facing = _take(order, trip, cam, when, dist, facing)
         first = np.ones(trip.size, bool)
         first[1:] = (trip[1:] != trip[:-1]) | (cam[1:] != cam[:-1])
-        trip, cam, when, pair = trip[first], cam[first], when[first], pair[first]
+        trip, cam, when, dist, facing = _take(first, trip, cam, when, dist, facing)
         caught = (keyed_uniform(self.keys["capture"], trip, self.camera_key[cam])
                   < w.cameras.p_capture[cam])
-        caught &= when < self.duration_s
-        trip, cam, when, pair = trip[caught], cam[caught], when[caught], pair[caught]
-        dist = cov.distance_m[pair]
+        caught &= (when < self.duration_s) & (facing >= _MIN_FACING_COS)
+        trip, cam, when, dist, facing = _take(caught, trip, cam, when, dist, facing)
         hour = (when // 3600.0).astype(np.int64) % 24
         crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
-        quality = capture_quality(dist, w.cameras.range_m[cam], cov.facing[pair], hour, crowd,
-                                  w.population.speed_mps[t.person_id[trip]])
+        quality = capture_quality(dist, w.cameras.height_m[cam], w.cameras.range_m[cam], facing,
+                                  hour, crowd, w.population.speed_mps[t.person_id[trip]])
         new = {"t": when, "trip": trip, "camera": cam.astype(np.int32),
                "person": t.person_id[trip], "quality": quality, "distance": dist}
         if self._pending:

@@ -286,6 +286,7 @@ class Cctv(_Strict):
                                 "(nearest the central plaza).")
     range_m: float = Field(25.0, gt=0, le=500, description="Distance at which faces are usable.")
     fov_deg: float = Field(90.0, gt=0, le=360, description="Horizontal field of view.")
+    height_m: float = Field(4.0, ge=0, le=100, description="Mounting height above the street.")
     p_capture: float = Field(0.7, ge=0, le=1,
                              description="Chance a face passing in view is detected and usable.")
 

@@ -74,6 +74,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("heading_deg", pa.float64(), "deg", "Direction of view, counter-clockwise from +x."),
         Column("fov_deg", pa.float64(), "deg", "Horizontal field of view."),
         Column("range_m", pa.float64(), "m", "Distance at which faces are usable."),
+        Column("height_m", pa.float64(), "m", "Mounting height above the street."),
     )),
     Table("trips", "truth", "Every trip, in departure order.", (
         Column("trip_id", pa.int64(), "", "Trip index (stable across policies)."),
@@ -92,7 +93,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("person_id", pa.int32(), "", "Whose face it really is (truth)."),
         Column("trip_id", pa.int64(), "", "Trip during which it was captured."),
         Column("quality", pa.float32(), "1", "Capture quality in [0, 1]."),
-        Column("distance_m", pa.float32(), "m", "Distance from the camera."),
+        Column("distance_m", pa.float32(), "m", "Horizontal distance from the camera."),
     )),
     Table("alerts", "system", "Match alerts the system raised, in time order.", (
         Column("alert_id", pa.int64(), "", "Alert index, in time order."),

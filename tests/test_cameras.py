@@ -17,7 +17,8 @@ def one_camera(x: float = 0.0, y: float = 0.0, heading: float = 0.0, fov: float 
     return Cameras(node=np.array([node], np.int32), x_m=np.array([x]), y_m=np.array([y]),
                    heading_deg=np.array([heading]), fov_deg=np.array([fov]),
                    range_m=np.array([range_m]), p_capture=np.array([1.0]),
-                   deployment=np.zeros(1, np.int16), deployment_names=["test"])
+                   deployment=np.zeros(1, np.int16), height_m=np.array([4.0]),
+                   deployment_names=["test"])
 
 
 def test_camera_sees_known_points() -> None:
@@ -64,11 +65,41 @@ def test_coverage_only_for_walkers_facing_the_camera() -> None:
     e01 = city.directed_edge([0], [1])[0]
     e10 = city.directed_edge([1], [0])[0]
     assert cov.ptr[e01 + 1] - cov.ptr[e01] == 0, "walking away from the camera: no face"
-    assert cov.ptr[e10 + 1] - cov.ptr[e10] == 1, "walking toward it: one passage"
+    assert cov.ptr[e10 + 1] - cov.ptr[e10] == 1, "walking toward it: one stretch in view"
     k = cov.ptr[e10]
     assert cov.camera[k] == 0
-    assert cov.distance_m[k] == pytest.approx(12.5), "middle of the 25 m in view"
-    assert cov.frac[k] == pytest.approx(1 - 12.5 / 100.0), "passage near the end of 1->0"
-    assert cov.facing[k] == pytest.approx(1.0), "walking straight at the camera"
+    # Walking 1 -> 0 the view starts 25 m before node 0, i.e. 75% along the edge.
+    assert cov.frac0[k] == pytest.approx(0.75) and cov.frac1[k] == pytest.approx(1.0)
+    assert (cov.x0_m[k], cov.x1_m[k]) == pytest.approx((25.0, 0.0))
+    frac, dist, facing = cov.passage([k, k, k], [0.0, 0.5, 1.0], 0.0, 0.0)
+    assert frac == pytest.approx([0.75, 0.875, 1.0])
+    assert dist == pytest.approx([25.0, 12.5, 0.0])
+    assert facing == pytest.approx([1.0, 1.0, 0.0]), "straight at the camera; none from below"
     far = city.directed_edge([2], [1])[0]
     assert cov.ptr[far + 1] - cov.ptr[far] == 0, "the street out of range is not covered"
+
+
+def test_oblique_street_faces_the_camera_only_at_first() -> None:
+    city = grid(3, 2, 100.0)
+    # A camera beside the street (10 m off it), looking along it: a walker approaching sees it
+    # head-on at first and side-on when passing.
+    cam = one_camera(x=100.0, y=10.0, heading=180.0, fov=120.0, range_m=30.0)
+    cov = coverage(city, cam)
+    e01 = city.directed_edge([0], [1])[0]
+    k = cov.ptr[e01]
+    assert cov.ptr[e01 + 1] - k == 1
+    _, _, facing = cov.passage([k, k], [0.0, 1.0], 100.0, 10.0)
+    assert facing[0] > 0.9 and facing[1] < facing[0], "the angle opens as the walker nears"
+
+
+def test_capture_quality_known_answers() -> None:
+    from sim.cameras import capture_quality
+
+    # Daytime, 12 m away, camera 4 m up, head-on, no crowd, normal walk.
+    q = capture_quality(12.0, 4.0, 25.0, 1.0, 12, 0.0, 1.3)
+    d = np.hypot(12, 4) / 25
+    assert q == pytest.approx((1 - 0.3 * d) * (0.6 + 0.4 * 12 / np.hypot(12, 4)))
+    assert capture_quality(12.0, 4.0, 25.0, 1.0, 23, 0.0, 1.3) == pytest.approx(0.7 * q), "dark"
+    assert capture_quality(12.0, 4.0, 25.0, 1.0, 12, 120.0, 1.3) == pytest.approx(q / 2), "crowd"
+    assert capture_quality(0.5, 4.0, 25.0, 1.0, 12, 0.0, 1.3) < 0.75 * q, "right under the camera"
+    assert capture_quality(12.0, 4.0, 25.0, 1.0, 12, 0.0, 2.4) < q, "running blurs"
