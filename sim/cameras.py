@@ -27,7 +27,7 @@ _MAX_FACING_DEG = 60.0
 # Capture-quality factors. Their product is the quality q in [0, 1] that lowers genuine scores
 # (sim.facematch). Each coefficient is an assumption of survsim, chosen so that typical daytime
 # captures land at q of about 0.7-0.8, where the face-match presets reproduce the live-video
-# detection rates of CALIBRATION.md section 5; none is fitted to a measurement.
+# detection rates of docs/calibration.md section 5; none is fitted to a measurement.
 NIGHT_LIGHT = 0.7  # darkness (before 06:00, from 20:00)
 CROWD_PER_MIN_HALF = 120.0  # passers-by per minute at which occlusion halves quality
 FAST_WALK_MPS = 1.4  # motion blur starts above this speed

@@ -56,7 +56,7 @@ def _race(group: str) -> str:
 
 # Gender Shades (Buolamwini & Gebru 2018, Proceedings of FAT* 2018, Table 4): gender
 # classification error for lighter male / lighter female / darker male / darker female faces
-# (Fitzpatrick skin types I-III lighter, IV-VI darker). CALIBRATION.md section 6.
+# (Fitzpatrick skin types I-III lighter, IV-VI darker). docs/calibration.md section 6.
 _GENDER_SHADES = {
     "ibm": (0.003, 0.071, 0.120, 0.347),
     "faceplusplus": (0.008, 0.060, 0.007, 0.345),

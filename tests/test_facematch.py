@@ -86,7 +86,7 @@ def test_pnd2025_reproduces_published_fpir() -> None:
 
 
 def test_live_video_detection_rates() -> None:
-    """CALIBRATION.md section 5: TPIR 0.89 (controlled), > 0.76, about 0.70."""
+    """docs/calibration.md section 5: TPIR 0.89 (controlled), > 0.76, about 0.70."""
     tpir = MEDIAN.tpir(0.60, np.array([1.0, 0.8, 0.7, 0.67]))[WM]
     assert tpir[0] > 0.98, "portraits"
     assert tpir[1] == pytest.approx(0.89, abs=0.01)
@@ -208,7 +208,7 @@ def test_unknown_preset_and_missing_custom_table() -> None:
 
 
 def test_capital_scenario_detects_listed_people_at_live_video_rates() -> None:
-    """CALIBRATION.md section 5: live deployments find 70% (Met 2020) to 89% (NPL, controlled)
+    """docs/calibration.md section 5: live deployments find 70% (Met 2020) to 89% (NPL, controlled)
     of listed passers-by; the capital's daytime captures must land in that band at 0.60."""
     import sim
     from tests.conftest import SCENARIOS
