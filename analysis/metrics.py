@@ -110,7 +110,16 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     else:
         is_true = np.zeros(0, bool)
         false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
-    confirmed = _col(al, "confirmed").astype(bool) if n_alerts else np.zeros(0, bool)
+    # Acted on: confirmed by review or acted on unreviewed; every alert when nobody reviews.
+    reviews = tables.get("reviews")
+    if reviews is not None and reviews.num_rows:
+        verdict = np.asarray(reviews.column("verdict").to_pylist(), object)
+        ok_ids = _col(reviews, "alert_id")[(verdict == "confirmed") | (verdict == "auto_acted")]
+        confirmed = np.isin(_col(al, "alert_id"), ok_ids) if n_alerts else np.zeros(0, bool)
+        reviewed = True
+    else:
+        confirmed = np.ones(n_alerts, bool)
+        reviewed = False
     n_true = int(is_true.sum())
     n_false = n_alerts - n_true
     false_by_group = np.bincount(false_group, minlength=n_groups)
@@ -144,7 +153,12 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "confirmed_alerts": int(confirmed.sum()),
         "confirmed_false_alerts": int((confirmed & ~is_true).sum()),
         "false_alerts_rejected_share": (float((~confirmed & ~is_true).sum() / n_false)
-                                        if n_false else None),
+                                        if n_false and reviewed else None),
+        **_stops(tables, names, person_group),
+        "review_backlog_max": (int(_col(tables["review_queue"], "waiting").max())
+                               if "review_queue" in tables and tables["review_queue"].num_rows
+                               else 0),
+        **_by_deployment(tables, is_true),
         "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,
@@ -153,6 +167,52 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "scenario_hash": meta.get("scenario_hash"),
         "schema_version": meta.get("schema_version"),
         "survsim_version": meta.get("survsim_version"),
+    }
+
+
+def _stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[str, Any]:
+    """Stops made on alerts: arrests, wrongful stops (per group, and per 100,000 residents)."""
+    n_groups = len(names)
+    residents = np.bincount(person_group, minlength=n_groups)
+    st = tables.get("stops")
+    if st is None or st.num_rows == 0:
+        outcome = np.zeros(0, object)
+        person = np.zeros(0, np.int64)
+        response = np.zeros(0)
+    else:
+        outcome = np.asarray(st.column("outcome").to_pylist(), object)
+        person = _col(st, "person_id").astype(np.int64)
+        response = _col(st, "response_s")
+    made = outcome != "missed"
+    wrongful = outcome == "wrongful_stop"
+    by_group = np.bincount(person_group[person[wrongful]], minlength=n_groups)
+    return {
+        "stops": int(made.sum()),
+        "arrests": int((outcome == "arrest").sum()),
+        "wrongful_stops": int(wrongful.sum()),
+        "wrongful_stops_by_group": {n: int(c) for n, c in zip(names, by_group, strict=True)},
+        "wrongful_stops_per_100k_by_group": {
+            n: (float(c / r * 100_000) if r else None)
+            for n, c, r in zip(names, by_group, residents, strict=True)},
+        "missed_intercepts": int((~made).sum()),
+        "intercept_time_s_median": float(np.median(response[made])) if made.any() else None,
+    }
+
+
+def _by_deployment(tables: Tables, is_true: np.ndarray) -> dict[str, Any]:
+    """Alerts and false alerts per deployment (by the camera that captured the face)."""
+    cams = tables.get("cameras")
+    al = tables["alerts"]
+    if cams is None or cams.num_rows == 0:
+        return {"alerts_by_deployment": {}, "false_alerts_by_deployment": {}}
+    dep = np.empty(int(_col(cams, "camera_id").max()) + 1, object)
+    dep[_col(cams, "camera_id")] = cams.column("deployment").to_pylist()
+    names = sorted(set(cams.column("deployment").to_pylist()))
+    of_alert = dep[_col(al, "camera_id")] if al.num_rows else np.zeros(0, object)
+    return {
+        "alerts_by_deployment": {n: int((of_alert == n).sum()) for n in names},
+        "false_alerts_by_deployment": {n: int(((of_alert == n) & ~is_true).sum())
+                                       for n in names},
     }
 
 

@@ -255,24 +255,31 @@ class Coverage:
         return frac, dist, facing
 
 
-def coverage(city: City, cams: Cameras) -> Coverage:
+def coverage(city: City, cams: Cameras, excluded: Any = None) -> Coverage:
     """Which stretches of street each camera sees, for both walking directions.
 
     Pairs whose walkers never face the camera within 60 degrees (walking away) are dropped.
+    ``excluded`` (a shapely geometry) is cut out of every camera's view: no face is captured
+    inside it.
     """
     n_dir = 2 * city.n_edges
     if cams.n == 0:
         z = np.zeros(0)
         return Coverage(np.zeros(n_dir + 1, np.int64), np.zeros(0, np.int32), z, z, z, z, z, z)
     polys = cams.sectors()
+    if excluded is not None:
+        polys = shapely.difference(polys, excluded)
     lines = city.edge_geometry
     tree = shapely.STRtree(lines)
     cam_idx, edge_idx = tree.query(polys, predicate="intersects")
     inside = shapely.intersection(lines[edge_idx], polys[cam_idx])
-    seen = shapely.length(inside) > 1e-6
+    # Each piece in view is a stretch of its own (a view cut by an exclusion zone, a street
+    # bending in and out of view).
+    inside, part_of = shapely.get_parts(inside, return_index=True)
+    cam_idx, edge_idx = cam_idx[part_of], edge_idx[part_of]
+    seen = (shapely.get_type_id(inside) == 1) & (shapely.length(inside) > 1e-6)
     cam_idx, edge_idx, inside = cam_idx[seen], edge_idx[seen], inside[seen]
-    # The in-view part, from where it starts to where it ends along the edge (u -> v). A part
-    # in several pieces is taken whole (rare: a street bending in and out of view).
+    # Each stretch from where it starts to where it ends along the edge (u -> v).
     pts = shapely.get_coordinates(inside, return_index=True)
     coords, owner = pts if isinstance(pts, tuple) else (pts, np.zeros(0, np.int64))
     along = shapely.line_locate_point(lines[edge_idx[owner]], shapely.points(coords))

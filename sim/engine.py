@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import simpy
 
 from sim.cameras import capture_quality
 from sim.matching import Matcher
+from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
 from sim.schema import TABLES
@@ -74,30 +76,37 @@ class Engine:
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry", "score",
                       "label", "review", "position")}
-        self.matcher = Matcher(world.model, s.facematch.threshold,
-                               world.model_group[world.watchlist.group], self.keys)
+        self.matcher = Matcher(world.model, s.threshold,
+                               world.model_group[world.watchlist.group], self.keys,
+                               searched_entries(s.governance, world.watchlist.size))
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
         self._pending: dict[str, np.ndarray] = {}
-        self._alerts_raised: list[int] = []
-        self._alert_rows: dict[str, list[np.ndarray]] = {
-            "t": [], "capture": [], "camera": [], "entry": [], "score": [], "confirmed": []}
-        self._alert_base = 0  # global index of the first row kept in _alert_rows
+        self._rows: dict[str, list[tuple[Any, ...]]] = {
+            "alerts": [], "reviews": [], "review_queue": [], "stops": []}
+        self._in_custody: set[int] = set()  # entries arrested (system knowledge)
+        self._being_handled: set[int] = set()  # entries an officer is on the way to
+        self.reviewers: simpy.Resource | None = None
+        self.officers: simpy.Resource | None = None
         self.n_captures = 0
         self.n_alerts = 0
+        self.n_stops = 0
 
     # ------------------------------------------------------------ public
     def batches(self) -> Iterator[tuple[str, pa.RecordBatch]]:
         """Every output batch, in simulated-time order (static tables first)."""
         yield from self._static_batches()
         env = simpy.Environment()
+        gov = self.w.scenario.governance
+        if self.w.reviewer is not None:
+            self.reviewers = simpy.Resource(env, capacity=gov.review.reviewers)
+        self.officers = simpy.Resource(env, capacity=gov.officers)
         env.process(self._clock(env))
-        while True:
-            try:
-                env.step()
-            except simpy.core.EmptySchedule:
-                break
+        # Events after the end of the run (reviews, stops still under way) are not simulated.
+        while env.peek() <= self.duration_s:
+            env.step()
             while self.outbox:
                 yield self.outbox.popleft()
+        self._flush_alerts()
         while self.outbox:
             yield self.outbox.popleft()
 
@@ -272,7 +281,7 @@ class Engine:
     # ------------------------------------------------------------ matching and alerts
     def _match(self, env: simpy.Environment, ids: npt.NDArray[np.int64],
                cap: dict[str, np.ndarray]) -> None:
-        """One-to-many search of each capture against the watchlist."""
+        """One-to-many search of each capture; each alert becomes a simpy process."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
         d = self.matcher.decide(trip, self.camera_key[cam],
@@ -284,50 +293,106 @@ class Engine:
         raised, t_alert = raised[keep], t_alert[keep]
         if raised.size == 0:
             return
-        claimed, score = d.claimed, d.score[raised]
+        claimed = d.claimed[raised]
+        is_true = claimed == self.entry_of_person[person[raised]]
         if w.reviewer is not None:
-            # Human review (truth decides how hard it is: a true alert, or a look-alike of the
-            # same group); verdicts are the system's.
+            # The reviewer's verdict, decided now and revealed when the review is done. Truth
+            # sets how hard it is: a true alert, or a look-alike of the same group.
             probe_group = w.model_group[w.population.group[person[raised]]]
-            claimed_group = w.model_group[w.watchlist.group[claimed[raised]]]
-            is_true = claimed[raised] == self.entry_of_person[person[raised]]
+            claimed_group = w.model_group[w.watchlist.group[claimed]]
             u = keyed_uniform(self.keys["review"], trip[raised], self.camera_key[cam[raised]])
-            confirmed = w.reviewer.confirms(is_true, probe_group == claimed_group, u)
+            verdict = w.reviewer.confirms(is_true, probe_group == claimed_group, u)
         else:
-            confirmed = np.ones(raised.size, bool)
-        base = self._alert_base + sum(a.size for a in self._alert_rows["t"])
-        self._alert_rows["t"].append(t_alert)
-        self._alert_rows["capture"].append(ids[raised])
-        self._alert_rows["camera"].append(cam[raised])
-        self._alert_rows["entry"].append(claimed[raised])
-        self._alert_rows["score"].append(score)
-        self._alert_rows["confirmed"].append(confirmed)
-        for i, ta in enumerate(t_alert):
-            ev = env.timeout(float(ta) - env.now, value=base + i)
-            ev.callbacks.append(self._on_alert)
+            verdict = np.ones(raised.size, bool)
+        for k in range(raised.size):
+            alert = _Alert(t=float(t_alert[k]), capture=int(ids[raised[k]]),
+                           camera=int(cam[raised[k]]), entry=int(claimed[k]),
+                           score=float(d.score[raised[k]]), person=int(person[raised[k]]),
+                           is_true=bool(is_true[k]), verdict=bool(verdict[k]))
+            env.process(self._alert(env, alert))
 
-    def _on_alert(self, event: simpy.Event) -> None:
-        self._alerts_raised.append(int(event.value))  # type: ignore[arg-type]
+    def _alert(self, env: simpy.Environment,
+               a: _Alert) -> Generator[simpy.Event, None, None]:
+        """An alert's life: raised, reviewed (queue), acted on (an officer travels and stops)."""
+        yield env.timeout(a.t - env.now)
+        alert_id = self.n_alerts
+        self.n_alerts += 1
+        self._rows["alerts"].append((alert_id, a.t, a.capture, a.camera, a.entry, a.score))
+        gov = self.w.scenario.governance
+        act = True
+        if self.w.reviewer is not None:
+            rv = gov.review
+            assert self.reviewers is not None
+            waiting = len(self.reviewers.queue)
+            if waiting >= rv.max_queue and rv.overflow != "wait":
+                act = rv.overflow == "auto_act"
+                self._rows["reviews"].append((alert_id, env.now, 0.0,
+                                              "auto_acted" if act else "dropped"))
+            else:
+                arrived = env.now
+                with self.reviewers.request() as req:
+                    self._queue_changed(env)
+                    yield req
+                    self._queue_changed(env)
+                    yield env.timeout(rv.review_time_s)
+                act = a.verdict
+                self._rows["reviews"].append((alert_id, env.now, env.now - arrived -
+                                              rv.review_time_s,
+                                              "confirmed" if act else "rejected"))
+        if not act or gov.alert_action == "log":
+            return
+        # One intervention per identity at a time, and none once that identity is in custody.
+        if a.entry in self._in_custody or a.entry in self._being_handled:
+            return
+        self._being_handled.add(a.entry)
+        assert self.officers is not None
+        with self.officers.request() as req:
+            yield req
+            travel = 0.0 if gov.alert_action == "stop" else float(self.w.travel_s[a.camera])
+            yield env.timeout(travel)
+            if env.now - a.t > gov.intercept_window_s:
+                outcome, busy = "missed", 0.0
+            else:
+                outcome, busy = ("arrest" if a.is_true else "wrongful_stop"), gov.stop_duration_s
+            self._rows["stops"].append((self.n_stops, alert_id, env.now, a.person, outcome,
+                                        busy, env.now - a.t))
+            self.n_stops += 1
+            if outcome == "arrest":
+                self._in_custody.add(a.entry)
+            self._being_handled.discard(a.entry)
+            yield env.timeout(busy + travel)  # the stop, then back to the station
+
+    def _queue_changed(self, env: simpy.Environment) -> None:
+        assert self.reviewers is not None
+        self._rows["review_queue"].append((env.now, len(self.reviewers.queue)))
 
     def _flush_alerts(self) -> None:
-        if not self._alerts_raised:
-            return
-        rows = {k: np.concatenate(v) for k, v in self._alert_rows.items()}
-        idx = np.asarray(self._alerts_raised, np.int64) - self._alert_base
-        self._alerts_raised = []
-        n = idx.size
-        ids = np.arange(self.n_alerts, self.n_alerts + n, dtype=np.int64)
-        self.n_alerts += n
-        self.outbox.append(("alerts", _batch("alerts", {
-            "alert_id": pa.array(ids),
-            "t_s": pa.array(rows["t"][idx]),
-            "capture_id": pa.array(rows["capture"][idx]),
-            "camera_id": pa.array(rows["camera"][idx].astype(np.int32)),
-            "entry_id": pa.array(rows["entry"][idx].astype(np.int32)),
-            "score": pa.array(rows["score"][idx].astype(np.float32)),
-            "confirmed": pa.array(rows["confirmed"][idx].astype(bool)),
-        })))
-        # Alerts are raised in the order they were scheduled, so what is left is a suffix.
-        done = int(idx.max()) + 1
-        self._alert_rows = {k: [v[done:]] for k, v in rows.items()}
-        self._alert_base += done
+        """Emit what the alert processes recorded since the last tick, in time order."""
+        for table, rows in self._rows.items():
+            if not rows:
+                continue
+            cols = list(zip(*rows, strict=True))
+            schema = TABLES[table].schema()
+            arrays = []
+            for f, values in zip(schema, cols, strict=True):
+                if pa.types.is_dictionary(f.type):
+                    arrays.append(pa.array(values, pa.string()).dictionary_encode()
+                                  .cast(f.type))
+                else:
+                    arrays.append(pa.array(values, f.type))
+            self.outbox.append((table, pa.RecordBatch.from_arrays(arrays, schema=schema)))
+            self._rows[table] = []
+
+
+@dataclass
+class _Alert:
+    """One alert in flight (a simpy process needs an object; alerts are sparse)."""
+
+    t: float
+    capture: int
+    camera: int
+    entry: int
+    score: float
+    person: int  # truth: whose face it was (decides what a stop finds)
+    is_true: bool
+    verdict: bool  # the reviewer's verdict, revealed when the review ends

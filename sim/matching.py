@@ -43,14 +43,21 @@ class Matcher:
         Model group of each watchlist entry.
     keys
         Keyed-coin keys for "hit", "false", "claim_group", "claim_entry" and "score".
+    searched
+        Entry ids searched for (default: all).
     """
 
     def __init__(self, model: ScoreModel, threshold: float,
-                 watchlist_group: npt.ArrayLike, keys: dict[str, np.uint64]) -> None:
+                 watchlist_group: npt.ArrayLike, keys: dict[str, np.uint64],
+                 searched: npt.ArrayLike | None = None) -> None:
         self.model = model
         self.threshold = threshold
         self.keys = keys
-        wl = np.asarray(watchlist_group, np.int64)
+        all_groups = np.asarray(watchlist_group, np.int64)
+        # The entries the system may search for (a warrant names a few); ids stay global.
+        self.searched = (np.arange(all_groups.size) if searched is None
+                         else np.unique(np.asarray(searched, np.int64)))
+        wl = all_groups[self.searched]
         self.watchlist_group = wl
         n_groups = len(model.groups)
         enrolled = np.bincount(wl, minlength=n_groups).astype(np.float64)
@@ -85,6 +92,11 @@ class Matcher:
         entry = np.asarray(entry, np.int64)
         q = np.asarray(quality, np.float64)
         k = self.keys
+        # The captured person's position among the searched entries (-1: not searched for).
+        pos = np.searchsorted(self.searched, entry)
+        ok = (entry >= 0) & (pos < self.searched.size)
+        ok[ok] = self.searched[pos[ok]] == entry[ok]
+        entry = np.where(ok, pos, -1)
         hit = entry >= 0
         li = np.flatnonzero(hit)
         if li.size:
@@ -112,4 +124,5 @@ class Matcher:
             impostor = self.model.impostor_score_above(
                 self.threshold, g[ai], self.watchlist_group[claimed[ai]], u_s)
             score[ai] = np.where(hit[ai], genuine, impostor)
+        claimed[ai] = self.searched[claimed[ai]]
         return Decisions(claimed, hit, score)

@@ -306,6 +306,14 @@ class Review(_Strict):
         None, ge=0, le=1, description="Override: the same for faces of different groups.")
     p_reject_true: float | None = Field(
         None, ge=0, le=1, description="Override: chance of wrongly rejecting a true alert.")
+    reviewers: int = Field(2, ge=1, le=10_000, description="Reviewers on duty at any time.")
+    review_time_s: float = Field(90.0, gt=0, le=86_400,
+                                 description="Time one review takes (an assumption).")
+    max_queue: int = Field(20, ge=0, description="Alerts waiting beyond which the overflow "
+                                                 "rule applies.")
+    overflow: Literal["wait", "drop", "auto_act"] = Field(
+        "wait", description="When the queue is full: 'wait' (queue anyway), 'drop' (discard the "
+                            "alert unreviewed) or 'auto_act' (act on it unreviewed).")
 
     @field_validator("reviewer")
     @classmethod
@@ -317,11 +325,48 @@ class Review(_Strict):
         return v
 
 
+class ExclusionZone(_Strict):
+    """No face is captured within ``buffer_m`` of any place of the given types."""
+
+    place_types: list[Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worship",
+                              "school", "hospital"]] = Field(min_length=1)
+    buffer_m: float = Field(100.0, gt=0, le=10_000)
+
+
 class Governance(_Strict):
     """The rules the system runs under."""
 
     ban: bool = Field(False, description="Face recognition banned: no face is captured.")
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="The threshold the regulator sets; overrides "
+                                      "facematch.threshold when given.")
+    scan_scope: Literal["everyone", "warrant"] = Field(
+        "everyone", description="'everyone' on the watchlist is searched for, or only the "
+                                "'warrant' targets.")
+    warrant_targets: list[int] = Field(
+        default_factory=list, description="Watchlist entry ids named in warrants (scope "
+                                          "'warrant').")
     review: Review = Review()
+    alert_action: Literal["log", "dispatch", "stop"] = Field(
+        "log", description="What a (confirmed) alert triggers: 'log' it, 'dispatch' an officer "
+                           "from the nearest station, or 'stop' the person on the spot.")
+    officers: int = Field(20, ge=1, le=1_000_000, description="Officers available to act.")
+    officer_speed_mps: float = Field(8.0, gt=0, le=50,
+                                     description="Travel speed to an intercept (car in town).")
+    intercept_window_s: float = Field(
+        600.0, gt=0, description="An officer arriving later than this after the alert finds "
+                                 "the person gone.")
+    stop_duration_s: float = Field(1200.0, gt=0, description="Length of a stop (an assumption).")
+    exclusion_zones: list[ExclusionZone] = Field(
+        default_factory=list, description="Places around which no face may be captured.")
+
+    @model_validator(mode="after")
+    def _warrant(self) -> Governance:
+        if self.scan_scope == "warrant" and not self.warrant_targets:
+            raise ValueError("scan_scope 'warrant' needs warrant_targets (watchlist entry ids)")
+        if self.warrant_targets and self.scan_scope != "warrant":
+            raise ValueError("warrant_targets are only used with scan_scope = 'warrant'")
+        return self
 
 
 class DemographicClassifier(_Strict):
@@ -383,6 +428,10 @@ class Scenario(_Strict):
     def _cross_checks(self) -> Scenario:
         names = {g.name for g in self.population.groups}
         problems: list[str] = []
+        bad = [t for t in self.governance.warrant_targets if not 0 <= t < self.watchlist.size]
+        if bad:
+            problems.append(f"governance.warrant_targets: entries {bad} are not on the "
+                            f"watchlist (ids 0 to {self.watchlist.size - 1})")
         if self.watchlist.present > self.population.people:
             problems.append(f"watchlist.present ({self.watchlist.present}) exceeds "
                             f"population.people ({self.population.people})")
@@ -412,6 +461,12 @@ class Scenario(_Strict):
     @property
     def duration_s(self) -> float:
         return self.duration_h * 3600.0
+
+    @property
+    def threshold(self) -> float:
+        """The threshold in force: the regulator's if set, else the face-match setting."""
+        g = self.governance.threshold
+        return self.facematch.threshold if g is None else g
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

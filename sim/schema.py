@@ -102,8 +102,27 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("camera_id", pa.int32(), "", "Camera of that capture."),
         Column("entry_id", pa.int32(), "", "Watchlist identity the system claims it saw."),
         Column("score", pa.float32(), "1", "Similarity score of the match, above threshold."),
-        Column("confirmed", pa.bool_(), "",
-               "Confirmed by human review (true for every alert when there is no review)."),
+    )),
+    Table("reviews", "system", "Human review of alerts, in order of verdict.", (
+        Column("alert_id", pa.int64(), "", "The alert reviewed."),
+        Column("t_s", pa.float64(), "s", "Time of the verdict."),
+        Column("wait_s", pa.float64(), "s", "Time the alert waited for a reviewer."),
+        Column("verdict", _DICT, "", "confirmed, rejected, dropped (queue full) or auto_acted "
+                                     "(queue full, acted on unreviewed)."),
+    )),
+    Table("review_queue", "system", "Alerts waiting for a reviewer, at every change.", (
+        Column("t_s", pa.float64(), "s", "Time of the change."),
+        Column("waiting", pa.int32(), "", "Alerts waiting."),
+    )),
+    Table("stops", "truth", "Officers acting on alerts: who they stopped and what happened.", (
+        Column("stop_id", pa.int64(), "", "Intervention index, in time order."),
+        Column("alert_id", pa.int64(), "", "The alert acted on."),
+        Column("t_s", pa.float64(), "s", "Time the officer reached the person (or the place)."),
+        Column("person_id", pa.int32(), "", "Who was stopped (the person whose face alerted)."),
+        Column("outcome", _DICT, "", "arrest (the listed person), wrongful_stop (someone "
+                                     "else) or missed (gone when the officer arrived)."),
+        Column("duration_s", pa.float64(), "s", "How long the person was held."),
+        Column("response_s", pa.float64(), "s", "Time from alert to reaching the person."),
     )),
     Table("labels", "system", "Demographic label the system's classifier gave each face.", (
         Column("capture_id", pa.int64(), "", "The capture."),
@@ -115,4 +134,5 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 
 # Tables that have a time column, and its name: rows never go back in time.
 TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s",
-                                "labels": "t_s"}
+                                "labels": "t_s", "reviews": "t_s", "review_queue": "t_s",
+                                "stops": "t_s"}

@@ -17,6 +17,7 @@ from sim.cameras import Cameras, Coverage, coverage, place_cameras
 from sim.city import City, build_city
 from sim.classifier import Classifier, classifier_for
 from sim.facematch import FaceMatchModel, model_for
+from sim.policy import exclusion_area, stations, travel_time_s
 from sim.population import Population, Trips, build_population, plan_trips, trip_destinations
 from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams
@@ -43,6 +44,10 @@ class World:
     walkers_per_hour: npt.NDArray[np.float64]  # (node, hour of day) expected passers-by
     classifier: Classifier | None = None
     reviewer: Reviewer | None = None
+    stations: npt.NDArray[np.int32] = dataclasses.field(
+        default_factory=lambda: np.zeros(0, np.int32))
+    travel_s: npt.NDArray[np.float64] = dataclasses.field(  # per camera, nearest station
+        default_factory=lambda: np.zeros(0))
 
     @property
     def seed(self) -> int:
@@ -57,7 +62,8 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     """Build everything the engine needs; raises ScenarioError for impossible requests."""
     streams = Streams(scenario.seed if seed is None else seed, replication)
     city = build_city(scenario.city, streams.generator("city"))
-    router = Router(city, trip_destinations(city))
+    police = stations(city)
+    router = Router(city, np.concatenate([trip_destinations(city), police]))
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     n_days = int(np.ceil(scenario.duration_h / 24.0))
     trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
@@ -86,8 +92,13 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
             k: getattr(rv, k) for k in ("p_reject_false_same_group",
                                         "p_reject_false_other_group", "p_reject_true")
             if getattr(rv, k) is not None})
+    gov = scenario.governance
+    excluded = exclusion_area(city, gov.exclusion_zones)
+    travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node,
+                           gov.officer_speed_mps)
     return World(scenario, streams, city, router, pop, trips, watchlist, cams,
-                 coverage(city, cams), model, model_group, hourly, classifier, reviewer)
+                 coverage(city, cams, excluded), model, model_group, hourly, classifier,
+                 reviewer, police, travel)
 
 
 def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,

@@ -52,7 +52,13 @@ def hand_made() -> dict[str, pa.Table]:
                           trip_id=list(range(10)), quality=[1.0] * 10, distance_m=[5.0] * 10),
         "alerts": table("alerts", alert_id=[0, 1, 2, 3], t_s=[0.5, 2.5, 5.5, 6.5],
                         capture_id=[0, 2, 5, 6], camera_id=[0] * 4, entry_id=[0, 0, 1, 1],
-                        score=[0.9, 0.7, 0.65, 0.66], confirmed=[True, False, True, False]),
+                        score=[0.9, 0.7, 0.65, 0.66]),
+        "reviews": table("reviews", alert_id=[0, 1, 2, 3], t_s=[60.5, 62.5, 65.5, 66.5],
+                         wait_s=[0.0, 0.0, 0.0, 0.0],
+                         verdict=["confirmed", "rejected", "auto_acted", "dropped"]),
+        "stops": table("stops", stop_id=[0, 1], alert_id=[0, 2], t_s=[200.5, 300.0],
+                       person_id=[0, 2], outcome=["arrest", "wrongful_stop"],
+                       duration_s=[1200.0, 1200.0], response_s=[200.0, 294.5]),
     }
 
 
@@ -70,9 +76,15 @@ def test_known_answers() -> None:
     assert s["false_alert_rate_by_group"]["b"] == pytest.approx(400.0)
     assert s["false_alert_rate_ratio"] == pytest.approx(400 / (1000 / 3))
     assert s["watchlist_present"] == 1 and s["watchlist_detected_share"] == 1.0
-    # Review: alert 0 (true) and alert 2 (false) confirmed; alerts 1 and 3 (false) rejected.
+    # Review: alert 0 (true) confirmed, alert 2 (false) acted on unreviewed; alerts 1 and 3
+    # (false) rejected and dropped.
     assert s["confirmed_alerts"] == 2 and s["confirmed_false_alerts"] == 1
     assert s["false_alerts_rejected_share"] == pytest.approx(2 / 3)
+    # Stops: person 0 arrested; person 2 (group b, one of 1 resident) stopped wrongly.
+    assert (s["stops"], s["arrests"], s["wrongful_stops"]) == (2, 1, 1)
+    assert s["wrongful_stops_by_group"] == {"a": 0, "b": 1}
+    assert s["wrongful_stops_per_100k_by_group"]["b"] == pytest.approx(100_000.0)
+    assert s["intercept_time_s_median"] == pytest.approx((200.0 + 294.5) / 2)
     assert s["label_error_by_group"] is None, "no classifier"
     assert s["wall_s"] == 1.5
 
@@ -80,6 +92,8 @@ def test_known_answers() -> None:
 def test_no_alerts_no_division_by_zero() -> None:
     t = hand_made()
     t["alerts"] = TABLES["alerts"].schema().empty_table()
+    t["reviews"] = TABLES["reviews"].schema().empty_table()
+    t["stops"] = TABLES["stops"].schema().empty_table()
     s = summarize(t)
     assert s["alerts"] == 0 and s["false_alert_share"] is None
     assert s["false_alert_rate_ratio"] is None, "no ratio when the lowest rate is zero"
