@@ -236,9 +236,9 @@ class Coverage:
 
         Returns
         -------
-        frac, distance_m, facing
-            Share of the edge walked, horizontal distance to the camera, and the cosine of the
-            angle between the walking direction and the line to the camera.
+        frac, distance_m, facing, x_m, y_m
+            Share of the edge walked, horizontal distance to the camera, the cosine of the
+            angle between the walking direction and the line to the camera, and the point.
         """
         k = np.asarray(pair, np.int64)
         u = np.asarray(s, np.float64)
@@ -252,7 +252,7 @@ class Coverage:
         facing = np.where(dist > 1e-6, (dx * tx + dy * ty) / (step * np.maximum(dist, 1e-9)),
                           0.0)
         frac = self.frac0[k] + u * (self.frac1[k] - self.frac0[k])
-        return frac, dist, facing
+        return frac, dist, facing, px, py
 
 
 def coverage(city: City, cams: Cameras, excluded: Any = None) -> Coverage:
@@ -300,8 +300,8 @@ def coverage(city: City, cams: Cameras, excluded: Any = None) -> Coverage:
     table = Coverage(np.zeros(0, np.int64), cam, *cols)
     # A straight stretch faces the camera best at one of its ends.
     ends = np.arange(de.size)
-    _, _, c0 = table.passage(ends, np.zeros(de.size), cams.x_m[cam], cams.y_m[cam])
-    _, _, c1 = table.passage(ends, np.ones(de.size), cams.x_m[cam], cams.y_m[cam])
+    c0 = table.passage(ends, np.zeros(de.size), cams.x_m[cam], cams.y_m[cam])[2]
+    c1 = table.passage(ends, np.ones(de.size), cams.x_m[cam], cams.y_m[cam])[2]
     keep = np.maximum(c0, c1) >= np.cos(np.radians(_MAX_FACING_DEG))
     order = np.flatnonzero(keep)[np.lexsort((cam[keep], de[keep]))]
     ptr = np.zeros(n_dir + 1, np.int64)

@@ -210,27 +210,30 @@ class Engine:
         # and camera. The walker must face the camera then (within 60 degrees).
         ckey = self.camera_key[cam]
         s_pos = keyed_uniform(self.keys["position"], trip, ckey)
-        frac, dist, facing = cov.passage(pair, s_pos, w.cameras.x_m[cam], w.cameras.y_m[cam])
+        frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
+                                                 w.cameras.y_m[cam])
         speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
         t_start = t.depart_s[trip] + paths.along_m[p] / speed
         t_end = t.depart_s[trip] + paths.along_m[p + 1] / speed
         when = t_start + frac * (t_end - t_start)
         # One capture chance per trip and camera: the first passage.
         order = np.lexsort((when, cam, trip))
-        trip, cam, when, dist, facing = _take(order, trip, cam, when, dist, facing)
+        trip, cam, when, dist, facing, px, py = _take(order, trip, cam, when, dist, facing, px, py)
         first = np.ones(trip.size, bool)
         first[1:] = (trip[1:] != trip[:-1]) | (cam[1:] != cam[:-1])
-        trip, cam, when, dist, facing = _take(first, trip, cam, when, dist, facing)
+        trip, cam, when, dist, facing, px, py = _take(first, trip, cam, when, dist, facing, px, py)
         caught = (keyed_uniform(self.keys["capture"], trip, self.camera_key[cam])
                   < w.cameras.p_capture[cam])
         caught &= (when < self.duration_s) & (facing >= _MIN_FACING_COS)
-        trip, cam, when, dist, facing = _take(caught, trip, cam, when, dist, facing)
+        trip, cam, when, dist, facing, px, py = _take(caught, trip, cam, when, dist, facing, px,
+                                                      py)
         hour = (when // 3600.0).astype(np.int64) % 24
         crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
         quality = capture_quality(dist, w.cameras.height_m[cam], w.cameras.range_m[cam], facing,
                                   hour, crowd, w.population.speed_mps[t.person_id[trip]])
         new = {"t": when, "trip": trip, "camera": cam.astype(np.int32),
-               "person": t.person_id[trip], "quality": quality, "distance": dist}
+               "person": t.person_id[trip], "quality": quality, "distance": dist,
+               "x": px, "y": py}
         if self._pending:
             self._pending = {k: np.concatenate([self._pending[k], v]) for k, v in new.items()}
         else:
@@ -259,6 +262,8 @@ class Engine:
             "trip_id": pa.array(cap["trip"].astype(np.int64)),
             "quality": pa.array(cap["quality"].astype(np.float32)),
             "distance_m": pa.array(cap["distance"].astype(np.float32)),
+            "x_m": pa.array(cap["x"].astype(np.float32)),
+            "y_m": pa.array(cap["y"].astype(np.float32)),
         })))
         if self.w.classifier is not None:
             self._label(ids, cap)

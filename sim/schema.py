@@ -94,6 +94,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("trip_id", pa.int64(), "", "Trip during which it was captured."),
         Column("quality", pa.float32(), "1", "Capture quality in [0, 1]."),
         Column("distance_m", pa.float32(), "m", "Horizontal distance from the camera."),
+        Column("x_m", pa.float32(), "m", "Where the person was (projected x)."),
+        Column("y_m", pa.float32(), "m", "Where the person was (projected y)."),
     )),
     Table("alerts", "system", "Match alerts the system raised, in time order.", (
         Column("alert_id", pa.int64(), "", "Alert index, in time order."),

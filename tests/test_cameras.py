@@ -71,7 +71,8 @@ def test_coverage_only_for_walkers_facing_the_camera() -> None:
     # Walking 1 -> 0 the view starts 25 m before node 0, i.e. 75% along the edge.
     assert cov.frac0[k] == pytest.approx(0.75) and cov.frac1[k] == pytest.approx(1.0)
     assert (cov.x0_m[k], cov.x1_m[k]) == pytest.approx((25.0, 0.0))
-    frac, dist, facing = cov.passage([k, k, k], [0.0, 0.5, 1.0], 0.0, 0.0)
+    frac, dist, facing, px, py = cov.passage([k, k, k], [0.0, 0.5, 1.0], 0.0, 0.0)
+    assert px == pytest.approx([25.0, 12.5, 0.0]) and py == pytest.approx([0.0, 0.0, 0.0])
     assert frac == pytest.approx([0.75, 0.875, 1.0])
     assert dist == pytest.approx([25.0, 12.5, 0.0])
     assert facing == pytest.approx([1.0, 1.0, 0.0]), "straight at the camera; none from below"
@@ -88,7 +89,7 @@ def test_oblique_street_faces_the_camera_only_at_first() -> None:
     e01 = city.directed_edge([0], [1])[0]
     k = cov.ptr[e01]
     assert cov.ptr[e01 + 1] - k == 1
-    _, _, facing = cov.passage([k, k], [0.0, 1.0], 100.0, 10.0)
+    facing = cov.passage([k, k], [0.0, 1.0], 100.0, 10.0)[2]
     assert facing[0] > 0.9 and facing[1] < facing[0], "the angle opens as the walker nears"
 
 

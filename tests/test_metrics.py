@@ -49,7 +49,8 @@ def hand_made() -> dict[str, pa.Table]:
         "captures": table("captures", capture_id=list(range(10)), t_s=[float(i) for i in
                                                                          range(10)],
                           camera_id=[0] * 10, person_id=[0, 0, 1, 1, 1, 2, 2, 2, 2, 2],
-                          trip_id=list(range(10)), quality=[1.0] * 10, distance_m=[5.0] * 10),
+                          trip_id=list(range(10)), quality=[1.0] * 10, distance_m=[5.0] * 10,
+                          x_m=[0.0] * 10, y_m=[0.0] * 10),
         "alerts": table("alerts", alert_id=[0, 1, 2, 3], t_s=[0.5, 2.5, 5.5, 6.5],
                         capture_id=[0, 2, 5, 6], camera_id=[0] * 4, entry_id=[0, 0, 1, 1],
                         score=[0.9, 0.7, 0.65, 0.66]),
