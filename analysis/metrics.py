@@ -115,10 +115,13 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     if reviews is not None and reviews.num_rows:
         verdict = np.asarray(reviews.column("verdict").to_pylist(), object)
         ok_ids = _col(reviews, "alert_id")[(verdict == "confirmed") | (verdict == "auto_acted")]
+        no_ids = _col(reviews, "alert_id")[verdict == "rejected"]
         confirmed = np.isin(_col(al, "alert_id"), ok_ids) if n_alerts else np.zeros(0, bool)
+        rejected = np.isin(_col(al, "alert_id"), no_ids) if n_alerts else np.zeros(0, bool)
         reviewed = True
     else:
         confirmed = np.ones(n_alerts, bool)
+        rejected = np.zeros(n_alerts, bool)
         reviewed = False
     n_true = int(is_true.sum())
     n_false = n_alerts - n_true
@@ -152,7 +155,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "false_alert_rate_ratio": ratio,
         "confirmed_alerts": int(confirmed.sum()),
         "confirmed_false_alerts": int((confirmed & ~is_true).sum()),
-        "false_alerts_rejected_share": (float((~confirmed & ~is_true).sum() / n_false)
+        "false_alerts_rejected_share": (float((rejected & ~is_true).sum() / n_false)
                                         if n_false and reviewed else None),
         **_stops(tables, names, person_group),
         "review_backlog_max": (int(_col(tables["review_queue"], "waiting").max())

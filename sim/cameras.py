@@ -1,10 +1,12 @@
 """Fixed cameras: placement, field of view as shapely geometry, and which street stretches they see.
 
-A camera stands at a crossing and looks down one of its streets. Its view is a circular sector
-(``range_m``, ``fov_deg``). For every edge that crosses the sector the camera gets a *passage
-point* (the middle of the stretch in view) with a distance and, per walking direction, how squarely
-the walker faces the camera. Walkers whose back is to the camera show no face. The result is a
-CSR table over directed edges, so a trip's captures are found with array look-ups.
+A camera stands at a crossing, ``height_m`` above the street, and looks down one of its streets.
+Its view is a circular sector (``range_m``, ``fov_deg``), less any exclusion zone. For every
+stretch of street inside the view the table records where it starts and ends, per walking
+direction; the engine picks the moment the frame is grabbed (a keyed point of the stretch), and
+the distance, pitch and facing angle at that point set the capture's quality. Walkers whose back
+is to the camera show no face. The result is a CSR table over directed edges, so a trip's
+captures are found with array look-ups.
 """
 
 from __future__ import annotations

@@ -117,9 +117,8 @@ def classifier_for(model: str, model_groups: Sequence[str], *, accuracy: float =
                    accuracy_by_group: Mapping[str, float] | None = None) -> Classifier:
     """The classifier a scenario asks for, over the face-match model's groups."""
     if model == "ethnicity":
-        acc: float | Mapping[str, float] = dict(accuracy_by_group) if accuracy_by_group \
-            else accuracy
-        if isinstance(acc, dict):
-            acc = {**{g: accuracy for g in model_groups}, **acc}
+        given = dict(accuracy_by_group or {})
+        # A group's own entry wins, then its ethnicity's, then the overall accuracy.
+        acc = {g: given.get(g, given.get(_race(g), accuracy)) for g in model_groups}
         return ethnicity(acc, name="ethnicity", groups=model_groups)
     return CLASSIFIERS[model]

@@ -84,6 +84,7 @@ class ScoreModel:
     description: str = ""
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    pair_from_probe: bool = False  # impostor pairs take the probe's distribution (see below)
 
     # ---------------------------------------------------------------- one-to-one
     def fmr(self, threshold: float) -> Array:
@@ -101,10 +102,21 @@ class ScoreModel:
         return np.asarray(ndtr((_logit(threshold) - shifted) / sd), np.float64)
 
     def pair_params(self) -> tuple[Array, Array]:
-        """Impostor logit mean and spread for every (probe group, enrolled group) pair."""
+        """Impostor logit mean and spread for every (probe group, enrolled group) pair.
+
+        By default a pair of two groups averages their means (and root-mean-squares their
+        spreads), lowered by ``cross_shift``. Presets fitted to *aggregate* one-to-many figures
+        (``pair_from_probe``) give every pair the probe group's own distribution, so the
+        published FPIR holds whatever the watchlist's make-up.
+        """
         mu = np.asarray(self.imp_mu)
         sd = np.asarray(self.imp_sd)
-        pmu = (mu[:, None] + mu[None, :]) / 2.0 - self.cross_shift * (1 - np.eye(mu.size))
+        other = 1 - np.eye(mu.size)
+        if self.pair_from_probe:
+            pmu = np.repeat(mu[:, None], mu.size, axis=1) - self.cross_shift * other
+            psd = np.repeat(sd[:, None], sd.size, axis=1)
+            return pmu, psd
+        pmu = (mu[:, None] + mu[None, :]) / 2.0 - self.cross_shift * other
         psd = np.sqrt((sd[:, None] ** 2 + sd[None, :] ** 2) / 2.0)
         return pmu, psd
 
@@ -196,7 +208,7 @@ def from_rates(name: str, groups: Sequence[str], threshold: float, fmr: Sequence
                gen_sd: float | Sequence[float] | None = None, quality: float = 1.0,
                cross_shift: float | None = None, quality_shift: float | None = None,
                description: str = "", caveats: Sequence[str] = (),
-               sources: Sequence[str] = ()) -> ScoreModel:
+               sources: Sequence[str] = (), pair_from_probe: bool = False) -> ScoreModel:
     """A model whose groups have the given FMR and FNMR at ``threshold``."""
     k = len(groups)
     isd = _per_group(IMPOSTOR_SD if imp_sd is None else imp_sd, k)
@@ -206,7 +218,8 @@ def from_rates(name: str, groups: Sequence[str], threshold: float, fmr: Sequence
     return ScoreModel(name=name, groups=tuple(groups), imp_mu=imp, imp_sd=isd, gen_mu=gen,
                       gen_sd=gsd, cross_shift=CROSS_SHIFT if cross_shift is None else cross_shift,
                       quality_shift=qs, threshold_ref=threshold, description=description,
-                      caveats=tuple(caveats), sources=tuple(sources))
+                      caveats=tuple(caveats), sources=tuple(sources),
+                      pair_from_probe=pair_from_probe)
 
 
 def _per_group(v: float | Sequence[float], k: int) -> tuple[float, ...]:
@@ -339,10 +352,10 @@ def _build_presets() -> dict[str, ScoreModel]:
         "uk_lfr_npl2023", NIST_GROUPS, T_REF, [_NPL_FMR] * 8, [_NPL_FNMR_LIVE] * 8,
         imp_sd=npl_sd, quality=LIVE_QUALITY_NPL,
         # NPL's FPIR is an aggregate over all passers-by and a watchlist of unknown make-up, and
-        # NPL found no demographic difference at >= 0.60: no cross-group shift, so the published
-        # 1 in 6,000 (N = 10,000) and 1 in 60,000 (N = 1,000) hold within a few percent for any
-        # composition (Black probes about 7% higher against a mixed list, from their spread).
-        cross_shift=0.0,
+        # NPL found no demographic difference at >= 0.60: every impostor pair takes the probe's
+        # distribution, so the published 1 in 6,000 (N = 10,000) and 1 in 60,000 (N = 1,000)
+        # hold for any composition.
+        cross_shift=0.0, pair_from_probe=True,
         description="NEC NeoFace V4 live facial recognition as tested by the UK NPL in 2023.",
         caveats=("NPL found no significant demographic difference at >= 0.60; the narrower "
                  "impostor spread of Black groups, which raises their FMR below 0.60, is an "
@@ -354,17 +367,19 @@ def _build_presets() -> dict[str, ScoreModel]:
     presets["uk_pnd_retrospective2025"] = from_rates(
         "uk_pnd_retrospective2025", NIST_GROUPS, T_REF, _pnd_fmr(), [wm_fnmr] * 8,
         # The published FPIRs are against the real custody gallery, whose make-up is not
-        # published; with no cross-group shift they hold for a gallery of any make-up.
-        cross_shift=0.0,
+        # published; impostor pairs take the probe's distribution, so they hold for a gallery
+        # of any make-up.
+        cross_shift=0.0, pair_from_probe=True,
         description="Retrospective search of the UK Police National Database (Cognitec, "
                     "NPL 2025) at its lower setting.",
         caveats=("Only FPIR was published; FNMR is set to NIST's White-male reference "
                  "(an assumption).",
                  "Per-sex figures exist only for Black subjects; American Indian subjects get "
                  "the Asian figures (assumptions).",
-                 "The per-comparison FMR is solved from FPIR at a 19-million gallery with no "
-                 "cross-group effect, so the published FPIRs hold for any gallery make-up but "
-                 "the same-group effect of smaller watchlists is not modelled."),
+                 "The per-comparison FMR is solved from FPIR at a 19-million gallery, and every "
+                 "impostor pair takes the probe's distribution, so the published FPIRs hold for "
+                 "any gallery make-up but the same-group effect of a watchlist's make-up is not "
+                 "modelled."),
         sources=("NPL 2025 report as reported by the Guardian (December 2025); UK Parliament "
                  "written answer HL12797",))
     return presets

@@ -51,7 +51,8 @@ class Reviewer:
 REVIEWERS: dict[str, Reviewer] = {
     # White, Kemp, Jenkins, Matheson & Burton (2014), "Passport officers' errors in face
     # matching", PLoS ONE 9(8): e103510: officers accepted 14% of fraudulent photos (foils chosen
-    # to resemble the holder: same sex and ethnicity) and rejected 6.5% of valid ones.
+    # to resemble the holder: same sex and ethnicity) and rejected about 6% of valid ones
+    # (6.5% used here; secondary reports round it to 6%: uncertain in the last digit).
     # Other-group false alerts are rejected with 0.98: an assumption (an obvious mismatch of sex
     # or ethnicity is rarely missed), not a measurement.
     "passport_officers_2014": Reviewer(

@@ -297,7 +297,7 @@ Deployment = Annotated[Cctv, Field(discriminator="kind")]
 class Review(_Strict):
     """Human review of alerts: a reviewer confirms or rejects each one."""
 
-    enabled: bool = Field(False, description="Every alert is reviewed before it counts.")
+    enabled: bool = Field(False, description="Every alert is reviewed before anyone acts on it.")
     reviewer: str = Field("passport_officers_2014", description="A reviewer preset.")
     p_reject_false_same_group: float | None = Field(
         None, ge=0, le=1, description="Override: chance of rejecting a false alert whose two "
@@ -439,6 +439,13 @@ class Scenario(_Strict):
         if unknown:
             problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
         model_groups = self.facematch.model_groups()
+        if self.classifier is not None and self.classifier.accuracy_by_group:
+            known = set(model_groups) | {g.rsplit("_", 1)[0] for g in model_groups}
+            unknown = sorted(set(self.classifier.accuracy_by_group) - known)
+            if unknown:
+                problems.append(f"classifier.accuracy_by_group: unknown groups "
+                                f"{', '.join(unknown)}; expected face-match groups or "
+                                f"ethnicities: {', '.join(sorted(known))}")
         if self.classifier is not None and self.classifier.model != "ethnicity":
             from sim.classifier import CLASSIFIERS
 

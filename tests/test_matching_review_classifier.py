@@ -152,3 +152,27 @@ def test_errors_sweep_writes_an_offline_figure(tmp_path: Path) -> None:
 def test_errors_bad_input(args: list[str]) -> None:
     p = survsim("errors", *args)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+
+
+def test_ethnicity_accuracy_by_ethnicity_and_group_in_a_scenario() -> None:
+    from sim.classifier import classifier_for
+
+    c = classifier_for("ethnicity", NIST_GROUPS, accuracy=0.9,
+                       accuracy_by_group={"black": 0.6, "black_female": 0.5})
+    err = dict(zip(NIST_GROUPS, c.error_by_group(), strict=True))
+    assert err["black_male"] == pytest.approx(0.4), "the ethnicity's accuracy"
+    assert err["black_female"] == pytest.approx(0.5), "the group's own wins"
+    assert err["white_male"] == pytest.approx(0.1), "the overall accuracy otherwise"
+    with pytest.raises(Exception, match=r"classifier\.accuracy_by_group: unknown groups martian"):
+        load_scenario(small_dict(classifier={"model": "ethnicity",
+                                             "accuracy_by_group": {"martian": 0.5}}))
+
+
+def test_aggregate_presets_hold_for_any_watchlist_make_up() -> None:
+    pnd = MODELS["uk_pnd_retrospective2025"]
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        mix = rng.dirichlet(np.ones(8)) * 19_000_000
+        fpir = pnd.fpir(0.6, mix)
+        assert fpir[NIST_GROUPS.index("black_female")] == pytest.approx(0.099, rel=1e-6)
+        assert fpir[NIST_GROUPS.index("white_male")] == pytest.approx(0.0004, rel=1e-6)
