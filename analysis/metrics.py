@@ -80,9 +80,25 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     listed = np.zeros(people.num_rows, bool)
     listed[_col(people, "person_id")] = _col(people, "is_listed")
 
+    # Watchlist entries are (list, entry id) pairs: one lookup key for both.
     wl = tables["watchlist"]
-    entry_person = np.full(wl.num_rows, -1, np.int64)
-    entry_person[_col(wl, "entry_id")] = _col(wl, "person_id")
+    list_names = list(dict.fromkeys(wl.column("watchlist").to_pylist()))
+
+    def entry_key(t: pa.Table) -> np.ndarray:
+        idx = {n: i for i, n in enumerate(list_names)}
+        li = np.array([idx.get(n, -1) for n in t.column("watchlist").to_pylist()], np.int64)
+        return li * (1 << 32) + _col(t, "entry_id").astype(np.int64)
+
+    wl_key = entry_key(wl)
+    key_order = np.argsort(wl_key)
+    wl_key_sorted = wl_key[key_order]
+    wl_person_sorted = _col(wl, "person_id").astype(np.int64)[key_order]
+
+    def person_of(keys: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(wl_key_sorted, keys), max(wl_key_sorted.size - 1, 0))
+        ok = wl_key_sorted.size > 0
+        found = (wl_key_sorted[pos] == keys) if ok else np.zeros(keys.size, bool)
+        return np.where(found, wl_person_sorted[pos] if ok else -1, -1)
 
     caps = tables["captures"]
     cap_person = np.full(0, 0, np.int64)
@@ -102,11 +118,12 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     n_alerts = al.num_rows
     if n_alerts:
         seen = cap_id_to_person[_col(al, "capture_id")]
-        claimed = entry_person[_col(al, "entry_id")]
+        alert_key = entry_key(al)
+        claimed = person_of(alert_key)
         is_true = (claimed >= 0) & (claimed == seen)
         false_group = person_group[seen[~is_true]]
         false_unlisted_group = person_group[seen[~is_true & ~listed[seen]]]
-        detected = np.unique(seen[is_true])
+        detected = np.unique(alert_key[is_true])
     else:
         is_true = np.zeros(0, bool)
         false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
@@ -137,7 +154,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
     if observed and min(observed) > 0:
         ratio = max(observed) / min(observed)
 
-    present = int((entry_person >= 0).sum())
+    present = int((_col(wl, "person_id") >= 0).sum())
     return {
         "scenario": meta.get("scenario", ""),
         "seed": int(meta.get("seed", 0)),

@@ -11,7 +11,8 @@ captures are found with array look-ups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import shapely
 from sim.city import City
 from sim.errors import ScenarioError
 from sim.rng import keyed_uniform
-from sim.scenario import Cctv
+from sim.scenario import Cctv, Deployment, EntryPoint, Van
 
 # A face is usable when the walker faces the camera within 60 degrees.
 _MAX_FACING_DEG = 60.0
@@ -36,9 +37,17 @@ FAST_WALK_MPS = 1.4  # motion blur starts above this speed
 BLUR_PER_MPS = 0.15
 
 
+CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point")
+
+
 @dataclass
 class Cameras:
-    """All fixed cameras, as columns."""
+    """All capture devices, as columns: street cameras, vans and door cameras.
+
+    ``kind`` indexes CAMERA_KINDS; door cameras (entry points) see the people who enter their
+    place, not passers-by. A device works daily from ``active_from_s`` to ``active_to_s``
+    (seconds of the day).
+    """
 
     node: npt.NDArray[np.int32]
     x_m: npt.NDArray[np.float64]
@@ -47,9 +56,17 @@ class Cameras:
     fov_deg: npt.NDArray[np.float64]
     range_m: npt.NDArray[np.float64]
     p_capture: npt.NDArray[np.float64]
-    deployment: npt.NDArray[np.int16]
+    deployment: npt.NDArray[np.int16]  # index in the scenario's [[deployment]] list
     height_m: npt.NDArray[np.float64]
     deployment_names: list[str]
+    kind: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
+    watchlist: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, np.int16))
+    active_from_s: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    active_to_s: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    door_quality: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+    def is_kind(self, kind: str) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.kind == CAMERA_KINDS.index(kind), bool)
 
     @property
     def n(self) -> int:
@@ -65,7 +82,9 @@ class Cameras:
         z = np.zeros(0)
         return cls(node=np.zeros(0, np.int32), x_m=z, y_m=z, heading_deg=z, fov_deg=z,
                    range_m=z, p_capture=z, deployment=np.zeros(0, np.int16), height_m=z,
-                   deployment_names=[])
+                   deployment_names=[], kind=np.zeros(0, np.int8),
+                   watchlist=np.zeros(0, np.int16), active_from_s=z, active_to_s=z,
+                   door_quality=z)
 
     def sectors(self) -> npt.NDArray[Any]:
         """Each camera's view as a shapely polygon (a circular sector, metres)."""
@@ -97,51 +116,57 @@ def sector(x: float, y: float, heading_deg: float, fov_deg: float, range_m: floa
     return shapely.Polygon(ring)
 
 
-def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
+def place_cameras(deployments: Sequence[Deployment], city: City,
                   footfall: npt.NDArray[np.float64], rng: np.random.Generator,
-                  heading_key: np.uint64) -> Cameras:
-    """Place the cameras of every ``cctv`` deployment.
+                  heading_key: np.uint64, watchlist_index: dict[str, int]) -> Cameras:
+    """Place the devices of every deployment (street cameras, vans, door cameras).
 
     Parameters
     ----------
     deployments
-        (index in the scenario's ``[[deployment]]`` list, spec) pairs.
+        The scenario's ``[[deployment]]`` list (empty under a ban).
     footfall
         Expected walkers through each node (for ``placement = "footfall"``).
     rng
-        The camera-placement stream (random placement).
+        The placement stream (random placement, vans by place type).
     heading_key
         Key of the keyed coin that picks the street a camera at a crossing looks down, so a
         camera at a given crossing looks the same way whatever other cameras exist.
+    watchlist_index
+        Watchlist name -> index.
     """
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in
-                                         ("node", "heading", "fov", "range", "p", "dep",
-                                          "height")}
-    names: list[str] = []
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "node", "heading", "fov", "range", "p", "dep", "height", "kind", "wl", "from", "to",
+        "door_q")}
     problems: list[str] = []
-    for d, (index, spec) in enumerate(deployments):
-        names.append(spec.name)
-        k = spec.count
-        if k > city.n_nodes:
-            problems.append(f"deployment.{index}.count: {k:,} cameras but the city has only "
-                            f"{city.n_nodes:,} crossings to put them on; expected at most "
-                            f"{city.n_nodes:,}")
+    for index, spec in enumerate(deployments):
+        nodes = _nodes_for(index, spec, city, footfall, rng, problems)
+        if nodes is None:
             continue
-        if spec.placement == "random":
-            nodes = rng.choice(city.n_nodes, size=k, replace=False)
-        elif spec.placement == "footfall":
-            # Busiest crossings first; ties broken by node id for a stable order.
-            nodes = np.lexsort((np.arange(city.n_nodes), -footfall))[:k]
-        else:
-            nodes = np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))[:k]
-        nodes = np.sort(nodes).astype(np.int32)
+        k = nodes.size
+        kind = CAMERA_KINDS.index(spec.kind)
         cols["node"].append(nodes)
-        cols["heading"].append(_headings(city, nodes, keyed_uniform(heading_key, nodes, d)))
-        cols["fov"].append(np.full(k, spec.fov_deg))
-        cols["range"].append(np.full(k, spec.range_m))
+        cols["kind"].append(np.full(k, kind, np.int8))
+        cols["dep"].append(np.full(k, index, np.int16))
+        cols["wl"].append(np.full(k, watchlist_index[spec.watchlist], np.int16))
         cols["p"].append(np.full(k, spec.p_capture))
-        cols["height"].append(np.full(k, spec.height_m))
-        cols["dep"].append(np.full(k, d, np.int16))
+        if isinstance(spec, EntryPoint):
+            cols["heading"].append(np.zeros(k))
+            cols["fov"].append(np.full(k, 360.0))
+            cols["range"].append(np.full(k, 2.0))
+            cols["height"].append(np.full(k, 2.0))
+            cols["door_q"].append(np.full(k, spec.quality))
+        else:
+            cols["heading"].append(_headings(city, nodes, keyed_uniform(heading_key, nodes,
+                                                                         index)))
+            cols["fov"].append(np.full(k, spec.fov_deg))
+            cols["range"].append(np.full(k, spec.range_m))
+            cols["height"].append(np.full(k, spec.height_m))
+            cols["door_q"].append(np.full(k, np.nan))
+        on = (spec.start_h * 3600.0, spec.end_h * 3600.0) if isinstance(spec, Van) \
+            else (0.0, 86_400.0)
+        cols["from"].append(np.full(k, on[0]))
+        cols["to"].append(np.full(k, on[1]))
     if problems:
         raise ScenarioError(problems)
     if not cols["node"]:
@@ -152,7 +177,53 @@ def place_cameras(deployments: list[tuple[int, Cctv]], city: City,
                    fov_deg=np.concatenate(cols["fov"]), range_m=np.concatenate(cols["range"]),
                    p_capture=np.concatenate(cols["p"]), deployment=np.concatenate(cols["dep"]),
                    height_m=np.concatenate(cols["height"]),
-                   deployment_names=names)
+                   deployment_names=[d.name for d in deployments],
+                   kind=np.concatenate(cols["kind"]), watchlist=np.concatenate(cols["wl"]),
+                   active_from_s=np.concatenate(cols["from"]),
+                   active_to_s=np.concatenate(cols["to"]),
+                   door_quality=np.concatenate(cols["door_q"]))
+
+
+def _nodes_for(index: int, spec: Deployment, city: City, footfall: npt.NDArray[np.float64],
+               rng: np.random.Generator, problems: list[str]) -> npt.NDArray[np.int32] | None:
+    """Where a deployment's devices stand (None, with a problem noted, if impossible)."""
+    if isinstance(spec, Cctv):
+        k = spec.count
+        if k > city.n_nodes:
+            problems.append(f"deployment.{index}.count: {k:,} cameras but the city has only "
+                            f"{city.n_nodes:,} crossings to put them on; expected at most "
+                            f"{city.n_nodes:,}")
+            return None
+        if spec.placement == "random":
+            nodes = rng.choice(city.n_nodes, size=k, replace=False)
+        elif spec.placement == "footfall":
+            # Busiest crossings first; ties broken by node id for a stable order.
+            nodes = np.lexsort((np.arange(city.n_nodes), -footfall))[:k]
+        else:
+            nodes = np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))[:k]
+        return np.sort(nodes).astype(np.int32)
+    if isinstance(spec, Van) and spec.places:
+        missing = [p for p in spec.places if p not in city.place_name]
+        if missing:
+            problems.append(
+                f"deployment.{index}.places: no place named {', '.join(map(repr, missing))} in "
+                f"the city (a van outside the city); places include: "
+                f"{', '.join(city.place_name[:6])}, ...")
+            return None
+        return np.array([city.place_node[city.place_name.index(p)] for p in spec.places],
+                        np.int32)
+    ptype = spec.place_type
+    assert ptype is not None
+    nodes = np.unique(city.places_of(ptype))
+    want = spec.count if isinstance(spec, Van) else (spec.count or nodes.size)
+    if want > nodes.size:
+        problems.append(f"deployment.{index}.count: {want} {spec.kind}s at places of type "
+                        f"{ptype!r} but the city has {nodes.size}; expected at most "
+                        f"{nodes.size}")
+        return None
+    if want < nodes.size:
+        nodes = np.sort(rng.choice(nodes, size=want, replace=False))
+    return nodes.astype(np.int32)
 
 
 def _headings(city: City, nodes: npt.NDArray[np.integer[Any]],
@@ -269,6 +340,8 @@ def coverage(city: City, cams: Cameras, excluded: Any = None) -> Coverage:
         z = np.zeros(0)
         return Coverage(np.zeros(n_dir + 1, np.int64), np.zeros(0, np.int32), z, z, z, z, z, z)
     polys = cams.sectors()
+    # Door cameras see who enters their place, not the street.
+    polys[cams.is_kind("entry_point")] = shapely.Polygon()
     if excluded is not None:
         polys = shapely.difference(polys, excluded)
     lines = city.edge_geometry

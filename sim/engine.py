@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
-from sim.cameras import capture_quality
+from sim.cameras import CAMERA_KINDS, capture_quality
 from sim.matching import Matcher
 from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
@@ -72,19 +72,28 @@ class Engine:
         self.latency_s = s.facematch.latency_s
         self.outbox: deque[tuple[str, pa.RecordBatch]] = deque()
         pop = world.population
-        self.entry_of_person = world.watchlist.entry_of_person(pop.n)
+        self.lists = list(world.watchlists.values())  # index = cameras.watchlist
+        self._list_names = list(world.watchlists)
+        # entry_of_person[l][p]: person p's entry on list l, or -1.
+        self.entry_of_person = np.stack([wl.entry_of_person(pop.n) for wl in self.lists])
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry", "score",
                       "label", "review", "position")}
-        self.matcher = Matcher(world.model, s.threshold,
-                               world.model_group[world.watchlist.group], self.keys,
-                               searched_entries(s.governance, world.watchlist.size))
+        # One matcher per list; a warrant limits the search of the main list.
+        self.matchers = [
+            Matcher(world.model, s.threshold, world.model_group[wl.group], self.keys,
+                    searched_entries(s.governance, wl.size) if i == 0 else None)
+            for i, wl in enumerate(self.lists)]
+        doors = world.cameras.is_kind("entry_point")
+        self.door_cams = np.flatnonzero(doors)
+        self.door_nodes = np.zeros(world.city.n_nodes, bool)
+        self.door_nodes[world.cameras.node[doors]] = True
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
         self._pending: dict[str, np.ndarray] = {}
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             "alerts": [], "reviews": [], "review_queue": [], "stops": []}
-        self._in_custody: set[int] = set()  # entries arrested (system knowledge)
-        self._being_handled: set[int] = set()  # entries an officer is on the way to
+        self._in_custody: set[tuple[int, int]] = set()  # (list, entry) arrested
+        self._being_handled: set[tuple[int, int]] = set()  # an officer is on the way
         self.reviewers: simpy.Resource | None = None
         self.officers: simpy.Resource | None = None
         self.n_captures = 0
@@ -125,7 +134,7 @@ class Engine:
                 [w.classifier.truth[int(m)] if w.classifier is not None else ""
                  for m in w.model_group], pa.string()),
         })
-        listed = self.entry_of_person >= 0
+        listed = np.asarray((self.entry_of_person >= 0).any(axis=0), bool)
         for a in range(0, pop.n, _STATIC_CHUNK):
             sl = slice(a, min(a + _STATIC_CHUNK, pop.n))
             yield "people", _batch("people", {
@@ -137,12 +146,14 @@ class Engine:
                 "speed_mps": pa.array(pop.speed_mps[sl]),
                 "is_listed": pa.array(listed[sl]),
             })
-        wl = w.watchlist
-        yield "watchlist", _batch("watchlist", {
-            "entry_id": pa.array(np.arange(wl.size, dtype=np.int32)),
-            "group_id": pa.array(wl.group),
-            "person_id": pa.array(wl.person_id),
-        })
+        names = list(w.watchlists)
+        for i, wl in enumerate(self.lists):
+            yield "watchlist", _batch("watchlist", {
+                "watchlist": _dict_array(np.full(wl.size, i), names),
+                "entry_id": pa.array(np.arange(wl.size, dtype=np.int32)),
+                "group_id": pa.array(wl.group),
+                "person_id": pa.array(wl.person_id),
+            })
         c = w.cameras
         yield "cameras", _batch("cameras", {
             "camera_id": pa.array(np.arange(c.n, dtype=np.int32)),
@@ -150,6 +161,9 @@ class Engine:
             "node": pa.array(c.node), "x_m": pa.array(c.x_m), "y_m": pa.array(c.y_m),
             "heading_deg": pa.array(c.heading_deg), "fov_deg": pa.array(c.fov_deg),
             "range_m": pa.array(c.range_m), "height_m": pa.array(c.height_m),
+            "kind": _dict_array(c.kind, CAMERA_KINDS),
+            "watchlist": _dict_array(c.watchlist, list(w.watchlists)),
+            "active_from_s": pa.array(c.active_from_s), "active_to_s": pa.array(c.active_to_s),
         })
 
     # ------------------------------------------------------------ the clock
@@ -162,8 +176,10 @@ class Engine:
             a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
             if b > a:
                 self._emit_trips(a, b)
-                if self.w.cameras.n:
+                if self.w.coverage.n_pairs:
                     self._add_passages(a, b)
+                if self.door_cams.size:
+                    self._add_door_captures(a, b)
             self._release_captures(env, t1)
             yield env.timeout(t1 - t0)
             self._flush_alerts()
@@ -225,15 +241,51 @@ class Engine:
         caught = (keyed_uniform(self.keys["capture"], trip, self.camera_key[cam])
                   < w.cameras.p_capture[cam])
         caught &= (when < self.duration_s) & (facing >= _MIN_FACING_COS)
+        caught &= self._active(cam, when)
         trip, cam, when, dist, facing, px, py = _take(caught, trip, cam, when, dist, facing, px,
                                                       py)
         hour = (when // 3600.0).astype(np.int64) % 24
         crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
         quality = capture_quality(dist, w.cameras.height_m[cam], w.cameras.range_m[cam], facing,
                                   hour, crowd, w.population.speed_mps[t.person_id[trip]])
-        new = {"t": when, "trip": trip, "camera": cam.astype(np.int32),
-               "person": t.person_id[trip], "quality": quality, "distance": dist,
-               "x": px, "y": py}
+        self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
+                              "person": t.person_id[trip], "quality": quality, "distance": dist,
+                              "x": px, "y": py})
+
+    def _active(self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
+                ) -> npt.NDArray[np.bool_]:
+        """Whether each device is operating at that time of day (vans work set hours)."""
+        c = self.w.cameras
+        tod = when % 86_400.0
+        return np.asarray((tod >= c.active_from_s[cam]) & (tod < c.active_to_s[cam]), bool)
+
+    def _add_door_captures(self, a: int, b: int) -> None:
+        """Door cameras: everyone arriving at a place with doors is checked on the way in."""
+        w = self.w
+        t = w.trips
+        arriving = a + np.flatnonzero(self.door_nodes[t.dest_node[a:b]])
+        if arriving.size == 0:
+            return
+        c = w.cameras
+        # Pair each arrival with every door camera at its place (usually one).
+        dnode = c.node[self.door_cams]
+        order = np.argsort(dnode, kind="stable")
+        sorted_nodes = dnode[order]
+        lo = np.searchsorted(sorted_nodes, t.dest_node[arriving], side="left")
+        hi = np.searchsorted(sorted_nodes, t.dest_node[arriving], side="right")
+        counts = hi - lo
+        trip = np.repeat(arriving, counts)
+        within = np.arange(trip.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        cam = self.door_cams[order[np.repeat(lo, counts) + within]].astype(np.int64)
+        when = t.arrive_s[trip]
+        caught = keyed_uniform(self.keys["capture"], trip, self.camera_key[cam]) < c.p_capture[cam]
+        caught &= (when < self.duration_s) & self._active(cam, when)
+        trip, cam, when = trip[caught], cam[caught], when[caught]
+        self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
+                              "person": t.person_id[trip], "quality": c.door_quality[cam],
+                              "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})
+
+    def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
         if self._pending:
             self._pending = {k: np.concatenate([self._pending[k], v]) for k, v in new.items()}
         else:
@@ -286,35 +338,41 @@ class Engine:
     # ------------------------------------------------------------ matching and alerts
     def _match(self, env: simpy.Environment, ids: npt.NDArray[np.int64],
                cap: dict[str, np.ndarray]) -> None:
-        """One-to-many search of each capture; each alert becomes a simpy process."""
+        """One-to-many search of each capture against its camera's list; each alert becomes
+        a simpy process."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
-        d = self.matcher.decide(trip, self.camera_key[cam],
-                                w.model_group[w.population.group[person]],
-                                self.entry_of_person[person], cap["quality"])
-        raised = np.flatnonzero(d.claimed >= 0)
-        t_alert = cap["t"][raised] + self.latency_s
-        keep = t_alert < self.duration_s
-        raised, t_alert = raised[keep], t_alert[keep]
-        if raised.size == 0:
-            return
-        claimed = d.claimed[raised]
-        is_true = claimed == self.entry_of_person[person[raised]]
-        if w.reviewer is not None:
-            # The reviewer's verdict, decided now and revealed when the review is done. Truth
-            # sets how hard it is: a true alert, or a look-alike of the same group.
-            probe_group = w.model_group[w.population.group[person[raised]]]
-            claimed_group = w.model_group[w.watchlist.group[claimed]]
-            u = keyed_uniform(self.keys["review"], trip[raised], self.camera_key[cam[raised]])
-            verdict = w.reviewer.confirms(is_true, probe_group == claimed_group, u)
-        else:
-            verdict = np.ones(raised.size, bool)
-        for k in range(raised.size):
-            alert = _Alert(t=float(t_alert[k]), capture=int(ids[raised[k]]),
-                           camera=int(cam[raised[k]]), entry=int(claimed[k]),
-                           score=float(d.score[raised[k]]), person=int(person[raised[k]]),
-                           is_true=bool(is_true[k]), verdict=bool(verdict[k]))
-            env.process(self._alert(env, alert))
+        lst = w.cameras.watchlist[cam]
+        group = w.model_group[w.population.group[person]]
+        for li in np.unique(lst):
+            sel = np.flatnonzero(lst == li)
+            d = self.matchers[li].decide(trip[sel], self.camera_key[cam[sel]], group[sel],
+                                         self.entry_of_person[li, person[sel]],
+                                         cap["quality"][sel])
+            hit = np.flatnonzero(d.claimed >= 0)
+            t_alert = cap["t"][sel[hit]] + self.latency_s
+            keep = t_alert < self.duration_s
+            hit, t_alert = hit[keep], t_alert[keep]
+            if hit.size == 0:
+                continue
+            rows = sel[hit]
+            claimed = d.claimed[hit]
+            is_true = claimed == self.entry_of_person[li, person[rows]]
+            if w.reviewer is not None:
+                # The reviewer's verdict, decided now and revealed when the review is done.
+                # Truth sets how hard it is: a true alert, or a look-alike of the same group.
+                claimed_group = w.model_group[self.lists[li].group[claimed]]
+                u = keyed_uniform(self.keys["review"], trip[rows], self.camera_key[cam[rows]])
+                verdict = w.reviewer.confirms(is_true, group[rows] == claimed_group, u)
+            else:
+                verdict = np.ones(rows.size, bool)
+            for k in range(rows.size):
+                r = rows[k]
+                env.process(self._alert(env, _Alert(
+                    t=float(t_alert[k]), capture=int(ids[r]), camera=int(cam[r]),
+                    watchlist=int(li), entry=int(claimed[k]), score=float(d.score[hit[k]]),
+                    person=int(person[r]), is_true=bool(is_true[k]),
+                    verdict=bool(verdict[k]))))
 
     def _alert(self, env: simpy.Environment,
                a: _Alert) -> Generator[simpy.Event, None, None]:
@@ -322,7 +380,8 @@ class Engine:
         yield env.timeout(a.t - env.now)
         alert_id = self.n_alerts
         self.n_alerts += 1
-        self._rows["alerts"].append((alert_id, a.t, a.capture, a.camera, a.entry, a.score))
+        self._rows["alerts"].append((alert_id, a.t, a.capture, a.camera,
+                                     self._list_names[a.watchlist], a.entry, a.score))
         gov = self.w.scenario.governance
         act = True
         if self.w.reviewer is not None:
@@ -347,9 +406,10 @@ class Engine:
         if not act or gov.alert_action == "log":
             return
         # One intervention per identity at a time, and none once that identity is in custody.
-        if a.entry in self._in_custody or a.entry in self._being_handled:
+        who = (a.watchlist, a.entry)
+        if who in self._in_custody or who in self._being_handled:
             return
-        self._being_handled.add(a.entry)
+        self._being_handled.add(who)
         assert self.officers is not None
         with self.officers.request() as req:
             yield req
@@ -363,8 +423,8 @@ class Engine:
                                         busy, env.now - a.t))
             self.n_stops += 1
             if outcome == "arrest":
-                self._in_custody.add(a.entry)
-            self._being_handled.discard(a.entry)
+                self._in_custody.add(who)
+            self._being_handled.discard(who)
             yield env.timeout(busy + travel)  # the stop, then back to the station
 
     def _queue_changed(self, env: simpy.Environment) -> None:
@@ -396,6 +456,7 @@ class _Alert:
     t: float
     capture: int
     camera: int
+    watchlist: int
     entry: int
     score: float
     person: int  # truth: whose face it was (decides what a stop finds)

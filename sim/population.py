@@ -18,7 +18,7 @@ from sim.routing import Router
 from sim.scenario import Population as PopulationSpec
 
 AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
-PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home")
+PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport")
 
 _HOUR = 3600.0
 
@@ -266,6 +266,21 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
                                 np.ones(w.size, bool), p)
                     free_at[w] = add(w, there + dwell[sel], dest[sel], pop.home_node[w],
                                      np.zeros(w.size, bool), PURPOSES.index("home"))
+
+        # A trip to the airport (a flight, or meeting one): out, two hours there, back home.
+        airports = city.places_of("airport")
+        if airports.size and spec.flights_per_day > 0:
+            fly = people[rng.random(pop.n) < spec.flights_per_day]
+            depart = np.maximum(t0 + rng.uniform(6.0, 20.0, fly.size) * _HOUR,
+                                free_at[fly] + 600.0)
+            ok = depart < t0 + 23.0 * _HOUR
+            fly, depart = fly[ok], depart[ok]
+            port = rng.choice(airports, size=fly.size).astype(np.int32)
+            there = add(fly, depart, pop.home_node[fly], port, np.ones(fly.size, bool),
+                        PURPOSES.index("airport"))
+            free_at[fly] = add(fly, there + rng.uniform(1.0, 3.0, fly.size) * _HOUR, port,
+                               pop.home_node[fly], np.zeros(fly.size, bool),
+                               PURPOSES.index("home"))
 
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
             for k in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node",

@@ -45,6 +45,7 @@ class Places(_Strict):
     places_of_worship: int = Field(12, ge=0)
     schools: int = Field(10, ge=1)
     hospitals: int = Field(1, ge=0)
+    airports: int = Field(0, ge=0, description="Airports, at the edge of the city.")
 
 
 class GridCity(_Strict):
@@ -138,6 +139,9 @@ class Population(_Strict):
     errands_per_day: float = Field(0.8, ge=0, le=10, description="Mean shop trips per day.")
     leisure_per_day: float = Field(0.4, ge=0, le=10,
                                    description="Mean visits to plazas, worship, hubs per day.")
+    flights_per_day: float = Field(0.01, ge=0, le=2,
+                                   description="Chance a person goes to the airport on a day "
+                                               "(if the city has one).")
 
     @field_validator("groups", mode="before")
     @classmethod
@@ -275,11 +279,17 @@ class FaceMatch(_Strict):
 
 
 # ---------------------------------------------------------------- deployments, governance
+PlaceType = Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school",
+                    "hospital", "airport"]
+
+
 class Cctv(_Strict):
     """Fixed cameras with live face recognition."""
 
     kind: Literal["cctv"]
     name: str = Field("cctv", description="Label in the output tables.")
+    watchlist: str = Field("main", description="The list searched: 'main' ([watchlist]) or a "
+                                               "name from [watchlists].")
     count: int = Field(100, ge=0, le=1_000_000)
     placement: Literal["random", "footfall", "centre"] = Field(
         "footfall", description="'random' nodes, 'footfall' (busiest crossings) or 'centre' "
@@ -291,7 +301,48 @@ class Cctv(_Strict):
                              description="Chance a face passing in view is detected and usable.")
 
 
-Deployment = Annotated[Cctv, Field(discriminator="kind")]
+class Van(_Strict):
+    """Live-recognition vans parked at given places during given hours (events)."""
+
+    kind: Literal["van"]
+    name: str = Field("van", description="Label in the output tables.")
+    watchlist: str = Field("main", description="The list searched (often an event's own).")
+    places: list[str] = Field(default_factory=list,
+                              description="Place names where vans park, e.g. 'Central Plaza'.")
+    place_type: PlaceType | None = Field(None, description="Or: park at places of this type.")
+    count: int = Field(1, ge=1, le=10_000, description="With place_type: how many vans.")
+    start_h: float = Field(10.0, ge=0, lt=24, description="Daily start of operation (hour).")
+    end_h: float = Field(18.0, gt=0, le=24, description="Daily end of operation (hour).")
+    range_m: float = Field(30.0, gt=0, le=500)
+    fov_deg: float = Field(360.0, gt=0, le=360, description="Cameras all round the van.")
+    height_m: float = Field(3.0, ge=0, le=100, description="Camera mast height.")
+    p_capture: float = Field(0.8, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _where_and_when(self) -> Van:
+        if bool(self.places) == (self.place_type is not None):
+            raise ValueError("give either places (names) or place_type")
+        if self.end_h <= self.start_h:
+            raise ValueError(f"end_h ({self.end_h}) must be after start_h ({self.start_h})")
+        return self
+
+
+class EntryPoint(_Strict):
+    """Cameras at the doors of places (an airport, schools, shops) checking everyone who enters
+    against the place's own list (e.g. a shop's banned customers)."""
+
+    kind: Literal["entry_point"]
+    name: str = Field("doors", description="Label in the output tables.")
+    watchlist: str = Field("main", description="The list searched at the doors.")
+    place_type: PlaceType = Field(description="Which places have door cameras.")
+    count: int | None = Field(None, ge=1, description="How many of those places (default: all).")
+    p_capture: float = Field(0.95, ge=0, le=1, description="Chance a person entering is "
+                                                           "captured (doors funnel faces).")
+    quality: float = Field(0.9, gt=0, le=1, description="Capture quality at a door: close and "
+                                                        "frontal (an assumption).")
+
+
+Deployment = Annotated[Cctv | Van | EntryPoint, Field(discriminator="kind")]
 
 
 class Review(_Strict):
@@ -417,6 +468,9 @@ class Scenario(_Strict):
     city: City = RadialCity(kind="radial")
     population: Population = Population()
     watchlist: Watchlist = Watchlist()
+    watchlists: dict[str, Watchlist] = Field(
+        default_factory=dict, description="More watchlists by name (a van's event list, a "
+                                          "shop's banned customers); [watchlist] is 'main'.")
     facematch: FaceMatch = FaceMatch()
     deployment: list[Deployment] = Field(default_factory=list)
     governance: Governance = Governance()
@@ -428,6 +482,21 @@ class Scenario(_Strict):
     def _cross_checks(self) -> Scenario:
         names = {g.name for g in self.population.groups}
         problems: list[str] = []
+        if "main" in self.watchlists:
+            problems.append("watchlists.main: the name 'main' is taken by [watchlist]")
+        lists = {"main", *self.watchlists}
+        for i, d in enumerate(self.deployment):
+            if d.watchlist not in lists:
+                problems.append(f"deployment.{i}.watchlist: no watchlist named {d.watchlist!r}; "
+                                f"expected one of: {', '.join(sorted(lists))}")
+        for name, wl in self.watchlists.items():
+            if wl.present > self.population.people:
+                problems.append(f"watchlists.{name}.present ({wl.present}) exceeds "
+                                f"population.people ({self.population.people})")
+            unknown_g = sorted(set(wl.group_shares) - names)
+            if unknown_g:
+                problems.append(f"watchlists.{name}.group_shares names unknown groups: "
+                                f"{', '.join(unknown_g)}")
         bad = [t for t in self.governance.warrant_targets if not 0 <= t < self.watchlist.size]
         if bad:
             problems.append(f"governance.warrant_targets: entries {bad} are not on the "
@@ -525,9 +594,7 @@ def load_scenario(source: str | Path | Mapping[str, Any],
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        city = data.get("city")
-        kind = city.get("kind") if isinstance(city, dict) else None
-        raise ScenarioError(loader.format(exc, label, city_kind=kind)) from None
+        raise ScenarioError(loader.format(exc, label, data=data)) from None
 
 
 class _Loader:
@@ -580,7 +647,7 @@ class _Loader:
         return _merge(parent, data)
 
     def format(self, exc: ValidationError, label: str, *,
-               city_kind: str | None = None) -> list[str]:
+               data: Any = None) -> list[str]:
         problems: list[tuple[str, int, str]] = []
         for err in exc.errors():
             loc = _clean_loc(err["loc"])
@@ -592,7 +659,7 @@ class _Loader:
                 where = f"{source}:{line}"
             if source == "--set":
                 where = f"{label} (--set)"
-            message = f"{where}: {path or '(top level)'}: {_explain(err, loc, city_kind)}"
+            message = f"{where}: {path or '(top level)'}: {_explain(err, loc, data)}"
             problems.append((source, line or 0, message))
         # In file order, so a reader can walk down the file.
         return [m for _, _, m in sorted(problems, key=lambda p: (p[0], p[1]))]
@@ -635,26 +702,53 @@ def _clean_loc(loc: tuple[int | str, ...]) -> list[int | str]:
 
 
 def _deployment_tags() -> set[str]:
-    return {"cctv"}
+    return {"cctv", "van", "entry_point"}
 
 
-def _model_at(loc: Sequence[int | str], data_kind: str | None = None) -> type[BaseModel] | None:
-    """The model class whose field ``loc[-1]`` is (best effort, for 'unknown key' messages)."""
+def _model_at(loc: Sequence[int | str], data: Any = None) -> type[BaseModel] | None:
+    """The model class whose field ``loc[-1]`` is (best effort, for 'unknown key' messages).
+
+    ``data`` (the merged scenario) picks the member of a tagged union by its ``kind``.
+    """
     model: type[BaseModel] | None = Scenario
+    node = data
+    pending: list[type[BaseModel]] = []
     for p in loc[:-1]:
+        node = _step(node, p)
+        if isinstance(p, int):
+            if pending:
+                model = _by_kind(pending, node)
+            continue
         if model is None:
             return None
-        if isinstance(p, int):
-            continue
         field = model.model_fields.get(p)
         if field is None:
             return None
         candidates = _models_in(field.annotation)
-        if p == "city":
-            candidates = [c for c in candidates if c.model_fields["kind"].annotation
-                          == Literal[data_kind]] or candidates
-        model = candidates[0] if candidates else None
+        is_list = typing.get_origin(field.annotation) is list
+        if is_list:
+            pending = candidates
+            model = candidates[0] if candidates else None
+        else:
+            model = _by_kind(candidates, node) if candidates else None
     return model
+
+
+def _step(node: Any, p: int | str) -> Any:
+    if isinstance(p, int) and isinstance(node, list) and p < len(node):
+        return node[p]
+    if isinstance(p, str) and isinstance(node, dict):
+        return node.get(p)
+    return None
+
+
+def _by_kind(candidates: list[type[BaseModel]], node: Any) -> type[BaseModel]:
+    kind = node.get("kind") if isinstance(node, dict) else None
+    for c in candidates:
+        f = c.model_fields.get("kind")
+        if f is not None and f.annotation == Literal[kind]:
+            return c
+    return candidates[0]
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -669,12 +763,12 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return out
 
 
-def _explain(err: Any, loc: Sequence[int | str], city_kind: str | None = None) -> str:
+def _explain(err: Any, loc: Sequence[int | str], data: Any = None) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        model = _model_at(loc, city_kind)
+        model = _model_at(loc, data)
         allowed = f" (allowed here: {', '.join(model.model_fields)})" if model else ""
         return f"unknown key{allowed}"
     if kind == "missing":
@@ -700,7 +794,8 @@ def _explain(err: Any, loc: Sequence[int | str], city_kind: str | None = None) -
         return (f"expected kind {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
                 " (this kind is not available in this version of survsim)")
     if kind == "union_tag_not_found":
-        tags = {"city": "'grid', 'radial'"}.get(str(loc[0]) if loc else "", "'cctv'")
+        tags = {"city": "'grid', 'radial'"}.get(str(loc[0]) if loc else "",
+                                                "'cctv', 'van', 'entry_point'")
         return f"a 'kind' key is required (one of {tags})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a table, got {value!r}"

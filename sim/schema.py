@@ -61,6 +61,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("is_listed", pa.bool_(), "", "On the watchlist (truth)."),
     )),
     Table("watchlist", "truth", "Watchlist entries and who they really are.", (
+        Column("watchlist", _DICT, "", "Which list ('main' is [watchlist])."),
         Column("entry_id", pa.int32(), "", "Identity on the list."),
         Column("group_id", pa.int16(), "", "Group of the listed person."),
         Column("person_id", pa.int32(), "", "The listed person in the city; -1 if not in it."),
@@ -75,6 +76,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("fov_deg", pa.float64(), "deg", "Horizontal field of view."),
         Column("range_m", pa.float64(), "m", "Distance at which faces are usable."),
         Column("height_m", pa.float64(), "m", "Mounting height above the street."),
+        Column("kind", _DICT, "", "cctv, van or entry_point (door camera)."),
+        Column("watchlist", _DICT, "", "The list it searches."),
+        Column("active_from_s", pa.float64(), "s", "Daily start of operation (time of day)."),
+        Column("active_to_s", pa.float64(), "s", "Daily end of operation (time of day)."),
     )),
     Table("trips", "truth", "Every trip, in departure order.", (
         Column("trip_id", pa.int64(), "", "Trip index (stable across policies)."),
@@ -102,6 +107,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("t_s", pa.float64(), "s", "Time the alert was raised."),
         Column("capture_id", pa.int64(), "", "The capture that matched."),
         Column("camera_id", pa.int32(), "", "Camera of that capture."),
+        Column("watchlist", _DICT, "", "The list searched."),
         Column("entry_id", pa.int32(), "", "Watchlist identity the system claims it saw."),
         Column("score", pa.float32(), "1", "Similarity score of the match, above threshold."),
     )),

@@ -22,7 +22,7 @@ from sim.population import Population, Trips, build_population, plan_trips, trip
 from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams
 from sim.routing import Router
-from sim.scenario import Cctv, Scenario
+from sim.scenario import Scenario
 from sim.watchlist import Watchlist, build_watchlist
 
 _FOOTFALL_SAMPLE = 20_000
@@ -36,7 +36,7 @@ class World:
     router: Router
     population: Population
     trips: Trips
-    watchlist: Watchlist
+    watchlists: dict[str, Watchlist]  # "main" first
     cameras: Cameras
     coverage: Coverage
     model: FaceMatchModel
@@ -48,6 +48,11 @@ class World:
         default_factory=lambda: np.zeros(0, np.int32))
     travel_s: npt.NDArray[np.float64] = dataclasses.field(  # per camera, nearest station
         default_factory=lambda: np.zeros(0))
+
+    @property
+    def watchlist(self) -> Watchlist:
+        """The main list ([watchlist])."""
+        return self.watchlists["main"]
 
     @property
     def seed(self) -> int:
@@ -68,16 +73,18 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     n_days = int(np.ceil(scenario.duration_h / 24.0))
     trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
                        [streams.generator(f"plans.day{d}") for d in range(n_days)])
-    watchlist = build_watchlist(scenario.watchlist, pop,
-                                [g.share for g in scenario.population.groups],
-                                streams.generator("watchlist"))
-    cctv = [(i, d) for i, d in enumerate(scenario.deployment) if isinstance(d, Cctv)]
-    if scenario.governance.ban:
-        cctv = []
+    shares = [g.share for g in scenario.population.groups]
+    watchlists = {"main": build_watchlist(scenario.watchlist, pop, shares,
+                                          streams.generator("watchlist"))}
+    for name, spec in scenario.watchlists.items():
+        watchlists[name] = build_watchlist(spec, pop, shares,
+                                           streams.generator(f"watchlist.{name}"))
+    deployments = [] if scenario.governance.ban else list(scenario.deployment)
     hourly = (estimate_footfall(city, router, trips, pop, streams.generator("footfall"))
-              if cctv else np.zeros((city.n_nodes, 24)))
-    cams = place_cameras(cctv, city, hourly.sum(axis=1), streams.generator("cameras"),
-                         streams.key("camera.heading"))
+              if deployments else np.zeros((city.n_nodes, 24)))
+    cams = place_cameras(deployments, city, hourly.sum(axis=1), streams.generator("cameras"),
+                         streams.key("camera.heading"),
+                         {name: i for i, name in enumerate(watchlists)})
     model = model_for(scenario.facematch)
     model_group = np.array([model.groups.index(g.model_group or g.name)
                             for g in scenario.population.groups], np.int16)
@@ -96,7 +103,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     excluded = exclusion_area(city, gov.exclusion_zones)
     travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node,
                            gov.officer_speed_mps)
-    return World(scenario, streams, city, router, pop, trips, watchlist, cams,
+    return World(scenario, streams, city, router, pop, trips, watchlists, cams,
                  coverage(city, cams, excluded), model, model_group, hourly, classifier,
                  reviewer, police, travel)
 

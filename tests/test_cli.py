@@ -115,7 +115,9 @@ def test_torn_last_batch_keeps_the_complete_ones(tmp_path: Path) -> None:
             ids = np.arange(k * 10, k * 10 + 10)
             w.write_batch(pa.RecordBatch.from_arrays(
                 [pa.array(ids, pa.int64()), pa.array(ids * 1.0), pa.array(ids, pa.int64()),
-                 pa.array(np.zeros(10, np.int32)), pa.array(np.zeros(10, np.int32)),
+                 pa.array(np.zeros(10, np.int32)),
+                 pa.array(["main"] * 10).dictionary_encode().cast(schema.field("watchlist").type),
+                 pa.array(np.zeros(10, np.int32)),
                  pa.array(np.full(10, 0.7, np.float32))],
                 schema=schema))
     data = path.read_bytes()
