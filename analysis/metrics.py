@@ -175,6 +175,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         "false_alerts_rejected_share": (float((rejected & ~is_true).sum() / n_false)
                                         if n_false and reviewed else None),
         **_stops(tables, names, person_group),
+        **_patrol_stops(tables, names, person_group),
         "review_backlog_max": (int(_col(tables["review_queue"], "waiting").max())
                                if "review_queue" in tables and tables["review_queue"].num_rows
                                else 0),
@@ -216,6 +217,27 @@ def _stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[s
             for n, c, r in zip(names, by_group, residents, strict=True)},
         "missed_intercepts": int((~made).sum()),
         "intercept_time_s_median": float(np.median(response[made])) if made.any() else None,
+    }
+
+
+def _patrol_stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[str, Any]:
+    """Stops by patrol officers (body-worn cameras): how many, of whom, how many scanned."""
+    residents = np.bincount(person_group, minlength=len(names))
+    ps = tables.get("patrol_stops")
+    if ps is None or ps.num_rows == 0:
+        person = np.zeros(0, np.int64)
+        scanned = np.zeros(0, bool)
+    else:
+        person = _col(ps, "person_id").astype(np.int64)
+        scanned = _col(ps, "scanned").astype(bool)
+    by_group = np.bincount(person_group[person], minlength=len(names))
+    return {
+        "patrol_stops": int(person.size),
+        "patrol_scans": int(scanned.sum()),
+        "patrol_stops_by_group": {n: int(c) for n, c in zip(names, by_group, strict=True)},
+        "patrol_stops_per_100k_by_group": {
+            n: (float(c / r * 100_000) if r else None)
+            for n, c, r in zip(names, by_group, residents, strict=True)},
     }
 
 

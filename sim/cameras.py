@@ -22,7 +22,7 @@ import shapely
 from sim.city import City
 from sim.errors import ScenarioError
 from sim.rng import keyed_uniform
-from sim.scenario import Cctv, Deployment, EntryPoint, Van
+from sim.scenario import Bodycam, Carcam, Cctv, Deployment, EntryPoint, Van
 
 # A face is usable when the walker faces the camera within 60 degrees.
 _MAX_FACING_DEG = 60.0
@@ -37,7 +37,9 @@ FAST_WALK_MPS = 1.4  # motion blur starts above this speed
 BLUR_PER_MPS = 0.15
 
 
-CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point")
+CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point", "bodycam", "carcam")
+# Devices that watch the street through a fixed view (the others: doors, patrols).
+STREET_VIEW_KINDS: tuple[str, ...] = ("cctv", "van")
 
 
 @dataclass
@@ -63,7 +65,8 @@ class Cameras:
     watchlist: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, np.int16))
     active_from_s: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     active_to_s: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    door_quality: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    fixed_quality: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # Quality of a door or patrol capture (NaN for street views, whose quality is computed).
 
     def is_kind(self, kind: str) -> npt.NDArray[np.bool_]:
         return np.asarray(self.kind == CAMERA_KINDS.index(kind), bool)
@@ -84,7 +87,7 @@ class Cameras:
                    range_m=z, p_capture=z, deployment=np.zeros(0, np.int16), height_m=z,
                    deployment_names=[], kind=np.zeros(0, np.int8),
                    watchlist=np.zeros(0, np.int16), active_from_s=z, active_to_s=z,
-                   door_quality=z)
+                   fixed_quality=z)
 
     def sectors(self) -> npt.NDArray[Any]:
         """Each camera's view as a shapely polygon (a circular sector, metres)."""
@@ -137,7 +140,7 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
     """
     cols: dict[str, list[np.ndarray]] = {k: [] for k in (
         "node", "heading", "fov", "range", "p", "dep", "height", "kind", "wl", "from", "to",
-        "door_q")}
+        "fixed_q")}
     problems: list[str] = []
     for index, spec in enumerate(deployments):
         nodes = _nodes_for(index, spec, city, footfall, rng, problems)
@@ -149,22 +152,22 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
         cols["kind"].append(np.full(k, kind, np.int8))
         cols["dep"].append(np.full(k, index, np.int16))
         cols["wl"].append(np.full(k, watchlist_index[spec.watchlist], np.int16))
-        cols["p"].append(np.full(k, spec.p_capture))
-        if isinstance(spec, EntryPoint):
+        cols["p"].append(np.full(k, 1.0 if isinstance(spec, Bodycam) else spec.p_capture))
+        if isinstance(spec, EntryPoint | Bodycam | Carcam):
             cols["heading"].append(np.zeros(k))
             cols["fov"].append(np.full(k, 360.0))
             cols["range"].append(np.full(k, 2.0))
-            cols["height"].append(np.full(k, 2.0))
-            cols["door_q"].append(np.full(k, spec.quality))
+            cols["height"].append(np.full(k, 1.6))
+            cols["fixed_q"].append(np.full(k, spec.quality))
         else:
             cols["heading"].append(_headings(city, nodes, keyed_uniform(heading_key, nodes,
                                                                          index)))
             cols["fov"].append(np.full(k, spec.fov_deg))
             cols["range"].append(np.full(k, spec.range_m))
             cols["height"].append(np.full(k, spec.height_m))
-            cols["door_q"].append(np.full(k, np.nan))
-        on = (spec.start_h * 3600.0, spec.end_h * 3600.0) if isinstance(spec, Van) \
-            else (0.0, 86_400.0)
+            cols["fixed_q"].append(np.full(k, np.nan))
+        on = (spec.start_h * 3600.0, spec.end_h * 3600.0) \
+            if isinstance(spec, Van | Bodycam | Carcam) else (0.0, 86_400.0)
         cols["from"].append(np.full(k, on[0]))
         cols["to"].append(np.full(k, on[1]))
     if problems:
@@ -181,12 +184,20 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
                    kind=np.concatenate(cols["kind"]), watchlist=np.concatenate(cols["wl"]),
                    active_from_s=np.concatenate(cols["from"]),
                    active_to_s=np.concatenate(cols["to"]),
-                   door_quality=np.concatenate(cols["door_q"]))
+                   fixed_quality=np.concatenate(cols["fixed_q"]))
 
 
 def _nodes_for(index: int, spec: Deployment, city: City, footfall: npt.NDArray[np.float64],
                rng: np.random.Generator, problems: list[str]) -> npt.NDArray[np.int32] | None:
     """Where a deployment's devices stand (None, with a problem noted, if impossible)."""
+    if isinstance(spec, Bodycam | Carcam):
+        k = spec.officers if isinstance(spec, Bodycam) else spec.cars
+        if spec.placement == "random":
+            return np.sort(rng.choice(city.n_nodes, size=k, replace=k > city.n_nodes)
+                           ).astype(np.int32)
+        order = np.lexsort((np.arange(city.n_nodes), -footfall)) if spec.placement == \
+            "footfall" else np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))
+        return np.sort(order[np.arange(k) % city.n_nodes]).astype(np.int32)
     if isinstance(spec, Cctv):
         k = spec.count
         if k > city.n_nodes:
@@ -340,8 +351,9 @@ def coverage(city: City, cams: Cameras, excluded: Any = None) -> Coverage:
         z = np.zeros(0)
         return Coverage(np.zeros(n_dir + 1, np.int64), np.zeros(0, np.int32), z, z, z, z, z, z)
     polys = cams.sectors()
-    # Door cameras see who enters their place, not the street.
-    polys[cams.is_kind("entry_point")] = shapely.Polygon()
+    # Door and patrol cameras do not watch the street through a fixed view.
+    street = np.isin(cams.kind, [CAMERA_KINDS.index(k) for k in STREET_VIEW_KINDS])
+    polys[~street] = shapely.Polygon()
     if excluded is not None:
         polys = shapely.difference(polys, excluded)
     lines = city.edge_geometry

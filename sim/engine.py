@@ -23,11 +23,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
-from sim.cameras import CAMERA_KINDS, capture_quality
+from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT, capture_quality
 from sim.matching import Matcher
 from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
+from sim.routing import Paths
+from sim.scenario import Bodycam
 from sim.schema import TABLES
 from sim.world import World
 
@@ -35,6 +37,12 @@ ProgressFn = Callable[[float, float], None]
 
 _STATIC_CHUNK = 65_536
 _MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
+# The trip purposes that enter each type of place (for door cameras).
+_VISITS: dict[str, tuple[str, ...]] = {
+    "workplace": ("work",), "shop": ("errand",), "school": ("school",),
+    "airport": ("airport",), "plaza": ("leisure",), "place_of_worship": ("leisure",),
+    "transit_hub": ("leisure",), "hospital": (),
+}
 
 
 def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
@@ -78,7 +86,7 @@ class Engine:
         self.entry_of_person = np.stack([wl.entry_of_person(pop.n) for wl in self.lists])
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry", "score",
-                      "label", "review", "position")}
+                      "label", "review", "position", "stop", "suspicion")}
         # One matcher per list; a warrant limits the search of the main list.
         self.matchers = [
             Matcher(world.model, s.threshold, world.model_group[wl.group], self.keys,
@@ -86,6 +94,14 @@ class Engine:
             for i, wl in enumerate(self.lists)]
         doors = world.cameras.is_kind("entry_point")
         self.door_cams = np.flatnonzero(doors)
+        # Which trips go through a place's doors: those whose purpose is to visit that kind of
+        # place (a trip home to a crossing that also has a shop does not enter the shop).
+        self.door_purpose = np.zeros((world.cameras.n, len(PURPOSES)), bool)
+        for cam in self.door_cams:
+            spec = s.deployment[int(world.cameras.deployment[cam])]
+            ptype = getattr(spec, "place_type", None)
+            for purpose in _VISITS.get(str(ptype), ()):
+                self.door_purpose[cam, PURPOSES.index(purpose)] = True
         self.door_nodes = np.zeros(world.city.n_nodes, bool)
         self.door_nodes[world.cameras.node[doors]] = True
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
@@ -96,6 +112,22 @@ class Engine:
         self._being_handled: set[tuple[int, int]] = set()  # an officer is on the way
         self.reviewers: simpy.Resource | None = None
         self.officers: simpy.Resource | None = None
+        self._later: dict[str, dict[str, np.ndarray]] = {}
+        self.n_patrol_stops = 0
+        # Patrol officers' stop rules, per deployment.
+        deps = s.deployment
+        names = pop.group_names
+        shares = pop.group_counts() / max(pop.n, 1)
+        self.stop_rate = np.array([getattr(d, "stops_per_officer_hour", 0.0) for d in deps]
+                                  + [0.0])
+        self.stop_propensity = np.ones((len(deps) + 1, len(names)))
+        for i, d in enumerate(deps):
+            for g, v in getattr(d, "stop_propensity", {}).items():
+                self.stop_propensity[i, names.index(g)] = v
+        self.mean_propensity = np.maximum(self.stop_propensity @ shares, 1e-12)
+        self.scan_rule = np.array([("all", "suspicion_only", "none").index(d.scan)
+                                   if isinstance(d, Bodycam) else 2 for d in deps] + [2])
+        self.p_suspicion = np.array([getattr(d, "p_suspicion", 0.0) for d in deps] + [0.0])
         self.n_captures = 0
         self.n_alerts = 0
         self.n_stops = 0
@@ -176,11 +208,18 @@ class Engine:
             a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
             if b > a:
                 self._emit_trips(a, b)
-                if self.w.coverage.n_pairs:
-                    self._add_passages(a, b)
+                if self.w.coverage.n_pairs or self.w.patrols.n:
+                    t = self.w.trips
+                    paths = self.w.router.expand(t.origin_node[a:b], t.dest_node[a:b],
+                                                 t.toward_dest[a:b])
+                    if self.w.coverage.n_pairs:
+                        self._add_passages(a, paths)
+                    if self.w.patrols.n:
+                        self._add_encounters(a, paths)
                 if self.door_cams.size:
                     self._add_door_captures(a, b)
             self._release_captures(env, t1)
+            self._release_later(t1)
             yield env.timeout(t1 - t0)
             self._flush_alerts()
             if self.on_progress is not None:
@@ -201,12 +240,12 @@ class Engine:
         })))
 
     # ------------------------------------------------------------ captures
-    def _add_passages(self, a: int, b: int) -> None:
-        """Camera passages of trips a..b-1, decided and queued until their time comes."""
+    def _add_passages(self, a: int, paths: Paths) -> None:
+        """Camera passages of the trips from ``a`` on (routes in ``paths``), decided and queued
+        until their time comes."""
         w = self.w
         t = w.trips
         cov = w.coverage
-        paths = w.router.expand(t.origin_node[a:b], t.dest_node[a:b], t.toward_dest[a:b])
         step = paths.step_edge
         has = step >= 0
         n_cov = np.zeros(step.size, np.int64)
@@ -252,6 +291,61 @@ class Engine:
                               "person": t.person_id[trip], "quality": quality, "distance": dist,
                               "x": px, "y": py})
 
+    def _add_encounters(self, a: int, paths: Paths) -> None:
+        """Walkers who pass a patrol: officers may stop (and scan) them, car cameras scan them."""
+        w = self.w
+        t = w.trips
+        pop = w.population
+        pat = w.patrols
+        trip = a + paths.trip_of_position()
+        when = t.depart_s[trip] + paths.along_m / pop.speed_mps[t.person_id[trip]]
+        iv = pat.at(paths.node, when)
+        sel = np.flatnonzero(iv >= 0)
+        if sel.size == 0:
+            return
+        trip, when, iv = trip[sel], when[sel], iv[sel]
+        dev = pat.device[iv]
+        node = pat.node[iv]
+        # One encounter per walker and patrol on a trip: the first.
+        order = np.lexsort((when, dev, trip))
+        trip, when, dev, node = trip[order], when[order], dev[order], node[order]
+        first = np.ones(trip.size, bool)
+        first[1:] = (trip[1:] != trip[:-1]) | (dev[1:] != dev[:-1])
+        keep = first & (when < self.duration_s)
+        trip, when, dev, node = trip[keep], when[keep], dev[keep], node[keep]
+        c = w.cameras
+        person = t.person_id[trip]
+        hour = (when // 3600.0).astype(np.int64) % 24
+        ckey = self.camera_key[dev]
+        is_officer = c.kind[dev] == CAMERA_KINDS.index("bodycam")
+        # Officers stop passers-by at their stop rate, weighted by each group's propensity:
+        # p = stops per hour x propensity / (passers-by per hour x mean propensity).
+        passers = np.maximum(w.walkers_per_hour[node, hour], 1.0)
+        rate = self.stop_rate[c.deployment[dev]]
+        prop = self.stop_propensity[c.deployment[dev], pop.group[person]]
+        p_stop = rate * prop / (passers * self.mean_propensity[c.deployment[dev]])
+        stopped = is_officer & (keyed_uniform(self.keys["stop"], trip, ckey) < p_stop)
+        rule = self.scan_rule[c.deployment[dev]]
+        suspicious = keyed_uniform(self.keys["suspicion"], trip, ckey) < \
+            self.p_suspicion[c.deployment[dev]]
+        scanned = stopped & ((rule == 0) | ((rule == 1) & suspicious))
+        si = np.flatnonzero(stopped)
+        if si.size:
+            self._queue("patrol_stops", {"t": when[si], "camera": dev[si].astype(np.int32),
+                                         "person": person[si], "node": node[si],
+                                         "scanned": scanned[si]})
+        caught = scanned | (~is_officer & (keyed_uniform(self.keys["capture"], trip, ckey)
+                                           < c.p_capture[dev]))
+        ci = np.flatnonzero(caught)
+        if ci.size == 0:
+            return
+        light = np.where((hour[ci] < 6) | (hour[ci] >= 20), NIGHT_LIGHT, 1.0)
+        self._queue_captures({
+            "t": when[ci], "trip": trip[ci], "camera": dev[ci].astype(np.int32),
+            "person": person[ci], "quality": c.fixed_quality[dev[ci]] * light,
+            "distance": np.where(is_officer[ci], 1.0, 10.0),
+            "x": w.city.node_x_m[node[ci]], "y": w.city.node_y_m[node[ci]]})
+
     def _active(self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
                 ) -> npt.NDArray[np.bool_]:
         """Whether each device is operating at that time of day (vans work set hours)."""
@@ -277,12 +371,14 @@ class Engine:
         trip = np.repeat(arriving, counts)
         within = np.arange(trip.size) - np.repeat(np.cumsum(counts) - counts, counts)
         cam = self.door_cams[order[np.repeat(lo, counts) + within]].astype(np.int64)
+        visiting = self.door_purpose[cam, t.purpose[trip]]
+        trip, cam = trip[visiting], cam[visiting]
         when = t.arrive_s[trip]
         caught = keyed_uniform(self.keys["capture"], trip, self.camera_key[cam]) < c.p_capture[cam]
         caught &= (when < self.duration_s) & self._active(cam, when)
         trip, cam, when = trip[caught], cam[caught], when[caught]
         self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": c.door_quality[cam],
+                              "person": t.person_id[trip], "quality": c.fixed_quality[cam],
                               "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})
 
     def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
@@ -290,6 +386,35 @@ class Engine:
             self._pending = {k: np.concatenate([self._pending[k], v]) for k, v in new.items()}
         else:
             self._pending = new
+
+    def _queue(self, table: str, new: dict[str, np.ndarray]) -> None:
+        """Rows of another table that happen later: held until their time comes."""
+        old = self._later.get(table)
+        self._later[table] = new if old is None else {
+            k: np.concatenate([old[k], v]) for k, v in new.items()}
+
+    def _release_later(self, t1: float) -> None:
+        rows = self._later.get("patrol_stops")
+        if not rows:
+            return
+        due = rows["t"] < t1
+        if not due.any():
+            return
+        out = {k: v[due] for k, v in rows.items()}
+        self._later["patrol_stops"] = {k: v[~due] for k, v in rows.items()}
+        order = np.lexsort((out["person"], out["t"]))
+        out = {k: v[order] for k, v in out.items()}
+        n = out["t"].size
+        self.outbox.append(("patrol_stops", _batch("patrol_stops", {
+            "patrol_stop_id": pa.array(np.arange(self.n_patrol_stops,
+                                                 self.n_patrol_stops + n, dtype=np.int64)),
+            "t_s": pa.array(out["t"]),
+            "camera_id": pa.array(out["camera"]),
+            "person_id": pa.array(out["person"].astype(np.int32)),
+            "node": pa.array(out["node"].astype(np.int32)),
+            "scanned": pa.array(out["scanned"].astype(bool)),
+        })))
+        self.n_patrol_stops += n
 
     def _release_captures(self, env: simpy.Environment, t1: float) -> None:
         """Emit the pending captures before ``t1`` in time order and schedule their alerts."""

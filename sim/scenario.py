@@ -342,7 +342,72 @@ class EntryPoint(_Strict):
                                                         "frontal (an assumption).")
 
 
-Deployment = Annotated[Cctv | Van | EntryPoint, Field(discriminator="kind")]
+class Bodycam(_Strict):
+    """Patrol officers with body-worn cameras who walk beats and stop people.
+
+    Who is stopped depends on who passes the officer and on a per-group stop propensity (the
+    documented disparities in stop rates are a scenario parameter). ``scan`` decides which stops
+    include a face scan: 'all' (a face scan at every stop), 'suspicion_only' or 'none'.
+    """
+
+    kind: Literal["bodycam"]
+    name: str = Field("bodycams", description="Label in the output tables.")
+    watchlist: str = Field("main", description="The list searched at a scan.")
+    officers: int = Field(20, ge=1, le=100_000, description="Officers on patrol.")
+    beat_nodes: int = Field(12, ge=1, le=1000, description="Crossings in each officer's beat.")
+    dwell_s: float = Field(300.0, gt=0, le=86_400,
+                           description="Time spent at each crossing of the beat.")
+    start_h: float = Field(8.0, ge=0, lt=24, description="Daily start of the shift (hour).")
+    end_h: float = Field(20.0, gt=0, le=24, description="Daily end of the shift (hour).")
+    stops_per_officer_hour: float = Field(
+        0.5, ge=0, le=60, description="Stops an officer makes per hour on patrol (an "
+                                      "assumption to be set per force).")
+    stop_propensity: dict[str, float] = Field(
+        default_factory=dict, description="Relative chance of being stopped, per population "
+                                          "group (default 1).")
+    scan: Literal["all", "suspicion_only", "none"] = Field(
+        "all", description="Which stops include a face scan.")
+    p_suspicion: float = Field(0.2, ge=0, le=1, description="With 'suspicion_only': share of "
+                                                            "stops where a scan is made.")
+    quality: float = Field(0.85, gt=0, le=1, description="Scan quality at arm's length.")
+    placement: Literal["random", "footfall", "centre"] = Field(
+        "footfall", description="Where beats start.")
+
+    @model_validator(mode="after")
+    def _shift(self) -> Bodycam:
+        if self.end_h <= self.start_h:
+            raise ValueError(f"end_h ({self.end_h}) must be after start_h ({self.start_h})")
+        bad = [k for k, v in self.stop_propensity.items() if v < 0]
+        if bad:
+            raise ValueError(f"stop_propensity must be non-negative ({', '.join(bad)})")
+        return self
+
+
+class Carcam(_Strict):
+    """Patrol cars whose cameras scan the faces of people they pass."""
+
+    kind: Literal["carcam"]
+    name: str = Field("carcams", description="Label in the output tables.")
+    watchlist: str = Field("main", description="The list searched.")
+    cars: int = Field(5, ge=1, le=100_000)
+    speed_mps: float = Field(8.0, gt=0, le=40, description="Patrol speed.")
+    route_nodes: int = Field(40, ge=2, le=10_000, description="Crossings in each car's loop.")
+    start_h: float = Field(0.0, ge=0, lt=24)
+    end_h: float = Field(24.0, gt=0, le=24)
+    p_capture: float = Field(0.4, ge=0, le=1, description="Chance a passer-by's face is caught "
+                                                          "from a moving car.")
+    quality: float = Field(0.6, gt=0, le=1, description="Capture quality from a moving car "
+                                                        "(an assumption).")
+    placement: Literal["random", "footfall", "centre"] = Field("random")
+
+    @model_validator(mode="after")
+    def _shift(self) -> Carcam:
+        if self.end_h <= self.start_h:
+            raise ValueError(f"end_h ({self.end_h}) must be after start_h ({self.start_h})")
+        return self
+
+
+Deployment = Annotated[Cctv | Van | EntryPoint | Bodycam | Carcam, Field(discriminator="kind")]
 
 
 class Review(_Strict):
@@ -489,6 +554,12 @@ class Scenario(_Strict):
             if d.watchlist not in lists:
                 problems.append(f"deployment.{i}.watchlist: no watchlist named {d.watchlist!r}; "
                                 f"expected one of: {', '.join(sorted(lists))}")
+        for i, d in enumerate(self.deployment):
+            if isinstance(d, Bodycam):
+                unknown_p = sorted(set(d.stop_propensity) - names)
+                if unknown_p:
+                    problems.append(f"deployment.{i}.stop_propensity names unknown groups: "
+                                    f"{', '.join(unknown_p)}")
         for name, wl in self.watchlists.items():
             if wl.present > self.population.people:
                 problems.append(f"watchlists.{name}.present ({wl.present}) exceeds "
@@ -702,7 +773,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> list[int | str]:
 
 
 def _deployment_tags() -> set[str]:
-    return {"cctv", "van", "entry_point"}
+    return {"cctv", "van", "entry_point", "bodycam", "carcam"}
 
 
 def _model_at(loc: Sequence[int | str], data: Any = None) -> type[BaseModel] | None:
@@ -795,7 +866,8 @@ def _explain(err: Any, loc: Sequence[int | str], data: Any = None) -> str:
                 " (this kind is not available in this version of survsim)")
     if kind == "union_tag_not_found":
         tags = {"city": "'grid', 'radial'"}.get(str(loc[0]) if loc else "",
-                                                "'cctv', 'van', 'entry_point'")
+                                                "'cctv', 'van', 'entry_point', 'bodycam', "
+                                                "'carcam'")
         return f"a 'kind' key is required (one of {tags})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a table, got {value!r}"

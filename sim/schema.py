@@ -76,7 +76,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("fov_deg", pa.float64(), "deg", "Horizontal field of view."),
         Column("range_m", pa.float64(), "m", "Distance at which faces are usable."),
         Column("height_m", pa.float64(), "m", "Mounting height above the street."),
-        Column("kind", _DICT, "", "cctv, van or entry_point (door camera)."),
+        Column("kind", _DICT, "", "cctv, van, entry_point (door camera), bodycam or carcam."),
         Column("watchlist", _DICT, "", "The list it searches."),
         Column("active_from_s", pa.float64(), "s", "Daily start of operation (time of day)."),
         Column("active_to_s", pa.float64(), "s", "Daily end of operation (time of day)."),
@@ -118,6 +118,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("verdict", _DICT, "", "confirmed, rejected, dropped (queue full) or auto_acted "
                                      "(queue full, acted on unreviewed)."),
     )),
+    Table("patrol_stops", "truth", "People stopped by patrol officers (body-worn cameras).", (
+        Column("patrol_stop_id", pa.int64(), "", "Stop index, in time order."),
+        Column("t_s", pa.float64(), "s", "Time of the stop."),
+        Column("camera_id", pa.int32(), "", "The officer's body-worn camera."),
+        Column("person_id", pa.int32(), "", "Who was stopped."),
+        Column("node", pa.int32(), "", "Where (street node)."),
+        Column("scanned", pa.bool_(), "", "Whether the stop included a face scan."),
+    )),
     Table("review_queue", "system", "Alerts waiting for a reviewer, at every change.", (
         Column("t_s", pa.float64(), "s", "Time of the change."),
         Column("waiting", pa.int32(), "", "Alerts waiting."),
@@ -143,4 +151,4 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 # Tables that have a time column, and its name: rows never go back in time.
 TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s",
                                 "labels": "t_s", "reviews": "t_s", "review_queue": "t_s",
-                                "stops": "t_s"}
+                                "stops": "t_s", "patrol_stops": "t_s"}

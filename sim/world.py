@@ -17,6 +17,7 @@ from sim.cameras import Cameras, Coverage, coverage, place_cameras
 from sim.city import City, build_city
 from sim.classifier import Classifier, classifier_for
 from sim.facematch import FaceMatchModel, model_for
+from sim.patrols import Patrols, build_patrols
 from sim.policy import exclusion_area, stations, travel_time_s
 from sim.population import Population, Trips, build_population, plan_trips, trip_destinations
 from sim.review import REVIEWERS, Reviewer
@@ -48,6 +49,7 @@ class World:
         default_factory=lambda: np.zeros(0, np.int32))
     travel_s: npt.NDArray[np.float64] = dataclasses.field(  # per camera, nearest station
         default_factory=lambda: np.zeros(0))
+    patrols: Patrols = dataclasses.field(default_factory=Patrols.empty)
 
     @property
     def watchlist(self) -> Watchlist:
@@ -103,9 +105,11 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     excluded = exclusion_area(city, gov.exclusion_zones)
     travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node,
                            gov.officer_speed_mps)
+    patrols = build_patrols(cams, deployments, city, scenario.duration_s,
+                            streams.generator("patrols"))
     return World(scenario, streams, city, router, pop, trips, watchlists, cams,
                  coverage(city, cams, excluded), model, model_group, hourly, classifier,
-                 reviewer, police, travel)
+                 reviewer, police, travel, patrols)
 
 
 def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,

@@ -55,13 +55,15 @@ def test_door_cameras_check_everyone_entering() -> None:
     w = build_world(sc)
     shops = set(w.city.places_of("shop").tolist())
     dest = trips.column("dest_node").to_numpy()
-    to_shop = np.isin(dest, list(shops))
+    errand = np.asarray(trips.column("purpose").to_pylist()) == "errand"
+    to_shop = np.isin(dest, list(shops)) & errand  # going shopping, not home past a shop
     arrive = trips.column("arrive_s").to_numpy()
     n_arrivals = int((to_shop & (arrive < 86400)).sum())
     assert caps.num_rows == pytest.approx(0.9 * n_arrivals, rel=0.05), "p_capture of arrivals"
     tid = caps.column("trip_id").to_numpy()
     assert np.allclose(caps.column("t_s").to_numpy(), arrive[tid]), "captured on arrival"
     assert np.all(np.isin(dest[tid], list(shops))), "only at shops"
+    assert np.all(errand[tid]), "only people entering the shop"
     assert res.summary["true_alerts"] > 0, "banned customers are recognised at the door"
     assert set(res.tables["alerts"].column("watchlist").to_pylist()) == {"banned"}
     q = caps.column("quality").to_numpy()
