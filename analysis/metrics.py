@@ -176,6 +176,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
                                         if n_false and reviewed else None),
         **_stops(tables, names, person_group),
         **_patrol_stops(tables, names, person_group),
+        **_verifications(tables, names),
         "review_backlog_max": (int(_col(tables["review_queue"], "waiting").max())
                                if "review_queue" in tables and tables["review_queue"].num_rows
                                else 0),
@@ -238,6 +239,30 @@ def _patrol_stops(tables: Tables, names: list[str], person_group: np.ndarray) ->
         "patrol_stops_per_100k_by_group": {
             n: (float(c / r * 100_000) if r else None)
             for n, c, r in zip(names, by_group, residents, strict=True)},
+    }
+
+
+def _verifications(tables: Tables, names: list[str]) -> dict[str, Any]:
+    """One-to-one door checks at closed facilities: wrongful refusals by group, and impostors
+    let through."""
+    v = tables.get("verifications")
+    if v is None or v.num_rows == 0:
+        return {"verifications": 0, "false_rejects": 0,
+                "false_reject_rate_by_group": {n: None for n in names},
+                "impostor_attempts": 0, "false_accepts": 0}
+    genuine = _col(v, "genuine").astype(bool)
+    accepted = _col(v, "accepted").astype(bool)
+    group = _col(v, "group_id").astype(np.int64)
+    checks = np.bincount(group[genuine], minlength=len(names))
+    refused = np.bincount(group[genuine & ~accepted], minlength=len(names))
+    return {
+        "verifications": int(v.num_rows),
+        "false_rejects": int((genuine & ~accepted).sum()),
+        "false_reject_rate_by_group": {  # per 1,000 genuine checks
+            n: (float(r / c * 1000) if c else None)
+            for n, r, c in zip(names, refused, checks, strict=True)},
+        "impostor_attempts": int((~genuine).sum()),
+        "false_accepts": int((~genuine & accepted).sum()),
     }
 
 

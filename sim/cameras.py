@@ -22,7 +22,7 @@ import shapely
 from sim.city import City
 from sim.errors import ScenarioError
 from sim.rng import keyed_uniform
-from sim.scenario import Bodycam, Carcam, Cctv, Deployment, EntryPoint, Van
+from sim.scenario import Bodycam, Carcam, Cctv, Deployment, EntryPoint, Facility, Van
 
 # A face is usable when the walker faces the camera within 60 degrees.
 _MAX_FACING_DEG = 60.0
@@ -37,7 +37,8 @@ FAST_WALK_MPS = 1.4  # motion blur starts above this speed
 BLUR_PER_MPS = 0.15
 
 
-CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point", "bodycam", "carcam")
+CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point", "bodycam", "carcam",
+                                 "facility")
 # Devices that watch the street through a fixed view (the others: doors, patrols).
 STREET_VIEW_KINDS: tuple[str, ...] = ("cctv", "van")
 
@@ -152,8 +153,9 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
         cols["kind"].append(np.full(k, kind, np.int8))
         cols["dep"].append(np.full(k, index, np.int16))
         cols["wl"].append(np.full(k, watchlist_index[spec.watchlist], np.int16))
-        cols["p"].append(np.full(k, 1.0 if isinstance(spec, Bodycam) else spec.p_capture))
-        if isinstance(spec, EntryPoint | Bodycam | Carcam):
+        cols["p"].append(np.full(k, 1.0 if isinstance(spec, Bodycam | Facility)
+                                 else spec.p_capture))
+        if isinstance(spec, EntryPoint | Bodycam | Carcam | Facility):
             cols["heading"].append(np.zeros(k))
             cols["fov"].append(np.full(k, 360.0))
             cols["range"].append(np.full(k, 2.0))
@@ -226,6 +228,8 @@ def _nodes_for(index: int, spec: Deployment, city: City, footfall: npt.NDArray[n
     ptype = spec.place_type
     assert ptype is not None
     nodes = np.unique(city.places_of(ptype))
+    if isinstance(spec, Facility):
+        return nodes[:1].astype(np.int32)  # the facility's doors, at its site
     want = spec.count if isinstance(spec, Van) else (spec.count or nodes.size)
     if want > nodes.size:
         problems.append(f"deployment.{index}.count: {want} {spec.kind}s at places of type "

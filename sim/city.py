@@ -22,18 +22,18 @@ from sim.scenario import GridCity, Places, RadialCity
 
 PLACE_TYPES: tuple[str, ...] = (
     "workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school", "hospital",
-    "airport",
+    "airport", "prison",
 )
 # Scenario key (city.places.<key>) for each place type.
 _PLACE_KEYS = {
     "workplace": "workplaces", "shop": "shops", "transit_hub": "transit_hubs", "plaza": "plazas",
     "place_of_worship": "places_of_worship", "school": "schools", "hospital": "hospitals",
-    "airport": "airports",
+    "airport": "airports", "prison": "prisons",
 }
 _LABELS = {
     "workplace": "Workplace", "shop": "Shop", "transit_hub": "Station", "plaza": "Plaza",
     "place_of_worship": "Place of worship", "school": "School", "hospital": "Hospital",
-    "airport": "Airport",
+    "airport": "Airport", "prison": "Prison",
 }
 
 IntArray = npt.NDArray[np.int32]
@@ -262,6 +262,7 @@ def _place(city: City, places: Places, rng: np.random.Generator) -> None:
         "school": np.ones(n),
         "hospital": centre_bias + 0.2,
         "airport": (r / r_max) ** 8 + 1e-9,  # at the edge of the city
+        "prison": (r / r_max) ** 4 + 1e-9,
     }
     problems = []
     nodes: list[IntArray] = []

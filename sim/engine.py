@@ -86,7 +86,7 @@ class Engine:
         self.entry_of_person = np.stack([wl.entry_of_person(pop.n) for wl in self.lists])
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry", "score",
-                      "label", "review", "position", "stop", "suspicion")}
+                      "label", "review", "position", "stop", "suspicion", "verify")}
         # One matcher per list; a warrant limits the search of the main list.
         self.matchers = [
             Matcher(world.model, s.threshold, world.model_group[wl.group], self.keys,
@@ -104,6 +104,9 @@ class Engine:
                 self.door_purpose[cam, PURPOSES.index(purpose)] = True
         self.door_nodes = np.zeros(world.city.n_nodes, bool)
         self.door_nodes[world.cameras.node[doors]] = True
+        self.facility_cams = np.flatnonzero(world.cameras.is_kind("facility"))
+        self.facility_at = np.full(world.city.n_nodes, -1, np.int64)
+        self.facility_at[world.cameras.node[self.facility_cams]] = self.facility_cams
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
         self._pending: dict[str, np.ndarray] = {}
         self._rows: dict[str, list[tuple[Any, ...]]] = {
@@ -113,7 +116,7 @@ class Engine:
         self.reviewers: simpy.Resource | None = None
         self.officers: simpy.Resource | None = None
         self._later: dict[str, dict[str, np.ndarray]] = {}
-        self.n_patrol_stops = 0
+        self._row_count: dict[str, int] = {}
         # Patrol officers' stop rules, per deployment.
         deps = s.deployment
         names = pop.group_names
@@ -218,6 +221,10 @@ class Engine:
                         self._add_encounters(a, paths)
                 if self.door_cams.size:
                     self._add_door_captures(a, b)
+                if self.facility_cams.size:
+                    self._add_facility_arrivals(a, b)
+            if self.facility_cams.size:
+                self._add_inmate_checks(t0, t1)
             self._release_captures(env, t1)
             self._release_later(t1)
             yield env.timeout(t1 - t0)
@@ -331,8 +338,8 @@ class Engine:
         scanned = stopped & ((rule == 0) | ((rule == 1) & suspicious))
         si = np.flatnonzero(stopped)
         if si.size:
-            self._queue("patrol_stops", {"t": when[si], "camera": dev[si].astype(np.int32),
-                                         "person": person[si], "node": node[si],
+            self._queue("patrol_stops", {"t_s": when[si], "camera_id": dev[si],
+                                         "person_id": person[si], "node": node[si],
                                          "scanned": scanned[si]})
         caught = scanned | (~is_officer & (keyed_uniform(self.keys["capture"], trip, ckey)
                                            < c.p_capture[dev]))
@@ -345,6 +352,58 @@ class Engine:
             "person": person[ci], "quality": c.fixed_quality[dev[ci]] * light,
             "distance": np.where(is_officer[ci], 1.0, 10.0),
             "x": w.city.node_x_m[node[ci]], "y": w.city.node_y_m[node[ci]]})
+
+    def _add_facility_arrivals(self, a: int, b: int) -> None:
+        """Staff arriving for work and visitors at a closed facility verify at the door
+        (one-to-one: the face against the identity they claim, their own)."""
+        w = self.w
+        t = w.trips
+        site = self.facility_at[t.dest_node[a:b]]
+        purpose = t.purpose[a:b]
+        staff = purpose == PURPOSES.index("work")
+        visit = purpose == PURPOSES.index("visit")
+        rows = np.flatnonzero((site >= 0) & (staff | visit))
+        if rows.size == 0:
+            return
+        trip = a + rows
+        cam = site[rows]
+        when = t.arrive_s[trip]
+        ok = when < self.duration_s
+        trip, cam, when = trip[ok], cam[ok], when[ok]
+        person = t.person_id[trip]
+        group = w.population.group[person]
+        u = keyed_uniform(self.keys["verify"], trip, self.camera_key[cam])
+        p_ok = w.model.p_hit(self.w.scenario.threshold, w.model_group[group],
+                             w.cameras.fixed_quality[cam])
+        self._queue("verifications", {
+            "t_s": when, "camera_id": cam,
+            "subject": np.where(staff[rows][ok], "staff", "visitor").astype(object),
+            "person_id": person, "inmate_id": np.full(trip.size, -1),
+            "group_id": group, "genuine": np.ones(trip.size, bool), "accepted": u < p_ok})
+
+    def _add_inmate_checks(self, t0: float, t1: float) -> None:
+        """Inmates' door checks (genuine) and impostor attempts in this window."""
+        w = self.w
+        fc = w.facility_checks
+        lo, hi = np.searchsorted(fc["t_s"], [t0, t1], side="left")
+        if hi <= lo:
+            return
+        idx = np.arange(lo, hi)
+        cam = fc["camera_id"][idx]
+        group = fc["group_id"][idx]
+        genuine = fc["genuine"][idx]
+        mg = w.model_group[group]
+        u = keyed_uniform(self.keys["verify"], idx + (1 << 40), self.camera_key[cam])
+        thr = w.scenario.threshold
+        p_genuine = w.model.p_hit(thr, mg, w.cameras.fixed_quality[cam])
+        # An impostor passes if their face matches the look-alike (same group) they pose as.
+        p_impostor = w.model.fmr(thr)[mg]
+        accepted = np.where(genuine, u < p_genuine, u < p_impostor)
+        self._queue("verifications", {
+            "t_s": fc["t_s"][idx], "camera_id": cam,
+            "subject": np.where(genuine, "inmate", "impostor").astype(object),
+            "person_id": np.full(idx.size, -1), "inmate_id": fc["inmate_id"][idx],
+            "group_id": group, "genuine": genuine, "accepted": accepted})
 
     def _active(self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
                 ) -> npt.NDArray[np.bool_]:
@@ -388,33 +447,39 @@ class Engine:
             self._pending = new
 
     def _queue(self, table: str, new: dict[str, np.ndarray]) -> None:
-        """Rows of another table that happen later: held until their time comes."""
+        """Rows of another table that happen later: held until their time comes. Keys are the
+        table's column names, without the id."""
         old = self._later.get(table)
-        self._later[table] = new if old is None else {
+        self._later[table] = new if not old else {
             k: np.concatenate([old[k], v]) for k, v in new.items()}
 
     def _release_later(self, t1: float) -> None:
-        rows = self._later.get("patrol_stops")
-        if not rows:
-            return
-        due = rows["t"] < t1
-        if not due.any():
-            return
-        out = {k: v[due] for k, v in rows.items()}
-        self._later["patrol_stops"] = {k: v[~due] for k, v in rows.items()}
-        order = np.lexsort((out["person"], out["t"]))
-        out = {k: v[order] for k, v in out.items()}
-        n = out["t"].size
-        self.outbox.append(("patrol_stops", _batch("patrol_stops", {
-            "patrol_stop_id": pa.array(np.arange(self.n_patrol_stops,
-                                                 self.n_patrol_stops + n, dtype=np.int64)),
-            "t_s": pa.array(out["t"]),
-            "camera_id": pa.array(out["camera"]),
-            "person_id": pa.array(out["person"].astype(np.int32)),
-            "node": pa.array(out["node"].astype(np.int32)),
-            "scanned": pa.array(out["scanned"].astype(bool)),
-        })))
-        self.n_patrol_stops += n
+        """Emit the held rows of each table that fall before ``t1``, in time order, numbered
+        in that order (the first column of the table is the id)."""
+        for table, rows in self._later.items():
+            if not rows:
+                continue
+            due = rows["t_s"] < t1
+            if not due.any():
+                continue
+            out = {k: v[due] for k, v in rows.items()}
+            self._later[table] = {k: v[~due] for k, v in rows.items()}
+            order = np.lexsort((np.arange(out["t_s"].size), out["t_s"]))
+            schema = TABLES[table].schema()
+            id_col = schema.field(0).name
+            start = self._row_count.get(table, 0)
+            n = int(order.size)
+            cols: dict[str, object] = {id_col: pa.array(np.arange(start, start + n,
+                                                                 dtype=np.int64))}
+            for f in list(schema)[1:]:
+                v = out[f.name][order]
+                if pa.types.is_dictionary(f.type):
+                    cols[f.name] = pa.array(v.tolist(), pa.string()).dictionary_encode() \
+                        .cast(f.type)
+                else:
+                    cols[f.name] = pa.array(v.astype(f.type.to_pandas_dtype()))
+            self.outbox.append((table, _batch(table, cols)))
+            self._row_count[table] = start + n
 
     def _release_captures(self, env: simpy.Environment, t1: float) -> None:
         """Emit the pending captures before ``t1`` in time order and schedule their alerts."""

@@ -7,6 +7,7 @@ activity slot and day.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from sim.routing import Router
 from sim.scenario import Population as PopulationSpec
 
 AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
-PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport")
+PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport", "visit")
 
 _HOUR = 3600.0
 
@@ -169,13 +170,15 @@ def trip_destinations(city: City) -> npt.NDArray[np.int32]:
 
 
 def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router,
-               duration_s: float, streams_for_day: list[np.random.Generator]) -> Trips:
+               duration_s: float, streams_for_day: list[np.random.Generator],
+               visits: Sequence[tuple[int, float]] = ()) -> Trips:
     """Turn each person's day plan into trips, day by day.
 
     A day: workers and pupils leave home in the morning, stay at work or school and come back,
     some stopping at a shop on the way; then errands (shops) and leisure (plazas, places of
     worship, stations) as home-based tours in the remaining hours. Tours of one person never
-    overlap: each starts when the previous one has ended.
+    overlap: each starts when the previous one has ended. ``visits`` adds, per (node, visitors
+    per day), visits to a place such as a prison (1-2 hours, then home).
     """
     parts: list[dict[str, np.ndarray]] = []
     n_days = len(streams_for_day)
@@ -280,6 +283,19 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
                         PURPOSES.index("airport"))
             free_at[fly] = add(fly, there + rng.uniform(1.0, 3.0, fly.size) * _HOUR, port,
                                pop.home_node[fly], np.zeros(fly.size, bool),
+                               PURPOSES.index("home"))
+
+        for node, per_day in visits:
+            who = people[rng.random(pop.n) < per_day / max(pop.n, 1)]
+            depart = np.maximum(t0 + rng.uniform(9.0, 17.0, who.size) * _HOUR,
+                                free_at[who] + 600.0)
+            ok = depart < t0 + 23.0 * _HOUR
+            who, depart = who[ok], depart[ok]
+            dest = np.full(who.size, node, np.int32)
+            there = add(who, depart, pop.home_node[who], dest, np.ones(who.size, bool),
+                        PURPOSES.index("visit"))
+            free_at[who] = add(who, there + rng.uniform(1.0, 2.0, who.size) * _HOUR, dest,
+                               pop.home_node[who], np.zeros(who.size, bool),
                                PURPOSES.index("home"))
 
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)

@@ -46,6 +46,7 @@ class Places(_Strict):
     schools: int = Field(10, ge=1)
     hospitals: int = Field(1, ge=0)
     airports: int = Field(0, ge=0, description="Airports, at the edge of the city.")
+    prisons: int = Field(0, ge=0, description="Prisons, at the edge of the city.")
 
 
 class GridCity(_Strict):
@@ -280,7 +281,7 @@ class FaceMatch(_Strict):
 
 # ---------------------------------------------------------------- deployments, governance
 PlaceType = Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school",
-                    "hospital", "airport"]
+                    "hospital", "airport", "prison"]
 
 
 class Cctv(_Strict):
@@ -407,7 +408,38 @@ class Carcam(_Strict):
         return self
 
 
-Deployment = Annotated[Cctv | Van | EntryPoint | Bodycam | Carcam, Field(discriminator="kind")]
+class Facility(_Strict):
+    """A closed site (a prison) with an enrolled population: one-to-one face checks at its doors
+    for inmates moving inside, staff arriving for work and visitors."""
+
+    kind: Literal["facility"]
+    name: str = Field("prison", description="Label in the output tables.")
+    watchlist: str = Field("main", description="Unused by one-to-one checks; kept for "
+                                               "uniformity.")
+    place_type: Literal["prison"] = "prison"
+    inmates: int = Field(800, ge=0, le=1_000_000, description="Enrolled inmates.")
+    inmate_group_shares: dict[str, float] = Field(
+        default_factory=dict, description="Make-up of the inmates by group (default: the "
+                                          "city's shares).")
+    checks_per_inmate_per_day: float = Field(
+        6.0, ge=0, le=200, description="Door checks per inmate per day (an assumption).")
+    staff: int = Field(150, ge=0, description="Residents who work at the facility.")
+    visitors_per_day: float = Field(100.0, ge=0, description="Residents visiting per day.")
+    impostor_attempts_per_day: float = Field(
+        0.2, ge=0, description="Attempts per day to pass a door as someone else (an inmate "
+                               "posing as a visitor, say); an assumption.")
+    quality: float = Field(0.9, gt=0, le=1, description="Capture quality at a controlled door.")
+
+    @field_validator("inmate_group_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        if v and (abs(sum(v.values()) - 1) > SHARE_TOLERANCE or min(v.values()) < 0):
+            raise ValueError("inmate_group_shares must be non-negative and sum to 1")
+        return v
+
+
+Deployment = Annotated[Cctv | Van | EntryPoint | Bodycam | Carcam | Facility,
+                       Field(discriminator="kind")]
 
 
 class Review(_Strict):
@@ -555,6 +587,14 @@ class Scenario(_Strict):
                 problems.append(f"deployment.{i}.watchlist: no watchlist named {d.watchlist!r}; "
                                 f"expected one of: {', '.join(sorted(lists))}")
         for i, d in enumerate(self.deployment):
+            if isinstance(d, Facility):
+                unknown_f = sorted(set(d.inmate_group_shares) - names)
+                if unknown_f:
+                    problems.append(f"deployment.{i}.inmate_group_shares names unknown groups: "
+                                    f"{', '.join(unknown_f)}")
+                if isinstance(self.city, GridCity | RadialCity) and self.city.places.prisons < 1:
+                    problems.append(f"deployment.{i}: a facility needs a prison in the city; "
+                                    f"set city.places.prisons = 1")
             if isinstance(d, Bodycam):
                 unknown_p = sorted(set(d.stop_propensity) - names)
                 if unknown_p:
@@ -773,7 +813,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> list[int | str]:
 
 
 def _deployment_tags() -> set[str]:
-    return {"cctv", "van", "entry_point", "bodycam", "carcam"}
+    return {"cctv", "van", "entry_point", "bodycam", "carcam", "facility"}
 
 
 def _model_at(loc: Sequence[int | str], data: Any = None) -> type[BaseModel] | None:
@@ -867,7 +907,7 @@ def _explain(err: Any, loc: Sequence[int | str], data: Any = None) -> str:
     if kind == "union_tag_not_found":
         tags = {"city": "'grid', 'radial'"}.get(str(loc[0]) if loc else "",
                                                 "'cctv', 'van', 'entry_point', 'bodycam', "
-                                                "'carcam'")
+                                                "'carcam', 'facility'")
         return f"a 'kind' key is required (one of {tags})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a table, got {value!r}"

@@ -76,7 +76,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("fov_deg", pa.float64(), "deg", "Horizontal field of view."),
         Column("range_m", pa.float64(), "m", "Distance at which faces are usable."),
         Column("height_m", pa.float64(), "m", "Mounting height above the street."),
-        Column("kind", _DICT, "", "cctv, van, entry_point (door camera), bodycam or carcam."),
+        Column("kind", _DICT, "", "cctv, van, entry_point (door camera), bodycam, carcam or "
+                                  "facility."),
         Column("watchlist", _DICT, "", "The list it searches."),
         Column("active_from_s", pa.float64(), "s", "Daily start of operation (time of day)."),
         Column("active_to_s", pa.float64(), "s", "Daily end of operation (time of day)."),
@@ -126,6 +127,18 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("node", pa.int32(), "", "Where (street node)."),
         Column("scanned", pa.bool_(), "", "Whether the stop included a face scan."),
     )),
+    Table("verifications", "truth", "One-to-one face checks at the doors of closed facilities.", (
+        Column("verification_id", pa.int64(), "", "Check index, in time order."),
+        Column("t_s", pa.float64(), "s", "Time of the check."),
+        Column("camera_id", pa.int32(), "", "The facility's door camera."),
+        Column("subject", _DICT, "", "inmate, staff, visitor or impostor (someone posing as "
+                                     "another)."),
+        Column("person_id", pa.int32(), "", "The resident checked (-1 for inmates)."),
+        Column("inmate_id", pa.int32(), "", "The inmate checked (-1 for residents)."),
+        Column("group_id", pa.int16(), "", "Group of the person checked."),
+        Column("genuine", pa.bool_(), "", "Whether they claimed their own identity (truth)."),
+        Column("accepted", pa.bool_(), "", "Whether the door let them through (system)."),
+    )),
     Table("review_queue", "system", "Alerts waiting for a reviewer, at every change.", (
         Column("t_s", pa.float64(), "s", "Time of the change."),
         Column("waiting", pa.int32(), "", "Alerts waiting."),
@@ -151,4 +164,5 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 # Tables that have a time column, and its name: rows never go back in time.
 TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s",
                                 "labels": "t_s", "reviews": "t_s", "review_queue": "t_s",
-                                "stops": "t_s", "patrol_stops": "t_s"}
+                                "stops": "t_s", "patrol_stops": "t_s",
+                                "verifications": "t_s"}

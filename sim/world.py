@@ -23,7 +23,7 @@ from sim.population import Population, Trips, build_population, plan_trips, trip
 from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams
 from sim.routing import Router
-from sim.scenario import Scenario
+from sim.scenario import Deployment, Facility, Scenario
 from sim.watchlist import Watchlist, build_watchlist
 
 _FOOTFALL_SAMPLE = 20_000
@@ -50,6 +50,8 @@ class World:
     travel_s: npt.NDArray[np.float64] = dataclasses.field(  # per camera, nearest station
         default_factory=lambda: np.zeros(0))
     patrols: Patrols = dataclasses.field(default_factory=Patrols.empty)
+    # Inmates' door checks and impostor attempts at closed facilities (columns, sorted by t_s).
+    facility_checks: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def watchlist(self) -> Watchlist:
@@ -73,8 +75,9 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     router = Router(city, np.concatenate([trip_destinations(city), police]))
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     n_days = int(np.ceil(scenario.duration_h / 24.0))
+    visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
     trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
-                       [streams.generator(f"plans.day{d}") for d in range(n_days)])
+                       [streams.generator(f"plans.day{d}") for d in range(n_days)], visits)
     shares = [g.share for g in scenario.population.groups]
     watchlists = {"main": build_watchlist(scenario.watchlist, pop, shares,
                                           streams.generator("watchlist"))}
@@ -107,9 +110,62 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
                            gov.officer_speed_mps)
     patrols = build_patrols(cams, deployments, city, scenario.duration_s,
                             streams.generator("patrols"))
+    checks = _facility_checks(scenario, deployments, cams, pop,
+                              streams.generator("facility.inmates"))
     return World(scenario, streams, city, router, pop, trips, watchlists, cams,
                  coverage(city, cams, excluded), model, model_group, hourly, classifier,
-                 reviewer, police, travel, patrols)
+                 reviewer, police, travel, patrols, checks)
+
+
+def _facility_staff_and_visits(scenario: Scenario, city: City, pop: Population,
+                               rng: np.random.Generator) -> list[tuple[int, float]]:
+    """Facilities employ residents (their workplace becomes the site) and receive visitors.
+
+    Done whether or not face recognition is allowed: a ban changes the checks, not who works
+    or visits there.
+    """
+    visits: list[tuple[int, float]] = []
+    sites = city.places_of("prison")
+    for spec in scenario.deployment:
+        if not isinstance(spec, Facility) or sites.size == 0:
+            continue
+        site = int(sites[0])
+        workers = np.flatnonzero((pop.work_node >= 0) & (pop.age_band == 1))
+        chosen = rng.choice(workers, size=min(spec.staff, workers.size), replace=False)
+        pop.work_node[chosen] = site
+        visits.append((site, spec.visitors_per_day))
+    return visits
+
+
+def _facility_checks(scenario: Scenario, deployments: list[Deployment], cams: Cameras,
+                     pop: Population, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every inmate door check and impostor attempt of the run (inmates live inside)."""
+    parts: list[dict[str, np.ndarray]] = []
+    n_days = int(np.ceil(scenario.duration_h / 24.0))
+    shares_city = pop.group_counts() / max(pop.n, 1)
+    for cam in np.flatnonzero(cams.is_kind("facility")):
+        spec = deployments[int(cams.deployment[cam])]
+        assert isinstance(spec, Facility)
+        shares = (np.array([spec.inmate_group_shares.get(g, 0.0) for g in pop.group_names])
+                  if spec.inmate_group_shares else shares_city)
+        group = rng.choice(len(shares), size=spec.inmates, p=shares / shares.sum())
+        for day in range(n_days):
+            per = rng.poisson(spec.checks_per_inmate_per_day, spec.inmates)
+            inmate = np.repeat(np.arange(spec.inmates), per)
+            n_imp = rng.poisson(spec.impostor_attempts_per_day)
+            impostor = rng.integers(0, max(spec.inmates, 1), n_imp) if spec.inmates else \
+                np.zeros(0, np.int64)
+            who = np.concatenate([inmate, impostor])
+            t = day * 86_400.0 + rng.uniform(7.0, 21.0, who.size) * 3600.0
+            parts.append({"t_s": t, "camera_id": np.full(who.size, cam),
+                          "inmate_id": who, "group_id": group[who] if who.size else who,
+                          "genuine": np.arange(who.size) < inmate.size})
+    if not parts:
+        return {}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    keep = out["t_s"] < scenario.duration_s
+    order = np.argsort(out["t_s"][keep], kind="stable")
+    return {k: v[keep][order] for k, v in out.items()}
 
 
 def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
