@@ -181,6 +181,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
                                if "review_queue" in tables and tables["review_queue"].num_rows
                                else 0),
         **_by_deployment(tables, is_true),
+        **_tracking(tables, person_group, names, float(meta.get("duration_s", 0.0))),
         "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,
@@ -264,6 +265,16 @@ def _verifications(tables: Tables, names: list[str]) -> dict[str, Any]:
         "impostor_attempts": int((~genuine).sum()),
         "false_accepts": int((~genuine & accepted).sum()),
     }
+
+
+def _tracking(tables: Tables, person_group: np.ndarray, names: list[str],
+              end_s: float) -> dict[str, Any]:
+    from analysis.tracking import tracking_summary, tracking_table
+
+    if "trips" not in tables or "nodes" not in tables:
+        return {"tracking_reach_mean": None, "tracking_reach_by_group": None,
+                "trips_linked_share_mean": None, "home_inferred_share": None}
+    return tracking_summary(tracking_table(tables, end_s), person_group, names)
 
 
 def _by_deployment(tables: Tables, is_true: np.ndarray) -> dict[str, Any]:

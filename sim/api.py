@@ -70,6 +70,7 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
         Replace a run already in ``out``.
     """
     from analysis.metrics import read_run, summarize  # the edge may use analysis
+    from analysis.tracking import tracking_table
 
     sc = _as_scenario(scenario)
     if seed is not None:
@@ -99,5 +100,10 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
         recorder.close()
     tables = read_run(run_dir)
     summary = summarize(tables, wall_s=time.perf_counter() - started)
+    # Per-person tracking reach (truth against the identity log), next to the summary.
+    reach = tracking_table(tables, sc.duration_s).replace_schema_metadata(meta)
+    with pa.OSFile(str(run_dir / "tracking.arrow"), "wb") as sink, \
+            pa.ipc.new_stream(sink, reach.schema) as writer:
+        writer.write_table(reach)
     write_json(run_dir / "summary.json", summary)
     return RunResult(tables, summary, run_dir)

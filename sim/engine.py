@@ -86,7 +86,8 @@ class Engine:
         self.entry_of_person = np.stack([wl.entry_of_person(pop.n) for wl in self.lists])
         self.keys = {p: world.streams.key(f"coin.{p}") for p in
                      ("capture", "hit", "false", "claim_group", "claim_entry", "score",
-                      "label", "review", "position", "stop", "suspicion", "verify")}
+                      "label", "review", "position", "stop", "suspicion", "verify",
+                      "link")}
         # One matcher per list; a warrant limits the search of the main list.
         self.matchers = [
             Matcher(world.model, s.threshold, world.model_group[wl.group], self.keys,
@@ -189,6 +190,12 @@ class Engine:
                 "group_id": pa.array(wl.group),
                 "person_id": pa.array(wl.person_id),
             })
+        city = w.city
+        yield "nodes", _batch("nodes", {
+            "node": pa.array(np.arange(city.n_nodes, dtype=np.int32)),
+            "x_m": pa.array(city.node_x_m), "y_m": pa.array(city.node_y_m),
+            "district": _dict_array(city.node_district, city.district_names),
+        })
         c = w.cameras
         yield "cameras", _batch("cameras", {
             "camera_id": pa.array(np.arange(c.n, dtype=np.int32)),
@@ -534,6 +541,17 @@ class Engine:
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
         lst = w.cameras.watchlist[cam]
         group = w.model_group[w.population.group[person]]
+        log: list[dict[str, np.ndarray]] = []
+        gov = w.scenario.governance
+        if gov.scan_scope == "everyone" and gov.retention_days > 0:
+            # Kept captures: a later search for a face finds those of its owner that match.
+            u = keyed_uniform(self.keys["link"], trip, self.camera_key[cam])
+            found = np.flatnonzero(u < w.model.p_hit(w.scenario.threshold, group,
+                                                     cap["quality"]))
+            log.append({"capture_id": ids[found], "t_s": cap["t"][found],
+                        "camera_id": cam[found], "identity": person[found],
+                        "source": np.full(found.size, "retained", object),
+                        "kept_until_s": cap["t"][found] + gov.retention_days * 86_400.0})
         for li in np.unique(lst):
             sel = np.flatnonzero(lst == li)
             d = self.matchers[li].decide(trip[sel], self.camera_key[cam[sel]], group[sel],
@@ -548,6 +566,11 @@ class Engine:
             rows = sel[hit]
             claimed = d.claimed[hit]
             is_true = claimed == self.entry_of_person[li, person[rows]]
+            # A match is logged under the identity it was matched to (kept for the run).
+            log.append({"capture_id": ids[rows], "t_s": cap["t"][rows], "camera_id": cam[rows],
+                        "identity": self.lists[li].person_id[claimed],
+                        "source": np.full(rows.size, "alert", object),
+                        "kept_until_s": np.full(rows.size, np.inf)})
             if w.reviewer is not None:
                 # The reviewer's verdict, decided now and revealed when the review is done.
                 # Truth sets how hard it is: a true alert, or a look-alike of the same group.
@@ -563,6 +586,23 @@ class Engine:
                     watchlist=int(li), entry=int(claimed[k]), score=float(d.score[hit[k]]),
                     person=int(person[r]), is_true=bool(is_true[k]),
                     verdict=bool(verdict[k]))))
+        if log:
+            self._emit_log({k: np.concatenate([part[k] for part in log]) for k in log[0]})
+
+    def _emit_log(self, rows: dict[str, np.ndarray]) -> None:
+        """The identity-log rows of one release, in capture order."""
+        if rows["t_s"].size == 0:
+            return
+        order = np.lexsort((rows["capture_id"], rows["t_s"]))
+        self.outbox.append(("identity_log", _batch("identity_log", {
+            "capture_id": pa.array(rows["capture_id"][order].astype(np.int64)),
+            "t_s": pa.array(rows["t_s"][order]),
+            "camera_id": pa.array(rows["camera_id"][order].astype(np.int32)),
+            "identity": pa.array(rows["identity"][order].astype(np.int32)),
+            "source": pa.array(rows["source"][order].tolist(), pa.string())
+            .dictionary_encode().cast(TABLES["identity_log"].schema().field("source").type),
+            "kept_until_s": pa.array(rows["kept_until_s"][order]),
+        })))
 
     def _alert(self, env: simpy.Environment,
                a: _Alert) -> Generator[simpy.Event, None, None]:

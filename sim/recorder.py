@@ -19,7 +19,7 @@ import pyarrow as pa
 from sim.errors import UserError
 from sim.schema import TABLES
 
-RUN_FILES = ("scenario.resolved.toml", "summary.json", "events")
+RUN_FILES = ("scenario.resolved.toml", "summary.json", "events", "tracking.arrow")
 
 
 def prepare_run_dir(out: Path, *, overwrite: bool = False, check_only: bool = False) -> Path:

@@ -488,9 +488,12 @@ class Governance(_Strict):
     threshold: float | None = Field(
         None, ge=0, le=1, description="The threshold the regulator sets; overrides "
                                       "facematch.threshold when given.")
-    scan_scope: Literal["everyone", "warrant"] = Field(
-        "everyone", description="'everyone' on the watchlist is searched for, or only the "
-                                "'warrant' targets.")
+    scan_scope: Literal["everyone", "watchlist_only", "warrant"] = Field(
+        "everyone", description="'everyone': every face is searched against the whole list "
+                                "and unmatched captures are kept for retention_days; "
+                                "'watchlist_only': only matches are logged, other captures "
+                                "are discarded at once; 'warrant': only the warrant targets "
+                                "are searched for.")
     warrant_targets: list[int] = Field(
         default_factory=list, description="Watchlist entry ids named in warrants (scope "
                                           "'warrant').")
@@ -507,6 +510,11 @@ class Governance(_Strict):
     stop_duration_s: float = Field(1200.0, gt=0, description="Length of a stop (an assumption).")
     exclusion_zones: list[ExclusionZone] = Field(
         default_factory=list, description="Places around which no face may be captured.")
+    retention_days: float = Field(
+        30.0, ge=0, le=3650, description="How long unmatched captures are kept, searchable "
+                                         "retrospectively (0 = discarded at once).")
+    assembly_analytics: bool = Field(
+        False, description="Run the assembly detector over captures and alerts.")
 
     @model_validator(mode="after")
     def _warrant(self) -> Governance:

@@ -139,6 +139,23 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("genuine", pa.bool_(), "", "Whether they claimed their own identity (truth)."),
         Column("accepted", pa.bool_(), "", "Whether the door let them through (system)."),
     )),
+    Table("identity_log", "system", "Captures the system holds, linked to an identity: "
+          "matches (alerts), and retained captures a retrospective search for that face finds.", (
+        Column("capture_id", pa.int64(), "", "The capture."),
+        Column("t_s", pa.float64(), "s", "Time of the capture."),
+        Column("camera_id", pa.int32(), "", "Where (camera)."),
+        Column("identity", pa.int32(), "",
+               "The person whose face the entry is linked to (the searched face)."),
+        Column("source", _DICT, "", "alert (a match against a list) or retained (found by "
+                                    "a retrospective search of kept captures)."),
+        Column("kept_until_s", pa.float64(), "s", "When the capture is deleted."),
+    )),
+    Table("nodes", "setup", "The street graph's crossings.", (
+        Column("node", pa.int32(), "", "Node index."),
+        Column("x_m", pa.float64(), "m", "Projected x."),
+        Column("y_m", pa.float64(), "m", "Projected y."),
+        Column("district", _DICT, "", "District name."),
+    )),
     Table("review_queue", "system", "Alerts waiting for a reviewer, at every change.", (
         Column("t_s", pa.float64(), "s", "Time of the change."),
         Column("waiting", pa.int32(), "", "Alerts waiting."),
@@ -165,4 +182,4 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s",
                                 "labels": "t_s", "reviews": "t_s", "review_queue": "t_s",
                                 "stops": "t_s", "patrol_stops": "t_s",
-                                "verifications": "t_s"}
+                                "verifications": "t_s", "identity_log": "t_s"}

@@ -1,0 +1,174 @@
+"""Tracking reach: how much of each person's movements the system's identity log can rebuild.
+
+Computed at the end of the run from the log the system still holds (entries whose
+``kept_until_s`` has not passed) against the truth (trips, homes). Per person:
+
+- ``trips_linked_share``: share of their trips with at least one capture linked to them;
+- ``reach``: share of their time away from home during which the system knew where they were to
+  within 15 minutes (each linked capture covers 15 minutes either side, within the outing);
+- ``home_inferred``: whether the most frequent night-time (22:00-06:00) capture place linked to
+  them lies within 300 m of their true home.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+KNOWN_WINDOW_S = 15 * 60.0
+HOME_RADIUS_M = 300.0
+NIGHT = (22.0, 6.0)
+
+Tables = Mapping[str, pa.Table]
+
+
+def _col(t: pa.Table, name: str) -> np.ndarray:
+    return t.column(name).to_numpy()
+
+
+def tracking_table(tables: Tables, end_s: float) -> pa.Table:
+    """One row per person: trips, linked trips, time away, time known, reach, home inferred."""
+    people = tables["people"]
+    n = people.num_rows
+    pid = _col(people, "person_id").astype(np.int64)
+    home = np.zeros(n, np.int64)
+    home[pid] = _col(people, "home_node")
+    trips = tables["trips"]
+    t_person = _col(trips, "person_id").astype(np.int64)
+    dep = _col(trips, "depart_s")
+    arr = np.minimum(_col(trips, "arrive_s"), end_s)
+    origin = _col(trips, "origin_node")
+    dest = _col(trips, "dest_node")
+    n_trips = np.bincount(t_person, minlength=n)
+
+    # Outings: from leaving home to coming back (tours start and end at home).
+    order = np.lexsort((dep, t_person))
+    p, d, a = t_person[order], dep[order], arr[order]
+    starts = origin[order] == home[p]
+    ends = dest[order] == home[p]
+    out_start = np.full(order.size, np.nan)
+    # Each trip belongs to the outing begun by the latest start at or before it.
+    outing = np.cumsum(starts) - 1
+    start_time = d[starts]
+    owner = p[starts]
+    valid = outing >= 0
+    valid[valid] &= owner[outing[valid]] == p[valid]  # an outing of this person
+    out_start[valid] = start_time[outing[valid]]
+    outing_end = np.full(start_time.size, end_s)
+    closing = ends & valid
+    outing_end[outing[closing]] = a[closing]
+    away = np.bincount(owner, weights=np.maximum(outing_end - start_time, 0.0), minlength=n)
+
+    log = tables.get("identity_log")
+    linked_trips = np.zeros(n)
+    known = np.zeros(n)
+    home_inferred = np.zeros(n, bool)
+    if log is not None and log.num_rows:
+        held = _col(log, "kept_until_s") >= end_s
+        ident = _col(log, "identity").astype(np.int64)[held]
+        cap_id = _col(log, "capture_id").astype(np.int64)[held]
+        caps = tables["captures"]
+        by_id = np.full(int(_col(caps, "capture_id").max()) + 1 if caps.num_rows else 0, -1,
+                        np.int64)
+        by_id[_col(caps, "capture_id")] = np.arange(caps.num_rows)
+        row = by_id[cap_id]
+        own = (row >= 0) & (ident >= 0)
+        own[own] &= _col(caps, "person_id")[row[own]] == ident[own]  # linked to its owner
+        row, who = row[own], ident[own]
+        t = _col(caps, "t_s")[row]
+        trip = _col(caps, "trip_id").astype(np.int64)[row]
+        uniq = np.unique(trip * np.int64(n + 1) + who)
+        linked_trips = np.bincount(uniq % (n + 1), minlength=n + 1)[:n].astype(float)
+        known = _known_time(who, t, trip, order, outing, valid, start_time, outing_end, n)
+        home_inferred = _home(tables, who, t, row, home, n)
+    reach = np.divide(known, away, out=np.zeros(n), where=away > 0)
+    return pa.table({
+        "person_id": pa.array(np.arange(n, dtype=np.int32)),
+        "trips": pa.array(n_trips.astype(np.int32)),
+        "trips_linked": pa.array(linked_trips.astype(np.int32)),
+        "away_s": pa.array(away),
+        "known_s": pa.array(known),
+        "reach": pa.array(reach),
+        "home_inferred": pa.array(home_inferred),
+    })
+
+
+def _known_time(who: np.ndarray, t: np.ndarray, trip: np.ndarray, order: np.ndarray,
+                outing: np.ndarray, valid: np.ndarray, start_time: np.ndarray,
+                outing_end: np.ndarray, n: int) -> np.ndarray:
+    """Length of the union of [t - 15 min, t + 15 min] clipped to each capture's outing."""
+    pos_of_trip = np.empty(order.size, np.int64)
+    pos_of_trip[order] = np.arange(order.size)
+    pos = pos_of_trip[trip]
+    o = np.where(valid[pos], outing[pos], -1)
+    ok = o >= 0
+    who, t, o = who[ok], t[ok], o[ok]
+    lo = np.maximum(t - KNOWN_WINDOW_S, start_time[o])
+    hi = np.minimum(t + KNOWN_WINDOW_S, outing_end[o])
+    # Union per outing: shift each outing onto its own stretch of the time line.
+    base = o.astype(np.float64) * 1e9
+    lo, hi = lo + base, hi + base
+    srt = np.argsort(lo, kind="stable")
+    lo, hi, w = lo[srt], hi[srt], who[srt]
+    prev_end = np.concatenate([[-np.inf], np.maximum.accumulate(hi)[:-1]])
+    length = np.maximum(hi - np.maximum(lo, prev_end), 0.0)
+    return np.bincount(w, weights=length, minlength=n)
+
+
+def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home: np.ndarray,
+          n: int) -> np.ndarray:
+    """Whether each person's most frequent night-time capture place is near their home."""
+    hour = t % 86_400.0 / 3600.0
+    night = (hour >= NIGHT[0]) | (hour < NIGHT[1])
+    out = np.zeros(n, bool)
+    if not night.any():
+        return out
+    caps = tables["captures"]
+    cam = _col(caps, "camera_id").astype(np.int64)[row][night]
+    person = who[night]
+    key = person * np.int64(1 << 32) + cam
+    uk, counts = np.unique(key, return_counts=True)
+    kp, kc = uk >> 32, uk & ((1 << 32) - 1)
+    # Per person, the camera seen most often (ties: the lowest camera id).
+    best = np.lexsort((kc, -counts, kp))
+    first = np.ones(best.size, bool)
+    first[1:] = kp[best][1:] != kp[best][:-1]
+    top_p, top_c = kp[best][first], kc[best][first]
+    cams = tables["cameras"]
+    cx = np.zeros(int(_col(cams, "camera_id").max()) + 1)
+    cy = np.zeros_like(cx)
+    cx[_col(cams, "camera_id")] = _col(cams, "x_m")
+    cy[_col(cams, "camera_id")] = _col(cams, "y_m")
+    nodes = tables["nodes"]
+    nx = np.zeros(nodes.num_rows)
+    ny = np.zeros(nodes.num_rows)
+    nx[_col(nodes, "node")] = _col(nodes, "x_m")
+    ny[_col(nodes, "node")] = _col(nodes, "y_m")
+    h = home[top_p]
+    out[top_p] = np.hypot(cx[top_c] - nx[h], cy[top_c] - ny[h]) <= HOME_RADIUS_M
+    return out
+
+
+def tracking_summary(table: pa.Table, person_group: np.ndarray,
+                     names: list[str]) -> dict[str, Any]:
+    """Summary keys: mean reach overall and by group, home inferred share."""
+    reach = _col(table, "reach")
+    away = _col(table, "away_s")
+    moving = away > 0
+    by_group = {}
+    for g, name in enumerate(names):
+        sel = moving & (person_group == g)
+        by_group[name] = float(reach[sel].mean()) if sel.any() else None
+    trips = _col(table, "trips")
+    linked = _col(table, "trips_linked")
+    return {
+        "tracking_reach_mean": float(reach[moving].mean()) if moving.any() else None,
+        "tracking_reach_by_group": by_group,
+        "trips_linked_share_mean": (float((linked[trips > 0] / trips[trips > 0]).mean())
+                                    if (trips > 0).any() else None),
+        "home_inferred_share": float(_col(table, "home_inferred").mean())
+        if table.num_rows else None,
+    }

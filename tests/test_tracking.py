@@ -1,0 +1,95 @@
+"""Tracking reach and the identity log: retention, scope, and home inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import sim
+from analysis.tracking import tracking_table
+from sim.scenario import load_scenario
+from sim.schema import TABLES
+from tests.conftest import small_dict
+
+BASE = {"population": {"people": 2500}, "watchlist": {"size": 200, "present": 20}}
+
+
+def reach(**over: object) -> tuple[np.ndarray, sim.RunResult]:
+    res = sim.run(load_scenario(small_dict(**{**BASE, **over})))
+    tab = tracking_table(res.tables, res.summary["duration_s"])
+    return tab.column("reach").to_numpy(), res
+
+
+def test_no_retention_and_watchlist_only_leave_the_unlisted_untracked() -> None:
+    for gov in ({"retention_days": 0}, {"scan_scope": "watchlist_only"}):
+        r, res = reach(governance=gov)
+        listed = res.tables["people"].column("is_listed").to_numpy()
+        assert np.all(r[~listed] == 0.0), f"{gov}: an unlisted person was tracked"
+    r, _ = reach()
+    assert (r > 0).sum() > 500, "with 30-day retention many people are tracked"
+
+
+def test_reach_never_falls_with_more_retention_or_cameras() -> None:
+    short, _ = reach(duration_h=24, governance={"retention_days": 0.25})
+    long, _ = reach(duration_h=24, governance={"retention_days": 2})
+    assert np.all(long >= short - 1e-12) and long.sum() > short.sum()
+    few, _ = reach()
+    many, _ = reach(deployment__0__count=40)
+    assert np.all(many >= few - 1e-12) and many.sum() > few.sum()
+
+
+def _table(name: str, **cols: list) -> pa.Table:
+    schema = TABLES[name].schema()
+    arrays = []
+    for f in schema:
+        v = cols[f.name]
+        arrays.append(pa.array(v).dictionary_encode().cast(f.type)
+                      if pa.types.is_dictionary(f.type) else pa.array(v, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def test_known_answers_on_a_hand_built_world() -> None:
+    """Person 0 lives at node 0 and goes out 20:00-02:00 every night for two nights, seen at
+    23:00 each night by camera 0, 100 m from home. Person 1 is never seen."""
+    day = 86_400.0
+    trips = _table("trips", trip_id=[0, 1, 2, 3, 4, 5],
+                   person_id=[0, 0, 0, 0, 1, 1],
+                   depart_s=[20 * 3600, 25.5 * 3600, day + 20 * 3600, day + 25.5 * 3600,
+                             9 * 3600, 17 * 3600],
+                   arrive_s=[20.5 * 3600, 26 * 3600, day + 20.5 * 3600, day + 26 * 3600,
+                             9.5 * 3600, 17.5 * 3600],
+                   origin_node=[0, 2, 0, 2, 1, 2], dest_node=[2, 0, 2, 0, 2, 1],
+                   purpose=["leisure", "home"] * 3, length_m=[500.0] * 6)
+    caps = _table("captures", capture_id=[0, 1], t_s=[23 * 3600 + 0.0, day + 23 * 3600],
+                  camera_id=[0, 0], person_id=[0, 0], trip_id=[0, 2], quality=[0.8, 0.8],
+                  distance_m=[5.0, 5.0], x_m=[100.0, 100.0], y_m=[0.0, 0.0])
+    log = _table("identity_log", capture_id=[0, 1], t_s=[23 * 3600.0, day + 23 * 3600],
+                 camera_id=[0, 0], identity=[0, 0], source=["retained", "retained"],
+                 kept_until_s=[10 * day, 10 * day])
+    tables = {
+        "people": _table("people", person_id=[0, 1], group_id=[0, 0],
+                         age_band=["adult", "adult"], home_node=[0, 1], work_node=[-1, -1],
+                         speed_mps=[1.3, 1.3], is_listed=[False, False]),
+        "trips": trips, "captures": caps, "identity_log": log,
+        "cameras": _table("cameras", camera_id=[0], deployment=["c"], node=[3], x_m=[100.0],
+                          y_m=[0.0], heading_deg=[0.0], fov_deg=[90.0], range_m=[25.0],
+                          height_m=[4.0], kind=["cctv"], watchlist=["main"],
+                          active_from_s=[0.0], active_to_s=[day]),
+        "nodes": _table("nodes", node=[0, 1, 2, 3], x_m=[0.0, 5000.0, 900.0, 100.0],
+                        y_m=[0.0, 0.0, 0.0, 0.0], district=["a"] * 4),
+    }
+    t = tracking_table(tables, end_s=2 * day + 6 * 3600)
+    away = 2 * 6 * 3600.0  # two outings of 6 h
+    assert t.column("away_s").to_pylist()[0] == pytest.approx(away)
+    assert t.column("known_s").to_pylist()[0] == pytest.approx(2 * 1800.0), "15 min each side"
+    assert t.column("reach").to_pylist()[0] == pytest.approx(3600.0 / away)
+    assert t.column("trips_linked").to_pylist() == [2, 0]
+    assert t.column("home_inferred").to_pylist() == [True, False], "seen near home at night"
+    # Deleted before the end of the run: not held any more, nothing known.
+    tables["identity_log"] = _table("identity_log", capture_id=[0, 1],
+                                    t_s=[23 * 3600.0, day + 23 * 3600], camera_id=[0, 0],
+                                    identity=[0, 0], source=["retained"] * 2,
+                                    kept_until_s=[day, day])
+    t = tracking_table(tables, end_s=2 * day + 6 * 3600)
+    assert t.column("known_s").to_pylist()[0] == 0.0
