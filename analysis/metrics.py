@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from analysis.assembly import assembly_summary
 from sim.schema import TABLES
 
 Tables = Mapping[str, pa.Table]
@@ -182,6 +183,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
                                else 0),
         **_by_deployment(tables, is_true),
         **_tracking(tables, person_group, names, float(meta.get("duration_s", 0.0))),
+        **assembly_summary(tables, names, person_group),
         "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,

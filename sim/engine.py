@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
+from sim.assembly import AssemblyDetector
 from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT, capture_quality
 from sim.matching import Matcher
 from sim.policy import searched_entries
@@ -106,6 +107,18 @@ class Engine:
         self.door_nodes = np.zeros(world.city.n_nodes, bool)
         self.door_nodes[world.cameras.node[doors]] = True
         self.facility_cams = np.flatnonzero(world.cameras.is_kind("facility"))
+        # Street cameras that see a gathering's place: people standing in the crowd are in
+        # view for as long as they stay, not only while walking past.
+        self.crowd_node = np.zeros(0, np.int64)
+        self.crowd_cams = np.zeros(0, np.int64)
+        street = world.cameras.is_kind("cctv") | world.cameras.is_kind("van")
+        places = np.unique(world.gatherings.node)
+        pairs = [(int(n), int(c)) for n in places for c in np.flatnonzero(street)
+                 if world.cameras.sees(int(c), world.city.node_x_m[n], world.city.node_y_m[n])
+                 and not _excluded(world, int(n))]
+        if pairs:
+            self.crowd_node = np.array([p[0] for p in pairs], np.int64)
+            self.crowd_cams = np.array([p[1] for p in pairs], np.int64)
         self.facility_at = np.full(world.city.n_nodes, -1, np.int64)
         self.facility_at[world.cameras.node[self.facility_cams]] = self.facility_cams
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
@@ -117,6 +130,12 @@ class Engine:
         self.reviewers: simpy.Resource | None = None
         self.officers: simpy.Resource | None = None
         self._later: dict[str, dict[str, np.ndarray]] = {}
+        a = s.assembly
+        self.detector = (AssemblyDetector(a.k, a.radius_m, a.window_min * 60.0)
+                         if s.governance.assembly_analytics else None)
+        clf = world.classifier
+        self.target_label = (clf.labels.index(a.target_label)
+                             if clf is not None and a.target_label in clf.labels else -1)
         self._row_count: dict[str, int] = {}
         # Patrol officers' stop rules, per deployment.
         deps = s.deployment
@@ -168,7 +187,7 @@ class Engine:
             "model_group": pa.array([g.model_group or g.name for g in s.population.groups]),
             "classifier_label": pa.array(
                 [w.classifier.truth[int(m)] if w.classifier is not None else ""
-                 for m in w.model_group], pa.string()),
+                 for m in w.classifier_row], pa.string()),
         })
         listed = np.asarray((self.entry_of_person >= 0).any(axis=0), bool)
         for a in range(0, pop.n, _STATIC_CHUNK):
@@ -190,6 +209,21 @@ class Engine:
                 "group_id": pa.array(wl.group),
                 "person_id": pa.array(wl.person_id),
             })
+        g = w.gatherings
+        yield "gatherings", _batch("gatherings", {
+            "gathering_id": pa.array(np.arange(g.n, dtype=np.int32)),
+            "name": pa.array(g.name, pa.string()),
+            "node": pa.array(g.node), "x_m": pa.array(w.city.node_x_m[g.node]),
+            "y_m": pa.array(w.city.node_y_m[g.node]),
+            "start_s": pa.array(g.start_s), "end_s": pa.array(g.end_s),
+            "size": pa.array(np.bincount(g.participant_gathering, minlength=g.n)
+                             .astype(np.int32)),
+            "routine": pa.array(g.routine),
+        })
+        yield "gathering_participants", _batch("gathering_participants", {
+            "gathering_id": pa.array(g.participant_gathering),
+            "person_id": pa.array(g.participant_person),
+        })
         city = w.city
         yield "nodes", _batch("nodes", {
             "node": pa.array(np.arange(city.n_nodes, dtype=np.int32)),
@@ -228,6 +262,8 @@ class Engine:
                         self._add_encounters(a, paths)
                 if self.door_cams.size:
                     self._add_door_captures(a, b)
+                if self.crowd_cams.size:
+                    self._add_crowd_captures(a, b)
                 if self.facility_cams.size:
                     self._add_facility_arrivals(a, b)
             if self.facility_cams.size:
@@ -419,6 +455,38 @@ class Engine:
         tod = when % 86_400.0
         return np.asarray((tod >= c.active_from_s[cam]) & (tod < c.active_to_s[cam]), bool)
 
+    def _add_crowd_captures(self, a: int, b: int) -> None:
+        """People arriving at a gathering stand in the crowd, in view of the cameras that
+        watch the place: one capture chance per camera, during their stay."""
+        w = self.w
+        t = w.trips
+        rows = a + np.flatnonzero(t.purpose[a:b] == PURPOSES.index("gathering"))
+        if rows.size == 0:
+            return
+        match = t.dest_node[rows][:, None] == self.crowd_node[None, :]
+        ti, ci = np.nonzero(match)
+        trip = rows[ti]
+        cam = self.crowd_cams[ci]
+        c = w.cameras
+        ckey = self.camera_key[cam]
+        # When in their stay the frame is grabbed (up to an hour in), and how the face is
+        # turned in a crowd (keyed, so the same person gets the same frame).
+        when = t.arrive_s[trip] + keyed_uniform(self.keys["position"], trip, ckey) * 3600.0
+        facing = 0.5 + 0.5 * keyed_uniform(self.keys["suspicion"], trip, ckey)
+        caught = keyed_uniform(self.keys["capture"], trip, ckey) < c.p_capture[cam]
+        caught &= (when < self.duration_s) & self._active(cam, when)
+        trip, cam, when, facing = trip[caught], cam[caught], when[caught], facing[caught]
+        node = t.dest_node[trip]
+        x, y = w.city.node_x_m[node], w.city.node_y_m[node]
+        dist = np.hypot(x - c.x_m[cam], y - c.y_m[cam])
+        hour = (when // 3600.0).astype(np.int64) % 24
+        crowd = w.walkers_per_hour[node, hour] / 60.0
+        quality = capture_quality(np.maximum(dist, 5.0), c.height_m[cam], c.range_m[cam],
+                                  facing, hour, crowd, np.zeros(trip.size))
+        self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
+                              "person": t.person_id[trip], "quality": quality,
+                              "distance": dist, "x": x, "y": y})
+
     def _add_door_captures(self, a: int, b: int) -> None:
         """Door cameras: everyone arriving at a place with doors is checked on the way in."""
         w = self.w
@@ -514,34 +582,61 @@ class Engine:
             "x_m": pa.array(cap["x"].astype(np.float32)),
             "y_m": pa.array(cap["y"].astype(np.float32)),
         })))
-        if self.w.classifier is not None:
-            self._label(ids, cap)
-        self._match(env, ids, cap)
+        labels = self._label(ids, cap) if self.w.classifier is not None else None
+        flagged = self._match(env, ids, cap)
+        if self.detector is not None:
+            self._detect(ids, cap, labels, flagged)
 
-    def _label(self, ids: npt.NDArray[np.int64], cap: dict[str, np.ndarray]) -> None:
+    def _detect(self, ids: npt.NDArray[np.int64], cap: dict[str, np.ndarray],
+                labels: npt.NDArray[np.int16] | None,
+                flagged: tuple[np.ndarray, np.ndarray]) -> None:
+        """Feed the assembly detector what the system flags in this batch."""
+        assert self.detector is not None
+        a = self.w.scenario.assembly
+        if a.flag == "listed":
+            rows, key = flagged
+        else:
+            assert labels is not None
+            rows = np.flatnonzero(labels == self.target_label)
+            key = ids[rows]  # unknown faces: each capture counts as a face
+        if rows.size == 0:
+            return
+        c = self.w.cameras
+        cam = cap["camera"][rows]
+        alarms = self.detector.feed(cap["t"][rows], c.x_m[cam], c.y_m[cam], key)
+        if alarms:
+            t, x, y, n = (np.array(v) for v in zip(*alarms, strict=True))
+            self._queue("assembly_alerts", {"t_s": t, "x_m": x, "y_m": y,
+                                            "n_flagged": n.astype(np.int32),
+                                            "flag": np.full(t.size, a.flag, object)})
+
+    def _label(self, ids: npt.NDArray[np.int64],
+               cap: dict[str, np.ndarray]) -> npt.NDArray[np.int16]:
         """The system's demographic label of every captured face."""
         w = self.w
         clf = w.classifier
         assert clf is not None
         u = keyed_uniform(self.keys["label"], cap["trip"], self.camera_key[cap["camera"]])
-        label = clf.classify(w.model_group[w.population.group[cap["person"]]], u)
+        label = clf.classify(w.classifier_row[w.population.group[cap["person"]]], u)
         self.outbox.append(("labels", _batch("labels", {
             "capture_id": pa.array(ids),
             "t_s": pa.array(cap["t"]),
             "camera_id": pa.array(cap["camera"]),
             "label": _dict_array(label, clf.labels),
         })))
+        return label
 
     # ------------------------------------------------------------ matching and alerts
     def _match(self, env: simpy.Environment, ids: npt.NDArray[np.int64],
-               cap: dict[str, np.ndarray]) -> None:
+               cap: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """One-to-many search of each capture against its camera's list; each alert becomes
-        a simpy process."""
+        a simpy process. Returns the matched rows and their (list, entry) identity keys."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
         lst = w.cameras.watchlist[cam]
         group = w.model_group[w.population.group[person]]
         log: list[dict[str, np.ndarray]] = []
+        matched: list[tuple[np.ndarray, np.ndarray]] = []
         gov = w.scenario.governance
         if gov.scan_scope == "everyone" and gov.retention_days > 0:
             # Kept captures: a later search for a face finds those of its owner that match.
@@ -565,6 +660,7 @@ class Engine:
                 continue
             rows = sel[hit]
             claimed = d.claimed[hit]
+            matched.append((rows, np.int64(li) * (1 << 32) + claimed))
             is_true = claimed == self.entry_of_person[li, person[rows]]
             # A match is logged under the identity it was matched to (kept for the run).
             log.append({"capture_id": ids[rows], "t_s": cap["t"][rows], "camera_id": cam[rows],
@@ -588,6 +684,10 @@ class Engine:
                     verdict=bool(verdict[k]))))
         if log:
             self._emit_log({k: np.concatenate([part[k] for part in log]) for k in log[0]})
+        if not matched:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return (np.concatenate([m[0] for m in matched]),
+                np.concatenate([m[1] for m in matched]))
 
     def _emit_log(self, rows: dict[str, np.ndarray]) -> None:
         """The identity-log rows of one release, in capture order."""
@@ -677,6 +777,17 @@ class Engine:
                     arrays.append(pa.array(values, f.type))
             self.outbox.append((table, pa.RecordBatch.from_arrays(arrays, schema=schema)))
             self._rows[table] = []
+
+
+def _excluded(world: World, node: int) -> bool:
+    """Whether a node lies in an exclusion zone (no capture there)."""
+    import shapely
+
+    from sim.policy import exclusion_area
+
+    area = exclusion_area(world.city, world.scenario.governance.exclusion_zones)
+    return area is not None and bool(shapely.contains_xy(area, world.city.node_x_m[node],
+                                                         world.city.node_y_m[node]))
 
 
 @dataclass

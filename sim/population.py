@@ -13,13 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.city import City
+from sim.city import PLACE_TYPES, City
 from sim.errors import ScenarioError
 from sim.routing import Router
+from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
 
 AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
-PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport", "visit")
+PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport", "visit",
+                             "gathering")
 
 _HOUR = 3600.0
 
@@ -314,3 +316,133 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
         purpose=cols["purpose"][sel].astype(np.int8),
         length_m=cols["length_m"][sel].astype(np.float64),
     )
+
+
+@dataclass
+class Gatherings:
+    """Gatherings that took place (truth) and who was there."""
+
+    name: list[str]
+    node: npt.NDArray[np.int32]
+    start_s: npt.NDArray[np.float64]
+    end_s: npt.NDArray[np.float64]
+    routine: npt.NDArray[np.bool_]
+    participant_gathering: npt.NDArray[np.int32]
+    participant_person: npt.NDArray[np.int32]
+
+    @property
+    def n(self) -> int:
+        return len(self.name)
+
+    @classmethod
+    def empty(cls) -> Gatherings:
+        z = np.zeros(0)
+        return cls([], np.zeros(0, np.int32), z, z, np.zeros(0, bool), np.zeros(0, np.int32),
+                   np.zeros(0, np.int32))
+
+
+def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec], city: City,
+                   router: Router, group_shares: npt.ArrayLike,
+                   rngs: Sequence[np.random.Generator],
+                   listed: npt.ArrayLike = ()) -> tuple[Trips, Gatherings]:
+    """Send participants to each gathering: residents free at the time, by group mix.
+
+    A participant walks there to arrive around the start (``arrival_spread_min``), stays to
+    about the end, and walks home. Returns all trips, sorted again by departure.
+    """
+    if not specs:
+        return trips, Gatherings.empty()
+    problems = []
+    nodes = []
+    for i, g in enumerate(specs):
+        if g.place in city.place_name:
+            nodes.append(int(city.place_node[city.place_name.index(g.place)]))
+        elif g.place in PLACE_TYPES and city.places_of(g.place).size:
+            nodes.append(int(city.places_of(g.place)[0]))
+        else:
+            problems.append(f"gathering.{i}.place: no place named or of type {g.place!r} in "
+                            f"the city; expected a place name (e.g. {city.place_name[0]!r}) or "
+                            f"a place type the city has")
+    if problems:
+        raise ScenarioError(problems)
+    home = pop.home_node
+    speed = pop.speed_mps.astype(np.float64)
+    parts: list[Trips] = [trips]
+    taken = np.zeros(pop.n, bool)
+    p_gathering, p_person = [], []
+    starts, ends = [], []
+    shares = np.asarray(group_shares, np.float64)
+    for i, (g, node, rng) in enumerate(zip(specs, nodes, rngs, strict=True)):
+        start = (g.day * 24 + g.start_h) * _HOUR
+        end = start + g.duration_h * _HOUR
+        starts.append(start)
+        ends.append(end)
+        free = _free_during(trips, pop, start - _HOUR, end + _HOUR) & ~taken
+        mix = (np.array([g.group_mix.get(n, 0.0) for n in pop.group_names]) if g.group_mix
+               else shares)
+        want = np.floor(mix / mix.sum() * g.size + 0.5).astype(np.int64)
+        chosen = []
+        listed_free = np.intersect1d(np.asarray(listed, np.int64), np.flatnonzero(free))
+        if g.watchlisted and listed_free.size:
+            k = min(g.watchlisted, listed_free.size)
+            pick = rng.choice(listed_free, size=k, replace=False)
+            chosen.append(pick)
+            free = free.copy()
+            free[pick] = False
+            want = np.maximum(want - np.bincount(pop.group[pick], minlength=want.size), 0)
+        for gi in range(len(pop.group_names)):
+            pool = np.flatnonzero(free & (pop.group == gi))
+            k = int(min(want[gi], pool.size))
+            if k:
+                chosen.append(rng.choice(pool, size=k, replace=False))
+        who = np.sort(np.concatenate(chosen)).astype(np.int32) if chosen else \
+            np.zeros(0, np.int32)
+        who = who[home[who] != node]
+        taken[who] = True
+        p_gathering.append(np.full(who.size, i, np.int32))
+        p_person.append(who)
+        dest = np.full(who.size, node, np.int32)
+        length = router.distance_m(dest, home[who])
+        arrive = start + rng.normal(0.0, g.arrival_spread_min * 60.0, who.size)
+        depart = arrive - length / speed[who]
+        leave = np.maximum(end + rng.normal(0.0, g.arrival_spread_min * 30.0, who.size),
+                           arrive + 600.0)
+        back = leave + length / speed[who]
+        n = who.size
+        parts.append(Trips(
+            person_id=np.concatenate([who, who]),
+            depart_s=np.concatenate([depart, leave]), arrive_s=np.concatenate([arrive, back]),
+            origin_node=np.concatenate([home[who], dest]),
+            dest_node=np.concatenate([dest, home[who]]),
+            toward_dest=np.concatenate([np.ones(n, bool), np.zeros(n, bool)]),
+            purpose=np.concatenate([np.full(n, PURPOSES.index("gathering"), np.int8),
+                                    np.full(n, PURPOSES.index("home"), np.int8)]),
+            length_m=np.concatenate([length, length])))
+    allt = Trips(*(np.concatenate([getattr(t, f) for t in parts])
+                   for f in Trips.__dataclass_fields__))
+    keep = allt.depart_s >= 0
+    order = np.flatnonzero(keep)[np.lexsort((allt.person_id[keep], allt.depart_s[keep]))]
+    return allt.take(order), Gatherings(
+        name=[g.name for g in specs], node=np.asarray(nodes, np.int32),
+        start_s=np.asarray(starts), end_s=np.asarray(ends),
+        routine=np.array([g.routine for g in specs], bool),
+        participant_gathering=np.concatenate(p_gathering),
+        participant_person=np.concatenate(p_person))
+
+
+def _free_during(trips: Trips, pop: Population, t0: float, t1: float) -> npt.NDArray[np.bool_]:
+    """People at home and not travelling from t0 to t1."""
+    busy = np.zeros(pop.n, bool)
+    overlap = (trips.depart_s < t1) & (trips.arrive_s > t0)
+    busy[trips.person_id[overlap]] = True
+    # Away from home when the window opens: the last trip before it did not end at home.
+    before = np.flatnonzero(trips.depart_s < t0)
+    if before.size:
+        p = trips.person_id[before]
+        order = np.lexsort((trips.depart_s[before], p))
+        last = np.ones(order.size, bool)
+        last[:-1] = p[order][1:] != p[order][:-1]
+        idx = before[order[last]]
+        away = trips.dest_node[idx] != pop.home_node[trips.person_id[idx]]
+        busy[trips.person_id[idx][away]] = True
+    return ~busy

@@ -532,8 +532,9 @@ class DemographicClassifier(_Strict):
     accuracy: float = Field(0.9, gt=0, le=1,
                             description="With model 'ethnicity': chance of the right label.")
     accuracy_by_group: dict[str, float] = Field(
-        default_factory=dict, description="With model 'ethnicity': accuracy per model group or "
-                                          "per ethnicity (white, black, asian, amerindian).")
+        default_factory=dict, description="With model 'ethnicity': accuracy per population "
+                                          "group or per ethnicity (the part of the group name "
+                                          "before its last '_', e.g. 'black').")
 
     @field_validator("model")
     @classmethod
@@ -552,6 +553,59 @@ class DemographicClassifier(_Strict):
         if bad:
             raise ValueError(f"accuracies must lie in (0, 1] ({', '.join(bad)})")
         return v
+
+
+class Gathering(_Strict):
+    """People who gather (truth): a protest, a religious service, a market.
+
+    Participants are drawn from residents free at the time, by ``group_mix``; they walk there,
+    arrive spread around the start, stay, and go home. ``routine`` crowds (markets, rush hour)
+    are not assemblies to detect: alarms there are false alarms.
+    """
+
+    name: str = Field("gathering", description="Label in the output tables.")
+    place: str = Field(description="A place name (e.g. 'Central Plaza') or a place type "
+                                    "(e.g. 'plaza', 'place_of_worship': the first of it).")
+    day: int = Field(0, ge=0, description="Day of the run (0 = the first).")
+    start_h: float = Field(ge=0, lt=24, description="Time of day it starts (hour).")
+    duration_h: float = Field(2.0, gt=0, le=24)
+    size: int = Field(gt=0, le=10_000_000, description="Participants.")
+    group_mix: dict[str, float] = Field(
+        default_factory=dict, description="Share of participants per group (default: like the "
+                                          "city).")
+    arrival_spread_min: float = Field(20.0, ge=0, le=600,
+                                      description="Spread of arrivals around the start.")
+    routine: bool = Field(False, description="An everyday crowd, not an assembly.")
+    watchlisted: int = Field(0, ge=0, description="How many of the participants are people on "
+                                                  "the main watchlist who live in the city "
+                                                  "(e.g. known activists); the rest by mix.")
+
+    @field_validator("group_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        if v and (abs(sum(v.values()) - 1) > SHARE_TOLERANCE or min(v.values()) < 0):
+            raise ValueError(f"group_mix must be non-negative and sum to 1, it sums to "
+                             f"{sum(v.values()):.6g}")
+        return v
+
+
+class Assembly(_Strict):
+    """The system's assembly detector (runs when governance.assembly_analytics = true)."""
+
+    flag: Literal["listed", "label"] = Field(
+        "listed", description="Who counts: people matched to a watchlist ('listed'), or faces "
+                              "the demographic classifier labels target_label ('label').")
+    target_label: str | None = Field(None, description="With flag 'label': the label, e.g. "
+                                                       "an ethnicity.")
+    k: int = Field(3, ge=1, le=100_000, description="Flagged people that make an assembly.")
+    radius_m: float = Field(150.0, gt=0, le=10_000)
+    window_min: float = Field(30.0, gt=0, le=1440)
+
+    @model_validator(mode="after")
+    def _label(self) -> Assembly:
+        if self.flag == "label" and not self.target_label:
+            raise ValueError("flag 'label' needs target_label")
+        return self
 
 
 class Engine(_Strict):
@@ -581,6 +635,9 @@ class Scenario(_Strict):
     governance: Governance = Governance()
     classifier: DemographicClassifier | None = Field(
         None, description="Label captured faces with a demographic classifier.")
+    gathering: list[Gathering] = Field(default_factory=list,
+                                       description="Gatherings (protests, services, markets).")
+    assembly: Assembly = Assembly()
     engine: Engine = Engine()
 
     @model_validator(mode="after")
@@ -608,6 +665,19 @@ class Scenario(_Strict):
                 if unknown_p:
                     problems.append(f"deployment.{i}.stop_propensity names unknown groups: "
                                     f"{', '.join(unknown_p)}")
+        for i, gth in enumerate(self.gathering):
+            unknown_m = sorted(set(gth.group_mix) - names)
+            if unknown_m:
+                problems.append(f"gathering.{i}.group_mix names unknown groups: "
+                                f"{', '.join(unknown_m)}")
+            if gth.size > self.population.people:
+                problems.append(f"gathering.{i}.size ({gth.size}) exceeds population.people")
+            if gth.day * 24 + gth.start_h >= self.duration_h:
+                problems.append(f"gathering.{i}: starts after the end of the run "
+                                f"(duration_h = {self.duration_h:g})")
+        if (self.governance.assembly_analytics and self.assembly.flag == "label"
+                and self.classifier is None):
+            problems.append("assembly.flag: 'label' needs a [classifier]")
         for name, wl in self.watchlists.items():
             if wl.present > self.population.people:
                 problems.append(f"watchlists.{name}.present ({wl.present}) exceeds "
@@ -628,7 +698,9 @@ class Scenario(_Strict):
             problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
         model_groups = self.facematch.model_groups()
         if self.classifier is not None and self.classifier.accuracy_by_group:
-            known = set(model_groups) | {g.rsplit("_", 1)[0] for g in model_groups}
+            labelled = ([g.name for g in self.population.groups]
+                        if self.classifier.model == "ethnicity" else list(model_groups))
+            known = set(labelled) | {g.rsplit("_", 1)[0] for g in labelled}
             unknown = sorted(set(self.classifier.accuracy_by_group) - known)
             if unknown:
                 problems.append(f"classifier.accuracy_by_group: unknown groups "

@@ -150,6 +150,29 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                                     "a retrospective search of kept captures)."),
         Column("kept_until_s", pa.float64(), "s", "When the capture is deleted."),
     )),
+    Table("gatherings", "truth", "Gatherings that really took place.", (
+        Column("gathering_id", pa.int32(), "", "Gathering index."),
+        Column("name", pa.string(), "", "Its name in the scenario."),
+        Column("node", pa.int32(), "", "Where (street node)."),
+        Column("x_m", pa.float64(), "m", "Projected x."),
+        Column("y_m", pa.float64(), "m", "Projected y."),
+        Column("start_s", pa.float64(), "s", "Start."),
+        Column("end_s", pa.float64(), "s", "End."),
+        Column("size", pa.int32(), "", "Participants who came."),
+        Column("routine", pa.bool_(), "", "An everyday crowd (market, rush hour)."),
+    )),
+    Table("gathering_participants", "truth", "Who took part in each gathering.", (
+        Column("gathering_id", pa.int32(), "", "The gathering."),
+        Column("person_id", pa.int32(), "", "A participant."),
+    )),
+    Table("assembly_alerts", "system", "Assemblies the system's detector raised.", (
+        Column("assembly_id", pa.int64(), "", "Alarm index, in time order."),
+        Column("t_s", pa.float64(), "s", "Time of the alarm."),
+        Column("x_m", pa.float64(), "m", "Where (projected x of the camera)."),
+        Column("y_m", pa.float64(), "m", "Where (projected y)."),
+        Column("n_flagged", pa.int32(), "", "Flagged people counted."),
+        Column("flag", _DICT, "", "listed (watchlist matches) or label (classifier)."),
+    )),
     Table("nodes", "setup", "The street graph's crossings.", (
         Column("node", pa.int32(), "", "Node index."),
         Column("x_m", pa.float64(), "m", "Projected x."),
@@ -182,4 +205,5 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts": "t_s",
                                 "labels": "t_s", "reviews": "t_s", "review_queue": "t_s",
                                 "stops": "t_s", "patrol_stops": "t_s",
-                                "verifications": "t_s", "identity_log": "t_s"}
+                                "verifications": "t_s", "identity_log": "t_s",
+                                "assembly_alerts": "t_s"}

@@ -19,7 +19,15 @@ from sim.classifier import Classifier, classifier_for
 from sim.facematch import FaceMatchModel, model_for
 from sim.patrols import Patrols, build_patrols
 from sim.policy import exclusion_area, stations, travel_time_s
-from sim.population import Population, Trips, build_population, plan_trips, trip_destinations
+from sim.population import (
+    Gatherings,
+    Population,
+    Trips,
+    add_gatherings,
+    build_population,
+    plan_trips,
+    trip_destinations,
+)
 from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams
 from sim.routing import Router
@@ -52,6 +60,10 @@ class World:
     patrols: Patrols = dataclasses.field(default_factory=Patrols.empty)
     # Inmates' door checks and impostor attempts at closed facilities (columns, sorted by t_s).
     facility_checks: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    # Population group -> the classifier's row (its confusion matrix is by these groups).
+    classifier_row: npt.NDArray[np.int16] = dataclasses.field(
+        default_factory=lambda: np.zeros(0, np.int16))
+    gatherings: Gatherings = dataclasses.field(default_factory=Gatherings.empty)
 
     @property
     def watchlist(self) -> Watchlist:
@@ -74,16 +86,23 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     police = stations(city)
     router = Router(city, np.concatenate([trip_destinations(city), police]))
     pop = build_population(scenario.population, city, router, streams.generator("population"))
-    n_days = int(np.ceil(scenario.duration_h / 24.0))
-    visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
-    trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
-                       [streams.generator(f"plans.day{d}") for d in range(n_days)], visits)
     shares = [g.share for g in scenario.population.groups]
     watchlists = {"main": build_watchlist(scenario.watchlist, pop, shares,
                                           streams.generator("watchlist"))}
     for name, spec in scenario.watchlists.items():
         watchlists[name] = build_watchlist(spec, pop, shares,
                                            streams.generator(f"watchlist.{name}"))
+    n_days = int(np.ceil(scenario.duration_h / 24.0))
+    visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
+    trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
+                       [streams.generator(f"plans.day{d}") for d in range(n_days)], visits)
+    trips, gatherings = add_gatherings(
+        trips, pop, scenario.gathering, city, router, shares,
+        [streams.generator(f"gathering.{i}") for i in range(len(scenario.gathering))],
+        listed=watchlists["main"].person_id[watchlists["main"].person_id >= 0])
+    if gatherings.n:
+        keep = trips.depart_s < scenario.duration_s
+        trips = trips.take(np.flatnonzero(keep))
     deployments = [] if scenario.governance.ban else list(scenario.deployment)
     hourly = (estimate_footfall(city, router, trips, pop, streams.generator("footfall"))
               if deployments else np.zeros((city.n_nodes, 24)))
@@ -94,8 +113,15 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     model_group = np.array([model.groups.index(g.model_group or g.name)
                             for g in scenario.population.groups], np.int16)
     clf = scenario.classifier
+    # Presets label NIST's groups (by face-match group); the configurable ethnicity classifier
+    # labels the scenario's own groups (so a minority the model has no rates for can be named).
+    by_population = clf is not None and clf.model == "ethnicity"
+    group_names = [g.name for g in scenario.population.groups]
     classifier = None if clf is None else classifier_for(
-        clf.model, model.groups, accuracy=clf.accuracy, accuracy_by_group=clf.accuracy_by_group)
+        clf.model, group_names if by_population else model.groups, accuracy=clf.accuracy,
+        accuracy_by_group=clf.accuracy_by_group)
+    classifier_row = (np.arange(len(group_names), dtype=np.int16) if by_population
+                      else model_group)
     rv = scenario.governance.review
     reviewer = None
     if rv.enabled:
@@ -114,7 +140,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
                               streams.generator("facility.inmates"))
     return World(scenario, streams, city, router, pop, trips, watchlists, cams,
                  coverage(city, cams, excluded), model, model_group, hourly, classifier,
-                 reviewer, police, travel, patrols, checks)
+                 reviewer, police, travel, patrols, checks, classifier_row, gatherings)
 
 
 def _facility_staff_and_visits(scenario: Scenario, city: City, pop: Population,
