@@ -28,14 +28,19 @@ TARGET_S = 15.0
 DEFAULT = ("capital_cctv", "bodycam_stops", "capital_cctv_regulated")
 
 
-def child(scenario: str, people: int) -> dict[str, Any]:
+# The assembly detector and identity log switched off (for the overhead measurement).
+OFF = ["governance.assembly_analytics=false", "governance.retention_days=0"]
+OVERHEAD_TARGET = 0.30
+
+
+def child(scenario: str, people: int, extra: list[str] | None = None) -> dict[str, Any]:
     """One measured run in this process (called in a fresh subprocess)."""
     import sim
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         sc = sim.load_scenario(SCENARIOS / f"{scenario}.toml",
-                               overrides=[f"population.people={people}"])
+                               overrides=[f"population.people={people}", *(extra or [])])
         res = sim.run(sc, out=Path(tmp) / "run")
         wall = time.perf_counter() - started
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -44,11 +49,12 @@ def child(scenario: str, people: int) -> dict[str, Any]:
             "alerts": s["alerts"], "stops": s["stops"], "patrol_stops": s["patrol_stops"]}
 
 
-def measure(scenario: str, people: int, repeats: int) -> dict[str, Any]:
+def measure(scenario: str, people: int, repeats: int,
+            extra: list[str] | None = None) -> dict[str, Any]:
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, __file__, "--child", scenario, str(people)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, __file__, "--child", scenario, str(people),
+                              *(extra or [])], capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     wall = [r["wall_s"] for r in runs]
     return {"scenario": scenario, "people": people, "repeats": repeats,
@@ -62,7 +68,10 @@ def measure(scenario: str, people: int, repeats: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--child", nargs=2, metavar=("SCENARIO", "PEOPLE"), help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    p.add_argument("--overhead", action="store_true",
+                   help="measure what the assembly detector and identity log add to "
+                        f"capital_protest (target at most {OVERHEAD_TARGET:.0%})")
     p.add_argument("--people", type=int, default=100_000)
     p.add_argument("--baseline-people", type=int, default=10_000)
     p.add_argument("--repeats", type=int, default=3)
@@ -71,8 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help=f"exit 1 above {TARGET_S:g} s")
     a = p.parse_args(argv)
     if a.child:
-        print(json.dumps(child(a.child[0], int(a.child[1]))))
+        print(json.dumps(child(a.child[0], int(a.child[1]), a.child[2:])))
         return 0
+    if a.overhead:
+        # Interleave the two variants so that machine noise hits both alike.
+        on, off = [], []
+        for _ in range(a.repeats):
+            on.append(measure("capital_protest", a.people, 1))
+            off.append(measure("capital_protest", a.people, 1, OFF))
+        t_on = statistics.median(r["wall_s_median"] for r in on)
+        t_off = statistics.median(r["wall_s_median"] for r in off)
+        extra = t_on / t_off - 1
+        print(f"capital_protest at {a.people:,} people: with detector and identity log "
+              f"{t_on:.2f} s, without {t_off:.2f} s: +{extra:.0%} "
+              f"(target at most +{OVERHEAD_TARGET:.0%})")
+        return 1 if a.check and extra > OVERHEAD_TARGET else 0
     results = []
     for name in a.scenarios:
         for people in (a.baseline_people, a.people):
