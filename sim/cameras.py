@@ -189,6 +189,14 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
                    fixed_quality=np.concatenate(cols["fixed_q"]))
 
 
+def entry_points(city: City) -> npt.NDArray[np.int64]:
+    """Where roads enter the city: the crossings on its outer edge (on the convex hull of all
+    crossings, to within a metre)."""
+    pts = shapely.points(city.node_x_m, city.node_y_m)
+    rim = shapely.multipoints(pts).convex_hull.exterior
+    return np.flatnonzero(shapely.distance(rim, pts) <= 1.0).astype(np.int64)
+
+
 def _nodes_for(index: int, spec: Deployment, city: City, footfall: npt.NDArray[np.float64],
                rng: np.random.Generator, problems: list[str]) -> npt.NDArray[np.int32] | None:
     """Where a deployment's devices stand (None, with a problem noted, if impossible)."""
@@ -212,8 +220,26 @@ def _nodes_for(index: int, spec: Deployment, city: City, footfall: npt.NDArray[n
         elif spec.placement == "footfall":
             # Busiest crossings first; ties broken by node id for a stable order.
             nodes = np.lexsort((np.arange(city.n_nodes), -footfall))[:k]
-        else:
+        elif spec.placement == "centre":
             nodes = np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))[:k]
+        else:
+            if spec.placement == "districts":
+                unknown = [d for d in spec.districts if d not in city.district_names]
+                if unknown:
+                    problems.append(f"deployment.{index}.districts: no district "
+                                    f"{', '.join(map(repr, unknown))}; the city's districts "
+                                    f"are: {', '.join(city.district_names)}")
+                    return None
+                ids = [city.district_names.index(d) for d in spec.districts]
+                pool = np.flatnonzero(np.isin(city.node_district, ids))
+            else:
+                pool = entry_points(city)
+            if k > pool.size:
+                problems.append(f"deployment.{index}.count: {k:,} cameras but only "
+                                f"{pool.size:,} crossings qualify for placement "
+                                f"{spec.placement!r}; expected at most {pool.size:,}")
+                return None
+            nodes = pool[np.lexsort((pool, -footfall[pool]))[:k]]
         return np.sort(nodes).astype(np.int32)
     if isinstance(spec, Van) and spec.places:
         missing = [p for p in spec.places if p not in city.place_name]

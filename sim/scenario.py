@@ -292,14 +292,26 @@ class Cctv(_Strict):
     watchlist: str = Field("main", description="The list searched: 'main' ([watchlist]) or a "
                                                "name from [watchlists].")
     count: int = Field(100, ge=0, le=1_000_000)
-    placement: Literal["random", "footfall", "centre"] = Field(
-        "footfall", description="'random' nodes, 'footfall' (busiest crossings) or 'centre' "
-                                "(nearest the central plaza).")
+    placement: Literal["random", "footfall", "centre", "districts", "entry_points"] = Field(
+        "footfall", description="'random' nodes, 'footfall' (busiest crossings), 'centre' "
+                                "(nearest the central plaza), 'districts' (busiest crossings "
+                                "of the named districts) or 'entry_points' (the roads into "
+                                "the city, at its edge).")
+    districts: list[str] = Field(default_factory=list,
+                                 description="With placement 'districts': which districts.")
     range_m: float = Field(25.0, gt=0, le=500, description="Distance at which faces are usable.")
     fov_deg: float = Field(90.0, gt=0, le=360, description="Horizontal field of view.")
     height_m: float = Field(4.0, ge=0, le=100, description="Mounting height above the street.")
     p_capture: float = Field(0.7, ge=0, le=1,
                              description="Chance a face passing in view is detected and usable.")
+
+    @model_validator(mode="after")
+    def _districts(self) -> Cctv:
+        if self.placement == "districts" and not self.districts:
+            raise ValueError("placement 'districts' needs districts = [names]")
+        if self.districts and self.placement != "districts":
+            raise ValueError("districts are only used with placement = 'districts'")
+        return self
 
 
 class Van(_Strict):

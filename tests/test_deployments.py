@@ -90,3 +90,20 @@ def test_lists_do_not_disturb_each_other() -> None:
     assert sa.num_rows == sb.num_rows > 0
     assert np.array_equal(sa.column("trip_id").to_numpy(), sb.column("trip_id").to_numpy())
     assert a.tables["trips"].equals(b.tables["trips"])
+
+
+def test_cctv_in_chosen_districts_and_at_entry_points() -> None:
+    w = build_world(load_scenario(small_dict(deployment=[
+        {"kind": "cctv", "count": 8, "placement": "districts", "districts": ["North-East"]}])))
+    names = {w.city.district_names[d] for d in w.city.node_district[w.cameras.node]}
+    assert names == {"North-East"}
+    w = build_world(load_scenario(small_dict(deployment=[
+        {"kind": "cctv", "count": 12, "placement": "entry_points"}])))
+    x, y = w.cameras.x_m, w.cameras.y_m
+    on_edge = (x == 0) | (x == 900) | (y == 0) | (y == 900)
+    assert np.all(on_edge), "on the edge of the 10 x 10 grid"
+    with pytest.raises(ScenarioError, match=r"deployment\.0\.districts: no district 'Mars'"):
+        build_world(load_scenario(small_dict(deployment=[
+            {"kind": "cctv", "count": 2, "placement": "districts", "districts": ["Mars"]}])))
+    with pytest.raises(ScenarioError, match=r"placement 'districts' needs districts"):
+        load_scenario(small_dict(deployment=[{"kind": "cctv", "placement": "districts"}]))

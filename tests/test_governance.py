@@ -119,3 +119,10 @@ def test_regulated_capital_is_kinder_than_the_unregulated_one() -> None:
     assert plain.summary["wrongful_stops"] > 0
 
 
+
+
+def test_regulated_capital_tracks_nobody_unlisted() -> None:
+    small = ["population.people=6000", "deployment.0.count=80"]
+    reg = sim.run(load_scenario(SCENARIOS / "capital_cctv_regulated.toml", small)).summary
+    plain = sim.run(load_scenario(SCENARIOS / "capital_cctv.toml", small)).summary
+    assert reg["tracking_reach_mean"] < plain["tracking_reach_mean"] / 50, "no retention"
