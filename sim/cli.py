@@ -115,6 +115,103 @@ def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replicatio
                             overwrite=overwrite, on_progress=on_progress)
 
 
+def _progress_bar(label: str, quiet: bool) -> Any:
+    """A rich progress bar over runs, or nothing with --quiet."""
+    if quiet:
+        return None, None
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                        console=err_console, transient=True)
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files (the first is the "
+                                                          "baseline).", show_default=False)],
+    replications: Annotated[int, typer.Option(help="Runs per scenario.", min=1)] = 5,
+    out: Annotated[Path, typer.Option(help="Output directory (new).")] = Path("runs/compare"),
+    seed: Annotated[int | None, typer.Option(help="Seed for all (default: the first's).",
+                                             min=0)] = None,
+    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
+                                                min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
+) -> None:
+    """Run scenarios side by side on common random numbers; write comparison.parquet."""
+    from sim.experiments import compare as run_compare
+
+    progress, update = _progress_bar("Comparing", quiet)
+    if progress is not None:
+        with progress:
+            table = run_compare(scenarios, replications=replications, out=out, seed=seed,
+                                workers=workers, scheduler=scheduler, overrides=set_ or [],
+                                progress=update)
+    else:
+        table = run_compare(scenarios, replications=replications, out=out, seed=seed,
+                            workers=workers, scheduler=scheduler, overrides=set_ or [])
+    if quiet:
+        return
+    rows = table.to_pylist()
+    shown = Table(title=f"Comparison over {replications} replications (95% intervals; "
+                        f"difference against {rows[0]['scenario']})")
+    for c in ("scenario", "metric", "mean", "95% interval", "difference"):
+        shown.add_column(c, justify="left" if c in ("scenario", "metric") else "right")
+    for r in rows:
+        if r["group"] is None and r["metric"] in _HEADLINE_METRICS:
+            shown.add_row(r["scenario"], r["metric"], _fmt(r["mean"]),
+                          f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
+                          f"{_fmt(r['diff_mean'])} ({_fmt(r['diff_ci_low'])} to "
+                          f"{_fmt(r['diff_ci_high'])})")
+    out_console.print(shown)
+    out_console.print(f"Written to [bold]{out}[/bold]: comparison.parquet, "
+                      f"replications.parquet, runs/")
+
+
+_HEADLINE_METRICS = ("captures", "alerts", "false_alerts", "false_alert_share",
+                     "false_alert_rate_ratio", "wrongful_stops", "tracking_reach_mean",
+                     "gatherings_detected")
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    grid: Annotated[list[str], typer.Option(help="key.path=v1,v2,... (repeatable).")],
+    replications: Annotated[int, typer.Option(help="Runs per point.", min=1)] = 3,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sweep"),
+    seed: Annotated[int | None, typer.Option(help="Seed for all points.", min=0)] = None,
+    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
+                                                min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip points already finished.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Run a grid of parameter values; each point is written as soon as it is done."""
+    from sim.experiments import parse_grid
+    from sim.experiments import sweep as run_sweep
+
+    g = parse_grid(grid)
+    progress, update = _progress_bar("Sweeping", quiet)
+    if progress is not None:
+        with progress:
+            table = run_sweep(scenario, g, replications=replications, out=out, seed=seed,
+                              workers=workers, scheduler=scheduler, resume=resume,
+                              progress=update)
+    else:
+        table = run_sweep(scenario, g, replications=replications, out=out, seed=seed,
+                          workers=workers, scheduler=scheduler, resume=resume)
+    if not quiet:
+        n_points = len(set(table.column("point").to_pylist()))
+        out_console.print(f"{n_points} points x {replications} replications written to "
+                          f"[bold]{out}[/bold]: sweep.parquet, points/")
+
+
 @app.command()
 def errors(
     model: Annotated[str, typer.Option(help="A face-match model preset.")] =
@@ -202,7 +299,7 @@ def schema(out: Annotated[Path | None, typer.Option(
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and v != v):  # None or NaN
         return "n/a"
     if isinstance(v, float):
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"

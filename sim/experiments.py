@@ -1,0 +1,262 @@
+"""Many runs: comparisons of scenarios and parameter sweeps, on local processes or Dask.
+
+An edge module (like ``sim.api``): it runs simulations and hands their summaries to
+``analysis.compare``. Replication ``r`` of every scenario or sweep point uses the same seed and
+replication index, so they share their common random numbers. Results do not depend on where a
+run executed: every task is a pure function of (scenario, overrides, seed, replication).
+
+Sweeps write each point's rows as soon as its replications are done (one Parquet file per point,
+written to a temporary name and renamed, so a killed run leaves only whole points), and
+``resume`` skips the points already on disk.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tomllib
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import UserError
+from sim.recorder import write_json
+from sim.scenario import Scenario, load_scenario
+
+ProgressFn = Callable[[int, int], None]
+
+
+def run_task(scenario: dict[str, Any], seed: int, replication: int,
+             out: str | None = None) -> dict[str, float]:
+    """One run, returning its flattened summary (executed in a worker process)."""
+    from analysis.compare import flatten
+    from sim.api import run
+
+    sc = Scenario.model_validate(scenario)
+    return flatten(run(sc, seed=seed, replication=replication, out=out, overwrite=True).summary)
+
+
+def _workers(n: int | None) -> int:
+    return max(1, n if n else (os.cpu_count() or 1))
+
+
+@dataclass
+class _Task:
+    key: Any
+    scenario: dict[str, Any]
+    replication: int
+    out: str | None = None
+
+
+def _execute(tasks: list[_Task], seed: int, *, workers: int | None, scheduler: str | None,
+             on_result: Callable[[_Task, dict[str, float]], None],
+             progress: ProgressFn | None) -> None:
+    """Run the tasks on local processes, or on a Dask cluster when given its address."""
+    done = 0
+    total = len(tasks)
+    if scheduler:
+        try:
+            from distributed import Client, as_completed
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise UserError(f"--scheduler needs dask.distributed ({exc})") from None
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
+                            f"({exc})") from None
+        try:
+            futs = {client.submit(run_task, t.scenario, seed, t.replication, t.out,
+                                  pure=False, retries=3): t for t in tasks}
+            for fut in as_completed(futs):
+                on_result(futs[fut], fut.result())
+                done += 1
+                if progress:
+                    progress(done, total)
+        finally:
+            client.close()
+        return
+    with ProcessPoolExecutor(max_workers=_workers(workers)) as pool:
+        pending: dict[Future[dict[str, float]], _Task] = {
+            pool.submit(run_task, t.scenario, seed, t.replication, t.out): t for t in tasks}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                t = pending.pop(fut)
+                on_result(t, fut.result())
+                done += 1
+                if progress:
+                    progress(done, total)
+
+
+# ---------------------------------------------------------------- compare
+def compare(paths: Sequence[str | Path], *, replications: int, out: str | Path,
+            seed: int | None = None, workers: int | None = None, scheduler: str | None = None,
+            overrides: Sequence[str] = (), progress: ProgressFn | None = None) -> pa.Table:
+    """Run scenarios side by side, ``replications`` times each, on common random numbers.
+
+    Writes ``replications.parquet`` (every run's metrics), ``comparison.parquet`` (means, 95%
+    intervals, paired differences against the first scenario), ``compare.json`` and, for
+    replication 0 of each scenario, a full run directory under ``runs/<name>``.
+    """
+    from analysis.compare import comparison_table
+
+    if replications < 1:
+        raise UserError("--replications: expected at least 1")
+    scenarios = [load_scenario(p, list(overrides)) for p in paths]
+    names = _unique_names([s.name for s in scenarios])
+    common_seed = scenarios[0].seed if seed is None else seed
+    out = _fresh_dir(Path(out))
+    tasks = [_Task((name, r), sc.to_dict(), r,
+                   str(out / "runs" / name) if r == 0 else None)
+             for r in range(replications) for name, sc in zip(names, scenarios, strict=True)]
+    rows: list[dict[str, Any]] = []
+
+    def keep(task: _Task, metrics: dict[str, float]) -> None:
+        name, r = task.key
+        rows.extend({"scenario": name, "replication": r, "metric": m, "value": v}
+                    for m, v in metrics.items())
+
+    _execute(tasks, common_seed, workers=workers, scheduler=scheduler, on_result=keep,
+             progress=progress)
+    rows.sort(key=lambda x: (names.index(x["scenario"]), x["replication"], x["metric"]))
+    pq.write_table(_rows_table(rows, ["scenario"]), out / "replications.parquet")
+    table = comparison_table(rows, names)
+    pq.write_table(table, out / "comparison.parquet")
+    write_json(out / "compare.json", {"scenarios": names, "files": [str(p) for p in paths],
+                                      "replications": replications, "seed": common_seed})
+    return table
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        k, base = 2, n
+        while n in out:
+            n = f"{base}-{k}"
+            k += 1
+        out.append(n)
+    return out
+
+
+# ---------------------------------------------------------------- sweep
+def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``key.path=v1,v2,...`` (values in TOML, bare words as strings) to {key: [values]}."""
+    grid: dict[str, list[Any]] = {}
+    for raw in items:
+        key, sep, values = raw.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise UserError(f"--grid {raw!r}: expected key.path=v1,v2,...")
+        parsed = []
+        for v in values.split(","):
+            try:
+                parsed.append(tomllib.loads(f"v = {v.strip()}")["v"])
+            except tomllib.TOMLDecodeError:
+                parsed.append(v.strip())
+        grid[key.strip()] = parsed
+    if not grid:
+        raise UserError("sweep: give at least one --grid key.path=v1,v2,...")
+    return grid
+
+
+def sweep(path: str | Path, grid: dict[str, list[Any]], *, replications: int,
+          out: str | Path, seed: int | None = None, workers: int | None = None,
+          scheduler: str | None = None, resume: bool = False,
+          progress: ProgressFn | None = None) -> pa.Table:
+    """Run every combination of the grid, ``replications`` times each.
+
+    Each point's rows go to ``points/point-<id>.parquet`` as soon as its replications are done;
+    ``sweep.parquet`` holds them all at the end, sorted, whatever ran where.
+    """
+    if replications < 1:
+        raise UserError("--replications: expected at least 1")
+    keys = list(grid)
+    points = [dict(zip(keys, combo, strict=True))
+              for combo in itertools.product(*(grid[k] for k in keys))]
+    # Validate every point before running any.
+    scenarios = [load_scenario(path, [f"{k}={_toml(v)}" for k, v in p.items()]) for p in points]
+    common_seed = scenarios[0].seed if seed is None else seed
+    out = Path(out)
+    meta = {"scenario": str(path), "grid": grid, "replications": replications,
+            "seed": common_seed}
+    if resume and (out / "sweep.json").exists():
+        before = json.loads((out / "sweep.json").read_text())
+        if before != json.loads(json.dumps(meta)):
+            raise UserError(f"{out}: --resume with a different grid, scenario, seed or number "
+                            f"of replications than the sweep already there")
+    elif not resume:
+        out = _fresh_dir(out)
+    (out / "points").mkdir(parents=True, exist_ok=True)
+    write_json(out / "sweep.json", meta)
+    todo = [i for i in range(len(points)) if not _point_file(out, i).exists()]
+    tasks = [_Task(i, scenarios[i].to_dict(), r) for i in todo for r in range(replications)]
+    partial: dict[int, list[dict[str, Any]]] = {i: [] for i in todo}
+    counts: dict[int, int] = dict.fromkeys(todo, 0)
+
+    def keep(task: _Task, metrics: dict[str, float]) -> None:
+        i = task.key
+        partial[i].extend({"point": i, **{k: _text(v) for k, v in points[i].items()},
+                           "replication": task.replication, "metric": m, "value": v}
+                          for m, v in metrics.items())
+        counts[i] += 1
+        if counts[i] == replications:
+            rows = sorted(partial.pop(i), key=lambda x: (x["replication"], x["metric"]))
+            _write_atomic(_rows_table(rows, ["point", *keys]), _point_file(out, i))
+
+    _execute(tasks, common_seed, workers=workers, scheduler=scheduler, on_result=keep,
+             progress=progress)
+    table = pa.concat_tables([pq.read_table(_point_file(out, i)) for i in range(len(points))])
+    table = table.sort_by([("point", "ascending"), ("replication", "ascending"),
+                           ("metric", "ascending")])
+    pq.write_table(table, out / "sweep.parquet")
+    return table
+
+
+def _point_file(out: Path, i: int) -> Path:
+    return out / "points" / f"point-{i:05d}.parquet"
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v)
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else _toml(v)
+
+
+def _rows_table(rows: list[dict[str, Any]], key_cols: list[str]) -> pa.Table:
+    cols: dict[str, pa.Array] = {}
+    for k in key_cols:
+        cols[k] = pa.array([r[k] for r in rows],
+                           pa.int32() if k == "point" else pa.string())
+    cols["replication"] = pa.array([r["replication"] for r in rows], pa.int32())
+    cols["metric"] = pa.array([r["metric"] for r in rows], pa.string())
+    cols["value"] = pa.array([r["value"] for r in rows], pa.float64())
+    return pa.table(cols)
+
+
+def _fresh_dir(out: Path) -> Path:
+    """A new (or empty) output directory; an existing non-empty one is never overwritten."""
+    try:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UserError(f"{out}: already exists and is not empty; choose another --out "
+                            f"(or --resume a sweep)")
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot create the output directory ({exc})") from None
+    return out

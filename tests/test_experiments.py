@@ -1,0 +1,136 @@
+"""Comparisons and sweeps: intervals, paired differences, resume, and a real Dask cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from sim.errors import UserError
+from sim.experiments import compare, parse_grid, sweep
+from tests.conftest import ROOT, SCENARIOS
+
+SMALL = ["population.people=500", "duration_h=8"]
+CLASSROOM = SCENARIOS / "classroom_small.toml"
+
+
+def same(a, b) -> bool:
+    """Equal tables, counting NaN (an undefined metric) equal to NaN."""
+    if a.schema != b.schema or a.num_rows != b.num_rows:
+        return False
+    for name in a.column_names:
+        x, y = a.column(name).to_numpy(), b.column(name).to_numpy()
+        if x.dtype.kind == "f":
+            if not np.array_equal(x, y, equal_nan=True):
+                return False
+        elif not np.array_equal(x, y):
+            return False
+    return True
+
+
+def _metric(table, scenario: str, metric: str, group: str | None = None) -> dict:
+    for r in table.to_pylist():
+        if r["scenario"] == scenario and r["metric"] == metric and r["group"] == group:
+            return r
+    raise KeyError(metric)
+
+
+def test_identical_scenarios_differ_by_exactly_zero(tmp_path: Path) -> None:
+    t = compare([CLASSROOM, CLASSROOM], replications=3, out=tmp_path / "c", workers=2,
+                overrides=SMALL)
+    second = [r for r in t.to_pylist() if r["scenario"] == "classroom_small-2"]
+    assert second and all(r["diff_mean"] == 0.0 or np.isnan(r["diff_mean"]) for r in second)
+    assert all(r["diff_ci_low"] == 0.0 or np.isnan(r["diff_ci_low"]) for r in second)
+    assert (tmp_path / "c" / "runs" / "classroom_small" / "summary.json").exists()
+    reps = pq.read_table(tmp_path / "c" / "replications.parquet")
+    assert set(reps.column("replication").to_pylist()) == {0, 1, 2}
+
+
+def test_intervals_shrink_with_replications(tmp_path: Path) -> None:
+    few = compare([CLASSROOM], replications=3, out=tmp_path / "a", overrides=SMALL)
+    many = compare([CLASSROOM], replications=12, out=tmp_path / "b", overrides=SMALL)
+    w_few = _metric(few, "classroom_small", "captures")
+    w_many = _metric(many, "classroom_small", "captures")
+    assert (w_many["ci_high"] - w_many["ci_low"]) < (w_few["ci_high"] - w_few["ci_low"])
+    assert w_many["ci_low"] <= w_many["mean"] <= w_many["ci_high"]
+
+
+def test_a_policy_difference_is_paired(tmp_path: Path) -> None:
+    t = compare([SCENARIOS / "capital_cctv.toml", SCENARIOS / "capital_cctv_regulated.toml"],
+                replications=3, out=tmp_path / "p",
+                overrides=["population.people=8000", "deployment.0.count=100"])
+    base = _metric(t, "capital_cctv", "false_alerts")
+    d = _metric(t, "capital_cctv_regulated", "false_alerts")
+    assert base["mean"] > 5
+    assert d["diff_mean"] < 0 and d["diff_ci_high"] < 0, "fewer false alerts, surely"
+    cap = _metric(t, "capital_cctv_regulated", "people")
+    assert cap["diff_mean"] == 0.0, "same people in both (common random numbers)"
+
+
+GRID = {"facematch.threshold": [0.55, 0.6], "deployment.0.count": [10, 20]}
+
+
+def test_sweep_writes_every_point_and_resume_skips_done_ones(tmp_path: Path) -> None:
+    sc = tmp_path / "small.toml"
+    sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 8\n[population]\npeople = 400\n')
+    full = sweep(sc, GRID, replications=2, out=tmp_path / "s1", workers=2)
+    assert sorted(set(full.column("point").to_pylist())) == [0, 1, 2, 3]
+    assert len(list((tmp_path / "s1" / "points").glob("point-*.parquet"))) == 4
+    # An interrupted sweep: only two points on disk; resume finishes the rest.
+    part = tmp_path / "s2"
+    sweep(sc, GRID, replications=2, out=part, workers=2)
+    for f in sorted((part / "points").glob("point-*.parquet"))[2:]:
+        f.unlink()
+    resumed = sweep(sc, GRID, replications=2, out=part, workers=2, resume=True)
+    assert same(resumed, full), "resumed sweep = uninterrupted sweep"
+    with pytest.raises(UserError, match="different grid"):
+        sweep(sc, {"facematch.threshold": [0.5]}, replications=2, out=part, resume=True)
+    with pytest.raises(UserError, match="not empty"):
+        sweep(sc, GRID, replications=2, out=part)
+
+
+def test_parse_grid() -> None:
+    g = parse_grid(["facematch.threshold=0.6,0.62", "deployment.0.placement=random,footfall",
+                    "governance.ban=true,false"])
+    assert g == {"facematch.threshold": [0.6, 0.62],
+                 "deployment.0.placement": ["random", "footfall"],
+                 "governance.ban": [True, False]}
+    with pytest.raises(UserError):
+        parse_grid(["nonsense"])
+
+
+def test_dask_cluster_equals_local_even_when_a_worker_dies(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    sc = tmp_path / "small.toml"
+    sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 24\n[population]\npeople = 1500\n')
+    local = sweep(sc, GRID, replications=2, out=tmp_path / "local", workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        on_dask = sweep(sc, GRID, replications=2, out=tmp_path / "dask",
+                        scheduler=cluster.scheduler_address)
+        assert same(on_dask, local), "results do not depend on where runs execute"
+        # Kill one worker process while a sweep is running: its tasks are rerun elsewhere.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", "sweep", str(sc), "--grid",
+             "facematch.threshold=0.55,0.6", "--grid", "deployment.0.count=10,20",
+             "--replications", "2", "--out", str(tmp_path / "killed"), "--scheduler",
+             cluster.scheduler_address, "--quiet"], cwd=ROOT)
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "killed" / "points").glob("point-*.parquet")):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sweep must still be running when a worker dies"
+        with distributed.Client(cluster.scheduler_address) as client:
+            pids = client.run(os.getpid)
+        victim = sorted(pids.values())[0]
+        os.kill(victim, signal.SIGKILL)
+        assert proc.wait(timeout=300) == 0
+    killed = pq.read_table(tmp_path / "killed" / "sweep.parquet")
+    assert same(killed, local), "a killed worker loses and duplicates nothing"
