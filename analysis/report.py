@@ -1043,7 +1043,7 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head>"
         f"<body data-figures='{len(sections)}'><main>"
         f"<h1>{_esc(title)}</h1>"
-        f"<p class='sub'>{_esc(description)} A simulation by survsim "
+        f"<p class='sub'>{_esc(description)}{' ' if description else ''}A simulation by survsim "
         f"{_esc(meta.get('survsim_version', ''))}, seed {_esc(meta.get('seed', ''))}.</p>"
         f"<section class='findings' id='findings'><h2>Key findings</h2><ul>{findings}</ul>"
         "</section>"
