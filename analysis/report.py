@@ -65,8 +65,9 @@ GENERAL_CAVEATS = (
     "with another seed; run several replications before quoting a small number or a ratio "
     "built on one.",
     "Groups are the scenario's categories (by default NIST's sex × race groups with US Census "
-    "shares). Real people do not all fit such categories, and the results say nothing about "
-    "anyone's behaviour: everyone in the simulation behaves the same way whatever their group.",
+    "shares). Real people do not all fit such categories. Differences between groups come from "
+    "the face-match model's error rates and from the scenario's settings (where groups live, "
+    "whom officers stop, who gathers), never from anything the people did wrong.",
     "'Falsely flagged' means the system matched a passer-by's face to a watchlist entry that is "
     "someone else. What follows (nothing, a review, a stop) depends on the scenario's governance "
     "settings shown below.",
@@ -111,6 +112,8 @@ def _duration(seconds: float | None) -> str:
     """'12 minutes', '2 hours 13 minutes', '3 days'."""
     if seconds is None:
         return "n/a"
+    if seconds < 60:
+        return "less than a minute"
     m = round(seconds / 60)
     if m < 90:
         return _plural(m, "minute")
@@ -337,7 +340,8 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
     share = s.get("false_alert_share")
     if alerts and share is not None:
         out.append(("false_share", f"Of every 100 alerts, {100 * share:.0f} pointed at the "
-                                   f"wrong person ({_num(false)} of {_num(alerts)} alerts)."))
+                                   f"wrong person ({_num(false)} of "
+                                   f"{_plural(alerts, 'alert')})."))
     else:
         out.append(("false_share", "The system raised no alerts, so nobody was falsely "
                                    "flagged."))
@@ -471,10 +475,13 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
     checks = int(s.get("verifications") or 0)
     if checks:
         refused = _plural(int(s.get("false_rejects") or 0), "genuine person", "genuine people")
+        tries = int(s.get("impostor_attempts") or 0)
         out.append(("verifications",
                     f"At the facility's doors, {_num(checks)} face checks wrongly refused "
-                    f"{refused} and let in {_num(int(s.get('false_accepts') or 0))} of "
-                    f"{_plural(int(s.get('impostor_attempts') or 0), 'impostor')}."))
+                    f"{refused}"
+                    + (f" and let in {_num(int(s.get('false_accepts') or 0))} of "
+                       f"{_plural(tries, 'impostor')}." if tries else
+                       "; nobody tried to pass as someone else.")))
     return out
 
 
@@ -517,6 +524,11 @@ def _group_section(summary: Mapping[str, Any], groups: Sequence[Group],
                              textposition="auto", cliponaxis=False), row=1, col=col)
     _layout(fig, 90 + 38 * max(len(groups), 3))
     fig.update_layout(margin={"l": 170, "t": 40})
+    fig.update_xaxes(rangemode="tozero")
+    if not sum(int(caps.get(g.name, 0) or 0) for g in groups):
+        fig.add_annotation(text="No faces were captured in this run.", showarrow=False,
+                           x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 16},
+                           bgcolor="white")
     csv_text = _csv(["group", "label", "residents", "captures", "captures_not_listed",
                      "false_alerts", "false_alert_rate_per_1000", "ratio_to_average_rate",
                      "four_fifths_band"],
@@ -549,14 +561,15 @@ def _parity_table(summary: Mapping[str, Any], groups: Sequence[Group],
                     f"<td class='n'>{_esc(ratio)}</td><td>{_esc(r['verdict'])}</td></tr>")
     return (
         "<h3>Parity check: the four-fifths band</h3>"
-        f"<p>For each group, its false-alert rate is divided by the <b>average rate</b>: the "
-        f"rate for everyone together, that is all false alerts on people not on the watchlist "
-        f"per 1,000 captures of such people, whatever their group (here "
-        f"{_esc(_rate(mean))}). A group is <b>within the four-fifths band</b> when that ratio "
-        f"lies between 0.8 and 1.25 (four fifths and five fourths), the rule of thumb US "
-        f"equal-employment guidance uses to spot unequal selection rates; <b>outside</b> the "
-        f"band, the system treats that group noticeably differently from the population as a "
-        f"whole.</p>"
+        "<p>For each group, its false-alert rate is divided by the <b>average rate</b>: the "
+        "rate for everyone together, that is all false alerts on people not on the watchlist "
+        "per 1,000 captures of such people, whatever their group ("
+        + (f"here {_esc(_rate(mean))}" if mean is not None else "none in this run")
+        + "). A group is <b>within the four-fifths band</b> when that ratio "
+        "lies between 0.8 and 1.25 (four fifths and five fourths), the rule of thumb US "
+        "equal-employment guidance uses to spot unequal selection rates; <b>outside</b> the "
+        "band, the system treats that group noticeably differently from the population as a "
+        "whole.</p>"
         "<table class='parity'><thead><tr><th>Group</th><th>False alerts</th>"
         "<th>Rate per 1,000 captures</th><th>Compared with the average</th>"
         "<th>Four-fifths test</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
@@ -725,6 +738,10 @@ def _alerts_section(summary: Mapping[str, Any], facts: AlertFacts) -> Section:
                          customdata=[_clock(3600 * e) for e in edges[:-1]],
                          hovertemplate="hour from %{customdata}<br>%{y} correct alerts"
                                        "<extra></extra>"))
+    if not facts.t_s.size:
+        fig.add_annotation(text="No alerts were raised in this run.", showarrow=False,
+                           x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 16})
+        fig.update_yaxes(range=[0, 1])
     _layout(fig, 380, barmode="stack", bargap=0.1,
             legend={"orientation": "h", "y": 1.12, "x": 0},
             xaxis_title="hours since the start of the run (0 = midnight)",
