@@ -75,6 +75,8 @@ def run(
         help="Replace a run already in --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
+    = False,
 ) -> None:
     """Run one scenario; write event tables, the resolved scenario and summary.json."""
     from sim.scenario import load_scenario
@@ -93,6 +95,10 @@ def run(
         _print_summary(result.summary)
         out_console.print(f"\nRun written to [bold]{run_dir}[/bold]: summary.json, "
                           f"scenario.resolved.toml, events/*.arrow")
+    if with_report:
+        path = _report(run_dir)
+        if not (quiet or json_out):
+            out_console.print(f"Report: [bold]{path}[/bold]")
 
 
 def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replication: int,
@@ -143,8 +149,11 @@ def compare(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
+    = True,
 ) -> None:
-    """Run scenarios side by side on common random numbers; write comparison.parquet."""
+    """Run scenarios side by side on common random numbers; write comparison.parquet and
+    report.html."""
     from sim.experiments import compare as run_compare
 
     progress, update = _progress_bar("Comparing", quiet)
@@ -156,6 +165,8 @@ def compare(
     else:
         table = run_compare(scenarios, replications=replications, out=out, seed=seed,
                             workers=workers, scheduler=scheduler, overrides=set_ or [])
+    if with_report:
+        _report(out)
     if quiet:
         return
     rows = table.to_pylist()
@@ -171,7 +182,7 @@ def compare(
                           f"{_fmt(r['diff_ci_high'])})")
     out_console.print(shown)
     out_console.print(f"Written to [bold]{out}[/bold]: comparison.parquet, "
-                      f"replications.parquet, runs/")
+                      f"replications.parquet, runs/" + (", report.html" if with_report else ""))
 
 
 _HEADLINE_METRICS = ("captures", "alerts", "false_alerts", "false_alert_share",
@@ -191,6 +202,8 @@ def sweep(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     resume: Annotated[bool, typer.Option(help="Skip points already finished.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
+    = False,
 ) -> None:
     """Run a grid of parameter values; each point is written as soon as it is done."""
     from sim.experiments import parse_grid
@@ -206,6 +219,8 @@ def sweep(
     else:
         table = run_sweep(scenario, g, replications=replications, out=out, seed=seed,
                           workers=workers, scheduler=scheduler, resume=resume)
+    if with_report:
+        _report(out)
     if not quiet:
         n_points = len(set(table.column("point").to_pylist()))
         out_console.print(f"{n_points} points x {replications} replications written to "
@@ -280,6 +295,36 @@ def _enrolled(groups: tuple[str, ...], size: int) -> Any:
     if w.sum() == 0:
         w = np.ones(len(groups))
     return size * w / w.sum()
+
+
+@app.command()
+def report(directory: Annotated[Path, typer.Argument(
+        help="A run, comparison or sweep directory.", show_default=False)]) -> None:
+    """Build report.html (one self-contained file, opens offline) for a directory."""
+    path = _report(directory)
+    out_console.print(f"Report written to [bold]{path}[/bold]")
+
+
+def _report(directory: Path) -> Path:
+    """The report for a run, comparison or sweep directory (the edge passes model caveats)."""
+    from analysis.report_many import build_report
+
+    caveats: list[str] | None = None
+    sources: list[str] | None = None
+    resolved = directory / "scenario.resolved.toml"
+    if resolved.exists():
+        from sim.facematch import model_for
+        from sim.scenario import load_scenario
+
+        try:
+            m = model_for(load_scenario(resolved).facematch)
+            caveats, sources = list(m.caveats), list(m.sources)
+        except UserError:
+            pass
+    try:
+        return build_report(directory, caveats=caveats, sources=sources)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
 
 
 @app.command()

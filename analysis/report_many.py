@@ -1,0 +1,232 @@
+"""Reports for many runs: a comparison of scenarios, and a parameter sweep.
+
+Same page as the run report (``analysis.report``): plain sentences first, then figures with the
+CSV behind each. A comparison shows each scenario's mean with its 95% interval and the paired
+difference against the first scenario; a sweep shows trade-off curves (the swept parameter
+against false alerts and against detections of listed people).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import pyarrow.parquet as pq
+from plotly.offline import get_plotlyjs
+
+from analysis.report import CSS, REPORT_NAME, Section, _csv, _esc, _figure_html, _layout
+
+# Metrics a reader cares about first, with plain names.
+HEADLINE: dict[str, str] = {
+    "false_alerts": "false alerts (alerts pointing at the wrong person)",
+    "true_alerts": "true alerts",
+    "false_alert_share": "share of alerts that were wrong",
+    "wrongful_stops": "wrongful stops",
+    "watchlist_detected_share": "share of listed people found",
+    "tracking_reach_mean": "tracking reach (share of time away known within 15 min)",
+    "gatherings_detected": "gatherings detected",
+    "captures": "faces captured",
+}
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _page(title: str, subtitle: str, findings: Sequence[str], sections: Sequence[Section],
+          about: str) -> str:
+    items = "".join(f"<li>{_esc(t)}</li>" for t in findings)
+    nav = "".join(f"<a href='#{_esc(s.key)}'>{_esc(s.heading)}</a>" for s in sections)
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{_esc(title)}</title><style>{CSS}</style>"
+            f"<script type='text/javascript'>{get_plotlyjs()}</script></head>"
+            f"<body data-figures='{len(sections)}'><main><h1>{_esc(title)}</h1>"
+            f"<p class='sub'>{_esc(subtitle)}</p>"
+            f"<section class='findings' id='findings'><h2>Key findings</h2><ul>{items}</ul>"
+            f"</section><nav>{nav}<a href='#about'>About</a></nav>"
+            + "".join(_figure_html(s) for s in sections)
+            + f"<section id='about'><h2>About</h2>{about}</section></main></body></html>")
+
+
+def _write(out_dir: Path, page: str) -> Path:
+    out = out_dir / REPORT_NAME
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+# ---------------------------------------------------------------- comparison
+def build_compare_report(out_dir: Path) -> Path:
+    """``report.html`` for a ``survsim compare`` directory."""
+    out_dir = Path(out_dir)
+    meta = json.loads((out_dir / "compare.json").read_text("utf-8"))
+    rows = pq.read_table(out_dir / "comparison.parquet").to_pylist()
+    names: list[str] = meta["scenarios"]
+    base = names[0]
+    overall = {(r["scenario"], r["metric"]): r for r in rows if r["group"] is None}
+    findings: list[str] = []
+    for s in names[1:]:
+        for m, label in HEADLINE.items():
+            r = overall.get((s, m))
+            b = overall.get((base, m))
+            if r is None or b is None or not np.isfinite(r["diff_mean"]):
+                continue
+            lo, hi = r["diff_ci_low"], r["diff_ci_high"]
+            if r["diff_mean"] == 0 and lo == 0 and hi == 0:
+                continue
+            sure = np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0)
+            direction = "more" if r["diff_mean"] > 0 else "fewer" if m in (
+                "false_alerts", "true_alerts", "wrongful_stops", "captures",
+                "gatherings_detected") else "higher" if r["diff_mean"] > 0 else "lower"
+            findings.append(
+                f"{s} against {base}: {_fmt(abs(r['diff_mean']))} {direction} {label} on "
+                f"average per run ({_fmt(r['mean'])} against {_fmt(b['mean'])}; 95% interval "
+                f"of the difference {_fmt(lo)} to {_fmt(hi)})"
+                + ("." if sure else ", a difference the replications cannot tell from zero."))
+    if not findings:
+        findings.append(f"No headline metric differed between the scenarios and {base} "
+                        f"over {meta['replications']} replications.")
+    sections = []
+    for m, label in HEADLINE.items():
+        pts = [overall.get((s, m)) for s in names]
+        if any(p is None for p in pts):
+            continue
+        mean = [p["mean"] for p in pts]  # type: ignore[index]
+        lo = [p["ci_low"] for p in pts]  # type: ignore[index]
+        hi = [p["ci_high"] for p in pts]  # type: ignore[index]
+        err_up = [(h - mu) if np.isfinite(h) else 0 for h, mu in zip(hi, mean, strict=True)]
+        err_dn = [(mu - low) if np.isfinite(low) else 0 for low, mu in zip(lo, mean, strict=True)]
+        fig = go.Figure(go.Bar(x=names, y=mean, error_y={"type": "data", "array": err_up,
+                                                          "arrayminus": err_dn},
+                               marker_color="#2c6e91",
+                               hovertemplate="%{x}<br>%{y:.4g}<extra></extra>"))
+        _layout(fig, 360, yaxis_title=m.replace("_", " "))
+        sections.append(Section(
+            key=f"cmp-{m}", heading=label[0].upper() + label[1:],
+            intro=f"Mean per run over {meta['replications']} replications, with its 95% "
+                  f"interval.", fig=fig, csv_name=f"{m}.csv",
+            csv_text=_csv(["scenario", "mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low",
+                           "diff_ci_high"],
+                          [[p["scenario"], p["mean"], p["ci_low"], p["ci_high"],  # type: ignore[index]
+                            p["diff_mean"], p["diff_ci_low"], p["diff_ci_high"]]  # type: ignore[index]
+                           for p in pts])))
+    groups = sorted({r["group"] for r in rows
+                     if r["metric"] == "false_alert_rate_by_group" and r["group"]})
+    if groups:
+        fig = go.Figure()
+        data = []
+        for s in names:
+            vals = [next((r for r in rows if r["scenario"] == s and r["group"] == g
+                          and r["metric"] == "false_alert_rate_by_group"), None)
+                    for g in groups]
+            fig.add_trace(go.Bar(name=s, x=groups, y=[v["mean"] if v else None for v in vals]))
+            data += [[s, g, v["mean"], v["ci_low"], v["ci_high"]] for g, v in
+                     zip(groups, vals, strict=True) if v]
+        _layout(fig, 420, barmode="group", yaxis_title="false alerts per 1,000 captures")
+        sections.append(Section(
+            key="cmp-groups", heading="False-alert rate by group",
+            intro="False alerts per 1,000 captures of people not on the watchlist, mean over "
+                  "replications.", fig=fig, csv_name="false_alert_rate_by_group.csv",
+            csv_text=_csv(["scenario", "group", "mean", "ci_low", "ci_high"], data)))
+    about = (f"<p>Scenarios: {_esc(', '.join(meta['files']))}. Seed {meta['seed']}; replication "
+             f"r of every scenario uses the same random numbers (common random numbers), so "
+             f"differences are paired run by run. Intervals are 95% t-intervals over "
+             f"replications. Full run of replication 0 of each scenario: <code>runs/</code>."
+             f"</p>")
+    title = f"Comparing {len(names)} scenarios"
+    return _write(out_dir, _page(title, f"{meta['replications']} replications each.",
+                                 findings, sections, about))
+
+
+# ---------------------------------------------------------------- sweep
+def build_sweep_report(out_dir: Path) -> Path:
+    """``report.html`` for a ``survsim sweep`` directory: trade-off curves."""
+    out_dir = Path(out_dir)
+    meta = json.loads((out_dir / "sweep.json").read_text("utf-8"))
+    table = pq.read_table(out_dir / "sweep.parquet")
+    keys = list(meta["grid"])
+    rows = table.to_pylist()
+    by: dict[tuple[Any, ...], dict[str, list[float]]] = {}
+    for r in rows:
+        by.setdefault(tuple(r[k] for k in keys), {}).setdefault(r["metric"], []).append(
+            r["value"])
+    x_key = keys[0]
+    others = keys[1:]
+    series: dict[tuple[Any, ...], list[tuple[str, dict[str, list[float]]]]] = {}
+    for point, metrics in by.items():
+        series.setdefault(point[1:], []).append((point[0], metrics))
+    sections = []
+    findings: list[str] = []
+    for m, label in (("false_alerts", "false alerts"),
+                     ("watchlist_detected_share", "share of listed people found"),
+                     ("wrongful_stops", "wrongful stops"),
+                     ("tracking_reach_mean", "tracking reach")):
+        fig = go.Figure()
+        data = []
+        for rest, pts in sorted(series.items()):
+            pts = sorted(pts, key=lambda p: _sort_key(p[0]))
+            xs = [p[0] for p in pts]
+            ys = [float(np.nanmean(p[1][m])) if m in p[1] and np.isfinite(p[1][m]).any()
+                  else None for p in pts]
+            name = ", ".join(f"{k}={v}" for k, v in zip(others, rest, strict=True)) or m
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name))
+            data += [[*rest, x, y] for x, y in zip(xs, ys, strict=True)]
+        if not data:
+            continue
+        _layout(fig, 380, xaxis_title=x_key, yaxis_title=label)
+        sections.append(Section(
+            key=f"sweep-{m}", heading=f"{label[0].upper()}{label[1:]} against {x_key}",
+            intro=f"Mean over {meta['replications']} replications at each point.", fig=fig,
+            csv_name=f"{m}.csv", csv_text=_csv([*others, x_key, m], data)))
+    n_points = len(by)
+    findings.append(f"{n_points} points of {', '.join(keys)}, {meta['replications']} "
+                    f"replications each, on common random numbers.")
+    fa = [(p, float(np.nanmean(v["false_alerts"]))) for p, v in by.items()
+          if "false_alerts" in v]
+    if fa:
+        lo, hi = min(fa, key=lambda t: t[1]), max(fa, key=lambda t: t[1])
+        findings.append(f"False alerts ranged from {_fmt(lo[1])} per run at "
+                        f"{_point(keys, lo[0])} to {_fmt(hi[1])} at {_point(keys, hi[0])}.")
+    about = (f"<p>Scenario {_esc(meta['scenario'])}, seed {meta['seed']}. Grid: "
+             f"{_esc(json.dumps(meta['grid']))}. Every point's rows are in "
+             f"<code>points/</code> and <code>sweep.parquet</code>.</p>")
+    return _write(out_dir, _page(f"Sweep of {', '.join(keys)}",
+                                 f"{n_points} points.", findings, sections, about))
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    try:
+        return (0, float(v))
+    except (TypeError, ValueError):
+        return (1, str(v))
+
+
+def _point(keys: list[str], p: tuple[Any, ...]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in zip(keys, p, strict=True))
+
+
+def build_report(directory: Path, caveats: list[str] | None = None,
+                 sources: list[str] | None = None) -> Path:
+    """The right report for a run, comparison or sweep directory."""
+    from analysis.report import build_run_report
+
+    d = Path(directory)
+    if (d / "compare.json").exists():
+        return build_compare_report(d)
+    if (d / "sweep.json").exists() and (d / "sweep.parquet").exists():
+        return build_sweep_report(d)
+    if (d / "summary.json").exists():
+        return build_run_report(d, caveats=caveats, sources=sources)
+    raise FileNotFoundError(f"{d}: not a run, comparison or sweep directory (no summary.json, "
+                            f"compare.json or sweep.json)")
