@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import os
 import tomllib
 from collections.abc import Callable, Sequence
@@ -40,6 +41,10 @@ def run_task(scenario: dict[str, Any], seed: int, replication: int,
 
     sc = Scenario.model_validate(scenario)
     return flatten(run(sc, seed=seed, replication=replication, out=out, overwrite=True).summary)
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "ARROW_NUM_THREADS")
 
 
 def _workers(n: int | None) -> int:
@@ -81,7 +86,27 @@ def _execute(tasks: list[_Task], seed: int, *, workers: int | None, scheduler: s
         finally:
             client.close()
         return
-    with ProcessPoolExecutor(max_workers=_workers(workers)) as pool:
+    # One thread per worker process: the processes are the parallelism, and numeric libraries
+    # that each start a thread per core would fight over the same cores (Dask's workers do the
+    # same). Fresh ('spawn') processes read these settings when they import numpy and arrow.
+    ctx = multiprocessing.get_context("spawn")
+    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
+    try:
+        _run_pool(tasks, seed, ctx, _workers(workers), on_result, progress)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_pool(tasks: list[_Task], seed: int, ctx: Any, n: int,
+              on_result: Callable[[_Task, dict[str, float]], None],
+              progress: ProgressFn | None) -> None:
+    done, total = 0, len(tasks)
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
         pending: dict[Future[dict[str, float]], _Task] = {
             pool.submit(run_task, t.scenario, seed, t.replication, t.out): t for t in tasks}
         while pending:
