@@ -136,9 +136,8 @@ def test_dask_cluster_equals_local_even_when_a_worker_dies(tmp_path: Path) -> No
     assert same(killed, local), "a killed worker loses and duplicates nothing"
 
 
-def test_compare_and_sweep_reports_open_in_a_browser(tmp_path: Path) -> None:
+def test_compare_and_sweep_reports_open_in_a_browser(browser, tmp_path: Path) -> None:
     from analysis.report_many import build_report
-    from tests.test_browser import CHROMIUM, FLAGS
 
     compare([CLASSROOM, SCENARIOS / "classroom_small.toml"], replications=2,
             out=tmp_path / "c", overrides=SMALL)
@@ -146,28 +145,18 @@ def test_compare_and_sweep_reports_open_in_a_browser(tmp_path: Path) -> None:
     sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 8\n[population]\npeople = 400\n')
     sweep(sc, GRID, replications=2, out=tmp_path / "s", workers=2)
     pages = [build_report(tmp_path / "c"), build_report(tmp_path / "s")]
-    for page in pages:
-        html = page.read_text()
-        assert "Key findings" in html and "text/csv" in html and "https://" not in html.split(
-            "<script", 1)[0]
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (.ci/run installs it)")
-        pytest.skip("chromium is not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        for page_path in pages:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-            page.goto(page_path.as_uri())
-            page.wait_for_selector(".js-plotly-plot .trace", timeout=30_000, state="attached")
-            n = int(page.locator("body").get_attribute("data-figures") or 0)
-            assert n > 0 and page.locator(".js-plotly-plot").count() == n
-            for i in range(n):
-                assert page.locator(".js-plotly-plot").nth(i).locator(".trace").count() > 0
-            assert not errors, errors
-            assert len(page.screenshot(full_page=True)) > 50_000
-            page.close()
-        browser.close()
+    for page_path in pages:
+        html = page_path.read_text()
+        assert "Key findings" in html and "text/csv" in html
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        page.wait_for_selector(".js-plotly-plot .trace", timeout=30_000, state="attached")
+        n = int(page.locator("body").get_attribute("data-figures") or 0)
+        assert n > 0 and page.locator(".js-plotly-plot").count() == n
+        for i in range(n):
+            assert page.locator(".js-plotly-plot").nth(i).locator(".trace").count() > 0
+        assert not errors, errors
+        assert len(page.screenshot(full_page=True)) > 50_000
+        page.close()

@@ -7,11 +7,9 @@ import csv
 import html
 import io
 import json
-import os
 import re
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ from analysis.report import build_run_report, headlines
 from sim.facematch import MODELS
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
-from tests.test_browser import CHROMIUM, FLAGS
 
 # classroom_small, smaller, with every part of the report switched on: officers dispatched on
 # alerts (stops), one slow reviewer (a queue), a protest with listed activists and the assembly
@@ -226,18 +223,6 @@ def test_headlines_survive_missing_and_null_values() -> None:
     assert "None" not in text and "nan" not in text
     assert "all false alarms" in text
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (.ci/run installs it)")
-        pytest.skip("chromium is not installed; run .ci/run or `apt-get install chromium`")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def test_report_renders_offline_in_a_browser(browser: Any, run_dir: Path,
