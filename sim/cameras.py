@@ -98,8 +98,10 @@ class Cameras:
                               float(self.fov_deg[i]), float(self.range_m[i])))
         return np.array(out, dtype=object)
 
-    def sees(self, camera: int, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Whether camera ``camera`` has the points (x_m, y_m) in view."""
+    def sees(self, camera: int | npt.NDArray[np.integer[Any]], x_m: npt.ArrayLike,
+             y_m: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Whether camera ``camera`` (or each of an array of cameras) has the points (x_m, y_m)
+        in view."""
         dx = np.asarray(x_m, np.float64) - self.x_m[camera]
         dy = np.asarray(y_m, np.float64) - self.y_m[camera]
         dist = np.hypot(dx, dy)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import shapely
 import simpy
 
 from sim.assembly import AssemblyDetector
@@ -49,6 +50,25 @@ _VISITS: dict[str, tuple[str, ...]] = {
 def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int16)),
                                           pa.array(list(names), pa.string()))
+
+
+def _append_rows(old: dict[str, np.ndarray] | None,
+                 new: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rows held for later, with ``new`` added (columns by name)."""
+    if not old:
+        return new
+    return {k: np.concatenate([old[k], v]) for k, v in new.items()}
+
+
+def _split_due(rows: dict[str, np.ndarray], key: str,
+               t1: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Held rows split into those due before ``t1`` (empty dict if none) and the rest."""
+    if not rows:
+        return {}, rows
+    due = rows[key] < t1
+    if not due.any():
+        return {}, rows
+    return {k: v[due] for k, v in rows.items()}, {k: v[~due] for k, v in rows.items()}
 
 
 def _take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
@@ -111,14 +131,18 @@ class Engine:
         # view for as long as they stay, not only while walking past.
         self.crowd_node = np.zeros(0, np.int64)
         self.crowd_cams = np.zeros(0, np.int64)
-        street = world.cameras.is_kind("cctv") | world.cameras.is_kind("van")
-        places = np.unique(world.gatherings.node)
-        pairs = [(int(n), int(c)) for n in places for c in np.flatnonzero(street)
-                 if world.cameras.sees(int(c), world.city.node_x_m[n], world.city.node_y_m[n])
-                 and not _excluded(world, int(n))]
-        if pairs:
-            self.crowd_node = np.array([p[0] for p in pairs], np.int64)
-            self.crowd_cams = np.array([p[1] for p in pairs], np.int64)
+        street = np.flatnonzero(world.cameras.is_kind("cctv") | world.cameras.is_kind("van"))
+        nodes, cams = [], []
+        for n in np.unique(world.gatherings.node):
+            x, y = world.city.node_x_m[n], world.city.node_y_m[n]
+            if world.excluded is not None and shapely.contains_xy(world.excluded, x, y):
+                continue  # no capture inside an exclusion zone
+            seeing = street[world.cameras.sees(street, x, y)]
+            nodes.append(np.full(seeing.size, n, np.int64))
+            cams.append(seeing.astype(np.int64))
+        if nodes:
+            self.crowd_node = np.concatenate(nodes)
+            self.crowd_cams = np.concatenate(cams)
         self.facility_at = np.full(world.city.n_nodes, -1, np.int64)
         self.facility_at[world.cameras.node[self.facility_cams]] = self.facility_cams
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
@@ -516,29 +540,20 @@ class Engine:
                               "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})
 
     def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
-        if self._pending:
-            self._pending = {k: np.concatenate([self._pending[k], v]) for k, v in new.items()}
-        else:
-            self._pending = new
+        self._pending = _append_rows(self._pending, new)
 
     def _queue(self, table: str, new: dict[str, np.ndarray]) -> None:
         """Rows of another table that happen later: held until their time comes. Keys are the
         table's column names, without the id."""
-        old = self._later.get(table)
-        self._later[table] = new if not old else {
-            k: np.concatenate([old[k], v]) for k, v in new.items()}
+        self._later[table] = _append_rows(self._later.get(table), new)
 
     def _release_later(self, t1: float) -> None:
         """Emit the held rows of each table that fall before ``t1``, in time order, numbered
         in that order (the first column of the table is the id)."""
         for table, rows in self._later.items():
-            if not rows:
+            out, self._later[table] = _split_due(rows, "t_s", t1)
+            if not out:
                 continue
-            due = rows["t_s"] < t1
-            if not due.any():
-                continue
-            out = {k: v[due] for k, v in rows.items()}
-            self._later[table] = {k: v[~due] for k, v in rows.items()}
             order = np.lexsort((np.arange(out["t_s"].size), out["t_s"]))
             schema = TABLES[table].schema()
             id_col = schema.field(0).name
@@ -558,14 +573,9 @@ class Engine:
 
     def _release_captures(self, env: simpy.Environment, t1: float) -> None:
         """Emit the pending captures before ``t1`` in time order and schedule their alerts."""
-        pend = self._pending
-        if not pend:
+        cap, self._pending = _split_due(self._pending, "t", t1)
+        if not cap:
             return
-        due = pend["t"] < t1
-        if not due.any():
-            return
-        cap = {k: v[due] for k, v in pend.items()}
-        self._pending = {k: v[~due] for k, v in pend.items()}
         order = np.lexsort((cap["camera"], cap["trip"], cap["t"]))
         cap = {k: v[order] for k, v in cap.items()}
         n = cap["t"].size
@@ -777,17 +787,6 @@ class Engine:
                     arrays.append(pa.array(values, f.type))
             self.outbox.append((table, pa.RecordBatch.from_arrays(arrays, schema=schema)))
             self._rows[table] = []
-
-
-def _excluded(world: World, node: int) -> bool:
-    """Whether a node lies in an exclusion zone (no capture there)."""
-    import shapely
-
-    from sim.policy import exclusion_area
-
-    area = exclusion_area(world.city, world.scenario.governance.exclusion_zones)
-    return area is not None and bool(shapely.contains_xy(area, world.city.node_x_m[node],
-                                                         world.city.node_y_m[node]))
 
 
 @dataclass

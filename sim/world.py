@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +65,7 @@ class World:
     classifier_row: npt.NDArray[np.int16] = dataclasses.field(
         default_factory=lambda: np.zeros(0, np.int16))
     gatherings: Gatherings = dataclasses.field(default_factory=Gatherings.empty)
+    excluded: Any = None  # the exclusion zones' union (shapely), or None
 
     @property
     def watchlist(self) -> Watchlist:
@@ -140,7 +142,8 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
                               streams.generator("facility.inmates"))
     return World(scenario, streams, city, router, pop, trips, watchlists, cams,
                  coverage(city, cams, excluded), model, model_group, hourly, classifier,
-                 reviewer, police, travel, patrols, checks, classifier_row, gatherings)
+                 reviewer, police, travel, patrols, checks, classifier_row, gatherings,
+                 excluded)
 
 
 def _facility_staff_and_visits(scenario: Scenario, city: City, pop: Population,
