@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
 
 
 def flatten(summary: Mapping[str, Any]) -> dict[str, float]:
@@ -48,6 +47,8 @@ def interval(values: np.ndarray) -> tuple[float, float, float]:
     m = float(v.mean())
     if v.size < 2:
         return m, math.nan, math.nan
+    from scipy import stats  # imported here: workers that only run never pay for it
+
     half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
     return m, m - half, m + half
 
