@@ -254,6 +254,17 @@ class Engine:
             "x_m": pa.array(city.node_x_m), "y_m": pa.array(city.node_y_m),
             "district": _dict_array(city.node_district, city.district_names),
         })
+        coords = shapely.get_coordinates(city.edge_geometry)
+        offsets = np.concatenate([[0], np.cumsum(shapely.get_num_coordinates(
+            city.edge_geometry))]).astype(np.int32)
+        yield "edges", _batch("edges", {
+            "edge": pa.array(np.arange(city.n_edges, dtype=np.int32)),
+            "u": pa.array(city.edge_u.astype(np.int32)),
+            "v": pa.array(city.edge_v.astype(np.int32)),
+            "length_m": pa.array(city.edge_length_m.astype(np.float64)),
+            "x_m": pa.ListArray.from_arrays(pa.array(offsets), pa.array(coords[:, 0])),
+            "y_m": pa.ListArray.from_arrays(pa.array(offsets), pa.array(coords[:, 1])),
+        })
         c = w.cameras
         yield "cameras", _batch("cameras", {
             "camera_id": pa.array(np.arange(c.n, dtype=np.int32)),

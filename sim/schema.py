@@ -179,6 +179,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("y_m", pa.float64(), "m", "Projected y."),
         Column("district", _DICT, "", "District name."),
     )),
+    Table("edges", "setup", "The street graph's streets (undirected), with their shapes.", (
+        Column("edge", pa.int32(), "", "Edge index."),
+        Column("u", pa.int32(), "", "One end (node index, the smaller)."),
+        Column("v", pa.int32(), "", "The other end (node index)."),
+        Column("length_m", pa.float64(), "m", "Length along the street."),
+        Column("x_m", pa.list_(pa.float64()), "m", "Projected x of the street's vertices."),
+        Column("y_m", pa.list_(pa.float64()), "m", "Projected y of the street's vertices."),
+    )),
     Table("review_queue", "system", "Alerts waiting for a reviewer, at every change.", (
         Column("t_s", pa.float64(), "s", "Time of the change."),
         Column("waiting", pa.int32(), "", "Alerts waiting."),

@@ -249,3 +249,25 @@ def test_report_renders_offline_in_a_browser(browser: Any, run_dir: Path,
     shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert len(shot) > 50_000, "a report, not a blank page"
     page.close()
+
+
+def test_the_map_draws_every_street_from_the_edges_table(run_dir: Path) -> None:
+    from analysis.report import _polylines
+
+    tables = read_run(run_dir)
+    edges, nodes = tables["edges"], tables["nodes"]
+    assert edges.num_rows > 0
+    x = nodes.column("x_m").to_numpy()
+    y = nodes.column("y_m").to_numpy()
+    u = edges.column("u").to_numpy()
+    v = edges.column("v").to_numpy()
+    xs = edges.column("x_m").to_pylist()
+    ys = edges.column("y_m").to_pylist()
+    # Each street's shape runs from its u crossing to its v crossing.
+    assert [p[0] for p in xs] == pytest.approx(x[u].tolist())
+    assert [p[-1] for p in ys] == pytest.approx(y[v].tolist())
+    px, py = _polylines(edges)
+    # One vertex run per street, each followed by a gap.
+    assert int(np.isnan(px).sum()) == edges.num_rows == int(np.isnan(py).sum())
+    assert px.size == sum(len(p) for p in xs) + edges.num_rows
+    assert np.nanmax(np.abs(px - np.round(px, 1))) == 0
