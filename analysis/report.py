@@ -143,6 +143,17 @@ def _col(t: pa.Table, name: str) -> np.ndarray:
     return t.column(name).to_numpy()
 
 
+def _polylines(edges: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """All streets' vertices in one pair of arrays, a NaN gap after each street (to 0.1 m)."""
+    out = []
+    for name in ("x_m", "y_m"):
+        col = edges.column(name).combine_chunks()
+        flat = np.round(col.flatten().to_numpy(zero_copy_only=False), 1)
+        ends = col.offsets.to_numpy()[1:] - col.offsets.to_numpy()[0]
+        out.append(np.insert(flat, ends, np.nan))
+    return out[0], out[1]
+
+
 def _nonempty(tables: Mapping[str, pa.Table], name: str) -> bool:
     return name in tables and tables[name].num_rows > 0
 
@@ -253,7 +264,8 @@ def _metadata(tables: Mapping[str, pa.Table], summary: Mapping[str, Any]) -> dic
         if b"seed" in md:
             out.update({k.decode(): v.decode() for k, v in md.items()
                         if k.decode() in ("scenario", "seed", "replication", "scenario_hash",
-                                          "schema_version", "survsim_version")})
+                                          "schema_version", "survsim_version",
+                                          "map_attribution")})
             break
     return out
 
@@ -608,9 +620,16 @@ def _stops_section(summary: Mapping[str, Any], groups: Sequence[Group]) -> Secti
 
 
 def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
-                 groups: Sequence[Group]) -> Section:
+                 groups: Sequence[Group], attribution: str | None = None) -> Section:
     fig = go.Figure()
     rows: list[list[object]] = []
+    edges = tables.get("edges")
+    if edges is not None and edges.num_rows:
+        # One trace for all streets: vertices with a gap (None) after each street.
+        xs, ys = _polylines(edges)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="streets",
+                                 line={"color": "#d5d8dc", "width": 1},
+                                 hoverinfo="skip"))
     nodes = tables.get("nodes")
     if nodes is not None and nodes.num_rows:
         nx, ny = _col(nodes, "x_m"), _col(nodes, "y_m")
@@ -700,6 +719,11 @@ def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
     fig.update_yaxes(title_text="metres north", showgrid=False, zeroline=False,
                      scaleanchor="x", scaleratio=1)
     fig.update_layout(margin={"t": 20})
+    if attribution:  # ODbL: the map data's attribution travels with every map shown
+        fig.add_annotation(text=html.escape(attribution.split(", https://")[0]), xref="paper",
+                           yref="paper", x=1, y=0, xanchor="right", yanchor="bottom",
+                           showarrow=False, font={"size": 10, "color": "#555"},
+                           bgcolor="rgba(255,255,255,0.8)")
     layers = {str(r[0]) for r in rows}
     shown = [text for layer, text in (
         ("camera", "blue triangles are cameras"),
@@ -708,9 +732,11 @@ def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
         ("gathering", "stars the gatherings (yellow) and everyday crowds (grey)"),
         ("assembly alarm", "purple diamonds the assembly alarms")) if layer in layers]
     return Section("map", "Where it happened",
-                   "The city seen from above: each grey dot is a street crossing"
+                   "The city seen from above: grey lines are the streets and grey dots the "
+                   "crossings"
                    + (", " + ", ".join(shown) if shown else "") + ". Click a legend entry to "
-                   "hide or show it; drag to zoom, double-click to reset.",
+                   "hide or show it; drag to zoom, double-click to reset."
+                   + (f" {attribution}." if attribution else ""),
                    fig, "map_points.csv",
                    _csv(["layer", "x_m", "y_m", "detail", "t_s"], rows))
 
@@ -1037,7 +1063,7 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         sections.append(_group_section(summary, groups, unlisted_caps))
     if int(summary.get("wrongful_stops") or 0) or int(summary.get("stops") or 0):
         sections.append(_stops_section(summary, groups))
-    sections.append(_map_section(tables, facts, groups))
+    sections.append(_map_section(tables, facts, groups, meta.get("map_attribution")))
     sections.append(_alerts_section(summary, facts))
     if _nonempty(tables, "review_queue"):
         sections.append(_queue_section(summary, tables["review_queue"]))

@@ -39,7 +39,8 @@ def run_metadata(world: World) -> dict[str, str]:
     s = world.scenario
     return {"scenario": s.name, "seed": str(world.seed), "replication": str(world.replication),
             "scenario_hash": s.content_hash(), "schema_version": SCHEMA_VERSION,
-            "survsim_version": __version__, "duration_s": repr(s.duration_s)}
+            "survsim_version": __version__, "duration_s": repr(s.duration_s),
+            **({"map_attribution": world.city.attribution} if world.city.attribution else {})}
 
 
 def stream(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import shapely
 
 from sim.errors import ScenarioError
-from sim.scenario import GridCity, Places, RadialCity
+from sim.scenario import GridCity, OsmCity, Places, RadialCity
 
 PLACE_TYPES: tuple[str, ...] = (
     "workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school", "hospital",
@@ -70,6 +70,12 @@ class City:
     place_node: IntArray = field(default_factory=lambda: np.zeros(0, np.int32))
     place_type: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
     place_name: list[str] = field(default_factory=list)
+    # Real maps: street shapes (shapely LineStrings, u to v), how many homes each crossing
+    # holds (relative; None: the same everywhere), the projection and the data's attribution.
+    shapes: npt.NDArray[Any] | None = None
+    home_weight: FloatArray | None = None
+    crs: str | None = None
+    attribution: str | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -110,7 +116,9 @@ class City:
 
     @cached_property
     def edge_geometry(self) -> npt.NDArray[Any]:
-        """One shapely LineString per edge, in metres."""
+        """One shapely LineString per edge, in metres (from u to v)."""
+        if self.shapes is not None:
+            return self.shapes
         coords = np.stack([
             np.stack([self.node_x_m[self.edge_u], self.node_y_m[self.edge_u]], axis=1),
             np.stack([self.node_x_m[self.edge_v], self.node_y_m[self.edge_v]], axis=1),
@@ -144,8 +152,14 @@ class City:
 
 
 # ---------------------------------------------------------------- generators
-def build_city(spec: GridCity | RadialCity, rng: np.random.Generator) -> City:
-    """Generate the street graph and its places from the scenario's ``[city]`` table."""
+def build_city(spec: GridCity | RadialCity | OsmCity, rng: np.random.Generator) -> City:
+    """Generate (or load) the street graph and its places from the scenario's ``[city]``."""
+    if isinstance(spec, OsmCity):
+        from sim.osm import load_osm_city  # osmnx is an optional extra
+
+        city, tagged = load_osm_city(spec)
+        _place(city, spec.places, rng, tagged)
+        return city
     city = _grid(spec) if isinstance(spec, GridCity) else _radial(spec)
     _place(city, spec.places, rng)
     return city
@@ -247,8 +261,17 @@ def _radial(spec: RadialCity) -> City:
     return City("radial", x, y, eu, ev, length, district, names, 0)
 
 
-def _place(city: City, places: Places, rng: np.random.Generator) -> None:
-    """Put typed places on nodes; the centre node is always the central plaza."""
+TaggedPlaces = dict[str, tuple[IntArray, list[str]]]
+
+
+def _place(city: City, places: Places, rng: np.random.Generator,
+           tagged: TaggedPlaces | None = None) -> None:
+    """Put typed places on nodes; the centre node is always the central plaza.
+
+    ``tagged`` (real maps): per type, the nodes and names of the places the map has; they are
+    all kept, and ``places`` gives the minimum count of each type, filled up by the generator.
+    """
+    tagged = tagged or {}
     r = city.distance_from_centre_m()
     r_max = max(float(r.max()), 1.0)
     n = city.n_nodes
@@ -276,21 +299,35 @@ def _place(city: City, places: Places, rng: np.random.Generator) -> None:
                             f"{n:,}")
             continue
         w = weights[t].astype(np.float64)
-        if t == "plaza":
+        if t in tagged:
+            have, have_names = tagged[t]
+            if t == "plaza":  # the central plaza first
+                keep = have != city.centre_node
+                centre_name = [nm for nd, nm in zip(have, have_names, strict=True)
+                               if nd == city.centre_node]
+                have = np.concatenate([[city.centre_node], have[keep]]).astype(np.int32)
+                have_names = [centre_name[0] if centre_name else "Central Square",
+                              *(nm for nm, k in zip(have_names, keep, strict=True) if k)]
+            w = w.copy()
+            w[have] = 0
+            extra = _choose(rng, w, min(count - have.size, int(np.count_nonzero(w))))
+            chosen = np.concatenate([have, extra]).astype(np.int32)
+            given = list(have_names)
+        elif t == "plaza":
             w = w.copy()
             w[city.centre_node] = 0
             others = _choose(rng, w, count - 1)
             chosen = np.concatenate([[city.centre_node], others]).astype(np.int32)
+            given = ["Central Plaza"]
         else:
             chosen = _choose(rng, w, count)
+            given = []
         nodes.append(chosen)
         types.append(np.full(chosen.size, t_index, np.int8))
         for i, node in enumerate(chosen):
             district = city.district_names[city.node_district[node]]
-            if t == "plaza" and i == 0:
-                names.append("Central Plaza")
-            else:
-                names.append(f"{_LABELS[t]} {i + 1} ({district})")
+            names.append(given[i] if i < len(given) and given[i] else
+                         f"{_LABELS[t]} {i + 1} ({district})")
     if problems:
         raise ScenarioError(problems)
     city.place_node = np.concatenate(nodes).astype(np.int32)

@@ -58,7 +58,12 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     names = [g.name for g in spec.groups]
     n_d = len(city.district_names)
     nodes_in = [np.flatnonzero(city.node_district == d) for d in range(n_d)]
-    capacity = np.array([a.size for a in nodes_in], np.float64)
+    hw = city.home_weight
+    if hw is None:
+        capacity = np.array([a.size for a in nodes_in], np.float64)
+    else:  # real maps: homes where the buildings (or the residential streets) are
+        capacity = np.array([hw[a].sum() for a in nodes_in], np.float64)
+        cum_in = [np.cumsum(hw[a]) / max(hw[a].sum(), 1e-300) for a in nodes_in]
     composition = district_composition(spec, city.district_names, capacity)
     # Homes first (every crossing holds homes), then each resident's group from the make-up of
     # their district.
@@ -69,7 +74,11 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     for d in range(n_d):
         sel = np.flatnonzero(district == d)
         if sel.size:
-            home_node[sel] = nodes_in[d][(pick[sel] * nodes_in[d].size).astype(np.int64)]
+            if hw is None:
+                home_node[sel] = nodes_in[d][(pick[sel] * nodes_in[d].size).astype(np.int64)]
+            else:
+                at = np.searchsorted(cum_in[d], pick[sel], side="right")
+                home_node[sel] = nodes_in[d][np.minimum(at, nodes_in[d].size - 1)]
             group[sel] = rng.choice(len(names), size=sel.size, p=composition[:, d])
     ages = spec.age_bands
     age_p = np.array([ages.child, ages.adult, ages.senior])

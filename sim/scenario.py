@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import tomllib
 import types
@@ -82,7 +83,37 @@ class RadialCity(_Strict):
         return self
 
 
-City = Annotated[GridCity | RadialCity, Field(discriminator="kind")]
+class OsmCity(_Strict):
+    """A real street map from OpenStreetMap (needs the ``osm`` extra: osmnx).
+
+    Give ``path`` (an OpenStreetMap extract: ``.osm``, ``.osm.bz2``, ``.osm.pbf``, or a GraphML
+    file saved by osmnx; relative to the scenario file; ``$VARIABLES`` are expanded) or
+    ``place`` (a name osmnx geocodes and downloads when the machine is online; cached on disk).
+    Typed places come from the map's tags; ``places`` are then minimum counts per type, filled
+    up from the street graph where the extract has fewer tagged places.
+    """
+
+    kind: Literal["osm"]
+    path: str | None = Field(None, min_length=1, description="An OpenStreetMap extract or an "
+                             "osmnx GraphML file (relative to the scenario file).")
+    place: str | None = Field(None, min_length=1, description="A place name, e.g. 'Cardiff, "
+                              "Wales', downloaded through osmnx (online only; cached).")
+    consolidate_m: float = Field(5.0, ge=0, le=50, description="Merge intersection nodes "
+                                 "within twice this distance into one crossing (0: keep all).")
+    districts: int = Field(6, ge=1, le=32, description="Districts made by spatial clustering "
+                           "when the map has no administrative boundaries.")
+    places: Places = Places(workplaces=40, shops=30, transit_hubs=2, plazas=2,
+                            places_of_worship=3, schools=3, hospitals=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OsmCity:
+        if (self.path is None) == (self.place is None):
+            raise ValueError("give exactly one of 'path' (an extract on disk) or 'place' (a "
+                             "place name to download)")
+        return self
+
+
+City = Annotated[GridCity | RadialCity | OsmCity, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- population
@@ -800,6 +831,21 @@ def load_scenario(source: str | Path | Mapping[str, Any],
         raise ScenarioError(loader.format(exc, label, data=data)) from None
 
 
+def _resolve_map_path(data: dict[str, Any], label: str, base_dir: Path) -> None:
+    """``city.path`` relative to the file that sets it, with ``~`` and ``$VARIABLES`` expanded."""
+    city = data.get("city")
+    if not isinstance(city, dict) or not isinstance(city.get("path"), str) or not city["path"]:
+        return
+    raw = city["path"]
+    expanded = os.path.expandvars(os.path.expanduser(raw))
+    missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
+    if missing:
+        raise ScenarioError(f"{label}: city.path: {raw!r} names the environment variable "
+                            f"{missing[0]}, which is not set")
+    p = Path(expanded)
+    city["path"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+
+
 class _Loader:
     def __init__(self) -> None:
         self.provenance: dict[str, str] = {}  # key path -> file that set it (or "--set")
@@ -847,6 +893,7 @@ class _Loader:
             raise ScenarioError(f"{label}: nested too deeply to be a scenario") from None
         for key in keys:
             self.provenance[key] = label
+        _resolve_map_path(data, label, base_dir)
         return _merge(parent, data)
 
     def format(self, exc: ValidationError, label: str, *,

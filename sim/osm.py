@@ -1,0 +1,786 @@
+"""Real cities from OpenStreetMap: a cleaned walking graph, typed places, districts and homes.
+
+A scenario's ``[city] kind = "osm"`` names an extract on disk (``path``: OSM XML, ``.osm.bz2``,
+``.osm.pbf`` or an osmnx GraphML file) or a place to download (``place``). Preparing the map
+follows what street-network researchers do with osmnx:
+
+1. street ways only, with osmnx's walking filter (no motorways, cycleways, private or
+   ``foot=no`` ways, areas or ways under construction), walkable both ways;
+2. the largest connected component;
+3. projected to metres (UTM);
+4. nearby intersection nodes consolidated (``consolidate_m``; osmnx's
+   ``consolidate_intersections``, dead ends kept);
+5. edge geometry filled in (a straight line where OSM has no shape), oriented u to v.
+
+Places come from the map's tags (places of worship, schools, hospitals, marketplaces, stations,
+parks and squares, airports, prisons, shops, offices); districts from administrative boundaries
+when the extract has them, otherwise from k-means clustering of the crossings; homes are placed
+by residential buildings where the extract has enough of them, otherwise by street length.
+
+The prepared map is cached on disk (``SURVSIM_CACHE``, default ``~/.cache/survsim``) keyed by
+the file's content and the preparation settings, so the second run loads it in well under a
+second. osmnx (the ``osm`` extra) is imported only here, and only when a map has to be prepared.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import hashlib
+import io
+import itertools
+import json
+import math
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from sim.city import PLACE_TYPES, City, TaggedPlaces
+from sim.errors import ScenarioError
+from sim.scenario import OsmCity
+
+ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
+               "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
+PREP_VERSION = 1  # bump when the preparation changes what a cached map holds
+INSTALL_HINT = ("real street maps need osmnx, an optional extra: install it with "
+                "`pip install 'survsim[osm]'` (or `.venv/bin/pip install -e '.[osm]'` in a "
+                "checkout)")
+
+# osmnx's "walk" network filter (osmnx.graph._get_osm_filter), applied to the loaded ways.
+_NOT_WALKABLE = re.compile(r"abandoned|bus_guideway|construction|cycleway|motor|^no$|planned|"
+                           r"platform|proposed|raceway|razed")
+# Street classes and how many homes a metre of them carries (relative), for home placement.
+_HOME_PER_M = {"residential": 1.0, "living_street": 1.0, "unclassified": 0.6,
+               "tertiary": 0.6, "service": 0.4, "secondary": 0.4, "primary": 0.3}
+_HOME_PER_M_OTHER = 0.15  # footways, paths, steps, trunk roads
+_RESIDENTIAL_BUILDINGS = {"yes", "house", "residential", "apartments", "detached", "terrace",
+                          "semidetached_house", "dormitory", "bungalow", "flats", "hut"}
+_MIN_BUILDINGS = 100  # fewer residential buildings than this: place homes by street length
+_SNAP_M = 300.0  # tagged features farther than this from any crossing are outside the map
+
+
+def cache_dir() -> Path:
+    """Where prepared maps (and osmnx's download cache) are kept."""
+    env = os.environ.get("SURVSIM_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "survsim"
+
+
+# ---------------------------------------------------------------- entry point
+def load_osm_city(spec: OsmCity) -> tuple[City, TaggedPlaces]:
+    """The prepared city and its tagged places, from the cache or freshly prepared."""
+    source, key = _source_key(spec)
+    cached = cache_dir() / "maps" / f"{_slug(source)}-{key[:20]}.npz"
+    if cached.exists():
+        with contextlib.suppress(OSError, ValueError, KeyError, EOFError):
+            return _read_cache(cached)
+    prepared = _prepare(spec)
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next run time
+        _write_cache(cached, prepared)
+    return prepared.city, prepared.tagged
+
+
+def _source_key(spec: OsmCity) -> tuple[str, str]:
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": PREP_VERSION, "consolidate_m": spec.consolidate_m,
+                         "districts": spec.districts}).encode())
+    if spec.place is not None:
+        h.update(b"place:" + spec.place.strip().lower().encode())
+        return spec.place, h.hexdigest()
+    path = _map_path(spec)
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ScenarioError(f"city.path: {path}: cannot read the file ({exc})") from None
+    return path.name, h.hexdigest()
+
+
+def _map_path(spec: OsmCity) -> Path:
+    assert spec.path is not None
+    raw = os.path.expandvars(os.path.expanduser(spec.path))
+    if "$" in raw:
+        raise ScenarioError(f"city.path: {spec.path!r} names an environment variable that is "
+                            f"not set")
+    path = Path(raw)
+    if not path.exists():
+        raise ScenarioError(f"city.path: {path}: no such file (expected an OpenStreetMap "
+                            f"extract: .osm, .osm.bz2, .osm.pbf, or an osmnx .graphml file)")
+    if not path.is_file():
+        raise ScenarioError(f"city.path: {path}: not a file")
+    return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:40] or "map"
+
+
+# ---------------------------------------------------------------- the prepared map
+@dataclass
+class Prepared:
+    city: City
+    tagged: TaggedPlaces = field(default_factory=dict)
+
+
+_CITY_ARRAYS = ("node_x_m", "node_y_m", "edge_u", "edge_v", "edge_length_m", "node_district",
+                "home_weight")
+
+
+def _write_cache(path: Path, p: Prepared) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = p.city
+    coords = shapely.get_coordinates(c.edge_geometry)
+    counts = shapely.get_num_coordinates(c.edge_geometry)
+    meta = {"district_names": c.district_names, "centre_node": c.centre_node, "crs": c.crs,
+            "kind": c.kind, "tagged_names": {t: names for t, (_, names) in p.tagged.items()}}
+    arrays = {name: getattr(c, name) for name in _CITY_ARRAYS}
+    arrays.update({f"tagged_{t}": nodes for t, (nodes, _) in p.tagged.items()})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, shape_coords=coords, shape_counts=counts,
+             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    os.replace(tmp, path)
+
+
+def _read_cache(path: Path) -> tuple[City, TaggedPlaces]:
+    with np.load(path) as z:
+        meta = json.loads(bytes(z["meta"]).decode())
+        a = {name: z[name] for name in _CITY_ARRAYS}
+        counts = z["shape_counts"]
+        coords = z["shape_coords"]
+        tagged = {t: (z[f"tagged_{t}"].astype(np.int32), list(names))
+                  for t, names in meta["tagged_names"].items()}
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    shapes = np.array([shapely.LineString(coords[s:e])
+                       for s, e in itertools.pairwise(starts)], dtype=object)
+    city = City(meta["kind"], a["node_x_m"], a["node_y_m"], a["edge_u"], a["edge_v"],
+                a["edge_length_m"], a["node_district"], list(meta["district_names"]),
+                int(meta["centre_node"]), shapes=shapes, home_weight=a["home_weight"],
+                crs=meta["crs"], attribution=ATTRIBUTION)
+    return city, tagged
+
+
+# ---------------------------------------------------------------- preparation
+def _osmnx() -> Any:
+    try:
+        import osmnx as ox
+    except ImportError:
+        raise ScenarioError(f"city.kind = 'osm': {INSTALL_HINT}") from None
+    ox.settings.log_console = False
+    ox.settings.use_cache = True
+    ox.settings.cache_folder = str(cache_dir() / "osmnx")
+    tags = list(ox.settings.useful_tags_way)
+    if "foot" not in tags:
+        ox.settings.useful_tags_way = [*tags, "foot"]
+    return ox
+
+
+def _prepare(spec: OsmCity) -> Prepared:
+    ox = _osmnx()
+    if spec.place is not None:
+        graph, features, boundaries = _download(ox, spec.place)
+    else:
+        graph, features, boundaries = _read_extract(ox, _map_path(spec))
+    where = f"city.{'place' if spec.place is not None else 'path'}"
+    return _assemble(ox, graph, features, boundaries, spec, where)
+
+
+def _read_extract(ox: Any, path: Path) -> tuple[Any, list[Feature], Any]:
+    name = path.name.lower()
+    if name.endswith(".graphml"):
+        try:
+            graph = ox.load_graphml(path)
+        except Exception as exc:
+            raise ScenarioError(f"city.path: {path}: not a GraphML street graph saved by osmnx "
+                                f"({type(exc).__name__}: {exc})") from None
+        return graph, [], None
+    if name.endswith(".pbf"):
+        with tempfile.TemporaryDirectory() as tmp:
+            xml_path = _pbf_to_xml(path, Path(tmp) / "extract.osm")
+            return _read_xml(ox, xml_path, shown=path)
+    return _read_xml(ox, path, shown=path)
+
+
+def _pbf_to_xml(path: Path, out: Path) -> Path:
+    try:
+        import osmium
+    except ImportError:
+        raise ScenarioError(f"city.path: {path}: reading .osm.pbf needs pyosmium, part of the "
+                            f"osm extra: {INSTALL_HINT}") from None
+    try:
+        with osmium.SimpleWriter(str(out)) as writer:
+            for obj in osmium.FileProcessor(str(path)):
+                writer.add(obj)
+    except Exception as exc:
+        raise ScenarioError(f"city.path: {path}: not a readable OpenStreetMap PBF file "
+                            f"({exc})") from None
+    return out
+
+
+def _open_text(path: Path) -> io.BufferedIOBase:
+    raw = path.open("rb")
+    head = raw.read(3)
+    raw.seek(0)
+    if head == b"BZh":
+        return bz2.BZ2File(raw)
+    if head[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)
+    return raw
+
+
+@dataclass
+class Feature:
+    """A tagged OSM element reduced to what the city needs: tags, a point, an area."""
+
+    tags: dict[str, str]
+    lon: float
+    lat: float
+    ring: npt.NDArray[np.float64] | None = None  # closed way's lon/lat, for building areas
+
+
+def _scan_xml(path: Path, shown: Path) -> tuple[list[Feature], bool, int]:
+    """One streaming pass: tagged features, whether there are admin boundaries, street ways."""
+    coords: dict[str, tuple[float, float]] = {}
+    features: list[Feature] = []
+    admin = False
+    streets = 0
+    root_seen = False
+    try:
+        with _open_text(path) as f:
+            for event, el in ET.iterparse(f, events=("start", "end")):
+                if event == "start":
+                    if not root_seen:
+                        if el.tag != "osm":
+                            raise ScenarioError(f"city.path: {shown}: not an OpenStreetMap "
+                                                f"XML file (its root element is <{el.tag}>, "
+                                                f"expected <osm>)")
+                        root_seen = True
+                    continue
+                if el.tag == "node":
+                    lon, lat = float(el.get("lon", "nan")), float(el.get("lat", "nan"))
+                    coords[el.get("id", "")] = (lon, lat)
+                    tags = _tags(el)
+                    if tags and _interesting(tags):
+                        features.append(Feature(tags, lon, lat))
+                    el.clear()
+                elif el.tag == "way":
+                    tags = _tags(el)
+                    if "highway" in tags:
+                        streets += 1
+                    if tags.get("boundary") == "administrative":
+                        admin = True
+                    if tags and _interesting(tags):
+                        refs = [nd.get("ref", "") for nd in el.iter("nd")]
+                        pts = np.array([coords[r] for r in refs if r in coords], np.float64)
+                        if pts.size:
+                            closed = len(refs) > 3 and refs[0] == refs[-1]
+                            mid = pts.mean(axis=0)
+                            features.append(Feature(tags, float(mid[0]), float(mid[1]),
+                                                    pts if closed else None))
+                    el.clear()
+                elif el.tag == "relation":
+                    if _tags(el).get("boundary") == "administrative":
+                        admin = True
+                    el.clear()
+    except ScenarioError:
+        raise
+    except (ET.ParseError, EOFError, OSError, ValueError) as exc:
+        raise ScenarioError(f"city.path: {shown}: not a complete OpenStreetMap XML file "
+                            f"({type(exc).__name__}: {exc}); is it truncated?") from None
+    if not root_seen:
+        raise ScenarioError(f"city.path: {shown}: empty, not an OpenStreetMap XML file")
+    return features, admin, streets
+
+
+def _tags(el: ET.Element) -> dict[str, str]:
+    return {t.get("k", ""): t.get("v", "") for t in el.iter("tag")}
+
+
+def _read_xml(ox: Any, path: Path, shown: Path) -> tuple[Any, list[Feature], Any]:
+    features, admin, streets = _scan_xml(path, shown)
+    if streets == 0:
+        raise ScenarioError(f"city.path: {shown}: the extract has no streets (no ways tagged "
+                            f"highway=*)")
+    try:
+        graph = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
+    except Exception as exc:
+        raise ScenarioError(f"city.path: {shown}: osmnx could not build a street graph from "
+                            f"it ({type(exc).__name__}: {exc})") from None
+    boundaries = None
+    if admin:
+        with contextlib.suppress(Exception):  # districts fall back to clustering
+            boundaries = ox.features_from_xml(path, tags={"boundary": "administrative"})
+    return graph, features, boundaries
+
+
+def _download(ox: Any, place: str) -> tuple[Any, list[Feature], Any]:
+    try:
+        graph = ox.graph_from_place(place, network_type="walk", retain_all=True)
+        gdf = ox.features_from_place(place, tags=_FEATURE_TAGS)
+    except Exception as exc:
+        raise ScenarioError(
+            f"city.place: could not download {place!r} through osmnx ({type(exc).__name__}: "
+            f"{_short(exc)}). The machine may be offline, or the name unknown to the "
+            f"geocoder; download an extract elsewhere and give it as city.path") from None
+    features = []
+    for _, row in gdf.iterrows():
+        geom = row["geometry"]
+        tags = {k: str(v) for k, v in row.items()
+                if k != "geometry" and isinstance(v, str)}
+        c = geom.representative_point() if geom.geom_type != "Point" else geom
+        ring = (np.asarray(geom.exterior.coords) if geom.geom_type == "Polygon" else None)
+        features.append(Feature(tags, float(c.x), float(c.y), ring))
+    boundaries = None
+    with contextlib.suppress(Exception):
+        boundaries = ox.features_from_place(place, tags={"boundary": "administrative"})
+    return graph, features, boundaries
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text[:200]
+
+
+_FEATURE_TAGS: dict[str, bool | str | list[str]] = {
+    "amenity": True, "shop": True, "office": True, "building": True, "leisure": ["park"],
+    "place": ["square"], "railway": ["station", "halt", "subway_entrance"],
+    "public_transport": ["station"], "aeroway": ["aerodrome", "terminal"], "craft": True,
+}
+
+
+def _interesting(tags: dict[str, str]) -> bool:
+    return any(k in tags for k in ("amenity", "shop", "office", "building", "leisure", "place",
+                                   "railway", "public_transport", "aeroway", "craft"))
+
+
+def place_type_of(tags: dict[str, str]) -> str | None:
+    """The survsim place type of an OSM element's tags, or None."""
+    amenity = tags.get("amenity", "")
+    if amenity == "place_of_worship":
+        return "place_of_worship"
+    if amenity in ("school", "college", "university", "kindergarten"):
+        return "school"
+    if amenity in ("hospital", "clinic"):
+        return "hospital"
+    if amenity == "prison":
+        return "prison"
+    if tags.get("aeroway") in ("aerodrome", "terminal"):
+        return "airport"
+    if (tags.get("railway") in ("station", "halt", "subway_entrance")
+            or tags.get("public_transport") == "station" or amenity == "bus_station"):
+        return "transit_hub"
+    if (amenity == "marketplace" or tags.get("place") == "square"
+            or tags.get("leisure") == "park"):
+        return "plaza"
+    if "shop" in tags or amenity in ("restaurant", "cafe", "fast_food", "bar", "pub",
+                                     "pharmacy", "bank"):
+        return "shop"
+    if ("office" in tags or "craft" in tags
+            or tags.get("building") in ("office", "commercial", "industrial")
+            or amenity in ("townhall", "courthouse", "police", "fire_station", "post_office")):
+        return "workplace"
+    return None
+
+
+# ---------------------------------------------------------------- graph to arrays
+def _assemble(ox: Any, graph: Any, features: list[Feature], boundaries: Any, spec: OsmCity,
+              where: str) -> Prepared:
+    g = _walkable(graph)
+    if g.number_of_edges() == 0:
+        raise ScenarioError(f"{where}: the map has no walkable streets")
+    g = ox.truncate.largest_component(g, strongly=False)
+    ids = sorted(g.nodes)
+    index = {n: i for i, n in enumerate(ids)}
+    x = np.array([float(g.nodes[n]["x"]) for n in ids])
+    y = np.array([float(g.nodes[n]["y"]) for n in ids])
+    projected = _is_projected(g)
+    crs = str(g.graph.get("crs")) if projected else _utm(x, y)
+    to_xy = _projector(crs)
+    if not projected:
+        x, y = (np.asarray(c, np.float64) for c in to_xy(x, y))
+    eu_l, ev_l, pts_l, cls_l = [], [], [], []
+    for u, v, data in g.edges(data=True):
+        a, b = index[u], index[v]
+        if a == b:
+            continue
+        geom = data.get("geometry")
+        if geom is not None and not projected:
+            c = np.asarray(geom.coords, np.float64)
+            gx, gy = to_xy(c[:, 0], c[:, 1])
+            pts = np.stack([gx, gy], axis=1)
+        elif geom is not None:
+            pts = np.asarray(geom.coords, np.float64)
+        else:
+            pts = np.array([[x[a], y[a]], [x[b], y[b]]])
+        eu_l.append(a)
+        ev_l.append(b)
+        pts_l.append(pts)
+        cls_l.append(_first(data.get("highway")))
+    eu, ev = np.array(eu_l, np.int64), np.array(ev_l, np.int64)
+    if spec.consolidate_m > 0:
+        cluster = consolidate(x, y, eu, ev, spec.consolidate_m)
+        k = int(cluster.max()) + 1
+        count = np.bincount(cluster, minlength=k)
+        x = np.bincount(cluster, x, k) / count
+        y = np.bincount(cluster, y, k) / count
+        eu, ev = cluster[eu], cluster[ev]
+    best: dict[tuple[int, int], tuple[float, Any, str]] = {}
+    for a, b, pts0, cls in zip(eu.tolist(), ev.tolist(), pts_l, cls_l, strict=True):
+        if a == b:
+            continue
+        lo, hi = (a, b) if a < b else (b, a)
+        pts = pts0
+        # Oriented from lo to hi, ends pinned to the (possibly merged) crossings.
+        if np.hypot(*(pts[0] - (x[lo], y[lo]))) > np.hypot(*(pts[-1] - (x[lo], y[lo]))):
+            pts = pts[::-1]
+        pts = pts.copy()
+        pts[0] = (x[lo], y[lo])
+        pts[-1] = (x[hi], y[hi])
+        street_m = max(float(np.hypot(*np.diff(pts, axis=0).T).sum()), 0.5)
+        if (lo, hi) not in best or street_m < best[(lo, hi)][0]:
+            best[(lo, hi)] = (street_m, pts, cls)
+    keys = sorted(best)
+    eu = np.array([kk[0] for kk in keys], np.int32)
+    ev = np.array([kk[1] for kk in keys], np.int32)
+    length = np.array([best[kk][0] for kk in keys])
+    shapes = np.array([shapely.LineString(best[kk][1]) for kk in keys], dtype=object)
+    street_class = [best[kk][2] for kk in keys]
+    x, y, eu, ev, length, shapes, street_class = _largest(x, y, eu, ev, length, shapes,
+                                                          street_class)
+    if x.size < 2:
+        raise ScenarioError(f"{where}: the map has fewer than two connected crossings")
+    fx, fy, ftype, fname, fring = _features_xy(features, to_xy)
+    centre = _centre(x, y, fx, fy, ftype)
+    district, names = _districts(x, y, centre, boundaries, crs, spec.districts)
+    city = City("osm", x, y, eu, ev, length, district, names, centre, shapes=shapes,
+                crs=crs, attribution=ATTRIBUTION)
+    city.home_weight = _home_weight(city, street_class, fx, fy, fring, features)
+    tagged = _tagged_places(city, fx, fy, ftype, fname)
+    return Prepared(city, tagged)
+
+
+def consolidate(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+                tolerance: float) -> npt.NDArray[np.int64]:
+    """Cluster index of every node after merging nearby intersections (osmnx's rule).
+
+    As ``osmnx.consolidate_intersections``: nodes whose ``tolerance`` buffers overlap (closer
+    than twice the tolerance, transitively) form a candidate cluster, and a cluster is split
+    into the parts that its own streets connect, so that only nodes joined by a street inside
+    the cluster merge. Dead ends are kept. Clusters are numbered by their smallest node.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = x.size
+    pairs = cKDTree(np.stack([x, y], axis=1)).query_pairs(2 * tolerance, output_type="ndarray")
+    near = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, candidate = connected_components(near, directed=False)
+    inside = candidate[eu] == candidate[ev]
+    street = sp.coo_matrix((np.ones(int(inside.sum())), (eu[inside], ev[inside])),
+                           shape=(n, n))
+    _, label = connected_components(street, directed=False)
+    # Renumber by smallest member so the result does not depend on scipy's numbering.
+    first = np.full(label.max() + 1, n, np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[label].astype(np.int64)
+
+
+def _utm(x: np.ndarray, y: np.ndarray) -> str:
+    """The UTM zone of the middle of a graph in degrees (as osmnx's projection picks it)."""
+    lon, lat = float(np.median(x)), float(np.median(y))
+    zone = int((lon + 180) // 6) % 60 + 1
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def _walkable(graph: Any) -> Any:
+    g = graph.copy()
+    drop = []
+    for u, v, k, d in g.edges(keys=True, data=True):
+        hw = d.get("highway")
+        values = hw if isinstance(hw, list) else [hw]
+        not_street = hw is None or all(_NOT_WALKABLE.search(str(h)) for h in values)
+        closed = (_has(d.get("area"), "yes") or _has(d.get("foot"), "no")
+                  or _has(d.get("service"), "private") or _has(d.get("access"), "private"))
+        if not_street or closed:
+            drop.append((u, v, k))
+    g.remove_edges_from(drop)
+    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
+    return g
+
+
+def _has(value: Any, wanted: str) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return bool(values) and all(str(v) == wanted for v in values)
+
+
+def _first(value: Any) -> str:
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return "" if value is None else str(value)
+
+
+def _is_projected(g: Any) -> bool:
+    crs = g.graph.get("crs")
+    if crs is None:
+        return False
+    try:
+        import pyproj
+
+        return bool(pyproj.CRS.from_user_input(crs).is_projected)
+    except Exception:
+        return False
+
+
+def _largest(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+             length: np.ndarray, shapes: np.ndarray, street_class: list[str]) -> tuple[Any, ...]:
+    """Only the largest connected part (merging can in principle split or strand nodes)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    n = x.size
+    adj = sp.coo_matrix((np.ones(eu.size), (eu, ev)), shape=(n, n))
+    _, label = connected_components(adj, directed=False)
+    used = np.zeros(n, bool)
+    used[eu] = used[ev] = True
+    sizes = np.bincount(label[used], minlength=label.max() + 1)
+    keep = used & (label == int(np.argmax(sizes)))
+    new = np.cumsum(keep) - 1
+    e_keep = keep[eu] & keep[ev]
+    return (x[keep], y[keep], new[eu[e_keep]].astype(np.int32), new[ev[e_keep]].astype(np.int32),
+            length[e_keep], shapes[e_keep],
+            [c for c, k in zip(street_class, e_keep, strict=True) if k])
+
+
+def _projector(crs: str) -> Any:
+    import pyproj
+
+    tf = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return tf.transform
+
+
+def _features_xy(features: list[Feature], to_xy: Any) -> tuple[Any, ...]:
+    if not features:
+        empty = np.zeros(0)
+        return empty, empty, [], [], []
+    lon = np.array([f.lon for f in features])
+    lat = np.array([f.lat for f in features])
+    fx, fy = to_xy(lon, lat)
+    ftype = [place_type_of(f.tags) for f in features]
+    fname = [f.tags.get("name", "") for f in features]
+    rings: list[np.ndarray | None] = []
+    for f in features:
+        if f.ring is not None and len(f.ring) >= 4:
+            rx, ry = to_xy(f.ring[:, 0], f.ring[:, 1])
+            rings.append(np.stack([rx, ry], axis=1))
+        else:
+            rings.append(None)
+    return np.asarray(fx, float), np.asarray(fy, float), ftype, fname, rings
+
+
+def _centre(x: np.ndarray, y: np.ndarray, fx: np.ndarray, fy: np.ndarray,
+            ftype: list[str | None]) -> int:
+    """The crossing nearest the middle of the map, or a tagged square close to it."""
+    mx, my = float(np.median(x)), float(np.median(y))
+    d = np.hypot(x - mx, y - my)
+    centre = int(np.argmin(d))
+    extent = float(np.percentile(d, 90)) or 1.0
+    squares = [i for i, t in enumerate(ftype) if t == "plaza"]
+    if squares:
+        sq = np.array(squares)
+        ds = np.hypot(fx[sq] - mx, fy[sq] - my)
+        j = int(np.argmin(ds))
+        if ds[j] < 0.3 * extent:
+            centre = int(np.argmin(np.hypot(x - fx[sq[j]], y - fy[sq[j]])))
+    return centre
+
+
+_COMPASS = ["East", "North-East", "North", "North-West", "West", "South-West", "South",
+            "South-East"]
+
+
+def _districts(x: np.ndarray, y: np.ndarray, centre: int, boundaries: Any, crs: str,
+               k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
+    found = _admin_districts(x, y, boundaries, crs)
+    if found is not None:
+        return found
+    return _cluster_districts(x, y, centre, k)
+
+
+def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
+                     crs: str) -> tuple[npt.NDArray[np.int16], list[str]] | None:
+    """Districts from the most local administrative level that splits the map in two or more."""
+    if boundaries is None or len(boundaries) == 0 or "admin_level" not in boundaries:
+        return None
+    try:
+        b = boundaries.to_crs(crs)
+    except Exception:
+        return None
+    b = b[b.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    pts = shapely.points(x, y)
+    levels = sorted({str(v) for v in b["admin_level"].dropna()},
+                    key=lambda s: -float(s) if s.replace(".", "").isdigit() else 0)
+    for level in levels:
+        sub = b[b["admin_level"].astype(str) == level]
+        label = np.full(x.size, -1, np.int64)
+        names: list[str] = []
+        for geom, name in zip(sub.geometry, sub.get("name", [""] * len(sub)), strict=False):
+            inside = shapely.contains(geom, pts) & (label < 0)
+            if inside.any():
+                label[inside] = len(names)
+                names.append(str(name) if isinstance(name, str) and name else
+                             f"District {len(names) + 1}")
+        if len(names) >= 2 and np.mean(label >= 0) >= 0.5:
+            out = label < 0
+            if out.any():  # crossings outside every boundary join the nearest inside one
+                from scipy.spatial import cKDTree
+
+                tree = cKDTree(np.stack([x[~out], y[~out]], axis=1))
+                _, j = tree.query(np.stack([x[out], y[out]], axis=1))
+                label[out] = label[~out][j]
+            return label.astype(np.int16), _unique(names)
+    return None
+
+
+def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
+                       k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
+    """k-means of the crossings (deterministic start: farthest points from the centre)."""
+    pts = np.stack([x, y], axis=1)
+    k = max(1, min(k, x.size // 20 or 1))
+    seeds = [centre]
+    d = np.hypot(x - x[centre], y - y[centre])
+    for _ in range(1, k):
+        nxt = int(np.argmax(d))
+        seeds.append(nxt)
+        d = np.minimum(d, np.hypot(x - x[nxt], y - y[nxt]))
+    centres = pts[seeds].astype(np.float64)
+    label = np.zeros(x.size, np.int64)
+    for _ in range(50):
+        dist = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        new = np.argmin(dist, axis=1)
+        for j in range(k):
+            sel = new == j
+            if sel.any():
+                centres[j] = pts[sel].mean(axis=0)
+        if np.array_equal(new, label):
+            break
+        label = new
+    # The cluster holding the centre is "Centre"; the others are named by compass direction.
+    label = np.unique(label, return_inverse=True)[1]
+    k = int(label.max()) + 1
+    cx, cy = x[centre], y[centre]
+    names = []
+    for j in range(k):
+        if j == label[centre]:
+            names.append("Centre")
+            continue
+        mx, my = pts[label == j].mean(axis=0)
+        angle = math.atan2(my - cy, mx - cx)
+        names.append(_COMPASS[round(angle / (math.pi / 4)) % 8])
+    return label.astype(np.int16), _unique(names)
+
+
+def _unique(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        k, base = 2, n
+        while n in out:
+            n = f"{base} {k}"
+            k += 1
+        out.append(n)
+    return out
+
+
+def _nearest(city: City, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(np.stack([city.node_x_m, city.node_y_m], axis=1))
+    dist, node = tree.query(np.stack([fx, fy], axis=1))
+    return np.asarray(node, np.int64), np.asarray(dist, np.float64)
+
+
+def _home_weight(city: City, street_class: list[str], fx: np.ndarray, fy: np.ndarray,
+                 rings: list[Any], features: list[Feature]) -> np.ndarray:
+    """Relative number of homes at each crossing: buildings where there are enough, else streets.
+
+    Every crossing keeps a little weight (from its streets), so every district has homes.
+    """
+    per_m = np.array([_HOME_PER_M.get(c, _HOME_PER_M_OTHER) for c in street_class])
+    half = 0.5 * city.edge_length_m * per_m
+    street = np.bincount(city.edge_u, half, city.n_nodes) + \
+        np.bincount(city.edge_v, half, city.n_nodes)
+    street = street / street.sum()
+    homes = [i for i, f in enumerate(features)
+             if f.tags.get("building") in _RESIDENTIAL_BUILDINGS]
+    if len(homes) < _MIN_BUILDINGS:
+        return street + 1e-6
+    idx = np.array(homes)
+    area = np.array([_area(rings[i]) if rings[i] is not None else 100.0 for i in homes])
+    levels = np.array([_levels(features[i].tags) for i in homes])
+    node, dist = _nearest(city, fx[idx], fy[idx])
+    ok = dist <= _SNAP_M
+    floor = np.bincount(node[ok], (area * levels)[ok], city.n_nodes)
+    if floor.sum() <= 0:
+        return street + 1e-6
+    return 0.8 * floor / floor.sum() + 0.2 * street + 1e-6
+
+
+def _area(ring: np.ndarray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return float(max(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2, 10.0))
+
+
+def _levels(tags: dict[str, str]) -> float:
+    try:
+        return min(max(float(tags.get("building:levels", "1")), 1.0), 60.0)
+    except ValueError:
+        return 1.0
+
+
+def _tagged_places(city: City, fx: np.ndarray, fy: np.ndarray, ftype: list[str | None],
+                   fname: list[str]) -> TaggedPlaces:
+    out: TaggedPlaces = {}
+    if not ftype:
+        return out
+    node, dist = _nearest(city, fx, fy)
+    for t in PLACE_TYPES:
+        sel = [i for i, ft in enumerate(ftype) if ft == t and dist[i] <= _SNAP_M]
+        if t == "transit_hub":  # a station's entrances, platforms and stops: one hub
+            sel = _one_per_cluster(sel, fx, fy, 150.0)
+        nodes: list[int] = []
+        names: list[str] = []
+        for i in sel:
+            n = int(node[i])
+            if n in nodes:
+                j = nodes.index(n)
+                names[j] = names[j] or fname[i]
+                continue
+            nodes.append(n)
+            names.append(fname[i])
+        if nodes:
+            out[t] = (np.array(nodes, np.int32), names)
+    return out
+
+
+def _one_per_cluster(sel: list[int], fx: np.ndarray, fy: np.ndarray,
+                     radius: float) -> list[int]:
+    kept: list[int] = []
+    for i in sorted(sel, key=lambda i: (fx[i], fy[i])):
+        if all(math.hypot(fx[i] - fx[j], fy[i] - fy[j]) > radius for j in kept):
+            kept.append(i)
+    return kept
+
