@@ -26,7 +26,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check sim analysis tests benchmarks
+	$(BIN)/ruff check sim analysis classroom tests benchmarks
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed

@@ -328,6 +328,29 @@ def _report(directory: Path) -> Path:
 
 
 @app.command()
+def demo(port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8050,
+         host: Annotated[str, typer.Option(
+             "--host", help="Address to bind (default: this machine only).")] = "127.0.0.1",
+         public: Annotated[bool, typer.Option(
+             "--public", help="Allow a --host that other machines can reach.")] = False) -> None:
+    """Serve the classroom demo (a live simulation in the browser) on http://HOST:PORT/."""
+    from classroom.app import is_loopback, serve
+
+    if not is_loopback(host) and not public:
+        raise UserError(f"--host {host}: refusing to serve the demo where other machines can "
+                        f"reach it; add --public if that is what you want (default: 127.0.0.1, "
+                        f"this machine only)")
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port: expected a port number from 1 to 65535, got {port}")
+    out_console.print(f"survsim classroom demo on [bold]http://{host}:{port}/[/bold] "
+                      f"(Ctrl+C to stop)")
+    try:
+        serve(host=host, port=port)
+    except OSError as exc:
+        raise UserError(f"cannot serve on {host}:{port} ({exc.strerror or exc})") from None
+
+
+@app.command()
 def schema(out: Annotated[Path | None, typer.Option(
         "--out", help="Write to this file instead of standard output.")] = None) -> None:
     """Print (or write) the JSON Schema of the scenario format."""
