@@ -109,10 +109,13 @@ def browser_times() -> dict[str, object]:
                 th.start()
                 for key, p in PRESETS.items():
                     page.click("#preset")
-                    page.get_by_text(p.label, exact=True).click()
+                    page.get_by_role("option", name=p.label, exact=True).click()
                     page.wait_for_timeout(300)
                     t0 = time.perf_counter()
                     page.click("#run")
+                    page.wait_for_function(  # the previous run's "Finished" gives way first
+                        "() => !document.querySelector('#status').innerText"
+                        ".startsWith('Finished')", timeout=30_000)
                     page.wait_for_selector("text=Finished", timeout=120_000)
                     results[key] = time.perf_counter() - t0
                     print(f"  browser {key}: click to finished {results[key]:.1f} s",

@@ -408,6 +408,9 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 def main() -> None:
     """Console entry point: run the app, turning user errors into exit code 2."""
+    from sim.procs import tune_allocator
+
+    tune_allocator()  # the CLI owns its process (see sim.procs)
     try:
         app(standalone_mode=False)
     except UserError as exc:

@@ -38,7 +38,9 @@ def run_task(scenario: dict[str, Any], seed: int, replication: int,
     """One run, returning its flattened summary (executed in a worker process)."""
     from analysis.compare import flatten
     from sim.api import run
+    from sim.procs import tune_allocator
 
+    tune_allocator()  # a worker process of ours (or Dask's): see sim.procs
     sc = Scenario.model_validate(scenario)
     return flatten(run(sc, seed=seed, replication=replication, out=out, overwrite=True).summary)
 

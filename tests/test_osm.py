@@ -332,3 +332,68 @@ def test_place_while_offline_exits_2(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stderr
     assert "city.place" in p.stderr and "offline" in p.stderr
     assert "Traceback" not in p.stderr + p.stdout
+
+
+# ---------------------------------------------------------------- boundaries and buildings
+def _with_extra_elements(tmp_path: Path, elements: str) -> Path:
+    raw = bz2.decompress(_extract(AGS).read_bytes()).decode("utf-8")
+    out = tmp_path / "ags_extra.osm"
+    out.write_text(raw.replace("</osm>", elements + "\n</osm>"), encoding="utf-8")
+    return out
+
+
+def _closed_way(way_id: int, first_node: int, corners: list[tuple[float, float]],
+                tags: dict[str, str]) -> str:
+    nodes = "".join(f'<node id="{first_node + i}" lat="{lat}" lon="{lon}" version="1"/>'
+                    for i, (lon, lat) in enumerate(corners))
+    refs = "".join(f'<nd ref="{first_node + i}"/>' for i in range(len(corners)))
+    tag = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+    return f'{nodes}<way id="{way_id}" version="1">{refs}<nd ref="{first_node}"/>{tag}</way>'
+
+
+@needs_data
+def test_districts_follow_administrative_boundaries(tmp_path: Path) -> None:
+    """Two boundary polygons split the map at longitude -102.272: west and east districts."""
+    south, north, west, east, cut = 21.84, 21.89, -102.30, -102.25, -102.272
+    extra = (_closed_way(-1, -100, [(west, south), (cut, south), (cut, north), (west, north)],
+                         {"boundary": "administrative", "admin_level": "10",
+                          "name": "Poniente"})
+             + _closed_way(-2, -200, [(cut, south), (east, south), (east, north), (cut, north)],
+                           {"boundary": "administrative", "admin_level": "10",
+                            "name": "Oriente"}))
+    city, _ = load_osm_city(OsmCity(kind="osm", path=str(_with_extra_elements(tmp_path, extra))))
+    assert sorted(city.district_names) == ["Oriente", "Poniente"]
+    import pyproj
+
+    lon, _lat = pyproj.Transformer.from_crs(city.crs, "EPSG:4326", always_xy=True).transform(
+        city.node_x_m, city.node_y_m)
+    names = np.array(city.district_names)[city.node_district]
+    assert np.all(names[lon < cut - 0.0005] == "Poniente")
+    assert np.all(names[lon > cut + 0.0005] == "Oriente")
+
+
+@needs_data
+def test_homes_follow_residential_buildings_when_the_map_has_them(tmp_path: Path) -> None:
+    """150 apartment blocks in one corner: most homes go to the crossings next to them."""
+    lon0, lat0 = -102.2770, 21.8700  # the north-west of the extract
+    blocks = []
+    for i in range(150):
+        x = lon0 + 0.0002 * (i % 15)
+        y = lat0 - 0.0002 * (i // 15)
+        blocks.append(_closed_way(-1000 - i, -10_000 - 10 * i,
+                                  [(x, y), (x + 0.0001, y), (x + 0.0001, y + 0.0001),
+                                   (x, y + 0.0001)],
+                                  {"building": "apartments", "building:levels": "5"}))
+    plain, _ = _city(AGS)
+    built, _ = load_osm_city(OsmCity(kind="osm",
+                                     path=str(_with_extra_elements(tmp_path, "".join(blocks)))))
+    assert plain.home_weight is not None and built.home_weight is not None
+    import pyproj
+
+    x0, y0 = pyproj.Transformer.from_crs("EPSG:4326", built.crs, always_xy=True).transform(
+        lon0 + 0.0015, lat0 - 0.001)
+    near = np.hypot(built.node_x_m - x0, built.node_y_m - y0) < 300
+    share_built = built.home_weight[near].sum() / built.home_weight.sum()
+    near_plain = np.hypot(plain.node_x_m - x0, plain.node_y_m - y0) < 300
+    share_plain = plain.home_weight[near_plain].sum() / plain.home_weight.sum()
+    assert share_built > 0.7 > 0.2 > share_plain
