@@ -62,6 +62,7 @@ class Router:
         self.dist_m = dist.astype(np.float64)
         self.pred = pred.astype(np.int32)
         self.hops = self._hop_counts()
+        self._lift: list[npt.NDArray[np.int64]] | None = None
         # Directed edge of each tree step node -> pred[node] (-1 at the root).
         self.pred_edge = np.full(self.pred.shape, -1, np.int64)
         has = self.pred >= 0
@@ -69,24 +70,45 @@ class Router:
         self.pred_edge[r, c] = city.directed_edge(c, self.pred[r, c])
 
     def _hop_counts(self) -> npt.NDArray[np.int32]:
-        """Edges from each node to each tree's root, by walking all predecessor links at once."""
+        """Edges from each node to each tree's root, by pointer jumping over all trees at once.
+
+        Each round adds the hops of the node an entry points at and then points two steps up,
+        so ``ceil(log2(depth))`` rounds of whole-array gathers do it (instead of one round per
+        edge of the deepest path).
+        """
         n_rows, n = self.pred.shape
-        hops = np.zeros((n_rows, n), np.int32)
-        rows = np.repeat(np.arange(n_rows), n)
-        cur = np.tile(np.arange(n, dtype=np.int32), n_rows)
-        alive = np.ones(cur.size, bool)
-        alive[self.pred.ravel() < 0] = False
-        flat = hops.ravel()
-        while alive.any():
-            idx = np.flatnonzero(alive)
-            flat[idx] += 1
-            cur[idx] = self.pred[rows[idx], cur[idx]]
-            alive[idx] = self.pred[rows[idx], cur[idx]] >= 0
-        return hops
+        base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
+        up = np.where(self.pred >= 0, base + self.pred, -1).ravel()
+        hops = (up >= 0).astype(np.int32)
+        live = np.flatnonzero(up >= 0)
+        while live.size:
+            target = up[live]
+            hops[live] += hops[target]
+            up[live] = up[target]
+            live = live[up[live] >= 0]
+        return hops.reshape(n_rows, n)
 
     def distance_m(self, root: npt.ArrayLike, other: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Shortest distance between destination nodes ``root`` and any nodes ``other``."""
         return self.dist_m[self.row_of[np.asarray(root)], np.asarray(other)]
+
+    def _lifts(self) -> list[npt.NDArray[np.int64]]:
+        """Binary-lifting tables: entry ``l`` maps (row, node) to its 2**l-th ancestor.
+
+        Flat indices ``row * n + node``; a root points at itself. Built on first use.
+        """
+        if self._lift is None:
+            n_rows, n = self.pred.shape
+            dtype = np.int32 if n_rows * n < 2**31 else np.int64
+            base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
+            up = np.where(self.pred >= 0, base + self.pred,
+                          base + np.arange(n, dtype=np.int64)[None, :]).ravel().astype(dtype)
+            tables = [up]
+            depth = int(self.hops.max()) if self.hops.size else 0
+            while (1 << len(tables)) <= depth:
+                tables.append(tables[-1][tables[-1]])
+            self._lift = tables
+        return self._lift
 
     def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
                toward_dest: npt.ArrayLike) -> Paths:
@@ -99,6 +121,10 @@ class Router:
         toward_dest
             True where ``dest`` is a destination (walk the tree of ``dest`` from ``origin``);
             False where ``origin`` is one (walk the tree of ``origin`` from ``dest``, reversed).
+
+        Every position of every path is filled at once: the node ``k`` steps from the start up
+        the tree is found by binary lifting (one gather per bit of ``k``), so the cost does not
+        grow with the number of steps of the longest path.
         """
         origin = np.asarray(origin, np.int32)
         dest = np.asarray(dest, np.int32)
@@ -108,33 +134,34 @@ class Router:
         row = self.row_of[root]
         if np.any(row < 0):
             raise ValueError("a trip with neither end at a destination node")
+        n = self.pred.shape[1]
         length = self.hops[row, start].astype(np.int64) + 1
         offset = np.zeros(length.size + 1, np.int64)
         np.cumsum(length, out=offset[1:])
-        node = np.empty(int(offset[-1]), np.int32)
-        step_edge = np.full(int(offset[-1]), -1, np.int64)
-        # Write step k of every trip still walking; reversed trips fill from the end.
-        base = np.where(toward, offset[:-1], offset[1:] - 1)
-        sign = np.where(toward, 1, -1).astype(np.int64)
-        cur = start.copy()
-        active = np.arange(length.size)
-        k = 0
-        while active.size:
-            node[base[active] + sign[active] * k] = cur[active]
-            nxt = self.pred[row[active], cur[active]]
-            keep = nxt >= 0
-            edge = self.pred_edge[row[active], cur[active]]
-            fwd = toward[active]
-            # Toward the root the step cur -> nxt starts here; reversed, the walk goes nxt -> cur
-            # and that step starts one position earlier.
-            pos = np.where(fwd, base[active] + k, base[active] - k - 1)
-            step_edge[pos[keep]] = np.where(fwd, edge, edge ^ 1)[keep]
-            active = active[keep]
-            cur[active] = nxt[keep]
-            k += 1
-        # Distance walked: along the tree toward the root it falls by dist[root] per node.
+        total = int(offset[-1])
         trip = np.repeat(np.arange(length.size), length)
+        j = np.arange(total, dtype=np.int64) - offset[trip]  # position within the trip
+        fwd = toward[trip]
+        # Steps up the tree from the start: walked forward toward the root, or read backward.
+        k = np.where(fwd, j, length[trip] - 1 - j)
+        row_base = row[trip].astype(np.int64) * n
+        cur = row_base + start[trip]
+        for level, up in enumerate(self._lifts()):
+            m = np.flatnonzero((k >> level) & 1)
+            if m.size:
+                cur[m] = up[cur[m]]
+        node = (cur - row_base).astype(np.int32)
+        # The directed edge of the step from each position to the next (-1 at a trip's end):
+        # toward the root the tree edge of this node; reversed, the next node's, walked down.
+        step_edge = np.full(total, -1, np.int64)
+        inner = np.flatnonzero(j < length[trip] - 1)
+        pe = self.pred_edge.ravel()
+        f = fwd[inner]
+        here = row_base[inner] + node[inner]
+        there = row_base[inner] + node[np.minimum(inner + 1, total - 1)]
+        step_edge[inner] = np.where(f, pe[here], pe[there] ^ 1)
+        # Distance walked: along the tree toward the root it falls by dist[root] per node.
         to_root = self.dist_m[row[trip], node]
-        total = self.dist_m[row, start]
-        along = np.where(toward[trip], total[trip] - to_root, to_root)
+        full = self.dist_m[row, start]
+        along = np.where(fwd, full[trip] - to_root, to_root)
         return Paths(offset, node, along, step_edge)

@@ -8,6 +8,7 @@ deployment itself, known to both).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -31,12 +32,20 @@ class Table:
     columns: tuple[Column, ...]
 
     def schema(self, metadata: dict[str, str] | None = None) -> pa.Schema:
-        fields = [pa.field(c.name, c.type, nullable=False,
-                           metadata={"unit": c.unit, "meaning": c.meaning})
-                  for c in self.columns]
-        meta = {"table": self.name, "view": self.view, "meaning": self.meaning,
-                "schema_version": SCHEMA_VERSION, **(metadata or {})}
-        return pa.schema(fields, metadata=meta)
+        if not metadata:
+            return _plain_schema(self)  # built once per table (the engine asks every batch)
+        return _plain_schema(self).with_metadata({**_plain_schema(self).metadata, **{
+            k.encode(): v.encode() for k, v in metadata.items()}})
+
+
+@functools.cache
+def _plain_schema(table: Table) -> pa.Schema:
+    fields = [pa.field(c.name, c.type, nullable=False,
+                       metadata={"unit": c.unit, "meaning": c.meaning})
+              for c in table.columns]
+    meta = {"table": table.name, "view": table.view, "meaning": table.meaning,
+            "schema_version": SCHEMA_VERSION}
+    return pa.schema(fields, metadata=meta)
 
 
 _DICT = pa.dictionary(pa.int16(), pa.string())

@@ -109,3 +109,25 @@ def test_too_many_places_is_a_scenario_error() -> None:
     spec = GridCity(kind="grid", columns=3, rows=3, places=Places(shops=50))
     with pytest.raises(ScenarioError, match=r"city\.places\.shops"):
         build_city(spec, np.random.default_rng(0))
+
+
+def test_hop_counts_equal_walking_the_predecessor_links() -> None:
+    """Router.hops (pointer jumping) against following pred one step at a time."""
+    import numpy as np
+
+    from sim.city import build_city
+    from sim.routing import Router
+    from sim.scenario import load_scenario
+
+    sc = load_scenario({"city": {"kind": "radial", "rings": 6}})
+    city = build_city(sc.city, np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    router = Router(city, rng.choice(city.n_nodes, 12, replace=False))
+    for row in range(router.pred.shape[0]):
+        for node in rng.choice(city.n_nodes, 40, replace=False):
+            steps, cur = 0, int(node)
+            while router.pred[row, cur] >= 0:
+                cur = int(router.pred[row, cur])
+                steps += 1
+            assert router.hops[row, node] == steps
+            assert cur == router.destinations[row]
