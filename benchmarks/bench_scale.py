@@ -18,6 +18,7 @@ crossings for a network scaled with the population). Each run is a fresh process
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                               "cameras": a.cameras, "hours": a.hours, "repeats": a.repeats,
                               "git": bench_city.git_state()}
     ratios = {}
-    for lo, hi in zip(sizes, sizes[1:], strict=False):
+    for lo, hi in itertools.pairwise(sizes):
         ratios[f"{hi.people}/{lo.people}"] = {
             "people": hi.people / lo.people,
             "wall": hi.median("wall_s") / lo.median("wall_s")}
