@@ -56,7 +56,8 @@ def _col(t: pa.Table, name: str) -> np.ndarray:
     return t.column(name).to_numpy()
 
 
-def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
+def summarize(tables: Tables, *, wall_s: float | None = None,
+              tracking: pa.Table | None = None) -> dict[str, Any]:
     """The run's summary (the ``summary.json`` keys), from its tables.
 
     Parameters
@@ -65,6 +66,9 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
         At least groups, people, watchlist, captures and alerts.
     wall_s
         Wall-clock time of the run, in seconds, if known.
+    tracking
+        The run's tracking table (:func:`analysis.tracking.tracking_table`) when the caller
+        has it already; computed here otherwise.
     """
     meta = _metadata(tables)
     groups = tables["groups"]
@@ -182,7 +186,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None) -> dict[str, Any]:
                                if "review_queue" in tables and tables["review_queue"].num_rows
                                else 0),
         **_by_deployment(tables, is_true),
-        **_tracking(tables, person_group, names, float(meta.get("duration_s", 0.0))),
+        **_tracking(tables, person_group, names, float(meta.get("duration_s", 0.0)), tracking),
         **assembly_summary(tables, names, person_group),
         "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
         "watchlist_present": present,
@@ -270,13 +274,15 @@ def _verifications(tables: Tables, names: list[str]) -> dict[str, Any]:
 
 
 def _tracking(tables: Tables, person_group: np.ndarray, names: list[str],
-              end_s: float) -> dict[str, Any]:
+              end_s: float, tracking: pa.Table | None = None) -> dict[str, Any]:
     from analysis.tracking import tracking_summary, tracking_table
 
     if "trips" not in tables or "nodes" not in tables:
         return {"tracking_reach_mean": None, "tracking_reach_by_group": None,
                 "trips_linked_share_mean": None, "home_inferred_share": None}
-    return tracking_summary(tracking_table(tables, end_s), person_group, names)
+    if tracking is None:
+        tracking = tracking_table(tables, end_s)
+    return tracking_summary(tracking, person_group, names)
 
 
 def _by_deployment(tables: Tables, is_true: np.ndarray) -> dict[str, Any]:

@@ -100,9 +100,11 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
     finally:
         recorder.close()
     tables = read_run(run_dir)
-    summary = summarize(tables, wall_s=time.perf_counter() - started)
-    # Per-person tracking reach (truth against the identity log), next to the summary.
-    reach = tracking_table(tables, sc.duration_s).replace_schema_metadata(meta)
+    # Per-person tracking reach (truth against the identity log), next to the summary (which
+    # summarises the same table).
+    reach = tracking_table(tables, sc.duration_s)
+    summary = summarize(tables, wall_s=time.perf_counter() - started, tracking=reach)
+    reach = reach.replace_schema_metadata(meta)
     with pa.OSFile(str(run_dir / "tracking.arrow"), "wb") as sink, \
             pa.ipc.new_stream(sink, reach.schema) as writer:
         writer.write_table(reach)

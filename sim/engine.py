@@ -52,23 +52,45 @@ def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.
                                           pa.array(list(names), pa.string()))
 
 
-def _append_rows(old: dict[str, np.ndarray] | None,
-                 new: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Rows held for later, with ``new`` added (columns by name)."""
-    if not old:
-        return new
-    return {k: np.concatenate([old[k], v]) for k, v in new.items()}
+class _Held:
+    """Rows held until their time comes, in buckets by the micro-batch that releases them.
 
+    A row with time ``t`` is released by the first window whose end is after ``t`` (never
+    earlier than the next release), so each release touches only its own rows instead of
+    re-filtering everything held. Within a release, rows keep the order they were added in.
+    """
 
-def _split_due(rows: dict[str, np.ndarray], key: str,
-               t1: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Held rows split into those due before ``t1`` (empty dict if none) and the rest."""
-    if not rows:
-        return {}, rows
-    due = rows[key] < t1
-    if not due.any():
-        return {}, rows
-    return {k: v[due] for k, v in rows.items()}, {k: v[~due] for k, v in rows.items()}
+    def __init__(self, ends: npt.NDArray[np.float64], key: str) -> None:
+        self.ends = ends  # end time of each window, as the clock computes it
+        self.key = key
+        self.buckets: dict[int, list[dict[str, np.ndarray]]] = {}
+        self.next = 0  # the window that releases next
+
+    def add(self, rows: dict[str, np.ndarray]) -> None:
+        t = rows[self.key]
+        if t.size == 0:
+            return
+        b = np.maximum(np.searchsorted(self.ends, t, side="right"), self.next)
+        first, last = int(b.min()), int(b.max())
+        if first == last:
+            self.buckets.setdefault(first, []).append(rows)
+            return
+        order = np.argsort(b, kind="stable")
+        sb = b[order]
+        cuts = np.flatnonzero(sb[1:] != sb[:-1]) + 1
+        for part in np.split(order, cuts):
+            self.buckets.setdefault(int(b[part[0]]), []).append(
+                {k: v[part] for k, v in rows.items()})
+
+    def release(self, k: int) -> dict[str, np.ndarray]:
+        """The rows window ``k`` releases (empty dict if none), in the order they were added."""
+        self.next = k + 1
+        chunks = self.buckets.pop(k, [])
+        if not chunks:
+            return {}
+        if len(chunks) == 1:
+            return chunks[0]
+        return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
 
 
 def _take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
@@ -146,14 +168,18 @@ class Engine:
         self.facility_at = np.full(world.city.n_nodes, -1, np.int64)
         self.facility_at[world.cameras.node[self.facility_cams]] = self.facility_cams
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
-        self._pending: dict[str, np.ndarray] = {}
+        n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
+        self._window_ends = np.array([min((k + 1) * self.batch_s, self.duration_s)
+                                      for k in range(n_windows)], np.float64)
+        self._pending = _Held(self._window_ends, "t")
+        self._later_next = 0  # the window whose release of held rows comes next
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             "alerts": [], "reviews": [], "review_queue": [], "stops": []}
         self._in_custody: set[tuple[int, int]] = set()  # (list, entry) arrested
         self._being_handled: set[tuple[int, int]] = set()  # an officer is on the way
         self.reviewers: simpy.Resource | None = None
         self.officers: simpy.Resource | None = None
-        self._later: dict[str, dict[str, np.ndarray]] = {}
+        self._later: dict[str, _Held] = {}
         a = s.assembly
         self.detector = (AssemblyDetector(a.k, a.radius_m, a.window_min * 60.0)
                          if s.governance.assembly_analytics else None)
@@ -303,8 +329,8 @@ class Engine:
                     self._add_facility_arrivals(a, b)
             if self.facility_cams.size:
                 self._add_inmate_checks(t0, t1)
-            self._release_captures(env, t1)
-            self._release_later(t1)
+            self._release_captures(env, k)
+            self._release_later(k)
             yield env.timeout(t1 - t0)
             self._flush_alerts()
             if self.on_progress is not None:
@@ -551,18 +577,23 @@ class Engine:
                               "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})
 
     def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
-        self._pending = _append_rows(self._pending, new)
+        self._pending.add(new)
 
     def _queue(self, table: str, new: dict[str, np.ndarray]) -> None:
         """Rows of another table that happen later: held until their time comes. Keys are the
         table's column names, without the id."""
-        self._later[table] = _append_rows(self._later.get(table), new)
+        held = self._later.get(table)
+        if held is None:
+            held = self._later[table] = _Held(self._window_ends, "t_s")
+            held.next = self._later_next  # as if it had been released with the others
+        held.add(new)
 
-    def _release_later(self, t1: float) -> None:
-        """Emit the held rows of each table that fall before ``t1``, in time order, numbered
-        in that order (the first column of the table is the id)."""
-        for table, rows in self._later.items():
-            out, self._later[table] = _split_due(rows, "t_s", t1)
+    def _release_later(self, k: int) -> None:
+        """Emit the held rows of each table that fall before the end of window ``k``, in time
+        order, numbered in that order (the first column of the table is the id)."""
+        self._later_next = k + 1
+        for table, held in self._later.items():
+            out = held.release(k)
             if not out:
                 continue
             order = np.lexsort((np.arange(out["t_s"].size), out["t_s"]))
@@ -582,9 +613,9 @@ class Engine:
             self.outbox.append((table, _batch(table, cols)))
             self._row_count[table] = start + n
 
-    def _release_captures(self, env: simpy.Environment, t1: float) -> None:
-        """Emit the pending captures before ``t1`` in time order and schedule their alerts."""
-        cap, self._pending = _split_due(self._pending, "t", t1)
+    def _release_captures(self, env: simpy.Environment, k: int) -> None:
+        """Emit the pending captures of window ``k`` in time order and schedule their alerts."""
+        cap = self._pending.release(k)
         if not cap:
             return
         order = np.lexsort((cap["camera"], cap["trip"], cap["t"]))
