@@ -18,6 +18,10 @@ from scipy.sparse.csgraph import dijkstra
 from sim.city import City
 
 
+# From this many trips in one expansion on, walking the trees step by step beats binary lifting.
+_WALK_FROM_TRIPS = 1500
+
+
 @dataclass
 class Paths:
     """Node sequences of many trips, flattened.
@@ -110,6 +114,26 @@ class Router:
             self._lift = tables
         return self._lift
 
+    def _walk(self, row: npt.NDArray[np.int32], start: npt.NDArray[np.int32],
+              toward: npt.NDArray[np.bool_], length: npt.NDArray[np.int64],
+              offset: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]:
+        """Flat (row, node) index of every path position, walking all trips up their trees
+        one step at a time (reversed trips are written from their end)."""
+        up = self._lifts()[0]
+        n = self.pred.shape[1]
+        cur = (row.astype(np.int64) * n + start).astype(up.dtype)
+        out = np.empty(total, up.dtype)
+        base = np.where(toward, offset[:-1], offset[1:] - 1)
+        sign = np.where(toward, 1, -1)
+        active = np.arange(length.size)
+        k = 0
+        while active.size:
+            out[base[active] + sign[active] * k] = cur[active]
+            cur[active] = up[cur[active]]
+            k += 1
+            active = active[length[active] > k]
+        return out.astype(np.int64)
+
     def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
                toward_dest: npt.ArrayLike) -> Paths:
         """Expand the paths of many trips.
@@ -145,11 +169,14 @@ class Router:
         # Steps up the tree from the start: walked forward toward the root, or read backward.
         k = np.where(fwd, j, length[trip] - 1 - j)
         row_base = row[trip].astype(np.int64) * n
-        cur = row_base + start[trip]
-        for level, up in enumerate(self._lifts()):
-            m = np.flatnonzero((k >> level) & 1)
-            if m.size:
-                cur[m] = up[cur[m]]
+        if length.size < _WALK_FROM_TRIPS:
+            cur = row_base + start[trip]
+            for level, up in enumerate(self._lifts()):
+                m = np.flatnonzero((k >> level) & 1)
+                if m.size:
+                    cur[m] = up[cur[m]]
+        else:  # many trips: one step up all their trees at a time is cheaper
+            cur = self._walk(row, start, toward, length, offset, total)
         node = (cur - row_base).astype(np.int32)
         # The directed edge of the step from each position to the next (-1 at a trip's end):
         # toward the root the tree edge of this node; reversed, the next node's, walked down.
