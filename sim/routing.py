@@ -17,7 +17,6 @@ from scipy.sparse.csgraph import dijkstra
 
 from sim.city import City
 
-
 # From this many trips in one expansion on, walking the trees step by step beats binary lifting.
 _WALK_FROM_TRIPS = 1500
 
