@@ -93,6 +93,25 @@ class _Held:
         return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
 
 
+def _first_per_key(key: npt.NDArray[np.int64],
+                   when: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Per distinct ``key``, the row with the smallest ``when`` (the earliest row on ties),
+    in order of key: what a stable lexsort by (key, when) and taking each key's first row gives,
+    without sorting by ``when`` (rows arrive nearly sorted by key, which a stable sort likes)."""
+    if key.size == 0:
+        return np.zeros(0, np.int64)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+    group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, k.size)))
+    w = when[order]
+    lowest = np.minimum.reduceat(w, starts)
+    cand = np.flatnonzero(w == lowest[group])
+    g = group[cand]
+    first = cand[np.concatenate([[True], g[1:] != g[:-1]])]
+    return order[first]
+
+
 def _take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
     """The same rows of several columns."""
     return [a[sel] for a in arrays]
@@ -382,12 +401,10 @@ class Engine:
         t_start = t.depart_s[trip] + paths.along_m[p] / speed
         t_end = t.depart_s[trip] + paths.along_m[p + 1] / speed
         when = t_start + frac * (t_end - t_start)
-        # One capture chance per trip and camera: the first passage.
-        order = np.lexsort((when, cam, trip))
-        trip, cam, when, dist, facing, px, py = _take(order, trip, cam, when, dist, facing, px, py)
-        first = np.ones(trip.size, bool)
-        first[1:] = (trip[1:] != trip[:-1]) | (cam[1:] != cam[:-1])
-        trip, cam, when, dist, facing, px, py = _take(first, trip, cam, when, dist, facing, px, py)
+        # One capture chance per trip and camera: the first passage (earliest, ties to the
+        # earlier row), rows ordered by trip and camera.
+        sel = _first_per_key(trip.astype(np.int64) * np.int64(w.cameras.n) + cam, when)
+        trip, cam, when, dist, facing, px, py = _take(sel, trip, cam, when, dist, facing, px, py)
         caught = (keyed_uniform(self.keys["capture"], trip, self.camera_key[cam])
                   < w.cameras.p_capture[cam])
         caught &= (when < self.duration_s) & (facing >= _MIN_FACING_COS)

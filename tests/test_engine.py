@@ -223,3 +223,21 @@ def test_multi_day_runs_repeat_the_daily_rhythm() -> None:
     day1 = (dep < 86400).sum()
     day2 = (dep >= 86400).sum()
     assert day2 == pytest.approx(day1, rel=0.1), "about as many trips each day"
+
+
+def test_first_passage_per_trip_and_camera_matches_a_full_sort() -> None:
+    """The engine's first-per-key selection equals lexsort by (key, when) + first of each key."""
+    import numpy as np
+
+    from sim.engine import _first_per_key
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        n = int(rng.integers(0, 400))
+        key = np.sort(rng.integers(0, 30, n)) * 7 + rng.integers(0, 7, n)  # nearly sorted
+        when = rng.integers(0, 20, n).astype(np.float64)  # many ties
+        order = np.lexsort((when, key))
+        first = np.ones(n, bool)
+        first[1:] = key[order][1:] != key[order][:-1]
+        expected = order[first]
+        np.testing.assert_array_equal(_first_per_key(key.astype(np.int64), when), expected)
