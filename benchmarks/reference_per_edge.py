@@ -62,7 +62,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import platform
 import resource
 import statistics
@@ -95,6 +94,9 @@ from sim.matching import Matcher
 from sim.policy import searched_entries
 from sim.schema import TABLES
 from sim.world import World, build_world
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_city import cpu_count, git_state
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "capital_cctv.toml"
 
@@ -545,26 +547,6 @@ def measure(args: list[str], label: str) -> dict[str, Any]:
         raise SystemExit(f"reference_per_edge: the {label} run reported nothing")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
-
-
-def git_state() -> dict[str, Any] | None:
-    """Commit and dirty flag of the checkout (best effort: None outside a git clone)."""
-    root = SCENARIO.parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
-                                capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "analysis"],
-                               cwd=root, check=True, capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return {"commit": commit, "dirty": bool(dirty.strip())}
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def print_table(report: dict[str, Any]) -> None:
