@@ -56,6 +56,30 @@ def _col(t: pa.Table, name: str) -> np.ndarray:
     return t.column(name).to_numpy()
 
 
+def entry_keys(watchlist: pa.Table, rows: pa.Table) -> np.ndarray:
+    """One int64 key per (watchlist, entry_id) pair of ``rows`` (lists numbered in the order
+    the watchlist table names them; -1 for a list it does not have)."""
+    import pyarrow.compute as pc
+
+    names = pc.unique(watchlist.column("watchlist").cast(pa.string()))
+    li = pc.index_in(rows.column("watchlist").cast(pa.string()), value_set=names)
+    li = li.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return li * (1 << 32) + _col(rows, "entry_id").astype(np.int64)
+
+
+def claimed_person(watchlist: pa.Table, rows: pa.Table) -> np.ndarray:
+    """The resident each (watchlist, entry_id) row of ``rows`` names: the person an alert
+    claims to have seen (-1 for an entry who does not live in the city or is unknown)."""
+    keys = entry_keys(watchlist, rows)
+    wl_key = entry_keys(watchlist, watchlist)
+    order = np.argsort(wl_key)
+    wl_key, wl_person = wl_key[order], _col(watchlist, "person_id").astype(np.int64)[order]
+    if wl_key.size == 0:
+        return np.full(keys.size, -1, np.int64)
+    pos = np.minimum(np.searchsorted(wl_key, keys), wl_key.size - 1)
+    return np.where(wl_key[pos] == keys, wl_person[pos], -1)
+
+
 def summarize(tables: Tables, *, wall_s: float | None = None,
               tracking: pa.Table | None = None) -> dict[str, Any]:
     """The run's summary (the ``summary.json`` keys), from its tables.
@@ -85,25 +109,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
     listed = np.zeros(people.num_rows, bool)
     listed[_col(people, "person_id")] = _col(people, "is_listed")
 
-    # Watchlist entries are (list, entry id) pairs: one lookup key for both.
     wl = tables["watchlist"]
-    list_names = list(dict.fromkeys(wl.column("watchlist").to_pylist()))
-
-    def entry_key(t: pa.Table) -> np.ndarray:
-        idx = {n: i for i, n in enumerate(list_names)}
-        li = np.array([idx.get(n, -1) for n in t.column("watchlist").to_pylist()], np.int64)
-        return li * (1 << 32) + _col(t, "entry_id").astype(np.int64)
-
-    wl_key = entry_key(wl)
-    key_order = np.argsort(wl_key)
-    wl_key_sorted = wl_key[key_order]
-    wl_person_sorted = _col(wl, "person_id").astype(np.int64)[key_order]
-
-    def person_of(keys: np.ndarray) -> np.ndarray:
-        pos = np.minimum(np.searchsorted(wl_key_sorted, keys), max(wl_key_sorted.size - 1, 0))
-        ok = wl_key_sorted.size > 0
-        found = (wl_key_sorted[pos] == keys) if ok else np.zeros(keys.size, bool)
-        return np.where(found, wl_person_sorted[pos] if ok else -1, -1)
 
     caps = tables["captures"]
     cap_person = np.full(0, 0, np.int64)
@@ -123,8 +129,8 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
     n_alerts = al.num_rows
     if n_alerts:
         seen = cap_id_to_person[_col(al, "capture_id")]
-        alert_key = entry_key(al)
-        claimed = person_of(alert_key)
+        alert_key = entry_keys(wl, al)
+        claimed = claimed_person(wl, al)
         is_true = (claimed >= 0) & (claimed == seen)
         false_group = person_group[seen[~is_true]]
         false_unlisted_group = person_group[seen[~is_true & ~listed[seen]]]

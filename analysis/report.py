@@ -42,7 +42,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from analysis.assembly import AFTER_S, MATCH_RADIUS_M
-from analysis.metrics import read_run, read_table
+from analysis.metrics import claimed_person, read_run, read_table
 
 REPORT_NAME = "report.html"
 FEW = 5  # fewer false alerts (or stops) than this: the rate is uncertain
@@ -237,14 +237,8 @@ def _alert_facts(tables: Mapping[str, pa.Table], person_group: np.ndarray) -> Al
     row = row_of[_col(al, "capture_id").astype(np.int64)]
     person = _col(caps, "person_id").astype(np.int64)[row]
     wl = tables.get("watchlist")
-    claimed_of: dict[tuple[str, int], int] = {}
-    if wl is not None and wl.num_rows:
-        claimed_of = {(str(w), int(e)): int(p) for w, e, p in zip(
-            wl.column("watchlist").to_pylist(), wl.column("entry_id").to_pylist(),
-            wl.column("person_id").to_pylist(), strict=True)}
-    claimed = np.array([claimed_of.get((str(w), int(e)), -1) for w, e in zip(
-        al.column("watchlist").to_pylist(), al.column("entry_id").to_pylist(), strict=True)],
-        np.int64)
+    claimed = (claimed_person(wl, al) if wl is not None and wl.num_rows
+               else np.full(al.num_rows, -1, np.int64))
     return AlertFacts(
         alert_id=_col(al, "alert_id").astype(np.int64), t_s=_col(al, "t_s"),
         x_m=_col(caps, "x_m").astype(np.float64)[row],

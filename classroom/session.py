@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from analysis.metrics import claimed_person
 from classroom.presets import Controls, overrides
 from sim.engine import Engine
 from sim.errors import UserError
@@ -94,8 +95,7 @@ class Run:
         self.ev = _Events()
         self.world: World | None = None
         self.static: dict[str, Any] = {}
-        self.watch_person: dict[tuple[str, int], int] = {}
-        self.cap_index: dict[int, int] = {}
+        self.watchlist: list[pa.RecordBatch] = []
         self.narration: list[tuple[float, str]] = []
         self.cancelled = False
         self.gathering_names: list[str] = []
@@ -175,9 +175,7 @@ class Run:
             return col[f].to_numpy(zero_copy_only=False)
 
         if name == "watchlist":
-            for wl, e, p in zip(col["watchlist"].to_pylist(), a("entry_id"), a("person_id"),
-                                strict=True):
-                self.watch_person[(str(wl), int(e))] = int(p)
+            self.watchlist.append(batch)
         elif name == "trips":
             keep = np.isin(a("person_id"), self.sample)
             for f in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node"):
@@ -189,7 +187,7 @@ class Run:
             self.ev.add("cap.x", a("x_m").astype(np.float64))
             self.ev.add("cap.y", a("y_m").astype(np.float64))
         elif name == "alerts":
-            self._alerts(col, a)
+            self._alerts(batch, a)
         elif name == "stops":
             self._stops(a, col["outcome"].to_pylist())
         elif name == "patrol_stops":
@@ -222,12 +220,13 @@ class Run:
         pos = np.searchsorted(ids, capture_id)
         return np.minimum(pos, max(ids.size - 1, 0))
 
-    def _alerts(self, col: dict[str, Any], a: Any) -> None:
+    def _alerts(self, batch: pa.RecordBatch, a: Any) -> None:
         assert self.world is not None
         rows = self._capture_rows(a("capture_id"))
         person = self.ev.get("cap.person", np.int64)[rows]
-        claimed = np.array([self.watch_person.get((str(wl), int(e)), -1) for wl, e in
-                            zip(col["watchlist"].to_pylist(), a("entry_id"), strict=True)])
+        claimed = (claimed_person(pa.Table.from_batches(self.watchlist),
+                                  pa.Table.from_batches([batch])) if self.watchlist
+                   else np.full(batch.num_rows, -1, np.int64))
         true = claimed == person
         group = self.world.population.group[person]
         t = a("t_s")

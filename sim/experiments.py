@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import UserError
 from sim.recorder import write_json
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, unique_names
 
 ProgressFn = Callable[[int, int], None]
 
@@ -136,7 +136,7 @@ def compare(paths: Sequence[str | Path], *, replications: int, out: str | Path,
     if replications < 1:
         raise UserError("--replications: expected at least 1")
     scenarios = [load_scenario(p, list(overrides)) for p in paths]
-    names = _unique_names([s.name for s in scenarios])
+    names = unique_names([s.name for s in scenarios], "-")
     common_seed = scenarios[0].seed if seed is None else seed
     out = _fresh_dir(Path(out))
     tasks = [_Task((name, r), sc.to_dict(), r,
@@ -158,17 +158,6 @@ def compare(paths: Sequence[str | Path], *, replications: int, out: str | Path,
     write_json(out / "compare.json", {"scenarios": names, "files": [str(p) for p in paths],
                                       "replications": replications, "seed": common_seed})
     return table
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for n in names:
-        k, base = 2, n
-        while n in out:
-            n = f"{base}-{k}"
-            k += 1
-        out.append(n)
-    return out
 
 
 # ---------------------------------------------------------------- sweep

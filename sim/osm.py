@@ -46,7 +46,7 @@ import shapely
 
 from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError
-from sim.scenario import OsmCity
+from sim.scenario import OsmCity, unique_names
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
                "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
@@ -652,7 +652,7 @@ def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
                 tree = cKDTree(np.stack([x[~out], y[~out]], axis=1))
                 _, j = tree.query(np.stack([x[out], y[out]], axis=1))
                 label[out] = label[~out][j]
-            return label.astype(np.int16), _unique(names)
+            return label.astype(np.int16), unique_names(names)
     return None
 
 
@@ -691,18 +691,7 @@ def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
         mx, my = pts[label == j].mean(axis=0)
         angle = math.atan2(my - cy, mx - cx)
         names.append(_COMPASS[round(angle / (math.pi / 4)) % 8])
-    return label.astype(np.int16), _unique(names)
-
-
-def _unique(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for n in names:
-        k, base = 2, n
-        while n in out:
-            n = f"{base} {k}"
-            k += 1
-        out.append(n)
-    return out
+    return label.astype(np.int16), unique_names(names)
 
 
 def _nearest(city: City, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -831,6 +831,18 @@ def load_scenario(source: str | Path | Mapping[str, Any],
         raise ScenarioError(loader.format(exc, label, data=data)) from None
 
 
+def unique_names(names: list[str], sep: str = " ") -> list[str]:
+    """The names, with a repeated one numbered: ["a", "a", "b"] -> ["a", "a{sep}2", "b"]."""
+    out: list[str] = []
+    for n in names:
+        k, base = 2, n
+        while n in out:
+            n = f"{base}{sep}{k}"
+            k += 1
+        out.append(n)
+    return out
+
+
 def _resolve_map_path(data: dict[str, Any], label: str, base_dir: Path) -> None:
     """``city.path`` relative to the file that sets it, with ``~`` and ``$VARIABLES`` expanded."""
     city = data.get("city")

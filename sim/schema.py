@@ -32,10 +32,11 @@ class Table:
     columns: tuple[Column, ...]
 
     def schema(self, metadata: dict[str, str] | None = None) -> pa.Schema:
+        plain = _plain_schema(self)  # built once per table (the engine asks every batch)
         if not metadata:
-            return _plain_schema(self)  # built once per table (the engine asks every batch)
-        return _plain_schema(self).with_metadata({**_plain_schema(self).metadata, **{
-            k.encode(): v.encode() for k, v in metadata.items()}})
+            return plain
+        return plain.with_metadata({**plain.metadata,
+                                    **{k.encode(): v.encode() for k, v in metadata.items()}})
 
 
 @functools.cache

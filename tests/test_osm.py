@@ -314,12 +314,12 @@ def test_bad_extracts_exit_2_with_one_clear_message(tmp_path: Path, make: str) -
     else:
         want = "no such file"
     f = _scenario(tmp_path, 'path = "m.osm.bz2"')
-    out = tmp_dir = tmp_path / "out"
+    out = tmp_path / "out"
     p = _cli("run", str(f), "--out", str(out), "-q")
     assert p.returncode == 2, p.stderr
     assert want in p.stderr and "city.path" in p.stderr
     assert "Traceback" not in p.stderr + p.stdout
-    assert not (tmp_dir / "events").exists()
+    assert not (out / "events").exists()
 
 
 def test_place_while_offline_exits_2(tmp_path: Path) -> None:
