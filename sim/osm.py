@@ -46,7 +46,7 @@ import shapely
 
 from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError
-from sim.scenario import OsmCity, unique_names
+from sim.scenario import OsmCity, expand_map_path, unique_names
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
                "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
@@ -110,11 +110,7 @@ def _source_key(spec: OsmCity) -> tuple[str, str]:
 
 def _map_path(spec: OsmCity) -> Path:
     assert spec.path is not None
-    raw = os.path.expandvars(os.path.expanduser(spec.path))
-    if "$" in raw:
-        raise ScenarioError(f"city.path: {spec.path!r} names an environment variable that is "
-                            f"not set")
-    path = Path(raw)
+    path = expand_map_path(spec.path, "scenario")  # paths given with --set are expanded here
     if not path.exists():
         raise ScenarioError(f"city.path: {path}: no such file (expected an OpenStreetMap "
                             f"extract: .osm, .osm.bz2, .osm.pbf, or an osmnx .graphml file)")

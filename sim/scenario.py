@@ -848,14 +848,18 @@ def _resolve_map_path(data: dict[str, Any], label: str, base_dir: Path) -> None:
     city = data.get("city")
     if not isinstance(city, dict) or not isinstance(city.get("path"), str) or not city["path"]:
         return
-    raw = city["path"]
+    p = expand_map_path(city["path"], label)
+    city["path"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+
+
+def expand_map_path(raw: str, label: str) -> Path:
+    """``city.path`` with ``~`` and ``$VARIABLES`` expanded; an unset variable is an error."""
     expanded = os.path.expandvars(os.path.expanduser(raw))
     missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
     if missing:
         raise ScenarioError(f"{label}: city.path: {raw!r} names the environment variable "
                             f"{missing[0]}, which is not set")
-    p = Path(expanded)
-    city["path"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+    return Path(expanded)
 
 
 class _Loader:
