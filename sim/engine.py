@@ -30,7 +30,7 @@ from sim.matching import Matcher
 from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
-from sim.routing import Paths
+from sim.routing import Paths, Steps
 from sim.scenario import Bodycam
 from sim.schema import TABLES
 from sim.world import World
@@ -38,6 +38,7 @@ from sim.world import World
 ProgressFn = Callable[[float, float], None]
 
 _STATIC_CHUNK = 65_536
+_ROUTE_CHUNK = 16_384  # trips whose routes are expanded together (whole windows)
 _MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
 # The trip purposes that enter each type of place (for door cameras).
 _VISITS: dict[str, tuple[str, ...]] = {
@@ -192,6 +193,8 @@ class Engine:
                                       for k in range(n_windows)], np.float64)
         self._pending = _Held(self._window_ends, "t")
         self._later_next = 0  # the window whose release of held rows comes next
+        self._routed_to = 0  # trips before this one have their routes expanded
+        self._skips: tuple[np.ndarray, np.ndarray] | None = None  # to the watched streets
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             "alerts": [], "reviews": [], "review_queue": [], "stops": []}
         self._in_custody: set[tuple[int, int]] = set()  # (list, entry) arrested
@@ -332,14 +335,8 @@ class Engine:
             a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
             if b > a:
                 self._emit_trips(a, b)
-                if self.w.coverage.n_pairs or self.w.patrols.n:
-                    t = self.w.trips
-                    paths = self.w.router.expand(t.origin_node[a:b], t.dest_node[a:b],
-                                                 t.toward_dest[a:b])
-                    if self.w.coverage.n_pairs:
-                        self._add_passages(a, paths)
-                    if self.w.patrols.n:
-                        self._add_encounters(a, paths)
+                if b > self._routed_to and (self.w.coverage.n_pairs or self.w.patrols.n):
+                    self._route_ahead(max(self._routed_to, a), k)
                 if self.door_cams.size:
                     self._add_door_captures(a, b)
                 if self.crowd_cams.size:
@@ -354,6 +351,33 @@ class Engine:
             self._flush_alerts()
             if self.on_progress is not None:
                 self.on_progress(t1, self.duration_s)
+
+    def _route_ahead(self, a: int, k: int) -> None:
+        """Expand the routes of the trips from ``a`` on, departing in window ``k`` and as many
+        following windows as make up about ``_ROUTE_CHUNK`` trips, and queue their camera
+        passages and patrol encounters. Every draw is keyed by trip and camera and the held
+        rows are released in time order, so routing several windows at once gives the same
+        rows as routing each on its own, with far fewer (larger) numpy calls."""
+        trips = self.w.trips
+        ends = self._window_ends
+        b = int(np.searchsorted(trips.depart_s, ends[k], side="left"))
+        limit = min(max(b, a + _ROUTE_CHUNK), trips.n)
+        if limit > b:  # extend to the end of the window of the limit's trip
+            last = min(int(np.searchsorted(ends, trips.depart_s[limit - 1], side="right")),
+                       ends.size - 1)
+            b = max(b, int(np.searchsorted(trips.depart_s, ends[last], side="left")))
+        self._routed_to = b
+        if b <= a:
+            return
+        t = trips
+        router = self.w.router
+        ends_of = (t.origin_node[a:b], t.dest_node[a:b], t.toward_dest[a:b])
+        if self.w.coverage.n_pairs:
+            if self._skips is None:
+                self._skips = router.skip_tables(np.diff(self.w.coverage.ptr) > 0)
+            self._add_passages(a, router.marked_steps(self._skips, *ends_of))
+        if self.w.patrols.n:
+            self._add_encounters(a, router.expand(*ends_of))
 
     def _emit_trips(self, a: int, b: int) -> None:
         t = self.w.trips
@@ -370,26 +394,19 @@ class Engine:
         })))
 
     # ------------------------------------------------------------ captures
-    def _add_passages(self, a: int, paths: Paths) -> None:
-        """Camera passages of the trips from ``a`` on (routes in ``paths``), decided and queued
-        until their time comes."""
+    def _add_passages(self, a: int, steps: Steps) -> None:
+        """Camera passages of the trips from ``a`` on (their steps on watched edges in
+        ``steps``), decided and queued until their time comes."""
         w = self.w
         t = w.trips
         cov = w.coverage
-        step = paths.step_edge
-        has = step >= 0
-        n_cov = np.zeros(step.size, np.int64)
-        n_cov[has] = cov.ptr[step[has] + 1] - cov.ptr[step[has]]
-        pos = np.flatnonzero(n_cov)
-        if pos.size == 0:
+        if steps.edge.size == 0:
             return
-        counts = n_cov[pos]
-        rep = np.repeat(np.arange(pos.size), counts)
+        counts = cov.ptr[steps.edge + 1] - cov.ptr[steps.edge]
+        rep = np.repeat(np.arange(counts.size), counts)
         within = np.arange(rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        pair = cov.ptr[step[pos[rep]]] + within
-        p = pos[rep]  # path position where the step starts
-        trip_local = np.searchsorted(paths.offset, p, side="right") - 1
-        trip = trip_local + a
+        pair = cov.ptr[steps.edge[rep]] + within
+        trip = steps.trip[rep] + a
         cam = cov.camera[pair]
         # The moment the camera grabs the face: a point of the stretch in view, keyed by trip
         # and camera. The walker must face the camera then (within 60 degrees).
@@ -398,8 +415,8 @@ class Engine:
         frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
                                                  w.cameras.y_m[cam])
         speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
-        t_start = t.depart_s[trip] + paths.along_m[p] / speed
-        t_end = t.depart_s[trip] + paths.along_m[p + 1] / speed
+        t_start = t.depart_s[trip] + steps.along0_m[rep] / speed
+        t_end = t.depart_s[trip] + steps.along1_m[rep] / speed
         when = t_start + frac * (t_end - t_start)
         # One capture chance per trip and camera: the first passage (earliest, ties to the
         # earlier row), rows ordered by trip and camera.
@@ -594,7 +611,38 @@ class Engine:
                               "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})
 
     def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
+        """Hold captures until their time, with the face-match decision already taken: it
+        depends only on the capture itself (every coin is keyed by trip and camera), so it is
+        decided here in bulk, for as many captures as were queued together."""
+        if new["t"].size:
+            new.update(self._decide(new))
         self._pending.add(new)
+
+    def _decide(self, cap: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per capture: the entry of its camera's list the search claims (-1: none) and the
+        score, and whether a retrospective search of kept captures would link it."""
+        w = self.w
+        trip, cam, person = cap["trip"], cap["camera"], cap["person"]
+        lst = w.cameras.watchlist[cam]
+        group = w.model_group[w.population.group[person]]
+        ckey = self.camera_key[cam]
+        out: dict[str, np.ndarray] = {}
+        gov = w.scenario.governance
+        if gov.scan_scope == "everyone" and gov.retention_days > 0:
+            u = keyed_uniform(self.keys["link"], trip, ckey)
+            out["linked"] = u < w.model.p_hit(w.scenario.threshold, group, cap["quality"])
+        claimed = np.full(trip.size, -1, np.int32)
+        score = np.full(trip.size, np.nan)
+        for li in np.unique(lst):
+            sel = slice(None) if len(self.lists) == 1 else np.flatnonzero(lst == li)
+            d = self.matchers[li].decide(trip[sel], ckey[sel], group[sel],
+                                         self.entry_of_person[li, person[sel]],
+                                         cap["quality"][sel])
+            claimed[sel] = d.claimed
+            score[sel] = d.score
+        out["claimed"] = claimed
+        out["score"] = score
+        return out
 
     def _queue(self, table: str, new: dict[str, np.ndarray]) -> None:
         """Rows of another table that happen later: held until their time comes. Keys are the
@@ -703,32 +751,25 @@ class Engine:
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
         lst = w.cameras.watchlist[cam]
-        group = w.model_group[w.population.group[person]]
         log: list[dict[str, np.ndarray]] = []
         matched: list[tuple[np.ndarray, np.ndarray]] = []
         gov = w.scenario.governance
-        if gov.scan_scope == "everyone" and gov.retention_days > 0:
+        if "linked" in cap:
             # Kept captures: a later search for a face finds those of its owner that match.
-            u = keyed_uniform(self.keys["link"], trip, self.camera_key[cam])
-            found = np.flatnonzero(u < w.model.p_hit(w.scenario.threshold, group,
-                                                     cap["quality"]))
+            found = np.flatnonzero(cap["linked"])
             log.append({"capture_id": ids[found], "t_s": cap["t"][found],
                         "camera_id": cam[found], "identity": person[found],
                         "source": np.full(found.size, "retained", object),
                         "kept_until_s": cap["t"][found] + gov.retention_days * 86_400.0})
-        for li in np.unique(lst):
-            sel = np.flatnonzero(lst == li)
-            d = self.matchers[li].decide(trip[sel], self.camera_key[cam[sel]], group[sel],
-                                         self.entry_of_person[li, person[sel]],
-                                         cap["quality"][sel])
-            hit = np.flatnonzero(d.claimed >= 0)
-            t_alert = cap["t"][sel[hit]] + self.latency_s
-            keep = t_alert < self.duration_s
-            hit, t_alert = hit[keep], t_alert[keep]
-            if hit.size == 0:
+        alerting = np.flatnonzero(cap["claimed"] >= 0)
+        alerting = alerting[cap["t"][alerting] + self.latency_s < self.duration_s]
+        for li in np.unique(lst[alerting]):
+            rows = alerting[lst[alerting] == li]
+            if rows.size == 0:
                 continue
-            rows = sel[hit]
-            claimed = d.claimed[hit]
+            claimed = cap["claimed"][rows]
+            score = cap["score"][rows]
+            t_alert = cap["t"][rows] + self.latency_s
             matched.append((rows, np.int64(li) * (1 << 32) + claimed))
             is_true = claimed == self.entry_of_person[li, person[rows]]
             # A match is logged under the identity it was matched to (kept for the run).
@@ -740,15 +781,16 @@ class Engine:
                 # The reviewer's verdict, decided now and revealed when the review is done.
                 # Truth sets how hard it is: a true alert, or a look-alike of the same group.
                 claimed_group = w.model_group[self.lists[li].group[claimed]]
+                group = w.model_group[w.population.group[person[rows]]]
                 u = keyed_uniform(self.keys["review"], trip[rows], self.camera_key[cam[rows]])
-                verdict = w.reviewer.confirms(is_true, group[rows] == claimed_group, u)
+                verdict = w.reviewer.confirms(is_true, group == claimed_group, u)
             else:
                 verdict = np.ones(rows.size, bool)
             for k in range(rows.size):
                 r = rows[k]
                 env.process(self._alert(env, _Alert(
                     t=float(t_alert[k]), capture=int(ids[r]), camera=int(cam[r]),
-                    watchlist=int(li), entry=int(claimed[k]), score=float(d.score[hit[k]]),
+                    watchlist=int(li), entry=int(claimed[k]), score=float(score[k]),
                     person=int(person[r]), is_true=bool(is_true[k]),
                     verdict=bool(verdict[k]))))
         if log:

@@ -312,19 +312,33 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
             for k in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node",
                       "toward_dest", "purpose", "length_m")}
-    keep = (cols["depart_s"] < duration_s) & (cols["origin_node"] != cols["dest_node"])
-    order = np.lexsort((cols["person_id"][keep], cols["depart_s"][keep]))
-    sel = np.flatnonzero(keep)[order]
+    keep = np.flatnonzero((cols["depart_s"] < duration_s)
+                          & (cols["origin_node"] != cols["dest_node"]))
+    sel = keep[_by_time_then_person(cols["depart_s"][keep], cols["person_id"][keep])]
     return Trips(
-        person_id=cols["person_id"][sel].astype(np.int32),
-        depart_s=cols["depart_s"][sel].astype(np.float64),
-        arrive_s=cols["arrive_s"][sel].astype(np.float64),
-        origin_node=cols["origin_node"][sel].astype(np.int32),
-        dest_node=cols["dest_node"][sel].astype(np.int32),
-        toward_dest=cols["toward_dest"][sel].astype(bool),
-        purpose=cols["purpose"][sel].astype(np.int8),
-        length_m=cols["length_m"][sel].astype(np.float64),
+        person_id=cols["person_id"][sel].astype(np.int32, copy=False),
+        depart_s=cols["depart_s"][sel].astype(np.float64, copy=False),
+        arrive_s=cols["arrive_s"][sel].astype(np.float64, copy=False),
+        origin_node=cols["origin_node"][sel].astype(np.int32, copy=False),
+        dest_node=cols["dest_node"][sel].astype(np.int32, copy=False),
+        toward_dest=cols["toward_dest"][sel].astype(bool, copy=False),
+        purpose=cols["purpose"][sel].astype(np.int8, copy=False),
+        length_m=cols["length_m"][sel].astype(np.float64, copy=False),
     )
+
+
+def _by_time_then_person(t: npt.NDArray[np.float64],
+                         person: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The order of ``np.lexsort((person, t))`` (by time, then person, then row), found by
+    one unstable sort of the times, with only the rows of tied times sorted again."""
+    order = np.argsort(t)
+    ts = t[order]
+    tied = np.flatnonzero(ts[1:] == ts[:-1])
+    if tied.size:
+        rows = np.unique(np.concatenate([tied, tied + 1]))  # every row of a run of ties
+        sub = order[rows]
+        order[rows] = sub[np.lexsort((sub, person[sub], t[sub]))]
+    return order
 
 
 @dataclass

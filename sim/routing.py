@@ -42,6 +42,18 @@ class Paths:
         return np.repeat(np.arange(self.n_trips), np.diff(self.offset))
 
 
+@dataclass
+class Steps:
+    """Selected street steps of many trips (those on marked directed edges), in order of trip
+    and position along it: what filtering :meth:`Router.expand`'s steps by their edge gives."""
+
+    trip: npt.NDArray[np.int64]  # index of the trip in the expanded batch
+    position: npt.NDArray[np.int64]  # path position where the step starts
+    edge: npt.NDArray[np.int64]  # the directed edge walked
+    along0_m: npt.NDArray[np.float64]  # distance walked at the start of the step
+    along1_m: npt.NDArray[np.float64]  # ... and at its end
+
+
 class Router:
     """Shortest-path trees rooted at each destination node.
 
@@ -66,6 +78,7 @@ class Router:
         self.pred = pred.astype(np.int32)
         self.hops = self._hop_counts()
         self._lift: list[npt.NDArray[np.int64]] | None = None
+        self._parent: npt.NDArray[np.int64] | None = None
         # Directed edge of each tree step node -> pred[node] (-1 at the root).
         self.pred_edge = np.full(self.pred.shape, -1, np.int64)
         has = self.pred >= 0
@@ -101,24 +114,121 @@ class Router:
         Flat indices ``row * n + node``; a root points at itself. Built on first use.
         """
         if self._lift is None:
-            n_rows, n = self.pred.shape
-            dtype = np.int32 if n_rows * n < 2**31 else np.int64
-            base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
-            up = np.where(self.pred >= 0, base + self.pred,
-                          base + np.arange(n, dtype=np.int64)[None, :]).ravel().astype(dtype)
-            tables = [up]
+            tables = [self._up()]
             depth = int(self.hops.max()) if self.hops.size else 0
             while (1 << len(tables)) <= depth:
                 tables.append(tables[-1][tables[-1]])
             self._lift = tables
         return self._lift
 
+    def skip_tables(self, marked: npt.NDArray[np.bool_]
+                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """For every tree entry, the first entry on the way to the root (itself included) whose
+        tree step is on a marked directed edge, walked toward the root (first table) or away
+        from it (second table, the reverse edge); ``pred.size`` where there is none. Flat
+        indices ``row * n + node``; found by pointer jumping, ``log2`` of the longest unmarked
+        stretch rounds over all trees at once."""
+        n_rows, n = self.pred.shape
+        none = n_rows * n
+        dtype = np.int32 if none < 2**31 - 1 else np.int64
+        up = self._up()
+        pe = self.pred_edge.ravel()
+        has = pe >= 0
+        tables = []
+        for flip in (0, 1):
+            m = np.zeros(none + 1, bool)
+            m[:none][has] = marked[pe[has] ^ flip]
+            jump = np.where(m[:none], np.arange(none, dtype=dtype),
+                            np.where(has, up, none)).astype(dtype)
+            jump = np.append(jump, dtype(none))
+            live = np.flatnonzero(~m[jump])
+            live = live[jump[live] != none]
+            while live.size:
+                jump[live] = jump[jump[live]]
+                target = jump[live]
+                live = live[~m[target] & (target != none)]
+            tables.append(jump)
+        return tables[0], tables[1]
+
+    def marked_steps(self, tables: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+                     origin: npt.ArrayLike, dest: npt.ArrayLike,
+                     toward_dest: npt.ArrayLike) -> Steps:
+        """The steps of many trips that walk a marked directed edge (see :meth:`skip_tables`),
+        found by jumping from marked step to marked step instead of expanding every path:
+        the same steps, positions and distances as :meth:`expand` gives for them."""
+        origin = np.asarray(origin, np.int32)
+        dest = np.asarray(dest, np.int32)
+        toward = np.asarray(toward_dest, bool)
+        root = np.where(toward, dest, origin)
+        start = np.where(toward, origin, dest)
+        row = self.row_of[root]
+        if np.any(row < 0):
+            raise ValueError("a trip with neither end at a destination node")
+        n = self.pred.shape[1]
+        none = self.pred.size
+        up = self._up()
+        flat_start = row.astype(np.int64) * n + start
+        hops = self.hops.ravel()
+        dist = self.dist_m.ravel()
+        pe = self.pred_edge.ravel()
+        # Jump from marked step to marked step; round r finds each trip's r-th marked step
+        # from its tree start (toward the root: in path order; away from it: from the end).
+        rounds: list[tuple[np.ndarray, np.ndarray, int, bool]] = []
+        for fwd, table in ((True, tables[0]), (False, tables[1])):
+            idx = np.flatnonzero(toward == fwd)
+            cur = table[flat_start[idx]]
+            r = 0
+            while True:
+                keep = cur != none
+                idx, cur = idx[keep], cur[keep]
+                if idx.size == 0:
+                    break
+                rounds.append((idx, cur, r, fwd))
+                cur = table[up[cur]]
+                r += 1
+        if not rounds:
+            z = np.zeros(0, np.int64)
+            return Steps(z, z, z, np.zeros(0), np.zeros(0))
+        # Each found step's place in (trip, position) order, without sorting: a trip's steps
+        # are consecutive, forward ones in round order and reversed ones in reverse.
+        found = np.concatenate([i for i, _, _, _ in rounds])
+        count = np.bincount(found, minlength=toward.size)
+        first = np.concatenate([[0], np.cumsum(count)[:-1]])
+        total = int(count.sum())
+        slot = np.concatenate([first[i] + (r if f else count[i] - 1 - r)
+                               for i, _, r, f in rounds])
+        order = np.empty(total, np.int64)
+        order[slot] = np.arange(total)
+        trip = found.astype(np.int64)[order]
+        c = np.concatenate([c for _, c, _, _ in rounds]).astype(np.int64)[order]
+        parent = up[c].astype(np.int64)
+        s = flat_start[trip]
+        fwd = toward[trip]
+        # Toward the root the step leaves c for its parent, hops[s] - hops[c] steps in;
+        # away from it (a reversed tree path) it arrives at c from the parent, at hops[c] - 1.
+        position = np.where(fwd, hops[s] - hops[c], hops[c] - 1).astype(np.int64)
+        edge = np.where(fwd, pe[c], pe[c] ^ 1)
+        along0 = np.where(fwd, dist[s] - dist[c], dist[parent])
+        along1 = np.where(fwd, dist[s] - dist[parent], dist[c])
+        return Steps(trip, position, edge, along0, along1)
+
+    def _up(self) -> npt.NDArray[np.int64]:
+        """Flat index of each tree entry's parent (a root points at itself)."""
+        if self._parent is None:
+            n_rows, n = self.pred.shape
+            dtype = np.int32 if n_rows * n < 2**31 else np.int64
+            base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
+            self._parent = np.where(self.pred >= 0, base + self.pred,
+                                    base + np.arange(n, dtype=np.int64)[None, :]
+                                    ).ravel().astype(dtype)
+        return self._parent
+
     def _walk(self, row: npt.NDArray[np.int32], start: npt.NDArray[np.int32],
               toward: npt.NDArray[np.bool_], length: npt.NDArray[np.int64],
               offset: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]:
         """Flat (row, node) index of every path position, walking all trips up their trees
         one step at a time (reversed trips are written from their end)."""
-        up = self._lifts()[0]
+        up = self._up()
         n = self.pred.shape[1]
         cur = (row.astype(np.int64) * n + start).astype(up.dtype)
         out = np.empty(total, up.dtype)

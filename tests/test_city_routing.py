@@ -131,3 +131,47 @@ def test_hop_counts_equal_walking_the_predecessor_links() -> None:
                 steps += 1
             assert router.hops[row, node] == steps
             assert cur == router.destinations[row]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.4, 1.0])
+def test_marked_steps_are_the_expanded_steps_on_marked_edges(share: float) -> None:
+    """Router.marked_steps (jumping between marked steps) against expanding every path and
+    keeping the steps on marked directed edges: same trips, positions, edges and distances."""
+    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    dest = rng.choice(city.n_nodes, 15, replace=False)
+    r = Router(city, dest)
+    n = 400
+    toward = rng.random(n) < 0.5
+    ends = rng.choice(dest, n)
+    others = rng.integers(0, city.n_nodes, n)
+    origin = np.where(toward, others, ends)
+    target = np.where(toward, ends, others)
+    marked = rng.random(2 * city.n_edges) < share
+    paths = r.expand(origin, target, toward)
+    step = paths.step_edge
+    pos = np.flatnonzero((step >= 0) & marked[np.maximum(step, 0)])
+    trip = np.searchsorted(paths.offset, pos, side="right") - 1
+    got = r.marked_steps(r.skip_tables(marked), origin, target, toward)
+    assert np.array_equal(got.trip, trip)
+    assert np.array_equal(got.position, pos - paths.offset[trip])
+    assert np.array_equal(got.edge, step[pos])
+    assert np.array_equal(got.along0_m, paths.along_m[pos]), "bit for bit, not approximately"
+    assert np.array_equal(got.along1_m, paths.along_m[pos + 1])
+    if share == 1.0:
+        assert pos.size == int(np.sum(step >= 0)), "every step of every trip"
+
+
+def test_marked_steps_known_answer_on_a_grid() -> None:
+    """A 4 x 4 grid walked corner to corner: only the marked block is reported, 200-300 m in."""
+    city = grid(4, 4, 100.0)
+    r = Router(city, [15])
+    paths = r.expand([0], [15], [True])
+    nodes = paths.node
+    marked = np.zeros(2 * city.n_edges, bool)
+    marked[paths.step_edge[2]] = True  # the third block of the way
+    got = r.marked_steps(r.skip_tables(marked), [0, 15], [15, 0], [True, False])
+    assert got.trip.tolist() == [0], "the way back walks that street the other way round"
+    assert got.position.tolist() == [2]
+    assert got.along0_m.tolist() == [200.0] and got.along1_m.tolist() == [300.0]
+    assert city.directed_edge(nodes[2:3], nodes[3:4]).tolist() == got.edge.tolist()
