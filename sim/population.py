@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -328,7 +329,7 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
 
 
 def _by_time_then_person(t: npt.NDArray[np.float64],
-                         person: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+                         person: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     """The order of ``np.lexsort((person, t))`` (by time, then person, then row), found by
     one unstable sort of the times, with only the rows of tied times sorted again."""
     order = np.argsort(t)

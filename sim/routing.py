@@ -10,6 +10,7 @@ of thousands of trips are expanded together, one numpy step per hop, never a gra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -121,8 +122,8 @@ class Router:
             self._lift = tables
         return self._lift
 
-    def skip_tables(self, marked: npt.NDArray[np.bool_]
-                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def skip_tables(self, marked: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any],
+                                                                   npt.NDArray[Any]]:
         """For every tree entry, the first entry on the way to the root (itself included) whose
         tree step is on a marked directed edge, walked toward the root (first table) or away
         from it (second table, the reverse edge); ``pred.size`` where there is none. Flat
@@ -150,7 +151,7 @@ class Router:
             tables.append(jump)
         return tables[0], tables[1]
 
-    def marked_steps(self, tables: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    def marked_steps(self, tables: tuple[npt.NDArray[Any], npt.NDArray[Any]],
                      origin: npt.ArrayLike, dest: npt.ArrayLike,
                      toward_dest: npt.ArrayLike) -> Steps:
         """The steps of many trips that walk a marked directed edge (see :meth:`skip_tables`),
@@ -203,13 +204,13 @@ class Router:
         c = np.concatenate([c for _, c, _, _ in rounds]).astype(np.int64)[order]
         parent = up[c].astype(np.int64)
         s = flat_start[trip]
-        fwd = toward[trip]
+        ahead = toward[trip]
         # Toward the root the step leaves c for its parent, hops[s] - hops[c] steps in;
         # away from it (a reversed tree path) it arrives at c from the parent, at hops[c] - 1.
-        position = np.where(fwd, hops[s] - hops[c], hops[c] - 1).astype(np.int64)
-        edge = np.where(fwd, pe[c], pe[c] ^ 1)
-        along0 = np.where(fwd, dist[s] - dist[c], dist[parent])
-        along1 = np.where(fwd, dist[s] - dist[parent], dist[c])
+        position = np.where(ahead, hops[s] - hops[c], hops[c] - 1).astype(np.int64)
+        edge = np.where(ahead, pe[c], pe[c] ^ 1)
+        along0 = np.where(ahead, dist[s] - dist[c], dist[parent])
+        along1 = np.where(ahead, dist[s] - dist[parent], dist[c])
         return Steps(trip, position, edge, along0, along1)
 
     def _up(self) -> npt.NDArray[np.int64]:
