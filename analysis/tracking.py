@@ -45,7 +45,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
     n_trips = np.bincount(t_person, minlength=n)
 
     # Outings: from leaving home to coming back (tours start and end at home).
-    order = np.lexsort((dep, t_person))
+    order = _by_person_then_time(t_person, dep)
     p, d, a = t_person[order], dep[order], arr[order]
     starts = origin[order] == home[p]
     ends = dest[order] == home[p]
@@ -80,8 +80,10 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         row, who = row[own], ident[own]
         t = _col(caps, "t_s")[row]
         trip = _col(caps, "trip_id").astype(np.int64)[row]
-        uniq = np.unique(trip * np.int64(n + 1) + who)
-        linked_trips = np.bincount(uniq % (n + 1), minlength=n + 1)[:n].astype(float)
+        # A capture linked to its owner links the owner's trip: count distinct trips.
+        linked = np.zeros(t_person.size, bool)
+        linked[trip[(trip >= 0) & (trip < t_person.size)]] = True
+        linked_trips = np.bincount(t_person[linked], minlength=n)[:n].astype(float)
         known = _known_time(who, t, trip, order, outing, valid, start_time, outing_end, n)
         home_inferred = _home(tables, who, t, row, home, n)
     reach = np.divide(known, away, out=np.zeros(n), where=away > 0)
@@ -94,6 +96,18 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         "reach": pa.array(reach),
         "home_inferred": pa.array(home_inferred),
     })
+
+
+def _by_person_then_time(person: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The order of ``np.lexsort((t, person))``. Trips come sorted by time, so a stable sort by
+    person gives it: a two-pass radix sort on 16-bit halves (linear time) for ids below 2**32."""
+    if t.size > 1 and not np.all(t[1:] >= t[:-1]):
+        return np.lexsort((t, person))
+    if person.size and (person.min() < 0 or person.max() >= 1 << 32):
+        return np.argsort(person, kind="stable")
+    low = np.argsort((person & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((person[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
 
 
 def _known_time(who: np.ndarray, t: np.ndarray, trip: np.ndarray, order: np.ndarray,
