@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from analysis.tracking import tracking_table
@@ -93,3 +95,18 @@ def test_known_answers_on_a_hand_built_world() -> None:
                                     kept_until_s=[day, day])
     t = tracking_table(tables, end_s=2 * day + 6 * 3600)
     assert t.column("known_s").to_pylist()[0] == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200_000), st.integers(0, 5)), max_size=80),
+       st.booleans())
+def test_trips_per_person_in_time_order(rows: list[tuple[int, int]], sort_times: bool) -> None:
+    """The radix sort of trips by person (times already sorted) is np.lexsort((t, person)),
+    ties included; unsorted times fall back to lexsort itself."""
+    from analysis.tracking import _by_person_then_time
+
+    person = np.array([r[0] for r in rows], np.int64)
+    t = np.array([r[1] * 60.0 for r in rows])
+    if sort_times:
+        t = np.sort(t)
+    assert np.array_equal(_by_person_then_time(person, t), np.lexsort((t, person)))
