@@ -27,6 +27,7 @@ import simpy
 from sim.assembly import AssemblyDetector
 from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT, capture_quality
 from sim.matching import Matcher
+from sim.order import time_order
 from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
@@ -76,7 +77,9 @@ class _Held:
         if first == last:
             self.buckets.setdefault(first, []).append(rows)
             return
-        order = np.argsort(b, kind="stable")
+        # Window numbers are small: as 16-bit keys numpy's stable sort is a radix sort.
+        order = np.argsort(b.astype(np.uint16) if self.ends.size < 1 << 16 else b,
+                           kind="stable")
         sb = b[order]
         cuts = np.flatnonzero(sb[1:] != sb[:-1]) + 1
         for part in np.split(order, cuts):
@@ -661,7 +664,7 @@ class Engine:
             out = held.release(k)
             if not out:
                 continue
-            order = np.lexsort((np.arange(out["t_s"].size), out["t_s"]))
+            order = time_order(out["t_s"])
             schema = TABLES[table].schema()
             id_col = schema.field(0).name
             start = self._row_count.get(table, 0)
@@ -683,7 +686,7 @@ class Engine:
         cap = self._pending.release(k)
         if not cap:
             return
-        order = np.lexsort((cap["camera"], cap["trip"], cap["t"]))
+        order = time_order(cap["t"], cap["trip"], cap["camera"])
         cap = {k: v[order] for k, v in cap.items()}
         n = cap["t"].size
         ids = np.arange(self.n_captures, self.n_captures + n, dtype=np.int64)
@@ -804,7 +807,7 @@ class Engine:
         """The identity-log rows of one release, in capture order."""
         if rows["t_s"].size == 0:
             return
-        order = np.lexsort((rows["capture_id"], rows["t_s"]))
+        order = time_order(rows["t_s"], rows["capture_id"])
         self.outbox.append(("identity_log", _batch("identity_log", {
             "capture_id": pa.array(rows["capture_id"][order].astype(np.int64)),
             "t_s": pa.array(rows["t_s"][order]),

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from sim.city import PLACE_TYPES, City
 from sim.errors import ScenarioError
+from sim.order import time_order
 from sim.routing import Router
 from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
@@ -315,7 +315,7 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
                       "toward_dest", "purpose", "length_m")}
     keep = np.flatnonzero((cols["depart_s"] < duration_s)
                           & (cols["origin_node"] != cols["dest_node"]))
-    sel = keep[_by_time_then_person(cols["depart_s"][keep], cols["person_id"][keep])]
+    sel = keep[time_order(cols["depart_s"][keep], cols["person_id"][keep])]
     return Trips(
         person_id=cols["person_id"][sel].astype(np.int32, copy=False),
         depart_s=cols["depart_s"][sel].astype(np.float64, copy=False),
@@ -326,20 +326,6 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
         purpose=cols["purpose"][sel].astype(np.int8, copy=False),
         length_m=cols["length_m"][sel].astype(np.float64, copy=False),
     )
-
-
-def _by_time_then_person(t: npt.NDArray[np.float64],
-                         person: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """The order of ``np.lexsort((person, t))`` (by time, then person, then row), found by
-    one unstable sort of the times, with only the rows of tied times sorted again."""
-    order = np.argsort(t)
-    ts = t[order]
-    tied = np.flatnonzero(ts[1:] == ts[:-1])
-    if tied.size:
-        rows = np.unique(np.concatenate([tied, tied + 1]))  # every row of a run of ties
-        sub = order[rows]
-        order[rows] = sub[np.lexsort((sub, person[sub], t[sub]))]
-    return order
 
 
 @dataclass
@@ -445,7 +431,7 @@ def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec]
     allt = Trips(*(np.concatenate([getattr(t, f) for t in parts])
                    for f in Trips.__dataclass_fields__))
     keep = allt.depart_s >= 0
-    order = np.flatnonzero(keep)[np.lexsort((allt.person_id[keep], allt.depart_s[keep]))]
+    order = np.flatnonzero(keep)[time_order(allt.depart_s[keep], allt.person_id[keep])]
     return allt.take(order), Gatherings(
         name=[g.name for g in specs], node=np.asarray(nodes, np.int32),
         start_s=np.asarray(starts), end_s=np.asarray(ends),

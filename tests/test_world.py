@@ -138,15 +138,3 @@ def test_impossible_district_shares_are_explained() -> None:
     sc = load_scenario(small_dict(population={"people": 100, "groups": groups}))
     with pytest.raises(ScenarioError, match=r"groups\.1\.district_shares: these districts alone"):
         build_world(sc)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=60))
-def test_trip_order_is_time_then_person_then_row(rows: list[tuple[int, int]]) -> None:
-    """Trips are ordered as np.lexsort((person, depart)) orders them (ties in departure time
-    are common: clipped commute times), by a faster sort that re-sorts only the ties."""
-    from sim.population import _by_time_then_person
-
-    t = np.array([r[0] * 0.5 for r in rows], np.float64)
-    person = np.array([r[1] for r in rows], np.int64)
-    assert np.array_equal(_by_time_then_person(t, person), np.lexsort((person, t)))
