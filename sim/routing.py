@@ -127,27 +127,26 @@ class Router:
         """For every tree entry, the first entry on the way to the root (itself included) whose
         tree step is on a marked directed edge, walked toward the root (first table) or away
         from it (second table, the reverse edge); ``pred.size`` where there is none. Flat
-        indices ``row * n + node``; found by pointer jumping, ``log2`` of the longest unmarked
-        stretch rounds over all trees at once."""
+        indices ``row * n + node``, filled level by level down all trees at once (a node's
+        answer is itself if marked, else its parent's), one pass over the entries."""
         n_rows, n = self.pred.shape
         none = n_rows * n
         dtype = np.int32 if none < 2**31 - 1 else np.int64
         up = self._up()
         pe = self.pred_edge.ravel()
-        has = pe >= 0
+        hops = self.hops.ravel()
+        depth = int(hops.max()) if hops.size else 0
+        # Entries by level (hops from the root): a radix sort when the levels fit 16 bits.
+        by_level = np.argsort(hops.astype(np.uint16) if depth < 1 << 16 else hops,
+                              kind="stable")
+        first = np.searchsorted(hops[by_level], np.arange(depth + 2))
         tables = []
         for flip in (0, 1):
-            m = np.zeros(none + 1, bool)
-            m[:none][has] = marked[pe[has] ^ flip]
-            jump = np.where(m[:none], np.arange(none, dtype=dtype),
-                            np.where(has, up, none)).astype(dtype)
-            jump = np.append(jump, dtype(none))
-            live = np.flatnonzero(~m[jump])
-            live = live[jump[live] != none]
-            while live.size:
-                jump[live] = jump[jump[live]]
-                target = jump[live]
-                live = live[~m[target] & (target != none)]
+            jump = np.full(none + 1, none, dtype)
+            for level in range(1, depth + 1):
+                e = by_level[first[level]:first[level + 1]]
+                here = marked[pe[e] ^ flip]
+                jump[e] = np.where(here, e, jump[up[e]])
             tables.append(jump)
         return tables[0], tables[1]
 
