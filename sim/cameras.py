@@ -92,11 +92,17 @@ class Cameras:
 
     def sectors(self) -> npt.NDArray[Any]:
         """Each camera's view as a shapely polygon (a circular sector, metres)."""
-        out = []
-        for i in range(self.n):
-            out.append(sector(float(self.x_m[i]), float(self.y_m[i]), float(self.heading_deg[i]),
-                              float(self.fov_deg[i]), float(self.range_m[i])))
-        return np.array(out, dtype=object)
+        out = np.empty(self.n, dtype=object)
+        round_view = self.fov_deg >= 360.0
+        for i in np.flatnonzero(round_view):
+            out[i] = sector(float(self.x_m[i]), float(self.y_m[i]), float(self.heading_deg[i]),
+                            float(self.fov_deg[i]), float(self.range_m[i]))
+        i = np.flatnonzero(~round_view)
+        if i.size:  # every other sector at once (the same points as sector() gives)
+            out[i] = shapely.polygons(_sector_rings(self.x_m[i], self.y_m[i],
+                                                    self.heading_deg[i], self.fov_deg[i],
+                                                    self.range_m[i]))
+        return out
 
     def sees(self, camera: int | npt.NDArray[np.integer[Any]], x_m: npt.ArrayLike,
              y_m: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -117,9 +123,24 @@ def sector(x: float, y: float, heading_deg: float, fov_deg: float, range_m: floa
     """A circular sector polygon with its apex at (x, y)."""
     if fov_deg >= 360.0:
         return shapely.Point(x, y).buffer(range_m, quad_segs=n_arc)
-    a = np.radians(heading_deg + np.linspace(-fov_deg / 2, fov_deg / 2, n_arc + 1))
-    ring = [(x, y), *zip(x + range_m * np.cos(a), y + range_m * np.sin(a), strict=True), (x, y)]
-    return shapely.Polygon(ring)
+    return shapely.Polygon(_sector_rings(*(np.array([v], np.float64) for v in (
+        x, y, heading_deg, fov_deg, range_m)), n_arc)[0])
+
+
+def _sector_rings(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                  heading_deg: npt.NDArray[np.float64], fov_deg: npt.NDArray[np.float64],
+                  range_m: npt.NDArray[np.float64], n_arc: int = 24) -> npt.NDArray[np.float64]:
+    """Closed rings (apex, arc of ``n_arc`` segments, apex) of many sectors: (n, n_arc + 3, 2)."""
+    x, y, r = (np.asarray(v, np.float64)[:, None] for v in (x, y, range_m))
+    half = np.asarray(fov_deg, np.float64) / 2
+    a = np.radians(np.asarray(heading_deg, np.float64)[:, None]
+                   + np.linspace(-half, half, n_arc + 1, axis=1))
+    ring = np.empty((x.shape[0], n_arc + 3, 2))
+    ring[:, 0, 0], ring[:, 0, 1] = x[:, 0], y[:, 0]
+    ring[:, 1:-1, 0] = x + r * np.cos(a)
+    ring[:, 1:-1, 1] = y + r * np.sin(a)
+    ring[:, -1] = ring[:, 0]
+    return ring
 
 
 def place_cameras(deployments: Sequence[Deployment], city: City,
