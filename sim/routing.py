@@ -77,9 +77,9 @@ class Router:
             raise ValueError("the street graph is not connected")
         self.dist_m = dist.astype(np.float64)
         self.pred = pred.astype(np.int32)
-        self.hops = self._hop_counts()
         self._lift: list[npt.NDArray[np.int64]] | None = None
         self._parent: npt.NDArray[np.int64] | None = None
+        self.hops = self._hop_counts()
         # Directed edge of each tree step node -> pred[node] (-1 at the root).
         self.pred_edge = np.full(self.pred.shape, -1, np.int64)
         has = self.pred >= 0
@@ -94,15 +94,16 @@ class Router:
         edge of the deepest path).
         """
         n_rows, n = self.pred.shape
-        base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
-        up = np.where(self.pred >= 0, base + self.pred, -1).ravel()
-        hops = (up >= 0).astype(np.int32)
-        live = np.flatnonzero(up >= 0)
-        while live.size:
-            target = up[live]
-            hops[live] += hops[target]
-            up[live] = up[target]
-            live = live[up[live] >= 0]
+        up = self._up()  # a root points at itself and adds no hops
+        hops = (self.pred >= 0).ravel().astype(np.int32)
+        depth = 1
+        while depth < n:  # after each round, hops counts up to 2 * depth edges
+            nxt = up[up]
+            if np.array_equal(nxt, up):
+                break
+            hops = hops + hops[up]
+            up = nxt
+            depth *= 2
         return hops.reshape(n_rows, n)
 
     def distance_m(self, root: npt.ArrayLike, other: npt.ArrayLike) -> npt.NDArray[np.float64]:
