@@ -97,11 +97,11 @@ class Cameras:
         for i in np.flatnonzero(round_view):
             out[i] = sector(float(self.x_m[i]), float(self.y_m[i]), float(self.heading_deg[i]),
                             float(self.fov_deg[i]), float(self.range_m[i]))
-        i = np.flatnonzero(~round_view)
-        if i.size:  # every other sector at once (the same points as sector() gives)
-            out[i] = shapely.polygons(_sector_rings(self.x_m[i], self.y_m[i],
-                                                    self.heading_deg[i], self.fov_deg[i],
-                                                    self.range_m[i]))
+        cut = np.flatnonzero(~round_view)
+        if cut.size:  # every other sector at once (the same points as sector() gives)
+            out[cut] = shapely.polygons(_sector_rings(self.x_m[cut], self.y_m[cut],
+                                                      self.heading_deg[cut], self.fov_deg[cut],
+                                                      self.range_m[cut]))
         return out
 
     def sees(self, camera: int | npt.NDArray[np.integer[Any]], x_m: npt.ArrayLike,
@@ -123,8 +123,8 @@ def sector(x: float, y: float, heading_deg: float, fov_deg: float, range_m: floa
     """A circular sector polygon with its apex at (x, y)."""
     if fov_deg >= 360.0:
         return shapely.Point(x, y).buffer(range_m, quad_segs=n_arc)
-    return shapely.Polygon(_sector_rings(*(np.array([v], np.float64) for v in (
-        x, y, heading_deg, fov_deg, range_m)), n_arc)[0])
+    one = [np.array([v], np.float64) for v in (x, y, heading_deg, fov_deg, range_m)]
+    return shapely.Polygon(_sector_rings(one[0], one[1], one[2], one[3], one[4], n_arc)[0])
 
 
 def _sector_rings(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
