@@ -104,3 +104,24 @@ def test_capture_quality_known_answers() -> None:
     assert capture_quality(12.0, 4.0, 25.0, 1.0, 12, 120.0, 1.3) == pytest.approx(q / 2), "crowd"
     assert capture_quality(0.5, 4.0, 25.0, 1.0, 12, 0.0, 1.3) < 0.75 * q, "right under the camera"
     assert capture_quality(12.0, 4.0, 25.0, 1.0, 12, 0.0, 2.4) < q, "running blurs"
+
+
+def test_all_sectors_at_once_equal_one_by_one() -> None:
+    """Cameras.sectors builds the views in one vectorised call; each must be the polygon
+    sector() gives for that camera alone (coordinates bit for bit), full circles included."""
+    rng = np.random.default_rng(8)
+    n = 40
+    fov = rng.choice([60.0, 90.0, 135.0, 360.0], n)
+    cams = Cameras(node=np.zeros(n, np.int32), x_m=rng.uniform(-500, 500, n),
+                   y_m=rng.uniform(-500, 500, n), heading_deg=rng.uniform(0, 360, n),
+                   fov_deg=fov, range_m=rng.uniform(10, 40, n), p_capture=np.ones(n),
+                   deployment=np.zeros(n, np.int16), height_m=np.full(n, 4.0),
+                   deployment_names=["test"])
+    got = cams.sectors()
+    for i in range(n):
+        one = sector(float(cams.x_m[i]), float(cams.y_m[i]), float(cams.heading_deg[i]),
+                     float(fov[i]), float(cams.range_m[i]))
+        assert np.array_equal(shapely.get_coordinates(got[i]), shapely.get_coordinates(one))
+        assert got[i].is_valid and got[i].area > 0
+    quarter = sector(0.0, 0.0, 0.0, 90.0, 10.0)
+    assert quarter.area == pytest.approx(np.pi * 100 / 4, rel=0.01), "a quarter disc"
