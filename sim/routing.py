@@ -151,20 +151,25 @@ class Router:
             tables.append(jump)
         return tables[0], tables[1]
 
+    def _trees_of(self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
+                  ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Per trip: whether it walks toward its tree's root, the tree (row), and the node
+        where its walk up the tree starts (the end that is not the root)."""
+        origin = np.asarray(origin, np.int32)
+        dest = np.asarray(dest, np.int32)
+        toward = np.asarray(toward_dest, bool)
+        row = self.row_of[np.where(toward, dest, origin)]
+        if np.any(row < 0):
+            raise ValueError("a trip with neither end at a destination node")
+        return toward, row, np.where(toward, origin, dest)
+
     def marked_steps(self, tables: tuple[npt.NDArray[Any], npt.NDArray[Any]],
                      origin: npt.ArrayLike, dest: npt.ArrayLike,
                      toward_dest: npt.ArrayLike) -> Steps:
         """The steps of many trips that walk a marked directed edge (see :meth:`skip_tables`),
         found by jumping from marked step to marked step instead of expanding every path:
         the same steps, positions and distances as :meth:`expand` gives for them."""
-        origin = np.asarray(origin, np.int32)
-        dest = np.asarray(dest, np.int32)
-        toward = np.asarray(toward_dest, bool)
-        root = np.where(toward, dest, origin)
-        start = np.where(toward, origin, dest)
-        row = self.row_of[root]
-        if np.any(row < 0):
-            raise ValueError("a trip with neither end at a destination node")
+        toward, row, start = self._trees_of(origin, dest, toward_dest)
         n = self.pred.shape[1]
         none = self.pred.size
         up = self._up()
@@ -260,14 +265,7 @@ class Router:
         the tree is found by binary lifting (one gather per bit of ``k``), so the cost does not
         grow with the number of steps of the longest path.
         """
-        origin = np.asarray(origin, np.int32)
-        dest = np.asarray(dest, np.int32)
-        toward = np.asarray(toward_dest, bool)
-        root = np.where(toward, dest, origin)
-        start = np.where(toward, origin, dest)
-        row = self.row_of[root]
-        if np.any(row < 0):
-            raise ValueError("a trip with neither end at a destination node")
+        toward, row, start = self._trees_of(origin, dest, toward_dest)
         n = self.pred.shape[1]
         length = self.hops[row, start].astype(np.int64) + 1
         offset = np.zeros(length.size + 1, np.int64)
