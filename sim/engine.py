@@ -1,11 +1,14 @@
 """The engine: simpy schedules, numpy computes, batches flow out in simulated-time order.
 
 Like SimPy's own core, this module only schedules and forwards. A clock process wakes once per
-micro-batch (``engine.batch_s``): it takes the trips that depart in the coming window as one step
-each (their whole route is expanded with numpy, never edge by edge), adds the camera passages they
-will make to a pending pool, and releases every pending capture that falls inside the window (no
-trip departing later can produce an earlier one). Each alert the face-match model raises is a simpy
-event at its own time, which is where review, dispatch and stops attach.
+micro-batch (``engine.batch_s``): it emits the trips that depart in the coming window and
+releases every pending capture that falls inside the window (no trip departing later can produce
+an earlier one). Routes are handled ahead, about ``_ROUTE_CHUNK`` trips at a time (whole
+windows): with numpy, never edge by edge, the steps of each route that a camera watches are found
+by jumping along the routing trees, and the passages, captures and face-match decisions they
+lead to join a pending pool until their time. Every draw is keyed by trip and camera, so how many
+windows are routed at once changes nothing in the output. Each alert the face-match model raises
+is a simpy event at its own time, which is where review, dispatch and stops attach.
 
 The stream is exposed as a generator of ``(table, RecordBatch)`` pairs; the recorder writes them,
 the demo app can draw them, and analysis reads the files.

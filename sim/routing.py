@@ -5,6 +5,8 @@ shortest-path tree per destination (``scipy.sparse.csgraph.dijkstra``, computed 
 answers every routing question. A trip toward a destination follows the tree's predecessor links
 from its origin; a trip away from one (going home) is the reverse of the tree path from home. Paths
 of thousands of trips are expanded together, one numpy step per hop, never a graph call per trip.
+When only some streets matter (those a camera watches), :meth:`Router.marked_steps` finds just
+those steps of each route by jumping between them along the trees (:meth:`Router.skip_tables`).
 """
 
 from __future__ import annotations
