@@ -30,7 +30,7 @@ import simpy
 from sim.assembly import AssemblyDetector
 from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT, capture_quality
 from sim.matching import Matcher
-from sim.order import time_order
+from sim.order import int_order, time_order
 from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
@@ -80,9 +80,7 @@ class _Held:
         if first == last:
             self.buckets.setdefault(first, []).append(rows)
             return
-        # Window numbers are small: as 16-bit keys numpy's stable sort is a radix sort.
-        order = np.argsort(b.astype(np.uint16) if self.ends.size < 1 << 16 else b,
-                           kind="stable")
+        order = int_order(b)  # window numbers: small keys, a radix sort
         sb = b[order]
         cuts = np.flatnonzero(sb[1:] != sb[:-1]) + 1
         for part in np.split(order, cuts):
@@ -752,8 +750,9 @@ class Engine:
     # ------------------------------------------------------------ matching and alerts
     def _match(self, env: simpy.Environment, ids: npt.NDArray[np.int64],
                cap: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """One-to-many search of each capture against its camera's list; each alert becomes
-        a simpy process. Returns the matched rows and their (list, entry) identity keys."""
+        """The one-to-many searches of a release (decided when the captures were queued, see
+        :meth:`_decide`) turned into identity-log rows and alerts, each alert a simpy process.
+        Returns the matched rows and their (list, entry) identity keys."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
         lst = w.cameras.watchlist[cam]
@@ -771,8 +770,6 @@ class Engine:
         alerting = alerting[cap["t"][alerting] + self.latency_s < self.duration_s]
         for li in np.unique(lst[alerting]):
             rows = alerting[lst[alerting] == li]
-            if rows.size == 0:
-                continue
             claimed = cap["claimed"][rows]
             score = cap["score"][rows]
             t_alert = cap["t"][rows] + self.latency_s

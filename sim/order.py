@@ -1,4 +1,5 @@
-"""Sorting rows by time, the way ``np.lexsort`` with time as the primary key does, but faster.
+"""Sorting rows by time (or by small integer keys) the way ``np.lexsort`` / a stable argsort
+does, but faster.
 
 Event times are continuous, so ties are rare (though real: clipped commute times, arrivals
 released together). One unstable sort of the times (numpy's vectorised sort) followed by a
@@ -28,3 +29,20 @@ def time_order(t: npt.NDArray[np.float64], *ties: npt.NDArray[Any]) -> npt.NDArr
         sub = order[rows]
         order[rows] = sub[np.lexsort((sub, *(k[sub] for k in reversed(ties)), t[sub]))]
     return order.astype(np.int64, copy=False)
+
+
+def int_order(keys: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """``np.argsort(keys, kind="stable")`` for integer keys, faster for small non-negative ones:
+    numpy's stable sort is a radix sort on 16-bit keys, so keys below 2**16 take one pass and
+    keys below 2**32 two (low half, then high half, each stable)."""
+    keys = np.asarray(keys)
+    if keys.size == 0:
+        return np.zeros(0, np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if low < 0 or high >= 1 << 32:
+        return np.argsort(keys, kind="stable").astype(np.int64, copy=False)
+    if high < 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable").astype(np.int64, copy=False)
+    by_low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    by_high = np.argsort((keys[by_low] >> 16).astype(np.uint16), kind="stable")
+    return by_low[by_high].astype(np.int64, copy=False)

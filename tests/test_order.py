@@ -33,3 +33,14 @@ def test_time_order_continuous_times_and_nan() -> None:
     t[5] = np.nan
     assert np.array_equal(time_order(t, key), np.lexsort((key, t))), "NaN last, like lexsort"
     assert time_order(np.zeros(0)).size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**33), max_size=60), st.sampled_from([2**8, 2**20, 2**34]))
+def test_int_order_equals_a_stable_argsort(values: list[int], bound: int) -> None:
+    """One radix pass below 2**16, two below 2**32, numpy's own stable sort above."""
+    from sim.order import int_order
+
+    keys = np.array([v % bound for v in values], np.int64)
+    assert np.array_equal(int_order(keys), np.argsort(keys, kind="stable"))
+    assert np.array_equal(int_order(-keys - 1), np.argsort(-keys - 1, kind="stable"))
