@@ -51,6 +51,19 @@ def overrides(people: int, cameras: int, hours: float) -> list[str]:
             f"duration_h={hours!r}"]
 
 
+def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A plain-text table: columns padded to their widest cell, a dashed rule under the header."""
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    print(line(header))
+    print(line(tuple("-" * w for w in widths)))
+    for r in rows:
+        print(line(r))
+
+
 def warm_imports() -> None:
     """Import, before the clock starts, what a run would otherwise import on first use: the
     analysis modules ``sim.api.run`` imports when it is called, and pandas, which pyarrow
@@ -132,22 +145,31 @@ class Size:
         }
 
 
-def measure(size: Size) -> dict[str, Any]:
-    """Run one repetition of ``size`` in a fresh interpreter; its output goes to a temp dir."""
-    with tempfile.TemporaryDirectory(prefix="survsim-bench-") as tmp:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child",
-               "--people", str(size.people), "--cameras", str(size.cameras),
-               "--hours", repr(size.hours), "--out", str(Path(tmp) / "run")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S,
+def run_child(script: str | Path, args: list[str], label: str,
+              timeout_s: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
+    """Run ``script --child ARGS --out TMP/run`` in a fresh interpreter (its output goes to a
+    temporary directory) and return the JSON it prints last; exit with the child's stderr if
+    it fails."""
+    name = Path(script).stem
+    with tempfile.TemporaryDirectory(prefix=f"survsim-{name}-") as tmp:
+        cmd = [sys.executable, str(Path(script).resolve()), "--child", *args,
+               "--out", str(Path(tmp) / "run")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
                               check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
-        raise SystemExit(f"bench_city: the {size.label} run failed (exit {proc.returncode})")
+        raise SystemExit(f"{name}: the {label} run failed (exit {proc.returncode})")
     lines = proc.stdout.strip().splitlines()
     if not lines:
-        raise SystemExit(f"bench_city: the {size.label} run reported nothing")
+        raise SystemExit(f"{name}: the {label} run reported nothing")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def measure(size: Size) -> dict[str, Any]:
+    """Run one repetition of ``size`` in a fresh interpreter; its output goes to a temp dir."""
+    return run_child(__file__, ["--people", str(size.people), "--cameras", str(size.cameras),
+                                "--hours", repr(size.hours)], size.label)
 
 
 def git_state() -> dict[str, Any] | None:
@@ -190,17 +212,9 @@ def print_table(target: Size, baseline: Size | None, report: dict[str, Any]) -> 
                      f"{st['people_days_per_s']:,.0f}",
                      f"{st['captures_per_s']:,.0f}",
                      verdict))
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
     print(f"bench_city: radial capital ({SCENARIO.name}), {report['repeats']} repeats, "
           f"nproc={report['machine']['nproc']}, {report['date']}")
-    print(line(header))
-    print(line(tuple("-" * w for w in widths)))
-    for r in rows:
-        print(line(r))
+    text_table(header, rows)
     print(f"targets for {fmt_size(target)}: wall <= {TARGET_WALL_S:g} s, "
           f"peak RSS <= {TARGET_PEAK_MIB:.0f} MiB (1 GiB), median of runs")
     sc = report.get("scaling")

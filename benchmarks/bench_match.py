@@ -48,6 +48,9 @@ from sim.matching import Matcher
 from sim.presets import GROUP_PRESETS
 from sim.rng import Streams
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_city import text_table
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_DECIDE_S = 2.0
@@ -276,15 +279,7 @@ def print_report(r: dict[str, Any]) -> None:
                      f"{nv['captures_per_s']:,.0f}", ""))
         rows.append((f"naive, extrapolated to {p['captures']:,}",
                      f"{nv['extrapolated_s']:,.0f} s", "", ""))
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    print(line(header))
-    print(line(tuple("-" * w for w in widths)))
-    for row in rows:
-        print(line(row))
+    text_table(header, rows)
     c = r["counts"]
     print(f"per run: {c['alerts']:,} alerts, {c['hits']:,} genuine hits of "
           f"{p['listed_captures']:,} listed captures, {c['false_alerts']:,} false alerts "

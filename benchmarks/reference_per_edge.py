@@ -67,9 +67,7 @@ import math
 import platform
 import resource
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from bisect import bisect_right
 from collections.abc import Generator
@@ -98,7 +96,7 @@ from sim.schema import TABLES
 from sim.world import World, build_world
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_city import cpu_count, git_state, warm_imports
+from bench_city import cpu_count, git_state, run_child, text_table, warm_imports
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "capital_cctv.toml"
 
@@ -536,19 +534,7 @@ class Size:
 
 def measure(args: list[str], label: str) -> dict[str, Any]:
     """One measured run in a fresh interpreter; its output goes to a temporary directory."""
-    with tempfile.TemporaryDirectory(prefix="survsim-ref-") as tmp:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *args,
-               "--out", str(Path(tmp) / "run")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S,
-                              check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"reference_per_edge: the {label} run failed (exit {proc.returncode})")
-    lines = proc.stdout.strip().splitlines()
-    if not lines:
-        raise SystemExit(f"reference_per_edge: the {label} run reported nothing")
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    return run_child(__file__, args, label, CHILD_TIMEOUT_S)
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -572,17 +558,9 @@ def print_table(report: dict[str, Any]) -> None:
             f"{st['false_alerts']['survsim']:,} / {st['false_alerts']['reference']:,}",
             "-" if events is None else f"{events:,}{star}",
         ))
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
     print(f"reference_per_edge: {SCENARIO.name}, survsim vs one simpy timeout per street edge "
           f"(decide={report['decide']}), nproc={report['machine']['nproc']}, {report['date']}")
-    print(line(header))
-    print(line(tuple("-" * w for w in widths)))
-    for r in rows:
-        print(line(r))
+    text_table(header, rows)
     print("times: wall seconds of the full pipeline (scenario -> world -> simulation -> Arrow "
           "files), median (min-max) of runs in fresh processes, imports not counted")
     for st in report["sizes"]:
