@@ -112,18 +112,21 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
     wl = tables["watchlist"]
 
     caps = tables["captures"]
-    cap_person = np.full(0, 0, np.int64)
     cap_id_to_person: np.ndarray
     if caps.num_rows:
         cid = _col(caps, "capture_id")
         cap_id_to_person = np.full(int(cid.max()) + 1, -1, np.int64)
         cap_id_to_person[cid] = _col(caps, "person_id")
-        cap_person = _col(caps, "person_id").astype(np.int64)
+        del cid
+        # Captures per person, then per group (no per-capture group column).
+        per_person = np.bincount(_col(caps, "person_id"), minlength=people.num_rows)
     else:
         cap_id_to_person = np.zeros(0, np.int64)
-    cap_group = person_group[cap_person]
-    captures_by_group = np.bincount(cap_group, minlength=n_groups)
-    unlisted_caps_by_group = np.bincount(cap_group[~listed[cap_person]], minlength=n_groups)
+        per_person = np.zeros(people.num_rows, np.int64)
+    captures_by_group = np.bincount(person_group, weights=per_person,
+                                    minlength=n_groups).astype(np.int64)
+    unlisted_caps_by_group = np.bincount(person_group[~listed], weights=per_person[~listed],
+                                         minlength=n_groups).astype(np.int64)
 
     al = tables["alerts"]
     n_alerts = al.num_rows

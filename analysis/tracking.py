@@ -46,21 +46,26 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
 
     # Outings: from leaving home to coming back (tours start and end at home).
     order = _by_person_then_time(t_person, dep)
-    p, d, a = t_person[order], dep[order], arr[order]
+    p = t_person[order]
     starts = origin[order] == home[p]
     ends = dest[order] == home[p]
-    out_start = np.full(order.size, np.nan)
+    del origin, dest
     # Each trip belongs to the outing begun by the latest start at or before it.
     outing = np.cumsum(starts) - 1
-    start_time = d[starts]
+    start_time = dep[order][starts]
     owner = p[starts]
     valid = outing >= 0
     valid[valid] &= owner[outing[valid]] == p[valid]  # an outing of this person
-    out_start[valid] = start_time[outing[valid]]
+    del p, starts
     outing_end = np.full(start_time.size, end_s)
     closing = ends & valid
-    outing_end[outing[closing]] = a[closing]
+    outing_end[outing[closing]] = arr[order][closing]
+    del ends, closing, dep, arr
     away = np.bincount(owner, weights=np.maximum(outing_end - start_time, 0.0), minlength=n)
+    # The outing of each trip, by trip id (-1: none).
+    outing_of_trip = np.full(order.size, -1, np.int64)
+    outing_of_trip[order[valid]] = outing[valid]
+    del order, outing, valid
 
     log = tables.get("identity_log")
     linked_trips = np.zeros(n)
@@ -70,22 +75,31 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         held = _col(log, "kept_until_s") >= end_s
         ident = _col(log, "identity").astype(np.int64)[held]
         cap_id = _col(log, "capture_id").astype(np.int64)[held]
+        del held
         caps = tables["captures"]
-        by_id = np.full(int(_col(caps, "capture_id").max()) + 1 if caps.num_rows else 0, -1,
-                        np.int64)
-        by_id[_col(caps, "capture_id")] = np.arange(caps.num_rows)
-        row = by_id[cap_id]
+        cid = _col(caps, "capture_id")
+        if cid.size and cid[0] == 0 and cid[-1] == cid.size - 1 and np.all(np.diff(cid) == 1):
+            row = np.where(cap_id < cid.size, cap_id, -1)  # ids are row numbers (as written)
+        else:
+            by_id = np.full(int(cid.max()) + 1 if cid.size else 0, -1, np.int64)
+            by_id[cid] = np.arange(cid.size)
+            row = by_id[cap_id]
+            del by_id
+        del cid, cap_id
         own = (row >= 0) & (ident >= 0)
         own[own] &= _col(caps, "person_id")[row[own]] == ident[own]  # linked to its owner
         row, who = row[own], ident[own]
+        del own, ident
         t = _col(caps, "t_s")[row]
         trip = _col(caps, "trip_id").astype(np.int64)[row]
         # A capture linked to its owner links the owner's trip: count distinct trips.
         linked = np.zeros(t_person.size, bool)
         linked[trip[(trip >= 0) & (trip < t_person.size)]] = True
         linked_trips = np.bincount(t_person[linked], minlength=n)[:n].astype(float)
-        known = _known_time(who, t, trip, order, outing, valid, start_time, outing_end, n)
+        del linked
         home_inferred = _home(tables, who, t, row, home, n)
+        del row
+        known = _known_time(who, t, outing_of_trip[trip], start_time, outing_end, n)
     reach = np.divide(known, away, out=np.zeros(n), where=away > 0)
     return pa.table({
         "person_id": pa.array(np.arange(n, dtype=np.int32)),
@@ -110,23 +124,24 @@ def _by_person_then_time(person: np.ndarray, t: np.ndarray) -> np.ndarray:
     return low[high]
 
 
-def _known_time(who: np.ndarray, t: np.ndarray, trip: np.ndarray, order: np.ndarray,
-                outing: np.ndarray, valid: np.ndarray, start_time: np.ndarray,
+def _known_time(who: np.ndarray, t: np.ndarray, o: np.ndarray, start_time: np.ndarray,
                 outing_end: np.ndarray, n: int) -> np.ndarray:
-    """Length of the union of [t - 15 min, t + 15 min] clipped to each capture's outing."""
-    pos_of_trip = np.empty(order.size, np.int64)
-    pos_of_trip[order] = np.arange(order.size)
-    pos = pos_of_trip[trip]
-    o = np.where(valid[pos], outing[pos], -1)
+    """Length of the union of [t - 15 min, t + 15 min] clipped to each capture's outing
+    (``o``: the outing of each capture's trip, -1 if none)."""
     ok = o >= 0
     who, t, o = who[ok], t[ok], o[ok]
+    del ok
     lo = np.maximum(t - KNOWN_WINDOW_S, start_time[o])
     hi = np.minimum(t + KNOWN_WINDOW_S, outing_end[o])
+    del t
     # Union per outing: shift each outing onto its own stretch of the time line.
     base = o.astype(np.float64) * 1e9
+    del o
     lo, hi = lo + base, hi + base
+    del base
     srt = np.argsort(lo, kind="stable")
     lo, hi, w = lo[srt], hi[srt], who[srt]
+    del srt, who
     prev_end = np.concatenate([[-np.inf], np.maximum.accumulate(hi)[:-1]])
     length = np.maximum(hi - np.maximum(lo, prev_end), 0.0)
     return np.bincount(w, weights=length, minlength=n)

@@ -254,11 +254,13 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
         n_lei = rng.poisson(spec.leisure_per_day, pop.n)
         max_tours = int(max(n_err.max(initial=0) + n_lei.max(initial=0), 0))
         if max_tours:
-            wish = np.sort(np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
-                                    rng.uniform(9.0, 21.0, (pop.n, max_tours)), np.inf), axis=1)
+            wish = np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
+                            rng.uniform(9.0, 21.0, (pop.n, max_tours)), np.inf)
+            wish.sort(axis=1)  # in place: a million people's tours are large arrays
             # Which of a person's tours are leisure: a random subset of size n_lei.
             rank = np.argsort(rng.random((pop.n, max_tours)), axis=1)
             is_leisure = rank < n_lei[:, None]
+            del rank
             for k in range(max_tours):
                 who = people[np.isfinite(wish[:, k])]
                 if who.size == 0:
@@ -310,22 +312,18 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
                                pop.home_node[who], np.zeros(who.size, bool),
                                PURPOSES.index("home"))
 
-    cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
-            for k in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node",
-                      "toward_dest", "purpose", "length_m")}
+    # Column by column, each part's arrays released as they are joined (a city of a million
+    # people plans 3.6 million trips; holding every copy at once would triple the memory).
+    dtypes = {"person_id": np.int32, "depart_s": np.float64, "arrive_s": np.float64,
+              "origin_node": np.int32, "dest_node": np.int32, "toward_dest": np.bool_,
+              "purpose": np.int8, "length_m": np.float64}
+    cols = {k: np.concatenate([p.pop(k) for p in parts]) if parts else np.zeros(0, dt)
+            for k, dt in dtypes.items()}
     keep = np.flatnonzero((cols["depart_s"] < duration_s)
                           & (cols["origin_node"] != cols["dest_node"]))
     sel = keep[time_order(cols["depart_s"][keep], cols["person_id"][keep])]
-    return Trips(
-        person_id=cols["person_id"][sel].astype(np.int32, copy=False),
-        depart_s=cols["depart_s"][sel].astype(np.float64, copy=False),
-        arrive_s=cols["arrive_s"][sel].astype(np.float64, copy=False),
-        origin_node=cols["origin_node"][sel].astype(np.int32, copy=False),
-        dest_node=cols["dest_node"][sel].astype(np.int32, copy=False),
-        toward_dest=cols["toward_dest"][sel].astype(bool, copy=False),
-        purpose=cols["purpose"][sel].astype(np.int8, copy=False),
-        length_m=cols["length_m"][sel].astype(np.float64, copy=False),
-    )
+    del keep
+    return Trips(**{k: cols.pop(k)[sel].astype(dt, copy=False) for k, dt in dtypes.items()})
 
 
 @dataclass
