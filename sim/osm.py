@@ -17,9 +17,10 @@ parks and squares, airports, prisons, shops, offices); districts from administra
 when the extract has them, otherwise from k-means clustering of the crossings; homes are placed
 by residential buildings where the extract has enough of them, otherwise by street length.
 
-The prepared map is cached on disk (``SURVSIM_CACHE``, default ``~/.cache/survsim``) keyed by
-the file's content and the preparation settings, so the second run loads it in well under a
-second. osmnx (the ``osm`` extra) is imported only here, and only when a map has to be prepared.
+The prepared map is cached on disk (:mod:`sim.cache`: ``SURVSIM_CACHE``, default
+``~/.cache/survsim``) keyed by the file's content and the preparation settings, so the second run
+loads it in well under a second. osmnx (the ``osm`` extra) is imported only here, and only when a
+map has to be prepared.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from sim import cache
+from sim.cache import cache_dir
 from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError
 from sim.scenario import OsmCity, expand_map_path, unique_names
@@ -68,26 +71,18 @@ _MIN_BUILDINGS = 100  # fewer residential buildings than this: place homes by st
 _SNAP_M = 300.0  # tagged features farther than this from any crossing are outside the map
 
 
-def cache_dir() -> Path:
-    """Where prepared maps (and osmnx's download cache) are kept."""
-    env = os.environ.get("SURVSIM_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "survsim"
-
-
 # ---------------------------------------------------------------- entry point
 def load_osm_city(spec: OsmCity) -> tuple[City, TaggedPlaces]:
     """The prepared city and its tagged places, from the cache or freshly prepared."""
     source, key = _source_key(spec)
     cached = cache_dir() / "maps" / f"{_slug(source)}-{key[:20]}.npz"
-    if cached.exists():
+    if cache.enabled() and cached.exists():
         with contextlib.suppress(OSError, ValueError, KeyError, EOFError):
             return _read_cache(cached)
     prepared = _prepare(spec)
-    with contextlib.suppress(OSError):  # a read-only cache only costs the next run time
-        _write_cache(cached, prepared)
+    if cache.enabled():
+        with contextlib.suppress(OSError):  # a read-only cache only costs the next run time
+            _write_cache(cached, prepared)
     return prepared.city, prepared.tagged
 
 

@@ -95,8 +95,8 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     children = np.flatnonzero(age_band == 0)
     schools = city.places_of("school")
     if children.size:
-        d = router.dist_m[router.row_of[schools]][:, home_node[children]]  # schools x children
-        work_node[children] = schools[np.argmin(d, axis=0)]
+        dist = router.dist_m[router.row_of[schools]][:, home_node[children]]  # schools x children
+        work_node[children] = schools[np.argmin(dist, axis=0)]
 
     speed = rng.normal(spec.walking_speed_mps, spec.walking_speed_sd_mps, n)
     # Seniors walk more slowly (Bohannon 1997: ~1.2-1.3 m/s past 60 versus ~1.4 below).

@@ -1,8 +1,9 @@
 """Shortest paths toward a bounded set of destinations, expanded for many trips at once.
 
 Every trip in survsim has one end at a *destination* (a workplace, shop, school, plaza...), so one
-shortest-path tree per destination (``scipy.sparse.csgraph.dijkstra``, computed once and reused)
-answers every routing question. A trip toward a destination follows the tree's predecessor links
+shortest-path tree per destination (``scipy.sparse.csgraph.dijkstra``, computed once and reused;
+kept in the on-disk cache of :mod:`sim.cache` for the next run of the same city) answers every
+routing question. A trip toward a destination follows the tree's predecessor links
 from its origin; a trip away from one (going home) is the reverse of the tree path from home. Paths
 of thousands of trips are expanded together, one numpy step per hop, never a graph call per trip.
 When only some streets matter (those a camera watches), :meth:`Router.marked_steps` finds just
@@ -11,17 +12,25 @@ those steps of each route by jumping between them along the trees (:meth:`Router
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy
 from scipy.sparse.csgraph import dijkstra
 
+from sim import cache as sim_cache
 from sim.city import City
 
 # From this many trips in one expansion on, walking the trees step by step beats binary lifting.
 _WALK_FROM_TRIPS = 1500
+# Bump when what the trees hold, or how they are computed, changes (cached trees are then stale).
+TREES_VERSION = 1
+_TREES = ("dist_m", "pred", "hops", "pred_edge")
+_TREE_DTYPES = {"dist_m": np.float64, "pred": np.int32, "hops": np.int32, "pred_edge": np.int64}
 
 
 @dataclass
@@ -57,6 +66,16 @@ class Steps:
     along1_m: npt.NDArray[np.float64]  # ... and at its end
 
 
+@dataclass
+class _Levels:
+    """Tree entries numbered in level order (see :meth:`Router._level_order`)."""
+
+    order: npt.NDArray[np.int64]  # level position -> flat (tree, node) index
+    first: npt.NDArray[np.int64]  # where each level starts (depth + 2 values)
+    at: npt.NDArray[Any]  # flat index -> level position
+    parent: npt.NDArray[Any]  # level position -> its parent's level position (a root: itself)
+
+
 class Router:
     """Shortest-path trees rooted at each destination node.
 
@@ -68,19 +87,38 @@ class Router:
         Nodes that trips go to or come from (duplicates are ignored).
     """
 
-    def __init__(self, city: City, destinations: npt.ArrayLike) -> None:
+    dist_m: npt.NDArray[np.float64]  # (tree, node) shortest distance to the tree's root
+    pred: npt.NDArray[np.int32]  # (tree, node) parent node toward the root (-1 at the root)
+    hops: npt.NDArray[np.int32]  # (tree, node) edges to the root
+    pred_edge: npt.NDArray[np.int64]  # (tree, node) directed edge to the parent (-1: root)
+
+    def __init__(self, city: City, destinations: npt.ArrayLike, *, cache: bool = False) -> None:
         self.city = city
         self.destinations = np.unique(np.asarray(destinations, np.int32))
         self.row_of = np.full(city.n_nodes, -1, np.int32)
         self.row_of[self.destinations] = np.arange(self.destinations.size, dtype=np.int32)
+        self._lift: list[npt.NDArray[np.int64]] | None = None
+        self._parent: npt.NDArray[np.int64] | None = None
+        self._levels: _Levels | None = None
+        entry = _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
+        trees = sim_cache.read_arrays(entry, _TREES) if entry is not None else None
+        if trees is not None and _fits(trees, (self.destinations.size, city.n_nodes)):
+            self.dist_m, self.pred = trees["dist_m"], trees["pred"]
+            self.hops, self.pred_edge = trees["hops"], trees["pred_edge"]
+            return
+        self._build_trees()
+        if entry is not None:
+            sim_cache.write_arrays(entry, {name: getattr(self, name) for name in _TREES},
+                                   limit=sim_cache.route_cache_bytes())
+
+    def _build_trees(self) -> None:
+        city = self.city
         dist, pred = dijkstra(city.adjacency, directed=False, indices=self.destinations,
                               return_predecessors=True)
         if not np.all(np.isfinite(dist)):
             raise ValueError("the street graph is not connected")
         self.dist_m = dist.astype(np.float64)
         self.pred = pred.astype(np.int32)
-        self._lift: list[npt.NDArray[np.int64]] | None = None
-        self._parent: npt.NDArray[np.int64] | None = None
         self.hops = self._hop_counts()
         # Directed edge of each tree step node -> pred[node] (-1 at the root).
         self.pred_edge = np.full(self.pred.shape, -1, np.int64)
@@ -129,27 +167,25 @@ class Router:
                                                                    npt.NDArray[Any]]:
         """For every tree entry, the first entry on the way to the root (itself included) whose
         tree step is on a marked directed edge, walked toward the root (first table) or away
-        from it (second table, the reverse edge); ``pred.size`` where there is none. Flat
-        indices ``row * n + node``, filled level by level down all trees at once (a node's
-        answer is itself if marked, else its parent's), one pass over the entries."""
-        n_rows, n = self.pred.shape
-        none = n_rows * n
-        dtype = np.int32 if none < 2**31 - 1 else np.int64
-        up = self._up()
-        pe = self.pred_edge.ravel()
-        hops = self.hops.ravel()
-        depth = int(hops.max()) if hops.size else 0
-        # Entries by level (hops from the root): a radix sort when the levels fit 16 bits.
-        by_level = np.argsort(hops.astype(np.uint16) if depth < 1 << 16 else hops,
-                              kind="stable")
-        first = np.searchsorted(hops[by_level], np.arange(depth + 2))
+        from it (second table, the reverse edge); ``pred.size`` where there is none. Entries
+        are numbered in level order (:meth:`_level_order`: a level is a contiguous slice whose
+        parents are in the slice before it, which keeps the gathers cache-friendly); the
+        tables are filled level by level down all trees at once (a node's answer is itself if
+        marked, else its parent's), one pass over the entries."""
+        lv = self._level_order()
+        none = lv.order.size
+        dtype = lv.parent.dtype
+        edge = self.pred_edge.ravel()[lv.order]
+        roots = int(lv.first[1]) if lv.first.size > 1 else 0
         tables = []
         for flip in (0, 1):
-            jump = np.full(none + 1, none, dtype)
-            for level in range(1, depth + 1):
-                e = by_level[first[level]:first[level + 1]]
-                here = marked[pe[e] ^ flip]
-                jump[e] = np.where(here, e, jump[up[e]])
+            here = np.zeros(none, bool)
+            here[roots:] = marked[edge[roots:] ^ flip]
+            jump = np.full(none, none, dtype)
+            for level in range(1, lv.first.size - 1):
+                a, b = int(lv.first[level]), int(lv.first[level + 1])
+                jump[a:b] = np.where(here[a:b], np.arange(a, b, dtype=dtype),
+                                     jump[lv.parent[a:b]])
             tables.append(jump)
         return tables[0], tables[1]
 
@@ -173,9 +209,10 @@ class Router:
         the same steps, positions and distances as :meth:`expand` gives for them."""
         toward, row, start = self._trees_of(origin, dest, toward_dest)
         n = self.pred.shape[1]
+        lv = self._level_order()
         none = self.pred.size
-        up = self._up()
         flat_start = row.astype(np.int64) * n + start
+        start_at = lv.at[flat_start]  # in the tables' numbering (level order)
         hops = self.hops.ravel()
         dist = self.dist_m.ravel()
         pe = self.pred_edge.ravel()
@@ -184,7 +221,7 @@ class Router:
         rounds: list[tuple[np.ndarray, np.ndarray, int, bool]] = []
         for fwd, table in ((True, tables[0]), (False, tables[1])):
             idx = np.flatnonzero(toward == fwd)
-            cur = table[flat_start[idx]]
+            cur = table[start_at[idx]]
             r = 0
             while True:
                 keep = cur != none
@@ -192,7 +229,7 @@ class Router:
                 if idx.size == 0:
                     break
                 rounds.append((idx, cur, r, fwd))
-                cur = table[up[cur]]
+                cur = table[lv.parent[cur]]
                 r += 1
         if not rounds:
             z = np.zeros(0, np.int64)
@@ -208,8 +245,8 @@ class Router:
         order = np.empty(total, np.int64)
         order[slot] = np.arange(total)
         trip = found.astype(np.int64)[order]
-        c = np.concatenate([c for _, c, _, _ in rounds]).astype(np.int64)[order]
-        parent = up[c].astype(np.int64)
+        c = lv.order[np.concatenate([c for _, c, _, _ in rounds])[order]]  # flat indices
+        parent = self._up()[c].astype(np.int64)
         s = flat_start[trip]
         ahead = toward[trip]
         # Toward the root the step leaves c for its parent, hops[s] - hops[c] steps in;
@@ -220,15 +257,34 @@ class Router:
         along1 = np.where(ahead, dist[s] - dist[parent], dist[c])
         return Steps(trip, position, edge, along0, along1)
 
+    def _level_order(self) -> _Levels:
+        """Tree entries in level order (hops from the root; index order within a level) and
+        the parent of each in that numbering. Built on first use."""
+        if self._levels is None:
+            hops = self.hops.ravel()
+            none = hops.size
+            depth = int(hops.max()) if hops.size else -1
+            # A radix sort when the levels fit 16 bits.
+            order = np.argsort(hops.astype(np.uint16) if depth < 1 << 16 else hops,
+                               kind="stable")
+            first = np.zeros(depth + 2, np.int64)
+            np.cumsum(np.bincount(hops, minlength=depth + 1), out=first[1:])
+            dtype = np.int32 if none < 2**31 - 1 else np.int64
+            at = np.empty(none, dtype)
+            at[order] = np.arange(none, dtype=dtype)
+            self._levels = _Levels(order, first, at, at[self._up()[order]])
+        return self._levels
+
     def _up(self) -> npt.NDArray[np.int64]:
         """Flat index of each tree entry's parent (a root points at itself)."""
         if self._parent is None:
             n_rows, n = self.pred.shape
             dtype = np.int32 if n_rows * n < 2**31 else np.int64
-            base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
-            self._parent = np.where(self.pred >= 0, base + self.pred,
-                                    base + np.arange(n, dtype=np.int64)[None, :]
-                                    ).ravel().astype(dtype)
+            parent: npt.NDArray[Any] = np.where(self.pred >= 0, self.pred,
+                                                np.arange(n, dtype=np.int32)[None, :]
+                                                ).astype(dtype)
+            parent += (np.arange(n_rows, dtype=dtype) * n)[:, None]
+            self._parent = parent.ravel()
         return self._parent
 
     def _walk(self, row: npt.NDArray[np.int32], start: npt.NDArray[np.int32],
@@ -252,7 +308,7 @@ class Router:
         return out.astype(np.int64)
 
     def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
-               toward_dest: npt.ArrayLike) -> Paths:
+               toward_dest: npt.ArrayLike, *, edges: bool = True) -> Paths:
         """Expand the paths of many trips.
 
         Parameters
@@ -262,6 +318,9 @@ class Router:
         toward_dest
             True where ``dest`` is a destination (walk the tree of ``dest`` from ``origin``);
             False where ``origin`` is one (walk the tree of ``origin`` from ``dest``, reversed).
+        edges
+            Fill ``step_edge`` (without it, ``step_edge`` is empty: for callers that need only
+            the nodes and distances).
 
         Every position of every path is filled at once: the node ``k`` steps from the start up
         the tree is found by binary lifting (one gather per bit of ``k``), so the cost does not
@@ -274,31 +333,51 @@ class Router:
         np.cumsum(length, out=offset[1:])
         total = int(offset[-1])
         trip = np.repeat(np.arange(length.size), length)
-        j = np.arange(total, dtype=np.int64) - offset[trip]  # position within the trip
         fwd = toward[trip]
-        # Steps up the tree from the start: walked forward toward the root, or read backward.
-        k = np.where(fwd, j, length[trip] - 1 - j)
-        row_base = row[trip].astype(np.int64) * n
         if length.size < _WALK_FROM_TRIPS:
-            cur = row_base + start[trip]
+            j = np.arange(total, dtype=np.int64) - offset[trip]  # position within the trip
+            # Steps up the tree from the start: walked forward toward the root, or read
+            # backward.
+            k = np.where(fwd, j, length[trip] - 1 - j)
+            cur = row[trip].astype(np.int64) * n + start[trip]
             for level, up in enumerate(self._lifts()):
                 m = np.flatnonzero((k >> level) & 1)
                 if m.size:
                     cur[m] = up[cur[m]]
         else:  # many trips: one step up all their trees at a time is cheaper
             cur = self._walk(row, start, toward, length, offset, total)
-        node = (cur - row_base).astype(np.int32)
-        # The directed edge of the step from each position to the next (-1 at a trip's end):
-        # toward the root the tree edge of this node; reversed, the next node's, walked down.
-        step_edge = np.full(total, -1, np.int64)
-        inner = np.flatnonzero(j < length[trip] - 1)
-        pe = self.pred_edge.ravel()
-        f = fwd[inner]
-        here = row_base[inner] + node[inner]
-        there = row_base[inner] + node[np.minimum(inner + 1, total - 1)]
-        step_edge[inner] = np.where(f, pe[here], pe[there] ^ 1)
+        # ``cur`` is each position's flat (tree, node) index.
+        node = (cur % n).astype(np.int32)
+        step_edge = np.full(total if edges else 0, -1, np.int64)
+        if edges:
+            # The directed edge of the step from each position to the next (-1 at a trip's
+            # end): toward the root the tree edge of this node; reversed, the next node's,
+            # walked down.
+            not_last = np.ones(total, bool)
+            not_last[offset[1:] - 1] = False
+            inner = np.flatnonzero(not_last)
+            pe = self.pred_edge.ravel()
+            step_edge[inner] = np.where(fwd[inner], pe[cur[inner]], pe[cur[inner + 1]] ^ 1)
         # Distance walked: along the tree toward the root it falls by dist[root] per node.
-        to_root = self.dist_m[row[trip], node]
+        to_root = self.dist_m.ravel()[cur]
         full = self.dist_m[row, start]
         along = np.where(fwd, full[trip] - to_root, to_root)
         return Paths(offset, node, along, step_edge)
+
+
+def _cache_entry(city: City, destinations: npt.NDArray[np.int32]) -> Path:
+    """The cache file of a city's trees: keyed by the street graph (ends and lengths of every
+    edge), the destinations, and the versions of what computes the trees (scipy's dijkstra
+    breaks ties between equally short paths its own way)."""
+    h = hashlib.sha256(f"trees{TREES_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}:"
+                       f"{city.n_nodes}".encode())
+    for a in (city.edge_u, city.edge_v, city.edge_length_m, destinations):
+        arr = np.ascontiguousarray(a)
+        h.update(arr.dtype.str.encode())
+        h.update(arr.tobytes())
+    return sim_cache.cache_dir() / "routes" / f"trees-{h.hexdigest()[:32]}.npz"
+
+
+def _fits(trees: dict[str, np.ndarray], shape: tuple[int, int]) -> bool:
+    return all(trees[k].shape == shape and trees[k].dtype == np.dtype(t)
+               for k, t in _TREE_DTYPES.items())

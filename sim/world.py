@@ -86,7 +86,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     streams = Streams(scenario.seed if seed is None else seed, replication)
     city = build_city(scenario.city, streams.generator("city"))
     police = stations(city)
-    router = Router(city, np.concatenate([trip_destinations(city), police]))
+    router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     shares = [g.share for g in scenario.population.groups]
     watchlists = {"main": build_watchlist(scenario.watchlist, pop, shares,
@@ -209,7 +209,7 @@ def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
     k = min(trips.n, _FOOTFALL_SAMPLE)
     sample = np.sort(rng.choice(trips.n, size=k, replace=False))
     paths = router.expand(trips.origin_node[sample], trips.dest_node[sample],
-                          trips.toward_dest[sample])
+                          trips.toward_dest[sample], edges=False)
     trip = sample[paths.trip_of_position()]
     t = trips.depart_s[trip] + paths.along_m / pop.speed_mps[trips.person_id[trip]]
     hour = (t // 3600).astype(np.int64) % 24

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,18 @@ from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+
+
+_CACHE = tempfile.mkdtemp(prefix="survsim-test-cache-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test session keeps its own on-disk cache (maps, routing trees), never the user's."""
+    os.environ["SURVSIM_CACHE"] = _CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 def small_dict(**over: Any) -> dict[str, Any]:

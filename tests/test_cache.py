@@ -1,0 +1,119 @@
+"""The on-disk cache of routing trees: same trees as computing them, misses when the city
+changes, survives damage, keeps its size bound, and can be turned off."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim.routing as routing
+from sim import cache
+from sim.city import City, build_city
+from sim.routing import Router
+from sim.scenario import GridCity, Places, RadialCity
+
+ARRAYS = ("dist_m", "pred", "hops", "pred_edge")
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SURVSIM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SURVSIM_ROUTE_CACHE_MB", raising=False)
+    return tmp_path / "cache" / "routes"
+
+
+def grid(columns: int = 5, rows: int = 5, block_m: float = 100.0) -> City:
+    spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
+                    places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
+                                  places_of_worship=1, schools=1, hospitals=1))
+    return build_city(spec, np.random.default_rng(0))
+
+
+def no_dijkstra(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the trees were computed, not loaded")
+    monkeypatch.setattr(routing, "dijkstra", fail)
+
+
+def radial() -> tuple[object, np.ndarray]:
+    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(3))
+    return city, np.concatenate([city.places_of("shop"), city.places_of("workplace")])
+
+
+def test_cached_trees_are_the_computed_trees(cache_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    city, dest = radial()
+    fresh = Router(city, dest)  # type: ignore[arg-type]
+    assert not cache_dir.exists(), "a router built without cache=True writes nothing"
+    first = Router(city, dest, cache=True)  # type: ignore[arg-type]
+    assert len(list(cache_dir.glob("*.npz"))) == 1, "the first run stores the trees"
+    no_dijkstra(monkeypatch)
+    loaded = Router(city, dest, cache=True)  # type: ignore[arg-type]
+    for name in ARRAYS:
+        for r in (first, loaded):
+            a, b = getattr(fresh, name), getattr(r, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b), name
+    # The loaded trees route exactly like fresh ones (marked steps use every array).
+    rng = np.random.default_rng(4)
+    node = rng.integers(0, city.n_nodes, 300)  # type: ignore[attr-defined]
+    root = rng.choice(fresh.destinations, 300)
+    toward = rng.random(300) < 0.5  # toward the tree's root, or back from it
+    origin, d = np.where(toward, node, root), np.where(toward, root, node)
+    marked = rng.random(2 * city.n_edges) < 0.3  # type: ignore[attr-defined]
+    s1 = fresh.marked_steps(fresh.skip_tables(marked), origin, d, toward)
+    s2 = loaded.marked_steps(loaded.skip_tables(marked), origin, d, toward)
+    for f in ("trip", "position", "edge", "along0_m", "along1_m"):
+        assert np.array_equal(getattr(s1, f), getattr(s2, f)), f
+
+
+def test_another_city_or_destination_set_misses(cache_dir: Path) -> None:
+    city = grid(6, 6, 100.0)
+    Router(city, [0, 35], cache=True)
+    Router(city, [0, 34], cache=True)  # other destinations
+    longer = grid(6, 6, 100.0)
+    longer.edge_length_m[0] = 250.0  # one street longer
+    r = Router(longer, [0, 35], cache=True)
+    assert len(list(cache_dir.glob("*.npz"))) == 3, "one entry per (graph, destinations)"
+    assert (longer.edge_u[0], longer.edge_v[0]) == (0, 1)
+    assert r.distance_m([0], [1])[0] == pytest.approx(250.0), \
+        "the longer street (250 m; around the block is 300 m), not the cached 100 m"
+
+
+def test_a_damaged_entry_is_computed_again(cache_dir: Path) -> None:
+    city = grid(5, 5, 100.0)
+    expected = Router(city, [12]).dist_m
+    Router(city, [12], cache=True)
+    (entry,) = cache_dir.glob("*.npz")
+    entry.write_bytes(b"not an npz file")
+    r = Router(city, [12], cache=True)
+    assert np.array_equal(r.dist_m, expected)
+    assert np.load(entry)["dist_m"].shape == expected.shape, "the entry is written again"
+
+
+def test_off_writes_nothing(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVSIM_CACHE", "off")
+    assert not cache.enabled()
+    Router(grid(5, 5), [12], cache=True)
+    assert not cache_dir.exists()
+
+
+def test_the_size_bound_evicts_the_least_recently_used(cache_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    city = grid(20, 20, 50.0)  # 400 nodes: 1 tree = 400 x 24 bytes = 9,600 bytes
+    dests = [np.arange(k, k + 5) for k in (0, 100, 200, 300)]  # 48,000 bytes each
+    monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(120_000 / 2**20))
+    for d in dests[:2]:
+        Router(city, d, cache=True)
+    first, second = sorted(cache_dir.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns)
+    os.utime(first, (1000, 1000))  # clear ages (file clocks are coarse)
+    os.utime(second, (2000, 2000))
+    Router(city, dests[0], cache=True)  # a hit: the first entry becomes the most recent
+    Router(city, dests[2], cache=True)  # 3 x 48 kB > 120 kB: the least recently used goes
+    left = set(cache_dir.glob("*.npz"))
+    assert first in left and second not in left and len(left) == 2
+    monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(80_000 / 2**20))
+    Router(city, dests[3], cache=True)  # 48 kB > half of 80 kB: not stored at all
+    assert len(set(cache_dir.glob("*.npz"))) == 2
