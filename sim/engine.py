@@ -44,6 +44,7 @@ ProgressFn = Callable[[float, float], None]
 _STATIC_CHUNK = 65_536
 _ROUTE_CHUNK = 16_384  # trips whose routes are expanded together (whole windows)
 _MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
+_SOURCES = ("alert", "retained")  # identity_log.source
 # The trip purposes that enter each type of place (for door cameras).
 _VISITS: dict[str, tuple[str, ...]] = {
     "workplace": ("work",), "shop": ("errand",), "school": ("school",),
@@ -764,7 +765,7 @@ class Engine:
             found = np.flatnonzero(cap["linked"])
             log.append({"capture_id": ids[found], "t_s": cap["t"][found],
                         "camera_id": cam[found], "identity": person[found],
-                        "source": np.full(found.size, "retained", object),
+                        "source": np.full(found.size, _SOURCES.index("retained"), np.int16),
                         "kept_until_s": cap["t"][found] + gov.retention_days * 86_400.0})
         alerting = np.flatnonzero(cap["claimed"] >= 0)
         alerting = alerting[cap["t"][alerting] + self.latency_s < self.duration_s]
@@ -778,7 +779,7 @@ class Engine:
             # A match is logged under the identity it was matched to (kept for the run).
             log.append({"capture_id": ids[rows], "t_s": cap["t"][rows], "camera_id": cam[rows],
                         "identity": self.lists[li].person_id[claimed],
-                        "source": np.full(rows.size, "alert", object),
+                        "source": np.full(rows.size, _SOURCES.index("alert"), np.int16),
                         "kept_until_s": np.full(rows.size, np.inf)})
             if w.reviewer is not None:
                 # The reviewer's verdict, decided now and revealed when the review is done.
@@ -813,8 +814,7 @@ class Engine:
             "t_s": pa.array(rows["t_s"][order]),
             "camera_id": pa.array(rows["camera_id"][order].astype(np.int32)),
             "identity": pa.array(rows["identity"][order].astype(np.int32)),
-            "source": pa.array(rows["source"][order].tolist(), pa.string())
-            .dictionary_encode().cast(TABLES["identity_log"].schema().field("source").type),
+            "source": _dict_array(rows["source"][order], _SOURCES),
             "kept_until_s": pa.array(rows["kept_until_s"][order]),
         })))
 

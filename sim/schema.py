@@ -24,7 +24,7 @@ class Column:
     meaning: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a cheap key for the schema cache
 class Table:
     name: str
     view: str  # "truth", "system" or "setup"
