@@ -16,6 +16,7 @@ the demo app can draw them, and analysis reads the files.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -55,7 +56,14 @@ _VISITS: dict[str, tuple[str, ...]] = {
 
 def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int16)),
-                                          pa.array(list(names), pa.string()))
+                                          _dictionary(tuple(names)))
+
+
+@functools.lru_cache(maxsize=256)
+def _dictionary(names: tuple[str, ...]) -> pa.Array:
+    """A dictionary column's values (built once per set of names; Arrow arrays are
+    immutable, so batches can share them)."""
+    return pa.array(list(names), pa.string())
 
 
 class _Held:
@@ -63,12 +71,17 @@ class _Held:
 
     A row with time ``t`` is released by the first window whose end is after ``t`` (never
     earlier than the next release), so each release touches only its own rows instead of
-    re-filtering everything held. Within a release, rows keep the order they were added in.
+    re-filtering everything held. Within a release, rows keep the order they were added in,
+    or, with ``sort`` (rows -> their order, a stable sort), come in that order: each added
+    part is sorted once, when it is added, and a release is sorted again only when it
+    gathers more than one part.
     """
 
-    def __init__(self, ends: npt.NDArray[np.float64], key: str) -> None:
+    def __init__(self, ends: npt.NDArray[np.float64], key: str,
+                 sort: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None) -> None:
         self.ends = ends  # end time of each window, as the clock computes it
         self.key = key
+        self.sort = sort
         self.buckets: dict[int, list[dict[str, np.ndarray]]] = {}
         self.next = 0  # the window that releases next
 
@@ -76,6 +89,10 @@ class _Held:
         t = rows[self.key]
         if t.size == 0:
             return
+        if self.sort is not None:
+            order = self.sort(rows)
+            rows = {k: v[order] for k, v in rows.items()}
+            t = rows[self.key]
         b = np.maximum(np.searchsorted(self.ends, t, side="right"), self.next)
         first, last = int(b.min()), int(b.max())
         if first == last:
@@ -89,14 +106,19 @@ class _Held:
                 {k: v[part] for k, v in rows.items()})
 
     def release(self, k: int) -> dict[str, np.ndarray]:
-        """The rows window ``k`` releases (empty dict if none), in the order they were added."""
+        """The rows window ``k`` releases (empty dict if none), in the order they were added
+        (or sorted)."""
         self.next = k + 1
         chunks = self.buckets.pop(k, [])
         if not chunks:
             return {}
         if len(chunks) == 1:
             return chunks[0]
-        return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
+        rows = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
+        if self.sort is not None:
+            order = self.sort(rows)
+            rows = {name: v[order] for name, v in rows.items()}
+        return rows
 
 
 def _first_per_key(key: npt.NDArray[np.int64],
@@ -196,9 +218,13 @@ class Engine:
         n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
         self._window_ends = np.array([min((k + 1) * self.batch_s, self.duration_s)
                                       for k in range(n_windows)], np.float64)
-        self._pending = _Held(self._window_ends, "t")
+        # Captures, released in time order (then trip, camera).
+        self._pending = _Held(self._window_ends, "t",
+                              sort=lambda c: time_order(c["t"], c["trip"], c["camera"]))
         self._later_next = 0  # the window whose release of held rows comes next
         self._routed_to = 0  # trips before this one have their routes expanded
+        self._trip_rows = (0, 0)  # the trips in _trip_batch (rows a to b)
+        self._trip_batch: pa.RecordBatch | None = None
         self._skips: tuple[np.ndarray, np.ndarray] | None = None  # to the watched streets
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             "alerts": [], "reviews": [], "review_queue": [], "stops": []}
@@ -365,12 +391,7 @@ class Engine:
         rows as routing each on its own, with far fewer (larger) numpy calls."""
         trips = self.w.trips
         ends = self._window_ends
-        b = int(np.searchsorted(trips.depart_s, ends[k], side="left"))
-        limit = min(max(b, a + _ROUTE_CHUNK), trips.n)
-        if limit > b:  # extend to the end of the window of the limit's trip
-            last = min(int(np.searchsorted(ends, trips.depart_s[limit - 1], side="right")),
-                       ends.size - 1)
-            b = max(b, int(np.searchsorted(trips.depart_s, ends[last], side="left")))
+        b = self._chunk_stop(a, int(np.searchsorted(trips.depart_s, ends[k], side="left")))
         self._routed_to = b
         if b <= a:
             return
@@ -385,18 +406,37 @@ class Engine:
             self._add_encounters(a, router.expand(*ends_of))
 
     def _emit_trips(self, a: int, b: int) -> None:
-        t = self.w.trips
-        sl = slice(a, b)
-        self.outbox.append(("trips", _batch("trips", {
-            "trip_id": pa.array(np.arange(a, b, dtype=np.int64)),
-            "person_id": pa.array(t.person_id[sl]),
-            "depart_s": pa.array(t.depart_s[sl]),
-            "arrive_s": pa.array(t.arrive_s[sl]),
-            "origin_node": pa.array(t.origin_node[sl]),
-            "dest_node": pa.array(t.dest_node[sl]),
-            "purpose": _dict_array(t.purpose[sl], PURPOSES),
-            "length_m": pa.array(t.length_m[sl]),
-        })))
+        """The trips departing in a window: a slice of a batch built for the next
+        ``_ROUTE_CHUNK`` trips or more (whole windows), not eight arrays per window."""
+        if not self._trip_rows[0] <= a < b <= self._trip_rows[1]:
+            t = self.w.trips
+            stop = self._chunk_stop(a, b)
+            sl = slice(a, stop)
+            self._trip_batch = _batch("trips", {
+                "trip_id": pa.array(np.arange(a, stop, dtype=np.int64)),
+                "person_id": pa.array(t.person_id[sl]),
+                "depart_s": pa.array(t.depart_s[sl]),
+                "arrive_s": pa.array(t.arrive_s[sl]),
+                "origin_node": pa.array(t.origin_node[sl]),
+                "dest_node": pa.array(t.dest_node[sl]),
+                "purpose": _dict_array(t.purpose[sl], PURPOSES),
+                "length_m": pa.array(t.length_m[sl]),
+            })
+            self._trip_rows = (a, stop)
+        assert self._trip_batch is not None
+        self.outbox.append(("trips", self._trip_batch.slice(a - self._trip_rows[0], b - a)))
+
+    def _chunk_stop(self, a: int, b: int) -> int:
+        """Where a chunk of trips from ``a`` ends: at ``b`` (the end of a window) or, to make
+        about ``_ROUTE_CHUNK`` trips, at the end of the window of trip ``a + _ROUTE_CHUNK``."""
+        trips = self.w.trips
+        ends = self._window_ends
+        limit = min(max(b, a + _ROUTE_CHUNK), trips.n)
+        if limit > b:  # extend to the end of the window of the limit's trip
+            last = min(int(np.searchsorted(ends, trips.depart_s[limit - 1], side="right")),
+                       ends.size - 1)
+            b = max(b, int(np.searchsorted(trips.depart_s, ends[last], side="left")))
+        return b
 
     # ------------------------------------------------------------ captures
     def _add_passages(self, a: int, steps: Steps) -> None:
@@ -675,9 +715,8 @@ class Engine:
                                                                  dtype=np.int64))}
             for f in list(schema)[1:]:
                 v = out[f.name][order]
-                if pa.types.is_dictionary(f.type):
-                    cols[f.name] = pa.array(v.tolist(), pa.string()).dictionary_encode() \
-                        .cast(f.type)
+                if pa.types.is_dictionary(f.type):  # names, encoded in order of appearance
+                    cols[f.name] = pa.array(v.tolist(), f.type)
                 else:
                     cols[f.name] = pa.array(v.astype(f.type.to_pandas_dtype()))
             self.outbox.append((table, _batch(table, cols)))
@@ -685,11 +724,9 @@ class Engine:
 
     def _release_captures(self, env: simpy.Environment, k: int) -> None:
         """Emit the pending captures of window ``k`` in time order and schedule their alerts."""
-        cap = self._pending.release(k)
+        cap = self._pending.release(k)  # in time order
         if not cap:
             return
-        order = time_order(cap["t"], cap["trip"], cap["camera"])
-        cap = {k: v[order] for k, v in cap.items()}
         n = cap["t"].size
         ids = np.arange(self.n_captures, self.n_captures + n, dtype=np.int64)
         self.n_captures += n
@@ -763,7 +800,7 @@ class Engine:
         if "linked" in cap:
             # Kept captures: a later search for a face finds those of its owner that match.
             found = np.flatnonzero(cap["linked"])
-            log.append({"capture_id": ids[found], "t_s": cap["t"][found],
+            log.append({"row": found, "capture_id": ids[found], "t_s": cap["t"][found],
                         "camera_id": cam[found], "identity": person[found],
                         "source": np.full(found.size, _SOURCES.index("retained"), np.int16),
                         "kept_until_s": cap["t"][found] + gov.retention_days * 86_400.0})
@@ -777,7 +814,8 @@ class Engine:
             matched.append((rows, np.int64(li) * (1 << 32) + claimed))
             is_true = claimed == self.entry_of_person[li, person[rows]]
             # A match is logged under the identity it was matched to (kept for the run).
-            log.append({"capture_id": ids[rows], "t_s": cap["t"][rows], "camera_id": cam[rows],
+            log.append({"row": rows, "capture_id": ids[rows], "t_s": cap["t"][rows],
+                        "camera_id": cam[rows],
                         "identity": self.lists[li].person_id[claimed],
                         "source": np.full(rows.size, _SOURCES.index("alert"), np.int16),
                         "kept_until_s": np.full(rows.size, np.inf)})
@@ -798,17 +836,24 @@ class Engine:
                     person=int(person[r]), is_true=bool(is_true[k]),
                     verdict=bool(verdict[k]))))
         if log:
-            self._emit_log({k: np.concatenate([part[k] for part in log]) for k in log[0]})
+            self._emit_log(log)
         if not matched:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         return (np.concatenate([m[0] for m in matched]),
                 np.concatenate([m[1] for m in matched]))
 
-    def _emit_log(self, rows: dict[str, np.ndarray]) -> None:
-        """The identity-log rows of one release, in capture order."""
-        if rows["t_s"].size == 0:
+    def _emit_log(self, parts: list[dict[str, np.ndarray]]) -> None:
+        """The identity-log rows of one release, in capture order (a capture's rows in the
+        order of ``parts``). Captures are numbered in time order, so capture order is the
+        order of their rows in the release (``row``)."""
+        if len(parts) == 1:
+            rows = parts[0]
+            order: slice | np.ndarray = slice(None)  # one part: already in row order
+        else:
+            rows = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+            order = np.argsort(rows["row"], kind="stable")
+        if rows["row"].size == 0:
             return
-        order = time_order(rows["t_s"], rows["capture_id"])
         self.outbox.append(("identity_log", _batch("identity_log", {
             "capture_id": pa.array(rows["capture_id"][order].astype(np.int64)),
             "t_s": pa.array(rows["t_s"][order]),
@@ -882,13 +927,8 @@ class Engine:
                 continue
             cols = list(zip(*rows, strict=True))
             schema = TABLES[table].schema()
-            arrays = []
-            for f, values in zip(schema, cols, strict=True):
-                if pa.types.is_dictionary(f.type):
-                    arrays.append(pa.array(values, pa.string()).dictionary_encode()
-                                  .cast(f.type))
-                else:
-                    arrays.append(pa.array(values, f.type))
+            # (dictionary columns: names, encoded in order of appearance)
+            arrays = [pa.array(values, f.type) for f, values in zip(schema, cols, strict=True)]
             self.outbox.append((table, pa.RecordBatch.from_arrays(arrays, schema=schema)))
             self._rows[table] = []
 

@@ -20,6 +20,7 @@ from sim.errors import UserError
 from sim.schema import TABLES
 
 RUN_FILES = ("scenario.resolved.toml", "summary.json", "events", "tracking.arrow")
+_BUFFER_BYTES = 1 << 16  # per table file; flushed after every batch
 
 
 def prepare_run_dir(out: Path, *, overwrite: bool = False, check_only: bool = False) -> Path:
@@ -100,18 +101,20 @@ class ArrowRecorder:
     def __init__(self, events_dir: Path, metadata: dict[str, str]) -> None:
         self.events_dir = Path(events_dir)
         self.metadata = metadata
-        self._sinks: dict[str, pa.OSFile] = {}
+        self._sinks: dict[str, pa.NativeFile] = {}
         self._writers: dict[str, pa.ipc.RecordBatchStreamWriter] = {}
-        self._schemas: dict[str, pa.Schema] = {}
         self.rows: dict[str, int] = {}
 
     def _writer(self, table: str) -> pa.ipc.RecordBatchStreamWriter:
         w = self._writers.get(table)
         if w is None:
             schema = TABLES[table].schema(self.metadata)
-            sink = pa.OSFile(str(self.events_dir / f"{table}.arrow"), "wb")
+            # Buffered, and flushed after every batch: one write call per batch (not one per
+            # column buffer), and a killed run still leaves every completed batch on disk.
+            sink = pa.BufferedOutputStream(pa.OSFile(str(self.events_dir / f"{table}.arrow"),
+                                                     "wb"), _BUFFER_BYTES)
             w = pa.ipc.new_stream(sink, schema)
-            self._schemas[table] = schema
+            sink.flush()
             self._sinks[table] = sink
             self._writers[table] = w
             self.rows[table] = 0
@@ -120,7 +123,8 @@ class ArrowRecorder:
     def write(self, table: str, batch: pa.RecordBatch) -> None:
         w = self._writer(table)
         if batch.num_rows:
-            w.write_batch(batch.replace_schema_metadata(self._schemas[table].metadata))
+            w.write_batch(batch)  # the stream's schema (with the metadata) is written once
+            self._sinks[table].flush()
             self.rows[table] += batch.num_rows
 
     def touch_all(self) -> None:
