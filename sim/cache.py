@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -49,59 +50,62 @@ def route_cache_bytes() -> int:
     return int(max(mb, 0.0) * 2**20)
 
 
-def read_arrays(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
-    """The named arrays of a cache entry, or None when it is missing or unreadable. A hit
-    marks the entry as recently used (its modification time), for eviction."""
-    if not enabled() or not path.exists():
+def read_arrays(entry: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """The named arrays of a cache entry (a folder of ``.npy`` files), or None when it is
+    missing or unreadable. The arrays are memory-mapped read-only: loading costs nothing
+    until a page is used, and nothing can change them in place. A hit marks the entry as
+    recently used (its modification time), for eviction."""
+    if not enabled() or not entry.is_dir():
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {name: z[name] for name in names}
-    except (OSError, ValueError, KeyError, EOFError):
+        out = {name: np.asarray(np.load(entry / f"{name}.npy", mmap_mode="r",
+                                        allow_pickle=False)) for name in names}
+    except (OSError, ValueError, EOFError):
         return None
     with contextlib.suppress(OSError):
-        os.utime(path)
+        os.utime(entry)
     return out
 
 
-def write_arrays(path: Path, arrays: dict[str, np.ndarray], *, limit: int | None = None) -> bool:
-    """Store arrays as one uncompressed ``.npz`` entry (atomically). With ``limit`` (bytes), the
-    entry's folder is kept under it by evicting the least recently used entries, and an entry
-    larger than half the limit is not stored. Returns whether the entry was written."""
+def write_arrays(entry: Path, arrays: dict[str, np.ndarray], *, limit: int | None = None) -> bool:
+    """Store arrays as one cache entry, a folder of ``.npy`` files written under a temporary
+    name and renamed into place (a concurrent writer of the same entry leaves the first one
+    in place). With ``limit`` (bytes), the entries next to it are kept under it by evicting
+    the least recently used, and an entry larger than half the limit is not stored.
+    Returns whether the entry is in place."""
     if not enabled():
         return False
     size = sum(a.nbytes for a in arrays.values())
     if limit is not None and size > limit // 2:
         return False
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
+        tmp.mkdir(parents=True, exist_ok=True)
+        for name, a in arrays.items():
+            np.save(tmp / f"{name}.npy", a, allow_pickle=False)
+        os.replace(tmp, entry)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        return False
+        shutil.rmtree(tmp, ignore_errors=True)
+        return entry.is_dir()
     if limit is not None:
-        _evict(path.parent, limit, keep=path)
+        _evict(entry.parent, limit, keep=entry)
     return True
 
 
 def _evict(folder: Path, limit: int, keep: Path) -> None:
-    """Delete the least recently used ``.npz`` entries of ``folder`` until it fits ``limit``."""
+    """Delete the least recently used entries of ``folder`` until it fits ``limit``."""
     entries = []
-    for p in folder.glob("*.npz"):
-        if p.name.startswith("."):
+    for p in folder.iterdir():
+        if p.name.startswith(".") or not p.is_dir():
             continue
         with contextlib.suppress(OSError):
-            st = p.stat()
-            entries.append((st.st_mtime, st.st_size, p))
+            size = sum(f.stat().st_size for f in p.iterdir())
+            entries.append((p.stat().st_mtime, size, p))
     total = sum(size for _, size, _ in entries)
     for _, size, p in sorted(entries, key=lambda e: e[0]):
         if total <= limit:
             break
         if p == keep:
             continue
-        with contextlib.suppress(OSError):
-            p.unlink()
-            total -= size
+        shutil.rmtree(p, ignore_errors=True)
+        total -= size

@@ -28,8 +28,9 @@ from sim.city import City
 # From this many trips in one expansion on, walking the trees step by step beats binary lifting.
 _WALK_FROM_TRIPS = 1500
 # Bump when what the trees hold, or how they are computed, changes (cached trees are then stale).
-TREES_VERSION = 1
+TREES_VERSION = 2
 _TREES = ("dist_m", "pred", "hops", "pred_edge")
+_CACHED = (*_TREES, "up", "level_order", "level_first", "level_at", "level_parent")
 _TREE_DTYPES = {"dist_m": np.float64, "pred": np.int32, "hops": np.int32, "pred_edge": np.int64}
 
 
@@ -101,15 +102,21 @@ class Router:
         self._parent: npt.NDArray[np.int64] | None = None
         self._levels: _Levels | None = None
         entry = _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
-        trees = sim_cache.read_arrays(entry, _TREES) if entry is not None else None
+        trees = sim_cache.read_arrays(entry, _CACHED) if entry is not None else None
         if trees is not None and _fits(trees, (self.destinations.size, city.n_nodes)):
             self.dist_m, self.pred = trees["dist_m"], trees["pred"]
             self.hops, self.pred_edge = trees["hops"], trees["pred_edge"]
+            self._parent = trees["up"]
+            self._levels = _Levels(trees["level_order"], trees["level_first"],
+                                   trees["level_at"], trees["level_parent"])
             return
         self._build_trees()
         if entry is not None:
-            sim_cache.write_arrays(entry, {name: getattr(self, name) for name in _TREES},
-                                   limit=sim_cache.route_cache_bytes())
+            lv = self._level_order()  # what every run with cameras uses: kept as well
+            sim_cache.write_arrays(entry, {
+                **{name: getattr(self, name) for name in _TREES}, "up": self._up(),
+                "level_order": lv.order, "level_first": lv.first, "level_at": lv.at,
+                "level_parent": lv.parent}, limit=sim_cache.route_cache_bytes())
 
     def _build_trees(self) -> None:
         city = self.city
@@ -375,9 +382,13 @@ def _cache_entry(city: City, destinations: npt.NDArray[np.int32]) -> Path:
         arr = np.ascontiguousarray(a)
         h.update(arr.dtype.str.encode())
         h.update(arr.tobytes())
-    return sim_cache.cache_dir() / "routes" / f"trees-{h.hexdigest()[:32]}.npz"
+    return sim_cache.cache_dir() / "routes" / f"trees-{h.hexdigest()[:32]}"
 
 
 def _fits(trees: dict[str, np.ndarray], shape: tuple[int, int]) -> bool:
-    return all(trees[k].shape == shape and trees[k].dtype == np.dtype(t)
-               for k, t in _TREE_DTYPES.items())
+    """Whether a cache entry holds trees of this shape (and its level tables cover them)."""
+    size = shape[0] * shape[1]
+    return (all(trees[k].shape == shape and trees[k].dtype == np.dtype(t)
+                for k, t in _TREE_DTYPES.items())
+            and all(trees[k].shape == (size,)
+                    for k in ("up", "level_order", "level_at", "level_parent")))

@@ -25,6 +25,14 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache" / "routes"
 
 
+def entries(folder: Path) -> set[Path]:
+    return {p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+
+def size_of(entry: Path) -> int:
+    return sum(f.stat().st_size for f in entry.iterdir())
+
+
 def grid(columns: int = 5, rows: int = 5, block_m: float = 100.0) -> City:
     spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
                     places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
@@ -49,7 +57,7 @@ def test_cached_trees_are_the_computed_trees(cache_dir: Path,
     fresh = Router(city, dest)  # type: ignore[arg-type]
     assert not cache_dir.exists(), "a router built without cache=True writes nothing"
     first = Router(city, dest, cache=True)  # type: ignore[arg-type]
-    assert len(list(cache_dir.glob("*.npz"))) == 1, "the first run stores the trees"
+    assert len(entries(cache_dir)) == 1, "the first run stores the trees"
     no_dijkstra(monkeypatch)
     loaded = Router(city, dest, cache=True)  # type: ignore[arg-type]
     for name in ARRAYS:
@@ -76,7 +84,7 @@ def test_another_city_or_destination_set_misses(cache_dir: Path) -> None:
     longer = grid(6, 6, 100.0)
     longer.edge_length_m[0] = 250.0  # one street longer
     r = Router(longer, [0, 35], cache=True)
-    assert len(list(cache_dir.glob("*.npz"))) == 3, "one entry per (graph, destinations)"
+    assert len(entries(cache_dir)) == 3, "one entry per (graph, destinations)"
     assert (longer.edge_u[0], longer.edge_v[0]) == (0, 1)
     assert r.distance_m([0], [1])[0] == pytest.approx(250.0), \
         "the longer street (250 m; around the block is 300 m), not the cached 100 m"
@@ -86,11 +94,20 @@ def test_a_damaged_entry_is_computed_again(cache_dir: Path) -> None:
     city = grid(5, 5, 100.0)
     expected = Router(city, [12]).dist_m
     Router(city, [12], cache=True)
-    (entry,) = cache_dir.glob("*.npz")
-    entry.write_bytes(b"not an npz file")
+    (entry,) = entries(cache_dir)
+    (entry / "dist_m.npy").write_bytes(b"not an npy file")
     r = Router(city, [12], cache=True)
     assert np.array_equal(r.dist_m, expected)
-    assert np.load(entry)["dist_m"].shape == expected.shape, "the entry is written again"
+    (entry / "hops.npy").unlink()
+    assert np.array_equal(Router(city, [12], cache=True).hops, Router(city, [12]).hops)
+
+
+def test_loaded_trees_are_read_only(cache_dir: Path) -> None:
+    city = grid(5, 5, 100.0)
+    Router(city, [12], cache=True)
+    r = Router(city, [12], cache=True)
+    with pytest.raises(ValueError, match="read-only"):
+        r.dist_m[0, 0] = 1.0  # a cached entry can never be changed by a run
 
 
 def test_off_writes_nothing(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,18 +119,21 @@ def test_off_writes_nothing(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_size_bound_evicts_the_least_recently_used(cache_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    city = grid(20, 20, 50.0)  # 400 nodes: 1 tree = 400 x 24 bytes = 9,600 bytes
-    dests = [np.arange(k, k + 5) for k in (0, 100, 200, 300)]  # 48,000 bytes each
-    monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(120_000 / 2**20))
-    for d in dests[:2]:
-        Router(city, d, cache=True)
-    first, second = sorted(cache_dir.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns)
+    city = grid(20, 20, 50.0)
+    dests = [np.arange(k, k + 5) for k in (0, 100, 200, 300)]  # same-sized entries
+    Router(city, dests[0], cache=True)
+    (first,) = entries(cache_dir)
+    size = size_of(first)
+    monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(2.5 * size / 2**20))  # room for two
+    Router(city, dests[1], cache=True)
+    (second,) = entries(cache_dir) - {first}
     os.utime(first, (1000, 1000))  # clear ages (file clocks are coarse)
     os.utime(second, (2000, 2000))
     Router(city, dests[0], cache=True)  # a hit: the first entry becomes the most recent
-    Router(city, dests[2], cache=True)  # 3 x 48 kB > 120 kB: the least recently used goes
-    left = set(cache_dir.glob("*.npz"))
+    Router(city, dests[2], cache=True)  # three would not fit: the least recently used goes
+    left = entries(cache_dir)
     assert first in left and second not in left and len(left) == 2
-    monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(80_000 / 2**20))
-    Router(city, dests[3], cache=True)  # 48 kB > half of 80 kB: not stored at all
-    assert len(set(cache_dir.glob("*.npz"))) == 2
+    assert sum(size_of(p) for p in left) <= 2.5 * size
+    monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(1.5 * size / 2**20))
+    Router(city, dests[3], cache=True)  # larger than half the bound: not stored at all
+    assert len(entries(cache_dir)) == 2
