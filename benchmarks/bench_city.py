@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,31 @@ def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     print(line(tuple("-" * w for w in widths)))
     for r in rows:
         print(line(r))
+
+
+CACHE_NOTE = {
+    "warm": "routing trees read from the on-disk cache (a private folder the warm-up run "
+            "fills), as in every run of a city after its first",
+    "cold": "no on-disk cache (SURVSIM_CACHE=off): every run computes its routing trees, as "
+            "the first run of a city does",
+}
+
+
+@contextlib.contextmanager
+def route_cache(cold: bool) -> Iterator[str]:
+    """The on-disk cache (``sim.cache``) the measured children use: a private temporary folder,
+    filled by the unmeasured warm-up run ("warm"), or none at all ("cold"). Never the user's
+    own cache. Yields the mode's name."""
+    old = os.environ.get("SURVSIM_CACHE")
+    with tempfile.TemporaryDirectory(prefix="survsim-bench-cache-") as tmp:
+        os.environ["SURVSIM_CACHE"] = "off" if cold else tmp
+        try:
+            yield "cold" if cold else "warm"
+        finally:
+            if old is None:
+                os.environ.pop("SURVSIM_CACHE", None)
+            else:
+                os.environ["SURVSIM_CACHE"] = old
 
 
 def warm_imports() -> None:
@@ -227,6 +254,7 @@ def print_table(target: Size, baseline: Size | None, report: dict[str, Any]) -> 
     t = target.stats()
     print(f"{fmt_size(target)}: {t['trips']:,} trips, {t['captures']:,} captures, "
           f"{t['alerts']:,} alerts per run; imports (not timed) {t['median_import_s']:.2f} s")
+    print(f"cache: {CACHE_NOTE[report['route_cache']]}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -241,6 +269,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline-people", type=int, default=BASELINE_PEOPLE,
                    help=f"people of the baseline size (default {BASELINE_PEOPLE:,}; 0: none)")
     p.add_argument("--json", action="store_true", help="print machine-readable results")
+    p.add_argument("--cold-cache", action="store_true",
+                   help="no on-disk cache: every run computes its routing trees (default: a "
+                        "private cache folder, filled by the warm-up run)")
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 if the median misses {TARGET_WALL_S:g} s or 1 GiB")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -265,16 +296,17 @@ def main(argv: list[str] | None = None) -> int:
     baseline = (Size("baseline", args.baseline_people, args.cameras, args.hours)
                 if args.baseline_people else None)
     sizes = [s for s in (baseline, target) if s is not None]
-    # One unmeasured warm-up (bytecode, page cache) at the smallest size.
+    # One unmeasured warm-up (bytecode, page cache, the run cache) at the smallest size.
     log = sys.stderr
-    print("bench_city: warm-up run ...", file=log, flush=True)
-    measure(min(sizes, key=lambda s: s.people))
-    for i in range(args.repeats):
-        for s in sizes:  # interleaved: drift hits baseline and target alike
-            r = measure(s)
-            s.runs.append(r)
-            print(f"bench_city: [{i + 1}/{args.repeats}] {fmt_size(s)}: {r['wall_s']:.2f} s, "
-                  f"{r['peak_rss_mib']:.0f} MiB", file=log, flush=True)
+    with route_cache(args.cold_cache) as cache_mode:
+        print("bench_city: warm-up run ...", file=log, flush=True)
+        measure(min(sizes, key=lambda s: s.people))
+        for i in range(args.repeats):
+            for s in sizes:  # interleaved: drift hits baseline and target alike
+                r = measure(s)
+                s.runs.append(r)
+                print(f"bench_city: [{i + 1}/{args.repeats}] {fmt_size(s)}: "
+                      f"{r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB", file=log, flush=True)
 
     for s in sizes:
         if not s.stats()["identical_runs"]:
@@ -290,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                     "platform": platform.platform(), "processor": platform.processor()},
         "git": git_state(),
         "repeats": args.repeats,
+        "route_cache": cache_mode,
         "targets": {"wall_s": TARGET_WALL_S, "peak_rss_mib": TARGET_PEAK_MIB},
         "sizes": {s.label: {**{k: v for k, v in asdict(s).items() if k != "runs"},
                             **s.stats(), "runs": s.runs} for s in sizes},

@@ -38,7 +38,10 @@ taken as the reference's measured build time). Imports are not timed, in either 
 conversion of a Python list).
 Each measured run is a fresh subprocess (its peak RSS, ``ru_maxrss``, is its own) that prints
 its results as JSON on stdout. survsim and reference runs are interleaved; one unmeasured
-survsim warm-up run precedes them.
+survsim warm-up run precedes them. All runs share a private on-disk cache (``sim.cache``, never
+the user's) that the warm-up run fills, so both sides read the city's routing trees instead of
+computing them, as every run of a city after its first does; ``--cold-cache`` turns the cache
+off (every run, on both sides, computes them).
 
 The two implementations draw different random numbers, so their counts differ by chance but
 must be in the same range; the script prints them side by side and warns if the captures
@@ -56,6 +59,7 @@ Usage::
     python benchmarks/reference_per_edge.py --check                 # exit 1 if a speed-up < 20x
     python benchmarks/reference_per_edge.py --decide matcher        # Matcher.decide per capture
     python benchmarks/reference_per_edge.py --max-reference-s 600   # cap the reference's sim
+    python benchmarks/reference_per_edge.py --cold-cache            # no routing-tree cache
 """
 
 from __future__ import annotations
@@ -96,7 +100,15 @@ from sim.schema import TABLES
 from sim.world import World, build_world
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_city import cpu_count, git_state, run_child, text_table, warm_imports
+from bench_city import (
+    CACHE_NOTE,
+    cpu_count,
+    git_state,
+    route_cache,
+    run_child,
+    text_table,
+    warm_imports,
+)
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "capital_cctv.toml"
 
@@ -579,6 +591,8 @@ def print_table(report: dict[str, Any]) -> None:
                   f"{st['reference_done_share']:.0%} of the day's street edges walked; its "
                   "simulation and writing times, counts and events are extrapolated linearly "
                   "from that share")
+    print(f"cache: {CACHE_NOTE[report['route_cache']]} (both sides: the world is built by the "
+          "same function)")
     print(f"target (issue): survsim at least x{TARGET_SPEEDUP:g} faster at every size")
 
 
@@ -598,6 +612,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="stop the reference's simulation after this many wall seconds and "
                         "extrapolate (default: no limit)")
     p.add_argument("--no-warmup", action="store_true", help="skip the unmeasured warm-up run")
+    p.add_argument("--cold-cache", action="store_true",
+                   help="no on-disk cache: every run computes its routing trees (default: a "
+                        "private cache folder, filled by the warm-up run)")
     p.add_argument("--json", action="store_true", help="print machine-readable results")
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 if a speed-up is below x{TARGET_SPEEDUP:g}")
@@ -615,18 +632,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child == "survsim":
-        print(json.dumps(child_survsim(args.people[0], args.out)))
-        return 0
-    if args.child == "reference":
-        print(json.dumps(child_reference(args.people[0], args.out, args.decide,
-                                         args.max_reference_s)))
-        return 0
-
-    log = sys.stderr
-    sizes = [Size(n) for n in args.people]
+def run_sizes(sizes: list[Size], args: argparse.Namespace, log: Any) -> None:
+    """The warm-up run, then the measured runs of every size (survsim and reference
+    interleaved)."""
     if not args.no_warmup:
         print("reference_per_edge: warm-up run (survsim, not measured) ...", file=log, flush=True)
         measure(["survsim", "--people", str(min(args.people))], "warm-up")
@@ -650,6 +658,21 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['build_world_s']:.2f} s, simulation {r['simulate_s']:.2f} s)",
                       file=log, flush=True)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child == "survsim":
+        print(json.dumps(child_survsim(args.people[0], args.out)))
+        return 0
+    if args.child == "reference":
+        print(json.dumps(child_reference(args.people[0], args.out, args.decide,
+                                         args.max_reference_s)))
+        return 0
+
+    log = sys.stderr
+    sizes = [Size(n) for n in args.people]
+    with route_cache(args.cold_cache) as cache_mode:
+        run_sizes(sizes, args, log)
     stats = [s.stats() for s in sizes]
     for st in stats:
         if not st["captures_in_range"]:
@@ -666,6 +689,7 @@ def main(argv: list[str] | None = None) -> int:
                     "platform": platform.platform(), "processor": platform.processor()},
         "git": git_state(),
         "decide": args.decide,
+        "route_cache": cache_mode,
         "timed": "full pipeline in both: load_scenario + build_world + simulation + output "
                  "(survsim: sim.api.run with out=tmpdir); imports not counted",
         "target_speedup": TARGET_SPEEDUP,

@@ -98,6 +98,13 @@ class _Held:
         if first == last:
             self.buckets.setdefault(first, []).append(rows)
             return
+        if self.sort is not None:  # in time order, so each window's rows are a slice
+            cuts = np.flatnonzero(b[1:] != b[:-1]) + 1
+            for lo, hi in zip(np.concatenate([[0], cuts]).tolist(),
+                              np.concatenate([cuts, [b.size]]).tolist(), strict=True):
+                self.buckets.setdefault(int(b[lo]), []).append(
+                    {k: v[lo:hi] for k, v in rows.items()})
+            return
         order = int_order(b)  # window numbers: small keys, a radix sort
         sb = b[order]
         cuts = np.flatnonzero(sb[1:] != sb[:-1]) + 1
@@ -453,9 +460,14 @@ class Engine:
         pair = cov.ptr[steps.edge[rep]] + within
         trip = steps.trip[rep] + a
         cam = cov.camera[pair]
+        # One capture chance per trip and camera, its coin keyed by both: tossed first, so
+        # that only the passages of (trip, camera) pairs it lets through are placed.
+        ckey = self.camera_key[cam]
+        lucky = np.flatnonzero(keyed_uniform(self.keys["capture"], trip, ckey)
+                               < w.cameras.p_capture[cam])
+        rep, pair, trip, cam, ckey = _take(lucky, rep, pair, trip, cam, ckey)
         # The moment the camera grabs the face: a point of the stretch in view, keyed by trip
         # and camera. The walker must face the camera then (within 60 degrees).
-        ckey = self.camera_key[cam]
         s_pos = keyed_uniform(self.keys["position"], trip, ckey)
         frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
                                                  w.cameras.y_m[cam])
@@ -463,13 +475,11 @@ class Engine:
         t_start = t.depart_s[trip] + steps.along0_m[rep] / speed
         t_end = t.depart_s[trip] + steps.along1_m[rep] / speed
         when = t_start + frac * (t_end - t_start)
-        # One capture chance per trip and camera: the first passage (earliest, ties to the
-        # earlier row), rows ordered by trip and camera.
+        # The chance is at the first passage (earliest, ties to the earlier row); rows
+        # ordered by trip and camera.
         sel = _first_per_key(trip.astype(np.int64) * np.int64(w.cameras.n) + cam, when)
         trip, cam, when, dist, facing, px, py = _take(sel, trip, cam, when, dist, facing, px, py)
-        caught = (keyed_uniform(self.keys["capture"], trip, self.camera_key[cam])
-                  < w.cameras.p_capture[cam])
-        caught &= (when < self.duration_s) & (facing >= _MIN_FACING_COS)
+        caught = (when < self.duration_s) & (facing >= _MIN_FACING_COS)
         caught &= self._active(cam, when)
         trip, cam, when, dist, facing, px, py = _take(caught, trip, cam, when, dist, facing, px,
                                                       py)
@@ -661,6 +671,10 @@ class Engine:
         decided here in bulk, for as many captures as were queued together."""
         if new["t"].size:
             new.update(self._decide(new))
+        # The captures table's types, once per part rather than once per window.
+        for name in ("quality", "distance", "x", "y"):
+            new[name] = new[name].astype(np.float32, copy=False)
+        new["trip"] = new["trip"].astype(np.int64, copy=False)
         self._pending.add(new)
 
     def _decide(self, cap: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -735,11 +749,11 @@ class Engine:
             "t_s": pa.array(cap["t"]),
             "camera_id": pa.array(cap["camera"]),
             "person_id": pa.array(cap["person"]),
-            "trip_id": pa.array(cap["trip"].astype(np.int64)),
-            "quality": pa.array(cap["quality"].astype(np.float32)),
-            "distance_m": pa.array(cap["distance"].astype(np.float32)),
-            "x_m": pa.array(cap["x"].astype(np.float32)),
-            "y_m": pa.array(cap["y"].astype(np.float32)),
+            "trip_id": pa.array(cap["trip"]),  # types set when queued
+            "quality": pa.array(cap["quality"]),
+            "distance_m": pa.array(cap["distance"]),
+            "x_m": pa.array(cap["x"]),
+            "y_m": pa.array(cap["y"]),
         })))
         labels = self._label(ids, cap) if self.w.classifier is not None else None
         flagged = self._match(env, ids, cap)
