@@ -102,6 +102,7 @@ class Router:
         self._parent: npt.NDArray[np.int64] | None = None
         self._levels: _Levels | None = None
         entry = _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
+        self._entry = entry
         trees = sim_cache.read_arrays(entry, _CACHED) if entry is not None else None
         if trees is not None and _fits(trees, (self.destinations.size, city.n_nodes)):
             self.dist_m, self.pred = trees["dist_m"], trees["pred"]
@@ -178,7 +179,26 @@ class Router:
         are numbered in level order (:meth:`_level_order`: a level is a contiguous slice whose
         parents are in the slice before it, which keeps the gathers cache-friendly); the
         tables are filled level by level down all trees at once (a node's answer is itself if
-        marked, else its parent's), one pass over the entries."""
+        marked, else its parent's), one pass over the entries. A router built with
+        ``cache=True`` keeps the tables of each set of marked edges (a camera network) in the
+        on-disk cache too."""
+        entry = None
+        if self._entry is not None and sim_cache.enabled():
+            h = hashlib.sha256(np.packbits(np.asarray(marked, bool)).tobytes()).hexdigest()
+            entry = self._entry.with_name(f"{self._entry.name}-skips-{h[:24]}")
+            got = sim_cache.read_arrays(entry, ("toward", "away"))
+            if got is not None and all(a.shape == (self.pred.size,) and
+                                       a.dtype == self._level_order().parent.dtype
+                                       for a in got.values()):
+                return got["toward"], got["away"]
+        tables = self._skip_tables(marked)
+        if entry is not None:
+            sim_cache.write_arrays(entry, {"toward": tables[0], "away": tables[1]},
+                                   limit=sim_cache.route_cache_bytes())
+        return tables
+
+    def _skip_tables(self, marked: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any],
+                                                                    npt.NDArray[Any]]:
         lv = self._level_order()
         none = lv.order.size
         dtype = lv.parent.dtype

@@ -137,3 +137,25 @@ def test_the_size_bound_evicts_the_least_recently_used(cache_dir: Path,
     monkeypatch.setenv("SURVSIM_ROUTE_CACHE_MB", str(1.5 * size / 2**20))
     Router(city, dests[3], cache=True)  # larger than half the bound: not stored at all
     assert len(entries(cache_dir)) == 2
+
+
+def test_skip_tables_are_kept_per_set_of_marked_edges(cache_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    city, dest = radial()
+    rng = np.random.default_rng(5)
+    marked = [rng.random(2 * city.n_edges) < p for p in (0.1, 0.3)]  # type: ignore[attr-defined]
+    fresh = Router(city, dest)  # type: ignore[arg-type]
+    expected = [fresh.skip_tables(m) for m in marked]
+    Router(city, dest, cache=True).skip_tables(marked[0])  # type: ignore[arg-type]
+    assert len(entries(cache_dir)) == 2, "the trees and one camera network's tables"
+    loaded = Router(city, dest, cache=True)  # type: ignore[arg-type]
+    calls = []
+    monkeypatch.setattr(loaded, "_skip_tables", lambda m: calls.append(m) or fresh.skip_tables(m))
+    got = loaded.skip_tables(marked[0])
+    assert not calls, "the first network's tables are read, not computed"
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype
+               for a, b in zip(got, expected[0], strict=True))
+    got = loaded.skip_tables(marked[1])
+    assert len(calls) == 1, "another network is computed"
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected[1], strict=True))
+    assert len(entries(cache_dir)) == 3
