@@ -67,9 +67,10 @@ def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 CACHE_NOTE = {
-    "warm": "routing trees read from the on-disk cache (a private folder the warm-up run "
-            "fills), as in every run of a city after its first",
-    "cold": "no on-disk cache (SURVSIM_CACHE=off): every run computes its routing trees, as "
+    "warm": "routing tables (the city's trees, the camera network's skip tables) read from "
+            "the on-disk cache (a private folder the warm-up run fills), as in every run of a "
+            "city and camera layout after its first",
+    "cold": "no on-disk cache (SURVSIM_CACHE=off): every run computes its routing tables, as "
             "the first run of a city does",
 }
 
