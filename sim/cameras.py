@@ -11,14 +11,17 @@ captures are found with array look-ups.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
+from sim import cache as sim_cache
 from sim.city import City
 from sim.errors import ScenarioError
 from sim.rng import keyed_uniform
@@ -392,13 +395,48 @@ class Coverage:
         return frac, dist, facing, px, py
 
 
-def coverage(city: City, cams: Cameras, excluded: Any = None) -> Coverage:
+def coverage(city: City, cams: Cameras, excluded: Any = None, *,
+             cache: bool = False) -> Coverage:
     """Which stretches of street each camera sees, for both walking directions.
 
     Pairs whose walkers never face the camera within 60 degrees (walking away) are dropped.
     ``excluded`` (a shapely geometry) is cut out of every camera's view: no face is captured
-    inside it.
+    inside it. With ``cache``, the result is kept in the on-disk cache (:mod:`sim.cache`),
+    keyed by the streets' geometry, the cameras' views, the exclusion zones and the versions
+    of shapely and GEOS, for the next run of the same camera network.
     """
+    entry = _coverage_entry(city, cams, excluded) if cache and sim_cache.enabled() else None
+    if entry is not None:
+        got = sim_cache.read_arrays(entry, _COVERAGE_FIELDS)
+        if got is not None and got["ptr"].shape == (2 * city.n_edges + 1,):
+            return Coverage(**got)
+    table = _coverage(city, cams, excluded)
+    if entry is not None:
+        sim_cache.write_arrays(entry, {f: getattr(table, f) for f in _COVERAGE_FIELDS},
+                               limit=sim_cache.route_cache_bytes())
+    return table
+
+
+_COVERAGE_FIELDS = ("ptr", "camera", "frac0", "frac1", "x0_m", "y0_m", "x1_m", "y1_m")
+COVERAGE_VERSION = 1  # bump when what coverage() computes changes
+
+
+def _coverage_entry(city: City, cams: Cameras, excluded: Any) -> Path:
+    h = hashlib.sha256(f"coverage{COVERAGE_VERSION}:numpy{np.__version__}:shapely"
+                       f"{shapely.__version__}:geos{shapely.geos_version_string}".encode())
+    coords = shapely.get_coordinates(city.edge_geometry)
+    counts = shapely.get_num_coordinates(city.edge_geometry)
+    arrays = (coords, counts, city.edge_length_m, cams.x_m, cams.y_m, cams.heading_deg,
+              cams.fov_deg, cams.range_m, cams.kind)
+    for a in arrays:
+        arr = np.ascontiguousarray(a)
+        h.update(arr.dtype.str.encode() + str(arr.shape).encode())
+        h.update(arr.tobytes())
+    h.update(b"excluded:" + (b"" if excluded is None else shapely.to_wkb(excluded)))
+    return sim_cache.cache_dir() / "routes" / f"coverage-{h.hexdigest()[:32]}"
+
+
+def _coverage(city: City, cams: Cameras, excluded: Any) -> Coverage:
     n_dir = 2 * city.n_edges
     if cams.n == 0:
         z = np.zeros(0)

@@ -141,7 +141,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     checks = _facility_checks(scenario, deployments, cams, pop,
                               streams.generator("facility.inmates"))
     return World(scenario, streams, city, router, pop, trips, watchlists, cams,
-                 coverage(city, cams, excluded), model, model_group, hourly, classifier,
+                 coverage(city, cams, excluded, cache=True), model, model_group, hourly, classifier,
                  reviewer, police, travel, patrols, checks, classifier_row, gatherings,
                  excluded)
 

@@ -1,5 +1,6 @@
-"""The on-disk cache of routing trees: same trees as computing them, misses when the city
-changes, survives damage, keeps its size bound, and can be turned off."""
+"""The on-disk cache of routing tables and camera coverage: the same arrays as computing them,
+misses when the city or the camera network changes, survives damage, keeps its size bound, and
+can be turned off."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 
+import sim.cameras as cameras
 import sim.routing as routing
 from sim import cache
+from sim.cameras import Cameras, coverage
 from sim.city import City, build_city
 from sim.routing import Router
 from sim.scenario import GridCity, Places, RadialCity
@@ -158,4 +162,37 @@ def test_skip_tables_are_kept_per_set_of_marked_edges(cache_dir: Path,
     got = loaded.skip_tables(marked[1])
     assert len(calls) == 1, "another network is computed"
     assert all(np.array_equal(a, b) for a, b in zip(got, expected[1], strict=True))
+    assert len(entries(cache_dir)) == 3
+
+
+def test_coverage_is_kept_per_camera_network(cache_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    city, _ = radial()
+    n = 12
+    rng = np.random.default_rng(6)
+
+    def network(heading: float) -> Cameras:
+        return Cameras(node=np.zeros(n, np.int32), x_m=rng.uniform(-300, 300, n),
+                       y_m=rng.uniform(-300, 300, n), heading_deg=np.full(n, heading),
+                       fov_deg=np.full(n, 90.0), range_m=np.full(n, 60.0),
+                       p_capture=np.ones(n), deployment=np.zeros(n, np.int16),
+                       height_m=np.full(n, 4.0), deployment_names=["test"])
+
+    nets = [network(0.0), network(135.0)]
+    zone = shapely.Point(0.0, 0.0).buffer(80.0)
+    expected = [coverage(city, c, zone) for c in nets]  # type: ignore[arg-type]
+    assert expected[0].n_pairs > 0, "the cameras see some streets"
+    coverage(city, nets[0], zone, cache=True)  # type: ignore[arg-type]
+    monkeypatch.setattr(cameras, "_coverage", lambda *a: pytest.fail("computed, not read"))
+    for _ in range(2):
+        got = coverage(city, nets[0], zone, cache=True)  # type: ignore[arg-type]
+        for f in ("ptr", "camera", "frac0", "frac1", "x0_m", "y0_m", "x1_m", "y1_m"):
+            a, b = getattr(got, f), getattr(expected[0], f)
+            assert a.dtype == b.dtype and np.array_equal(a, b), f
+    monkeypatch.undo()
+    monkeypatch.setenv("SURVSIM_CACHE", str(cache_dir.parent))
+    other = coverage(city, nets[1], zone, cache=True)  # type: ignore[arg-type]
+    assert np.array_equal(other.camera, expected[1].camera), "another network is computed"
+    no_zone = coverage(city, nets[0], None, cache=True)  # type: ignore[arg-type]
+    assert no_zone.n_pairs >= expected[0].n_pairs, "without the zone: its own entry"
     assert len(entries(cache_dir)) == 3
