@@ -153,8 +153,14 @@ def _take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
 
 
 def _batch(table: str, columns: dict[str, object]) -> pa.RecordBatch:
+    schema, names = _schema_and_names(table)
+    return pa.RecordBatch.from_arrays([columns[name] for name in names], schema=schema)
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_and_names(table: str) -> tuple[pa.Schema, tuple[str, ...]]:
     schema = TABLES[table].schema()
-    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+    return schema, tuple(schema.names)
 
 
 class Engine:
@@ -820,8 +826,10 @@ class Engine:
                         "kept_until_s": cap["t"][found] + gov.retention_days * 86_400.0})
         alerting = np.flatnonzero(cap["claimed"] >= 0)
         alerting = alerting[cap["t"][alerting] + self.latency_s < self.duration_s]
-        for li in np.unique(lst[alerting]):
-            rows = alerting[lst[alerting] == li]
+        single = len(self.lists) == 1  # every camera searches list 0
+        lists = ((0,) if alerting.size else ()) if single else np.unique(lst[alerting]).tolist()
+        for li in lists:
+            rows = alerting if single else alerting[lst[alerting] == li]
             claimed = cap["claimed"][rows]
             score = cap["score"][rows]
             t_alert = cap["t"][rows] + self.latency_s

@@ -335,7 +335,8 @@ class Router:
         return out.astype(np.int64)
 
     def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
-               toward_dest: npt.ArrayLike, *, edges: bool = True) -> Paths:
+               toward_dest: npt.ArrayLike, *, edges: bool = True,
+               distances: bool = True) -> Paths:
         """Expand the paths of many trips.
 
         Parameters
@@ -348,6 +349,8 @@ class Router:
         edges
             Fill ``step_edge`` (without it, ``step_edge`` is empty: for callers that need only
             the nodes and distances).
+        distances
+            Fill ``along_m`` (without it, ``along_m`` is empty).
 
         Every position of every path is filled at once: the node ``k`` steps from the start up
         the tree is found by binary lifting (one gather per bit of ``k``), so the cost does not
@@ -385,6 +388,8 @@ class Router:
             inner = np.flatnonzero(not_last)
             pe = self.pred_edge.ravel()
             step_edge[inner] = np.where(fwd[inner], pe[cur[inner]], pe[cur[inner + 1]] ^ 1)
+        if not distances:
+            return Paths(offset, node, np.zeros(0), step_edge)
         # Distance walked: along the tree toward the root it falls by dist[root] per node.
         to_root = self.dist_m.ravel()[cur]
         full = self.dist_m[row, start]
