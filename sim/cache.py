@@ -1,16 +1,17 @@
-"""survsim's on-disk cache: prepared street maps and routing trees.
+"""survsim's on-disk cache: prepared street maps, routing tables and camera coverage.
 
-Both are pure functions of their inputs, slow to compute and the same in every run of a city, so
-a run keeps them in ``$SURVSIM_CACHE`` (default ``$XDG_CACHE_HOME/survsim``, else
-``~/.cache/survsim``) and the next run of the same city loads them instead. Entries are keyed
-by a hash of everything they are computed from (and the versions of the code that computes
-them), written to a temporary file and renamed, so concurrent runs (a sweep's workers) never
-read half an entry; an entry that cannot be read is computed again. A cache that cannot be
-written costs only time. ``SURVSIM_CACHE=off`` turns caching off.
+All are pure functions of their inputs, slow to compute and the same in every run of a city (or
+camera network), so a run keeps them in ``$SURVSIM_CACHE`` (default
+``$XDG_CACHE_HOME/survsim``, else ``~/.cache/survsim``) and the next run loads them instead.
+Entries are keyed by a hash of everything they are computed from (and the versions of the code
+that computes them), written under a temporary name of their own and renamed, so concurrent
+runs (a sweep's workers, the classroom's sessions) never read half an entry; an entry that
+cannot be read is computed again. A cache that cannot be written costs only time.
+``SURVSIM_CACHE=off`` turns caching off.
 
-Routing trees are bounded: entries are evicted oldest-used first once the ``routes`` folder
-passes ``SURVSIM_ROUTE_CACHE_MB`` (default 2048 MB), and a city whose trees alone exceed half
-of that is not cached.
+The ``routes`` folder (routing tables, coverage) is bounded: entries are evicted least recently
+used first once it passes ``SURVSIM_ROUTE_CACHE_MB`` (default 2048 MB), and an entry larger
+than half of that is not stored.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +80,12 @@ def write_arrays(entry: Path, arrays: dict[str, np.ndarray], *, limit: int | Non
     size = sum(a.nbytes for a in arrays.values())
     if limit is not None and size > limit // 2:
         return False
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     try:
-        tmp.mkdir(parents=True, exist_ok=True)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent))
+    except OSError:
+        return False
+    try:
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", a, allow_pickle=False)
         os.replace(tmp, entry)

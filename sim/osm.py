@@ -169,7 +169,7 @@ def _osmnx() -> Any:
     except ImportError:
         raise ScenarioError(f"city.kind = 'osm': {INSTALL_HINT}") from None
     ox.settings.log_console = False
-    ox.settings.use_cache = True
+    ox.settings.use_cache = cache.enabled()
     ox.settings.cache_folder = str(cache_dir() / "osmnx")
     tags = list(ox.settings.useful_tags_way)
     if "foot" not in tags:

@@ -196,3 +196,19 @@ def test_coverage_is_kept_per_camera_network(cache_dir: Path,
     no_zone = coverage(city, nets[0], None, cache=True)  # type: ignore[arg-type]
     assert no_zone.n_pairs >= expected[0].n_pairs, "without the zone: its own entry"
     assert len(entries(cache_dir)) == 3
+
+
+def test_concurrent_runs_share_one_entry(cache_dir: Path) -> None:
+    """Threads of one process (the classroom's sessions) building the same city at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    city, dest = radial()
+    expected = Router(city, dest)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(4) as pool:
+        routers = list(pool.map(lambda _: Router(city, dest, cache=True),  # type: ignore[arg-type]
+                                range(8)))
+    for r in [*routers, Router(city, dest, cache=True)]:  # type: ignore[arg-type]
+        for name in ARRAYS:
+            assert np.array_equal(getattr(r, name), getattr(expected, name)), name
+    assert len(entries(cache_dir)) == 1
+    assert not [p for p in cache_dir.iterdir() if p.name.startswith(".")], "no temporary left"
