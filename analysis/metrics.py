@@ -26,7 +26,6 @@ def read_table(path: Path | str) -> pa.Table:
     the end; the complete batches before it are returned.
     """
     path = Path(path)
-    batches = []
     with pa.OSFile(str(path), "rb") as f:
         try:
             reader = pa.ipc.open_stream(f)
@@ -35,6 +34,13 @@ def read_table(path: Path | str) -> pa.Table:
             if name in TABLES:
                 return TABLES[name].schema().empty_table()
             raise
+        try:
+            return reader.read_all()  # the whole stream in one call
+        except (pa.ArrowInvalid, OSError):
+            pass  # cut short: read it again, batch by batch
+    batches = []
+    with pa.OSFile(str(path), "rb") as f:
+        reader = pa.ipc.open_stream(f)
         schema = reader.schema
         while True:
             try:
