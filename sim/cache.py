@@ -17,12 +17,16 @@ than half of that is not stored.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+Arrays = dict[str, np.ndarray]
 
 _OFF = {"off", "0", "no", "none", "false"}
 _ROUTE_CACHE_MB = 2048
@@ -52,7 +56,37 @@ def route_cache_bytes() -> int:
     return int(max(mb, 0.0) * 2**20)
 
 
-def read_arrays(entry: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+def route_entry(kind: str, *parts: str | bytes | np.ndarray) -> Path:
+    """The ``routes`` folder entry of a ``kind`` of table computed from ``parts``: a hash of
+    every part (arrays with their type and shape), so that any change of input is a miss."""
+    h = hashlib.sha256(kind.encode())
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            arr = np.ascontiguousarray(part)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+        else:
+            h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"|")
+    return cache_dir() / "routes" / f"{kind}-{h.hexdigest()[:32]}"
+
+
+def memo(entry: Path | None, names: tuple[str, ...], compute: Callable[[], Arrays],
+         fits: Callable[[Arrays], bool]) -> Arrays:
+    """The arrays ``names`` of ``entry`` if it holds them and they ``fit`` (shapes, types);
+    otherwise ``compute()``, stored in ``entry`` for the next run (under the ``routes``
+    bound). ``entry`` None: always computed, never stored."""
+    if entry is not None:
+        got = read_arrays(entry, names)
+        if got is not None and fits(got):
+            return got
+    arrays = compute()
+    if entry is not None:
+        write_arrays(entry, arrays, limit=route_cache_bytes())
+    return arrays
+
+
+def read_arrays(entry: Path, names: tuple[str, ...]) -> Arrays | None:
     """The named arrays of a cache entry (a folder of ``.npy`` files), or None when it is
     missing or unreadable. The arrays are memory-mapped read-only: loading costs nothing
     until a page is used, and nothing can change them in place. A hit marks the entry as
@@ -69,7 +103,7 @@ def read_arrays(entry: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | 
     return out
 
 
-def write_arrays(entry: Path, arrays: dict[str, np.ndarray], *, limit: int | None = None) -> bool:
+def write_arrays(entry: Path, arrays: Arrays, *, limit: int | None = None) -> bool:
     """Store arrays as one cache entry, a folder of ``.npy`` files written under a temporary
     name and renamed into place (a concurrent writer of the same entry leaves the first one
     in place). With ``limit`` (bytes), the entries next to it are kept under it by evicting

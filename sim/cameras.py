@@ -11,7 +11,6 @@ captures are found with array look-ups.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -405,16 +404,16 @@ def coverage(city: City, cams: Cameras, excluded: Any = None, *,
     keyed by the streets' geometry, the cameras' views, the exclusion zones and the versions
     of shapely and GEOS, for the next run of the same camera network.
     """
-    entry = _coverage_entry(city, cams, excluded) if cache and sim_cache.enabled() else None
-    if entry is not None:
-        got = sim_cache.read_arrays(entry, _COVERAGE_FIELDS)
-        if got is not None and got["ptr"].shape == (2 * city.n_edges + 1,):
-            return Coverage(**got)
-    table = _coverage(city, cams, excluded)
-    if entry is not None:
-        sim_cache.write_arrays(entry, {f: getattr(table, f) for f in _COVERAGE_FIELDS},
-                               limit=sim_cache.route_cache_bytes())
-    return table
+    if not (cache and sim_cache.enabled()):
+        return _coverage(city, cams, excluded)
+
+    def computed() -> sim_cache.Arrays:
+        table = _coverage(city, cams, excluded)
+        return {f: getattr(table, f) for f in _COVERAGE_FIELDS}
+
+    got = sim_cache.memo(_coverage_entry(city, cams, excluded), _COVERAGE_FIELDS, computed,
+                         lambda got: got["ptr"].shape == (2 * city.n_edges + 1,))
+    return Coverage(**got)
 
 
 _COVERAGE_FIELDS = ("ptr", "camera", "frac0", "frac1", "x0_m", "y0_m", "x1_m", "y1_m")
@@ -422,18 +421,13 @@ COVERAGE_VERSION = 1  # bump when what coverage() computes changes
 
 
 def _coverage_entry(city: City, cams: Cameras, excluded: Any) -> Path:
-    h = hashlib.sha256(f"coverage{COVERAGE_VERSION}:numpy{np.__version__}:shapely"
-                       f"{shapely.__version__}:geos{shapely.geos_version_string}".encode())
-    coords = shapely.get_coordinates(city.edge_geometry)
-    counts = shapely.get_num_coordinates(city.edge_geometry)
-    arrays = (coords, counts, city.edge_length_m, cams.x_m, cams.y_m, cams.heading_deg,
-              cams.fov_deg, cams.range_m, cams.kind)
-    for a in arrays:
-        arr = np.ascontiguousarray(a)
-        h.update(arr.dtype.str.encode() + str(arr.shape).encode())
-        h.update(arr.tobytes())
-    h.update(b"excluded:" + (b"" if excluded is None else shapely.to_wkb(excluded)))
-    return sim_cache.cache_dir() / "routes" / f"coverage-{h.hexdigest()[:32]}"
+    return sim_cache.route_entry(
+        "coverage", f"v{COVERAGE_VERSION}:numpy{np.__version__}:shapely{shapely.__version__}:"
+        f"geos{shapely.geos_version_string}",
+        shapely.get_coordinates(city.edge_geometry),
+        shapely.get_num_coordinates(city.edge_geometry), city.edge_length_m, cams.x_m,
+        cams.y_m, cams.heading_deg, cams.fov_deg, cams.range_m, cams.kind,
+        b"" if excluded is None else shapely.to_wkb(excluded))
 
 
 def _coverage(city: City, cams: Cameras, excluded: Any) -> Coverage:

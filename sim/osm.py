@@ -36,6 +36,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,6 @@ import numpy.typing as npt
 import shapely
 
 from sim import cache
-from sim.cache import cache_dir
 from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError
 from sim.scenario import OsmCity, expand_map_path, unique_names
@@ -75,7 +75,7 @@ _SNAP_M = 300.0  # tagged features farther than this from any crossing are outsi
 def load_osm_city(spec: OsmCity) -> tuple[City, TaggedPlaces]:
     """The prepared city and its tagged places, from the cache or freshly prepared."""
     source, key = _source_key(spec)
-    cached = cache_dir() / "maps" / f"{_slug(source)}-{key[:20]}.npz"
+    cached = cache.cache_dir() / "maps" / f"{_slug(source)}-{key[:20]}.npz"
     if cache.enabled() and cached.exists():
         with contextlib.suppress(OSError, ValueError, KeyError, EOFError):
             return _read_cache(cached)
@@ -138,7 +138,8 @@ def _write_cache(path: Path, p: Prepared) -> None:
             "kind": c.kind, "tagged_names": {t: names for t, (_, names) in p.tagged.items()}}
     arrays = {name: getattr(c, name) for name in _CITY_ARRAYS}
     arrays.update({f"tagged_{t}": nodes for t, (nodes, _) in p.tagged.items()})
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    # A name of this writer's own (process and thread), renamed into place when complete.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
     np.savez(tmp, shape_coords=coords, shape_counts=counts,
              meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
     os.replace(tmp, path)
@@ -170,7 +171,7 @@ def _osmnx() -> Any:
         raise ScenarioError(f"city.kind = 'osm': {INSTALL_HINT}") from None
     ox.settings.log_console = False
     ox.settings.use_cache = cache.enabled()
-    ox.settings.cache_folder = str(cache_dir() / "osmnx")
+    ox.settings.cache_folder = str(cache.cache_dir() / "osmnx")
     tags = list(ox.settings.useful_tags_way)
     if "foot" not in tags:
         ox.settings.useful_tags_way = [*tags, "foot"]

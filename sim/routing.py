@@ -12,7 +12,6 @@ those steps of each route by jumping between them along the trees (:meth:`Router
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ from sim.city import City
 _WALK_FROM_TRIPS = 1500
 # Bump when what the trees hold, or how they are computed, changes (cached trees are then stale).
 TREES_VERSION = 2
-_TREES = ("dist_m", "pred", "hops", "pred_edge")
-_CACHED = (*_TREES, "up", "level_order", "level_first", "level_at", "level_parent")
 _TREE_DTYPES = {"dist_m": np.float64, "pred": np.int32, "hops": np.int32, "pred_edge": np.int64}
+_TREES = tuple(_TREE_DTYPES)
+_CACHED = (*_TREES, "up", "level_order", "level_first", "level_at", "level_parent")
 
 
 @dataclass
@@ -101,23 +100,28 @@ class Router:
         self._lift: list[npt.NDArray[np.int64]] | None = None
         self._parent: npt.NDArray[np.int64] | None = None
         self._levels: _Levels | None = None
-        entry = _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
-        self._entry = entry
-        trees = sim_cache.read_arrays(entry, _CACHED) if entry is not None else None
-        if trees is not None and _fits(trees, (self.destinations.size, city.n_nodes)):
-            self.dist_m, self.pred = trees["dist_m"], trees["pred"]
-            self.hops, self.pred_edge = trees["hops"], trees["pred_edge"]
-            self._parent = trees["up"]
-            self._levels = _Levels(trees["level_order"], trees["level_first"],
-                                   trees["level_at"], trees["level_parent"])
+        self._entry = (_cache_entry(city, self.destinations) if cache and sim_cache.enabled()
+                       else None)
+        if self._entry is None:
+            self._build_trees()
             return
+        shape = (self.destinations.size, city.n_nodes)
+        trees = sim_cache.memo(self._entry, _CACHED, self._computed_trees,
+                               lambda got: _fits(got, shape))
+        self.dist_m, self.pred = trees["dist_m"], trees["pred"]
+        self.hops, self.pred_edge = trees["hops"], trees["pred_edge"]
+        self._parent = trees["up"]
+        self._levels = _Levels(trees["level_order"], trees["level_first"],
+                               trees["level_at"], trees["level_parent"])
+
+    def _computed_trees(self) -> sim_cache.Arrays:
+        """The trees computed afresh, with the tables every run with cameras uses (the
+        parent and level-order tables), as the cache keeps them."""
         self._build_trees()
-        if entry is not None:
-            lv = self._level_order()  # what every run with cameras uses: kept as well
-            sim_cache.write_arrays(entry, {
-                **{name: getattr(self, name) for name in _TREES}, "up": self._up(),
+        lv = self._level_order()
+        return {**{name: getattr(self, name) for name in _TREES}, "up": self._up(),
                 "level_order": lv.order, "level_first": lv.first, "level_at": lv.at,
-                "level_parent": lv.parent}, limit=sim_cache.route_cache_bytes())
+                "level_parent": lv.parent}
 
     def _build_trees(self) -> None:
         city = self.city
@@ -182,20 +186,15 @@ class Router:
         marked, else its parent's), one pass over the entries. A router built with
         ``cache=True`` keeps the tables of each set of marked edges (a camera network) in the
         on-disk cache too."""
-        entry = None
-        if self._entry is not None and sim_cache.enabled():
-            h = hashlib.sha256(np.packbits(np.asarray(marked, bool)).tobytes()).hexdigest()
-            entry = self._entry.with_name(f"{self._entry.name}-skips-{h[:24]}")
-            got = sim_cache.read_arrays(entry, ("toward", "away"))
-            if got is not None and all(a.shape == (self.pred.size,) and
-                                       a.dtype == self._level_order().parent.dtype
-                                       for a in got.values()):
-                return got["toward"], got["away"]
-        tables = self._skip_tables(marked)
-        if entry is not None:
-            sim_cache.write_arrays(entry, {"toward": tables[0], "away": tables[1]},
-                                   limit=sim_cache.route_cache_bytes())
-        return tables
+        entry = (sim_cache.route_entry("skips", self._entry.name, np.asarray(marked, bool))
+                 if self._entry is not None and sim_cache.enabled() else None)
+        dtype = self._level_order().parent.dtype
+        got = sim_cache.memo(
+            entry, ("toward", "away"),
+            lambda: dict(zip(("toward", "away"), self._skip_tables(marked), strict=True)),
+            lambda got: all(a.shape == (self.pred.size,) and a.dtype == dtype
+                            for a in got.values()))
+        return got["toward"], got["away"]
 
     def _skip_tables(self, marked: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any],
                                                                     npt.NDArray[Any]]:
@@ -296,7 +295,7 @@ class Router:
                                kind="stable")
             first = np.zeros(depth + 2, np.int64)
             np.cumsum(np.bincount(hops, minlength=depth + 1), out=first[1:])
-            dtype = np.int32 if none < 2**31 - 1 else np.int64
+            dtype = _index_dtype(none)
             at = np.empty(none, dtype)
             at[order] = np.arange(none, dtype=dtype)
             self._levels = _Levels(order, first, at, at[self._up()[order]])
@@ -306,7 +305,7 @@ class Router:
         """Flat index of each tree entry's parent (a root points at itself)."""
         if self._parent is None:
             n_rows, n = self.pred.shape
-            dtype = np.int32 if n_rows * n < 2**31 else np.int64
+            dtype = _index_dtype(n_rows * n)
             parent: npt.NDArray[Any] = np.where(self.pred >= 0, self.pred,
                                                 np.arange(n, dtype=np.int32)[None, :]
                                                 ).astype(dtype)
@@ -398,16 +397,18 @@ class Router:
 
 
 def _cache_entry(city: City, destinations: npt.NDArray[np.int32]) -> Path:
-    """The cache file of a city's trees: keyed by the street graph (ends and lengths of every
+    """The cache entry of a city's trees: keyed by the street graph (ends and lengths of every
     edge), the destinations, and the versions of what computes the trees (scipy's dijkstra
     breaks ties between equally short paths its own way)."""
-    h = hashlib.sha256(f"trees{TREES_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}:"
-                       f"{city.n_nodes}".encode())
-    for a in (city.edge_u, city.edge_v, city.edge_length_m, destinations):
-        arr = np.ascontiguousarray(a)
-        h.update(arr.dtype.str.encode())
-        h.update(arr.tobytes())
-    return sim_cache.cache_dir() / "routes" / f"trees-{h.hexdigest()[:32]}"
+    return sim_cache.route_entry(
+        "trees", f"v{TREES_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}",
+        np.asarray(city.n_nodes), city.edge_u, city.edge_v, city.edge_length_m, destinations)
+
+
+def _index_dtype(size: int) -> type[np.signedinteger[Any]]:
+    """The integer type of flat (tree, node) indices: int32 while ``size`` itself (the "none"
+    marker of the skip tables) fits it."""
+    return np.int32 if size < 2**31 - 1 else np.int64
 
 
 def _fits(trees: dict[str, np.ndarray], shape: tuple[int, int]) -> bool:

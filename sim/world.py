@@ -215,7 +215,7 @@ def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
     o, d, tw = (trips.origin_node[sample], trips.dest_node[sample], trips.toward_dest[sample])
     depart = trips.depart_s[sample]
     speed = pop.speed_mps[trips.person_id[sample]]
-    full = router.distance_m(np.where(tw, d, o), np.where(tw, o, d))
+    full = trips.length_m[sample]  # the route's length: router.distance_m of its ends
     h0 = depart // 3600
     one_hour = h0 == (depart + full / speed) // 3600
     n_keys = city.n_nodes * 24
