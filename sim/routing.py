@@ -12,6 +12,7 @@ those steps of each route by jumping between them along the trees (:meth:`Router
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -332,6 +333,42 @@ class Router:
             k += 1
             active = active[length[active] > k]
         return out.astype(np.int64)
+
+    def climb(self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
+              ) -> tuple[npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[np.int64],
+                                                                npt.NDArray[np.float64]]]]:
+        """Every node of many trips' paths, for callers that only count visits (not in path
+        order): the trips sorted longest path first (``order``), and one item per step up the
+        trees, ``(m, node, along_m)`` for the trips ``order[:m]`` that still walk: the node each
+        of them is at after that many steps from its tree start, and the distance it has walked
+        when it reaches it (the same ``along_m`` as :meth:`expand` gives there).
+
+        The walking trips are always a prefix of ``order``, so each step is a few slices and
+        two gathers, whatever the mix of path lengths.
+        """
+        toward, row, start = self._trees_of(origin, dest, toward_dest)
+        n = self.pred.shape[1]
+        length = self.hops[row, start].astype(np.int64) + 1
+        order = np.argsort(-length, kind="stable")
+        walking = length.size - np.cumsum(np.bincount(length))  # trips with more than k nodes
+        up = self._up()
+        dist = self.dist_m.ravel()
+        cur = (row.astype(np.int64) * n + start)[order].astype(up.dtype)
+        fwd = toward[order]
+        full = self.dist_m[row, start][order]
+
+        def steps() -> Iterator[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+            for k in range(walking.size):
+                m = int(walking[k])
+                if m == 0:
+                    return
+                if k:
+                    cur[:m] = up[cur[:m]]
+                here = cur[:m]
+                to_root = dist[here]
+                yield m, here % n, np.where(fwd[:m], full[:m] - to_root, to_root)
+
+        return order, steps()
 
     def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
                toward_dest: npt.ArrayLike, *, edges: bool = True,

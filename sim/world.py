@@ -208,29 +208,17 @@ def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
         return np.zeros((city.n_nodes, 24))
     k = min(trips.n, _FOOTFALL_SAMPLE)
     sample = np.sort(rng.choice(trips.n, size=k, replace=False))
-    # A walker reaches each node of the path at depart + along / speed, which grows along the
-    # path from depart (at 0 m) to the arrival (at the full length). Trips that start and end
-    # in the same hour pass every node in that hour, so only the others need the time at each
-    # node (the same sums as computing it everywhere).
-    o, d, tw = (trips.origin_node[sample], trips.dest_node[sample], trips.toward_dest[sample])
-    depart = trips.depart_s[sample]
-    speed = pop.speed_mps[trips.person_id[sample]]
-    full = trips.length_m[sample]  # the route's length: router.distance_m of its ends
-    h0 = depart // 3600
-    one_hour = h0 == (depart + full / speed) // 3600
+    # A walker reaches each node of the path at depart + along / speed. Only the counts matter,
+    # so the paths are walked up their trees all at once (Router.climb), not in path order.
+    order, steps = router.climb(trips.origin_node[sample], trips.dest_node[sample],
+                                trips.toward_dest[sample])
+    depart = trips.depart_s[sample][order]
+    speed = pop.speed_mps[trips.person_id[sample]][order]
+    keys = []
+    for m, node, along in steps:
+        hour = ((depart[:m] + along / speed[:m]) // 3600).astype(np.int64) % 24
+        keys.append(node.astype(np.int64) * 24 + hour)
     n_keys = city.n_nodes * 24
-    counts = np.zeros(n_keys, np.int64)
-    for part, times in ((np.flatnonzero(one_hour), False), (np.flatnonzero(~one_hour), True)):
-        if part.size == 0:
-            continue
-        paths = router.expand(o[part], d[part], tw[part], edges=False, distances=times)
-        at = paths.trip_of_position()
-        if times:
-            trip = sample[part][at]
-            t = trips.depart_s[trip] + paths.along_m / pop.speed_mps[trips.person_id[trip]]
-            hour = (t // 3600).astype(np.int64) % 24
-        else:
-            hour = (h0[part].astype(np.int64) % 24)[at]
-        counts += np.bincount(paths.node.astype(np.int64) * 24 + hour, minlength=n_keys)
+    counts = np.bincount(np.concatenate(keys), minlength=n_keys)
     n_days = max(1.0, float(np.ceil(trips.depart_s.max() / 86400.0)))
     return np.asarray(counts.reshape(city.n_nodes, 24) * (trips.n / k / n_days), np.float64)

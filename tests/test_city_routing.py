@@ -175,3 +175,41 @@ def test_marked_steps_known_answer_on_a_grid() -> None:
     assert got.position.tolist() == [2]
     assert got.along0_m.tolist() == [200.0] and got.along1_m.tolist() == [300.0]
     assert city.directed_edge(nodes[2:3], nodes[3:4]).tolist() == got.edge.tolist()
+
+
+def test_climb_visits_every_node_of_every_path() -> None:
+    """Router.climb (all trips up their trees at once, longest first) visits the same (trip,
+    node, distance walked) as expanding each path in order, bit for bit."""
+    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(7))
+    rng = np.random.default_rng(8)
+    dest = rng.choice(city.n_nodes, 15, replace=False)
+    r = Router(city, dest)
+    n = 300
+    toward = rng.random(n) < 0.5
+    ends = rng.choice(dest, n)
+    others = rng.integers(0, city.n_nodes, n)
+    origin, target = np.where(toward, others, ends), np.where(toward, ends, others)
+    paths = r.expand(origin, target, toward)
+    order, steps = r.climb(origin, target, toward)
+    assert np.array_equal(np.sort(order), np.arange(n))
+    lengths = np.diff(paths.offset)
+    assert np.all(np.diff(lengths[order]) <= 0), "longest path first"
+    got = [(int(order[i]), int(node[i]), float(along[i]))
+           for m, node, along in steps for i in range(m)]
+    want = list(zip(paths.trip_of_position().tolist(), paths.node.tolist(),
+                    paths.along_m.tolist(), strict=True))
+    assert sorted(got) == sorted(want)
+    assert len(got) == int(paths.offset[-1])
+
+
+def test_climb_known_answer_on_a_grid() -> None:
+    """Corner to corner of a 3 x 3 grid and back: both trips visit five nodes; the first step
+    of the way back is at its far end (400 m walked), the way out starts at 0 m."""
+    r = Router(grid(3, 3, 100.0), [8])
+    order, steps = r.climb([0, 8], [8, 0], [True, False])
+    assert order.tolist() == [0, 1], "equal lengths keep their order"
+    items = list(steps)
+    assert [m for m, _, _ in items] == [2, 2, 2, 2, 2]
+    _, first_node, first_along = items[0]
+    assert first_node.tolist() == [0, 0] and first_along.tolist() == [0.0, 400.0]
+    assert items[-1][1].tolist() == [8, 8]

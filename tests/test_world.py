@@ -138,3 +138,24 @@ def test_impossible_district_shares_are_explained() -> None:
     sc = load_scenario(small_dict(population={"people": 100, "groups": groups}))
     with pytest.raises(ScenarioError, match=r"groups\.1\.district_shares: these districts alone"):
         build_world(sc)
+
+
+@pytest.mark.parametrize("people", [300, 3000])
+def test_footfall_counts_every_node_of_the_sampled_paths_at_its_hour(people: int) -> None:
+    """estimate_footfall against the plain count: the sampled trips' paths expanded in order,
+    each node counted in the hour the walker reaches it, scaled to all trips (bit for bit)."""
+    from sim.world import _FOOTFALL_SAMPLE, estimate_footfall
+
+    w = build_world(load_scenario(small_dict(population={"people": people})))
+    t, pop, city = w.trips, w.population, w.city
+    got = estimate_footfall(city, w.router, t, pop, np.random.default_rng(11))
+    k = min(t.n, _FOOTFALL_SAMPLE)
+    sample = np.sort(np.random.default_rng(11).choice(t.n, size=k, replace=False))
+    paths = w.router.expand(t.origin_node[sample], t.dest_node[sample], t.toward_dest[sample])
+    trip = sample[paths.trip_of_position()]
+    when = t.depart_s[trip] + paths.along_m / pop.speed_mps[t.person_id[trip]]
+    want = np.zeros((city.n_nodes, 24))
+    np.add.at(want, (paths.node, (when // 3600).astype(np.int64) % 24), 1.0)
+    days = max(1.0, float(np.ceil(t.depart_s.max() / 86400.0)))
+    assert np.array_equal(got, want * (t.n / k / days))
+    assert got.sum() > 0 and got[:, 3].sum() < got[:, 8].sum(), "fewer walkers at 3 am than 8 am"
