@@ -26,29 +26,31 @@ def read_table(path: Path | str) -> pa.Table:
     the end; the complete batches before it are returned.
     """
     path = Path(path)
+    # The file in one read (a stream read batch by batch makes two small reads per batch);
+    # the table's columns point into that buffer.
     with pa.OSFile(str(path), "rb") as f:
-        try:
-            reader = pa.ipc.open_stream(f)
-        except pa.ArrowInvalid:
-            name = path.stem
-            if name in TABLES:
-                return TABLES[name].schema().empty_table()
-            raise
-        try:
-            return reader.read_all()  # the whole stream in one call
-        except (pa.ArrowInvalid, OSError):
-            pass  # cut short: read it again, batch by batch
+        data = f.read_buffer()
+    try:
+        reader = pa.ipc.open_stream(data)
+    except pa.ArrowInvalid:
+        name = path.stem
+        if name in TABLES:
+            return TABLES[name].schema().empty_table()
+        raise
+    try:
+        return reader.read_all()  # the whole stream in one call
+    except (pa.ArrowInvalid, OSError):
+        pass  # cut short: read it again, batch by batch
     batches = []
-    with pa.OSFile(str(path), "rb") as f:
-        reader = pa.ipc.open_stream(f)
-        schema = reader.schema
-        while True:
-            try:
-                batches.append(reader.read_next_batch())
-            except StopIteration:
-                break
-            except (pa.ArrowInvalid, OSError):
-                break  # a torn last batch
+    reader = pa.ipc.open_stream(data)
+    schema = reader.schema
+    while True:
+        try:
+            batches.append(reader.read_next_batch())
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError):
+            break  # a torn last batch
     return pa.Table.from_batches(batches, schema=schema)
 
 

@@ -117,10 +117,19 @@ def _by_person_then_time(person: np.ndarray, t: np.ndarray) -> np.ndarray:
     person gives it: a two-pass radix sort on 16-bit halves (linear time) for ids below 2**32."""
     if t.size > 1 and not np.all(t[1:] >= t[:-1]):
         return np.lexsort((t, person))
-    if person.size and (person.min() < 0 or person.max() >= 1 << 32):
-        return np.argsort(person, kind="stable")
-    low = np.argsort((person & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((person[low] >> 16).astype(np.uint16), kind="stable")
+    return _stable_order(person)
+
+
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys: numpy's stable sort of 16-bit keys
+    is a radix sort, so keys below 2**16 take one pass and keys below 2**32 two (low half,
+    then high half, each stable)."""
+    if keys.size == 0 or keys.min() < 0 or keys.max() >= 1 << 32:
+        return np.argsort(keys, kind="stable")
+    if keys.max() < 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")
     return low[high]
 
 
@@ -136,15 +145,27 @@ def _known_time(who: np.ndarray, t: np.ndarray, o: np.ndarray, start_time: np.nd
     del t
     # Union per outing: shift each outing onto its own stretch of the time line.
     base = o.astype(np.float64) * 1e9
-    del o
     lo, hi = lo + base, hi + base
     del base
-    srt = np.argsort(lo, kind="stable")
+    srt = _order_of_outings(lo, o)
+    del o
     lo, hi, w = lo[srt], hi[srt], who[srt]
     del srt, who
     prev_end = np.concatenate([[-np.inf], np.maximum.accumulate(hi)[:-1]])
     length = np.maximum(hi - np.maximum(lo, prev_end), 0.0)
     return np.bincount(w, weights=length, minlength=n)
+
+
+def _order_of_outings(lo: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """``np.argsort(lo, kind="stable")`` where ``lo`` (shifted by outing ``o``) grows with the
+    outing: captures come in time order, so within an outing ``lo`` is usually sorted already
+    and a stable sort by outing number (a radix sort) gives the same order. Checked; the full
+    sort only when it does not (rows not in time order, or a tie across two outings)."""
+    srt = _stable_order(o)
+    ls, os_ = lo[srt], o[srt]
+    if np.all((ls[1:] > ls[:-1]) | ((ls[1:] == ls[:-1]) & (os_[1:] == os_[:-1]))):
+        return srt
+    return np.argsort(lo, kind="stable")
 
 
 def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home: np.ndarray,

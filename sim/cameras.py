@@ -11,6 +11,7 @@ captures are found with array look-ups.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,8 +328,9 @@ def capture_quality(distance_m: npt.ArrayLike, height_m: npt.ArrayLike,
     """
     horiz = np.asarray(distance_m, np.float64)
     h = np.asarray(height_m, np.float64)
-    d = np.hypot(horiz, h) / np.asarray(range_m, np.float64)
-    cos_pitch = horiz / np.maximum(np.hypot(horiz, h), 1e-9)
+    slant = np.hypot(horiz, h)
+    d = slant / np.asarray(range_m, np.float64)
+    cos_pitch = horiz / np.maximum(slant, 1e-9)
     q = (1.0 - 0.3 * np.clip(d, 0.0, 1.0)) * (0.75 + 0.25 * np.clip(facing, -1.0, 1.0))
     q = q * (0.6 + 0.4 * cos_pitch)
     hh = np.asarray(hour, np.float64) % 24.0
@@ -381,17 +383,24 @@ class Coverage:
         """
         k = np.asarray(pair, np.int64)
         u = np.asarray(s, np.float64)
-        x0, y0, x1, y1 = self.x0_m[k], self.y0_m[k], self.x1_m[k], self.y1_m[k]
-        px, py = x0 + u * (x1 - x0), y0 + u * (y1 - y0)
-        dx, dy = x1 - x0, y1 - y0
-        step = np.maximum(np.hypot(dx, dy), 1e-9)
+        dx_all, dy_all, step_all, dfrac_all = self._spans
+        dx, dy = dx_all[k], dy_all[k]
+        px, py = self.x0_m[k] + u * dx, self.y0_m[k] + u * dy
+        step = step_all[k]
         tx, ty = np.asarray(cam_x_m) - px, np.asarray(cam_y_m) - py
         dist = np.hypot(tx, ty)
         # Right under the camera no face is seen (facing 0).
         facing = np.where(dist > 1e-6, (dx * tx + dy * ty) / (step * np.maximum(dist, 1e-9)),
                           0.0)
-        frac = self.frac0[k] + u * (self.frac1[k] - self.frac0[k])
+        frac = self.frac0[k] + u * dfrac_all[k]
         return frac, dist, facing, px, py
+
+    @functools.cached_property
+    def _spans(self) -> tuple[npt.NDArray[np.float64], ...]:
+        """Per row, once: the stretch's x and y extent, its length (at least 1e-9 m) and the
+        share of the edge it spans."""
+        dx, dy = self.x1_m - self.x0_m, self.y1_m - self.y0_m
+        return dx, dy, np.maximum(np.hypot(dx, dy), 1e-9), self.frac1 - self.frac0
 
 
 def coverage(city: City, cams: Cameras, excluded: Any = None, *,

@@ -478,8 +478,9 @@ class Engine:
         frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
                                                  w.cameras.y_m[cam])
         speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
-        t_start = t.depart_s[trip] + steps.along0_m[rep] / speed
-        t_end = t.depart_s[trip] + steps.along1_m[rep] / speed
+        along0, along1 = steps.along(rep)
+        t_start = t.depart_s[trip] + along0 / speed
+        t_end = t.depart_s[trip] + along1 / speed
         when = t_start + frac * (t_end - t_start)
         # The chance is at the first passage (earliest, ties to the earlier row); rows
         # ordered by trip and camera.

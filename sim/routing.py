@@ -58,13 +58,46 @@ class Paths:
 @dataclass
 class Steps:
     """Selected street steps of many trips (those on marked directed edges), in order of trip
-    and position along it: what filtering :meth:`Router.expand`'s steps by their edge gives."""
+    and position along it: what filtering :meth:`Router.expand`'s steps by their edge gives.
+
+    ``trip`` and ``edge`` are filled; positions and distances walked are worked out when asked
+    for (:meth:`along`, for the rows a caller keeps), from each step's tree entries."""
 
     trip: npt.NDArray[np.int64]  # index of the trip in the expanded batch
-    position: npt.NDArray[np.int64]  # path position where the step starts
     edge: npt.NDArray[np.int64]  # the directed edge walked
-    along0_m: npt.NDArray[np.float64]  # distance walked at the start of the step
-    along1_m: npt.NDArray[np.float64]  # ... and at its end
+    _entry: npt.NDArray[np.int64]  # the step's tree entry (flat index): it leaves or reaches it
+    _start: npt.NDArray[np.int64]  # the trip's tree start (flat index)
+    _ahead: npt.NDArray[np.bool_]  # walked toward the tree's root
+    _router: Router
+
+    def along(self, rows: npt.NDArray[np.int64] | slice = slice(None)
+              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Distance walked at the start and at the end of the steps ``rows``."""
+        dist = self._router.dist_m.ravel()
+        c, s, ahead = self._entry[rows], self._start[rows], self._ahead[rows]
+        parent = self._router._up()[c].astype(np.int64)
+        # Toward the root the step leaves c for its parent; away from it (a reversed tree
+        # path) it arrives at c from the parent.
+        return (np.where(ahead, dist[s] - dist[c], dist[parent]),
+                np.where(ahead, dist[s] - dist[parent], dist[c]))
+
+    @property
+    def along0_m(self) -> npt.NDArray[np.float64]:
+        """Distance walked at the start of each step."""
+        return self.along()[0]
+
+    @property
+    def along1_m(self) -> npt.NDArray[np.float64]:
+        """... and at its end."""
+        return self.along()[1]
+
+    @property
+    def position(self) -> npt.NDArray[np.int64]:
+        """Path position where each step starts: toward the root, hops[s] - hops[c] steps in;
+        away from it, hops[c] - 1."""
+        hops = self._router.hops.ravel()
+        c, s = self._entry, self._start
+        return np.where(self._ahead, hops[s] - hops[c], hops[c] - 1).astype(np.int64)
 
 
 @dataclass
@@ -240,9 +273,6 @@ class Router:
         none = self.pred.size
         flat_start = row.astype(np.int64) * n + start
         start_at = lv.at[flat_start]  # in the tables' numbering (level order)
-        hops = self.hops.ravel()
-        dist = self.dist_m.ravel()
-        pe = self.pred_edge.ravel()
         # Jump from marked step to marked step; round r finds each trip's r-th marked step
         # from its tree start (toward the root: in path order; away from it: from the end).
         rounds: list[tuple[np.ndarray, np.ndarray, int, bool]] = []
@@ -260,7 +290,7 @@ class Router:
                 r += 1
         if not rounds:
             z = np.zeros(0, np.int64)
-            return Steps(z, z, z, np.zeros(0), np.zeros(0))
+            return Steps(z, z, z, z, np.zeros(0, bool), self)
         # Each found step's place in (trip, position) order, without sorting: a trip's steps
         # are consecutive, forward ones in round order and reversed ones in reverse.
         found = np.concatenate([i for i, _, _, _ in rounds])
@@ -273,16 +303,10 @@ class Router:
         order[slot] = np.arange(total)
         trip = found.astype(np.int64)[order]
         c = lv.order[np.concatenate([c for _, c, _, _ in rounds])[order]]  # flat indices
-        parent = self._up()[c].astype(np.int64)
-        s = flat_start[trip]
         ahead = toward[trip]
-        # Toward the root the step leaves c for its parent, hops[s] - hops[c] steps in;
-        # away from it (a reversed tree path) it arrives at c from the parent, at hops[c] - 1.
-        position = np.where(ahead, hops[s] - hops[c], hops[c] - 1).astype(np.int64)
-        edge = np.where(ahead, pe[c], pe[c] ^ 1)
-        along0 = np.where(ahead, dist[s] - dist[c], dist[parent])
-        along1 = np.where(ahead, dist[s] - dist[parent], dist[c])
-        return Steps(trip, position, edge, along0, along1)
+        pe = self.pred_edge.ravel()[c]
+        edge = np.where(ahead, pe, pe ^ 1)
+        return Steps(trip, edge, c, flat_start[trip], ahead, self)
 
     def _level_order(self) -> _Levels:
         """Tree entries in level order (hops from the root; index order within a level) and

@@ -110,3 +110,21 @@ def test_trips_per_person_in_time_order(rows: list[tuple[int, int]], sort_times:
     if sort_times:
         t = np.sort(t)
     assert np.array_equal(_by_person_then_time(person, t), np.lexsort((t, person)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 70_000), st.integers(0, 4)), max_size=80),
+       st.booleans(), st.sampled_from([1e9, 1.0]))
+def test_outing_order_is_the_stable_sort_of_the_shifted_times(
+        rows: list[tuple[int, int]], grow: bool, shift: float) -> None:
+    """The union of known stretches sorts captures by start time shifted by outing: a radix
+    sort by outing gives that order when times grow within each outing, ties included;
+    otherwise (unsorted times, or outings close enough to interleave) the full sort is used."""
+    from analysis.tracking import _order_of_outings
+
+    o = np.array([r[0] for r in rows], np.int64)
+    lo = np.array([r[1] * 900.0 for r in rows])
+    if grow:
+        lo = np.sort(lo)
+    lo = lo + o * shift
+    assert np.array_equal(_order_of_outings(lo, o), np.argsort(lo, kind="stable"))
