@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -133,20 +135,24 @@ def test_hop_counts_equal_walking_the_predecessor_links() -> None:
             assert cur == router.destinations[row]
 
 
+def radial_trips(seed: int, n: int) -> tuple[Any, Router, np.ndarray, np.ndarray, np.ndarray,
+                                             np.random.Generator]:
+    """A radial city, a router to 15 destinations and ``n`` trips, half of them toward one."""
+    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(seed))
+    rng = np.random.default_rng(seed + 1)
+    dest = rng.choice(city.n_nodes, 15, replace=False)
+    toward = rng.random(n) < 0.5
+    ends = rng.choice(dest, n)
+    others = rng.integers(0, city.n_nodes, n)
+    return (city, Router(city, dest), np.where(toward, others, ends),
+            np.where(toward, ends, others), toward, rng)
+
+
 @pytest.mark.parametrize("share", [0.0, 0.05, 0.4, 1.0])
 def test_marked_steps_are_the_expanded_steps_on_marked_edges(share: float) -> None:
     """Router.marked_steps (jumping between marked steps) against expanding every path and
     keeping the steps on marked directed edges: same trips, positions, edges and distances."""
-    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(5))
-    rng = np.random.default_rng(6)
-    dest = rng.choice(city.n_nodes, 15, replace=False)
-    r = Router(city, dest)
-    n = 400
-    toward = rng.random(n) < 0.5
-    ends = rng.choice(dest, n)
-    others = rng.integers(0, city.n_nodes, n)
-    origin = np.where(toward, others, ends)
-    target = np.where(toward, ends, others)
+    city, r, origin, target, toward, rng = radial_trips(5, 400)
     marked = rng.random(2 * city.n_edges) < share
     paths = r.expand(origin, target, toward)
     step = paths.step_edge
@@ -180,15 +186,8 @@ def test_marked_steps_known_answer_on_a_grid() -> None:
 def test_climb_visits_every_node_of_every_path() -> None:
     """Router.climb (all trips up their trees at once, longest first) visits the same (trip,
     node, distance walked) as expanding each path in order, bit for bit."""
-    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(7))
-    rng = np.random.default_rng(8)
-    dest = rng.choice(city.n_nodes, 15, replace=False)
-    r = Router(city, dest)
-    n = 300
-    toward = rng.random(n) < 0.5
-    ends = rng.choice(dest, n)
-    others = rng.integers(0, city.n_nodes, n)
-    origin, target = np.where(toward, others, ends), np.where(toward, ends, others)
+    _, r, origin, target, toward, _ = radial_trips(7, 300)
+    n = origin.size
     paths = r.expand(origin, target, toward)
     order, steps = r.climb(origin, target, toward)
     assert np.array_equal(np.sort(order), np.arange(n))
