@@ -359,7 +359,7 @@ class Router:
         return out.astype(np.int64)
 
     def climb(self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
-              ) -> tuple[npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[np.int64],
+              ) -> tuple[npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[Any],
                                                                 npt.NDArray[np.float64]]]]:
         """Every node of many trips' paths, for callers that only count visits (not in path
         order): the trips sorted longest path first (``order``), and one item per step up the
@@ -381,7 +381,7 @@ class Router:
         fwd = toward[order]
         full = self.dist_m[row, start][order]
 
-        def steps() -> Iterator[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        def steps() -> Iterator[tuple[int, npt.NDArray[Any], npt.NDArray[np.float64]]]:
             for k in range(walking.size):
                 m = int(walking[k])
                 if m == 0:
@@ -395,8 +395,7 @@ class Router:
         return order, steps()
 
     def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
-               toward_dest: npt.ArrayLike, *, edges: bool = True,
-               distances: bool = True) -> Paths:
+               toward_dest: npt.ArrayLike) -> Paths:
         """Expand the paths of many trips.
 
         Parameters
@@ -406,11 +405,6 @@ class Router:
         toward_dest
             True where ``dest`` is a destination (walk the tree of ``dest`` from ``origin``);
             False where ``origin`` is one (walk the tree of ``origin`` from ``dest``, reversed).
-        edges
-            Fill ``step_edge`` (without it, ``step_edge`` is empty: for callers that need only
-            the nodes and distances).
-        distances
-            Fill ``along_m`` (without it, ``along_m`` is empty).
 
         Every position of every path is filled at once: the node ``k`` steps from the start up
         the tree is found by binary lifting (one gather per bit of ``k``), so the cost does not
@@ -438,18 +432,14 @@ class Router:
             cur = self._walk(row, start, toward, length, offset, total)
         # ``cur`` is each position's flat (tree, node) index.
         node = (cur % n).astype(np.int32)
-        step_edge = np.full(total if edges else 0, -1, np.int64)
-        if edges:
-            # The directed edge of the step from each position to the next (-1 at a trip's
-            # end): toward the root the tree edge of this node; reversed, the next node's,
-            # walked down.
-            not_last = np.ones(total, bool)
-            not_last[offset[1:] - 1] = False
-            inner = np.flatnonzero(not_last)
-            pe = self.pred_edge.ravel()
-            step_edge[inner] = np.where(fwd[inner], pe[cur[inner]], pe[cur[inner + 1]] ^ 1)
-        if not distances:
-            return Paths(offset, node, np.zeros(0), step_edge)
+        # The directed edge of the step from each position to the next (-1 at a trip's end):
+        # toward the root the tree edge of this node; reversed, the next node's, walked down.
+        step_edge = np.full(total, -1, np.int64)
+        not_last = np.ones(total, bool)
+        not_last[offset[1:] - 1] = False
+        inner = np.flatnonzero(not_last)
+        pe = self.pred_edge.ravel()
+        step_edge[inner] = np.where(fwd[inner], pe[cur[inner]], pe[cur[inner + 1]] ^ 1)
         # Distance walked: along the tree toward the root it falls by dist[root] per node.
         to_root = self.dist_m.ravel()[cur]
         full = self.dist_m[row, start]
