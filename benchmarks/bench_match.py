@@ -12,7 +12,7 @@ against FMR[g, h]: numpy over the entries, a Python loop over the captures) is t
 slice and extrapolated to the full batch, giving the speed-up of ``Matcher`` over it.
 
 Synthetic inputs come from ``np.random.default_rng(seed)`` (no global RNG); the coin keys are
-``sim.rng.Streams(seed).key("coin.<name>")`` as in the engine. Only ``decide`` is timed
+``sim.coins.Coins.claim(Streams(seed)).match()`` as in the engine. Only ``decide`` is timed
 (``time.perf_counter``), after one unmeasured warm-up call; building the inputs is not timed.
 
 Usage::
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sim.coins import Coins
 from sim.facematch import MODELS, ScoreModel
 from sim.matching import Matcher
 from sim.presets import GROUP_PRESETS
@@ -63,7 +64,6 @@ DEFAULT_NAIVE_CAPTURES = 20_000
 DEFAULT_SEED = 20261121
 CAMERA_KEYS = 1 << 20  # camera keys are drawn from [0, CAMERA_KEYS)
 SIGMAS = 4.0  # tolerance of the statistical checks
-KEY_NAMES = ("hit", "false", "claim_group", "claim_entry", "score")
 # The sim paths this benchmark exercises (for the dirty flag of the report).
 MEASURED_PATHS = ("sim/matching.py", "sim/facematch.py", "sim/rng.py", "sim/presets.py")
 
@@ -129,8 +129,7 @@ def make_inputs(shares: FloatArray, captures: int, watchlist: int, listed_share:
 
 
 def coin_keys(seed: int) -> dict[str, np.uint64]:
-    streams = Streams(seed)
-    return {name: streams.key(f"coin.{name}") for name in KEY_NAMES}
+    return Coins.claim(Streams(seed)).match()
 
 
 # ---------------------------------------------------------------- what the decisions must show

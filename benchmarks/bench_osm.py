@@ -35,7 +35,7 @@ import numpy as np
 from sim.city import build_city
 from sim.scenario import OsmCity
 t1 = time.perf_counter()
-city = build_city(OsmCity(kind="osm", path=sys.argv[1]), np.random.default_rng(1))
+city = build_city(OsmCity(kind="osm", path=sys.argv[1]))
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "nodes": city.n_nodes,
                   "edges": city.n_edges, "places": int(city.place_node.size),

@@ -96,6 +96,7 @@ from sim.cameras import (
 from sim.engine import _MIN_FACING_COS
 from sim.matching import Matcher
 from sim.policy import searched_entries
+from sim.rng import declare
 from sim.schema import TABLES
 from sim.world import World, build_world
 
@@ -109,6 +110,8 @@ from bench_city import (
     text_table,
     warm_imports,
 )
+
+declare("reference.per_edge", "the per-edge reference's own draws (its benchmark only)")
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "capital_cctv.toml"
 
@@ -190,8 +193,7 @@ class ReferenceEngine:
         # Watchlists and their matchers, as the engine builds them.
         self.lists = list(world.watchlists.values())
         self.list_names = list(world.watchlists)
-        keys = {p: world.streams.key(f"coin.{p}") for p in
-                ("hit", "false", "claim_group", "claim_entry", "score")}
+        keys = world.coins.match()
         self.matchers = [
             Matcher(world.model, self.threshold, world.model_group[wl.group], keys,
                     searched_entries(s.governance, wl.size) if i == 0 else None)

@@ -7,8 +7,12 @@ want them. Routing lives in :mod:`sim.routing`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -18,7 +22,8 @@ import scipy.sparse as sp
 import shapely
 
 from sim.errors import ScenarioError
-from sim.scenario import GridCity, OsmCity, Places, RadialCity
+from sim.rng import Streams, declare, keyed_uniform
+from sim.scenario import GridCity, OsmCity, Places, RadialCity, expand_map_path
 
 PLACE_TYPES: tuple[str, ...] = (
     "workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school", "hospital",
@@ -152,16 +157,39 @@ class City:
 
 
 # ---------------------------------------------------------------- generators
-def build_city(spec: GridCity | RadialCity | OsmCity, rng: np.random.Generator) -> City:
+declare("city.places.*", "where the places of each type lie: a priority per crossing, keyed "
+                         "by crossing (city seed, not the run seed)")
+
+
+def city_seed(spec: GridCity | RadialCity | OsmCity) -> int:
+    """The seed that fixes the map, its places, their names and the districts.
+
+    ``city.seed`` when given; otherwise derived from the city's own settings (for a real map,
+    the content of its file), never from the run seed or replication: one capital is one place,
+    and replications vary who lives there and how they move. The place counts are left out, so
+    asking for more shops keeps every existing place where it was (places are chosen by a
+    priority per crossing: a larger count adds the next ones).
+    """
+    if spec.seed is not None:
+        return int(spec.seed)
+    settings = spec.model_dump(mode="json", exclude={"seed", "places"})
+    if isinstance(spec, OsmCity) and spec.path is not None:
+        settings["path"] = file_digest(expand_map_path(spec.path, "scenario"))
+    text = json.dumps(settings, sort_keys=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+def build_city(spec: GridCity | RadialCity | OsmCity) -> City:
     """Generate (or load) the street graph and its places from the scenario's ``[city]``."""
+    streams = Streams(city_seed(spec))
     if isinstance(spec, OsmCity):
         from sim.osm import load_osm_city  # osmnx is an optional extra
 
         city, tagged = load_osm_city(spec)
-        _place(city, spec.places, rng, tagged)
+        _place(city, spec.places, streams, tagged)
         return city
     city = _grid(spec) if isinstance(spec, GridCity) else _radial(spec)
-    _place(city, spec.places, rng)
+    _place(city, spec.places, streams)
     return city
 
 
@@ -264,9 +292,14 @@ def _radial(spec: RadialCity) -> City:
 TaggedPlaces = dict[str, tuple[IntArray, list[str]]]
 
 
-def _place(city: City, places: Places, rng: np.random.Generator,
+def _place(city: City, places: Places, streams: Streams,
            tagged: TaggedPlaces | None = None) -> None:
     """Put typed places on nodes; the centre node is always the central plaza.
+
+    Each type ranks the crossings by a keyed priority (weighted sampling without replacement,
+    Efraimidis & Spirakis 2006: the largest ``log(u) / weight``), takes the first ``count`` and
+    names them in that order ("Shop 1 (North)" is the first shop): a larger count keeps the
+    places and names a smaller one had.
 
     ``tagged`` (real maps): per type, the nodes and names of the places the map has; they are
     all kept, and ``places`` gives the minimum count of each type, filled up by the generator.
@@ -299,6 +332,7 @@ def _place(city: City, places: Places, rng: np.random.Generator,
                             f"{n:,}")
             continue
         w = weights[t].astype(np.float64)
+        rank = _ranked(streams.key(f"city.places.{t}"), w)
         if t in tagged:
             have, have_names = tagged[t]
             if t == "plaza":  # the central plaza first
@@ -308,19 +342,16 @@ def _place(city: City, places: Places, rng: np.random.Generator,
                 have = np.concatenate([[city.centre_node], have[keep]]).astype(np.int32)
                 have_names = [centre_name[0] if centre_name else "Central Square",
                               *(nm for nm, k in zip(have_names, keep, strict=True) if k)]
-            w = w.copy()
-            w[have] = 0
-            extra = _choose(rng, w, min(count - have.size, int(np.count_nonzero(w))))
+            free = rank[~np.isin(rank, have)]
+            extra = free[:max(0, min(count - have.size, int(np.count_nonzero(w[free]))))]
             chosen = np.concatenate([have, extra]).astype(np.int32)
             given = list(have_names)
         elif t == "plaza":
-            w = w.copy()
-            w[city.centre_node] = 0
-            others = _choose(rng, w, count - 1)
+            others = rank[rank != city.centre_node][:count - 1]
             chosen = np.concatenate([[city.centre_node], others]).astype(np.int32)
             given = ["Central Plaza"]
         else:
-            chosen = _choose(rng, w, count)
+            chosen = rank[:count].astype(np.int32)
             given = []
         nodes.append(chosen)
         types.append(np.full(chosen.size, t_index, np.int8))
@@ -335,10 +366,32 @@ def _place(city: City, places: Places, rng: np.random.Generator,
     city.place_name = names
 
 
-def _choose(rng: np.random.Generator, weights: FloatArray, k: int) -> IntArray:
-    if k <= 0:
-        return np.zeros(0, np.int32)
-    p = weights / weights.sum()
-    if np.count_nonzero(p) < k:
-        p = (p + 1e-12) / (p + 1e-12).sum()
-    return np.sort(rng.choice(p.size, size=k, replace=False, p=p)).astype(np.int32)
+def _ranked(key: np.uint64, weights: FloatArray) -> IntArray:
+    """Crossings by descending priority ``log(u) / weight`` (u keyed by crossing); crossings of
+    weight zero come last (by u), so a count larger than the weighted crossings still fits."""
+    n = weights.size
+    u = keyed_uniform(key, np.arange(n))
+    with np.errstate(divide="ignore"):
+        priority = np.where(weights > 0, np.log(np.maximum(u, 1e-300)) / weights, -np.inf)
+    return np.lexsort((-u, -priority)).astype(np.int32)
+
+
+def file_digest(path: Path) -> str:
+    """``sha256:<hex>`` of a file's content (a map identified by what it holds, not where)."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return f"missing:{path.name}"
+    return _digest(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return f"unreadable:{Path(path).name}"
+    return "sha256:" + h.hexdigest()

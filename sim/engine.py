@@ -187,13 +187,10 @@ class Engine:
         self._list_names = list(world.watchlists)
         # entry_of_person[l][p]: person p's entry on list l, or -1.
         self.entry_of_person = np.stack([wl.entry_of_person(pop.n) for wl in self.lists])
-        self.keys = {p: world.streams.key(f"coin.{p}") for p in
-                     ("capture", "hit", "false", "claim_group", "claim_entry", "score",
-                      "label", "review", "position", "stop", "suspicion", "verify",
-                      "link")}
+        coins = self.coins = world.coins
         # One matcher per list; a warrant limits the search of the main list.
         self.matchers = [
-            Matcher(world.model, s.threshold, world.model_group[wl.group], self.keys,
+            Matcher(world.model, s.threshold, world.model_group[wl.group], coins.match(),
                     searched_entries(s.governance, wl.size) if i == 0 else None)
             for i, wl in enumerate(self.lists)]
         doors = world.cameras.is_kind("entry_point")
@@ -469,12 +466,12 @@ class Engine:
         # One capture chance per trip and camera, its coin keyed by both: tossed first, so
         # that only the passages of (trip, camera) pairs it lets through are placed.
         ckey = self.camera_key[cam]
-        lucky = np.flatnonzero(keyed_uniform(self.keys["capture"], trip, ckey)
+        lucky = np.flatnonzero(keyed_uniform(self.coins.capture_passage, trip, ckey)
                                < w.cameras.p_capture[cam])
         rep, pair, trip, cam, ckey = _take(lucky, rep, pair, trip, cam, ckey)
         # The moment the camera grabs the face: a point of the stretch in view, keyed by trip
         # and camera. The walker must face the camera then (within 60 degrees).
-        s_pos = keyed_uniform(self.keys["position"], trip, ckey)
+        s_pos = keyed_uniform(self.coins.passage_position, trip, ckey)
         frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
                                                  w.cameras.y_m[cam])
         speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
@@ -531,9 +528,9 @@ class Engine:
         rate = self.stop_rate[c.deployment[dev]]
         prop = self.stop_propensity[c.deployment[dev], pop.group[person]]
         p_stop = rate * prop / (passers * self.mean_propensity[c.deployment[dev]])
-        stopped = is_officer & (keyed_uniform(self.keys["stop"], trip, ckey) < p_stop)
+        stopped = is_officer & (keyed_uniform(self.coins.patrol_stop, trip, ckey) < p_stop)
         rule = self.scan_rule[c.deployment[dev]]
-        suspicious = keyed_uniform(self.keys["suspicion"], trip, ckey) < \
+        suspicious = keyed_uniform(self.coins.patrol_suspicion, trip, ckey) < \
             self.p_suspicion[c.deployment[dev]]
         scanned = stopped & ((rule == 0) | ((rule == 1) & suspicious))
         si = np.flatnonzero(stopped)
@@ -541,7 +538,7 @@ class Engine:
             self._queue("patrol_stops", {"t_s": when[si], "camera_id": dev[si],
                                          "person_id": person[si], "node": node[si],
                                          "scanned": scanned[si]})
-        caught = scanned | (~is_officer & (keyed_uniform(self.keys["capture"], trip, ckey)
+        caught = scanned | (~is_officer & (keyed_uniform(self.coins.capture_carcam, trip, ckey)
                                            < c.p_capture[dev]))
         ci = np.flatnonzero(caught)
         if ci.size == 0:
@@ -572,7 +569,7 @@ class Engine:
         trip, cam, when = trip[ok], cam[ok], when[ok]
         person = t.person_id[trip]
         group = w.population.group[person]
-        u = keyed_uniform(self.keys["verify"], trip, self.camera_key[cam])
+        u = keyed_uniform(self.coins.verify_arrival, trip, self.camera_key[cam])
         p_ok = w.model.p_hit(self.w.scenario.threshold, w.model_group[group],
                              w.cameras.fixed_quality[cam])
         self._queue("verifications", {
@@ -593,7 +590,7 @@ class Engine:
         group = fc["group_id"][idx]
         genuine = fc["genuine"][idx]
         mg = w.model_group[group]
-        u = keyed_uniform(self.keys["verify"], idx + (1 << 40), self.camera_key[cam])
+        u = keyed_uniform(self.coins.verify_inmate, idx, self.camera_key[cam])
         thr = w.scenario.threshold
         p_genuine = w.model.p_hit(thr, mg, w.cameras.fixed_quality[cam])
         # An impostor passes if their face matches the look-alike (same group) they pose as.
@@ -628,9 +625,9 @@ class Engine:
         ckey = self.camera_key[cam]
         # When in their stay the frame is grabbed (up to an hour in), and how the face is
         # turned in a crowd (keyed, so the same person gets the same frame).
-        when = t.arrive_s[trip] + keyed_uniform(self.keys["position"], trip, ckey) * 3600.0
-        facing = 0.5 + 0.5 * keyed_uniform(self.keys["suspicion"], trip, ckey)
-        caught = keyed_uniform(self.keys["capture"], trip, ckey) < c.p_capture[cam]
+        when = t.arrive_s[trip] + keyed_uniform(self.coins.crowd_time, trip, ckey) * 3600.0
+        facing = 0.5 + 0.5 * keyed_uniform(self.coins.crowd_facing, trip, ckey)
+        caught = keyed_uniform(self.coins.capture_crowd, trip, ckey) < c.p_capture[cam]
         caught &= (when < self.duration_s) & self._active(cam, when)
         trip, cam, when, facing = trip[caught], cam[caught], when[caught], facing[caught]
         node = t.dest_node[trip]
@@ -665,7 +662,8 @@ class Engine:
         visiting = self.door_purpose[cam, t.purpose[trip]]
         trip, cam = trip[visiting], cam[visiting]
         when = t.arrive_s[trip]
-        caught = keyed_uniform(self.keys["capture"], trip, self.camera_key[cam]) < c.p_capture[cam]
+        caught = (keyed_uniform(self.coins.capture_door, trip, self.camera_key[cam])
+                  < c.p_capture[cam])
         caught &= (when < self.duration_s) & self._active(cam, when)
         trip, cam, when = trip[caught], cam[caught], when[caught]
         self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
@@ -695,7 +693,7 @@ class Engine:
         out: dict[str, np.ndarray] = {}
         gov = w.scenario.governance
         if gov.scan_scope == "everyone" and gov.retention_days > 0:
-            u = keyed_uniform(self.keys["link"], trip, ckey)
+            u = keyed_uniform(self.coins.link, trip, ckey)
             out["linked"] = u < w.model.p_hit(w.scenario.threshold, group, cap["quality"])
         claimed = np.full(trip.size, -1, np.int32)
         score = np.full(trip.size, np.nan)
@@ -796,7 +794,7 @@ class Engine:
         w = self.w
         clf = w.classifier
         assert clf is not None
-        u = keyed_uniform(self.keys["label"], cap["trip"], self.camera_key[cap["camera"]])
+        u = keyed_uniform(self.coins.label, cap["trip"], self.camera_key[cap["camera"]])
         label = clf.classify(w.classifier_row[w.population.group[cap["person"]]], u)
         self.outbox.append(("labels", _batch("labels", {
             "capture_id": pa.array(ids),
@@ -847,7 +845,7 @@ class Engine:
                 # Truth sets how hard it is: a true alert, or a look-alike of the same group.
                 claimed_group = w.model_group[self.lists[li].group[claimed]]
                 group = w.model_group[w.population.group[person[rows]]]
-                u = keyed_uniform(self.keys["review"], trip[rows], self.camera_key[cam[rows]])
+                u = keyed_uniform(self.coins.review, trip[rows], self.camera_key[cam[rows]])
                 verdict = w.reviewer.confirms(is_true, group == claimed_group, u)
             else:
                 verdict = np.ones(rows.size, bool)

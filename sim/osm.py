@@ -53,7 +53,7 @@ from sim.scenario import OsmCity, expand_map_path, unique_names
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
                "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
-PREP_VERSION = 1  # bump when the preparation changes what a cached map holds
+PREP_VERSION = 2  # bump when the preparation changes what a cached map holds
 INSTALL_HINT = ("real street maps need osmnx, an optional extra: install it with "
                 "`pip install 'survsim[osm]'` (or `.venv/bin/pip install -e '.[osm]'` in a "
                 "checkout)")
@@ -521,8 +521,11 @@ def _has(value: Any, wanted: str) -> bool:
 
 
 def _first(value: Any) -> str:
+    # osmnx joins the differing tags of merged ways into a list built from a set, whose order
+    # follows Python's per-process string hashing: take the alphabetically first, not the
+    # first listed, so the same map gives the same city in every process.
     if isinstance(value, list):
-        return str(value[0]) if value else ""
+        return min(str(v) for v in value) if value else ""
     return "" if value is None else str(value)
 
 

@@ -60,10 +60,8 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     n_d = len(city.district_names)
     nodes_in = [np.flatnonzero(city.node_district == d) for d in range(n_d)]
     hw = city.home_weight
-    if hw is None:
-        capacity = np.array([a.size for a in nodes_in], np.float64)
-    else:  # real maps: homes where the buildings (or the residential streets) are
-        capacity = np.array([hw[a].sum() for a in nodes_in], np.float64)
+    capacity = district_capacity(city)
+    if hw is not None:  # real maps: homes where the buildings (or the residential streets) are
         cum_in = [np.cumsum(hw[a]) / max(hw[a].sum(), 1e-300) for a in nodes_in]
     composition = district_composition(spec, city.district_names, capacity)
     # Homes first (every crossing holds homes), then each resident's group from the make-up of
@@ -106,6 +104,16 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
                       [g.label or g.name.replace("_", " ") for g in spec.groups])
 
 
+def district_capacity(city: City) -> npt.NDArray[np.float64]:
+    """How many homes each district holds (relative): its crossings, or on a real map the
+    home weight of its crossings (buildings or residential streets)."""
+    n_d = len(city.district_names)
+    if city.home_weight is None:
+        return np.bincount(city.node_district, minlength=n_d).astype(np.float64)
+    return np.asarray(np.bincount(city.node_district, city.home_weight, minlength=n_d),
+                      np.float64)
+
+
 def district_composition(spec: PopulationSpec, district_names: list[str],
                          capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Share of each group (rows) among each district's residents (columns).
@@ -137,6 +145,12 @@ def district_composition(spec: PopulationSpec, district_names: list[str],
         problems.append(f"population.groups.{gg}.district_shares: these districts alone would "
                         f"hold more of group {spec.groups[gg].name!r} than its city-wide share "
                         f"{shares[gg]:g} allows")
+    for dd in range(n_d):
+        total = float((c * fixed)[:, dd].sum())
+        if fixed[:, dd].all() and abs(total - 1) > 1e-6:
+            problems.append(f"population.groups: every group's district_shares name "
+                            f"{district_names[dd]!r}, and they add up to {total:g}; expected 1 "
+                            f"(no group is left to make up the rest of its residents)")
     if problems:
         raise ScenarioError(problems)
     free = ~fixed
@@ -152,6 +166,11 @@ def district_composition(spec: PopulationSpec, district_names: list[str],
         if np.allclose(c.sum(axis=0), 1.0, atol=1e-9):
             break
     c = np.clip(c, 0.0, None)
+    empty = [district_names[d] for d in np.flatnonzero(~(c.sum(axis=0) > 0)).tolist()]
+    if empty:
+        raise ScenarioError(f"population.groups: with these shares and district_shares no "
+                            f"group can live in {', '.join(map(repr, empty))}; every district "
+                            f"has homes, so some group needs a share above 0 there")
     return c / c.sum(axis=0, keepdims=True)
 
 

@@ -6,6 +6,12 @@ numbers another purpose sees. Draws that must not depend on policy (whether a gi
 captured, the match coin of a given capture) are *keyed*: a counter-based hash of the identities
 involved gives the uniform number, so adding a camera does not reshuffle anyone else's coins
 (common random numbers). There is no global RNG anywhere in survsim.
+
+Purposes are declared once (:func:`declare`), each with what it decides; declaring a name twice,
+or two names whose stream hashes collide, is refused at import time, and a run that asks for one
+purpose's numbers twice is refused too (as Starsim's ``check_seeds``): two decisions sharing a
+stream would be silently correlated. Names that carry an index (``plans.day3``) are declared as
+families (``declare("plans.day*", ...)``).
 """
 
 from __future__ import annotations
@@ -18,13 +24,55 @@ import numpy.typing as npt
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+class RandomPurposeError(RuntimeError):
+    """A random purpose declared twice, undeclared, or drawn twice in one run (a bug)."""
+
+
 def stable_hash(name: str) -> int:
     """A 32-bit hash of ``name`` that is the same on every machine and Python version."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
 
 
+# name (or family prefix ending in '*') -> what it decides
+PURPOSES: dict[str, str] = {}
+_BY_HASH: dict[int, str] = {}
+
+
+def declare(name: str, meaning: str) -> str:
+    """Declare a random purpose (once, in the module that draws it); returns the name.
+
+    Raises
+    ------
+    RandomPurposeError
+        If the name is already declared, or its stream hash collides with another purpose's.
+    """
+    if name in PURPOSES:
+        raise RandomPurposeError(f"random purpose {name!r} is declared twice: two decisions "
+                                 f"would share their random numbers; give each its own name")
+    if not name.endswith("*"):
+        h = stable_hash(name)
+        other = _BY_HASH.get(h)
+        if other is not None:
+            raise RandomPurposeError(f"random purposes {name!r} and {other!r} hash to the same "
+                                     f"stream; rename one")
+        _BY_HASH[h] = name
+    PURPOSES[name] = meaning
+    return name
+
+
+def is_declared(name: str) -> bool:
+    """Whether ``name`` is a declared purpose or a member of a declared family."""
+    if name in PURPOSES:
+        return True
+    return any(p.endswith("*") and name.startswith(p[:-1]) and len(name) > len(p) - 1
+               for p in PURPOSES)
+
+
 class Streams:
     """Factory of named random streams for one run.
+
+    Each purpose may be drawn once per run (:meth:`generator` or :meth:`key`); asking again is a
+    :class:`RandomPurposeError`, because two consumers of one stream see the same numbers.
 
     Parameters
     ----------
@@ -40,16 +88,28 @@ class Streams:
             raise ValueError("seed and replication must be non-negative")
         self.seed = int(seed)
         self.replication = int(replication)
+        self._claimed: dict[int, str] = {}  # stream hash -> purpose drawn in this run
 
     def _sequence(self, purpose: str) -> np.random.SeedSequence:
-        return np.random.SeedSequence([self.seed, self.replication, stable_hash(purpose)])
+        if not is_declared(purpose):
+            raise RandomPurposeError(f"random purpose {purpose!r} is not declared; declare it "
+                                     f"with sim.rng.declare(name, what it decides)")
+        h = stable_hash(purpose)
+        before = self._claimed.get(h)
+        if before is not None:
+            what = ("drawn twice in one run" if before == purpose
+                    else f"hashes to the same stream as {before!r}")
+            raise RandomPurposeError(f"random purpose {purpose!r} is {what}: two decisions "
+                                     f"would share their random numbers")
+        self._claimed[h] = purpose
+        return np.random.SeedSequence([self.seed, self.replication, h])
 
     def generator(self, purpose: str) -> np.random.Generator:
-        """A fresh generator for ``purpose`` (same purpose, same numbers)."""
+        """The generator of ``purpose`` (claimed: a second request in this run is an error)."""
         return np.random.Generator(np.random.PCG64(self._sequence(purpose)))
 
     def key(self, purpose: str) -> np.uint64:
-        """A 64-bit key for :func:`keyed_uniform` draws of ``purpose``."""
+        """The 64-bit key of ``purpose`` for :func:`keyed_uniform` draws (claimed likewise)."""
         return np.uint64(self._sequence(purpose).generate_state(1, dtype=np.uint64)[0])
 
 

@@ -28,7 +28,7 @@ from sim.city import City
 # From this many trips in one expansion on, walking the trees step by step beats binary lifting.
 _WALK_FROM_TRIPS = 1500
 # Bump when what the trees hold, or how they are computed, changes (cached trees are then stale).
-TREES_VERSION = 2
+TREES_VERSION = 3
 _TREE_DTYPES = {"dist_m": np.float64, "pred": np.int32, "hops": np.int32, "pred_edge": np.int64}
 _TREES = tuple(_TREE_DTYPES)
 _CACHED = (*_TREES, "up", "level_order", "level_first", "level_at", "level_parent")
@@ -158,19 +158,46 @@ class Router:
                 "level_parent": lv.parent}
 
     def _build_trees(self) -> None:
+        """Shortest-path trees whose shape does not depend on the scipy version.
+
+        Where two paths to a root are equally short, which one Dijkstra keeps is an accident of
+        its implementation (scipy 1.16 changed it, and with it the routes people walk). So only
+        the distances are taken from scipy; each node's parent is then chosen by a fixed rule,
+        the lowest-numbered neighbour on a shortest path (within 1e-9 of the distance, and
+        strictly nearer the root, so the trees have no cycles), and the distances are summed
+        again along the chosen trees (the same additions on every machine).
+        """
         city = self.city
-        dist, pred = dijkstra(city.adjacency, directed=False, indices=self.destinations,
-                              return_predecessors=True)
+        dist, fallback = dijkstra(city.adjacency, directed=False, indices=self.destinations,
+                                  return_predecessors=True)
         if not np.all(np.isfinite(dist)):
             raise ValueError("the street graph is not connected")
-        self.dist_m = dist.astype(np.float64)
-        self.pred = pred.astype(np.int32)
-        self.hops = self._hop_counts()
+        self.pred = _canonical_parents(city, dist, fallback.astype(np.int32))
+        self._parent = None
         # Directed edge of each tree step node -> pred[node] (-1 at the root).
         self.pred_edge = np.full(self.pred.shape, -1, np.int64)
         has = self.pred >= 0
         r, c = np.nonzero(has)
         self.pred_edge[r, c] = city.directed_edge(c, self.pred[r, c])
+        self.hops = self._hop_counts()
+        self.dist_m = self._summed_distances()
+
+    def _summed_distances(self) -> npt.NDArray[np.float64]:
+        """Distance from each node to each tree's root, summed along the tree by pointer
+        jumping (as :meth:`_hop_counts`): fixed additions for a fixed tree."""
+        n_rows, n = self.pred.shape
+        step = np.zeros(self.pred.size, np.float64)
+        edge = self.pred_edge.ravel()
+        has = edge >= 0
+        step[has] = self.city.edge_length_m[edge[has] // 2]
+        up = self._up()
+        while True:
+            nxt = up[up]
+            step = step + step[up]  # a root's entry is 0: reaching it adds nothing
+            if np.array_equal(nxt, up):
+                break
+            up = nxt
+        return step.reshape(n_rows, n)
 
     def _hop_counts(self) -> npt.NDArray[np.int32]:
         """Edges from each node to each tree's root, by pointer jumping over all trees at once.
@@ -469,3 +496,37 @@ def _fits(trees: dict[str, np.ndarray], shape: tuple[int, int]) -> bool:
                 for k, t in _TREE_DTYPES.items())
             and all(trees[k].shape == (size,)
                     for k in ("up", "level_order", "level_at", "level_parent")))
+
+
+# Relative tolerance of "equally short" when trees are made canonical (far above the rounding
+# of summed street lengths, far below any real difference: street lengths are >= 0.5 m).
+_TIE_RTOL = 1e-9
+_CANON_CHUNK = 1 << 22  # tree entries x directed edges handled per block (memory bound)
+
+
+def _canonical_parents(city: City, dist: npt.NDArray[np.float64],
+                       fallback: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """Each node's parent in each tree: its lowest-numbered neighbour ``p`` on a shortest path
+    to the root (``dist[p] + length <= dist[node]`` within the tolerance, and ``dist[p] <
+    dist[node]``); ``fallback`` (scipy's) where no neighbour qualifies, -1 at the roots."""
+    n_rows, n = dist.shape
+    pred = np.full((n_rows, n), -1, np.int32)
+    if city.n_edges == 0:
+        return pred
+    src = np.concatenate([city.edge_u, city.edge_v]).astype(np.int64)
+    dst = np.concatenate([city.edge_v, city.edge_u]).astype(np.int64)
+    length = np.concatenate([city.edge_length_m, city.edge_length_m])
+    order = np.lexsort((dst, src))
+    src, dst, length = src[order], dst[order], length[order]
+    starts = np.flatnonzero(np.concatenate([[True], src[1:] != src[:-1]]))
+    nodes = src[starts]  # nodes with at least one street (all of them, in a connected city)
+    rows = max(1, _CANON_CHUNK // max(src.size, 1))
+    for a in range(0, n_rows, rows):
+        d = dist[a:a + rows]
+        here, there = d[:, src], d[:, dst]
+        ok = (there + length <= here * (1 + _TIE_RTOL) + _TIE_RTOL) & (there < here)
+        best = np.minimum.reduceat(np.where(ok, dst, n), starts, axis=1)
+        block = np.where(best < n, best, fallback[a:a + rows][:, nodes])
+        pred[a:a + rows, nodes] = block.astype(np.int32)
+    pred[dist == 0] = -1  # the roots (street lengths are positive: only a root is at 0)
+    return pred

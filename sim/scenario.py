@@ -60,6 +60,9 @@ class GridCity(_Strict):
     districts_x: int = Field(2, ge=1, le=26)
     districts_y: int = Field(2, ge=1, le=26)
     places: Places = Places()
+    seed: int | None = Field(None, ge=0, lt=2**63, description="Fixes the map, its places, "
+                             "their names and the districts (default: derived from the other "
+                             "[city] settings, never from the run seed or replication).")
 
 
 class RadialCity(_Strict):
@@ -74,6 +77,9 @@ class RadialCity(_Strict):
     centre_rings: int = Field(2, ge=0, description="Rings inside the 'Centre' district.")
     districts: int = Field(8, ge=1, le=32, description="Outer districts, one per sector.")
     places: Places = Places()
+    seed: int | None = Field(None, ge=0, lt=2**63, description="Fixes the map, its places, "
+                             "their names and the districts (default: derived from the other "
+                             "[city] settings, never from the run seed or replication).")
 
     @model_validator(mode="after")
     def _centre_inside(self) -> RadialCity:
@@ -104,6 +110,9 @@ class OsmCity(_Strict):
                            "when the map has no administrative boundaries.")
     places: Places = Places(workplaces=40, shops=30, transit_hubs=2, plazas=2,
                             places_of_worship=3, schools=3, hospitals=1)
+    seed: int | None = Field(None, ge=0, lt=2**63, description="Fixes the map, its places, "
+                             "their names and the districts (default: derived from the other "
+                             "[city] settings, never from the run seed or replication).")
 
     @model_validator(mode="after")
     def _one_source(self) -> OsmCity:

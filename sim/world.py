@@ -17,8 +17,10 @@ import numpy.typing as npt
 from sim.cameras import Cameras, Coverage, coverage, place_cameras
 from sim.city import City, build_city
 from sim.classifier import Classifier, classifier_for
+from sim.coins import Coins
 from sim.facematch import FaceMatchModel, model_for
 from sim.patrols import Patrols, build_patrols
+from sim.places import check_references
 from sim.policy import exclusion_area, stations, travel_time_s
 from sim.population import (
     Gatherings,
@@ -30,12 +32,28 @@ from sim.population import (
     trip_destinations,
 )
 from sim.review import REVIEWERS, Reviewer
-from sim.rng import Streams
+from sim.rng import Streams, declare
 from sim.routing import Router
 from sim.scenario import Deployment, Facility, Scenario
 from sim.watchlist import Watchlist, build_watchlist
 
 _FOOTFALL_SAMPLE = 20_000
+
+# The run's random purposes outside the keyed coins (sim.coins), each drawn once per run.
+for _name, _what in {
+    "population": "who lives where: districts, groups, age bands, homes, workplaces, speeds",
+    "watchlist": "who is on the main list and which listed people live in the city",
+    "watchlist.*": "the same for each extra list ([watchlists.NAME])",
+    "facility.staff": "which residents work at a facility",
+    "plans.day*": "each day's plans: departures, errands, leisure, flights, visits",
+    "gathering.*": "each gathering's participants and their arrival and leaving times",
+    "footfall": "the sample of trips that estimates footfall (camera placement, crowding)",
+    "cameras": "camera nodes for random and sampled placements",
+    "camera.heading": "the heading of each camera (keyed by camera)",
+    "patrols": "officers' beats and patrol cars' loops",
+    "facility.inmates": "inmates' groups, their door checks and impostor attempts",
+}.items():
+    declare(_name, _what)
 
 
 @dataclass
@@ -52,6 +70,7 @@ class World:
     model: FaceMatchModel
     model_group: npt.NDArray[np.int16]  # population group -> model group index
     walkers_per_hour: npt.NDArray[np.float64]  # (node, hour of day) expected passers-by
+    coins: Coins  # the keys of the run's keyed coins
     classifier: Classifier | None = None
     reviewer: Reviewer | None = None
     stations: npt.NDArray[np.int32] = dataclasses.field(
@@ -84,7 +103,8 @@ class World:
 def build_world(scenario: Scenario, *, seed: int | None = None, replication: int = 0) -> World:
     """Build everything the engine needs; raises ScenarioError for impossible requests."""
     streams = Streams(scenario.seed if seed is None else seed, replication)
-    city = build_city(scenario.city, streams.generator("city"))
+    city = build_city(scenario.city)
+    check_references(scenario, city)  # every place, district and count the file names
     police = stations(city)
     router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))
@@ -141,9 +161,10 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     checks = _facility_checks(scenario, deployments, cams, pop,
                               streams.generator("facility.inmates"))
     return World(scenario, streams, city, router, pop, trips, watchlists, cams,
-                 coverage(city, cams, excluded, cache=True), model, model_group, hourly, classifier,
-                 reviewer, police, travel, patrols, checks, classifier_row, gatherings,
-                 excluded)
+                 coverage(city, cams, excluded, cache=True), model, model_group, hourly,
+                 Coins.claim(streams), classifier=classifier, reviewer=reviewer,
+                 stations=police, travel_s=travel, patrols=patrols, facility_checks=checks,
+                 classifier_row=classifier_row, gatherings=gatherings, excluded=excluded)
 
 
 def _facility_staff_and_visits(scenario: Scenario, city: City, pop: Population,

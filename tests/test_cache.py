@@ -41,7 +41,7 @@ def grid(columns: int = 5, rows: int = 5, block_m: float = 100.0) -> City:
     spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
                     places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
                                   places_of_worship=1, schools=1, hospitals=1))
-    return build_city(spec, np.random.default_rng(0))
+    return build_city(spec)
 
 
 def no_dijkstra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +51,7 @@ def no_dijkstra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def radial() -> tuple[object, np.ndarray]:
-    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(3))
+    city = build_city(RadialCity(kind="radial", rings=6))
     return city, np.concatenate([city.places_of("shop"), city.places_of("workplace")])
 
 

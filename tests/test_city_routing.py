@@ -18,7 +18,7 @@ def grid(columns: int = 4, rows: int = 4, block_m: float = 100.0):
     spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
                     places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
                                   places_of_worship=1, schools=1, hospitals=1))
-    return build_city(spec, np.random.default_rng(0))
+    return build_city(spec)
 
 
 def test_grid_shape_and_lengths() -> None:
@@ -55,7 +55,7 @@ def test_reversed_trip_is_the_mirror_of_the_forward_trip() -> None:
 
 
 def test_step_edges_match_node_pairs() -> None:
-    city = build_city(RadialCity(kind="radial", rings=5), np.random.default_rng(1))
+    city = build_city(RadialCity(kind="radial", rings=5))
     dest = city.places_of("shop")[:3]
     r = Router(city, dest)
     rng = np.random.default_rng(2)
@@ -76,7 +76,7 @@ def test_step_edges_match_node_pairs() -> None:
 
 
 def test_router_distances_agree_with_networkx() -> None:
-    city = build_city(RadialCity(kind="radial", rings=6, spokes=6), np.random.default_rng(3))
+    city = build_city(RadialCity(kind="radial", rings=6, spokes=6))
     g = city.to_networkx()
     dest = city.places_of("workplace")[:5]
     r = Router(city, dest)
@@ -90,7 +90,7 @@ def test_router_distances_agree_with_networkx() -> None:
 def test_radial_capital_structure() -> None:
     spec = RadialCity(kind="radial", rings=8, ring_spacing_m=200, spokes=8, centre_rings=2,
                       districts=8)
-    city = build_city(spec, np.random.default_rng(4))
+    city = build_city(spec)
     assert city.centre_node == 0 and city.node_x_m[0] == 0 and city.node_y_m[0] == 0
     assert city.district_names[0] == "Centre" and len(city.district_names) == 9
     assert "North" in city.district_names, "compass district names"
@@ -110,7 +110,7 @@ def test_radial_capital_structure() -> None:
 def test_too_many_places_is_a_scenario_error() -> None:
     spec = GridCity(kind="grid", columns=3, rows=3, places=Places(shops=50))
     with pytest.raises(ScenarioError, match=r"city\.places\.shops"):
-        build_city(spec, np.random.default_rng(0))
+        build_city(spec)
 
 
 def test_hop_counts_equal_walking_the_predecessor_links() -> None:
@@ -122,7 +122,7 @@ def test_hop_counts_equal_walking_the_predecessor_links() -> None:
     from sim.scenario import load_scenario
 
     sc = load_scenario({"city": {"kind": "radial", "rings": 6}})
-    city = build_city(sc.city, np.random.default_rng(3))
+    city = build_city(sc.city)
     rng = np.random.default_rng(4)
     router = Router(city, rng.choice(city.n_nodes, 12, replace=False))
     for row in range(router.pred.shape[0]):
@@ -138,7 +138,7 @@ def test_hop_counts_equal_walking_the_predecessor_links() -> None:
 def radial_trips(seed: int, n: int) -> tuple[Any, Router, np.ndarray, np.ndarray, np.ndarray,
                                              np.random.Generator]:
     """A radial city, a router to 15 destinations and ``n`` trips, half of them toward one."""
-    city = build_city(RadialCity(kind="radial", rings=6), np.random.default_rng(seed))
+    city = build_city(RadialCity(kind="radial", rings=6))
     rng = np.random.default_rng(seed + 1)
     dest = rng.choice(city.n_nodes, 15, replace=False)
     toward = rng.random(n) < 0.5
@@ -212,3 +212,91 @@ def test_climb_known_answer_on_a_grid() -> None:
     _, first_node, first_along = items[0]
     assert first_node.tolist() == [0, 0] and first_along.tolist() == [0.0, 400.0]
     assert items[-1][1].tolist() == [8, 8]
+
+
+# ---------------------------------------------------------------- a city fixed by its own seed
+def _fingerprint(city: Any) -> tuple[Any, ...]:
+    return (city.node_x_m.tobytes(), city.edge_u.tobytes(), city.place_node.tobytes(),
+            tuple(city.place_name), tuple(city.district_names))
+
+
+def test_the_city_does_not_change_with_the_run_seed_or_replication() -> None:
+    from sim.scenario import load_scenario
+    from sim.world import build_world
+
+    sc = load_scenario(SMALL_CITY)
+    a = build_world(sc, seed=1)
+    b = build_world(sc, seed=2, replication=3)
+    assert _fingerprint(a.city) == _fingerprint(b.city), "one place at every seed"
+    assert not np.array_equal(a.population.home_node, b.population.home_node), \
+        "but other people live there"
+
+
+def test_city_seed_changes_the_map_and_the_derived_seed_is_stable() -> None:
+    from sim.city import city_seed
+
+    spec = RadialCity(kind="radial", rings=6)
+    assert city_seed(spec) == city_seed(RadialCity(kind="radial", rings=6)), "same settings"
+    assert city_seed(spec) != city_seed(RadialCity(kind="radial", rings=7))
+    # Place counts do not enter the derived seed, and a given seed is kept.
+    assert city_seed(spec) == city_seed(RadialCity(kind="radial", rings=6,
+                                                   places=Places(shops=99)))
+    assert city_seed(RadialCity(kind="radial", rings=6, seed=42)) == 42
+    a = build_city(RadialCity(kind="radial", rings=6, seed=1))
+    b = build_city(RadialCity(kind="radial", rings=6, seed=2))
+    assert not np.array_equal(a.place_node, b.place_node), "another seed, other places"
+    assert np.array_equal(a.node_x_m, b.node_x_m), "the streets are the settings' own"
+
+
+def test_more_places_keep_the_places_and_names_there_were() -> None:
+    few = build_city(RadialCity(kind="radial", rings=6, places=Places(shops=10, plazas=3)))
+    more = build_city(RadialCity(kind="radial", rings=6, places=Places(shops=25, plazas=5)))
+    for t in ("shop", "plaza", "workplace"):
+        a, b = few.places_of(t), more.places_of(t)
+        assert np.array_equal(b[:a.size], a), f"the first {a.size} {t}s stay where they were"
+    named = dict(zip(more.place_name, more.place_node, strict=True))
+    for name, node in zip(few.place_name, few.place_node, strict=True):
+        assert named[name] == node, f"{name} keeps its name and place"
+    assert "Shop 1 (" in few.place_name[few.place_name.index(next(
+        n for n in few.place_name if n.startswith("Shop 1 (")))]
+
+
+SMALL_CITY = {"city": {"kind": "radial", "rings": 5}, "population": {"people": 500},
+              "watchlist": {"size": 50, "present": 2}}
+
+
+# ---------------------------------------------------------------- trees independent of scipy
+def test_trees_take_the_lowest_numbered_of_equally_short_parents() -> None:
+    """On a grid most nodes have two equally short ways to a corner: the rule picks the
+    lower-numbered neighbour, whatever scipy's Dijkstra kept."""
+    city = grid(6, 5)
+    r = Router(city, [0, 29, 14])
+    adj = city.adjacency.tocsr()
+    for row, root in enumerate(r.destinations):
+        for node in range(city.n_nodes):
+            if node == root:
+                assert r.pred[row, node] == -1
+                continue
+            nbrs = adj.indices[adj.indptr[node]:adj.indptr[node + 1]]
+            on_shortest = [int(p) for p in nbrs
+                           if abs(r.dist_m[row, p] + 100.0 - r.dist_m[row, node]) < 1e-6]
+            assert r.pred[row, node] == min(on_shortest), (root, node)
+    assert np.allclose(r.dist_m[r.row_of[0]], (np.arange(30) % 6 + np.arange(30) // 6) * 100)
+
+
+def test_trees_do_not_depend_on_the_predecessors_dijkstra_returns() -> None:
+    from scipy.sparse.csgraph import dijkstra
+
+    from sim.routing import _canonical_parents
+
+    city = build_city(RadialCity(kind="radial", rings=7))
+    dest = np.unique(city.places_of("shop"))  # in the router's row order
+    dist, pred = dijkstra(city.adjacency, directed=False, indices=dest,
+                          return_predecessors=True)
+    rng = np.random.default_rng(0)
+    garbage = rng.integers(0, city.n_nodes, pred.shape).astype(np.int32)
+    assert np.array_equal(_canonical_parents(city, dist, pred.astype(np.int32)),
+                          _canonical_parents(city, dist, garbage)), "scipy's choice unused"
+    r = Router(city, dest)
+    # Distances are sums along the chosen trees, equal to Dijkstra's within rounding.
+    assert np.allclose(r.dist_m, dist, rtol=1e-12)

@@ -12,6 +12,7 @@ import pytest
 
 import sim
 from sim.classifier import CLASSIFIERS, ethnicity
+from sim.coins import Coins
 from sim.facematch import MODELS, NIST_GROUPS
 from sim.matching import Matcher
 from sim.review import REVIEWERS
@@ -19,8 +20,7 @@ from sim.rng import Streams
 from sim.scenario import load_scenario
 from tests.conftest import ROOT, small_dict
 
-KEYS = {p: Streams(9).key(f"coin.{p}") for p in
-        ("hit", "false", "claim_group", "claim_entry", "score")}
+KEYS = Coins.claim(Streams(9)).match()
 
 
 def test_matcher_claims_identities_in_proportion_to_fmr_times_list_size() -> None:

@@ -168,7 +168,7 @@ def test_tagged_places() -> None:
     assert 3 <= len(tagged_h["transit_hub"][0]) <= 10
     # Built into a city, tagged places are kept and the rest filled up to the minimum counts.
     spec = OsmCity(kind="osm", path=str(_extract(AGS)))
-    city = build_city(spec, np.random.default_rng(1))
+    city = build_city(spec)
     worship = city.places_of("place_of_worship")
     assert len(worship) == spec.places.places_of_worship
     assert "Iglesia del IV Centenario" in city.place_name

@@ -1,0 +1,131 @@
+"""What a scenario says about its city, checked against the city itself.
+
+A scenario names places ("Central Plaza", "Plaza 2 (West)"), place types and districts that only
+exist once the city is built. Their names are fixed by the city's own seed (``city.seed``, see
+:func:`sim.city.city_seed`), not by the run seed, so a file that is right is right at every seed
+and replication. ``survsim validate`` builds the city and runs :func:`reference_problems`, and so
+does every run, before any work; ``survsim places FILE`` lists the names (:func:`place_rows`).
+
+Place names: ``"<Type> <n> (<district>)"``, numbered from 1 within each type in the order the
+city chose them (a larger count keeps the earlier ones), e.g. "Shop 3 (North-East)"; the central
+plaza is "Central Plaza"; on a real map, places tagged with a name keep their name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import numpy as np
+
+from sim.cameras import entry_points
+from sim.city import PLACE_TYPES, City
+from sim.errors import ScenarioError
+from sim.population import district_capacity, district_composition
+from sim.scenario import Bodycam, Carcam, Cctv, EntryPoint, Facility, Scenario, Van
+
+
+def place_rows(city: City) -> list[dict[str, Any]]:
+    """One row per place: name, type, district, node and position (metres)."""
+    return [{"name": name, "type": PLACE_TYPES[int(t)],
+             "district": city.district_names[int(city.node_district[node])],
+             "node": int(node), "x_m": round(float(city.node_x_m[node]), 1),
+             "y_m": round(float(city.node_y_m[node]), 1)}
+            for name, t, node in zip(city.place_name, city.place_type, city.place_node,
+                                     strict=True)]
+
+
+def _suggest(name: str, city: City, of_type: str | None = None) -> str:
+    """The places a wrong name most likely meant, and some of the type it looks like."""
+    names = list(city.place_name)
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    if of_type is None:
+        label = name.split(" ")[0].lower()
+        of_type = next((t for t in PLACE_TYPES if t.startswith(label)), None)
+    same = ([n for n, t in zip(names, city.place_type, strict=True)
+             if PLACE_TYPES[int(t)] == of_type] if of_type else [])
+    shown = list(dict.fromkeys([*close, *same]))[:12]
+    more = len(set(same) | set(close)) - len(shown)
+    listing = ", ".join(map(repr, shown)) + (f" and {more} more" if more > 0 else "")
+    return (f"places that exist include: {listing}" if shown else
+            f"places that exist include: {', '.join(map(repr, names[:8]))}") + \
+        "; `survsim places FILE` lists them all"
+
+
+def reference_problems(scenario: Scenario, city: City) -> list[str]:
+    """Every place, place type, district and count in ``scenario`` the city cannot honour."""
+    problems: list[str] = []
+    names = set(city.place_name)
+    counts = {t: int(np.count_nonzero(city.place_type == i)) for i, t in enumerate(PLACE_TYPES)}
+    for i, g in enumerate(scenario.gathering):
+        if g.place in names:
+            continue
+        if g.place in PLACE_TYPES:
+            if counts[g.place] == 0:
+                problems.append(f"gathering.{i}.place: the city has no place of type "
+                                f"{g.place!r}; set city.places to include one, or name a "
+                                f"place")
+            continue
+        problems.append(f"gathering.{i}.place: no place named {g.place!r} and no such place "
+                        f"type; {_suggest(g.place, city)}")
+    try:
+        district_composition(scenario.population, city.district_names, district_capacity(city))
+    except ScenarioError as exc:
+        problems.extend(exc.problems)
+    deployments = [] if scenario.governance.ban else scenario.deployment
+    for i, d in enumerate(deployments):
+        problems.extend(_deployment_problems(i, d, city, counts))
+    return problems
+
+
+def _deployment_problems(i: int, d: Any, city: City, counts: dict[str, int]) -> list[str]:
+    n = city.n_nodes
+    out: list[str] = []
+    if isinstance(d, Cctv):
+        if d.placement == "districts":
+            unknown = [x for x in d.districts if x not in city.district_names]
+            if unknown:
+                return [f"deployment.{i}.districts: no district "
+                        f"{', '.join(map(repr, unknown))}; the city's districts are: "
+                        f"{', '.join(city.district_names)}"]
+            ids = [city.district_names.index(x) for x in d.districts]
+            pool = int(np.count_nonzero(np.isin(city.node_district, ids)))
+        elif d.placement == "entry_points":
+            pool = int(entry_points(city).size)
+        else:
+            pool = n
+        if d.count > pool:
+            where = ("crossings to put them on" if pool == n else
+                     f"crossings that qualify for placement {d.placement!r}")
+            out.append(f"deployment.{i}.count: {d.count:,} cameras but the city has only "
+                       f"{pool:,} {where}; expected at most {pool:,}")
+    elif isinstance(d, Van) and d.places:
+        for p in d.places:
+            if p not in city.place_name:
+                out.append(f"deployment.{i}.places: no place named {p!r} (a van outside the "
+                           f"city); {_suggest(p, city)}")
+    elif isinstance(d, Van | EntryPoint):
+        ptype = d.place_type
+        assert ptype is not None
+        have = int(np.unique(city.places_of(ptype)).size)
+        want = d.count if isinstance(d, Van) else (d.count or have)
+        if have == 0:
+            out.append(f"deployment.{i}.place_type: the city has no place of type {ptype!r}; "
+                       f"set city.places to include some")
+        elif want > have:
+            out.append(f"deployment.{i}.count: {want} {d.kind}s at places of type {ptype!r} "
+                       f"but the city has {have}; expected at most {have}")
+    elif isinstance(d, Facility):
+        if counts["prison"] == 0:
+            out.append(f"deployment.{i}: a facility needs a prison in the city; set "
+                       f"city.places.prisons = 1")
+    elif isinstance(d, Bodycam | Carcam):
+        pass  # beats and loops fit any city (they wrap around)
+    return out
+
+
+def check_references(scenario: Scenario, city: City) -> None:
+    """Raise :class:`ScenarioError` listing every problem of :func:`reference_problems`."""
+    problems = reference_problems(scenario, city)
+    if problems:
+        raise ScenarioError(problems)
