@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from sim.schema import PAGE_GENERATOR
 
 
 def error_sweep(model: Any, thresholds: np.ndarray, enrolled: np.ndarray,
@@ -54,10 +58,48 @@ def error_sweep(model: Any, thresholds: np.ndarray, enrolled: np.ndarray,
     return fig
 
 
-def write_html(fig: go.Figure, path: Path, notes: list[str] | None = None) -> None:
+GENERATOR = PAGE_GENERATOR  # marks every page survsim writes (see sim.schema)
+
+
+def written_by_survsim(path: Path) -> bool:
+    """Whether ``path`` is a page survsim wrote (its head carries :data:`GENERATOR`)."""
+    try:
+        with open(path, "rb") as f:
+            return GENERATOR.encode() in f.read(4096)
+    except OSError:
+        return False
+
+
+def write_page(path: Path, page: str, *, overwrite: bool = False) -> Path:
+    """Write an HTML page atomically (a temporary file in the same folder, then renamed).
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and is not a page survsim wrote, unless ``overwrite``.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite and not written_by_survsim(path):
+        raise FileExistsError(f"{path}: exists and was not written by survsim; not replacing "
+                              f"it (move it away, or pass --overwrite)")
+    if GENERATOR not in page[:4096]:
+        page = page.replace("<head>", "<head>" + GENERATOR, 1)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(page)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_html(fig: go.Figure, path: Path, notes: list[str] | None = None, *,
+               overwrite: bool = False) -> None:
     """A self-contained HTML file (plotly.js embedded, opens offline)."""
     html = fig.to_html(include_plotlyjs=True, full_html=True)
     if notes:
         items = "".join(f"<li>{n}</li>" for n in notes)
         html = html.replace("</body>", f"<ul style='font-family:sans-serif'>{items}</ul></body>")
-    path.write_text(html, encoding="utf-8")
+    write_page(path, html, overwrite=overwrite)

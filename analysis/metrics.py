@@ -6,6 +6,7 @@ imports nothing from the simulator but the schema. Every metric is invariant to 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,17 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         "scenario_hash": meta.get("scenario_hash"),
         "schema_version": meta.get("schema_version"),
         "survsim_version": meta.get("survsim_version"),
+        "library_versions": _versions(meta),
     }
+
+
+def _versions(meta: dict[str, str]) -> dict[str, str]:
+    """The library versions the run was made with (``library_versions`` in the metadata)."""
+    try:
+        got = json.loads(meta.get("library_versions", "{}"))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else {}
 
 
 def _stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from analysis.assembly import AFTER_S, MATCH_RADIUS_M
+from analysis.figures import write_page
 from analysis.metrics import claimed_person, read_run, read_table
 
 REPORT_NAME = "report.html"
@@ -1014,7 +1015,7 @@ def _about(meta: Mapping[str, str], scenario: Mapping[str, Any], resolved: str,
 
 
 def build_run_report(run_dir: Path, caveats: list[str] | None = None,
-                     sources: list[str] | None = None) -> Path:
+                     sources: list[str] | None = None, *, overwrite: bool = False) -> Path:
     """Write ``run_dir/report.html``: the run as one self-contained page; returns its path.
 
     Parameters
@@ -1026,6 +1027,8 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         The face-match model's caveats and sources (``sim.facematch.MODELS[name].caveats`` and
         ``.sources``). ``analysis`` may not import the simulator, so the caller at the edge (the
         CLI) passes them; without them the page says where to find them.
+    overwrite
+        Replace a ``report.html`` that survsim did not write (one it wrote is always replaced).
     """
     run_dir = Path(run_dir)
     summary: dict[str, Any] = json.loads((run_dir / "summary.json").read_text("utf-8"))
@@ -1088,11 +1091,7 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         + "".join(_figure_html(s) for s in sections)
         + _about(meta, scenario, resolved, caveats, sources)
         + "</main></body></html>")
-    out = run_dir / REPORT_NAME
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_page(run_dir / REPORT_NAME, page, overwrite=overwrite)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

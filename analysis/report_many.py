@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
+from analysis.figures import write_page
 from analysis.report import CSS, REPORT_NAME, Section, _csv, _esc, _figure_html, _layout
 
 # Metrics a reader cares about first, with plain names.
@@ -58,16 +59,12 @@ def _page(title: str, subtitle: str, findings: Sequence[str], sections: Sequence
             + f"<section id='about'><h2>About</h2>{about}</section></main></body></html>")
 
 
-def _write(out_dir: Path, page: str) -> Path:
-    out = out_dir / REPORT_NAME
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
-    return out
+def _write(out_dir: Path, page: str, overwrite: bool = False) -> Path:
+    return write_page(out_dir / REPORT_NAME, page, overwrite=overwrite)
 
 
 # ---------------------------------------------------------------- comparison
-def build_compare_report(out_dir: Path) -> Path:
+def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     """``report.html`` for a ``survsim compare`` directory."""
     out_dir = Path(out_dir)
     meta = json.loads((out_dir / "compare.json").read_text("utf-8"))
@@ -145,12 +142,12 @@ def build_compare_report(out_dir: Path) -> Path:
              f"replications. Full run of replication 0 of each scenario: <code>runs/</code>."
              f"</p>")
     title = f"Comparing {len(names)} scenarios"
-    return _write(out_dir, _page(title, f"{meta['replications']} replications each.",
-                                 findings, sections, about))
+    return _write(out_dir, overwrite=overwrite, page=_page(
+        title, f"{meta['replications']} replications each.", findings, sections, about))
 
 
 # ---------------------------------------------------------------- sweep
-def build_sweep_report(out_dir: Path) -> Path:
+def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     """``report.html`` for a ``survsim sweep`` directory: trade-off curves."""
     out_dir = Path(out_dir)
     meta = json.loads((out_dir / "sweep.json").read_text("utf-8"))
@@ -201,8 +198,8 @@ def build_sweep_report(out_dir: Path) -> Path:
     about = (f"<p>Scenario {_esc(meta['scenario'])}, seed {meta['seed']}. Grid: "
              f"{_esc(json.dumps(meta['grid']))}. Every point's rows are in "
              f"<code>points/</code> and <code>sweep.parquet</code>.</p>")
-    return _write(out_dir, _page(f"Sweep of {', '.join(keys)}",
-                                 f"{n_points} points.", findings, sections, about))
+    return _write(out_dir, overwrite=overwrite, page=_page(
+        f"Sweep of {', '.join(keys)}", f"{n_points} points.", findings, sections, about))
 
 
 def _sort_key(v: Any) -> tuple[int, Any]:
@@ -217,16 +214,17 @@ def _point(keys: list[str], p: tuple[Any, ...]) -> str:
 
 
 def build_report(directory: Path, caveats: list[str] | None = None,
-                 sources: list[str] | None = None) -> Path:
-    """The right report for a run, comparison or sweep directory."""
+                 sources: list[str] | None = None, *, overwrite: bool = False) -> Path:
+    """The right report for a run, comparison or sweep directory (``overwrite``: replace a
+    ``report.html`` that survsim did not write)."""
     from analysis.report import build_run_report
 
     d = Path(directory)
     if (d / "compare.json").exists():
-        return build_compare_report(d)
+        return build_compare_report(d, overwrite=overwrite)
     if (d / "sweep.json").exists() and (d / "sweep.parquet").exists():
-        return build_sweep_report(d)
+        return build_sweep_report(d, overwrite=overwrite)
     if (d / "summary.json").exists():
-        return build_run_report(d, caveats=caveats, sources=sources)
+        return build_run_report(d, caveats=caveats, sources=sources, overwrite=overwrite)
     raise FileNotFoundError(f"{d}: not a run, comparison or sweep directory (no summary.json, "
                             f"compare.json or sweep.json)")

@@ -309,10 +309,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(host: str = "127.0.0.1", port: int = 8050) -> None:  # pragma: no cover - a server
+def make_server(host: str = "127.0.0.1", port: int = 8050) -> Any:
+    """The demo's web server, bound to ``host:port`` (raises OSError if the port is taken);
+    ``serve_forever()`` serves it. Binding first lets the caller say so before announcing the
+    address (Flask's own ``run`` prints the address, then exits the process on a busy port)."""
     import logging
+    import socket
 
+    from werkzeug.serving import make_server as werkzeug_server
+
+    # werkzeug prints its own lines and exits the process when the port is taken: try the
+    # address first (as werkzeug binds it, with SO_REUSEADDR), so the caller can say so.
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    app = create_app()
-    app.run(host=host, port=port, debug=False, threaded=True)
+    try:
+        return werkzeug_server(host, port, create_app().server, threaded=True)
+    except SystemExit:  # taken between the probe and now
+        raise OSError(f"port {port} is in use") from None
+
+
+def serve(host: str = "127.0.0.1", port: int = 8050) -> None:  # pragma: no cover - a server
+    make_server(host, port).serve_forever()
 

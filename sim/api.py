@@ -6,6 +6,10 @@ summary computed by ``analysis``. Model and engine modules never import ``analys
 
 from __future__ import annotations
 
+import contextlib
+import json
+import platform
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +20,13 @@ import pyarrow as pa
 
 from sim import __version__
 from sim.engine import Engine, ProgressFn
-from sim.recorder import ArrowRecorder, prepare_run_dir, write_json, write_text_atomic
+from sim.recorder import (
+    ArrowRecorder,
+    mark_run,
+    prepare_run_dir,
+    write_json,
+    write_text_atomic,
+)
 from sim.scenario import Scenario, load_scenario
 from sim.schema import SCHEMA_VERSION, TABLES
 from sim.world import World, build_world
@@ -35,11 +45,31 @@ def _as_scenario(scenario: Scenario | str | Path | dict[str, Any]) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
+_LIBRARIES = ("numpy", "scipy", "pyarrow", "shapely", "simpy", "pydantic", "networkx")
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and of the libraries whose behaviour can change a run's output
+    (recorded in every output file: same scenario + seed + versions = the same output)."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[name] = "not installed"
+    if "osmnx" in sys.modules:  # real maps only
+        out["osmnx"] = md.version("osmnx")
+    return out
+
+
 def run_metadata(world: World) -> dict[str, str]:
     s = world.scenario
     return {"scenario": s.name, "seed": str(world.seed), "replication": str(world.replication),
             "scenario_hash": s.content_hash(), "schema_version": SCHEMA_VERSION,
             "survsim_version": __version__, "duration_s": repr(s.duration_s),
+            "library_versions": json.dumps(library_versions(), sort_keys=True),
             **({"map_attribution": world.city.attribution} if world.city.attribution else {})}
 
 
@@ -91,22 +121,32 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
                   for name, b in parts.items()}
         summary = summarize(tables, wall_s=time.perf_counter() - started)
         return RunResult(tables, summary)
-    write_text_atomic(run_dir / "scenario.resolved.toml", sc.to_toml())
-    recorder = ArrowRecorder(run_dir / "events", meta)
+    info = {k: meta[k] for k in ("scenario", "seed", "replication", "scenario_hash",
+                                 "survsim_version")}
+    mark_run(run_dir, "running", **info, library_versions=library_versions())
     try:
-        recorder.touch_all()
-        for name, batch in engine.batches():
-            recorder.write(name, batch)
-    finally:
-        recorder.close()
-    tables = read_run(run_dir)
-    # Per-person tracking reach (truth against the identity log), next to the summary (which
-    # summarises the same table).
-    reach = tracking_table(tables, sc.duration_s)
-    summary = summarize(tables, wall_s=time.perf_counter() - started, tracking=reach)
-    reach = reach.replace_schema_metadata(meta)
-    with pa.OSFile(str(run_dir / "tracking.arrow"), "wb") as sink, \
-            pa.ipc.new_stream(sink, reach.schema) as writer:
-        writer.write_table(reach)
-    write_json(run_dir / "summary.json", summary)
+        write_text_atomic(run_dir / "scenario.resolved.toml", sc.to_toml())
+        recorder = ArrowRecorder(run_dir / "events", meta)
+        try:
+            recorder.touch_all()
+            for name, batch in engine.batches():
+                recorder.write(name, batch)
+        finally:
+            recorder.close()
+        tables = read_run(run_dir)
+        # Per-person tracking reach (truth against the identity log), next to the summary
+        # (which summarises the same table).
+        reach = tracking_table(tables, sc.duration_s)
+        summary = summarize(tables, wall_s=time.perf_counter() - started, tracking=reach)
+        reach = reach.replace_schema_metadata(meta)
+        with pa.OSFile(str(run_dir / "tracking.arrow"), "wb") as sink, \
+                pa.ipc.new_stream(sink, reach.schema) as writer:
+            writer.write_table(reach)
+        write_json(run_dir / "summary.json", summary)
+    except BaseException as exc:
+        # The folder stays, marked: `report` and `run` then say the run did not finish.
+        with contextlib.suppress(OSError):
+            mark_run(run_dir, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        raise
+    mark_run(run_dir, "complete")
     return RunResult(tables, summary, run_dir)

@@ -6,6 +6,7 @@ traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import __version__
-from sim.errors import ScenarioError, UserError
+from sim.errors import Interrupted, ScenarioError, UserError, short, shown
 
 if TYPE_CHECKING:
     from sim.api import RunResult
@@ -33,6 +34,10 @@ app = typer.Typer(
 )
 out_console = Console()
 err_console = Console(stderr=True)
+
+MAX_SEED = 2**63 - 1  # seeds are 63-bit (numpy's SeedSequence takes them; TOML holds them)
+MAX_REPLICATION = 2**31 - 1
+_MAX_MESSAGE = 2000  # characters of one error message shown
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
 SetOpt = Annotated[list[str] | None, typer.Option(
@@ -53,14 +58,81 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version,
 
 
 @app.command()
-def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
-    """Check a scenario file; list every problem (exit 2) or say it is valid (exit 0)."""
+def validate(scenario: ScenarioArg, set_: SetOpt = None,
+             json_out: Annotated[bool, typer.Option(
+                 "--json", help="Print what was checked as JSON: the city, its districts and "
+                                "every place name.")] = False) -> None:
+    """Check a scenario file and the city it describes (every place, district and count it
+    names); list every problem (exit 2) or say it is valid (exit 0)."""
+    sc, city = _scenario_and_city(scenario, set_)
+    if json_out:
+        from sim.city import city_seed
+        from sim.places import place_rows
+
+        sys.stdout.write(json.dumps({
+            "valid": True, "file": str(scenario), "scenario": sc.name,
+            "people": sc.population.people, "duration_h": sc.duration_h,
+            "deployments": len(sc.deployment),
+            "city": {"kind": sc.city.kind, "seed": city_seed(sc.city),
+                     "crossings": city.n_nodes, "streets": city.n_edges,
+                     "districts": list(city.district_names)},
+            "places": place_rows(city)}, indent=2) + "\n")
+        return
+    out_console.print(f"[green]valid[/green]: {scenario} (scenario '{sc.name}', "
+                      f"{sc.population.people:,} people, {sc.duration_h:g} h, "
+                      f"{len(sc.deployment)} deployment(s)); city: {city.n_nodes:,} crossings, "
+                      f"{len(city.place_name):,} places in {len(city.district_names)} districts "
+                      f"(`survsim places {scenario}` lists them)", highlight=False)
+
+
+def _scenario_and_city(scenario: Path, set_: list[str] | None) -> tuple[Scenario, Any]:
+    """Load a scenario, check what can be checked before building anything (sizes that would
+    exhaust memory or time), build its city and check every reference to it."""
+    from sim.budget import check_budget
+    from sim.city import build_city
+    from sim.places import reference_problems
     from sim.scenario import load_scenario
 
     sc = load_scenario(scenario, set_ or [])
-    out_console.print(f"[green]valid[/green]: {scenario} (scenario '{sc.name}', "
-                      f"{sc.population.people:,} people, {sc.duration_h:g} h, "
-                      f"{len(sc.deployment)} deployment(s))")
+    try:
+        check_budget(sc)
+        city = build_city(sc.city)
+        problems = reference_problems(sc, city)
+        check_budget(sc, city)
+    except ScenarioError as exc:
+        raise ScenarioError([f"{scenario}: {p}" for p in exc.problems]) from None
+    if problems:
+        raise ScenarioError([f"{scenario}: {p}" for p in problems])
+    return sc, city
+
+
+@app.command()
+def places(scenario: ScenarioArg, set_: SetOpt = None,
+           place_type: Annotated[str | None, typer.Option(
+               "--type", help="Only places of this type (e.g. plaza).")] = None,
+           json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+           ) -> None:
+    """List the places of a scenario's city (the names [[gathering]] place and van places
+    take); the same at every seed and replication."""
+    from sim.city import PLACE_TYPES
+    from sim.places import place_rows
+
+    if place_type is not None and place_type not in PLACE_TYPES:
+        raise UserError(f"--type: unknown place type {shown(place_type)}; expected one of: "
+                        f"{', '.join(PLACE_TYPES)}")
+    _, city = _scenario_and_city(scenario, set_)
+    rows = [r for r in place_rows(city) if place_type in (None, r["type"])]
+    if json_out:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title=f"Places of {scenario} ({len(rows):,}; districts: "
+                        f"{', '.join(city.district_names)})")
+    for c in ("name", "type", "district", "x (m)", "y (m)"):
+        table.add_column(c, justify="right" if c.endswith("(m)") else "left")
+    for r in rows:
+        table.add_row(r["name"], r["type"], r["district"], f"{r['x_m']:,.0f}",
+                      f"{r['y_m']:,.0f}")
+    out_console.print(table)
 
 
 @app.command()
@@ -68,8 +140,10 @@ def run(
     scenario: ScenarioArg,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Run directory (default: runs/<scenario name>).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
-    replication: Annotated[int, typer.Option(help="Replication index.", min=0)] = 0,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0,
+                                             max=MAX_SEED)] = None,
+    replication: Annotated[int, typer.Option(help="Replication index.", min=0,
+                                             max=MAX_REPLICATION)] = 0,
     set_: SetOpt = None,
     overwrite: Annotated[bool, typer.Option(
         help="Replace a run already in --out.")] = False,
@@ -79,16 +153,27 @@ def run(
     = False,
 ) -> None:
     """Run one scenario; write event tables, the resolved scenario and summary.json."""
+    from sim.budget import check_budget
+    from sim.recorder import prepare_run_dir, run_state
     from sim.scenario import load_scenario
 
     sc = load_scenario(scenario, set_ or [])
     run_dir = out if out is not None else Path("runs") / sc.name
+    prepare_run_dir(run_dir, overwrite=overwrite, check_only=True)  # before any work
+    if with_report and not overwrite:
+        _check_report_free(run_dir)
     try:
+        check_budget(sc)
         result = _run_with_progress(sc, run_dir, seed, replication, overwrite,
                                     show=not (quiet or json_out))
     except ScenarioError as exc:
         # Found while building the world (e.g. more cameras than crossings): name the file.
         raise ScenarioError([f"{scenario}: {p}" for p in exc.problems]) from None
+    except KeyboardInterrupt:
+        left = (f"{run_dir} is incomplete and marked so (run.json); `survsim run ... "
+                f"--overwrite` replaces it" if run_state(run_dir) not in (None, "complete")
+                else "nothing was written")
+        raise Interrupted(f"interrupted: {left}") from None
     if json_out:
         sys.stdout.write(json.dumps(result.summary, indent=2) + "\n")
     elif not quiet:
@@ -96,9 +181,19 @@ def run(
         out_console.print(f"\nRun written to [bold]{run_dir}[/bold]: summary.json, "
                           f"scenario.resolved.toml, events/*.arrow")
     if with_report:
-        path = _report(run_dir)
+        path = _report(run_dir, overwrite=overwrite)
         if not (quiet or json_out):
             out_console.print(f"Report: [bold]{path}[/bold]")
+
+
+def _check_report_free(run_dir: Path) -> None:
+    """--report must not replace a report.html that someone else put there."""
+    from analysis.figures import written_by_survsim
+
+    page = run_dir / "report.html"
+    if page.exists() and not written_by_survsim(page):
+        raise UserError(f"{page}: exists and was not written by survsim; --report would "
+                        f"replace it. Move it away, or pass --overwrite")
 
 
 def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replication: int,
@@ -143,7 +238,7 @@ def compare(
     replications: Annotated[int, typer.Option(help="Runs per scenario.", min=1)] = 5,
     out: Annotated[Path, typer.Option(help="Output directory (new).")] = Path("runs/compare"),
     seed: Annotated[int | None, typer.Option(help="Seed for all (default: the first's).",
-                                             min=0)] = None,
+                                             min=0, max=MAX_SEED)] = None,
     workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
                                                 min=1)] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
@@ -157,14 +252,14 @@ def compare(
     from sim.experiments import compare as run_compare
 
     progress, update = _progress_bar("Comparing", quiet)
-    if progress is not None:
-        with progress:
+    try:
+        with progress or contextlib.nullcontext():
             table = run_compare(scenarios, replications=replications, out=out, seed=seed,
                                 workers=workers, scheduler=scheduler, overrides=set_ or [],
                                 progress=update)
-    else:
-        table = run_compare(scenarios, replications=replications, out=out, seed=seed,
-                            workers=workers, scheduler=scheduler, overrides=set_ or [])
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: {out} holds an unfinished comparison; run it again "
+                          f"with another --out (or remove {out})") from None
     if with_report:
         _report(out)
     if quiet:
@@ -196,7 +291,8 @@ def sweep(
     grid: Annotated[list[str], typer.Option(help="key.path=v1,v2,... (repeatable).")],
     replications: Annotated[int, typer.Option(help="Runs per point.", min=1)] = 3,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sweep"),
-    seed: Annotated[int | None, typer.Option(help="Seed for all points.", min=0)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for all points.", min=0,
+                                             max=MAX_SEED)] = None,
     workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
                                                 min=1)] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
@@ -204,21 +300,28 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
     with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
     = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the scenario at every point of the grid, then stop.")]
+    = False,
 ) -> None:
     """Run a grid of parameter values; each point is written as soon as it is done."""
-    from sim.experiments import parse_grid
+    from sim.experiments import check_points, parse_grid
     from sim.experiments import sweep as run_sweep
 
     g = parse_grid(grid)
+    if dry_run:
+        n = len(check_points(scenario, g))
+        out_console.print(f"[green]valid[/green]: {scenario} at all {n} points of the grid")
+        return
     progress, update = _progress_bar("Sweeping", quiet)
-    if progress is not None:
-        with progress:
+    try:
+        with progress or contextlib.nullcontext():
             table = run_sweep(scenario, g, replications=replications, out=out, seed=seed,
                               workers=workers, scheduler=scheduler, resume=resume,
                               progress=update)
-    else:
-        table = run_sweep(scenario, g, replications=replications, out=out, seed=seed,
-                          workers=workers, scheduler=scheduler, resume=resume)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: the points finished so far are in {out}/points; the "
+                          f"same command with --resume runs the rest") from None
     if with_report:
         _report(out)
     if not quiet:
@@ -241,6 +344,8 @@ def errors(
     sweep: Annotated[bool, typer.Option(
         help="Write a figure of error rates against the threshold (needs --out).")] = False,
     out: Annotated[Path | None, typer.Option(help="HTML file for --sweep.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace --out even if survsim did not write it.")] = False,
 ) -> None:
     """Per-group error rates of a face-match model: FMR, FNMR, FPIR and TPIR."""
     from sim.facematch import MODELS
@@ -261,10 +366,15 @@ def errors(
         from analysis.figures import error_sweep, write_html
 
         fig = error_sweep(m, np.round(np.linspace(0.5, 0.75, 101), 4), enrolled, quality)
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise UserError(f"--out {out}: expected an .html file for the figure")
         try:
-            write_html(fig, out, notes=[*m.caveats, *(f"Source: {s}" for s in m.sources)])
+            write_html(fig, out, notes=[*m.caveats, *(f"Source: {s}" for s in m.sources)],
+                       overwrite=overwrite)
+        except FileExistsError as exc:
+            raise UserError(str(exc)) from None
         except OSError as exc:
-            raise UserError(f"{out}: cannot write the figure ({exc.strerror})") from None
+            raise UserError(f"{out}: cannot write the figure ({exc.strerror or exc})") from None
         out_console.print(f"Figure written to [bold]{out}[/bold]")
         return
     rates = m.summary(t, enrolled, quality)
@@ -305,10 +415,25 @@ def report(directory: Annotated[Path, typer.Argument(
     out_console.print(f"Report written to [bold]{path}[/bold]")
 
 
-def _report(directory: Path) -> Path:
+def _report(directory: Path, *, overwrite: bool = False) -> Path:
     """The report for a run, comparison or sweep directory (the edge passes model caveats)."""
-    from analysis.report_many import build_report
+    import pyarrow as pa
 
+    from analysis.report_many import build_report
+    from sim.recorder import describe_incomplete, run_state
+
+    state = run_state(directory)
+    if state not in (None, "complete"):
+        raise UserError(describe_incomplete(directory, state))
+    summary = directory / "summary.json"
+    if summary.is_file():
+        try:
+            ok = isinstance(json.loads(summary.read_text(encoding="utf-8")), dict)
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            raise UserError(f"{summary}: damaged (not the summary survsim wrote); run the "
+                            f"scenario again with --overwrite")
     caveats: list[str] | None = None
     sources: list[str] | None = None
     resolved = directory / "scenario.resolved.toml"
@@ -322,9 +447,15 @@ def _report(directory: Path) -> Path:
         except UserError:
             pass
     try:
-        return build_report(directory, caveats=caveats, sources=sources)
-    except FileNotFoundError as exc:
+        return build_report(directory, caveats=caveats, sources=sources, overwrite=overwrite)
+    except (FileNotFoundError, FileExistsError) as exc:
         raise UserError(str(exc)) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            pa.ArrowException) as exc:
+        # A file of the run damaged or cut short after it finished (edited, truncated).
+        raise UserError(f"{directory}: cannot build the report, a file of it is damaged or "
+                        f"not what survsim wrote ({type(exc).__name__}: "
+                        f"{short(str(exc), 200)})") from None
 
 
 @app.command()
@@ -334,7 +465,7 @@ def demo(port: Annotated[int, typer.Option("--port", help="Port to serve on.")] 
          public: Annotated[bool, typer.Option(
              "--public", help="Allow a --host that other machines can reach.")] = False) -> None:
     """Serve the classroom demo (a live simulation in the browser) on http://HOST:PORT/."""
-    from classroom.app import is_loopback, serve
+    from classroom.app import is_loopback, make_server
 
     if not is_loopback(host) and not public:
         raise UserError(f"--host {host}: refusing to serve the demo where other machines can "
@@ -342,12 +473,20 @@ def demo(port: Annotated[int, typer.Option("--port", help="Port to serve on.")] 
                         f"this machine only)")
     if not 1 <= port <= 65535:
         raise UserError(f"--port: expected a port number from 1 to 65535, got {port}")
+    try:
+        server = make_server(host=host, port=port)  # binds now: a busy port is said here
+    except OSError as exc:
+        raise UserError(f"--port {port}: cannot serve the demo on {host}:{port} "
+                        f"({exc.strerror or exc}); is another program using the port? Try "
+                        f"--port {port + 1}") from None
     out_console.print(f"survsim classroom demo on [bold]http://{host}:{port}/[/bold] "
                       f"(Ctrl+C to stop)")
     try:
-        serve(host=host, port=port)
-    except OSError as exc:
-        raise UserError(f"cannot serve on {host}:{port} ({exc.strerror or exc})") from None
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out_console.print("demo stopped")
+    finally:
+        server.server_close()
 
 
 @app.command()
@@ -407,17 +546,18 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user errors into exit code 2."""
+    """Console entry point: run the app, turning user errors into exit code 2 (and Ctrl-C
+    into one line and exit code 130)."""
     from sim.procs import tune_allocator
 
     tune_allocator()  # the CLI owns its process (see sim.procs)
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
     except UserError as exc:
         for p in exc.problems:
-            err_console.print(Text("error: ", style="red") + Text(p), highlight=False,
-                              soft_wrap=True)
-        sys.exit(2)
+            err_console.print(Text("error: " if exc.exit_code == 2 else "", style="red")
+                              + Text(short(p, _MAX_MESSAGE)), highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
@@ -430,5 +570,12 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         if type(exc).__name__ == "Abort":
+            err_console.print("interrupted")
             sys.exit(130)
         raise
+    # Without standalone mode, typer returns the exit code of a Ctrl-C (130) it caught while
+    # a command ran, instead of raising it.
+    if isinstance(rc, int) and rc != 0:
+        if rc == 130:
+            err_console.print("interrupted")
+        sys.exit(rc)

@@ -12,10 +12,18 @@ written to a temporary name and renamed, so a killed run leaves only whole point
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
+import logging
+import math
 import multiprocessing
 import os
+import signal
+import tempfile
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,11 +34,27 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import UserError
+from sim import tomlio
+from sim.errors import UserError, short, shown
 from sim.recorder import write_json
 from sim.scenario import Scenario, load_scenario, unique_names
 
 ProgressFn = Callable[[int, int], None]
+MAX_POINTS = 100_000  # points of one sweep grid
+MAX_REPLICATIONS = 100_000
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each local worker process: Ctrl-C is the parent's to handle (it stops the pool),
+    and a worker whose parent died (killed, say) exits instead of running on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="survsim-parent-watch", daemon=True).start()
 
 
 def run_task(scenario: dict[str, Any], seed: int, replication: int,
@@ -72,21 +96,47 @@ def _execute(tasks: list[_Task], seed: int, *, workers: int | None, scheduler: s
             from distributed import Client, as_completed
         except ImportError as exc:  # pragma: no cover - a dependency
             raise UserError(f"--scheduler needs dask.distributed ({exc})") from None
+        where = f"--scheduler {short(scheduler, 100)}"
+        # distributed logs its reconnection attempts (with tracebacks) at ERROR; what matters
+        # to the user is said below in one message.
+        for name in ["distributed", *logging.root.manager.loggerDict]:
+            if name.split(".")[0] == "distributed":
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             client = Client(scheduler, timeout=10)
-        except (OSError, TimeoutError) as exc:
-            raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
-                            f"({exc})") from None
+        except Exception as exc:  # a bad address, a refused connection, a timeout, ...
+            raise UserError(f"{where}: cannot reach a Dask scheduler there "
+                            f"({type(exc).__name__}: {short(str(exc), 200)}); expected an "
+                            f"address such as tcp://10.0.0.5:8786") from None
         try:
             futs = {client.submit(run_task, t.scenario, seed, t.replication, t.out,
                                   pure=False, retries=3): t for t in tasks}
             for fut in as_completed(futs):
-                on_result(futs[fut], fut.result())
+                try:
+                    metrics = fut.result()
+                except UserError:
+                    raise
+                except Exception as exc:
+                    if _is_connection_loss(exc):
+                        raise UserError(f"{where}: lost the Dask scheduler before every run "
+                                        f"finished ({type(exc).__name__}); {done} of {total} "
+                                        f"runs were done") from None
+                    raise
+                on_result(futs[fut], metrics)
                 done += 1
                 if progress:
                     progress(done, total)
+        except UserError:
+            raise
+        except Exception as exc:
+            if _is_connection_loss(exc):
+                raise UserError(f"{where}: lost the Dask scheduler before every run finished "
+                                f"({type(exc).__name__}); {done} of {total} runs were done"
+                                ) from None
+            raise
         finally:
-            client.close()
+            with contextlib.suppress(Exception):  # the scheduler may be gone already
+                client.close(timeout=5)
         return
     # One thread per worker process: the processes are the parallelism, and numeric libraries
     # that each start a thread per core would fight over the same cores (Dask's workers do the
@@ -104,11 +154,20 @@ def _execute(tasks: list[_Task], seed: int, *, workers: int | None, scheduler: s
                 os.environ[k] = v
 
 
+def _is_connection_loss(exc: BaseException) -> bool:
+    """A Dask connection to the scheduler or a worker gone (CommClosedError and kin)."""
+    return isinstance(exc, OSError | TimeoutError | asyncio.TimeoutError) or \
+        type(exc).__name__ in ("CommClosedError", "FutureCancelledError", "CancelledError",
+                               "KilledWorker")
+
+
 def _run_pool(tasks: list[_Task], seed: int, ctx: Any, n: int,
               on_result: Callable[[_Task, dict[str, float]], None],
               progress: ProgressFn | None) -> None:
     done, total = 0, len(tasks)
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
+    try:
         pending: dict[Future[dict[str, float]], _Task] = {
             pool.submit(run_task, t.scenario, seed, t.replication, t.out): t for t in tasks}
         while pending:
@@ -119,6 +178,15 @@ def _run_pool(tasks: list[_Task], seed: int, ctx: Any, n: int,
                 done += 1
                 if progress:
                     progress(done, total)
+    except BaseException:
+        # Ctrl-C, or a run that failed: stop the other runs now rather than wait for them.
+        workers = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for w in workers:
+            with contextlib.suppress(Exception):
+                w.terminate()
+        raise
+    pool.shutdown(wait=True)
 
 
 # ---------------------------------------------------------------- compare
@@ -152,9 +220,9 @@ def compare(paths: Sequence[str | Path], *, replications: int, out: str | Path,
     _execute(tasks, common_seed, workers=workers, scheduler=scheduler, on_result=keep,
              progress=progress)
     rows.sort(key=lambda x: (names.index(x["scenario"]), x["replication"], x["metric"]))
-    pq.write_table(_rows_table(rows, ["scenario"]), out / "replications.parquet")
+    _write_atomic(_rows_table(rows, ["scenario"]), out / "replications.parquet")
     table = comparison_table(rows, names)
-    pq.write_table(table, out / "comparison.parquet")
+    _write_atomic(table, out / "comparison.parquet")
     write_json(out / "compare.json", {"scenarios": names, "files": [str(p) for p in paths],
                                       "replications": replications, "seed": common_seed})
     return table
@@ -166,17 +234,30 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     grid: dict[str, list[Any]] = {}
     for raw in items:
         key, sep, values = raw.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise UserError(f"--grid {raw!r}: expected key.path=v1,v2,...")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise UserError(f"--grid {shown(raw)}: expected key.path=v1,v2,...")
+        if key in grid:
+            raise UserError(f"--grid {shown(key)}: given twice; give all its values in one "
+                            f"--grid {key}=v1,v2,...")
         parsed = []
         for v in values.split(","):
+            if not v.strip():
+                raise UserError(f"--grid {shown(raw)}: an empty value; expected "
+                                f"key.path=v1,v2,...")
             try:
                 parsed.append(tomllib.loads(f"v = {v.strip()}")["v"])
             except tomllib.TOMLDecodeError:
                 parsed.append(v.strip())
-        grid[key.strip()] = parsed
+            except (ValueError, RecursionError) as exc:  # 5,000 digits, 600 brackets...
+                raise UserError(f"--grid {shown(key)}: cannot read the value {shown(v)} "
+                                f"({type(exc).__name__})") from None
+        grid[key] = parsed
     if not grid:
         raise UserError("sweep: give at least one --grid key.path=v1,v2,...")
+    points = math.prod(len(v) for v in grid.values())
+    if points > MAX_POINTS:
+        raise UserError(f"--grid: {points:,} points; expected at most {MAX_POINTS:,}")
     return grid
 
 
@@ -192,21 +273,32 @@ def sweep(path: str | Path, grid: dict[str, list[Any]], *, replications: int,
     if replications < 1:
         raise UserError("--replications: expected at least 1")
     keys = list(grid)
-    points = [dict(zip(keys, combo, strict=True))
-              for combo in itertools.product(*(grid[k] for k in keys))]
-    # Validate every point before running any.
-    scenarios = [load_scenario(path, [f"{k}={_toml(v)}" for k, v in p.items()]) for p in points]
+    points = _points(grid)
+    scenarios = check_points(path, grid)  # every point, before running any
     common_seed = scenarios[0].seed if seed is None else seed
     out = Path(out)
+    # What the points are, by content (the scenario file may be edited between two calls):
+    # --resume continues only the same sweep.
     meta = {"scenario": str(path), "grid": grid, "replications": replications,
-            "seed": common_seed}
-    if resume and (out / "sweep.json").exists():
-        before = json.loads((out / "sweep.json").read_text())
-        if before != json.loads(json.dumps(meta)):
+            "seed": common_seed, "scenario_hashes": [sc.content_hash() for sc in scenarios]}
+    if resume and (out / "sweep.json").is_file():
+        try:
+            before = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{out}/sweep.json: cannot read the sweep to resume ({exc})") from None
+        now = json.loads(json.dumps(meta))
+        if not isinstance(before, dict):
+            before = {}
+        settings = ("scenario", "grid", "replications", "seed")
+        if any(before.get(k) != now[k] for k in settings):
             raise UserError(f"{out}: --resume with a different grid, scenario, seed or number "
                             f"of replications than the sweep already there")
-    elif not resume:
-        out = _fresh_dir(out)
+        if before.get("scenario_hashes") != now["scenario_hashes"]:
+            raise UserError(f"{out}: --resume, but the scenario's content (the file, or a file "
+                            f"it extends) changed since this sweep started; start a new sweep "
+                            f"with another --out")
+    else:
+        out = _fresh_dir(out)  # also with --resume, when there is no sweep there yet
     (out / "points").mkdir(parents=True, exist_ok=True)
     write_json(out / "sweep.json", meta)
     todo = [i for i in range(len(points)) if not _point_file(out, i).exists()]
@@ -229,8 +321,40 @@ def sweep(path: str | Path, grid: dict[str, list[Any]], *, replications: int,
     table = pa.concat_tables([pq.read_table(_point_file(out, i)) for i in range(len(points))])
     table = table.sort_by([("point", "ascending"), ("replication", "ascending"),
                            ("metric", "ascending")])
-    pq.write_table(table, out / "sweep.parquet")
+    _write_atomic(table, out / "sweep.parquet")
     return table
+
+
+def _points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = list(grid)
+    return [dict(zip(keys, combo, strict=True))
+            for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def check_points(path: str | Path, grid: dict[str, list[Any]]) -> list[Scenario]:
+    """The scenario at every point of the grid, each checked as ``survsim validate`` checks
+    a file (the city built, every place it names, sizes that would exhaust memory)."""
+    from sim.budget import check_budget
+    from sim.city import build_city
+    from sim.places import check_references
+
+    out = []
+    cities: dict[str, Any] = {}
+    for p in _points(grid):
+        sc = load_scenario(path, [f"{k}={_toml(v)}" for k, v in p.items()])
+        where = ", ".join(f"{k}={_text(v)}" for k, v in p.items())
+        try:
+            check_budget(sc)
+            key = json.dumps(sc.city.model_dump(mode="json"), sort_keys=True)
+            if key not in cities:
+                cities[key] = build_city(sc.city)
+            check_references(sc, cities[key])
+            check_budget(sc, cities[key])
+        except UserError as exc:
+            raise UserError([f"{path} at {short(where, 200)}: {p}" for p in exc.problems]
+                            ) from None
+        out.append(sc)
+    return out
 
 
 def _point_file(out: Path, i: int) -> Path:
@@ -238,17 +362,28 @@ def _point_file(out: Path, i: int) -> Path:
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(_with_versions(table), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _with_versions(table: pa.Table) -> pa.Table:
+    """The table with the survsim and library versions in its metadata."""
+    from sim import __version__
+    from sim.api import library_versions
+
+    return table.replace_schema_metadata({
+        **(table.schema.metadata or {}), b"survsim_version": __version__.encode(),
+        b"library_versions": json.dumps(library_versions(), sort_keys=True).encode()})
 
 
 def _toml(v: Any) -> str:
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v)
+    return tomlio.value(v)
 
 
 def _text(v: Any) -> str:

@@ -48,7 +48,7 @@ import shapely
 
 from sim import cache
 from sim.city import PLACE_TYPES, City, TaggedPlaces
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, short
 from sim.scenario import OsmCity, expand_map_path, unique_names
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
@@ -106,11 +106,17 @@ def _source_key(spec: OsmCity) -> tuple[str, str]:
 def _map_path(spec: OsmCity) -> Path:
     assert spec.path is not None
     path = expand_map_path(spec.path, "scenario")  # paths given with --set are expanded here
-    if not path.exists():
-        raise ScenarioError(f"city.path: {path}: no such file (expected an OpenStreetMap "
+    shown = short(str(path))
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a symlink loop...
+        raise ScenarioError(f"city.path: {shown}: not a usable file name ({exc.__class__.__name__}"
+                            f": {short(str(exc), 120)})") from None
+    if not exists:
+        raise ScenarioError(f"city.path: {shown}: no such file (expected an OpenStreetMap "
                             f"extract: .osm, .osm.bz2, .osm.pbf, or an osmnx .graphml file)")
-    if not path.is_file():
-        raise ScenarioError(f"city.path: {path}: not a file")
+    if not is_file:
+        raise ScenarioError(f"city.path: {shown}: not a file")
     return path
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.cameras import entry_points
 from sim.city import PLACE_TYPES, City
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, shown
 from sim.population import district_capacity, district_composition
 from sim.scenario import Bodycam, Carcam, Cctv, EntryPoint, Facility, Scenario, Van
 
@@ -44,12 +44,14 @@ def _suggest(name: str, city: City, of_type: str | None = None) -> str:
         of_type = next((t for t in PLACE_TYPES if t.startswith(label)), None)
     same = ([n for n, t in zip(names, city.place_type, strict=True)
              if PLACE_TYPES[int(t)] == of_type] if of_type else [])
-    shown = list(dict.fromkeys([*close, *same]))[:12]
-    more = len(set(same) | set(close)) - len(shown)
-    listing = ", ".join(map(repr, shown)) + (f" and {more} more" if more > 0 else "")
-    return (f"places that exist include: {listing}" if shown else
-            f"places that exist include: {', '.join(map(repr, names[:8]))}") + \
-        "; `survsim places FILE` lists them all"
+    if not same:  # no type to go by: the first two of every type
+        same = [n for t in range(len(PLACE_TYPES))
+                for n in [m for m, ty in zip(names, city.place_type, strict=True)
+                          if ty == t][:2]]
+    picked = list(dict.fromkeys([*close, *same]))[:14]
+    more = len(city.place_name) - len(picked)
+    listing = ", ".join(map(repr, picked)) + (f" and {more:,} more" if more > 0 else "")
+    return f"places that exist include: {listing}; `survsim places FILE` lists them all"
 
 
 def reference_problems(scenario: Scenario, city: City) -> list[str]:
@@ -63,10 +65,10 @@ def reference_problems(scenario: Scenario, city: City) -> list[str]:
         if g.place in PLACE_TYPES:
             if counts[g.place] == 0:
                 problems.append(f"gathering.{i}.place: the city has no place of type "
-                                f"{g.place!r}; set city.places to include one, or name a "
+                                f"{shown(g.place)}; set city.places to include one, or name a "
                                 f"place")
             continue
-        problems.append(f"gathering.{i}.place: no place named {g.place!r} and no such place "
+        problems.append(f"gathering.{i}.place: no place named {shown(g.place)} and no such place "
                         f"type; {_suggest(g.place, city)}")
     try:
         district_composition(scenario.population, city.district_names, district_capacity(city))
@@ -86,7 +88,7 @@ def _deployment_problems(i: int, d: Any, city: City, counts: dict[str, int]) -> 
             unknown = [x for x in d.districts if x not in city.district_names]
             if unknown:
                 return [f"deployment.{i}.districts: no district "
-                        f"{', '.join(map(repr, unknown))}; the city's districts are: "
+                        f"{', '.join(map(shown, unknown))}; the city's districts are: "
                         f"{', '.join(city.district_names)}"]
             ids = [city.district_names.index(x) for x in d.districts]
             pool = int(np.count_nonzero(np.isin(city.node_district, ids)))
@@ -96,13 +98,13 @@ def _deployment_problems(i: int, d: Any, city: City, counts: dict[str, int]) -> 
             pool = n
         if d.count > pool:
             where = ("crossings to put them on" if pool == n else
-                     f"crossings that qualify for placement {d.placement!r}")
+                     f"crossings that qualify for placement {shown(d.placement)}")
             out.append(f"deployment.{i}.count: {d.count:,} cameras but the city has only "
                        f"{pool:,} {where}; expected at most {pool:,}")
     elif isinstance(d, Van) and d.places:
         for p in d.places:
             if p not in city.place_name:
-                out.append(f"deployment.{i}.places: no place named {p!r} (a van outside the "
+                out.append(f"deployment.{i}.places: no place named {shown(p)} (a van outside the "
                            f"city); {_suggest(p, city)}")
     elif isinstance(d, Van | EntryPoint):
         ptype = d.place_type
@@ -110,10 +112,10 @@ def _deployment_problems(i: int, d: Any, city: City, counts: dict[str, int]) -> 
         have = int(np.unique(city.places_of(ptype)).size)
         want = d.count if isinstance(d, Van) else (d.count or have)
         if have == 0:
-            out.append(f"deployment.{i}.place_type: the city has no place of type {ptype!r}; "
+            out.append(f"deployment.{i}.place_type: the city has no place of type {shown(ptype)}; "
                        f"set city.places to include some")
         elif want > have:
-            out.append(f"deployment.{i}.count: {want} {d.kind}s at places of type {ptype!r} "
+            out.append(f"deployment.{i}.count: {want} {d.kind}s at places of type {shown(ptype)} "
                        f"but the city has {have}; expected at most {have}")
     elif isinstance(d, Facility):
         if counts["prison"] == 0:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import tomlio
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, short, shown
 from sim.presets import AGE_BANDS_US2020, GROUP_PRESETS
 
 GROUP_NAME = r"^[a-z][a-z0-9_]*$"
@@ -32,7 +32,10 @@ SHARE_TOLERANCE = 1e-6
 
 class _Strict(BaseModel):
     # strict: a quoted "3000" is not a number and "yes" is not true; no NaN or infinity.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    # protected_namespaces=(): keys such as population.groups.model_group are the format's own
+    # (pydantic 2.6 to 2.9 warn about a "model_" prefix otherwise).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False,
+                              protected_namespaces=())
 
 
 # ---------------------------------------------------------------- city
@@ -189,8 +192,8 @@ class Population(_Strict):
     def _expand_preset(cls, v: Any) -> Any:
         if isinstance(v, str):
             if v not in GROUP_PRESETS:
-                raise ValueError(f"unknown group preset {v!r}; expected a list of groups or one "
-                                 f"of: {', '.join(GROUP_PRESETS)}")
+                raise ValueError(f"unknown group preset {shown(v)}; expected a list of groups "
+                                 f"or one of: {', '.join(GROUP_PRESETS)}")
             return copy.deepcopy(GROUP_PRESETS[v])
         return v
 
@@ -212,7 +215,10 @@ class Population(_Strict):
 class Watchlist(_Strict):
     """The list of people the system searches for (truth: who is on it and who is in town)."""
 
-    size: int = Field(1000, ge=0, le=100_000_000, description="Identities on the list.")
+    size: int = Field(1000, ge=0, le=20_000_000, description="Identities on the list (at most "
+                      "20 million: the UK Police National Database, the largest list searched "
+                      "in practice, holds about 19 million custody images; an assumption of "
+                      "scale, not a limit of the model).")
     composition: Literal["proportional", "skewed"] = Field(
         "proportional", description="'proportional' to the population's group shares, or "
                                     "'skewed' with group_shares.")
@@ -299,7 +305,7 @@ class FaceMatch(_Strict):
         from sim.facematch import MODELS  # local: facematch depends on nothing here
 
         if v != "custom" and v not in MODELS:
-            raise ValueError(f"unknown model {v!r}; expected 'custom' or one of: "
+            raise ValueError(f"unknown model {shown(v)}; expected 'custom' or one of: "
                              f"{', '.join(MODELS)}")
         return v
 
@@ -521,7 +527,8 @@ class Review(_Strict):
         from sim.review import REVIEWERS
 
         if v not in REVIEWERS:
-            raise ValueError(f"unknown reviewer {v!r}; expected one of: {', '.join(REVIEWERS)}")
+            raise ValueError(f"unknown reviewer {shown(v)}; expected one of: "
+                             f"{', '.join(REVIEWERS)}")
         return v
 
 
@@ -594,7 +601,7 @@ class DemographicClassifier(_Strict):
         from sim.classifier import CLASSIFIERS
 
         if v != "ethnicity" and v not in CLASSIFIERS:
-            raise ValueError(f"unknown classifier {v!r}; expected 'ethnicity' or one of: "
+            raise ValueError(f"unknown classifier {shown(v)}; expected 'ethnicity' or one of: "
                              f"{', '.join(CLASSIFIERS)}")
         return v
 
@@ -704,8 +711,9 @@ class Scenario(_Strict):
         lists = {"main", *self.watchlists}
         for i, d in enumerate(self.deployment):
             if d.watchlist not in lists:
-                problems.append(f"deployment.{i}.watchlist: no watchlist named {d.watchlist!r}; "
-                                f"expected one of: {', '.join(sorted(lists))}")
+                problems.append(f"deployment.{i}.watchlist: no watchlist named "
+                                f"{shown(d.watchlist)}; expected one of: "
+                                f"{', '.join(sorted(lists))}")
         for i, d in enumerate(self.deployment):
             if isinstance(d, Facility):
                 unknown_f = sorted(set(d.inmate_group_shares) - names)
@@ -766,15 +774,15 @@ class Scenario(_Strict):
 
             missing = sorted(set(model_groups) - set(CLASSIFIERS[self.classifier.model].groups))
             if missing:
-                problems.append(f"classifier.model: {self.classifier.model!r} has no labels for "
-                                f"face-match groups {', '.join(missing)}; use model = "
+                problems.append(f"classifier.model: {shown(self.classifier.model)} has no "
+                                f"labels for face-match groups {', '.join(missing)}; use model = "
                                 f"'ethnicity' with a custom face-match model")
         for i, g in enumerate(self.population.groups):
             target = g.model_group or g.name
             if target not in model_groups:
                 problems.append(
-                    f"population.groups.{i}.model_group: model {self.facematch.model!r} has "
-                    f"no rates for group {target!r}; set model_group to one of: "
+                    f"population.groups.{i}.model_group: model {shown(self.facematch.model)} has "
+                    f"no rates for group {shown(target)}; set model_group to one of: "
                     f"{', '.join(model_groups)}")
         if problems:
             raise ValueError("; ".join(problems))
@@ -800,9 +808,15 @@ class Scenario(_Strict):
         return tomlio.dumps(self.to_dict(), header=header)
 
     def content_hash(self) -> str:
-        """Hash of everything but the seed: replications of one scenario share it."""
+        """Hash of everything but the seed: replications of one scenario share it. A real map
+        counts by its content, not by where the file sits (the same scenario in another
+        checkout has the same hash)."""
         d = self.to_dict()
         d.pop("seed", None)
+        if isinstance(self.city, OsmCity) and self.city.path is not None:
+            from sim.city import file_digest  # local: city depends on this module
+
+            d["city"]["path"] = file_digest(expand_map_path(self.city.path, "scenario"))
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -832,9 +846,16 @@ def load_scenario(source: str | Path | Mapping[str, Any],
         label = str(source)
         data = loader.load_file(Path(source), stack=())
     try:
-        for key, value in _parse_overrides(overrides):
+        # A new city.kind first: it replaces the city table, which the other overrides fill.
+        items = sorted(_parse_overrides(overrides), key=lambda kv: kv[0] != "city.kind")
+        for key, value in items:
+            if key == "city.kind" and _city_kind(data) != value:
+                data["city"] = {}
+                loader.forget("city")
             _apply_override(data, key, value)
             loader.provenance[key] = "--set"
+        if any(k == "city.path" for k, _ in items):  # relative to where the command runs
+            _resolve_map_path(data, "--set", Path.cwd())
     except ScenarioError as exc:
         raise ScenarioError([f"{label}: {p}" for p in exc.problems]) from None
     try:
@@ -855,13 +876,22 @@ def unique_names(names: list[str], sep: str = " ") -> list[str]:
     return out
 
 
+def _city_kind(data: Mapping[str, Any]) -> Any:
+    city = data.get("city")
+    return city.get("kind", "radial") if isinstance(city, Mapping) else "radial"
+
+
 def _resolve_map_path(data: dict[str, Any], label: str, base_dir: Path) -> None:
     """``city.path`` relative to the file that sets it, with ``~`` and ``$VARIABLES`` expanded."""
     city = data.get("city")
     if not isinstance(city, dict) or not isinstance(city.get("path"), str) or not city["path"]:
         return
     p = expand_map_path(city["path"], label)
-    city["path"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+    try:
+        city["path"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte...
+        raise ScenarioError(f"{label}: city.path: {shown(city['path'])} is not a usable file "
+                            f"name ({exc})") from None
 
 
 def expand_map_path(raw: str, label: str) -> Path:
@@ -869,9 +899,32 @@ def expand_map_path(raw: str, label: str) -> Path:
     expanded = os.path.expandvars(os.path.expanduser(raw))
     missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
     if missing:
-        raise ScenarioError(f"{label}: city.path: {raw!r} names the environment variable "
+        raise ScenarioError(f"{label}: city.path: {shown(raw)} names the environment variable "
                             f"{missing[0]}, which is not set")
     return Path(expanded)
+
+
+_MAX_EXTENDS = 32  # files in one 'extends' chain
+MAX_DEPTH = 12  # tables and arrays within one another (a scenario needs 5)
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply tables and arrays nest in ``value`` (without recursion: any depth is safe)."""
+    deepest = 0
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, Mapping):
+            todo.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list | tuple):
+            todo.extend((x, d + 1) for x in v)
+        else:
+            continue
+        deepest = max(deepest, d + 1)
+        if deepest > 10 * MAX_DEPTH:
+            break
+    return deepest
+_MAX_FILE_BYTES = 10_000_000  # a scenario is a short text file
 
 
 class _Loader:
@@ -880,40 +933,53 @@ class _Loader:
         self.lines: dict[str, dict[str, int]] = {}  # file -> key path -> line number
 
     def load_file(self, path: Path, stack: tuple[Path, ...]) -> dict[str, Any]:
-        shown = str(path)
+        where = str(path)
+        if len(stack) >= _MAX_EXTENDS:
+            raise ScenarioError(f"{short(where)}: 'extends' chains more than {_MAX_EXTENDS} "
+                                f"files (from {stack[0]}); expected a shorter chain")
         try:
             resolved = path.resolve()
             is_file = path.is_file()
-        except (OSError, ValueError) as exc:
+        except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop
             by = f" (named by 'extends' in {stack[-1]})" if stack else ""
-            raise ScenarioError(f"{shown!r}: not a usable file name{by} ({exc})") from None
+            raise ScenarioError(f"{short(where)}: not a usable file name{by} ({exc})") from None
         if resolved in stack:
             chain = " -> ".join(str(p) for p in (*stack, resolved))
-            raise ScenarioError(f"{shown}: circular 'extends' ({chain})")
+            raise ScenarioError(f"{where}: circular 'extends' ({chain})")
         if not is_file:
-            raise ScenarioError(f"{shown}: no such scenario file"
+            raise ScenarioError(f"{short(where)}: no such scenario file"
                                 + (f" (extended by {stack[-1]})" if stack else ""))
         try:
+            size = path.stat().st_size
+            if size > _MAX_FILE_BYTES:
+                raise ScenarioError(f"{where}: {size:,} bytes is too large for a scenario file "
+                                    f"(at most {_MAX_FILE_BYTES:,})")
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{shown}: cannot read the file ({exc})") from None
+            raise ScenarioError(f"{where}: cannot read the file ({exc})") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
+            raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
         except RecursionError:
-            raise ScenarioError(f"{shown}: nested too deeply to be a scenario") from None
-        self.lines[shown] = _key_lines(text)
-        return self.resolve_dict(data, shown, base_dir=path.parent, stack=(*stack, resolved))
+            raise ScenarioError(f"{where}: nested too deeply to be a scenario") from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise ScenarioError(f"{where}: cannot read a value ({exc})") from None
+        self.lines[where] = _key_lines(text)
+        return self.resolve_dict(data, where, base_dir=path.parent, stack=(*stack, resolved))
 
     def resolve_dict(self, data: dict[str, Any], label: str, base_dir: Path,
                      stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+        depth = nesting_depth(data)
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{label}: tables and arrays nested {depth} deep; a scenario "
+                                f"is at most {MAX_DEPTH} deep")
         parent: dict[str, Any] = {}
         ext = data.pop("extends", None)
         if ext is not None:
             if not isinstance(ext, str) or not ext:
                 raise ScenarioError(f"{label}: extends: expected a file name (a string), "
-                                    f"got {ext!r}")
+                                    f"got {shown(ext)}")
             parent = self.load_file(base_dir / ext, stack)
         try:
             keys = _leaf_paths(data)
@@ -922,7 +988,20 @@ class _Loader:
         for key in keys:
             self.provenance[key] = label
         _resolve_map_path(data, label, base_dir)
+        city = data.get("city")
+        if (isinstance(city, dict) and "kind" in city and isinstance(parent.get("city"), dict)
+                and _city_kind(parent) != _city_kind(data)):
+            # Another kind of city is another city: the parent's table does not carry over.
+            parent = {k: v for k, v in parent.items() if k != "city"}
+            self.forget("city", keep=label)
         return _merge(parent, data)
+
+    def forget(self, prefix: str, keep: str | None = None) -> None:
+        """Drop the provenance of keys under ``prefix`` (a table that was replaced), except
+        those set by ``keep``."""
+        for k in [k for k, v in self.provenance.items()
+                  if (k == prefix or k.startswith(prefix + ".")) and v != keep]:
+            del self.provenance[k]
 
     def format(self, exc: ValidationError, label: str, *,
                data: Any = None) -> list[str]:
@@ -971,7 +1050,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> list[int | str]:
     for i, p in enumerate(loc):
         prev = loc[i - 1] if i else None
         if isinstance(p, str) and (
-            (prev == "city" and p in ("grid", "radial"))
+            (prev == "city" and p in ("grid", "radial", "osm"))
             or (isinstance(prev, int) and "deployment" in loc[:i] and p in _deployment_tags())
         ):
             continue
@@ -1055,37 +1134,37 @@ def _explain(err: Any, loc: Sequence[int | str], data: Any = None) -> str:
         word = {"greater_than": "greater than", "greater_than_equal": "at least",
                 "less_than": "less than", "less_than_equal": "at most"}[kind]
         bound = next(iter(ctx.values())) if ctx else "?"
-        return f"expected a number {word} {bound}, got {value!r}"
+        return f"expected a number {word} {bound}, got {shown(value)}"
     if kind == "finite_number":
-        return f"expected a finite number, got {value!r}"
+        return f"expected a finite number, got {shown(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected an integer, got {value!r}"
+        return f"expected an integer, got {shown(value)}"
     if kind in ("float_type", "float_parsing"):
-        return f"expected a number, got {value!r}"
+        return f"expected a number, got {shown(value)}"
     if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {value!r}"
+        return f"expected true or false, got {shown(value)}"
     if kind in ("string_type",):
-        return f"expected a string, got {value!r}"
+        return f"expected a string, got {shown(value)}"
     if kind == "literal_error":
-        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {value!r}"
+        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {shown(value)}"
     if kind == "union_tag_invalid":
-        return (f"expected kind {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+        return (f"expected kind {ctx.get('expected_tags')}, got {shown(ctx.get('tag'))}"
                 " (this kind is not available in this version of survsim)")
     if kind == "union_tag_not_found":
-        tags = {"city": "'grid', 'radial'"}.get(str(loc[0]) if loc else "",
+        tags = {"city": "'grid', 'radial', 'osm'"}.get(str(loc[0]) if loc else "",
                                                 "'cctv', 'van', 'entry_point', 'bodycam', "
                                                 "'carcam', 'facility'")
         return f"a 'kind' key is required (one of {tags})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a table, got {value!r}"
+        return f"expected a table, got {shown(value)}"
     if kind == "list_type":
-        return f"expected an array, got {value!r}"
+        return f"expected an array, got {shown(value)}"
     if kind == "string_pattern_mismatch":
         return (f"expected lower-case letters, digits and '_' starting with a letter, "
-                f"got {value!r}")
+                f"got {shown(value)}")
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
-    return f"{err['msg']} (got {value!r})"
+    return f"{err['msg']} (got {shown(value)})"
 
 
 # ---------------------------------------------------------------- merging and overrides
@@ -1123,19 +1202,29 @@ def _parse_overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple
         key, sep, text = raw.partition("=")
         key = key.strip()
         if not sep or not key or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", key):
-            problems.append(f"--set {raw!r}: expected key.path=value, e.g. population.people=5000")
+            problems.append(f"--set {shown(raw)}: expected key.path=value, e.g. "
+                            f"population.people=5000")
             continue
-        items.append((key, _parse_value(text.strip())))
+        items.append((key, _parse_value(text.strip(), key)))
     if problems:
         raise ScenarioError(problems)
     return items
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, key: str = "") -> Any:
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
+        if nesting_depth(value) > MAX_DEPTH:
+            raise RecursionError
+        return value
     except tomllib.TOMLDecodeError:
         return text  # a bare word such as grid or footfall
+    except RecursionError:
+        raise ScenarioError(f"--set {key}: the value is nested too deeply to be a scenario "
+                            f"value") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ScenarioError(f"--set {key}: cannot read the value {shown(text)} ({exc})"
+                            ) from None
 
 
 def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
@@ -1151,7 +1240,7 @@ def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
             node = node[p]
         if not isinstance(node, dict | list):
             where = ".".join(parts[: i + 1])
-            raise ScenarioError(f"--set {key}: {where} is a value ({node!r}), not a table; "
+            raise ScenarioError(f"--set {key}: {where} is a value ({shown(node)}), not a table; "
                                 f"cannot set a key inside it")
     last = parts[-1]
     if isinstance(node, list):
@@ -1163,7 +1252,8 @@ def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
 
 def _index(seq: list[Any], part: str, key: str) -> int:
     if not part.isdigit():
-        raise ScenarioError(f"--set {key}: expected an index (0, 1, ...) where {part!r} stands")
+        raise ScenarioError(f"--set {key}: expected an index (0, 1, ...) where {shown(part)} "
+                            f"stands")
     idx = int(part)
     if idx >= len(seq):
         raise ScenarioError(f"--set {key}: index {idx} is out of range; the scenario has "

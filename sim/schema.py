@@ -15,6 +15,12 @@ import pyarrow as pa
 
 SCHEMA_VERSION = "1"
 
+# The run directory (the contract's other half): run.json says whether the run finished
+# ("state": "running", "interrupted", "failed" or "complete"); every HTML page survsim writes
+# carries PAGE_GENERATOR in its head, so survsim replaces its own pages and never a user's file.
+RUN_MARKER = "run.json"
+PAGE_GENERATOR = "<meta name='generator' content='survsim'>"
+
 
 @dataclass(frozen=True)
 class Column:

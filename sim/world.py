@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sim.budget import check_budget
 from sim.cameras import Cameras, Coverage, coverage, place_cameras
 from sim.city import City, build_city
 from sim.classifier import Classifier, classifier_for
@@ -103,8 +104,10 @@ class World:
 def build_world(scenario: Scenario, *, seed: int | None = None, replication: int = 0) -> World:
     """Build everything the engine needs; raises ScenarioError for impossible requests."""
     streams = Streams(scenario.seed if seed is None else seed, replication)
+    check_budget(scenario)  # sizes that would exhaust memory or time, before any work
     city = build_city(scenario.city)
     check_references(scenario, city)  # every place, district and count the file names
+    check_budget(scenario, city)
     police = stations(city)
     router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))

@@ -31,7 +31,7 @@ def compute(name: str) -> dict[str, Any]:
     file, overrides = CASES[name]
     result = sim.run(load_scenario(SCENARIOS / file, overrides))
     summary = {k: v for k, v in result.summary.items()
-               if k not in ("wall_s", "survsim_version", "scenario_hash")}
+               if k not in ("wall_s", "survsim_version", "scenario_hash", "library_versions")}
     rows = {t: tab.num_rows for t, tab in sorted(result.tables.items())}
     return {"summary": _round(summary), "rows": rows}
 

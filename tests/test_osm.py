@@ -397,3 +397,34 @@ def test_homes_follow_residential_buildings_when_the_map_has_them(tmp_path: Path
     near_plain = np.hypot(plain.node_x_m - x0, plain.node_y_m - y0) < 300
     share_plain = plain.home_weight[near_plain].sum() / plain.home_weight.sum()
     assert share_built > 0.7 > 0.2 > share_plain
+
+
+# ---------------------------------------------------------------- one map, one answer
+def _tables(run_dir: Path) -> dict[str, pa.Table]:
+    out = {}
+    for f in sorted((run_dir / "events").glob("*.arrow")):
+        with pa.OSFile(str(f), "rb") as src:
+            out[f.stem] = pa.ipc.open_stream(src).read_all().replace_schema_metadata(None)
+    return out
+
+
+@pytest.mark.slow
+def test_real_city_is_the_same_whatever_the_hash_seed_and_the_cache(tmp_path: Path) -> None:
+    """real_city_example: identical tables with the map cache cold, warm and off, each under
+    another PYTHONHASHSEED (osmnx lists merged ways' tags in set order; survsim must not
+    care)."""
+    scenario = ROOT / "scenarios" / "real_city_example.toml"
+    small = ["--set", "population.people=3000", "--set", "duration_h=24"]
+    cache = tmp_path / "cache"
+    runs = [("cold", "1", str(cache)), ("warm", "2", str(cache)), ("off", "3", "off")]
+    tables = []
+    for name, hash_seed, where in runs:
+        p = _cli("run", str(scenario), "--out", str(tmp_path / name), "-q", *small,
+                 env={"PYTHONHASHSEED": hash_seed, "SURVSIM_CACHE": where})
+        assert p.returncode == 0, p.stderr
+        tables.append(_tables(tmp_path / name))
+    for (name, _, _), got in zip(runs[1:], tables[1:], strict=True):
+        assert got.keys() == tables[0].keys()
+        for t in got:
+            assert got[t].equals(tables[0][t]), f"{t} differs ({name} cache)"
+    assert tables[0]["captures"].num_rows > 1000
