@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +154,25 @@ def _execute(tasks: list[_Task], seed: int, *, workers: int | None, scheduler: s
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """While the block runs (in the main thread; elsewhere a no-op), SIGINT is ignored, which
+    processes started then inherit, and blocked, so one that arrives meanwhile is held and
+    raised here when the block ends, not lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    can_block = hasattr(signal, "pthread_sigmask")
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if can_block else None
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held Ctrl-C arrives now
+
+
 def _is_connection_loss(exc: BaseException) -> bool:
     """A Dask connection to the scheduler or a worker gone (CommClosedError and kin)."""
     return isinstance(exc, OSError | TimeoutError | asyncio.TimeoutError) or \
@@ -168,8 +187,12 @@ def _run_pool(tasks: list[_Task], seed: int, ctx: Any, n: int,
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
                                initargs=(os.getpid(),))
     try:
-        pending: dict[Future[dict[str, float]], _Task] = {
-            pool.submit(run_task, t.scenario, seed, t.replication, t.out): t for t in tasks}
+        # The workers start with Ctrl-C ignored (a disposition they inherit), so one pressed
+        # while they are still importing does not print their tracebacks; the parent restores
+        # its own handler once they exist, and stops them itself.
+        with _sigint_ignored():
+            pending: dict[Future[dict[str, float]], _Task] = {
+                pool.submit(run_task, t.scenario, seed, t.replication, t.out): t for t in tasks}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
