@@ -507,8 +507,9 @@ _CANON_CHUNK = 1 << 22  # tree entries x directed edges handled per block (memor
 def _canonical_parents(city: City, dist: npt.NDArray[np.float64],
                        fallback: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     """Each node's parent in each tree: its lowest-numbered neighbour ``p`` on a shortest path
-    to the root (``dist[p] + length <= dist[node]`` within the tolerance, and ``dist[p] <
-    dist[node]``); ``fallback`` (scipy's) where no neighbour qualifies, -1 at the roots."""
+    to the root (``dist[p] + length >= dist[node]`` within the tolerance, which for streets
+    longer than the tolerance also means ``dist[p] < dist[node]``: no cycles); ``fallback``
+    (scipy's) where no neighbour qualifies, -1 at the roots."""
     n_rows, n = dist.shape
     pred = np.full((n_rows, n), -1, np.int32)
     if city.n_edges == 0:
@@ -520,13 +521,18 @@ def _canonical_parents(city: City, dist: npt.NDArray[np.float64],
     src, dst, length = src[order], dst[order], length[order]
     starts = np.flatnonzero(np.concatenate([[True], src[1:] != src[:-1]]))
     nodes = src[starts]  # nodes with at least one street (all of them, in a connected city)
+    dst32 = dst.astype(np.int32)
     rows = max(1, _CANON_CHUNK // max(src.size, 1))
     for a in range(0, n_rows, rows):
         d = dist[a:a + rows]
-        here, there = d[:, src], d[:, dst]
-        ok = (there + length <= here * (1 + _TIE_RTOL) + _TIE_RTOL) & (there < here)
-        best = np.minimum.reduceat(np.where(ok, dst, n), starts, axis=1)
-        block = np.where(best < n, best, fallback[a:a + rows][:, nodes])
-        pred[a:a + rows, nodes] = block.astype(np.int32)
+        tol = _TIE_RTOL * (1.0 + d.max(axis=1, keepdims=True))  # per tree, in metres
+        gap = d[:, src]
+        gap -= d[:, dst]
+        gap -= length  # dist[node] - dist[p] - length: 0 on a shortest path, < 0 off it
+        ok = gap >= -tol
+        if float(length.min()) <= 2.0 * float(tol.max()):  # streets shorter than rounding
+            ok &= d[:, dst] < d[:, src]
+        best = np.minimum.reduceat(np.where(ok, dst32, np.int32(n)), starts, axis=1)
+        pred[a:a + rows, nodes] = np.where(best < n, best, fallback[a:a + rows][:, nodes])
     pred[dist == 0] = -1  # the roots (street lengths are positive: only a root is at 0)
     return pred
