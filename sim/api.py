@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from sim import __version__
 from sim.engine import Engine, ProgressFn
+from sim.errors import ScenarioError
 from sim.recorder import (
     ArrowRecorder,
     mark_run,
@@ -105,7 +106,10 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
 
     sc = _as_scenario(scenario)
     if seed is not None:
-        sc = sc.model_copy(update={"seed": seed})
+        if not 0 <= seed < 2**63 or not 0 <= replication < 2**31:
+            raise ScenarioError(f"seed {seed} / replication {replication}: expected a seed from "
+                                f"0 to 2**63 - 1 and a replication from 0 to 2**31 - 1")
+        sc = sc.model_copy(update={"seed": int(seed)})
     started = time.perf_counter()
     if out is not None:
         prepare_run_dir(Path(out), overwrite=overwrite, check_only=True)
