@@ -88,22 +88,14 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None,
 def _scenario_and_city(scenario: Path, set_: list[str] | None) -> tuple[Scenario, Any]:
     """Load a scenario, check what can be checked before building anything (sizes that would
     exhaust memory or time), build its city and check every reference to it."""
-    from sim.budget import check_budget
-    from sim.city import build_city
-    from sim.places import reference_problems
     from sim.scenario import load_scenario
+    from sim.world import checked_city
 
     sc = load_scenario(scenario, set_ or [])
     try:
-        check_budget(sc)
-        city = build_city(sc.city)
-        problems = reference_problems(sc, city)
-        check_budget(sc, city)
+        return sc, checked_city(sc)
     except ScenarioError as exc:
         raise ScenarioError([f"{scenario}: {p}" for p in exc.problems]) from None
-    if problems:
-        raise ScenarioError([f"{scenario}: {p}" for p in problems])
-    return sc, city
 
 
 @app.command()

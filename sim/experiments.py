@@ -357,9 +357,7 @@ def _points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def check_points(path: str | Path, grid: dict[str, list[Any]]) -> list[Scenario]:
     """The scenario at every point of the grid, each checked as ``survsim validate`` checks
     a file (the city built, every place it names, sizes that would exhaust memory)."""
-    from sim.budget import check_budget
-    from sim.city import build_city
-    from sim.places import check_references
+    from sim.world import checked_city
 
     out = []
     cities: dict[str, Any] = {}
@@ -367,12 +365,7 @@ def check_points(path: str | Path, grid: dict[str, list[Any]]) -> list[Scenario]
         sc = load_scenario(path, [f"{k}={_toml(v)}" for k, v in p.items()])
         where = ", ".join(f"{k}={_text(v)}" for k, v in p.items())
         try:
-            check_budget(sc)
-            key = json.dumps(sc.city.model_dump(mode="json"), sort_keys=True)
-            if key not in cities:
-                cities[key] = build_city(sc.city)
-            check_references(sc, cities[key])
-            check_budget(sc, cities[key])
+            checked_city(sc, cities)
         except UserError as exc:
             raise UserError([f"{path} at {short(where, 200)}: {p}" for p in exc.problems]
                             ) from None

@@ -8,6 +8,7 @@ movements (common random numbers).
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,13 +102,34 @@ class World:
         return self.streams.replication
 
 
+def checked_city(scenario: Scenario, built: dict[str, City] | None = None) -> City:
+    """The scenario's city, once everything that needs no more than the city is checked:
+    sizes that would exhaust memory or time (before building anything, then with the city),
+    and every place, place type, district and count the scenario names.
+
+    ``built`` (settings -> city) reuses cities already built for other scenarios.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem found.
+    """
+    check_budget(scenario)
+    key = json.dumps(scenario.city.model_dump(mode="json"), sort_keys=True)
+    city = built.get(key) if built is not None else None
+    if city is None:
+        city = build_city(scenario.city)
+        if built is not None:
+            built[key] = city
+    check_references(scenario, city)
+    check_budget(scenario, city)
+    return city
+
+
 def build_world(scenario: Scenario, *, seed: int | None = None, replication: int = 0) -> World:
     """Build everything the engine needs; raises ScenarioError for impossible requests."""
     streams = Streams(scenario.seed if seed is None else seed, replication)
-    check_budget(scenario)  # sizes that would exhaust memory or time, before any work
-    city = build_city(scenario.city)
-    check_references(scenario, city)  # every place, district and count the file names
-    check_budget(scenario, city)
+    city = checked_city(scenario)
     police = stations(city)
     router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))
