@@ -42,7 +42,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml $(REQ)/build.txt $(REQ)/loc
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/survsim run $(SCENARIO) --out $(OUT) --overwrite
+	$(BIN)/survsim run $(SCENARIO) --out $(OUT) --overwrite --report
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
