@@ -188,11 +188,24 @@ class Engine:
         # entry_of_person[l][p]: person p's entry on list l, or -1.
         self.entry_of_person = np.stack([wl.entry_of_person(pop.n) for wl in self.lists])
         coins = self.coins = world.coins
-        # One matcher per list; a warrant limits the search of the main list.
+        # Each device searches its list at its deployment's threshold: one matcher per (list,
+        # threshold) in use; a warrant limits the search of the main list.
+        devices = world.cameras
+        thresholds = np.array([s.threshold_of(i) for i in range(len(s.deployment))]
+                              if devices.n else [], np.float64)
+        self.cam_threshold = (thresholds[devices.deployment] if devices.n
+                              else np.zeros(0, np.float64))
+        pairs = sorted({(int(li), float(t)) for li, t in zip(devices.watchlist.tolist(),
+                                                              self.cam_threshold.tolist(),
+                                                              strict=True)}) or [(0, s.threshold)]
         self.matchers = [
-            Matcher(world.model, s.threshold, world.model_group[wl.group], coins.match(),
-                    searched_entries(s.governance, wl.size) if i == 0 else None)
-            for i, wl in enumerate(self.lists)]
+            Matcher(world.model, t, world.model_group[self.lists[li].group], coins.match(),
+                    searched_entries(s.governance, self.lists[li].size) if li == 0 else None)
+            for li, t in pairs]
+        index = {pair: i for i, pair in enumerate(pairs)}
+        self.matcher_of_cam = np.array([index[(int(li), float(t))] for li, t in zip(
+            devices.watchlist.tolist(), self.cam_threshold.tolist(), strict=True)], np.int64)
+        self.matcher_list = np.array([li for li, _ in pairs], np.int64)
         doors = world.cameras.is_kind("entry_point")
         self.door_cams = np.flatnonzero(doors)
         # Which trips go through a place's doors: those whose purpose is to visit that kind of
@@ -570,7 +583,7 @@ class Engine:
         person = t.person_id[trip]
         group = w.population.group[person]
         u = keyed_uniform(self.coins.verify_arrival, trip, self.camera_key[cam])
-        p_ok = w.model.p_hit(self.w.scenario.threshold, w.model_group[group],
+        p_ok = w.model.p_hit(self.cam_threshold[cam], w.model_group[group],
                              w.cameras.fixed_quality[cam])
         self._queue("verifications", {
             "t_s": when, "camera_id": cam,
@@ -591,10 +604,10 @@ class Engine:
         genuine = fc["genuine"][idx]
         mg = w.model_group[group]
         u = keyed_uniform(self.coins.verify_inmate, idx, self.camera_key[cam])
-        thr = w.scenario.threshold
+        thr = self.cam_threshold[cam]
         p_genuine = w.model.p_hit(thr, mg, w.cameras.fixed_quality[cam])
         # An impostor passes if their face matches the look-alike (same group) they pose as.
-        p_impostor = w.model.fmr(thr)[mg]
+        p_impostor = w.model.fmr_at(thr, mg)
         accepted = np.where(genuine, u < p_genuine, u < p_impostor)
         self._queue("verifications", {
             "t_s": fc["t_s"][idx], "camera_id": cam,
@@ -687,7 +700,6 @@ class Engine:
         score, and whether a retrospective search of kept captures would link it."""
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
-        lst = w.cameras.watchlist[cam]
         group = w.model_group[w.population.group[person]]
         ckey = self.camera_key[cam]
         out: dict[str, np.ndarray] = {}
@@ -697,11 +709,13 @@ class Engine:
             out["linked"] = u < w.model.p_hit(w.scenario.threshold, group, cap["quality"])
         claimed = np.full(trip.size, -1, np.int32)
         score = np.full(trip.size, np.nan)
-        for li in np.unique(lst):
-            sel = slice(None) if len(self.lists) == 1 else np.flatnonzero(lst == li)
-            d = self.matchers[li].decide(trip[sel], ckey[sel], group[sel],
-                                         self.entry_of_person[li, person[sel]],
-                                         cap["quality"][sel])
+        mi = self.matcher_of_cam[cam]
+        for m in np.unique(mi):
+            sel = slice(None) if len(self.matchers) == 1 else np.flatnonzero(mi == m)
+            li = self.matcher_list[m]
+            d = self.matchers[m].decide(trip[sel], ckey[sel], group[sel],
+                                        self.entry_of_person[li, person[sel]],
+                                        cap["quality"][sel])
             claimed[sel] = d.claimed
             score[sel] = d.score
         out["claimed"] = claimed

@@ -91,6 +91,11 @@ class ScoreModel:
         """False match rate per group (impostor pairs of the same group)."""
         return _sf((_logit(threshold) - np.asarray(self.imp_mu)) / np.asarray(self.imp_sd))
 
+    def fmr_at(self, threshold: npt.ArrayLike, group: npt.ArrayLike) -> Array:
+        """Same-group FMR of many comparisons at once, each at its own threshold."""
+        g = np.asarray(group, np.int64)
+        return _sf((_logit(threshold) - np.asarray(self.imp_mu)[g]) / np.asarray(self.imp_sd)[g])
+
     def fnmr(self, threshold: float, quality: npt.ArrayLike = 1.0) -> Array:
         """False non-match rate per group; broadcasts over ``quality`` (last axis)."""
         q = np.asarray(quality, np.float64)
@@ -143,8 +148,9 @@ class ScoreModel:
         """Chance that a listed person of each group is found (their genuine score passes)."""
         return 1.0 - self.fnmr(threshold, quality)
 
-    def p_hit(self, threshold: float, group: npt.ArrayLike, quality: npt.ArrayLike) -> Array:
-        """TPIR of many captures at once (vectorised over captures)."""
+    def p_hit(self, threshold: npt.ArrayLike, group: npt.ArrayLike,
+              quality: npt.ArrayLike) -> Array:
+        """TPIR of many captures at once (vectorised over captures, and over thresholds)."""
         g = np.asarray(group, np.int64)
         q = np.asarray(quality, np.float64)
         mu = np.asarray(self.gen_mu)[g] - self.quality_shift * (1.0 - q)

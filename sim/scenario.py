@@ -330,7 +330,16 @@ PlaceType = Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worsh
                     "hospital", "airport", "prison"]
 
 
-class Cctv(_Strict):
+class _Device(_Strict):
+    """What every deployment may set besides its own keys."""
+
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="This deployment's similarity threshold (forces set "
+                                      "them per deployment); default facematch.threshold. A "
+                                      "governance.threshold is a floor it cannot go below.")
+
+
+class Cctv(_Device):
     """Fixed cameras with live face recognition."""
 
     kind: Literal["cctv"]
@@ -360,7 +369,7 @@ class Cctv(_Strict):
         return self
 
 
-class Van(_Strict):
+class Van(_Device):
     """Live-recognition vans parked at given places during given hours (events)."""
 
     kind: Literal["van"]
@@ -386,7 +395,7 @@ class Van(_Strict):
         return self
 
 
-class EntryPoint(_Strict):
+class EntryPoint(_Device):
     """Cameras at the doors of places (an airport, schools, shops) checking everyone who enters
     against the place's own list (e.g. a shop's banned customers)."""
 
@@ -401,7 +410,7 @@ class EntryPoint(_Strict):
                                                         "frontal (an assumption).")
 
 
-class Bodycam(_Strict):
+class Bodycam(_Device):
     """Patrol officers with body-worn cameras who walk beats and stop people.
 
     Who is stopped depends on who passes the officer and on a per-group stop propensity (the
@@ -442,7 +451,7 @@ class Bodycam(_Strict):
         return self
 
 
-class Carcam(_Strict):
+class Carcam(_Device):
     """Patrol cars whose cameras scan the faces of people they pass."""
 
     kind: Literal["carcam"]
@@ -466,7 +475,7 @@ class Carcam(_Strict):
         return self
 
 
-class Facility(_Strict):
+class Facility(_Device):
     """A closed site (a prison) with an enrolled population: one-to-one face checks at its doors
     for inmates moving inside, staff arriving for work and visitors."""
 
@@ -797,6 +806,15 @@ class Scenario(_Strict):
         """The threshold in force: the regulator's if set, else the face-match setting."""
         g = self.governance.threshold
         return self.facematch.threshold if g is None else g
+
+    def threshold_of(self, deployment: int) -> float:
+        """The threshold deployment ``deployment`` searches at: its own if set (but never below
+        the regulator's ``governance.threshold``), else :attr:`threshold`."""
+        own = self.deployment[deployment].threshold
+        if own is None:
+            return self.threshold
+        g = self.governance.threshold
+        return own if g is None else max(own, g)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

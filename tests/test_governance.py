@@ -126,3 +126,43 @@ def test_regulated_capital_tracks_nobody_unlisted() -> None:
     reg = sim.run(load_scenario(SCENARIOS / "capital_cctv_regulated.toml", small)).summary
     plain = sim.run(load_scenario(SCENARIOS / "capital_cctv.toml", small)).summary
     assert reg["tracking_reach_mean"] < plain["tracking_reach_mean"] / 50, "no retention"
+
+
+def _alerts_by_camera_network(result: sim.RunResult) -> dict[str, int]:
+    cams = result.tables["cameras"].to_pydict()
+    name_of = dict(zip(cams["camera_id"], cams["deployment"], strict=True))
+    alerts = result.tables["alerts"].column("camera_id").to_pylist()
+    out: dict[str, int] = {}
+    for c in alerts:
+        out[str(name_of[c])] = out.get(str(name_of[c]), 0) + 1
+    return out
+
+
+def test_each_deployment_searches_at_its_own_threshold() -> None:
+    two = [{"kind": "cctv", "name": "loose", "count": 20, "placement": "footfall",
+            "range_m": 30, "p_capture": 0.8, "threshold": 0.52},
+           {"kind": "cctv", "name": "strict", "count": 20, "placement": "random",
+            "range_m": 30, "p_capture": 0.8, "threshold": 0.66}]
+    base = run(deployment=two)
+    per = _alerts_by_camera_network(base)
+    assert per.get("loose", 0) > 5 * max(per.get("strict", 0), 1), per
+    # The strict network's threshold alone changes nothing of the loose one's alerts.
+    stricter = run(deployment=[two[0], {**two[1], "threshold": 0.70}])
+    # (the loose network's 20 cameras come first)
+    loose = [a for a in base.tables["alerts"].to_pylist() if a["camera_id"] < 20]
+    loose2 = [a for a in stricter.tables["alerts"].to_pylist() if a["camera_id"] < 20]
+    assert [a["capture_id"] for a in loose] == [a["capture_id"] for a in loose2]
+    assert base.tables["captures"].equals(stricter.tables["captures"]), "same captures"
+
+
+def test_the_regulators_threshold_is_a_floor_for_every_deployment() -> None:
+    dep = {"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30,
+           "p_capture": 0.8}
+    floor = run(deployment=[{**dep, "threshold": 0.52}], governance={"threshold": 0.64})
+    plain = run(deployment=[dep], governance={"threshold": 0.64})
+    higher = run(deployment=[{**dep, "threshold": 0.70}], governance={"threshold": 0.64})
+    assert floor.summary["alerts"] == plain.summary["alerts"], "0.52 is raised to the 0.64 floor"
+    assert higher.summary["alerts"] < plain.summary["alerts"], "a stricter one stays stricter"
+    sc = load_scenario(small_dict(deployment=[{**dep, "threshold": 0.52}],
+                                  governance={"threshold": 0.64}))
+    assert sc.threshold_of(0) == 0.64
