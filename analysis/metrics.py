@@ -148,9 +148,12 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         false_group = person_group[seen[~is_true]]
         false_unlisted_group = person_group[seen[~is_true & ~listed[seen]]]
         detected = np.unique(alert_key[is_true])
+        # Innocent people (not on any list) and how many false alerts each drew.
+        flagged, times = np.unique(seen[~is_true & ~listed[seen]], return_counts=True)
     else:
         is_true = np.zeros(0, bool)
         false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
+        flagged = times = np.zeros(0, np.int64)
     # Acted on: confirmed by review or acted on unreviewed; every alert when nobody reviews.
     reviews = tables.get("reviews")
     if reviews is not None and reviews.num_rows:
@@ -194,6 +197,7 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         "false_alerts_by_group": {n: int(c) for n, c in zip(names, false_by_group, strict=True)},
         "false_alert_rate_by_group": rate,
         "false_alert_rate_ratio": ratio,
+        **_flagged(flagged, times, person_group, names),
         "confirmed_alerts": int(confirmed.sum()),
         "confirmed_false_alerts": int((confirmed & ~is_true).sum()),
         "false_alerts_rejected_share": (float((rejected & ~is_true).sum() / n_false)
@@ -216,6 +220,25 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         "schema_version": meta.get("schema_version"),
         "survsim_version": meta.get("survsim_version"),
         "library_versions": _versions(meta),
+        # "none": the model's point estimates; "ensemble draw r": one draw of its uncertainty.
+        "model_uncertainty": meta.get("model_uncertainty", "none"),
+    }
+
+
+def _flagged(person: np.ndarray, times: np.ndarray, person_group: np.ndarray,
+             names: list[str]) -> dict[str, Any]:
+    """Innocent people falsely flagged (at least once, and more than once), in all and per
+    group: with persistent look-alikes, the same person is flagged again and again."""
+    k = len(names)
+    once = np.bincount(person_group[person], minlength=k)
+    again = np.bincount(person_group[person[times >= 2]], minlength=k)
+    return {
+        "people_falsely_flagged": int(person.size),
+        "people_falsely_flagged_repeatedly": int((times >= 2).sum()),
+        "false_alerts_per_flagged_person": (float(times.mean()) if times.size else None),
+        "people_falsely_flagged_by_group": {n: int(c) for n, c in zip(names, once, strict=True)},
+        "people_falsely_flagged_repeatedly_by_group": {
+            n: int(c) for n, c in zip(names, again, strict=True)},
     }
 
 
@@ -254,6 +277,10 @@ def _stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[s
             for n, c, r in zip(names, by_group, residents, strict=True)},
         "missed_intercepts": int((~made).sum()),
         "intercept_time_s_median": float(np.median(response[made])) if made.any() else None,
+        # The same innocent person stopped again and again (persistent look-alikes).
+        "people_wrongfully_stopped": int(np.unique(person[wrongful]).size),
+        "people_wrongfully_stopped_repeatedly": int(
+            (np.unique(person[wrongful], return_counts=True)[1] >= 2).sum()),
     }
 
 

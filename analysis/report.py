@@ -614,6 +614,47 @@ def _stops_section(summary: Mapping[str, Any], groups: Sequence[Group]) -> Secti
                    fig, "wrongful_stops_by_group.csv", csv_text)
 
 
+def _repeat_section(summary: Mapping[str, Any], facts: AlertFacts, listed: np.ndarray,
+                    groups: Sequence[Group], stops: pa.Table | None) -> Section:
+    """Innocent people flagged (and stopped) more than once: a look-alike of a listed person
+    is a look-alike at every capture."""
+    false = ~facts.is_true
+    person = facts.person[false]
+    innocent = ~listed[person] if listed.size else np.ones(person.size, bool)
+    who, times = np.unique(person[innocent], return_counts=True)
+    group_of = dict(zip(facts.person.tolist(), facts.group.tolist(), strict=True))
+    bins = (("once", times == 1), ("twice", times == 2), ("3 times or more", times >= 3))
+    fig = go.Figure()
+    rows = list(groups)[::-1]
+    data: list[list[object]] = []
+    index = {g.name: i for i, g in enumerate(groups)}  # groups are in group-id order
+    for label, sel in bins:
+        counts = np.bincount(np.array([group_of[p] for p in who[sel].tolist()], np.int64),
+                             minlength=len(groups))
+        fig.add_trace(go.Bar(x=[int(counts[index[g.name]]) for g in rows],
+                             y=[g.label for g in rows], orientation="h",
+                             name=f"flagged {label}"))
+        data.extend([g.name, g.label, label, int(counts[index[g.name]])] for g in groups)
+    fig.update_layout(barmode="stack")
+    _layout(fig, 110 + 38 * max(len(groups), 3), xaxis_title="innocent people falsely flagged")
+    fig.update_layout(margin={"l": 170, "t": 20})
+    repeated = int((times >= 2).sum())
+    intro = (f"{_plural(int(who.size), 'innocent person was', 'innocent people were')} falsely "
+             f"flagged; {_plural(repeated, 'of them was', 'of them were')} flagged more than "
+             f"once, {_num(int(times.max()) if times.size else 0)} times at most. A passer-by "
+             f"who resembles a listed face resembles it at every capture (the share of the "
+             f"resemblance that persists is an assumption, docs/face_match.md).")
+    if stops is not None and stops.num_rows:
+        outcome = np.asarray(stops.column("outcome").to_pylist(), object)
+        stopped = _col(stops, "person_id").astype(np.int64)[outcome == "wrongful_stop"]
+        _, n_stops = np.unique(stopped, return_counts=True)
+        intro += (f" Officers stopped {_plural(int(n_stops.size), 'innocent person')}, "
+                  f"{_plural(int((n_stops >= 2).sum()), 'of them', 'of them')} more than once.")
+    return Section("repeats", "The same people, flagged again and again", intro, fig,
+                   "people_falsely_flagged.csv",
+                   _csv(["group", "label", "flagged", "people"], data))
+
+
 def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
                  groups: Sequence[Group], attribution: str | None = None) -> Section:
     fig = go.Figure()
@@ -1060,6 +1101,10 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         sections.append(_group_section(summary, groups, unlisted_caps))
     if int(summary.get("wrongful_stops") or 0) or int(summary.get("stops") or 0):
         sections.append(_stops_section(summary, groups))
+    if int(summary.get("people_falsely_flagged") or 0) and people is not None:
+        listed_of = np.zeros(person_group.size, bool)
+        listed_of[_col(people, "person_id")] = _col(people, "is_listed")
+        sections.append(_repeat_section(summary, facts, listed_of, groups, tables.get("stops")))
     sections.append(_map_section(tables, facts, groups, meta.get("map_attribution")))
     sections.append(_alerts_section(summary, facts))
     if _nonempty(tables, "review_queue"):

@@ -64,6 +64,20 @@ def _write(out_dir: Path, page: str, overwrite: bool = False) -> Path:
 
 
 # ---------------------------------------------------------------- comparison
+def interval_kind(meta: dict[str, Any]) -> str:
+    """What a comparison's intervals include, in a sentence."""
+    kinds = meta.get("model_uncertainty") or {}
+    ensemble = sorted(n for n, k in kinds.items() if k == "ensemble")
+    if not ensemble:
+        return ("They show run-to-run variation only (who lives where, how people move, every "
+                "coin): the face-match model's parameters are fixed at their point estimates "
+                "(facematch.uncertainty = \"ensemble\" adds their uncertainty).")
+    which = "every scenario" if len(ensemble) == len(kinds) else ", ".join(ensemble)
+    return (f"For {which} they include the face-match model's uncertainty as well: "
+            f"replication r uses draw r of its uncertain inputs (facematch.uncertainty = "
+            f"\"ensemble\").")
+
+
 def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     """``report.html`` for a ``survsim compare`` directory."""
     out_dir = Path(out_dir)
@@ -139,8 +153,8 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     about = (f"<p>Scenarios: {_esc(', '.join(meta['files']))}. Seed {meta['seed']}; replication "
              f"r of every scenario uses the same random numbers (common random numbers), so "
              f"differences are paired run by run. Intervals are 95% t-intervals over "
-             f"replications. Full run of replication 0 of each scenario: <code>runs/</code>."
-             f"</p>")
+             f"replications. {_esc(interval_kind(meta))} Full run of replication 0 of each "
+             f"scenario: <code>runs/</code>.</p>")
     title = f"Comparing {len(names)} scenarios"
     return _write(out_dir, overwrite=overwrite, page=_page(
         title, f"{meta['replications']} replications each.", findings, sections, about))

@@ -185,6 +185,7 @@ class ReferenceEngine:
         self.cam_key = cams.stable_key(city.n_nodes).tolist()
         self.cam_crowd = (world.walkers_per_hour[cams.node] / 60.0).tolist()  # camera x hour
         self.person_group = world.model_group[pop.group].astype(np.int64).tolist()
+        self.person_age = pop.age_band.astype(np.int64).tolist()
         # Per person, their trips in departure order (trips are sorted by departure).
         order = np.argsort(trips.person_id, kind="stable")
         self.trip_order = order.tolist()
@@ -286,11 +287,12 @@ class ReferenceEngine:
     def match(self, cid: int, t: float, cam: int, person: int, trip: int, q: float) -> None:
         li = self.cam_list[cam]
         g = self.person_group[person]
+        a = self.person_age[person]
         entry = self.entry_of_person[li][person]
         if self.decide_mode == "matcher":
-            claimed, score = self._decide_matcher(li, trip, cam, g, entry, q)
+            claimed, score = self._decide_matcher(li, trip, cam, g, a, entry, q)
         else:
-            claimed, score = self._decide_rates(li, g, entry, q)
+            claimed, score = self._decide_rates(li, a, g, entry, q)
         if claimed < 0:
             return
         t_alert = t + self.latency_s
@@ -302,30 +304,33 @@ class ReferenceEngine:
             self.counts.false_alerts += 1
         self.alert_rows.append((aid, t_alert, cid, cam, self.list_names[li], claimed, score))
 
-    def _decide_rates(self, li: int, g: int, entry: int, q: float) -> tuple[int, float]:
+    def _decide_rates(self, li: int, a: int, g: int, entry: int, q: float
+                      ) -> tuple[int, float]:
         """Claimed entry (-1: no alert) and score, from the model's rates for one capture."""
         model, rng = self.w.model, self.rng
         pos = self.searched_pos[li].get(entry, -1) if entry >= 0 else -1
         if pos >= 0 and rng.random() < float(model.p_hit(self.threshold, g, q)):
             u = rng.random()
             return entry, float(model.genuine_score_above(self.threshold, np.int64(g), q, u))
-        if rng.random() >= self.fpir[li][g]:
+        if rng.random() >= self.fpir[li][a][g]:
             return -1, math.nan
-        cdf = self.claim_cdf[li][g]
+        cdf = self.claim_cdf[li][a][g]
         h = min(bisect_right(cdf, rng.random()), len(cdf) - 1)
         a, b = self.entries_start[li][h], self.entries_start[li][h + 1]
         pick = a + min(int(rng.random() * (b - a)), max(b - a - 1, 0))
         claimed_pos = self.entries_by_group[li][pick]
         m = self.matchers[li]
         score = float(model.impostor_score_above(
-            self.threshold, np.int64(g), m.watchlist_group[claimed_pos], rng.random()))
+            self.threshold, np.int64(g), m.watchlist_group[claimed_pos], rng.random(),
+            np.int64(a)))
         return int(m.searched[claimed_pos]), score
 
-    def _decide_matcher(self, li: int, trip: int, cam: int, g: int, entry: int,
+    def _decide_matcher(self, li: int, trip: int, cam: int, g: int, a: int, entry: int,
                         q: float) -> tuple[int, float]:
         """Claimed entry and score from ``Matcher.decide`` called on this one capture."""
         d = self.matchers[li].decide(np.array([trip]), np.array([self.cam_key[cam]]),
-                                     np.array([g]), np.array([entry]), np.array([q]))
+                                     np.array([g]), np.array([entry]), np.array([q]),
+                                     np.array([a]))
         return int(d.claimed[0]), float(d.score[0])
 
     # ------------------------------------------------------------ running and output

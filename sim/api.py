@@ -71,6 +71,8 @@ def run_metadata(world: World) -> dict[str, str]:
             "scenario_hash": s.content_hash(), "schema_version": SCHEMA_VERSION,
             "survsim_version": __version__, "duration_s": repr(s.duration_s),
             "library_versions": json.dumps(library_versions(), sort_keys=True),
+            "model_uncertainty": (f"ensemble draw {world.replication}"
+                                  if s.facematch.uncertainty == "ensemble" else "none"),
             **({"map_attribution": world.city.attribution} if world.city.attribution else {})}
 
 

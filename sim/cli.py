@@ -242,6 +242,7 @@ def compare(
     """Run scenarios side by side on common random numbers; write comparison.parquet and
     report.html."""
     from sim.experiments import compare as run_compare
+    from sim.scenario import load_scenario
 
     progress, update = _progress_bar("Comparing", quiet)
     try:
@@ -257,8 +258,11 @@ def compare(
     if quiet:
         return
     rows = table.to_pylist()
-    shown = Table(title=f"Comparison over {replications} replications (95% intervals; "
-                        f"difference against {rows[0]['scenario']})")
+    ensemble = any(load_scenario(p, set_ or []).facematch.uncertainty == "ensemble"
+                   for p in scenarios)
+    kind = "run-to-run and model uncertainty" if ensemble else "run-to-run variation only"
+    shown = Table(title=f"Comparison over {replications} replications (95% intervals of "
+                        f"{kind}; difference against {rows[0]['scenario']})")
     for c in ("scenario", "metric", "mean", "95% interval", "difference"):
         shown.add_column(c, justify="left" if c in ("scenario", "metric") else "right")
     for r in rows:
@@ -329,7 +333,12 @@ def errors(
     threshold: Annotated[float | None, typer.Option(
         help="Similarity threshold in [0, 1] (default: the model's reference).")] = None,
     watchlist: Annotated[int, typer.Option(
-        help="Watchlist size for FPIR, spread over the groups by US-like shares.", min=0)] = 1000,
+        help="Watchlist size for FPIR.", min=0, max=20_000_000)] = 1000,
+    list_make_up: Annotated[str, typer.Option(
+        "--list", help="The watchlist's make-up: 'population' (US Census shares), "
+                       "'evaluation' (the gallery the preset was measured against, if any), "
+                       "or a custody preset: arrests_us_2018, custody_england_wales_2018.")]
+    = "population",
     quality: Annotated[float, typer.Option(
         help="Capture quality for FNMR/TPIR (1 = portraits).", min=0.0, max=1.0)] = 1.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -349,7 +358,7 @@ def errors(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UserError(f"--threshold: expected a number in [0, 1], got {threshold}")
     t = m.threshold_ref if threshold is None else threshold
-    enrolled = _enrolled(m.groups, watchlist)
+    enrolled = _enrolled(m, watchlist, list_make_up)
     if sweep:
         if out is None:
             raise UserError("--sweep: give the HTML file to write with --out FILE.html")
@@ -372,10 +381,11 @@ def errors(
     rates = m.summary(t, enrolled, quality)
     if json_out:
         sys.stdout.write(json.dumps({"model": model, "threshold": t, "watchlist": watchlist,
-                                     "quality": quality, "groups": rates}, indent=2) + "\n")
+                                     "list": list_make_up, "quality": quality,
+                                     "groups": rates}, indent=2) + "\n")
         return
-    table = Table(title=f"{model} at threshold {t:g}, watchlist of {watchlist:,}, "
-                        f"capture quality {quality:g}")
+    table = Table(title=f"{model} at threshold {t:g}, watchlist of {watchlist:,} "
+                        f"({list_make_up}), capture quality {quality:g}; FPIR of adults")
     for c in ("group", "FMR", "FNMR", "FPIR", "TPIR"):
         table.add_column(c, justify="left" if c == "group" else "right")
     for g, r in rates.items():
@@ -386,16 +396,29 @@ def errors(
         out_console.print(Text("caveat: " + c, style="dim"))
 
 
-def _enrolled(groups: tuple[str, ...], size: int) -> Any:
-    """A watchlist of ``size`` split over the model's groups by the NIST preset's shares."""
+def _enrolled(model: Any, size: int, make_up: str) -> Any:
+    """A watchlist of ``size`` split over the model's groups: by US Census shares
+    ('population'), the preset's own evaluation gallery, or a custody preset."""
     import numpy as np
 
-    from sim.presets import GROUP_PRESETS
+    from sim.presets import GROUP_PRESETS, WATCHLIST_PRESETS
 
-    shares = {g["name"]: float(g["share"]) for g in GROUP_PRESETS["nist_sex_race"]}  # type: ignore[arg-type]
-    w = np.array([shares.get(g, 0.0) for g in groups])
+    if make_up == "evaluation":
+        if model.gallery is None:
+            raise UserError(f"--list evaluation: {model.name} was published as one-to-one "
+                            f"rates, with no gallery; use population or a custody preset")
+        w = np.asarray(model.gallery, np.float64)
+    elif make_up in WATCHLIST_PRESETS:
+        w = np.array([WATCHLIST_PRESETS[make_up].get(g, 0.0) for g in model.groups])
+    elif make_up == "population":
+        shares = {g["name"]: float(g["share"])  # type: ignore[arg-type]
+                  for g in GROUP_PRESETS["nist_sex_race"]}
+        w = np.array([shares.get(g, 0.0) for g in model.groups])
+    else:
+        raise UserError(f"--list: expected population, evaluation or one of "
+                        f"{', '.join(WATCHLIST_PRESETS)}, got {shown(make_up)}")
     if w.sum() == 0:
-        w = np.ones(len(groups))
+        w = np.ones(len(model.groups))
     return size * w / w.sum()
 
 

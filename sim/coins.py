@@ -40,6 +40,9 @@ _MEANING = {
     "claim_group": "the group of the entry a false match names (trip, camera)",
     "claim_entry": "which entry of that group it names (trip, camera)",
     "score": "the similarity score the system sees (trip, camera)",
+    "lookalike_order": "how closely a person resembles the list's faces: which of the "
+                       "look-alike model's virtual people they are (person)",
+    "lookalike_pick": "which entries of that group those look-alikes are (person, group, k)",
     # What the system does with captures.
     "link": "a retained capture is found by a later search for its owner (trip, camera)",
     "label": "the demographic classifier's label of a face (trip, camera)",
@@ -69,6 +72,8 @@ class Coins:
     claim_group: np.uint64
     claim_entry: np.uint64
     score: np.uint64
+    lookalike_order: np.uint64
+    lookalike_pick: np.uint64
     link: np.uint64
     label: np.uint64
     review: np.uint64
@@ -81,7 +86,7 @@ class Coins:
     def match(self) -> dict[str, np.uint64]:
         """The keys :class:`sim.matching.Matcher` draws with."""
         return {k: getattr(self, k) for k in ("hit", "false", "claim_group", "claim_entry",
-                                              "score")}
+                                              "score", "lookalike_order", "lookalike_pick")}
 
 
 assert set(_MEANING) == {f.name for f in dataclasses.fields(Coins)}, "one meaning per coin"

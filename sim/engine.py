@@ -198,9 +198,12 @@ class Engine:
         pairs = sorted({(int(li), float(t)) for li, t in zip(devices.watchlist.tolist(),
                                                               self.cam_threshold.tolist(),
                                                               strict=True)}) or [(0, s.threshold)]
+        rho = world.model.persistence if s.facematch.persistence is None \
+            else s.facematch.persistence
         self.matchers = [
             Matcher(world.model, t, world.model_group[self.lists[li].group], coins.match(),
-                    searched_entries(s.governance, self.lists[li].size) if li == 0 else None)
+                    searched_entries(s.governance, self.lists[li].size) if li == 0 else None,
+                    persistence=rho, n_people=pop.n)
             for li, t in pairs]
         index = {pair: i for i, pair in enumerate(pairs)}
         self.matcher_of_cam = np.array([index[(int(li), float(t))] for li, t in zip(
@@ -701,6 +704,7 @@ class Engine:
         w = self.w
         trip, cam, person = cap["trip"], cap["camera"], cap["person"]
         group = w.model_group[w.population.group[person]]
+        age = w.population.age_band[person]
         ckey = self.camera_key[cam]
         out: dict[str, np.ndarray] = {}
         gov = w.scenario.governance
@@ -715,7 +719,7 @@ class Engine:
             li = self.matcher_list[m]
             d = self.matchers[m].decide(trip[sel], ckey[sel], group[sel],
                                         self.entry_of_person[li, person[sel]],
-                                        cap["quality"][sel])
+                                        cap["quality"][sel], age[sel], person[sel])
             claimed[sel] = d.claimed
             score[sel] = d.score
         out["claimed"] = claimed

@@ -246,8 +246,12 @@ def compare(paths: Sequence[str | Path], *, replications: int, out: str | Path,
     _write_atomic(_rows_table(rows, ["scenario"]), out / "replications.parquet")
     table = comparison_table(rows, names)
     _write_atomic(table, out / "comparison.parquet")
-    write_json(out / "compare.json", {"scenarios": names, "files": [str(p) for p in paths],
-                                      "replications": replications, "seed": common_seed})
+    write_json(out / "compare.json", {
+        "scenarios": names, "files": [str(p) for p in paths], "replications": replications,
+        "seed": common_seed,
+        # What the intervals hold: run-to-run variation only, or the model's uncertainty too.
+        "model_uncertainty": {n: sc.facematch.uncertainty
+                              for n, sc in zip(names, scenarios, strict=True)}})
     return table
 
 

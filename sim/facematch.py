@@ -2,37 +2,58 @@
 
 Every model is a :class:`ScoreModel`. For each group g, similarity scores in (0, 1) are
 *logit-normal*: ``logit(score)`` is normal, with mean ``imp_mu[g]`` and spread ``imp_sd[g]`` for
-impostor pairs (two different people of group g) and ``gen_mu[g]``, ``gen_sd[g]`` for genuine
-pairs (two images of one person of group g). A threshold T turns them into
+impostor pairs of two different people of group g (same sex, same race, both adults: the pairs
+NIST's per-group false match rates are measured on) and ``gen_mu[g]``, ``gen_sd[g]`` for genuine
+pairs (two images of one person). A threshold T turns them into
 
     FMR_g(T)  = P(impostor score > T) = 1 - Phi((logit T - imp_mu_g) / imp_sd_g)
     FNMR_g(T) = P(genuine score <= T) = Phi((logit T - gen_mu_g(q)) / gen_sd_g)
 
-so sweeping T trades one error for the other as a DET curve does. Impostors of two different
-groups g, h resemble each other less: their mean is the average of the two groups' means lowered by
-``cross_shift`` (logit units). One-to-many search against a watchlist holding N_h people of group h
-falsely matches a non-listed probe of group g with the exact probability
+so sweeping T trades one error for the other as a DET curve does.
 
-    FPIR_g = 1 - prod_h (1 - FMR_gh(T)) ** N_h      (docs/calibration.md section 7)
+**Who resembles whom** (:class:`Structure`). An impostor pair of a probe of group g and age band
+a against an enrolled face of group h (watchlist entries are adults: custody lists hold adults)
+has the mean
+
+    mu(a, g, h) = (imp_mu_g + imp_mu_h) / 2 + sd_gh * (level_a / 2 - sex * [sex differs]
+                  - race * [race differs] - age * [a is not adult])
+
+with sd_gh the root mean square of the two spreads. The shifts are in units of the pair's spread
+and each comes from NIST's own cross-demographic measurements (values and sources in
+``NIST_STRUCTURE``): pairs of different sex and of different race resemble each other much less
+than same-demographic pairs, pairs of different ages less again, and children's and the elderly's
+faces more among themselves. So the make-up of a watchlist decides whom a false match falls on:
+a passer-by is falsely matched mostly against the listed people of their own sex and race.
+Models whose groups carry no sex and race (a user's own groups) use ``cross_shift`` (logit units)
+for every pair of different groups instead.
+
+One-to-many search against a watchlist holding N_h adults of group h falsely matches a non-listed
+probe of group g and age band a with the exact probability
+
+    FPIR_ga = 1 - prod_h (1 - FMR_agh(T)) ** N_h      (docs/calibration.md section 7)
 
 and finds a listed person of group g with TPIR_g = 1 - FNMR_g(T, q). Capture quality q in [0, 1]
 (1 = a custody portrait) lowers the genuine mean: gen_mu_g(q) = gen_mu_g - quality_shift * (1 - q).
 
-Presets are fitted to published figures (docs/calibration.md; sources next to each value): the
-per-group means are solved so that FMR and FNMR equal the published rates at the preset's
-reference threshold, with spreads pinned by the published threshold behaviour. The fit and its
-limits are documented in docs/face_match.md.
+Presets are fitted to published figures at each evaluation's own gallery (docs/calibration.md;
+sources next to each value): NIST's per-group rates are same-demographic pairs, fitted directly;
+NPL's and the PND's rates are one-to-many against their galleries, so the fit includes the
+galleries' make-up. The fits, the assumptions and how much each moves the results:
+docs/face_match.md.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import log_ndtr, logit, ndtr, ndtri
+
+from sim.rng import Streams, declare
 
 if TYPE_CHECKING:
     from sim.scenario import FaceMatch as FaceMatchSpec
@@ -43,6 +64,10 @@ NIST_GROUPS: tuple[str, ...] = (
     "white_male", "white_female", "black_male", "black_female",
     "asian_male", "asian_female", "amerindian_male", "amerindian_female",
 )
+SEXES: tuple[str, ...] = ("male", "female")
+RACES: tuple[str, ...] = ("white", "black", "asian", "amerindian")
+AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")  # as sim.population's age_band
+ADULT = AGE_BANDS.index("adult")
 
 _EPS = 1e-12
 
@@ -56,6 +81,40 @@ def _sf(z: npt.ArrayLike) -> Array:
     return np.asarray(ndtr(-np.asarray(z, np.float64)), np.float64)
 
 
+def sex_and_race(groups: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """Each group's sex and race (indices into SEXES, RACES) from names like 'black_female';
+    None when a group's name does not say (the model then uses a single cross shift)."""
+    sex, race = [], []
+    for g in groups:
+        r, _, s = g.rpartition("_")
+        if r not in RACES or s not in SEXES:
+            return None
+        sex.append(SEXES.index(s))
+        race.append(RACES.index(r))
+    return tuple(sex), tuple(race)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """How an impostor pair's demographics move its score, in units of the pair's spread.
+
+    Attributes
+    ----------
+    sex, race
+        Lowering for a pair of different sex, of different race (the two add up).
+    age
+        Lowering for a probe whose age band is not the entries' (adults).
+    level
+        Raising of each age band's same-band impostor mean over adults' (child, adult, senior);
+        a probe carries half its band's level into a pair with an adult.
+    """
+
+    sex: float = 0.0
+    race: float = 0.0
+    age: float = 0.0
+    level: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
 @dataclass(frozen=True)
 class ScoreModel:
     """Logit-normal genuine and impostor score distributions per group.
@@ -63,9 +122,14 @@ class ScoreModel:
     Attributes
     ----------
     imp_mu, imp_sd, gen_mu, gen_sd
-        Per-group means and spreads of logit(score), impostor and genuine pairs (portrait quality).
+        Per-group means and spreads of logit(score): impostor pairs of two adults of the group,
+        and genuine pairs (portrait quality).
+    structure
+        The cross-demographic shifts, used when the groups have a sex and race (None: use
+        ``cross_shift`` instead).
     cross_shift
-        How much lower (logit units) the impostor mean is for two people of different groups.
+        Without a structure (or for groups without sex and race): how much lower (logit units)
+        the impostor mean is for two people of different groups, whatever their ages.
     quality_shift
         Lowering of the genuine mean (logit units) per unit of lost capture quality.
     threshold_ref
@@ -84,11 +148,21 @@ class ScoreModel:
     description: str = ""
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
-    pair_from_probe: bool = False  # impostor pairs take the probe's distribution (see below)
+    structure: Structure | None = None  # None: cross_shift for every pair of other groups
+    # The make-up (shares per group) of the gallery the preset's published one-to-many figures
+    # were measured against (None: published as one-to-one rates).
+    gallery: tuple[float, ...] | None = None
+    # The persistent share of impostor-score variance (sim.lookalikes); LOOKALIKE_PERSISTENCE.
+    persistence: float = 0.0
+
+    @property
+    def demographics(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """Each group's (sex, race) indices, or None (groups without them, or no structure)."""
+        return None if self.structure is None else sex_and_race(self.groups)
 
     # ---------------------------------------------------------------- one-to-one
     def fmr(self, threshold: float) -> Array:
-        """False match rate per group (impostor pairs of the same group)."""
+        """False match rate per group (impostor pairs of two adults of the same group)."""
         return _sf((_logit(threshold) - np.asarray(self.imp_mu)) / np.asarray(self.imp_sd))
 
     def fmr_at(self, threshold: npt.ArrayLike, group: npt.ArrayLike) -> Array:
@@ -106,40 +180,60 @@ class ScoreModel:
         shifted = mu - self.quality_shift * (1.0 - q)
         return np.asarray(ndtr((_logit(threshold) - shifted) / sd), np.float64)
 
-    def pair_params(self) -> tuple[Array, Array]:
-        """Impostor logit mean and spread for every (probe group, enrolled group) pair.
-
-        By default a pair of two groups averages their means (and root-mean-squares their
-        spreads), lowered by ``cross_shift``. Presets fitted to *aggregate* one-to-many figures
-        (``pair_from_probe``) give every pair the probe group's own distribution, so the
-        published FPIR holds whatever the watchlist's make-up.
-        """
+    def pair_params_by_age(self) -> tuple[Array, Array]:
+        """Impostor logit mean and spread of every (probe age band, probe group, enrolled
+        group), shapes (3, G, G): the enrolled faces are adults (see the module docstring)."""
         mu = np.asarray(self.imp_mu)
         sd = np.asarray(self.imp_sd)
-        other = 1 - np.eye(mu.size)
-        if self.pair_from_probe:
-            pmu = np.repeat(mu[:, None], mu.size, axis=1) - self.cross_shift * other
-            psd = np.repeat(sd[:, None], sd.size, axis=1)
-            return pmu, psd
-        pmu = (mu[:, None] + mu[None, :]) / 2.0 - self.cross_shift * other
+        k = mu.size
         psd = np.sqrt((sd[:, None] ** 2 + sd[None, :] ** 2) / 2.0)
-        return pmu, psd
+        base = (mu[:, None] + mu[None, :]) / 2.0
+        demo = self.demographics
+        if demo is None:
+            shift = np.broadcast_to(self.cross_shift * (1 - np.eye(k)), (3, k, k))
+            return np.broadcast_to(base, (3, k, k)) - shift, np.broadcast_to(psd, (3, k, k))
+        sex, race = (np.asarray(x) for x in demo)
+        st = self.structure
+        assert st is not None
+        units = (st.sex * (sex[:, None] != sex[None, :])
+                 + st.race * (race[:, None] != race[None, :]))
+        out = np.empty((3, k, k))
+        for a in range(3):
+            across = st.age if a != ADULT else 0.0
+            out[a] = base + psd * (st.level[a] / 2.0 - units - across)
+        return out, np.broadcast_to(psd, (3, k, k))
 
-    def fmr_matrix(self, threshold: float) -> Array:
+    def pair_params(self, age: int = ADULT) -> tuple[Array, Array]:
+        """Impostor logit mean and spread for every (probe group, enrolled group) pair, for
+        probes of one age band (default adults)."""
+        mu, sd = self.pair_params_by_age()
+        return np.asarray(mu[age]), np.asarray(sd[age])
+
+    def fmr_matrix(self, threshold: float, age: int = ADULT) -> Array:
         """FMR of a probe of group g (rows) against an enrolled face of group h (columns)."""
-        pmu, psd = self.pair_params()
+        pmu, psd = self.pair_params(age)
+        return _sf((_logit(threshold) - pmu) / psd)
+
+    def fmr_matrix_by_age(self, threshold: float) -> Array:
+        """FMR of every (probe age band, probe group, enrolled group), shape (3, G, G)."""
+        pmu, psd = self.pair_params_by_age()
         return _sf((_logit(threshold) - pmu) / psd)
 
     # ---------------------------------------------------------------- one-to-many
-    def fpir(self, threshold: float, enrolled: npt.ArrayLike) -> Array:
-        """Chance that a non-listed probe of each group is matched to someone on the list.
+    def fpir(self, threshold: float, enrolled: npt.ArrayLike, age: int = ADULT) -> Array:
+        """Chance that a non-listed probe of each group (of one age band, default adults) is
+        matched to someone on the list.
 
         Exact for independent comparisons: 1 - prod_h (1 - FMR_gh) ** N_h, computed in log
         space so that tiny rates and huge lists stay accurate.
         """
+        return np.asarray(self.fpir_by_age(threshold, enrolled)[age], np.float64)
+
+    def fpir_by_age(self, threshold: float, enrolled: npt.ArrayLike) -> Array:
+        """FPIR of every (probe age band, probe group), shape (3, G)."""
         n = np.asarray(enrolled, np.float64)
-        log_miss = np.log1p(-np.minimum(self.fmr_matrix(threshold), 1 - 1e-16)) @ n
-        return np.asarray(-np.expm1(log_miss), np.float64)
+        f = np.minimum(self.fmr_matrix_by_age(threshold), 1 - 1e-16)
+        return np.asarray(-np.expm1(np.log1p(-f) @ n), np.float64)
 
     def fnir(self, threshold: float, quality: npt.ArrayLike = 1.0) -> Array:
         return self.fnmr(threshold, quality)
@@ -165,16 +259,18 @@ class ScoreModel:
         return _above(threshold, mu, np.asarray(self.gen_sd)[g], u)
 
     def impostor_score_above(self, threshold: float, probe: npt.ArrayLike,
-                             enrolled: npt.ArrayLike, u: npt.ArrayLike) -> Array:
+                             enrolled: npt.ArrayLike, u: npt.ArrayLike,
+                             age: npt.ArrayLike = ADULT) -> Array:
         """An impostor score drawn given that it passed the threshold."""
-        pmu, psd = self.pair_params()
+        pmu, psd = self.pair_params_by_age()
+        a = np.asarray(age, np.int64)
         p = np.asarray(probe, np.int64)
         e = np.asarray(enrolled, np.int64)
-        return _above(threshold, pmu[p, e], psd[p, e], u)
+        return _above(threshold, pmu[a, p, e], psd[a, p, e], u)
 
     def summary(self, threshold: float, enrolled: npt.ArrayLike | None = None,
                 quality: float = 1.0) -> dict[str, dict[str, float]]:
-        """Per-group FMR, FNMR, FPIR and TPIR (the shape of ``survsim errors --json``)."""
+        """Per-group FMR, FNMR, FPIR (adult probes) and TPIR (``survsim errors --json``)."""
         n = np.zeros(len(self.groups)) if enrolled is None else np.asarray(enrolled, float)
         fmr, fnmr = self.fmr(threshold), self.fnmr(threshold, quality)
         fpir = self.fpir(threshold, n)
@@ -213,9 +309,10 @@ def from_rates(name: str, groups: Sequence[str], threshold: float, fmr: Sequence
                fnmr: Sequence[float], *, imp_sd: float | Sequence[float] | None = None,
                gen_sd: float | Sequence[float] | None = None, quality: float = 1.0,
                cross_shift: float | None = None, quality_shift: float | None = None,
+               structure: Structure | None = None, persistence: float | None = None,
                description: str = "", caveats: Sequence[str] = (),
-               sources: Sequence[str] = (), pair_from_probe: bool = False) -> ScoreModel:
-    """A model whose groups have the given FMR and FNMR at ``threshold``."""
+               sources: Sequence[str] = ()) -> ScoreModel:
+    """A model whose groups have the given same-group FMR and FNMR at ``threshold``."""
     k = len(groups)
     isd = _per_group(IMPOSTOR_SD if imp_sd is None else imp_sd, k)
     gsd = _per_group(GENUINE_SD if gen_sd is None else gen_sd, k)
@@ -225,7 +322,51 @@ def from_rates(name: str, groups: Sequence[str], threshold: float, fmr: Sequence
                       gen_sd=gsd, cross_shift=CROSS_SHIFT if cross_shift is None else cross_shift,
                       quality_shift=qs, threshold_ref=threshold, description=description,
                       caveats=tuple(caveats), sources=tuple(sources),
-                      pair_from_probe=pair_from_probe)
+                      structure=NIST_STRUCTURE if structure is None else structure,
+                      persistence=LOOKALIKE_PERSISTENCE if persistence is None else persistence)
+
+
+def fit_to_gallery(model: ScoreModel, threshold: float, gallery: npt.ArrayLike,
+                   target_fpir: npt.ArrayLike, probes: npt.ArrayLike | None = None
+                   ) -> ScoreModel:
+    """The model with its impostor means moved so that one-to-many search of adult probes
+    against ``gallery`` (enrolled faces per group) gives ``target_fpir``.
+
+    With ``probes`` (the probe mix, shares per group) the target is one aggregate FPIR and
+    every group moves by the same logit amount (the model's differentials are kept); without,
+    the target is per group and each group's mean is solved (jointly, by fixed-point
+    iteration: a group's FPIR depends on every group it can be mistaken for).
+    """
+    n = np.asarray(gallery, np.float64)
+    base = np.asarray(model.imp_mu)
+
+    def with_mu(mu: Array) -> ScoreModel:
+        return replace(model, imp_mu=tuple(float(x) for x in mu))
+
+    if probes is not None:
+        w = np.asarray(probes, np.float64) / np.sum(probes)
+        aggregate = float(np.asarray(target_fpir))
+        lo, hi = -20.0, 20.0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if float(w @ with_mu(base + mid).fpir(threshold, n)) > aggregate:
+                hi = mid
+            else:
+                lo = mid
+        return with_mu(base + (lo + hi) / 2)
+    target = np.log(np.asarray(target_fpir, np.float64))
+    mu = base.copy()
+    step = 1e-4
+    for _ in range(200):
+        # Newton on log FPIR, each group by its own mean (the cross terms are small and are
+        # caught by the next round).
+        now = np.log(with_mu(mu).fpir(threshold, n))
+        slope = (np.log(with_mu(mu + step).fpir(threshold, n)) - now) / step
+        move = (target - now) / slope
+        mu = mu + np.clip(move, -2.0, 2.0)
+        if np.max(np.abs(move)) < 1e-10:
+            break
+    return with_mu(mu)
 
 
 def _per_group(v: float | Sequence[float], k: int) -> tuple[float, ...]:
@@ -234,6 +375,21 @@ def _per_group(v: float | Sequence[float], k: int) -> tuple[float, ...]:
     if len(v) != k:
         raise ValueError(f"expected {k} values, got {len(v)}")
     return tuple(float(x) for x in v)
+
+
+def shift_units(cross: float, a: float, b: float | None = None) -> float:
+    """How far (in impostor spreads) a pair's mean sits below the mean of two reference means,
+    from FMRs at one threshold: the cross pair's ``cross`` and the references' ``a``, ``b``."""
+    za = float(ndtri(1 - a))
+    zb = za if b is None else float(ndtri(1 - b))
+    return float(ndtri(1 - cross)) - (za + zb) / 2
+
+
+def ratio_at(fmr_level: float, ratio: float, measured_at: float) -> float:
+    """An FMR ratio measured at ``measured_at`` (reference group's FMR), carried to a reference
+    FMR of ``fmr_level`` through the model's normal tails (a fixed shift of the mean)."""
+    dz = float(ndtri(1 - measured_at) - ndtri(1 - measured_at * ratio))
+    return float(_sf(float(ndtri(1 - fmr_level)) - dz)) / fmr_level
 
 
 # ---------------------------------------------------------------- shared parameters
@@ -246,18 +402,63 @@ T_REF = 0.60
 # 2023-04-06; ComputerWeekly 2023-04-12): 7 false positives at 0.60, 1 at 0.62, 0 at 0.64, i.e.
 # FMR falls about 7-fold per +0.02. At the NIST reference FMR of 1e-5 that needs a logit spread of
 # (logit 0.62 - logit 0.60) / (Phi^-1(1 - 1e-5/7) - Phi^-1(1 - 1e-5)) = 0.202.
-IMPOSTOR_SD = float((logit(0.62) - logit(0.60)) / (ndtri(1 - 1e-5 / 7) - ndtri(1 - 1e-5)))
+FMR_SLOPE = 7.0  # FMR falls this many times per +0.02 of threshold near 0.60 (NPL: 7 -> 1)
+
+
+def impostor_sd(slope: float = FMR_SLOPE, level: float = 1e-5) -> float:
+    """The logit spread that makes FMR fall ``slope``-fold from 0.60 to 0.62 at ``level``."""
+    return float((logit(0.62) - logit(0.60)) / (ndtri(1 - level / slope) - ndtri(1 - level)))
+
+
+IMPOSTOR_SD = impostor_sd()
 
 # Genuine spread: an assumption (no published genuine-score spread on this scale). 0.5 logit units
 # makes the NIST White-male FNMR grow about 2.9-fold from threshold 0.60 to 0.65, a slope of the
 # kind published DET curves show, but not fitted to them.
 GENUINE_SD = 0.5
 
-# Impostor pairs of different sex or race score lower than same-demographic pairs (NISTIR 8280,
-# section 5 "cross-demographic false matches": FMR for cross-race and cross-sex impostors is far
-# lower). 0.1 logit units makes a cross-group FMR about 10x lower near FMR 1e-5: an assumption of
-# the order of magnitude, not a fit.
+# For a model's own groups without sex and race (a user-defined model): impostor pairs of two
+# different groups score this much lower (logit units), about 10x fewer false matches near FMR
+# 1e-5. An assumption of the order of NIST's cross-sex and cross-race drops (NIST_STRUCTURE).
 CROSS_SHIFT = 0.1
+
+# Who resembles whom, from NIST's own cross-demographic measurements (shifts in impostor spreads;
+# `shift_units` converts a published FMR ratio into one; docs/face_match.md has the derivation and
+# each range, and tests/test_facematch.py checks the conversions):
+# - different race, same sex: NIST FRVT 1:1 per-algorithm mugshot FMR matrices, medians over 240
+#   algorithms at the threshold giving White men FMR 1e-3 (transcribed by M. Bruveris,
+#   github.com/martinsbruveris/nist-frvt-analysis, data/frvt_11_gender_race.csv, 2020): White
+#   men 1.0e-3, Black men 2.25e-3, White man - Black man pairs 2.0e-4 (0.57 spreads); White
+#   women 2.9e-3, Black women 1.17e-2, cross pairs 5.0e-4 (0.78). NIST's visa report cards
+#   (usnistgov/frvt reportcards/11: 3divi_005, idemia_008) put pairs born in different world
+#   regions about 1.1-1.2 log10 below the two same-region rates near FMR 1e-4 (0.62-0.71).
+#   The mean of the two mugshot figures: 0.68 (plausible range 0.57-0.78).
+# - different sex, same race: the visa report cards' "any pairing" versus "same sex" panels
+#   (+0.22 log10 for same-sex pairs) imply, for a sex-balanced set, cross-sex pairs at about
+#   0.2 of same-sex FMR near 1e-4 to 1e-3 (0.39-0.45 spreads): 0.42 (range 0.25-0.6; the sex
+#   mix is not published, an inference).
+# - age: the 3divi_005 report card's age-pair heatmap (visa, same sex and region, FMR 1e-4
+#   overall): pairs from different age bins 5-22x below same-bin pairs (0.39-0.72 spreads; 0.5
+#   for survsim's broad bands, range 0.3-0.75); same-bin pairs of children 5.6x (ages 10-16) to
+#   18x (4-10) and of people over 64 3.7-4.6x above ages 24-48 (levels 0.46-0.81 and 0.37:
+#   0.7 for the under-18 band, range 0.45-1.0, and 0.37 for seniors, range 0.2-0.45). One
+#   algorithm's figures; the direction matches NISTIR 8280's summary ("higher error rates for
+#   ... the youngest and oldest", AP 2019-12-19).
+_RACE_UNITS = (shift_units(2.0e-4, 1.0e-3, 2.25e-3) + shift_units(5.0e-4, 2.9e-3, 1.17e-2)) / 2
+NIST_STRUCTURE = Structure(sex=0.42, race=round(_RACE_UNITS, 3), age=0.5,
+                           level=(0.7, 0.0, 0.37))
+
+# Persistent look-alikes (sim.lookalikes): the share of an impostor score's variance that belongs
+# to the pair of people rather than to the capture. No published figure pins it (an assumption).
+# A measurement for this project (not published; docs/face_match.md, "Persistent look-alikes"):
+# dlib's ResNet face model (2017) on the ORL (40 people x 10 images) and Yale (15 x 11) sets, the
+# covariance of two comparisons of the same pair sharing no image over the impostor variance:
+# 0.82 [0.73, 0.86] and 0.87 [0.76, 0.93] for studio photographs; a street capture against a
+# custody photograph varies far more from capture to capture (more image-to-image variance with
+# the pair part fixed gives 0.5-0.7), and studies of the "biometric menagerie" find subjects'
+# impostor behaviour weakly consistent when conditions change (Paone et al., IJCB 2011). The
+# pair's demographics are in its mean already (NIST_STRUCTURE), not in this share.
+LOOKALIKE_PERSISTENCE = 0.6
 
 # Capture quality: portraits (q = 1) give NIST's FNMR; live video is worse (docs/calibration.md
 # section 5: TPIR 0.89 in NPL's controlled test, > 0.76 with hats and glasses, about 0.70 for the
@@ -267,25 +468,59 @@ CROSS_SHIFT = 0.1
 LIVE_QUALITY_NPL = 0.8
 QUALITY_SHIFT = float((GENUINE_SD * (ndtri(0.11) - ndtri(0.0103))) / (1.0 - LIVE_QUALITY_NPL))
 
+# NIST's Annex 15 FMR scale floors at 1e-5: a group reported at 1e-5 has an FMR of *at most*
+# 1e-5 (85 of the 88 algorithms' White-male FMR, 54-60 of their White-female, Black-male and
+# Asian-male FMRs sit exactly there; TheMdTF/mdtf-public, nist-frvt-annex15-data-flat.csv). So a
+# floored value is censored, not equal to White men's. Where the floor hides a differential, the
+# unfloored FRVT 1:1 mugshot medians above (threshold at White-male FMR 1e-3) give it: White
+# women 2.9x, Black men 2.25x, Black women 11.7x White men's FMR, carried to the 1e-5 level by
+# `ratio_at` (4.2x, 3.0x and 28x). No unfloored figure for Asian or American Indian men was
+# found: their ratio to White men is taken as 1 (an assumption). Within each algorithm the floored
+# groups keep these ratios and the highest of them sits at the floor (all stay "at most 1e-5").
+_FLOOR = 1e-5
+_UNFLOORED_RATIO = {"white_female": 2.9, "black_male": 2.25, "black_female": 11.7}
+_UNFLOORED_AT = 1e-3
+
+
+def censored_floor(fmr: Sequence[float], floor: float = _FLOOR,
+                   unfloored: Mapping[str, float] | None = None) -> tuple[float, ...]:
+    """NIST groups' FMRs with the floored ones imputed (see the comment above); ``unfloored``:
+    the groups' FMR ratios to White men at FMR 1e-3 (default the FRVT 1:1 medians)."""
+    f = np.asarray(fmr, np.float64)
+    on_floor = np.isclose(f, floor, rtol=1e-9)
+    if not on_floor.any():
+        return tuple(float(x) for x in f)
+    known = _UNFLOORED_RATIO if unfloored is None else unfloored
+    ratio = np.array([ratio_at(floor, known.get(g, 1.0), _UNFLOORED_AT) for g in NIST_GROUPS])
+    top = float(ratio[on_floor].max())
+    return tuple(float(floor * ratio[i] / top) if on_floor[i] else float(f[i])
+                 for i in range(f.size))
+
 
 def _nist(name: str, fmr: Sequence[float], fnmr: Sequence[float], description: str,
-          extra_caveats: Sequence[str] = ()) -> ScoreModel:
+          inputs: Inputs, extra_caveats: Sequence[str] = ()) -> ScoreModel:
     return from_rates(
-        name, NIST_GROUPS, T_REF, fmr, fnmr, description=description,
+        name, NIST_GROUPS, T_REF, censored_floor(fmr, unfloored=dict(inputs.unfloored_ratio)),
+        fnmr, imp_sd=impostor_sd(inputs.fmr_slope), structure=inputs.structure,
+        persistence=inputs.persistence, description=description,
         caveats=(
-            "NIST's Annex 15 FMR scale floors at 1e-5, so FMRs reported at 1e-5 (and the "
-            "multipliers built on them) are upper bounds for those groups and lower bounds for "
-            "the differentials.",
+            "NIST's Annex 15 FMR scale floors at 1e-5; floored values are at most 1e-5, and are "
+            "imputed from NIST's unfloored FRVT 1:1 mugshot ratios (White women, Black men; "
+            "Asian and American Indian men are taken equal to White men, an assumption).",
             "The threshold scale is survsim's own: 0.60 stands for each algorithm's Annex 15 "
             "threshold; the FMR slope comes from NPL 2023 (NEC), the genuine spread is assumed.",
-            "Cross-group impostor scores are lowered by 0.1 logit units (an assumption).",
+            "Cross-demographic structure (different sex, race, age band) from NIST's FRVT 1:1 "
+            "measurements of other algorithms, applied to this one.",
             *extra_caveats),
         sources=("NIST FRVT Part 3: Demographic Effects, NISTIR 8280 (Grother, Ngan, Hanaoka "
-                 "2019), Annex 15",))
+                 "2019), Annex 15",
+                 "NIST FRVT 1:1 report cards (usnistgov/frvt) and per-algorithm mugshot FMR "
+                 "matrices (M. Bruveris' transcription, 2020)"))
 
 
 # NISTIR 8280 Annex 15: median over the 88 algorithms with White-male FNMR < 0.02 of each group's
-# rate divided by the White-male rate; White-male reference FMR 1e-5 and FNMR 0.0103.
+# rate divided by the White-male rate; White-male reference FMR 1e-5 and FNMR 0.0103. Medians of
+# 1.0 are floored values (above).
 _NIST_FMR_MULT = (1.0, 1.0, 1.0, 7.9, 1.0, 4.0, 12.6, 50.0)
 _NIST_FNMR_MULT = (1.0, 1.31, 0.39, 0.69, 0.94, 2.14, 1.97, 2.89)
 
@@ -306,92 +541,216 @@ _NAMED: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 # UK NPL 2023 (Mansfield), NEC NeoFace V4 live facial recognition: at 0.60, FPIR 1 in 6,000 with
-# a 10,000-person watchlist and 1 in 60,000 with 1,000 (linear in N), i.e. a per-comparison FMR
-# of 1/6,000/10,000 = 1.67e-8; TPIR 0.89; no significant demographic difference at >= 0.60.
-# Sources: The Register 2023-04-06; ComputerWeekly 2023-04-12; science.police.uk.
-_NPL_FMR = -np.log1p(-1.0 / 6000.0) / 10_000
+# a 10,000-person watchlist and 1 in 60,000 with 1,000 (linear in N); TPIR 0.89; no
+# statistically significant demographic difference at >= 0.60, yet all 7 false positives at 0.60
+# were of ethnic-minority subjects. The watchlists were drawn from a filler set "demographically
+# balanced ... with equal numbers in each demographic category" (178,000 images); 400 volunteers
+# walked past about 10 times each among crowds of more than 130,000. Sources: The Register
+# 2023-04-06; ComputerWeekly 2023-04-12; science.police.uk; the report's method as quoted in
+# press and forum coverage. Gallery and probe mix are assumptions: the gallery balanced over
+# White, Black and Asian men and women; the probes (the faces false positives could come from)
+# half White, a quarter Black, a quarter Asian, half men.
+_NPL_FPIR = 1.0 / 6000.0
+_NPL_N = 10_000
 _NPL_FNMR_LIVE = 1.0 - 0.89
+_NPL_GALLERY = np.array([1, 1, 1, 1, 1, 1, 0, 0], np.float64) * _NPL_N / 6
+_NPL_PROBES = np.array([0.25, 0.25, 0.125, 0.125, 0.125, 0.125, 0.0, 0.0])
+_NPL_FMR = -np.log1p(-_NPL_FPIR) / _NPL_N  # the per-comparison level, 1.67e-8
 # The impostor spread pinned at NPL's own FMR level: 7 -> 1 false positives from 0.60 to 0.62.
-_NPL_IMPOSTOR_SD = float((logit(0.62) - logit(0.60))
-                         / (ndtri(1 - _NPL_FMR / 7) - ndtri(1 - _NPL_FMR)))
-# "At 0.58 and 0.56 false positives rise, with more Black subjects falsely matched" (NPL 2023):
-# Black groups get a 13% narrower impostor spread with the same FMR at 0.60, so their FMR grows
-# faster as the threshold is lowered (and stays negligible above 0.60). The factor is an
-# assumption chosen to show the reported direction, not its size.
-_NPL_BLACK_SD_FACTOR = 0.87
+_NPL_IMPOSTOR_SD = impostor_sd(FMR_SLOPE, _NPL_FMR)
+# The minority differential at 0.60, estimated from the 7 of 7 (minority_ratio_posterior).
+_NPL_WHITE_SHARE = float(_NPL_PROBES[:2].sum())
+_NPL_PRIOR_SD = 1.0  # lognormal prior on the ratio, centred on 1 (no differential): an assumption
+
+
+def minority_ratio_posterior(k: int = 7, n: int = 7, white_share: float = _NPL_WHITE_SHARE,
+                             prior_sd: float = _NPL_PRIOR_SD) -> tuple[Array, Array]:
+    """Posterior of the minority / White FMR ratio R given that ``k`` of ``n`` false positives
+    were of minority subjects, among probes ``white_share`` White: each false positive is
+    minority with probability R (1 - w) / (R (1 - w) + w); prior log R ~ N(0, prior_sd).
+    Returns a grid of R and its posterior probabilities."""
+    log_r = np.linspace(-6 * prior_sd, 6 * prior_sd + 4, 4001)
+    r = np.exp(log_r)
+    p = r * (1 - white_share) / (r * (1 - white_share) + white_share)
+    post = np.exp(-0.5 * (log_r / prior_sd) ** 2) * p ** k * (1 - p) ** (n - k)
+    return r, post / post.sum()
+
+
+def _posterior_quantile(q: float) -> float:
+    r, w = minority_ratio_posterior()
+    return float(np.interp(q, np.cumsum(w), r))
+
+
+NPL_MINORITY_RATIO = _posterior_quantile(0.5)
 
 # UK Police National Database retrospective search, NPL 2025 (Cognitec FaceVACS-DBScan ID 5.5),
 # gallery > 19 million, at a "lower setting": FPIR White 0.04%, Asian 4.0%, Black 5.5%; Black men
 # 0.4%, Black women 9.9%. Source: NPL report as reported by the Guardian, December 2025; UK
 # Parliament written answer HL12797. Per-sex figures exist only for Black subjects: White and
 # Asian men and women get their group's figure; American Indian subjects are not reported and get
-# the Asian figures (assumptions). The per-comparison FMR is solved as if every comparison were
-# at the same-group rate (the gallery's make-up is not published).
+# the Asian figures (assumptions). The gallery is custody images, its make-up not published:
+# taken as England and Wales arrests (sim.presets, custody_england_wales_2018; an assumption).
 _PND_N = 19_000_000
 _PND_FPIR = (0.0004, 0.0004, 0.004, 0.099, 0.040, 0.040, 0.040, 0.040)
 
 
-def _pnd_fmr() -> tuple[float, ...]:
-    return tuple(float(-np.log1p(-p) / _PND_N) for p in _PND_FPIR)
+def _pnd_gallery() -> Array:
+    from sim.presets import WATCHLIST_PRESETS
+
+    shares = WATCHLIST_PRESETS["custody_england_wales_2018"]
+    return np.array([shares[g] for g in NIST_GROUPS]) * _PND_N
 
 
-def _build_presets() -> dict[str, ScoreModel]:
-    wm_fmr, wm_fnmr = 1e-5, 0.0103
+@dataclass(frozen=True)
+class Inputs:
+    """The uncertain inputs the presets are built from: the point estimates (the default), or
+    one draw of the ensemble (:func:`draw_inputs`)."""
+
+    nist_fmr_mult: tuple[float, ...] = _NIST_FMR_MULT
+    nist_fnmr_mult: tuple[float, ...] = _NIST_FNMR_MULT
+    unfloored_ratio: tuple[tuple[str, float], ...] = tuple(_UNFLOORED_RATIO.items())
+    structure: Structure = NIST_STRUCTURE
+    fmr_slope: float = FMR_SLOPE
+    npl_ratio: float = NPL_MINORITY_RATIO
+    persistence: float = LOOKALIKE_PERSISTENCE
+
+
+def _build_presets(inputs: Inputs | None = None) -> dict[str, ScoreModel]:
+    inputs = Inputs() if inputs is None else inputs
+    wm_fnmr = 0.0103
+    median_fmr = censored_floor([_FLOOR * m for m in inputs.nist_fmr_mult],
+                                unfloored=dict(inputs.unfloored_ratio))
     presets: dict[str, ScoreModel] = {
         "nist_frvt2019_median": _nist(
-            "nist_frvt2019_median", [wm_fmr * m for m in _NIST_FMR_MULT],
-            [wm_fnmr * m for m in _NIST_FNMR_MULT],
-            "Median demographic differentials of 88 one-to-one algorithms (NIST FRVT 2019)."),
+            "nist_frvt2019_median", [_FLOOR * m for m in inputs.nist_fmr_mult],
+            [wm_fnmr * m for m in inputs.nist_fnmr_mult],
+            "Median demographic differentials of 88 one-to-one algorithms (NIST FRVT 2019).",
+            inputs),
         "equal_rates": from_rates(
-            "equal_rates", NIST_GROUPS, T_REF, [wm_fmr] * 8, [wm_fnmr] * 8,
-            description="Counterfactual: every group gets NIST's White-male reference rates.",
-            caveats=("Not a real algorithm: a control that separates base-rate effects from "
-                     "demographic differentials.",),
+            "equal_rates", NIST_GROUPS, T_REF, [median_fmr[0]] * 8, [wm_fnmr] * 8,
+            imp_sd=impostor_sd(inputs.fmr_slope), structure=inputs.structure,
+            persistence=inputs.persistence,
+            description="Counterfactual: every group gets the NIST median's White-male rates.",
+            caveats=("Not a real algorithm: a control that separates base-rate effects "
+                     "(who is on the list, who is captured) from demographic differentials; "
+                     "the cross-demographic structure is kept.",),
             sources=("NISTIR 8280 Annex 15 (White-male reference rates)",)),
     }
     for name, (fmr, fnmr) in _NAMED.items():
         presets[name] = _nist(name, fmr, fnmr,
-                              f"{name.replace('_', '-')} as measured in NISTIR 8280 Annex 15.")
-    npl_sd = [_NPL_IMPOSTOR_SD * (_NPL_BLACK_SD_FACTOR if g.startswith("black") else 1.0)
-              for g in NIST_GROUPS]
-    presets["uk_lfr_npl2023"] = from_rates(
-        "uk_lfr_npl2023", NIST_GROUPS, T_REF, [_NPL_FMR] * 8, [_NPL_FNMR_LIVE] * 8,
-        imp_sd=npl_sd, quality=LIVE_QUALITY_NPL,
-        # NPL's FPIR is an aggregate over all passers-by and a watchlist of unknown make-up, and
-        # NPL found no demographic difference at >= 0.60: every impostor pair takes the probe's
-        # distribution, so the published 1 in 6,000 (N = 10,000) and 1 in 60,000 (N = 1,000)
-        # hold for any composition.
-        cross_shift=0.0, pair_from_probe=True,
+                              f"{name.replace('_', '-')} as measured in NISTIR 8280 Annex 15.",
+                              inputs)
+    ratio = [1.0 if g.startswith("white") else inputs.npl_ratio for g in NIST_GROUPS]
+    npl = from_rates(
+        "uk_lfr_npl2023", NIST_GROUPS, T_REF, [_NPL_FMR * r for r in ratio],
+        [_NPL_FNMR_LIVE] * 8, imp_sd=impostor_sd(inputs.fmr_slope, _NPL_FMR),
+        quality=LIVE_QUALITY_NPL, structure=inputs.structure, persistence=inputs.persistence,
         description="NEC NeoFace V4 live facial recognition as tested by the UK NPL in 2023.",
-        caveats=("NPL found no significant demographic difference at >= 0.60; the narrower "
-                 "impostor spread of Black groups, which raises their FMR below 0.60, is an "
-                 "assumption that reproduces the reported direction, not its size.",
+        caveats=(f"All 7 false positives at 0.60 were of ethnic-minority subjects: the minority "
+                 f"/ White FMR ratio is the posterior median {NPL_MINORITY_RATIO:.2g} given "
+                 f"7 of 7 with half the probes White and a lognormal prior on the ratio "
+                 f"(sd {_NPL_PRIOR_SD:g}); NPL found no statistically significant difference, "
+                 f"which 7 events cannot show either way.",
+                 "Fitted so that FPIR is 1 in 6,000 against NPL's balanced 10,000-person "
+                 "gallery for the assumed probe mix; another list make-up gives other rates.",
                  "TPIR 0.89 was measured on live video; it is taken to hold at capture quality "
                  "0.8."),
         sources=("UK NPL 2023 (Mansfield), as reported by The Register 2023-04-06 and "
                  "ComputerWeekly 2023-04-12",))
-    presets["uk_pnd_retrospective2025"] = from_rates(
-        "uk_pnd_retrospective2025", NIST_GROUPS, T_REF, _pnd_fmr(), [wm_fnmr] * 8,
-        # The published FPIRs are against the real custody gallery, whose make-up is not
-        # published; impostor pairs take the probe's distribution, so they hold for a gallery
-        # of any make-up.
-        cross_shift=0.0, pair_from_probe=True,
+    presets["uk_lfr_npl2023"] = replace(
+        fit_to_gallery(npl, T_REF, _NPL_GALLERY, _NPL_FPIR, probes=_NPL_PROBES),
+        gallery=tuple(float(x) for x in _NPL_GALLERY / _NPL_GALLERY.sum()))
+    pnd = from_rates(
+        "uk_pnd_retrospective2025", NIST_GROUPS, T_REF,
+        [-np.log1p(-p) / _PND_N for p in _PND_FPIR], [wm_fnmr] * 8,
+        imp_sd=impostor_sd(inputs.fmr_slope), structure=inputs.structure,
+        persistence=inputs.persistence,
         description="Retrospective search of the UK Police National Database (Cognitec, "
                     "NPL 2025) at its lower setting.",
         caveats=("Only FPIR was published; FNMR is set to NIST's White-male reference "
                  "(an assumption).",
                  "Per-sex figures exist only for Black subjects; American Indian subjects get "
                  "the Asian figures (assumptions).",
-                 "The per-comparison FMR is solved from FPIR at a 19-million gallery, and every "
-                 "impostor pair takes the probe's distribution, so the published FPIRs hold for "
-                 "any gallery make-up but the same-group effect of a watchlist's make-up is not "
-                 "modelled."),
+                 "Fitted so that each group's FPIR is the published one against a 19-million "
+                 "custody gallery made up like England and Wales arrests (an assumption: the "
+                 "PND's make-up is not published)."),
         sources=("NPL 2025 report as reported by the Guardian (December 2025); UK Parliament "
                  "written answer HL12797",))
+    gallery = _pnd_gallery()
+    presets["uk_pnd_retrospective2025"] = replace(
+        fit_to_gallery(pnd, T_REF, gallery, _PND_FPIR),
+        gallery=tuple(float(x) for x in gallery / gallery.sum()))
     return presets
 
 
 MODELS: dict[str, ScoreModel] = _build_presets()
+
+
+# ---------------------------------------------------------------- model uncertainty
+# facematch.uncertainty = "ensemble": replication r uses draw r of every uncertain input, so the
+# intervals of `compare` and `sweep` include what the sources leave uncertain. The spreads
+# (docs/face_match.md, "Model uncertainty"): NIST's interquartile ranges across algorithms
+# (lognormal with that IQR), the ranges of the assumptions (uniform), and the posteriors of
+# NPL's counts. Draws depend on the draw number alone (not the run seed): two scenarios
+# compared at replication r share draw r, as they share their other random numbers.
+declare("facematch.ensemble", "the inputs of the face-match presets in ensemble draw r")
+
+# Annex 15 interquartile ranges of the groups above the floor (CALIBRATION.md section 1).
+_FMR_IQR = {"black_female": (5.0, 10.0), "asian_female": (3.2, 6.3),
+            "amerindian_male": (10.0, 20.0), "amerindian_female": (40.0, 63.0)}
+_FNMR_IQR = {"white_female": (1.18, 1.39), "black_male": (0.35, 0.43),
+             "black_female": (0.58, 0.80), "asian_male": (0.85, 1.04),
+             "asian_female": (1.81, 2.52), "amerindian_male": (1.72, 2.23),
+             "amerindian_female": (2.50, 3.56)}
+# FRVT 1:1 mugshot ratios' interquartile ranges over 240 algorithms (Bruveris' transcription);
+# Asian men's ratio (no figure) lognormal around 1 with a spread of 0.35 (a factor of 2 either
+# way at 95%: an assumption).
+_UNFLOORED_IQR = {"white_female": (2.3, 3.3), "black_male": (1.9, 3.4),
+                  "black_female": (8.1, 14.1)}
+_ASIAN_MALE_SPREAD = 0.35
+# The structure's plausible ranges (NIST_STRUCTURE's comment).
+_STRUCTURE_RANGE = {"sex": (0.25, 0.6), "race": (0.57, 0.78), "age": (0.3, 0.75),
+                    "child": (0.45, 1.0), "senior": (0.2, 0.45)}
+# Persistence of look-alikes: its plausible range (docs/face_match.md).
+PERSISTENCE_RANGE = (0.3, 0.9)
+
+
+def _lognormal(rng: np.random.Generator, median: float, q1: float, q3: float) -> float:
+    return float(median * np.exp(np.log(q3 / q1) / 1.349 * rng.standard_normal()))
+
+
+def draw_inputs(draw: int) -> Inputs:
+    """Draw ``draw`` of the ensemble (the same on every machine)."""
+    rng = Streams(0, draw).generator("facematch.ensemble")
+    base = Inputs()
+    fmr = list(base.nist_fmr_mult)
+    for g, (q1, q3) in _FMR_IQR.items():
+        fmr[NIST_GROUPS.index(g)] = _lognormal(rng, fmr[NIST_GROUPS.index(g)], q1, q3)
+    fnmr = list(base.nist_fnmr_mult)
+    for g, (q1, q3) in _FNMR_IQR.items():
+        fnmr[NIST_GROUPS.index(g)] = _lognormal(rng, fnmr[NIST_GROUPS.index(g)], q1, q3)
+    unfloored = {g: _lognormal(rng, _UNFLOORED_RATIO[g], *iqr)
+                 for g, iqr in _UNFLOORED_IQR.items()}
+    unfloored["asian_male"] = float(np.exp(_ASIAN_MALE_SPREAD * rng.standard_normal()))
+    st = {k: float(rng.uniform(*r)) for k, r in _STRUCTURE_RANGE.items()}
+    # FMR's fall per +0.02: the ratio of the two Poisson rates behind NPL's 7 and 1 false
+    # positives (Jeffreys posteriors Gamma(k + 1/2)), kept to 2-30.
+    slope = float(np.clip(rng.gamma(7.5) / rng.gamma(1.5), 2.0, 30.0))
+    r_grid, post = minority_ratio_posterior()
+    npl = float(np.interp(rng.random(), np.cumsum(post), r_grid))
+    return Inputs(nist_fmr_mult=tuple(fmr), nist_fnmr_mult=tuple(fnmr),
+                  unfloored_ratio=tuple(unfloored.items()),
+                  structure=Structure(sex=st["sex"], race=st["race"], age=st["age"],
+                                      level=(st["child"], 0.0, st["senior"])),
+                  fmr_slope=slope, npl_ratio=npl,
+                  persistence=float(rng.uniform(*PERSISTENCE_RANGE)))
+
+
+@functools.lru_cache(maxsize=32)
+def ensemble_models(draw: int) -> dict[str, ScoreModel]:
+    """Every preset as built from draw ``draw`` of the ensemble."""
+    return _build_presets(draw_inputs(draw))
+
 
 
 # ---------------------------------------------------------------- user-defined models
@@ -429,12 +788,16 @@ def custom_model(name: str, threshold_ref: float, groups: Mapping[str, GroupPara
                       gen_mu=tuple(gen_mu), gen_sd=tuple(gen_sd), cross_shift=cross_shift,
                       quality_shift=quality_shift, threshold_ref=threshold_ref,
                       description="Defined in the scenario file.",
-                      caveats=("A user-defined model: its values are the scenario author's.",))
+                      caveats=("A user-defined model: its values are the scenario author's.",),
+                      persistence=LOOKALIKE_PERSISTENCE)
 
 
-def model_for(spec: FaceMatchSpec) -> ScoreModel:
-    """The model a scenario's ``[facematch]`` table asks for (a preset or ``custom``)."""
+def model_for(spec: FaceMatchSpec, replication: int = 0) -> ScoreModel:
+    """The model a scenario's ``[facematch]`` table asks for (a preset or ``custom``); with
+    ``uncertainty = "ensemble"``, the preset of draw ``replication``."""
     if spec.custom is None:
+        if spec.uncertainty == "ensemble":
+            return ensemble_models(replication)[spec.model]
         return MODELS[spec.model]
     c = spec.custom
     groups = {name: GroupParams(fmr=g.fmr, fnmr=g.fnmr,

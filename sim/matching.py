@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.facematch import ScoreModel
+from sim.facematch import ADULT, ScoreModel
+from sim.lookalikes import Lookalikes
 from sim.rng import keyed_uniform
 
 IntArray = npt.NDArray[np.int64]
@@ -45,11 +46,18 @@ class Matcher:
         Keyed-coin keys for "hit", "false", "claim_group", "claim_entry" and "score".
     searched
         Entry ids searched for (default: all).
+    persistence
+        The persistent share of impostor-score variance (:mod:`sim.lookalikes`); 0: every
+        capture's false-match coin is independent of the person's other captures.
+    n_people
+        With ``persistence``: the population size (each person's look-alikes are then looked
+        up, not hashed at every capture).
     """
 
     def __init__(self, model: ScoreModel, threshold: float,
                  watchlist_group: npt.ArrayLike, keys: dict[str, np.uint64],
-                 searched: npt.ArrayLike | None = None) -> None:
+                 searched: npt.ArrayLike | None = None, *, persistence: float = 0.0,
+                 n_people: int = 0) -> None:
         self.model = model
         self.threshold = threshold
         self.keys = keys
@@ -61,17 +69,32 @@ class Matcher:
         self.watchlist_group = wl
         n_groups = len(model.groups)
         enrolled = np.bincount(wl, minlength=n_groups).astype(np.float64)
-        self.fpir = model.fpir(threshold, enrolled)
-        # Whom a false match points at: entry group h with weight FMR[g, h] * N_h.
-        w = model.fmr_matrix(threshold) * enrolled[None, :]
-        sums = w.sum(axis=1, keepdims=True)
+        # Per probe age band and group (entries are adults; sim.facematch).
+        self.fpir = model.fpir_by_age(threshold, enrolled)
+        # Whom a false match points at: entry group h with weight FMR[a, g, h] * N_h.
+        w = model.fmr_matrix_by_age(threshold) * enrolled[None, None, :]
+        sums = w.sum(axis=2, keepdims=True)
         self.claim_cdf = np.cumsum(np.divide(w, sums, out=np.zeros_like(w), where=sums > 0),
-                                   axis=1)
+                                   axis=2)
         self.entries_by_group = np.argsort(wl, kind="stable").astype(np.int32)
         self.entries_start = np.concatenate([[0], np.cumsum(enrolled)]).astype(np.int64)
+        self.lookalikes = (Lookalikes(model, threshold, enrolled, persistence,
+                                      keys["lookalike_order"], keys["lookalike_pick"],
+                                      n_people)
+                           if persistence > 0 else None)
+
+    def p_false(self, person: npt.NDArray[np.int64], group: npt.NDArray[np.int64],
+                age: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Each captured person's chance of a false match at a capture: the group's FPIR, or,
+        with persistent look-alikes, the person's own."""
+        if self.lookalikes is None:
+            return np.asarray(self.fpir[age, group], np.float64)
+        return self.lookalikes.p_false(person, group, age)
 
     def decide(self, trip: npt.ArrayLike, camera_key: npt.ArrayLike, group: npt.ArrayLike,
-               entry: npt.ArrayLike, quality: npt.ArrayLike) -> Decisions:
+               entry: npt.ArrayLike, quality: npt.ArrayLike,
+               age: npt.ArrayLike | None = None,
+               person: npt.ArrayLike | None = None) -> Decisions:
         """Decide a batch of captures.
 
         Parameters
@@ -85,44 +108,70 @@ class Matcher:
             belongs to a listed person or not).
         quality
             Capture quality in [0, 1].
+        age
+            Age band of the captured person (index into ``sim.facematch.AGE_BANDS``; default
+            adults).
+        person
+            Who was captured (needed with persistent look-alikes).
         """
         trip = np.asarray(trip, np.int64)
         ckey = np.asarray(camera_key, np.int64)
         g = np.asarray(group, np.int64)
         entry = np.asarray(entry, np.int64)
         q = np.asarray(quality, np.float64)
+        a = np.full(trip.size, ADULT, np.int64) if age is None else np.asarray(age, np.int64)
         k = self.keys
-        # The captured person's position among the searched entries (-1: not searched for).
-        pos = np.searchsorted(self.searched, entry)
-        ok = (entry >= 0) & (pos < self.searched.size)
-        ok[ok] = self.searched[pos[ok]] == entry[ok]
-        entry = np.where(ok, pos, -1)
-        hit = entry >= 0
-        li = np.flatnonzero(hit)
+        # The captured person's entry among the searched ones (-1: not searched for), looked up
+        # for the few captures of listed people only.
+        hit = np.zeros(trip.size, bool)
+        li = np.flatnonzero(entry >= 0)
+        own = np.full(li.size, -1, np.int64)
         if li.size:
+            pos = np.searchsorted(self.searched, entry[li])
+            ok = pos < self.searched.size
+            ok[ok] = self.searched[pos[ok]] == entry[li][ok]
+            own = np.where(ok, pos, -1)
+            li, own = li[ok], own[ok]
             u_hit = keyed_uniform(k["hit"], trip[li], ckey[li])
             hit[li] = u_hit < self.model.p_hit(self.threshold, g[li], q[li])
-        false = keyed_uniform(k["false"], trip, ckey) < self.fpir[g]
-        false &= ~hit
-        claimed = np.where(hit, entry, -1).astype(np.int32)
+        if self.lookalikes is not None and person is None:
+            raise ValueError("persistent look-alikes need the captured person")
+        who = np.asarray(person, np.int64) if person is not None else trip
+        false = keyed_uniform(k["false"], trip, ckey) < self.p_false(who, g, a)
+        false[hit] = False
+        claimed = np.full(trip.size, -1, np.int32)
+        score = np.full(trip.size, np.nan)
+        hi = li[hit[li]]
+        if hi.size:
+            claimed[hi] = own[hit[li]]
+            u_s = keyed_uniform(k["score"], trip[hi], ckey[hi])
+            score[hi] = self.model.genuine_score_above(self.threshold, g[hi], q[hi], u_s)
         fi = np.flatnonzero(false)
         if fi.size:
             u_g = keyed_uniform(k["claim_group"], trip[fi], ckey[fi])
             u_e = keyed_uniform(k["claim_entry"], trip[fi], ckey[fi])
-            cdf = self.claim_cdf[g[fi]]
-            h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
-            size = self.entries_start[h + 1] - self.entries_start[h]
-            pick = self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
-                                                      np.maximum(size - 1, 0))
+            u_s = keyed_uniform(k["score"], trip[fi], ckey[fi])
+            if self.lookalikes is not None:
+                # Whom the person resembles: one of their own look-alikes, mostly.
+                cell, within, big_a = self.lookalikes.claim(who[fi], g[fi], a[fi], u_g, u_e)
+                h = self.lookalikes.cells[cell]
+                pick = self.entries_start[h] + within
+            else:
+                cdf = self.claim_cdf[a[fi], g[fi]]
+                h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
+                size = self.entries_start[h + 1] - self.entries_start[h]
+                pick = self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
+                                                          np.maximum(size - 1, 0))
             claimed[fi] = self.entries_by_group[pick]
-        score = np.full(trip.size, np.nan)
+            # The similarity the system sees: an impostor score above the threshold (given
+            # the pair's persistent resemblance, for a look-alike).
+            s = self.model.impostor_score_above(
+                self.threshold, g[fi], self.watchlist_group[claimed[fi]], u_s, a[fi])
+            if self.lookalikes is not None:
+                known = np.flatnonzero(~np.isnan(big_a))
+                s[known] = self.lookalikes.score_above(a[fi][known], g[fi][known],
+                                                       cell[known], big_a[known], u_s[known])
+            score[fi] = s
         ai = np.flatnonzero(claimed >= 0)
-        if ai.size:
-            # The similarity the system sees: a genuine or impostor score above threshold.
-            u_s = keyed_uniform(k["score"], trip[ai], ckey[ai])
-            genuine = self.model.genuine_score_above(self.threshold, g[ai], q[ai], u_s)
-            impostor = self.model.impostor_score_above(
-                self.threshold, g[ai], self.watchlist_group[claimed[ai]], u_s)
-            score[ai] = np.where(hit[ai], genuine, impostor)
         claimed[ai] = self.searched[claimed[ai]]
         return Decisions(claimed, hit, score)

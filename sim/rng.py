@@ -122,6 +122,20 @@ def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         return x ^ (x >> np.uint64(31))
 
 
+def _keyed_hash(key: np.uint64, ids: tuple[npt.ArrayLike, ...]) -> npt.NDArray[np.uint64]:
+    arrays = np.broadcast_arrays(*[np.asarray(i, dtype=np.int64) for i in ids])
+    h = np.full(arrays[0].shape, key, dtype=np.uint64)
+    for a in arrays:
+        h = _splitmix64(h ^ a.astype(np.uint64))
+    return h
+
+
+def keyed_index(key: np.uint64, bits: int, *ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Integers uniform in [0, 2**bits) keyed like :func:`keyed_uniform` (the hash's top bits:
+    an index into a table of 2**bits equally likely rows)."""
+    return (_keyed_hash(key, ids) >> np.uint64(64 - bits)).astype(np.int64)
+
+
 def keyed_uniform(key: np.uint64, *ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Uniform numbers in [0, 1) that depend only on ``key`` and the identities ``ids``.
 
@@ -132,9 +146,6 @@ def keyed_uniform(key: np.uint64, *ids: npt.ArrayLike) -> npt.NDArray[np.float64
     ids
         Integer arrays (broadcast together), e.g. trip ids and camera ids.
     """
-    arrays = np.broadcast_arrays(*[np.asarray(i, dtype=np.int64) for i in ids])
-    h = np.full(arrays[0].shape, key, dtype=np.uint64)
-    for a in arrays:
-        h = _splitmix64(h ^ a.astype(np.uint64))
+    h = _keyed_hash(key, ids)
     # 53 high bits to a double in [0, 1).
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

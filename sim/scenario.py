@@ -219,9 +219,13 @@ class Watchlist(_Strict):
                       "20 million: the UK Police National Database, the largest list searched "
                       "in practice, holds about 19 million custody images; an assumption of "
                       "scale, not a limit of the model).")
-    composition: Literal["proportional", "skewed"] = Field(
-        "proportional", description="'proportional' to the population's group shares, or "
-                                    "'skewed' with group_shares.")
+    composition: Literal["proportional", "skewed", "arrests_us_2018",
+                         "custody_england_wales_2018"] = Field(
+        "proportional", description="'proportional' to the population's group shares; "
+                                    "'skewed' with group_shares; or a custody proxy: "
+                                    "'arrests_us_2018' (FBI UCR 2018) or "
+                                    "'custody_england_wales_2018' (gov.uk arrests 2017/18), "
+                                    "by the groups' model_group (sim/presets.py).")
     group_shares: dict[str, float] = Field(default_factory=dict,
                                            description="Share of the list per group (skewed).")
     present: int = Field(20, ge=0, description="Listed people who live in the city.")
@@ -297,7 +301,18 @@ class FaceMatch(_Strict):
     threshold: float = Field(0.62, ge=0, le=1, description="Similarity threshold in [0, 1].")
     latency_s: float = Field(2.0, ge=0, le=3600,
                              description="Time from capture to alert (search and transmission).")
+    persistence: float | None = Field(
+        None, ge=0, le=0.99, description="Share of an impostor score's variance that belongs "
+                                         "to the pair of people, the same at every capture: "
+                                         "a look-alike of a listed person is flagged again and "
+                                         "again (0: independent at every capture; default: the "
+                                         "model's, docs/face_match.md).")
     custom: CustomModel | None = Field(None, description="A user-defined model.")
+    uncertainty: Literal["none", "ensemble"] = Field(
+        "none", description="'ensemble': replication r uses draw r of the preset's uncertain "
+                            "inputs (NIST's interquartile ranges, the assumptions' ranges, "
+                            "NPL's counts), so compare and sweep intervals include model "
+                            "uncertainty; 'none': the point estimates in every replication.")
 
     @field_validator("model")
     @classmethod
@@ -315,6 +330,9 @@ class FaceMatch(_Strict):
             raise ValueError("model 'custom' needs a [facematch.custom] table")
         if self.model != "custom" and self.custom is not None:
             raise ValueError("[facematch.custom] is only used with model = 'custom'")
+        if self.model == "custom" and self.uncertainty == "ensemble":
+            raise ValueError("uncertainty 'ensemble' needs a preset model: a custom model's "
+                             "values are the scenario author's, with no ensemble of them")
         return self
 
     def model_groups(self) -> tuple[str, ...]:
@@ -768,6 +786,17 @@ class Scenario(_Strict):
         unknown = sorted(set(self.watchlist.group_shares) - names)
         if unknown:
             problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
+        from sim.presets import WATCHLIST_PRESETS
+
+        keys = [g.model_group or g.name for g in self.population.groups]
+        for where, wl in (("watchlist", self.watchlist),
+                          *((f"watchlists.{n}", w) for n, w in self.watchlists.items())):
+            preset = WATCHLIST_PRESETS.get(wl.composition)
+            if preset is not None and not any(preset.get(k, 0.0) > 0 for k in keys):
+                problems.append(f"{where}.composition: {wl.composition!r} gives shares to "
+                                f"the groups {', '.join(k for k, v in preset.items() if v)}, "
+                                f"and no population group is (or has model_group) one of "
+                                f"them; use composition = 'skewed' with group_shares")
         model_groups = self.facematch.model_groups()
         if self.classifier is not None and self.classifier.accuracy_by_group:
             labelled = ([g.name for g in self.population.groups]

@@ -134,11 +134,12 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     shares = [g.share for g in scenario.population.groups]
+    keys = [g.model_group or g.name for g in scenario.population.groups]
     watchlists = {"main": build_watchlist(scenario.watchlist, pop, shares,
-                                          streams.generator("watchlist"))}
+                                          streams.generator("watchlist"), keys)}
     for name, spec in scenario.watchlists.items():
         watchlists[name] = build_watchlist(spec, pop, shares,
-                                           streams.generator(f"watchlist.{name}"))
+                                           streams.generator(f"watchlist.{name}"), keys)
     n_days = int(np.ceil(scenario.duration_h / 24.0))
     visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
     trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
@@ -156,7 +157,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     cams = place_cameras(deployments, city, hourly.sum(axis=1), streams.generator("cameras"),
                          streams.key("camera.heading"),
                          {name: i for i, name in enumerate(watchlists)})
-    model = model_for(scenario.facematch)
+    model = model_for(scenario.facematch, replication)
     model_group = np.array([model.groups.index(g.model_group or g.name)
                             for g in scenario.population.groups], np.int16)
     clf = scenario.classifier

@@ -191,13 +191,18 @@ def test_false_alert_frequency_matches_the_model() -> None:
     res = sim.run(sc)
     enrolled = np.bincount(world.model_group[world.watchlist.group],
                            minlength=len(world.model.groups))
-    fpir = world.model.fpir(0.52, enrolled)[world.model_group]
+    # FPIR of each (age band, population group): children and seniors resemble the list's
+    # adults less than adults do.
+    fpir = world.model.fpir_by_age(0.52, enrolled)[:, world.model_group]
     caps = res.tables["captures"]
-    group = world.population.group[caps.column("person_id").to_numpy()]
-    n_by_group = np.bincount(group, minlength=fpir.size)
-    expected = float((n_by_group * fpir).sum())
+    person = caps.column("person_id").to_numpy()
+    group, age = world.population.group[person], world.population.age_band[person]
+    n_by_cell = np.zeros(fpir.shape)
+    np.add.at(n_by_cell, (age, group), 1)
+    expected = float((n_by_cell * fpir).sum())
     got = res.summary["false_alerts"]
-    sd = float(np.sqrt((n_by_group * fpir * (1 - fpir)).sum()))
+    sd = float(np.sqrt((n_by_cell * fpir * (1 - fpir)).sum()))
+    assert fpir[0].mean() < fpir[1].mean(), "children's faces against adults' lists"
     assert expected > 200, "enough alerts for a sharp test"
     assert abs(got - expected) < 4 * sd, f"false alerts {got} vs expected {expected:.0f}"
     assert res.summary["true_alerts"] == 0, "nobody listed is in town"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -172,3 +173,23 @@ def test_tuned_allocator_changes_no_result() -> None:
     assert tune_allocator() or not sys.platform.startswith("linux")
     expected = _json.loads((GOLDEN / "classroom_small.json").read_text())
     assert _json.loads(_json.dumps(compute("classroom_small"), sort_keys=True)) == expected
+
+
+@pytest.mark.slow
+def test_model_uncertainty_widens_compare_intervals(tmp_path: Path) -> None:
+    from sim.experiments import compare
+
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(f'extends = "{CLASSROOM}"\nname = "fixed"\n[population]\npeople = 2500\n'
+                     f'[facematch]\nthreshold = 0.56\n')
+    ens = tmp_path / "ens.toml"
+    ens.write_text(f'extends = "{fixed}"\nname = "ens"\n[facematch]\nuncertainty = "ensemble"\n')
+    table = compare([fixed, ens], replications=6, out=tmp_path / "c", workers=2)
+    rows = {r["scenario"]: r for r in table.to_pylist()
+            if r["metric"] == "false_alerts" and r["group"] is None}
+    width = {n: r["ci_high"] - r["ci_low"] for n, r in rows.items()}
+    assert width["ens"] > 1.5 * width["fixed"], width
+    meta = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert meta["model_uncertainty"] == {"fixed": "none", "ens": "ensemble"}
+    html = (tmp_path / "c" / "runs" / "ens" / "summary.json").read_text()
+    assert '"model_uncertainty": "ensemble draw 0"' in html

@@ -31,11 +31,11 @@ def test_matcher_claims_identities_in_proportion_to_fmr_times_list_size() -> Non
     probe = np.full(n, NIST_GROUPS.index("black_female"))
     d = m.decide(np.arange(n), np.zeros(n, np.int64), probe, np.full(n, -1), np.ones(n))
     alerts = d.claimed >= 0
-    p = m.fpir[probe[0]]
+    p = m.fpir[1, probe[0]]  # adults (the default age band)
     assert alerts.sum() == pytest.approx(n * p, abs=4 * np.sqrt(n * p * (1 - p))), "FPIR"
     assert not d.is_hit.any(), "nobody listed was captured"
     claimed_group = wl[d.claimed[alerts]]
-    weights = model.fmr_matrix(0.50)[probe[0]] * np.bincount(wl, minlength=8)
+    weights = model.fmr_matrix(0.50)[probe[0]] * np.bincount(wl, minlength=8)  # adults
     expected = weights / weights.sum()
     observed = np.bincount(claimed_group, minlength=8) / alerts.sum()
     assert np.allclose(observed, expected, atol=0.02), "claims follow FMR[g, h] * N_h"
@@ -126,14 +126,15 @@ def survsim(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_errors_command_json_and_table() -> None:
-    p = survsim("errors", "--model", "uk_lfr_npl2023", "--threshold", "0.6", "--watchlist",
-                "10000", "--json")
+    p = survsim("errors", "--model", "uk_pnd_retrospective2025", "--threshold", "0.6",
+                "--watchlist", "19000000", "--list", "evaluation", "--json")
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert set(d["groups"]) == set(NIST_GROUPS)
     wm = d["groups"]["white_male"]
     assert set(wm) == {"fmr", "fnmr", "fpir", "tpir"}
-    assert 1 / wm["fpir"] == pytest.approx(6000, rel=0.1)
+    assert wm["fpir"] == pytest.approx(0.0004, rel=1e-6), "NPL 2025 at its own gallery"
+    assert d["groups"]["black_female"]["fpir"] == pytest.approx(0.099, rel=1e-6)
     t = survsim("errors", "--model", "idemia_005")
     assert t.returncode == 0 and "black_female" in t.stdout and "caveat" in t.stdout
 
@@ -148,7 +149,8 @@ def test_errors_sweep_writes_an_offline_figure(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [["--model", "acme"], ["--threshold", "1.5"],
-                                  ["--sweep"], ["--watchlist", "-3"]])
+                                  ["--sweep"], ["--watchlist", "-3"], ["--list", "nope"],
+                                  ["--list", "evaluation"]])
 def test_errors_bad_input(args: list[str]) -> None:
     p = survsim("errors", *args)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
@@ -168,11 +170,18 @@ def test_ethnicity_accuracy_by_ethnicity_and_group_in_a_scenario() -> None:
                                              "accuracy_by_group": {"martian": 0.5}}))
 
 
-def test_aggregate_presets_hold_for_any_watchlist_make_up() -> None:
+def test_the_list_make_up_matters_for_every_preset() -> None:
+    """The published FPIRs hold at each evaluation's own gallery; a list of another make-up
+    moves false matches toward the groups it holds more of (the composition effect applies to
+    every preset)."""
+    from sim.facematch import _pnd_gallery
+
     pnd = MODELS["uk_pnd_retrospective2025"]
-    rng = np.random.default_rng(3)
-    for _ in range(5):
-        mix = rng.dirichlet(np.ones(8)) * 19_000_000
-        fpir = pnd.fpir(0.6, mix)
-        assert fpir[NIST_GROUPS.index("black_female")] == pytest.approx(0.099, rel=1e-6)
-        assert fpir[NIST_GROUPS.index("white_male")] == pytest.approx(0.0004, rel=1e-6)
+    own = pnd.fpir(0.6, _pnd_gallery())
+    assert own[NIST_GROUPS.index("black_female")] == pytest.approx(0.099, rel=1e-6)
+    assert own[NIST_GROUPS.index("white_male")] == pytest.approx(0.0004, rel=1e-6)
+    black_heavy = np.zeros(8)
+    black_heavy[NIST_GROUPS.index("black_female")] = 19_000_000
+    other = pnd.fpir(0.6, black_heavy)
+    assert other[NIST_GROUPS.index("black_female")] > 2 * own[NIST_GROUPS.index("black_female")]
+    assert other[NIST_GROUPS.index("white_male")] < own[NIST_GROUPS.index("white_male")] / 4

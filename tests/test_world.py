@@ -159,3 +159,23 @@ def test_footfall_counts_every_node_of_the_sampled_paths_at_its_hour(people: int
     days = max(1.0, float(np.ceil(t.depart_s.max() / 86400.0)))
     assert np.array_equal(got, want * (t.n / k / days))
     assert got.sum() > 0 and got[:, 3].sum() < got[:, 8].sum(), "fewer walkers at 3 am than 8 am"
+
+
+def test_watchlist_composition_is_an_exact_quota_at_every_replication() -> None:
+    from sim.watchlist import quotas
+
+    sc = load_scenario(small_dict(population={"people": 3000},
+                                  watchlist={"size": 1000, "present": 40}))
+    a, b = build_world(sc, seed=1), build_world(sc, seed=5, replication=3)
+    shares = [g.share for g in sc.population.groups]
+    want = quotas(1000, shares)
+    assert want.sum() == 1000 and np.abs(want - 1000 * np.array(shares)).max() < 1
+    assert np.array_equal(np.bincount(a.watchlist.group, minlength=8), want)
+    assert np.array_equal(a.watchlist.group, b.watchlist.group), "the same list every time"
+    listed_a = a.watchlist.person_id[a.watchlist.person_id >= 0]
+    assert listed_a.size == 40
+    assert np.array_equal(np.bincount(a.population.group[listed_a], minlength=8),
+                          quotas(40, want)), "listed residents follow the list's make-up"
+    assert not np.array_equal(np.sort(listed_a),
+                              np.sort(b.watchlist.person_id[b.watchlist.person_id >= 0])), \
+        "who they are varies with the replication"
