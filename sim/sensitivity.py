@@ -1,0 +1,210 @@
+"""How much each assumption of the face-match model moves what survsim reports.
+
+For every named assumption (docs/face_match.md, "Assumptions"), the presets are rebuilt with the
+assumption at the low and the high end of its plausible range, everything else at its point
+estimate, and the model's closed-form answers are compared for the default deployment
+(``scenarios/capital_cctv.toml``: a 1,000-entry custody list made up like US arrests, threshold
+0.62, the population's group and age shares, about six captures a resident a day):
+
+- false alerts per million captures of unlisted people (the expected total);
+- each group's false-alert rate relative to White men's (who bears them);
+- the share of falsely flagged people flagged more than once in a day (repeat flagging).
+
+The UK preset (``uk_lfr_npl2023``) is shown a second time, with a custody list made up like
+England and Wales's 2017/18 arrests, for the assumptions it depends on.
+
+``python -m sim.sensitivity`` prints the table (Markdown) that docs/face_match.md quotes.
+Closed-form and exact for the model (no simulation noise); a run adds chance around it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.facematch import (
+    _NPL_PRIOR_SD,
+    NIST_GROUPS,
+    Inputs,
+    Structure,
+    _build_presets,
+    minority_ratio_posterior,
+)
+from sim.lookalikes import Lookalikes
+from sim.presets import AGE_BANDS_US2020, GROUP_PRESETS, WATCHLIST_PRESETS
+from sim.watchlist import quotas
+
+THRESHOLD = 0.62  # capital_cctv's
+NIST, UK = "nist_frvt2019_median", "uk_lfr_npl2023"
+UK_ONLY = frozenset({"NPL minority / White ratio"})  # only the UK preset uses it
+UK_ALSO = frozenset({"FMR fall per +0.02", "cross-race shift (spreads)"})  # shown for both
+LIST_SIZE = 1000
+CAPTURES_A_DAY = 6  # a resident of the capital is captured about 6 times a day
+GROUPS_SHOWN = ("white_female", "black_male", "black_female", "asian_male", "asian_female",
+                "amerindian_female")
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A named input with its plausible range and how to set it in :class:`Inputs`."""
+
+    name: str
+    low: float
+    high: float
+    point: float
+    apply: Callable[[Inputs, float], Inputs]
+    source: str
+
+
+def _structure(field: str) -> Callable[[Inputs, float], Inputs]:
+    def apply(inputs: Inputs, v: float) -> Inputs:
+        st = inputs.structure
+        if field in ("child", "senior"):
+            level = list(st.level)
+            level[0 if field == "child" else 2] = v
+            new = dataclasses.replace(st, level=(level[0], level[1], level[2]))
+        else:
+            new = Structure(sex=v if field == "sex" else st.sex,
+                            race=v if field == "race" else st.race,
+                            age=v if field == "age" else st.age, level=st.level)
+        return dataclasses.replace(inputs, structure=new)
+    return apply
+
+
+def _unfloored(group: str) -> Callable[[Inputs, float], Inputs]:
+    def apply(inputs: Inputs, v: float) -> Inputs:
+        ratios = dict(inputs.unfloored_ratio)
+        ratios[group] = v
+        return dataclasses.replace(inputs, unfloored_ratio=tuple(ratios.items()))
+    return apply
+
+
+def _field(name: str) -> Callable[[Inputs, float], Inputs]:
+    def apply(inputs: Inputs, v: float) -> Inputs:
+        changes: dict[str, Any] = {name: v}
+        return dataclasses.replace(inputs, **changes)
+    return apply
+
+
+def _npl_interval() -> tuple[float, float]:
+    r, w = minority_ratio_posterior()
+    cdf = np.cumsum(w)
+    return float(np.interp(0.05, cdf, r)), float(np.interp(0.95, cdf, r))
+
+
+POINT = Inputs()
+_st: Structure = POINT.structure
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption("cross-sex shift (spreads)", 0.25, 0.6, _st.sex, _structure("sex"),
+               "NIST visa report cards, same-sex vs any pairing (an inference)"),
+    Assumption("cross-race shift (spreads)", 0.57, 0.78, _st.race, _structure("race"),
+               "NIST FRVT 1:1 mugshot matrices: men 0.57, women 0.78"),
+    Assumption("cross-age-band shift (spreads)", 0.3, 0.75, _st.age, _structure("age"),
+               "NIST 3divi_005 age heatmap: 0.39-0.72 across bins"),
+    Assumption("children's level (spreads)", 0.45, 1.0, _st.level[0], _structure("child"),
+               "3divi_005: ages 4-16"),
+    Assumption("seniors' level (spreads)", 0.2, 0.45, _st.level[2], _structure("senior"),
+               "3divi_005: ages 64+"),
+    Assumption("White women's unfloored ratio", 2.3, 3.3, 2.9, _unfloored("white_female"),
+               "FRVT 1:1 mugshot IQR over 240 algorithms"),
+    Assumption("Black men's unfloored ratio", 1.9, 3.4, 2.25, _unfloored("black_male"),
+               "FRVT 1:1 mugshot IQR over 240 algorithms"),
+    Assumption("Asian men's ratio to White men", 0.5, 2.0, 1.0, _unfloored("asian_male"),
+               "no figure found: an assumption"),
+    Assumption("FMR fall per +0.02", 3.0, 20.0, POINT.fmr_slope, _field("fmr_slope"),
+               "NPL 2023: 7 -> 1 false positives (Poisson counts)"),
+    Assumption("look-alike persistence", 0.3, 0.9, POINT.persistence, _field("persistence"),
+               "no published figure; 0.82-0.87 measured on studio photographs"),
+    Assumption("NPL minority / White ratio", *_npl_interval(), POINT.npl_ratio,
+               _field("npl_ratio"), f"posterior of 7 of 7 (prior sd {_NPL_PRIOR_SD:g}), 90%"),
+)
+
+
+def _population() -> tuple[np.ndarray, np.ndarray]:
+    groups = {str(g["name"]): float(str(g["share"])) for g in GROUP_PRESETS["nist_sex_race"]}
+    shares = np.array([groups[g] for g in NIST_GROUPS])
+    ages = np.array([AGE_BANDS_US2020[b] for b in ("child", "adult", "senior")])
+    return shares / shares.sum(), ages / ages.sum()
+
+
+def outcome(inputs: Inputs, model_name: str = "nist_frvt2019_median",
+            composition: str = "arrests_us_2018") -> dict[str, float]:
+    """The closed-form outcome of the default deployment under ``inputs``."""
+    model = _build_presets(inputs)[model_name]
+    shares, ages = _population()
+    listed = quotas(LIST_SIZE, [WATCHLIST_PRESETS[composition][g] for g in NIST_GROUPS])
+    fpir = model.fpir_by_age(THRESHOLD, listed)  # (age, group)
+    rate = ages @ fpir  # per capture, by group (ages captured in proportion: an approximation)
+    out = {"false_per_million": float(shares @ rate * 1e6)}
+    wm = rate[NIST_GROUPS.index("white_male")]
+    for g in GROUPS_SHOWN:
+        out[f"{g}/white_male"] = float(rate[NIST_GROUPS.index(g)] / wm)
+    out["repeat_share"] = repeat_share(model, listed, inputs.persistence, shares, ages)
+    return out
+
+
+def repeat_share(model: object, listed: np.ndarray, rho: float, shares: np.ndarray,
+                 ages: np.ndarray, n: int = CAPTURES_A_DAY) -> float:
+    """Of the people falsely flagged in a day, the share flagged more than once."""
+    look = Lookalikes(model, THRESHOLD, listed, rho, np.uint64(0), np.uint64(0))  # type: ignore[arg-type]
+    once = twice = 0.0
+    for a, wa in enumerate(ages):
+        for g, wg in enumerate(shares):
+            p = look.virtual(a, g).p
+            none = (1 - p) ** n
+            one = n * p * (1 - p) ** (n - 1)
+            once += wa * wg * float(np.mean(1 - none))
+            twice += wa * wg * float(np.mean(1 - none - one))
+    return twice / once if once > 0 else 0.0
+
+
+def table(assumptions: Sequence[Assumption] = ASSUMPTIONS) -> list[dict[str, object]]:
+    """Per assumption: its range, and the outcome at its low and high end."""
+    rows: list[dict[str, object]] = []
+    for model, composition in ((NIST, "arrests_us_2018"), (UK, "custody_england_wales_2018")):
+        base = outcome(POINT, model, composition)
+        rows.append({"assumption": f"point estimates: {model}, {composition} list",
+                     "range": "", "low": base, "high": base, "source": ""})
+        for a in assumptions:
+            shown = a.name in UK_ONLY | UK_ALSO if model == UK else a.name not in UK_ONLY
+            if not shown:
+                continue
+            lo, hi = (outcome(a.apply(POINT, v), model, composition) for v in (a.low, a.high))
+            rows.append({"assumption": a.name, "range": f"{a.low:.3g}-{a.high:.3g} "
+                                                         f"(point {a.point:.3g})",
+                         "low": lo, "high": hi, "source": a.source})
+    return rows
+
+
+def markdown(rows: list[dict[str, object]]) -> str:
+    cols = ["false_per_million", *(f"{g}/white_male" for g in GROUPS_SHOWN), "repeat_share"]
+    heads = ["false alerts / 1M captures", "White F / WM", "Black M / WM", "Black F / WM",
+             "Asian M / WM", "Asian F / WM", "Am.Ind. F / WM", "flagged twice+ (share)"]
+    lines = ["| assumption (range) | " + " | ".join(heads) + " | source |",
+             "|---|" + "---:|" * len(heads) + "---|"]
+    for r in rows:
+        lo, hi = r["low"], r["high"]
+        assert isinstance(lo, dict) and isinstance(hi, dict)
+        cells = []
+        for c in cols:
+            a, b = lo[c], hi[c]
+            fmt = "{:.1f}" if c == "false_per_million" else "{:.2f}"
+            cells.append(fmt.format(a) if abs(a - b) < 1e-12 else
+                         f"{fmt.format(a)} to {fmt.format(b)}")
+        name = r["assumption"] if not r["range"] else f"{r['assumption']} ({r['range']})"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['source']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    sys.stdout.write(markdown(table()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
