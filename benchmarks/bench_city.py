@@ -174,16 +174,21 @@ class Size:
 
 
 def run_child(script: str | Path, args: list[str], label: str,
-              timeout_s: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
+              timeout_s: float = CHILD_TIMEOUT_S, tree: Path | None = None) -> dict[str, Any]:
     """Run ``script --child ARGS --out TMP/run`` in a fresh interpreter (its output goes to a
     temporary directory) and return the JSON it prints last; exit with the child's stderr if
-    it fails."""
+    it fails. With ``tree`` (a checkout of another commit, see :func:`checkout`), the child is
+    that checkout's copy of the script, importing that checkout's ``sim``."""
     name = Path(script).stem
+    env = None
+    if tree is not None:
+        script = tree / "benchmarks" / Path(script).name
+        env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory(prefix=f"survsim-{name}-") as tmp:
         cmd = [sys.executable, str(Path(script).resolve()), "--child", *args,
                "--out", str(Path(tmp) / "run")]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                              check=False)
+                              check=False, env=env)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"{name}: the {label} run failed (exit {proc.returncode})")
@@ -194,10 +199,32 @@ def run_child(script: str | Path, args: list[str], label: str,
     return result
 
 
-def measure(size: Size) -> dict[str, Any]:
-    """Run one repetition of ``size`` in a fresh interpreter; its output goes to a temp dir."""
+def measure(size: Size, tree: Path | None = None) -> dict[str, Any]:
+    """Run one repetition of ``size`` in a fresh interpreter; its output goes to a temp dir.
+    ``tree``: run another commit's code instead (:func:`checkout`)."""
     return run_child(__file__, ["--people", str(size.people), "--cameras", str(size.cameras),
-                                "--hours", repr(size.hours)], size.label)
+                                "--hours", repr(size.hours)], size.label, tree=tree)
+
+
+@contextlib.contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """A temporary git worktree of ``commit`` (removed afterwards), for runs of the code before
+    a change in the same invocation as the code after it."""
+    root = SCENARIO.parent.parent
+    with tempfile.TemporaryDirectory(prefix="survsim-bench-tree-") as tmp:
+        tree = Path(tmp) / "tree"
+        try:
+            subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=root,
+                           check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            raise SystemExit(f"--against {commit}: cannot check it out ({detail.strip()})") \
+                from None
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root,
+                           check=False, capture_output=True)
 
 
 def git_state() -> dict[str, Any] | None:

@@ -84,6 +84,7 @@ class Inputs:
     entry: IntArray
     quality: FloatArray
     person: IntArray  # who was captured (CAPTURES_PER_PERSON captures each)
+    person_group: IntArray  # each person's own group (a listed capture shows its entry's)
 
     @property
     def n(self) -> int:
@@ -96,7 +97,7 @@ class Inputs:
     def head(self, n: int) -> Inputs:
         """The first ``n`` captures (same watchlist)."""
         return Inputs(self.watchlist_group, self.trip[:n], self.camera_key[:n], self.group[:n],
-                      self.entry[:n], self.quality[:n], self.person[:n])
+                      self.entry[:n], self.quality[:n], self.person[:n], self.person_group)
 
 
 def us_shares(model: ScoreModel) -> FloatArray:
@@ -126,8 +127,9 @@ def make_inputs(shares: FloatArray, captures: int, watchlist: int, listed_share:
     # Captures belong to people (as in a city-day: about six captures each), so each person's
     # look-alike chance is worked out once and used at each of their captures.
     person = trip // CAPTURES_PER_PERSON
-    group = rng.choice(k, size=int(person[-1]) + 1 if captures else 0, p=shares
-                       ).astype(np.int64)[person]
+    person_group = rng.choice(k, size=int(person[-1]) + 1 if captures else 0, p=shares
+                              ).astype(np.int64)
+    group = person_group[person]
     entry = np.full(captures, -1, np.int64)
     n_listed = min(captures, round(captures * listed_share)) if watchlist else 0
     if n_listed:
@@ -135,7 +137,7 @@ def make_inputs(shares: FloatArray, captures: int, watchlist: int, listed_share:
         entry[where] = rng.integers(0, watchlist, size=n_listed)
         group[where] = wl[entry[where]]
     quality = rng.uniform(0.5, 0.9, size=captures)
-    return Inputs(wl, trip, camera_key, group, entry, quality, person)
+    return Inputs(wl, trip, camera_key, group, entry, quality, person, person_group)
 
 
 def coin_keys(seed: int) -> dict[str, np.uint64]:
@@ -228,7 +230,8 @@ def time_build(model: ScoreModel, threshold: float, inp: Inputs, keys: dict[str,
 
     def build() -> Matcher:
         return Matcher(model, threshold, inp.watchlist_group, keys, persistence=persistence,
-                       n_people=inp.n_people)
+                       n_people=inp.person_group.size, people_group=inp.person_group,
+                       people_age=np.full(inp.person_group.size, ADULT, np.int64))
 
     matcher = build()  # warm-up
     for _ in range(repeats):

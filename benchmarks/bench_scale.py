@@ -16,6 +16,11 @@ as in every run of a city after its first); ``--cold-cache`` turns it off.
 
     python benchmarks/bench_scale.py [--repeats 3] [--sizes 10000 100000 1000000] [--json]
     python benchmarks/bench_scale.py --cold-cache      # every run computes its routing trees
+    python benchmarks/bench_scale.py --sizes 1000000 --against d8f2250   # this code vs before
+
+``--against COMMIT`` runs every size with the code of COMMIT too (a temporary git worktree),
+interleaved with this checkout's runs (old and new alternate, the order flipped each round), and
+reports the ratio new / old of the medians and of each round's pair.
 """
 
 from __future__ import annotations
@@ -46,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="no on-disk cache: every run computes its routing trees (default: a "
                         "private cache folder, filled by the warm-up run)")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--against", metavar="COMMIT",
+                   help="also run the code of COMMIT, interleaved, and report new / old")
     a = p.parse_args(argv)
+    if a.against:
+        return against(a)
     sizes = [bench_city.Size(f"{n:,}", n, a.cameras, a.hours) for n in sorted(a.sizes)]
     with bench_city.route_cache(a.cold_cache) as cache_mode:
         print(f"warm-up: {sizes[0].label} people (not measured) ...", file=sys.stderr)
@@ -79,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s.people:>10,}  {st['median_wall_s']:7.2f} ({st['min_wall_s']:.2f}-"
                   f"{st['max_wall_s']:.2f}){'':<6} {st['median_peak_rss_mib']:9.0f} "
                   f"{st['people_days_per_s']:14,.0f} {st['captures_per_s']:11,.0f}")
-        for k, r in ratios.items():
-            print(f"{k}: {r['people']:g}x people cost {r['wall']:.2f}x time (target at most "
+        for pair, r in ratios.items():
+            print(f"{pair}: {r['people']:g}x people cost {r['wall']:.2f}x time (target at most "
                   f"{1.1 * r['people']:g}x)")
         verdict = ("met" if ok else "MISSED") if big.people >= 1_000_000 else \
             "not measured (no 1,000,000-person size)"
@@ -88,6 +97,43 @@ def main(argv: list[str] | None = None) -> int:
               f"{TARGET_PEAK_MIB:.0f} MiB, linear scaling: {verdict}")
         print(f"cache: {bench_city.CACHE_NOTE[cache_mode]}")
     return 0 if ok or not a.check else 1
+
+
+def against(a: argparse.Namespace) -> int:
+    """This checkout's code against ``a.against``'s, same sizes, interleaved, fresh processes."""
+    new = [bench_city.Size(f"{n:,}", n, a.cameras, a.hours) for n in sorted(a.sizes)]
+    old = [bench_city.Size(f"{n:,}", n, a.cameras, a.hours) for n in sorted(a.sizes)]
+    with bench_city.checkout(a.against) as tree, bench_city.route_cache(a.cold_cache):
+        print(f"warm-up: {new[0].label} people, both codes (not measured) ...", file=sys.stderr)
+        bench_city.measure(new[0])
+        bench_city.measure(old[0], tree)
+        for k in range(a.repeats):
+            for n, o in zip(new, old, strict=True):
+                print(f"round {k + 1}/{a.repeats}: {n.label} people, new and "
+                      f"{a.against} ...", file=sys.stderr)
+                pair = [(n, None), (o, tree)]
+                for size, where in (pair if k % 2 == 0 else pair[::-1]):
+                    size.runs.append(bench_city.measure(size, where))
+    report: dict[str, Any] = {"against": a.against, "git": bench_city.git_state(),
+                              "repeats": a.repeats, "sizes": {}}
+    for n, o in zip(new, old, strict=True):
+        pairs = [rn["wall_s"] / ro["wall_s"] for rn, ro in zip(n.runs, o.runs, strict=True)]
+        report["sizes"][n.people] = {
+            "new": n.stats(), "old": o.stats(),
+            "ratio_of_medians": n.median("wall_s") / o.median("wall_s"),
+            "ratio_per_round": pairs,
+            "peak_ratio": n.median("peak_rss_mib") / o.median("peak_rss_mib")}
+    if a.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{'people':>10}  {'new median s':>12} {'old median s':>12} {'new/old':>8} "
+          f"{'per round':<24} {'peak new/old MiB':>17}")
+    for people, r in report["sizes"].items():
+        rounds = " ".join(f"x{x:.2f}" for x in r["ratio_per_round"])
+        print(f"{people:>10,}  {r['new']['median_wall_s']:12.2f} "
+              f"{r['old']['median_wall_s']:12.2f} {r['ratio_of_medians']:8.2f} {rounds:<24} "
+              f"{r['new']['median_peak_rss_mib']:8.0f}/{r['old']['median_peak_rss_mib']:.0f}")
+    return 0
 
 
 if __name__ == "__main__":

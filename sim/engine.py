@@ -203,7 +203,8 @@ class Engine:
         self.matchers = [
             Matcher(world.model, t, world.model_group[self.lists[li].group], coins.match(),
                     searched_entries(s.governance, self.lists[li].size) if li == 0 else None,
-                    persistence=rho, n_people=pop.n)
+                    persistence=rho, n_people=pop.n,
+                    people_group=world.model_group[pop.group], people_age=pop.age_band)
             for li, t in pairs]
         index = {pair: i for i, pair in enumerate(pairs)}
         self.matcher_of_cam = np.array([index[(int(li), float(t))] for li, t in zip(

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
+from sim import cache
 from sim.facematch import ScoreModel, _logit
 from sim.rng import keyed_index, keyed_uniform, stable_hash
 
@@ -79,11 +80,16 @@ class Lookalikes:
         cell their look-alikes are (person, cell, k).
     n_people
         The population (residents' virtual people are then worked out once, not per capture).
+    people_group, people_age
+        Each resident's model group and age band (index = person id): with them every
+        resident's chance is worked out once, and a capture's chance is one look-up. A capture
+        must then carry its person's own group and age band.
     """
 
     def __init__(self, model: ScoreModel, threshold: float, enrolled: npt.ArrayLike,
                  rho: float, person_key: np.uint64, pick_key: np.uint64,
-                 n_people: int = 0) -> None:
+                 n_people: int = 0, people_group: npt.ArrayLike | None = None,
+                 people_age: npt.ArrayLike | None = None) -> None:
         self.rho = float(rho)
         self.person_key, self.pick_key = person_key, pick_key
         self.n = np.asarray(enrolled, np.float64)
@@ -98,6 +104,16 @@ class Lookalikes:
         self._p = np.full((*self.fpir.shape, VIRTUAL), np.nan)
         self._index = (keyed_index(person_key, VIRTUAL_BITS, np.arange(n_people))
                        if n_people else None)
+        self._p_person: Array | None = None
+        self._tables: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
+                            npt.NDArray[np.float32]] | None = None
+        if self._index is not None and people_group is not None and people_age is not None:
+            g = np.asarray(people_group, np.int64)
+            a = np.asarray(people_age, np.int64)
+            if g.size == a.size == n_people:
+                self._fill()
+                k = self.fpir.shape[1]
+                self._p_person = self._p.reshape(-1).take((a * k + g) * VIRTUAL + self._index)
 
     # ------------------------------------------------------------ the virtual people
     def _rest_mean(self, age: int, group: int, cell: int, c: Array) -> Array:
@@ -138,14 +154,20 @@ class Lookalikes:
                 age: npt.ArrayLike) -> Array:
         """Each person's chance, at one capture, of a false match to some entry."""
         p = np.asarray(person, np.int64)
+        if self._p_person is not None and (not p.size or int(p.max()) < self._p_person.size):
+            return np.asarray(self._p_person.take(p), np.float64)
         g, a = np.asarray(group, np.int64), np.asarray(age, np.int64)
         k = self.fpir.shape[1]
-        if np.isnan(self._p[0, 0, 0]):  # every (age band, group) at once, the first time
-            for ai in range(self.fpir.shape[0]):
-                for gi in range(k):
-                    self._p[ai, gi] = self.virtual(ai, gi).p
+        self._fill()
         flat = (a * k + g) * VIRTUAL + self._which(p)
         return np.asarray(self._p.reshape(-1).take(flat), np.float64)
+
+    def _fill(self) -> None:
+        """Every virtual person's chance, for every (age band, group), the first time."""
+        if np.isnan(self._p[0, 0, 0]):
+            for ai in range(self.fpir.shape[0]):
+                for gi in range(self.fpir.shape[1]):
+                    self._p[ai, gi] = self.virtual(ai, gi).p
 
     def claim(self, person: npt.ArrayLike, group: npt.ArrayLike, age: npt.ArrayLike,
               u_slot: npt.ArrayLike, u_rest: npt.ArrayLike
@@ -155,21 +177,15 @@ class Lookalikes:
         p = np.asarray(person, np.int64)
         g, a = np.asarray(group, np.int64), np.asarray(age, np.int64)
         m, n_cells = p.size, self.cells.size
-        j = self._which(p)
-        w = np.zeros((m, n_cells, TOP + 1), np.float32)
-        tops = np.full((m, n_cells, TOP), np.nan, np.float32)
-        cell_of = a * 1000 + g
-        for key in np.unique(cell_of).tolist():
-            sel = np.flatnonzero(cell_of == key)
-            v = self.virtual(key // 1000, key % 1000)
-            w[sel], tops[sel] = v.slots[j[sel]], v.tops[j[sel]]
+        cell_cum, slot_cum, tops_all = self._claim_tables()
+        row = (a * self.fpir.shape[1] + g) * VIRTUAL + self._which(p)
         # The cell by its total, then the slot within it (TOP look-alikes, then the rest).
         u = np.asarray(u_slot, np.float64)
-        per_cell = np.cumsum(w.sum(axis=2), axis=1)
+        per_cell = cell_cum[row]  # (m, cells): cumulative over cells of each cell's total
         target = u * per_cell[:, -1]
         cell = np.minimum((per_cell <= target[:, None]).sum(axis=1), n_cells - 1)
         before = np.where(cell > 0, per_cell[np.arange(m), np.maximum(cell - 1, 0)], 0.0)
-        in_cell = np.cumsum(w[np.arange(m), cell], axis=1)
+        in_cell = slot_cum[row, cell]  # (m, TOP + 1): cumulative over the cell's slots
         k = np.minimum((in_cell <= (target - before)[:, None]).sum(axis=1), TOP)
         is_top = k < TOP
         n = self.n[self.cells][cell].astype(np.int64)
@@ -178,9 +194,23 @@ class Lookalikes:
         if ti.size:
             picks = self._floyd(p[ti], self.cells[cell[ti]], n[ti])
             pos[ti] = picks[np.arange(ti.size), k[ti]]
-        big_a = np.where(is_top, tops[np.arange(m), cell, np.minimum(k, TOP - 1)].astype(
+        big_a = np.where(is_top, tops_all[row, cell, np.minimum(k, TOP - 1)].astype(
             np.float64), np.nan)
         return cell.astype(np.int64), pos, big_a
+
+    def _claim_tables(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
+                                      npt.NDArray[np.float32]]:
+        """Every virtual person's slot weights summed per cell and cumulated over cells, the
+        slots cumulated within each cell, and the TOP resemblances, stacked over (age band,
+        group) so that a batch of claims is three gathers (built on first use)."""
+        if self._tables is None:
+            virtual = [self.virtual(ai, gi) for ai in range(self.fpir.shape[0])
+                       for gi in range(self.fpir.shape[1])]
+            self._tables = (
+                np.concatenate([np.cumsum(v.slots.sum(axis=2), axis=1) for v in virtual]),
+                np.concatenate([np.cumsum(v.slots, axis=2) for v in virtual]),
+                np.concatenate([v.tops for v in virtual]))
+        return self._tables
 
     def _floyd(self, person: npt.NDArray[np.int64], cell: npt.NDArray[np.int64],
                n: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -212,14 +242,37 @@ class Lookalikes:
         return np.asarray(1.0 / (1.0 + np.exp(-logit_s)), np.float64)
 
 
+BUILD_VERSION = "1"  # of _compute's tables: change it when they change (cached on disk)
+
+
 @functools.lru_cache(maxsize=256)
 def _build(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: float,
            own: int) -> _Virtual:
     """The virtual people of one (age band, group), from the list's cells and each cell's z.
 
     A pure function of its arguments (its draws come from a generator seeded by them), so the
-    table is the same in every run and kept for the next run in this process.
+    table is the same in every run: kept for the next run in this process, and in the on-disk
+    cache (``sim.cache``) for the next process (computing the 24 tables of a population takes
+    about 0.3 s).
     """
+    n_cells = sum(1 for x in enrolled if x > 0)
+    entry = cache.route_entry("lookalikes", BUILD_VERSION, repr(rho), repr(fpir), str(own),
+                              np.asarray(enrolled, np.float64), np.asarray(z, np.float64))
+
+    def fits(got: cache.Arrays) -> bool:
+        return (got["p"].shape == (VIRTUAL,) and got["p"].dtype == np.float64
+                and got["slots"].shape == (VIRTUAL, n_cells, TOP + 1)
+                and got["tops"].shape == (VIRTUAL, n_cells, TOP)
+                and got["slots"].dtype == got["tops"].dtype == np.float32)
+
+    got = cache.memo(entry if cache.enabled() else None, ("p", "slots", "tops"),
+                     lambda: _compute(rho, enrolled, z, fpir, own), fits)
+    return _Virtual(np.asarray(got["p"]), np.asarray(got["slots"]), np.asarray(got["tops"]))
+
+
+def _compute(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: float,
+             own: int) -> cache.Arrays:
+    """:func:`_build`'s tables, computed."""
     n = np.asarray(enrolled, np.float64)
     zz = np.asarray(z, np.float64)
     cells = np.flatnonzero(n > 0)
@@ -251,5 +304,5 @@ def _build(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: 
     # The mean over people of the chance is the FPIR exactly (each entry's mean chance is its
     # FMR, and entries are independent): scale the finite sample of virtual people to it.
     scale = fpir / p.mean() if p.mean() > 0 else 1.0
-    return _Virtual(np.minimum(p * scale, 1.0), (slots * scale).astype(np.float32),
-                    tops.astype(np.float32))
+    return {"p": np.minimum(p * scale, 1.0), "slots": (slots * scale).astype(np.float32),
+            "tops": tops.astype(np.float32)}

@@ -52,12 +52,17 @@ class Matcher:
     n_people
         With ``persistence``: the population size (each person's look-alikes are then looked
         up, not hashed at every capture).
+    people_group, people_age
+        With ``persistence`` and ``n_people``: each person's model group and age band, so that
+        each person's chance of a false match is worked out once (captures must then carry
+        their person's own group and age band).
     """
 
     def __init__(self, model: ScoreModel, threshold: float,
                  watchlist_group: npt.ArrayLike, keys: dict[str, np.uint64],
                  searched: npt.ArrayLike | None = None, *, persistence: float = 0.0,
-                 n_people: int = 0) -> None:
+                 n_people: int = 0, people_group: npt.ArrayLike | None = None,
+                 people_age: npt.ArrayLike | None = None) -> None:
         self.model = model
         self.threshold = threshold
         self.keys = keys
@@ -80,7 +85,7 @@ class Matcher:
         self.entries_start = np.concatenate([[0], np.cumsum(enrolled)]).astype(np.int64)
         self.lookalikes = (Lookalikes(model, threshold, enrolled, persistence,
                                       keys["lookalike_order"], keys["lookalike_pick"],
-                                      n_people)
+                                      n_people, people_group, people_age)
                            if persistence > 0 else None)
 
     def p_false(self, person: npt.NDArray[np.int64], group: npt.NDArray[np.int64],

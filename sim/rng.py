@@ -113,20 +113,34 @@ class Streams:
         return np.uint64(self._sequence(purpose).generate_state(1, dtype=np.uint64)[0])
 
 
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9),
+        np.uint64(0x94D049BB133111EB))
+
+
 def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    # SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective mix with good avalanche.
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective mix with good avalanche.
+    Works in place on ``x`` (callers pass an array of their own) with one scratch array, so a
+    batch of millions of coins makes two passes of memory per step, not four."""
+    t = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        x += _MIX[0]
+        np.right_shift(x, np.uint64(30), out=t)
+        x ^= t
+        x *= _MIX[1]
+        np.right_shift(x, np.uint64(27), out=t)
+        x ^= t
+        x *= _MIX[2]
+        np.right_shift(x, np.uint64(31), out=t)
+        x ^= t
+    return x
 
 
 def _keyed_hash(key: np.uint64, ids: tuple[npt.ArrayLike, ...]) -> npt.NDArray[np.uint64]:
     arrays = np.broadcast_arrays(*[np.asarray(i, dtype=np.int64) for i in ids])
     h = np.full(arrays[0].shape, key, dtype=np.uint64)
     for a in arrays:
-        h = _splitmix64(h ^ a.astype(np.uint64))
+        h ^= a.view(np.uint64)  # the same bits as astype, without a copy
+        _splitmix64(h)
     return h
 
 
