@@ -13,7 +13,8 @@ estimate, and the model's closed-form answers are compared for the default deplo
 The UK preset (``uk_lfr_npl2023``) is shown a second time, with a custody list made up like
 England and Wales's 2017/18 arrests, for the assumptions it depends on.
 
-``python -m sim.sensitivity`` prints the table (Markdown) that docs/face_match.md quotes.
+``python -m sim.sensitivity`` prints the table (Markdown) that docs/face_match.md quotes;
+``python -m sim.sensitivity --presets`` the per-preset error tables of its section 2.7.
 Closed-form and exact for the model (no simulation noise); a run adds chance around it.
 """
 
@@ -169,7 +170,7 @@ def table(assumptions: Sequence[Assumption] = ASSUMPTIONS) -> list[dict[str, obj
     for model, composition in ((NIST, "arrests_us_2018"), (UK, "custody_england_wales_2018")):
         base = outcome(POINT, model, composition)
         rows.append({"assumption": f"point estimates: {model}, {composition} list",
-                     "range": "", "low": base, "high": base, "source": ""})
+                     "range": "", "low": base, "high": base, "source": "", "model": model})
         for a in assumptions:
             shown = a.name in UK_ONLY | UK_ALSO if model == UK else a.name not in UK_ONLY
             if not shown:
@@ -177,7 +178,7 @@ def table(assumptions: Sequence[Assumption] = ASSUMPTIONS) -> list[dict[str, obj
             lo, hi = (outcome(a.apply(POINT, v), model, composition) for v in (a.low, a.high))
             rows.append({"assumption": a.name, "range": f"{a.low:.3g}-{a.high:.3g} "
                                                          f"(point {a.point:.3g})",
-                         "low": lo, "high": hi, "source": a.source})
+                         "low": lo, "high": hi, "source": a.source, "model": model})
     return rows
 
 
@@ -201,8 +202,45 @@ def markdown(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+TABLE_GROUPS = ("White men", "White women", "Black men", "Black women", "Asian men",
+                "Asian women", "American Indian men", "American Indian women")
+
+
+def preset_tables(composition: str = "arrests_us_2018", size: int = LIST_SIZE,
+                  thresholds: tuple[float, float] = (0.60, 0.64)) -> str:
+    """docs/face_match.md section 2.7: every preset's FMR, FNMR, FPIR (adults, against a list of
+    ``size`` entries made up like ``composition``, exact quotas) and TPIR, at two thresholds."""
+    from sim.facematch import MODELS
+
+    listed = quotas(size, [WATCHLIST_PRESETS[composition][g] for g in NIST_GROUPS])
+    head = ("| group | " + " | ".join(["FMR", "FNMR", "FPIR", "TPIR q=1", "TPIR q=0.8"] * 2)
+            + " |\n|---|" + "---:|" * 10 + "\n")
+    out = []
+    for name, model in MODELS.items():
+        cols = []
+        for t in thresholds:
+            cols.append((model.fmr(t), model.fnmr(t), model.fpir(t, listed), model.tpir(t),
+                         model.tpir(t, 0.8)))
+        lines = [f"#### `{name}`\n\n", head]
+        for i, g in enumerate(TABLE_GROUPS):
+            cells = []
+            for fmr, fnmr, fpir, t1, t8 in cols:
+                cells += [f"{fmr[i]:.2e}", f"{fnmr[i]:.4f}", f"{fpir[i]:.2e}", f"{t1[i]:.3f}",
+                          f"{t8[i]:.3f}"]
+            lines.append(f"| {g} | " + " | ".join(cells) + " |\n")
+        out.append("".join(lines))
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    sys.stdout.write(markdown(table()))
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--presets"]:
+        sys.stdout.write(preset_tables())
+    elif not args:
+        sys.stdout.write(markdown(table()))
+    else:
+        sys.stderr.write("usage: python -m sim.sensitivity [--presets]\n")
+        return 2
     return 0
 
 

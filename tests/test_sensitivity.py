@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,8 +38,23 @@ def test_without_persistence_repeats_are_the_binomial_share() -> None:
     assert got == pytest.approx(twice / once, rel=0.02)
 
 
-def test_directions_of_the_table() -> None:
-    rows = {r["assumption"]: r for r in sens.table()}
+@pytest.fixture(scope="module")
+def table() -> list[dict[str, object]]:
+    return sens.table()
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "face_match.md"
+
+
+def test_the_docs_quote_the_code(table: list[dict[str, object]]) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    assert sens.markdown(table) in doc, "docs/face_match.md 2.9: python -m sim.sensitivity"
+    assert sens.preset_tables() in doc, \
+        "docs/face_match.md 2.7: python -m sim.sensitivity --presets"
+
+
+def test_directions_of_the_table(table: list[dict[str, object]]) -> None:
+    rows = {r["assumption"]: r for r in table if r["model"] == sens.NIST}
     persist = rows["look-alike persistence"]
     assert persist["high"]["repeat_share"] > 5 * persist["low"]["repeat_share"]
     bm = rows["Black men's unfloored ratio"]
@@ -48,3 +64,7 @@ def test_directions_of_the_table() -> None:
         "a steeper fall, fewer false alerts at 0.62"
     assert np.isfinite([v for r in rows.values() for v in r["low"].values()]).all()
     assert "| assumption (range) |" in sens.markdown(list(rows.values()))
+    uk = {r["assumption"]: r for r in table if r["model"] == sens.UK}
+    npl = uk["NPL minority / White ratio"]
+    assert npl["high"]["black_male/white_male"] > 5 * npl["low"]["black_male/white_male"]
+    assert set(uk) - {r for r in uk if r.startswith("point")} == sens.UK_ONLY | sens.UK_ALSO
