@@ -474,7 +474,7 @@ QUALITY_SHIFT = float((GENUINE_SD * (ndtri(0.11) - ndtri(0.0103))) / (1.0 - LIVE
 # floored value is censored, not equal to White men's. Where the floor hides a differential, the
 # unfloored FRVT 1:1 mugshot medians above (threshold at White-male FMR 1e-3) give it: White
 # women 2.9x, Black men 2.25x, Black women 11.7x White men's FMR, carried to the 1e-5 level by
-# `ratio_at` (4.2x, 3.0x and 28x). No unfloored figure for Asian or American Indian men was
+# `ratio_at` (4.2x, 3.0x and 29x). No unfloored figure for Asian or American Indian men was
 # found: their ratio to White men is taken as 1 (an assumption). Within each algorithm the floored
 # groups keep these ratios and the highest of them sits at the floor (all stay "at most 1e-5").
 _FLOOR = 1e-5
