@@ -39,8 +39,26 @@ _NOT_METRICS = ("seed", "replication", "wall_s", "scenario", "scenario_hash", "s
                 "survsim_version", "group_labels")
 
 
-def interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval of the finite values (NaN interval with fewer than two)."""
+FEW_REPLICATIONS = 5  # below this, compare warns that its intervals are rough
+
+
+def bounds(metric: str, values: np.ndarray) -> tuple[float, float]:
+    """The range a metric's mean can take: shares in [0, 1], counts, rates and ratios at least
+    0 (every value non-negative), else unbounded."""
+    v = values[np.isfinite(values)]
+    if "share" in metric.partition("/")[0] and v.size and v.min() >= 0 and v.max() <= 1:
+        return 0.0, 1.0
+    if v.size and v.min() >= 0:
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def interval(values: np.ndarray, lo_bound: float = -math.inf, hi_bound: float = math.inf,
+             log: bool = False) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of the finite values (NaN interval with fewer than two),
+    kept inside [lo_bound, hi_bound]. ``log``: a ratio, with all values positive: the interval
+    is taken on the log scale (a geometric one around the geometric mean's), so it never
+    crosses 0; the mean reported is still the arithmetic one."""
     v = values[np.isfinite(values)]
     if v.size == 0:
         return math.nan, math.nan, math.nan
@@ -49,13 +67,52 @@ def interval(values: np.ndarray) -> tuple[float, float, float]:
         return m, math.nan, math.nan
     from scipy import stats  # imported here: workers that only run never pay for it
 
-    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return m, m - half, m + half
+    t = float(stats.t.ppf(0.975, v.size - 1))
+    if log and v.min() > 0:
+        lv = np.log(v)
+        half = t * float(lv.std(ddof=1)) / math.sqrt(v.size)
+        lo, hi = math.exp(float(lv.mean()) - half), math.exp(float(lv.mean()) + half)
+    else:
+        half = t * float(v.std(ddof=1)) / math.sqrt(v.size)
+        lo, hi = m - half, m + half
+    return m, max(lo, lo_bound), min(hi, hi_bound)
+
+
+# A group's false-alert rate is pooled over the replications: all its false alerts on people not
+# listed over all captures of such people, with the exact (Clopper-Pearson) interval of the
+# pooled count. Per-replication t-intervals of a handful of events each cover the truth far
+# less than 95% (benchmarks/coverage.py).
+POOLED = {"false_alert_rate_by_group": ("false_alerts_unlisted_by_group",
+                                        "unlisted_captures_by_group")}
+
+
+def pooled_rate(by: Mapping[tuple[str, str], Mapping[int, float]], scenario: str,
+                metric: str) -> tuple[float, float, float] | None:
+    """The pooled rate and its exact interval of a POOLED metric ('name/group'), or None when
+    the counts behind it are not in the rows (summaries of an older survsim)."""
+    name, _, group = metric.partition("/")
+    if name not in POOLED or not group:
+        return None
+    k_name, n_name = POOLED[name]
+    ks = by.get((scenario, f"{k_name}/{group}"))
+    ns = by.get((scenario, f"{n_name}/{group}"))
+    if not ks or not ns:
+        return None
+    reps = [r for r in ks if r in ns and math.isfinite(ks[r]) and math.isfinite(ns[r])]
+    k, n = int(sum(ks[r] for r in reps)), int(sum(ns[r] for r in reps))
+    if n <= 0:
+        return None
+    from analysis.rates import rate_interval
+
+    ci = rate_interval(k, n)
+    assert ci is not None
+    return k / n * 1000.0, ci[0], ci[1]
 
 
 def comparison_table(rows: Iterable[Mapping[str, Any]], scenarios: list[str]) -> pa.Table:
     """Per scenario and metric: mean and 95% interval, and the paired difference against the
-    first scenario (replication r against replication r: common random numbers)."""
+    first scenario (replication r against replication r: common random numbers). A group's
+    false-alert rate is pooled over the replications, with its exact interval (POOLED)."""
     by: dict[tuple[str, str], dict[int, float]] = {}
     for r in rows:
         by.setdefault((r["scenario"], r["metric"]), {})[int(r["replication"])] = r["value"]
@@ -71,11 +128,17 @@ def comparison_table(rows: Iterable[Mapping[str, Any]], scenarios: list[str]) ->
                 continue
             reps = sorted(vals)
             v = np.array([vals[k] for k in reps], float)
-            mean, lo, hi = interval(v)
+            lo_b, hi_b = bounds(m, v)
+            name0 = m.partition("/")[0]
+            mean, lo, hi = (pooled_rate(by, s, m)
+                            or interval(v, lo_b, hi_b,
+                                        log="ratio" in name0 or name0 == "false_alert_disparity"))
             b = by.get((base, m), {})
             paired = [k for k in reps if k in b]
             d = np.array([vals[k] - b[k] for k in paired], float)
-            dm, dlo, dhi = interval(d) if paired else (math.nan,) * 3
+            # A difference of two shares lies in [-1, 1]; of two counts, anywhere.
+            span = hi_b - lo_b
+            dm, dlo, dhi = interval(d, -span, span) if paired else (math.nan,) * 3
             name, _, group = m.partition("/")
             cols["scenario"].append(s)
             cols["metric"].append(name)

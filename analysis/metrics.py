@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from analysis import rates
 from analysis.assembly import assembly_summary
 from sim.schema import TABLES
 
@@ -197,6 +198,11 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         "false_alerts_by_group": {n: int(c) for n, c in zip(names, false_by_group, strict=True)},
         "false_alert_rate_by_group": rate,
         "false_alert_rate_ratio": ratio,
+        # The counts behind each rate, exact intervals, ratios to the reference group, the
+        # headline disparity and the parity test (analysis.rates).
+        **rates.summary_keys(
+            {n: int(c) for n, c in zip(names, false_unlisted, strict=True)},
+            {n: int(c) for n, c in zip(names, unlisted_caps_by_group, strict=True)}),
         **_flagged(flagged, times, person_group, names),
         "confirmed_alerts": int(confirmed.sum()),
         "confirmed_false_alerts": int((confirmed & ~is_true).sum()),

@@ -5,7 +5,8 @@ is inline, and each figure has a link that downloads the table behind it as CSV 
 It holds:
 
 - headline findings in plain sentences, generated from ``summary.json``;
-- who was falsely flagged (per-group bars) and a parity table (the four-fifths band);
+- who was falsely flagged (per-group bars) and a parity table (the four-fifths rule against the
+  best-treated group);
 - wrongful stops per 100,000 residents by group, when officers acted on alerts;
 - a map of the city: crossings, cameras, false alerts, wrongful stops, gatherings;
 - timelines: alerts per hour (right and wrong person), the review queue, assembly alarms;
@@ -41,13 +42,12 @@ import pyarrow as pa
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from analysis import rates
 from analysis.assembly import AFTER_S, MATCH_RADIUS_M
 from analysis.figures import write_page
 from analysis.metrics import claimed_person, read_run, read_table
 
 REPORT_NAME = "report.html"
-FEW = 5  # fewer false alerts (or stops) than this: the rate is uncertain
-BAND = (0.8, 1.25)  # the four-fifths band: 4/5 to 5/4 of the average rate
 PALETTE = ("#1b9e77", "#66c2a5", "#d95f02", "#fc8d62", "#7570b3", "#8da0cb", "#e7298a",
            "#f4a6c9", "#66a61e", "#a6d854", "#e6ab02", "#ffd92f")
 WRONG = "#c0392b"
@@ -272,52 +272,34 @@ def _rates(summary: Mapping[str, Any], groups: Sequence[Group]) -> list[tuple[Gr
     return [(g, float(rates[g.name])) for g in groups if rates.get(g.name) is not None]
 
 
-def average_rate(summary: Mapping[str, Any], groups: Sequence[Group],
-                 captures_not_listed: Sequence[int] | None = None) -> float | None:
-    """The average false-alert rate the parity check compares each group with.
-
-    With ``captures_not_listed`` (per group, in ``groups`` order) it is the rate of everyone
-    together: the groups' rates weighted by how often faces of each group (people not on the
-    watchlist) were captured, i.e. all such false alerts per 1,000 such captures. Without it,
-    the plain mean of the groups' rates. ``None`` when no group has a rate.
-    """
-    pairs = [(r, captures_not_listed[groups.index(g)] if captures_not_listed is not None
-              else 1) for g, r in _rates(summary, groups)]
-    weight = sum(w for _, w in pairs)
-    if not pairs or weight <= 0:
-        return None
-    return float(sum(r * w for r, w in pairs) / weight)
+def group_rates(summary: Mapping[str, Any], groups: Sequence[Group],
+                captures_not_listed: Sequence[int]) -> dict[str, dict[str, Any]]:
+    """Each group's false alerts on people not listed, the captures of such people, the rate
+    with its exact interval and whether it has too few events to tell (analysis.rates)."""
+    false = (summary.get("false_alerts_unlisted_by_group")
+             or summary.get("false_alerts_by_group") or {})
+    return rates.group_rates({g.name: int(false.get(g.name, 0) or 0) for g in groups},
+                             {g.name: int(n) for g, n in zip(groups, captures_not_listed,
+                                                               strict=True)})
 
 
 def parity(summary: Mapping[str, Any], groups: Sequence[Group],
-           captures_not_listed: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """Each group's false-alert rate against the average rate (see :func:`average_rate`).
-
-    A group is *within the four-fifths band* when the ratio of its rate to the average lies in
-    [0.8, 1.25] (4/5 to 5/4); otherwise it is *outside*, flagged more or less often than average.
-    """
-    rates = dict((g.name, r) for g, r in _rates(summary, groups))
-    mean = average_rate(summary, groups, captures_not_listed)
-    false_by = summary.get("false_alerts_by_group") or {}
+           captures_not_listed: Sequence[int]) -> list[dict[str, Any]]:
+    """Each group's false-alert rate against the most favourably treated group's (the lowest
+    rate among groups with enough events), the four-fifths rule for an adverse outcome: a group
+    is *outside* when its rate is more than 5/4 of that group's and the difference is
+    significant (exact test, p < 0.05); a group with fewer than ``rates.FEW_EVENTS`` false
+    alerts is *too few to tell* (analysis.rates.parity)."""
+    r = group_rates(summary, groups, captures_not_listed)
+    par = rates.parity(r)
     rows = []
     for g in groups:
-        r = rates.get(g.name)
-        ratio = r / mean if r is not None and mean else None
-        if r is None:
-            verdict = "not assessed: no faces of this group were captured"
-        elif not mean:
-            verdict = "not assessed: no false alerts in any group"
-        elif ratio is not None and BAND[0] <= ratio <= BAND[1]:
-            verdict = "within the four-fifths band"
-        elif ratio is not None and ratio > BAND[1]:
-            verdict = "outside: falsely flagged more often than average"
-        else:
-            verdict = "outside: falsely flagged less often than average"
-        n_false = false_by.get(g.name)
-        rows.append({"group": g.name, "label": g.label, "rate": r, "ratio": ratio,
-                     "false_alerts": n_false, "verdict": verdict,
-                     "uncertain": r is not None and n_false is not None and n_false < FEW,
-                     "within": verdict == "within the four-fifths band"})
+        q, p = r[g.name], par[g.name]
+        rows.append({"group": g.name, "label": g.label, "rate": q["rate"], "ci": q["ci"],
+                     "false_alerts": q["false_alerts"], "best": p["best"],
+                     "ratio": p["ratio"], "ratio_ci": p["ci"], "p": p["p"],
+                     "verdict": p["verdict"], "uncertain": q["too_few"],
+                     "within": p["verdict"] == "within"})
     return rows
 
 
@@ -353,30 +335,30 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
         out.append(("false_share", "The system raised no alerts, so nobody was falsely "
                                    "flagged."))
 
-    nonzero = [(g, r) for g, r in _rates(s, groups) if r > 0]
-    false_by = s.get("false_alerts_by_group") or {}
-    if len(nonzero) >= 2:
-        hi_g, hi = max(nonzero, key=lambda x: x[1])
-        lo_g, lo = min(nonzero, key=lambda x: x[1])
-        text = (f"{hi_g.label} were {hi / lo:.1f} times as likely as {lo_g.label} to be falsely "
-                f"flagged each time their face was captured ({_rate(hi)} against {_rate(lo)} "
+    d = s.get("false_alert_disparity")
+    label = {g.name: g.label for g in groups}
+    few = [label.get(g, g) for g, v in (s.get("false_alert_too_few_by_group") or {}).items()
+           if v and g in label]
+    rate = s.get("false_alert_rate_by_group") or {}
+    if d and d.get("group") in label and d.get("reference") in label:
+        lo, hi = d["ci"]
+        text = (f"{label[d['group']]} were {d['ratio']:.1f} times as likely as "
+                f"{label[d['reference']]} to be falsely flagged each time their face was "
+                f"captured (95% interval {lo:.1f} to "
+                f"{'unbounded' if hi is None else f'{hi:.1f}'} times; "
+                f"{_rate(rate.get(d['group']))} against {_rate(rate.get(d['reference']))} "
                 f"false alerts per 1,000 captures).")
-        few = [g.label for g in (hi_g, lo_g) if int(false_by.get(g.name, 0) or 0) < FEW]
-        if len(few) == 1:
-            text += (f" This comparison is uncertain: the rate of {few[0]} rests on fewer "
-                     f"than {FEW} false alerts.")
-        elif few:
-            text += (f" This comparison is uncertain: the rates of {few[0]} and {few[1]} "
-                     f"rest on fewer than {FEW} false alerts each.")
-        zero = [g.label for g, r in _rates(s, groups) if r == 0]
-        if zero:
-            text += (f" In this run, {_plural(len(zero), 'group')} ({', '.join(zero)}) "
-                     f"had no false alerts at all.")
+        if few:
+            text += (f" Too few false alerts to tell for {_plural(len(few), 'group')} "
+                     f"({', '.join(few)}): fewer than {rates.FEW_EVENTS} each, so they are "
+                     f"not compared.")
         out.append(("disparity", text))
-    elif len(nonzero) == 1:
-        g, r = nonzero[0]
-        out.append(("disparity", f"Only {g.label} were falsely flagged ({_rate(r)} false alerts "
-                                 "per 1,000 captures); too few false alerts to compare groups."))
+    elif alerts and false:
+        ref = label.get(str(s.get("false_alert_reference_group")), "none")
+        out.append(("disparity", f"Too few false alerts to compare groups: "
+                                 f"{', '.join(few) or 'the groups'} had fewer than "
+                                 f"{rates.FEW_EVENTS} each (or the reference group, {ref}, "
+                                 f"did), and a rate resting on so few says little."))
     elif alerts:
         out.append(("disparity", "No group had false alerts, so groups cannot be compared."))
 
@@ -537,10 +519,11 @@ def _group_section(summary: Mapping[str, Any], groups: Sequence[Group],
                            x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 16},
                            bgcolor="white")
     csv_text = _csv(["group", "label", "residents", "captures", "captures_not_listed",
-                     "false_alerts", "false_alert_rate_per_1000", "ratio_to_average_rate",
-                     "four_fifths_band"],
+                     "false_alerts", "false_alert_rate_per_1000", "rate_ci_low", "rate_ci_high",
+                     "ratio_to_best_treated_group", "four_fifths_rule"],
                     [[g.name, g.label, g.residents, caps.get(g.name, 0), int(unlisted_caps[i]),
-                      false.get(g.name, 0), par[g.name]["rate"], par[g.name]["ratio"],
+                      false.get(g.name, 0), par[g.name]["rate"],
+                      *(par[g.name]["ci"] or (None, None)), par[g.name]["ratio"],
                       par[g.name]["verdict"]] for i, g in enumerate(groups)])
     return Section("groups", "Who was falsely flagged",
                    "A false alert is the system matching someone's face to a watchlist entry "
@@ -555,33 +538,39 @@ def _group_section(summary: Mapping[str, Any], groups: Sequence[Group],
 def _parity_table(summary: Mapping[str, Any], groups: Sequence[Group],
                   captures_not_listed: Sequence[int]) -> str:
     rows = parity(summary, groups, captures_not_listed)
-    mean = average_rate(summary, groups, captures_not_listed)
+    best = next((r["best"] for r in rows if r["best"]), None)
+    best_label = next((g.label for g in groups if g.name == best), None)
     body = []
     for r in rows:
-        cls = ("ok" if r["within"] else "na" if r["ratio"] is None
-               else "high" if r["ratio"] > 1 else "low")
-        note = " *" if r["uncertain"] else ""
-        ratio = f"{r['ratio']:.2f} ×" if r["ratio"] is not None else "n/a"
+        cls = ("ok" if r["within"] else "na" if r["ratio"] is None else "high")
+        ci = r["ci"]
+        rate = (f"{_rate(r['rate'])} ({_rate(ci[0])} to {_rate(ci[1])})" if ci
+                else _rate(r["rate"]))
+        if r["ratio"] is not None:
+            lo, hi = r["ratio_ci"] or (None, None)
+            ratio = (f"{r['ratio']:.2f} × ({'' if lo is None else f'{lo:.2f}'} to "
+                     f"{'unbounded' if hi is None else f'{hi:.2f}'})")
+        else:
+            ratio = "n/a"
         body.append(f"<tr class='{cls}'><td>{_esc(r['label'])}</td>"
                     f"<td class='n'>{_num(r['false_alerts'])}</td>"
-                    f"<td class='n'>{_esc(_rate(r['rate']))}{note}</td>"
+                    f"<td class='n'>{_esc(rate)}</td>"
                     f"<td class='n'>{_esc(ratio)}</td><td>{_esc(r['verdict'])}</td></tr>")
     return (
-        "<h3>Parity check: the four-fifths band</h3>"
-        "<p>For each group, its false-alert rate is divided by the <b>average rate</b>: the "
-        "rate for everyone together, that is all false alerts on people not on the watchlist "
-        "per 1,000 captures of such people, whatever their group ("
-        + (f"here {_esc(_rate(mean))}" if mean is not None else "none in this run")
-        + "). A group is <b>within the four-fifths band</b> when that ratio "
-        "lies between 0.8 and 1.25 (four fifths and five fourths), the rule of thumb US "
-        "equal-employment guidance uses to spot unequal selection rates; <b>outside</b> the "
-        "band, the system treats that group noticeably differently from the population as a "
-        "whole.</p>"
+        "<h3>Parity check: the four-fifths rule</h3>"
+        "<p>Each group's false-alert rate (with its exact 95% interval) is compared with the "
+        "rate of the <b>most favourably treated group</b>, the group with the lowest rate "
+        "among those with enough false alerts to tell ("
+        + (f"here {_esc(best_label)}" if best_label else "none in this run")
+        + "). The US four-fifths rule compares each group with the group treated best; for an "
+        "adverse outcome such as being falsely flagged, a group is <b>outside</b> when its "
+        f"rate is more than 5/4 of that group's and the difference is statistically "
+        f"significant (exact test, p &lt; 0.05). A group with fewer than {rates.FEW_EVENTS} "
+        "false alerts is <b>too few to tell</b>: its rate is shown but not compared.</p>"
         "<table class='parity'><thead><tr><th>Group</th><th>False alerts</th>"
-        "<th>Rate per 1,000 captures</th><th>Compared with the average</th>"
-        "<th>Four-fifths test</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
-        + (f"<p class='note'>* fewer than {FEW} false alerts: this rate is uncertain.</p>"
-           if any(r["uncertain"] for r in rows) else ""))
+        "<th>Rate per 1,000 captures (95% interval)</th>"
+        "<th>Compared with the best-treated group (95% interval)</th>"
+        "<th>Four-fifths rule</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
 def _stops_section(summary: Mapping[str, Any], groups: Sequence[Group]) -> Section:

@@ -272,6 +272,12 @@ def compare(
                           f"{_fmt(r['diff_mean'])} ({_fmt(r['diff_ci_low'])} to "
                           f"{_fmt(r['diff_ci_high'])})")
     out_console.print(shown)
+    from analysis.compare import FEW_REPLICATIONS
+
+    if replications < FEW_REPLICATIONS:
+        out_console.print(f"[yellow]warning:[/yellow] only {replications} replication(s): the "
+                          f"intervals are rough (use --replications {FEW_REPLICATIONS} or "
+                          f"more before quoting them)")
     out_console.print(f"Written to [bold]{out}[/bold]: comparison.parquet, "
                       f"replications.parquet, runs/" + (", report.html" if with_report else ""))
 
@@ -544,20 +550,50 @@ def _print_summary(s: dict[str, Any]) -> None:
         ("listed people in the city", s["watchlist_present"]),
         ("  of them detected", "n/a" if s["watchlist_detected_share"] is None
          else f"{s['watchlist_detected_share']:.1%}"),
-        ("false-alert rate, highest / lowest group", s["false_alert_rate_ratio"]),
+        ("highest false-alert rate against " + _label(s, s.get("false_alert_reference_group")),
+         _disparity(s)),
         ("wall time (s)", s["wall_s"]),
     ]
     for k, v in rows:
         head.add_row(k, _fmt(v))
     out_console.print(head)
-    groups = Table(title="By group (false alerts per 1,000 captures of people not listed)")
-    for c in ("group", "captures", "false alerts", "rate per 1,000"):
-        groups.add_column(c, justify="left" if c == "group" else "right")
+    groups = Table(title="By group (false alerts per 1,000 captures of people not listed; "
+                         "95% intervals)")
+    for c in ("group", "captures", "false alerts", "rate per 1,000", "95% interval",
+              "against the best-treated group"):
+        groups.add_column(c, justify="left" if c in ("group", "against the best-treated group")
+                          else "right")
     labels = s.get("group_labels", {})
+    ci = s.get("false_alert_rate_ci_by_group") or {}
+    parity = s.get("false_alert_parity_by_group") or {}
     for g, n in s["captures_by_group"].items():
+        lo_hi = ci.get(g)
         groups.add_row(labels.get(g, g), _fmt(n), _fmt(s["false_alerts_by_group"][g]),
-                       _fmt(s["false_alert_rate_by_group"][g]))
+                       _fmt(s["false_alert_rate_by_group"][g]),
+                       f"{_fmt(lo_hi[0])} to {_fmt(lo_hi[1])}" if lo_hi else "n/a",
+                       parity.get(g, ""))
     out_console.print(groups)
+    few = [labels.get(g, g) for g, v in (s.get("false_alert_too_few_by_group") or {}).items()
+           if v]
+    if few:
+        out_console.print(Text(f"too few to tell (fewer than 10 false alerts): "
+                               f"{', '.join(few)}; their rates are not ranked", style="dim"))
+
+
+def _label(s: dict[str, Any], group: str | None) -> str:
+    return "the reference group" if group is None else \
+        str((s.get("group_labels") or {}).get(group, group))
+
+
+def _disparity(s: dict[str, Any]) -> str:
+    """The headline disparity: the highest rate ratio to the reference group among groups with
+    enough false alerts, with its 95% interval."""
+    d = s.get("false_alert_disparity")
+    if not d:
+        return "too few false alerts to tell"
+    lo, hi = d["ci"]
+    return (f"{_label(s, d['group'])}: {d['ratio']:.1f}x ({lo:.1f} to "
+            f"{'unbounded' if hi is None else f'{hi:.1f}'})")
 
 
 def main() -> None:
