@@ -100,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         pooled = k / n * 1000
         cis = [s["false_alert_rate_ci_by_group"][g] for s in summaries]
-        cover = [ci[0] <= pooled <= ci[1] for ci in cis if ci]
+        held = [ci[0] <= pooled <= ci[1] for ci in cis if ci]
         report["exact_per_run"][g] = {"pooled_rate": pooled, "false_alerts_per_run": k /
-                                      len(summaries), "coverage": float(np.mean(cover))}
+                                      len(summaries), "coverage": float(np.mean(held))}
     report["wall_s"] = time.perf_counter() - started
     if a.json:
         print(json.dumps(report, indent=2))
