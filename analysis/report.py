@@ -435,8 +435,14 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
                  f"{'they' if det > 1 else 'it'} began" if det and lat is not None else "")
         if gatherings == 1:
             text = ("The system's assembly detector "
-                    + (f"spotted the gathering{after}" if det else "missed the gathering")
+                    + (f"spotted the gathering{after}, from flagged faces of people taking part"
+                       if det else "missed the gathering")
                     + " (routine crowds such as markets are not counted as gatherings).")
+            near = int(s.get("gatherings_near_alarm") or 0)
+            if near > det:
+                text += (" An alarm did go off nearby while it was under way, but it was "
+                         "raised by other flagged passers-by, not by the participants, so it "
+                         "is not counted as spotting it.")
         else:
             text = (f"Of {_num(gatherings)} gatherings (routine crowds such as markets aside), "
                     f"the system's assembly detector spotted {det}{after}.")
@@ -448,9 +454,10 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
                  if v is not None]
         if named:
             lo_n, hi_n = min(named, key=lambda x: x[1]), max(named, key=lambda x: x[1])
-            text += (f" Afterwards the system could name between {_pct(lo_n[1])} "
+            text += (f" Afterwards the system could place between {_pct(lo_n[1])} "
                      f"({lo_n[0]}) and {_pct(hi_n[1])} ({hi_n[0]}) of each group's "
-                     "participants from the captures it held.")
+                     "participants at the gathering, from captures taken there that it held "
+                     "and had linked to them.")
         out.append(("gatherings", text))
     elif alarms:
         out.append(("gatherings", f"No real gathering took place, yet the assembly detector "

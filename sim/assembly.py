@@ -5,7 +5,9 @@ place, identity key) as they are produced; it keeps the sightings of the last T 
 an assembly alarm when a new sighting has at least k distinct flagged identities within r metres
 of it in that window. After an alarm it stays quiet within r metres for T minutes (one alarm per
 gathering, not one per newcomer). Each batch is put in (time, key) order first, so the order in
-which sightings arrive within a batch never changes the result.
+which sightings arrive within a batch never changes the result. Each alarm keeps the sightings
+(capture ids) that raised it, so that what it was built from can be checked against the truth
+(analysis.assembly); alarms are numbered in the order raised, which is time order.
 """
 
 from __future__ import annotations
@@ -37,25 +39,31 @@ class AssemblyDetector:
     _x: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     _y: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     _key: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    _cid: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     _alarms: list[tuple[float, float, float, int]] = field(default_factory=list)
+    raised_count: int = 0
 
     def feed(self, t: npt.ArrayLike, x: npt.ArrayLike, y: npt.ArrayLike,
-             key: npt.ArrayLike) -> list[tuple[float, float, float, int]]:
-        """Add sightings; return the alarms they raise as (t_s, x_m, y_m, n_flagged)."""
+             key: npt.ArrayLike, capture: npt.ArrayLike | None = None
+             ) -> list[tuple[float, float, float, int, int, npt.NDArray[np.int64]]]:
+        """Add sightings (``capture``: their capture ids); return the alarms they raise as
+        (t_s, x_m, y_m, n_flagged, alarm number, capture ids of the sightings that raised it)."""
         t = np.asarray(t, np.float64)
         if t.size == 0:
             return []
         x = np.asarray(x, np.float64)
         y = np.asarray(y, np.float64)
         key = np.asarray(key, np.int64)
-        order = np.lexsort((y, x, key, t))
-        t, x, y, key = t[order], x[order], y[order], key[order]
+        cid = np.full(t.size, -1, np.int64) if capture is None else np.asarray(capture, np.int64)
+        order = np.lexsort((cid, y, x, key, t))
+        t, x, y, key, cid = t[order], x[order], y[order], key[order], cid[order]
         start = self._t.size
         self._t = np.concatenate([self._t, t])
         self._x = np.concatenate([self._x, x])
         self._y = np.concatenate([self._y, y])
         self._key = np.concatenate([self._key, key])
-        raised: list[tuple[float, float, float, int]] = []
+        self._cid = np.concatenate([self._cid, cid])
+        raised: list[tuple[float, float, float, int, int, npt.NDArray[np.int64]]] = []
         r2 = self.radius_m**2
         for i in range(start, self._t.size):
             ti = self._t[i]
@@ -69,11 +77,12 @@ class AssemblyDetector:
                 continue
             alarm = (float(ti), float(self._x[i]), float(self._y[i]), n)
             self._alarms.append(alarm)
-            raised.append(alarm)
+            raised.append((*alarm, self.raised_count, self._cid[lo:i + 1][near].copy()))
+            self.raised_count += 1
         # Forget what can no longer matter.
         keep = int(np.searchsorted(self._t, self._t[-1] - self.window_s, side="left"))
-        self._t, self._x, self._y, self._key = (self._t[keep:], self._x[keep:],
-                                                self._y[keep:], self._key[keep:])
+        self._t, self._x, self._y, self._key, self._cid = (
+            self._t[keep:], self._x[keep:], self._y[keep:], self._key[keep:], self._cid[keep:])
         self._alarms = [a for a in self._alarms if a[0] >= self._t[-1] - self.window_s]
         return raised
 

@@ -749,8 +749,11 @@ class Engine:
             id_col = schema.field(0).name
             start = self._row_count.get(table, 0)
             n = int(order.size)
-            cols: dict[str, object] = {id_col: pa.array(np.arange(start, start + n,
-                                                                 dtype=np.int64))}
+            # Numbered in release order, unless the rows carry their own ids (assembly alarms
+            # and their members share the detector's alarm numbers).
+            ids = (out[id_col][order].astype(np.int64) if id_col in out
+                   else np.arange(start, start + n, dtype=np.int64))
+            cols: dict[str, object] = {id_col: pa.array(ids)}
             for f in list(schema)[1:]:
                 v = out[f.name][order]
                 if pa.types.is_dictionary(f.type):  # names, encoded in order of appearance
@@ -800,12 +803,18 @@ class Engine:
             return
         c = self.w.cameras
         cam = cap["camera"][rows]
-        alarms = self.detector.feed(cap["t"][rows], c.x_m[cam], c.y_m[cam], key)
+        alarms = self.detector.feed(cap["t"][rows], c.x_m[cam], c.y_m[cam], key, ids[rows])
         if alarms:
-            t, x, y, n = (np.array(v) for v in zip(*alarms, strict=True))
-            self._queue("assembly_alerts", {"t_s": t, "x_m": x, "y_m": y,
+            t, x, y, n, seq = (np.array(v) for v in list(zip(*alarms, strict=True))[:5])
+            self._queue("assembly_alerts", {"assembly_id": seq.astype(np.int64),
+                                            "t_s": t, "x_m": x, "y_m": y,
                                             "n_flagged": n.astype(np.int32),
                                             "flag": np.full(t.size, a.flag, object)})
+            members = [m for *_, m in alarms]
+            sizes = np.array([m.size for m in members])
+            self._queue("assembly_members", {
+                "assembly_id": np.repeat(seq.astype(np.int64), sizes),
+                "t_s": np.repeat(t, sizes), "capture_id": np.concatenate(members)})
 
     def _label(self, ids: npt.NDArray[np.int64],
                cap: dict[str, np.ndarray]) -> npt.NDArray[np.int16]:

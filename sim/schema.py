@@ -189,6 +189,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("n_flagged", pa.int32(), "", "Flagged people counted."),
         Column("flag", _DICT, "", "listed (watchlist matches) or label (classifier)."),
     )),
+    Table("assembly_members", "system", "The flagged sightings that raised each assembly "
+                                        "alarm.", (
+        Column("assembly_id", pa.int64(), "", "The alarm (assembly_alerts)."),
+        Column("t_s", pa.float64(), "s", "Time of the alarm."),
+        Column("capture_id", pa.int64(), "", "A flagged sighting within the alarm's radius "
+                                             "and window (captures)."),
+    )),
     Table("nodes", "setup", "The street graph's crossings.", (
         Column("node", pa.int32(), "", "Node index."),
         Column("x_m", pa.float64(), "m", "Projected x."),
@@ -230,4 +237,4 @@ TIME_COLUMNS: dict[str, str] = {"trips": "depart_s", "captures": "t_s", "alerts"
                                 "labels": "t_s", "reviews": "t_s", "review_queue": "t_s",
                                 "stops": "t_s", "patrol_stops": "t_s",
                                 "verifications": "t_s", "identity_log": "t_s",
-                                "assembly_alerts": "t_s"}
+                                "assembly_alerts": "t_s", "assembly_members": "t_s"}
