@@ -552,6 +552,7 @@ def _print_summary(s: dict[str, Any]) -> None:
          else f"{s['watchlist_detected_share']:.1%}"),
         ("highest false-alert rate against " + _label(s, s.get("false_alert_reference_group")),
          _disparity(s)),
+        *_own_outcome(s),
         ("wall time (s)", s["wall_s"]),
     ]
     for k, v in rows:
@@ -578,6 +579,33 @@ def _print_summary(s: dict[str, Any]) -> None:
     if few:
         out_console.print(Text(f"too few to tell (fewer than 10 false alerts): "
                                f"{', '.join(few)}; their rates are not ranked", style="dim"))
+
+
+def _own_outcome(s: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The rows of what a scenario is about beyond street alerts, when it has them: facility
+    checks, stops, review, patrols, gatherings."""
+    rows: list[tuple[str, Any]] = []
+    if s.get("verifications"):
+        rows += [("identity checks at doors", s["verifications"]),
+                 ("  genuine people wrongly refused", s.get("false_rejects", 0)),
+                 ("  impostors let through", f"{s.get('false_accepts', 0)} of "
+                                             f"{s.get('impostor_attempts', 0)}")]
+    if s.get("stops"):
+        rows += [("stops by officers", s["stops"]),
+                 ("  of the wrong person", s.get("wrongful_stops", 0)),
+                 ("  people wrongfully stopped", s.get("people_wrongfully_stopped", 0))]
+    if s.get("patrol_stops") or s.get("patrol_scans"):
+        rows += [("stops by patrol officers", s.get("patrol_stops", 0)),
+                 ("  with a body-cam face scan", s.get("patrol_scans", 0))]
+    if s.get("false_alerts_rejected_share") is not None:
+        rows += [("alerts confirmed by review", s.get("confirmed_alerts", 0)),
+                 ("  false alerts confirmed", s.get("confirmed_false_alerts", 0))]
+    if s.get("gatherings") or s.get("assembly_alarms"):
+        rows += [("gatherings", s.get("gatherings", 0)),
+                 ("  detected from participants' faces", s.get("gatherings_detected", 0)),
+                 ("  assembly alarms (false)", f"{s.get('assembly_alarms', 0)} "
+                                                f"({s.get('false_assembly_alarms', 0)})")]
+    return rows
 
 
 def _label(s: dict[str, Any], group: str | None) -> str:

@@ -154,3 +154,25 @@ def test_sigkill_leaves_every_completed_batch_readable(tmp_path: Path) -> None:
     t = c.column("t_s").to_numpy()
     assert np.all(np.diff(t) >= 0)
     assert tables["trips"].num_rows > 0 and tables["people"].num_rows == 30_000
+
+
+def test_the_run_table_shows_each_scenarios_own_outcome(tmp_path: Path) -> None:
+    # prison: door checks, not street alerts; the table must show them, with the summary's
+    # numbers, and every group rate with its interval.
+    out = tmp_path / "prison"
+    p = survsim("run", str(SCENARIOS / "prison.toml"), "--out", str(out),
+                "--set", "population.people=3000", "--set", "duration_h=12")
+    assert p.returncode == 0, p.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert s["verifications"] > 0
+    text = " ".join(p.stdout.split())
+    assert f"identity checks at doors │ {s['verifications']:,}" in text
+    assert f"genuine people wrongly refused │ {s['false_rejects']:,}" in text
+    assert "95% interval" in p.stdout
+    out2 = tmp_path / "protest"
+    p2 = survsim("run", str(SCENARIOS / "capital_protest.toml"), "--out", str(out2),
+                 "--set", "population.people=6000", "--set", "gathering.0.size=400")
+    assert p2.returncode == 0, p2.stderr
+    s2 = json.loads((out2 / "summary.json").read_text())
+    text2 = " ".join(p2.stdout.split())
+    assert f"detected from participants' faces │ {s2['gatherings_detected']}" in text2
