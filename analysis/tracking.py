@@ -91,15 +91,16 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         row, who = row[own], ident[own]
         del own, ident
         t = _col(caps, "t_s")[row]
-        trip = _col(caps, "trip_id").astype(np.int64)[row]
+        trip = _trip_rows(trips, _col(caps, "trip_id").astype(np.int64)[row])
         # A capture linked to its owner links the owner's trip: count distinct trips.
         linked = np.zeros(t_person.size, bool)
-        linked[trip[(trip >= 0) & (trip < t_person.size)]] = True
+        linked[trip[trip >= 0]] = True
         linked_trips = np.bincount(t_person[linked], minlength=n)[:n].astype(float)
         del linked
         home_inferred = _home(tables, who, t, row, home, n)
         del row
-        known = _known_time(who, t, outing_of_trip[trip], start_time, outing_end, n)
+        o = np.where(trip >= 0, outing_of_trip[np.maximum(trip, 0)], -1) if trip.size else trip
+        known = _known_time(who, t, o, start_time, outing_end, n)
     reach = np.divide(known, away, out=np.zeros(n), where=away > 0)
     return pa.table({
         "person_id": pa.array(np.arange(n, dtype=np.int32)),
@@ -110,6 +111,20 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         "reach": pa.array(reach),
         "home_inferred": pa.array(home_inferred),
     })
+
+
+def _trip_rows(trips: pa.Table, trip_id: np.ndarray) -> np.ndarray:
+    """The trips-table row of each trip id (-1: unknown). The engine writes trip ids as row
+    numbers; any other order of rows is looked up, so the result never depends on it."""
+    tid = _col(trips, "trip_id").astype(np.int64)
+    n = tid.size
+    ok = (trip_id >= 0) & (trip_id < n)
+    if n and tid[0] == 0 and tid[-1] == n - 1 and np.all(np.diff(tid) == 1):
+        return np.where(ok, trip_id, -1)
+    by_id = np.full(int(tid.max()) + 1 if n else 0, -1, np.int64)
+    by_id[tid] = np.arange(n)
+    inside = (trip_id >= 0) & (trip_id < by_id.size)
+    return np.where(inside, by_id[np.where(inside, trip_id, 0)], -1)
 
 
 def _by_person_then_time(person: np.ndarray, t: np.ndarray) -> np.ndarray:
