@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
+from analysis.compare import FEW_REPLICATIONS
 from analysis.figures import write_page
 from analysis.report import CSS, REPORT_NAME, Section, _csv, _esc, _figure_html, _layout
 
@@ -33,6 +34,42 @@ HEADLINE: dict[str, str] = {
     "gatherings_detected": "gatherings detected",
     "captures": "faces captured",
 }
+
+
+COUNTS = ("false_alerts", "true_alerts", "wrongful_stops", "captures", "gatherings_detected")
+
+
+def _share(m: str) -> bool:
+    return "share" in m or m == "tracking_reach_mean"
+
+
+def _value(m: str, x: float) -> str:
+    """A metric's value in plain words: shares as percentages, counts as whole numbers."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if _share(m):
+        return f"{100 * x:.1f}%" if abs(x) < 0.1 else f"{100 * x:.0f}%"
+    return _fmt(x)
+
+
+def _finding(s: str, base: str, m: str, label: str, r: dict[str, Any], b: dict[str, Any],
+             sure: bool) -> str:
+    """One comparison in plain words: 'capital_x against capital_cctv: 12 fewer false alerts a
+    run on average (57 against 69; 95% interval of the difference 8 to 16 fewer).'"""
+    d, lo, hi = r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]
+    if _share(m):
+        size = f"{100 * abs(d):.1f} percentage points"
+        direction = "higher" if d > 0 else "lower"
+        span = f"{100 * lo:+.1f} to {100 * hi:+.1f} points"
+    else:
+        size = _fmt(abs(d))
+        direction = ("more" if d > 0 else "fewer") if m in COUNTS else \
+            ("higher" if d > 0 else "lower")
+        span = f"{_fmt(lo)} to {_fmt(hi)}"
+    return (f"{s} against {base}: {size} {direction} {label} on average per run "
+            f"({_value(m, r['mean'])} against {_value(m, b['mean'])}; 95% interval of the "
+            f"difference {span})"
+            + ("." if sure else ", a difference the replications cannot tell from zero."))
 
 
 def _fmt(x: float) -> str:
@@ -64,6 +101,33 @@ def _write(out_dir: Path, page: str, overwrite: bool = False) -> Path:
 
 
 # ---------------------------------------------------------------- comparison
+def _summaries(out_dir: Path, names: Sequence[str]) -> list[dict[str, Any]]:
+    out = []
+    for s in names:
+        p = out_dir / "runs" / s / "summary.json"
+        if p.is_file():
+            out.append(json.loads(p.read_text("utf-8")))
+    return out
+
+
+def _group_labels(out_dir: Path, names: Sequence[str]) -> dict[str, str]:
+    """Readable group names, from the full runs the comparison keeps."""
+    labels: dict[str, str] = {}
+    for summary in _summaries(out_dir, names):
+        labels.update(summary.get("group_labels") or {})
+    return labels
+
+
+def _group_order(out_dir: Path, names: Sequence[str]) -> list[str]:
+    """The population's order of groups (else none is known)."""
+    order: list[str] = []
+    for summary in _summaries(out_dir, names):
+        for g in summary.get("captures_by_group") or {}:
+            if g not in order:
+                order.append(g)
+    return order
+
+
 def interval_kind(meta: dict[str, Any]) -> str:
     """What a comparison's intervals include, in a sentence."""
     kinds = meta.get("model_uncertainty") or {}
@@ -97,14 +161,7 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
             if r["diff_mean"] == 0 and lo == 0 and hi == 0:
                 continue
             sure = np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0)
-            direction = "more" if r["diff_mean"] > 0 else "fewer" if m in (
-                "false_alerts", "true_alerts", "wrongful_stops", "captures",
-                "gatherings_detected") else "higher" if r["diff_mean"] > 0 else "lower"
-            findings.append(
-                f"{s} against {base}: {_fmt(abs(r['diff_mean']))} {direction} {label} on "
-                f"average per run ({_fmt(r['mean'])} against {_fmt(b['mean'])}; 95% interval "
-                f"of the difference {_fmt(lo)} to {_fmt(hi)})"
-                + ("." if sure else ", a difference the replications cannot tell from zero."))
+            findings.append(_finding(s, base, m, label, r, b, sure))
     if not findings:
         findings.append(f"No headline metric differed between the scenarios and {base} "
                         f"over {meta['replications']} replications.")
@@ -132,8 +189,11 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
                           [[p["scenario"], p["mean"], p["ci_low"], p["ci_high"],  # type: ignore[index]
                             p["diff_mean"], p["diff_ci_low"], p["diff_ci_high"]]  # type: ignore[index]
                            for p in pts])))
-    groups = sorted({r["group"] for r in rows
-                     if r["metric"] == "false_alert_rate_by_group" and r["group"]})
+    present = sorted({r["group"] for r in rows
+                      if r["metric"] == "false_alert_rate_by_group" and r["group"]})
+    order = _group_order(out_dir, names)
+    groups = [g for g in order if g in present] + [g for g in present if g not in order]
+    labels = _group_labels(out_dir, names)
     if groups:
         fig = go.Figure()
         data = []
@@ -141,20 +201,33 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
             vals = [next((r for r in rows if r["scenario"] == s and r["group"] == g
                           and r["metric"] == "false_alert_rate_by_group"), None)
                     for g in groups]
-            fig.add_trace(go.Bar(name=s, x=groups, y=[v["mean"] if v else None for v in vals]))
+            mean = [v["mean"] if v else None for v in vals]
+            up = [(v["ci_high"] - v["mean"]) if v and np.isfinite(v["ci_high"]) else 0
+                  for v in vals]
+            dn = [(v["mean"] - v["ci_low"]) if v and np.isfinite(v["ci_low"]) else 0
+                  for v in vals]
+            fig.add_trace(go.Bar(name=s, x=[labels.get(g, g) for g in groups], y=mean,
+                                 error_y={"type": "data", "array": up, "arrayminus": dn}))
             data += [[s, g, v["mean"], v["ci_low"], v["ci_high"]] for g, v in
                      zip(groups, vals, strict=True) if v]
         _layout(fig, 420, barmode="group", yaxis_title="false alerts per 1,000 captures")
         sections.append(Section(
             key="cmp-groups", heading="False-alert rate by group",
-            intro="False alerts per 1,000 captures of people not on the watchlist, mean over "
-                  "replications.", fig=fig, csv_name="false_alert_rate_by_group.csv",
+            intro="False alerts per 1,000 captures of people not on the watchlist, pooled over "
+                  "the replications (all of a group's false alerts over all captures of its "
+                  "people not listed), with the exact 95% interval of that pooled rate.",
+            fig=fig, csv_name="false_alert_rate_by_group.csv",
             csv_text=_csv(["scenario", "group", "mean", "ci_low", "ci_high"], data)))
     about = (f"<p>Scenarios: {_esc(', '.join(meta['files']))}. Seed {meta['seed']}; replication "
              f"r of every scenario uses the same random numbers (common random numbers), so "
              f"differences are paired run by run. Intervals are 95% t-intervals over "
-             f"replications. {_esc(interval_kind(meta))} Full run of replication 0 of each "
-             f"scenario: <code>runs/</code>.</p>")
+             f"replications, kept inside each figure's range (no count below zero, no share "
+             f"above 100%), on the log scale for ratios; a group's false-alert rate is pooled "
+             f"over the replications with its exact interval. {_esc(interval_kind(meta))} "
+             f"Full run of replication 0 of each scenario: <code>runs/</code>.</p>"
+             + (f"<p class='note'>Only {meta['replications']} replication(s): the intervals "
+                f"are rough; use 5 or more before quoting them.</p>"
+                if int(meta["replications"]) < FEW_REPLICATIONS else ""))
     title = f"Comparing {len(names)} scenarios"
     return _write(out_dir, overwrite=overwrite, page=_page(
         title, f"{meta['replications']} replications each.", findings, sections, about))

@@ -193,3 +193,26 @@ def test_model_uncertainty_widens_compare_intervals(tmp_path: Path) -> None:
     assert meta["model_uncertainty"] == {"fixed": "none", "ens": "ensemble"}
     html = (tmp_path / "c" / "runs" / "ens" / "summary.json").read_text()
     assert '"model_uncertainty": "ensemble draw 0"' in html
+
+
+def test_compare_report_speaks_plainly(tmp_path: Path) -> None:
+    from analysis.report_many import build_compare_report
+
+    strict = tmp_path / "strict.toml"
+    strict.write_text(f'extends = "{CLASSROOM}"\nname = "strict"\n[facematch]\n'
+                      f'threshold = 0.66\n')
+    compare([CLASSROOM, strict], replications=2, out=tmp_path / "c",
+            overrides=["population.people=1500"])
+    html = build_compare_report(tmp_path / "c").read_text()
+    findings = html.split("Key findings")[1].split("</ul>")[0]
+    assert "percentage points" in findings and "%" in findings, "shares in percent"
+    assert "e-0" not in findings, "no scientific notation"
+    assert "White men" in html, "groups by their readable names"
+    assert "error_y" in html or '"error_y"' in html
+    assert "Only 2 replication(s)" in html
+    rows = pq.read_table(tmp_path / "c" / "comparison.parquet").to_pylist()
+    for r in rows:
+        if r["metric"] in ("false_alerts", "captures") and r["ci_low"] == r["ci_low"]:
+            assert r["ci_low"] >= 0
+        if "share" in r["metric"] and r["ci_high"] == r["ci_high"]:
+            assert r["ci_low"] >= 0 and r["ci_high"] <= 1
