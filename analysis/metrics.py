@@ -341,7 +341,8 @@ def _tracking(tables: Tables, person_group: np.ndarray, names: list[str],
 
     if "trips" not in tables or "nodes" not in tables:
         return {"tracking_reach_mean": None, "tracking_reach_by_group": None,
-                "trips_linked_share_mean": None, "home_inferred_share": None}
+                "trips_linked_share_mean": None, "home_inferred_share": None,
+                "home_inferred_chance_share": None}
     if tracking is None:
         tracking = tracking_table(tables, end_s)
     return tracking_summary(tracking, person_group, names)

@@ -422,7 +422,10 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
         text += "."
         if home is not None:
             text += (f" Night-time sightings pointed to the home of {_pct(home, 1)} of "
-                     "residents.")
+                     "residents")
+            chance = s.get("home_inferred_chance_share")
+            text += (f" (guessing from the same places at random would hit {_pct(chance, 1)})."
+                     if chance is not None else ".")
         out.append(("tracking", text))
 
     gatherings = int(s.get("gatherings") or 0)

@@ -7,7 +7,12 @@ Computed at the end of the run from the log the system still holds (entries whos
 - ``reach``: share of their time away from home during which the system knew where they were to
   within 15 minutes (each linked capture covers 15 minutes either side, within the outing);
 - ``home_inferred``: whether the most frequent night-time (22:00-06:00) capture place linked to
-  them lies within 300 m of their true home.
+  them lies within 300 m of their true home;
+- ``home_chance``: for a person the system makes a guess for, the chance that a guess drawn at
+  random from everybody's guessed places (each person's most frequent night-time place, as
+  often as it is guessed) lies within 300 m of their home: what guessing would score without
+  knowing who was seen where (0 for the others). Its mean, ``home_inferred_chance_share``, is
+  the baseline for ``home_inferred_share``.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
     linked_trips = np.zeros(n)
     known = np.zeros(n)
     home_inferred = np.zeros(n, bool)
+    home_chance = np.zeros(n)
     if log is not None and log.num_rows:
         held = _col(log, "kept_until_s") >= end_s
         ident = _col(log, "identity").astype(np.int64)[held]
@@ -97,7 +103,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         linked[trip[trip >= 0]] = True
         linked_trips = np.bincount(t_person[linked], minlength=n)[:n].astype(float)
         del linked
-        home_inferred = _home(tables, who, t, row, home, n)
+        home_inferred, home_chance = _home(tables, who, t, row, home, n)
         del row
         o = np.where(trip >= 0, outing_of_trip[np.maximum(trip, 0)], -1) if trip.size else trip
         known = _known_time(who, t, o, start_time, outing_end, n)
@@ -110,6 +116,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         "known_s": pa.array(known),
         "reach": pa.array(reach),
         "home_inferred": pa.array(home_inferred),
+        "home_chance": pa.array(home_chance),
     })
 
 
@@ -184,13 +191,15 @@ def _order_of_outings(lo: np.ndarray, o: np.ndarray) -> np.ndarray:
 
 
 def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home: np.ndarray,
-          n: int) -> np.ndarray:
-    """Whether each person's most frequent night-time capture place is near their home."""
+          n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each person's most frequent night-time capture place is near their home, and the
+    chance that a guess drawn from everybody's guesses would be (see the module docstring)."""
     hour = t % 86_400.0 / 3600.0
     night = (hour >= NIGHT[0]) | (hour < NIGHT[1])
     out = np.zeros(n, bool)
+    chance = np.zeros(n)
     if not night.any():
-        return out
+        return out, chance
     caps = tables["captures"]
     cam = _col(caps, "camera_id").astype(np.int64)[row][night]
     person = who[night]
@@ -214,7 +223,16 @@ def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home:
     ny[_col(nodes, "node")] = _col(nodes, "y_m")
     h = home[top_p]
     out[top_p] = np.hypot(cx[top_c] - nx[h], cy[top_c] - ny[h]) <= HOME_RADIUS_M
-    return out
+    # The baseline: each guessed place weighted by how many people it is guessed for, against
+    # every resident's home (chunks of residents keep the distance table small).
+    place, weight = np.unique(top_c, return_counts=True)
+    w = weight / weight.sum()
+    px, py = cx[place], cy[place]
+    hx, hy = nx[h], ny[h]  # the homes of the people a guess is made for (others score 0)
+    for a in range(0, h.size, 4096):
+        d = np.hypot(hx[a:a + 4096, None] - px[None, :], hy[a:a + 4096, None] - py[None, :])
+        chance[top_p[a:a + 4096]] = (d <= HOME_RADIUS_M) @ w
+    return out, chance
 
 
 def tracking_summary(table: pa.Table, person_group: np.ndarray,
@@ -236,4 +254,7 @@ def tracking_summary(table: pa.Table, person_group: np.ndarray,
                                     if (trips > 0).any() else None),
         "home_inferred_share": float(_col(table, "home_inferred").mean())
         if table.num_rows else None,
+        "home_inferred_chance_share": (float(_col(table, "home_chance").mean())
+                                       if table.num_rows and "home_chance" in
+                                       table.column_names else None),
     }

@@ -88,6 +88,9 @@ def test_known_answers_on_a_hand_built_world() -> None:
     assert t.column("reach").to_pylist()[0] == pytest.approx(3600.0 / away)
     assert t.column("trips_linked").to_pylist() == [2, 0]
     assert t.column("home_inferred").to_pylist() == [True, False], "seen near home at night"
+    # The only guessed place is camera 0, 100 m from person 0's home: chance 1; no guess for
+    # person 1: 0.
+    assert t.column("home_chance").to_pylist() == [1.0, 0.0]
     # Deleted before the end of the run: not held any more, nothing known.
     tables["identity_log"] = _table("identity_log", capture_id=[0, 1],
                                     t_s=[23 * 3600.0, day + 23 * 3600], camera_id=[0, 0],
@@ -145,3 +148,10 @@ def test_reach_does_not_depend_on_the_order_of_rows() -> None:
     for col in ("trips", "trips_linked", "away_s", "known_s", "reach", "home_inferred"):
         assert got.column(col).to_pylist() == pytest.approx(base.column(col).to_pylist()), col
     assert np.mean(base.column("reach").to_numpy()) > 0
+
+
+def test_home_inference_beats_its_chance_baseline_with_retention() -> None:
+    _, res = reach(governance={"retention_days": 30})
+    s = res.summary
+    assert s["home_inferred_chance_share"] is not None
+    assert 0 <= s["home_inferred_chance_share"] <= s["home_inferred_share"] + 1e-12
