@@ -19,9 +19,18 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
-from analysis.compare import FEW_REPLICATIONS
+from analysis.compare import FEW_REPLICATIONS, bounds, interval
 from analysis.figures import write_page
-from analysis.report import CSS, REPORT_NAME, Section, _csv, _esc, _figure_html, _layout
+from analysis.report import (
+    CSS,
+    PALETTE,
+    REPORT_NAME,
+    Section,
+    _csv,
+    _esc,
+    _figure_html,
+    _layout,
+)
 
 # Metrics a reader cares about first, with plain names.
 HEADLINE: dict[str, str] = {
@@ -234,8 +243,35 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
 
 
 # ---------------------------------------------------------------- sweep
+KEY_LABELS = {"facematch.threshold": "face-match threshold",
+              "facematch.model": "face-match model", "watchlist.size": "watchlist size",
+              "watchlist.present": "listed people in the city",
+              "population.people": "residents", "governance.retention_days": "retention (days)",
+              "duration_h": "simulated hours"}
+SWEEP_METRICS = (("false_alerts", "false alerts a run"),
+                 ("watchlist_detected_share", "share of listed people found"),
+                 ("wrongful_stops", "wrongful stops a run"),
+                 ("false_alert_disparity/ratio", "highest group false-alert rate against the "
+                                                 "reference group (times)"),
+                 ("tracking_reach_mean", "tracking reach (share of time away known)"))
+EMPTY = {"false_alerts": "No false alerts at any point of the grid.",
+         "watchlist_detected_share": "No listed person was found at any point of the grid "
+                                     "(or none lives in the city).",
+         "wrongful_stops": "No wrongful stops at any point: in this scenario officers do not "
+                           "act on alerts (governance.alert_action), or nobody was stopped.",
+         "false_alert_disparity/ratio": "At no point did two groups have enough false alerts "
+                                        "(10 or more each) to be compared.",
+         "tracking_reach_mean": "The system kept no captures to track anyone with "
+                                "(retention off or scan scope limited)."}
+
+
+def _key_label(key: str) -> str:
+    return KEY_LABELS.get(key, key.replace(".", " ").replace("_", " "))
+
+
 def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
-    """``report.html`` for a ``survsim sweep`` directory: trade-off curves."""
+    """``report.html`` for a ``survsim sweep`` directory: each headline against the swept
+    parameter with its 95% band, a trade-off chart, and a sentence for every panel left out."""
     out_dir = Path(out_dir)
     meta = json.loads((out_dir / "sweep.json").read_text("utf-8"))
     table = pq.read_table(out_dir / "sweep.parquet")
@@ -247,46 +283,129 @@ def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
             r["value"])
     x_key = keys[0]
     others = keys[1:]
-    series: dict[tuple[Any, ...], list[tuple[str, dict[str, list[float]]]]] = {}
+    series: dict[tuple[Any, ...], list[tuple[Any, dict[str, list[float]]]]] = {}
     for point, metrics in by.items():
         series.setdefault(point[1:], []).append((point[0], metrics))
     sections = []
     findings: list[str] = []
-    for m, label in (("false_alerts", "false alerts"),
-                     ("watchlist_detected_share", "share of listed people found"),
-                     ("wrongful_stops", "wrongful stops"),
-                     ("tracking_reach_mean", "tracking reach")):
+    left_out: list[str] = []
+    for m, label in SWEEP_METRICS:
         fig = go.Figure()
         data = []
-        for rest, pts in sorted(series.items()):
+        share = _share(m)
+        for k, (rest, pts) in enumerate(sorted(series.items())):
             pts = sorted(pts, key=lambda p: _sort_key(p[0]))
             xs = [p[0] for p in pts]
-            ys = [float(np.nanmean(p[1][m])) if m in p[1] and np.isfinite(p[1][m]).any()
-                  else None for p in pts]
-            name = ", ".join(f"{k}={v}" for k, v in zip(others, rest, strict=True)) or m
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name))
-            data += [[*rest, x, y] for x, y in zip(xs, ys, strict=True)]
-        if not data:
+            stats = [_point_interval(m, p[1].get(m, [])) for p in pts]
+            if not any(st[0] is not None for st in stats):
+                continue
+            scale = 100.0 if share else 1.0
+            ys = [st[0] * scale if st[0] is not None else None for st in stats]
+            lo = [st[1] * scale if st[1] is not None else None for st in stats]
+            hi = [st[2] * scale if st[2] is not None else None for st in stats]
+            colour = PALETTE[k % len(PALETTE)]
+            name = ", ".join(f"{_key_label(kk)} {v}" for kk, v in
+                             zip(others, rest, strict=True)) or label
+            band = [(x, a, b) for x, a, b in zip(xs, lo, hi, strict=True)
+                    if a is not None and b is not None]
+            if band:
+                fig.add_trace(go.Scatter(
+                    x=[b[0] for b in band] + [b[0] for b in band[::-1]],
+                    y=[b[2] for b in band] + [b[1] for b in band[::-1]], fill="toself",
+                    fillcolor=_rgba(colour, 0.18), line={"width": 0}, hoverinfo="skip",
+                    showlegend=False, name=f"{name} (95% interval)"))
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name,
+                                     line={"color": colour}))
+            data += [[*rest, x, st[0], st[1], st[2]] for x, st in zip(xs, stats, strict=True)]
+        if not data or all(d[-3] in (None, 0.0) for d in data):
+            left_out.append(EMPTY[m])
             continue
-        _layout(fig, 380, xaxis_title=x_key, yaxis_title=label)
+        _layout(fig, 380, xaxis_title=_key_label(x_key),
+                yaxis_title=label + (" (%)" if share else ""))
         sections.append(Section(
-            key=f"sweep-{m}", heading=f"{label[0].upper()}{label[1:]} against {x_key}",
-            intro=f"Mean over {meta['replications']} replications at each point.", fig=fig,
-            csv_name=f"{m}.csv", csv_text=_csv([*others, x_key, m], data)))
+            key=f"sweep-{m.replace('/', '-')}",
+            heading=f"{label[0].upper()}{label[1:]}, against the {_key_label(x_key)}",
+            intro=f"Mean over {meta['replications']} replications at each point; the shaded "
+                  f"band is the 95% interval of that mean.", fig=fig,
+            csv_name=f"{m.replace('/', '_')}.csv",
+            csv_text=_csv([*others, x_key, "mean", "ci_low", "ci_high"], data)))
+    trade = _trade_off(series, others, x_key, meta)
+    if trade is not None:
+        sections.insert(0, trade)
     n_points = len(by)
-    findings.append(f"{n_points} points of {', '.join(keys)}, {meta['replications']} "
-                    f"replications each, on common random numbers.")
+    findings.append(f"{n_points} points of {', '.join(_key_label(k) for k in keys)}, "
+                    f"{meta['replications']} replications each, on common random numbers.")
     fa = [(p, float(np.nanmean(v["false_alerts"]))) for p, v in by.items()
           if "false_alerts" in v]
     if fa:
-        lo, hi = min(fa, key=lambda t: t[1]), max(fa, key=lambda t: t[1])
-        findings.append(f"False alerts ranged from {_fmt(lo[1])} per run at "
-                        f"{_point(keys, lo[0])} to {_fmt(hi[1])} at {_point(keys, hi[0])}.")
+        lo_p, hi_p = min(fa, key=lambda t: t[1]), max(fa, key=lambda t: t[1])
+        findings.append(f"False alerts ranged from {_fmt(lo_p[1])} a run at "
+                        f"{_point(keys, lo_p[0])} to {_fmt(hi_p[1])} at "
+                        f"{_point(keys, hi_p[0])}.")
+    findings += left_out
     about = (f"<p>Scenario {_esc(meta['scenario'])}, seed {meta['seed']}. Grid: "
-             f"{_esc(json.dumps(meta['grid']))}. Every point's rows are in "
+             f"{_esc(json.dumps(meta['grid']))}. Bands are 95% t-intervals over the "
+             f"replications, kept inside each figure's range. Every point's rows are in "
              f"<code>points/</code> and <code>sweep.parquet</code>.</p>")
     return _write(out_dir, overwrite=overwrite, page=_page(
-        f"Sweep of {', '.join(keys)}", f"{n_points} points.", findings, sections, about))
+        f"Sweep of {', '.join(_key_label(k) for k in keys)}", f"{n_points} points.", findings,
+        sections, about))
+
+
+def _point_interval(metric: str, values: list[float]
+                    ) -> tuple[float | None, float | None, float | None]:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None, None, None
+    lo_b, hi_b = bounds(metric, v)
+    mean, lo, hi = interval(v, lo_b, hi_b)
+    return (mean, None if math.isnan(lo) else lo, None if math.isnan(hi) else hi)
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _trade_off(series: dict[tuple[Any, ...], list[tuple[Any, dict[str, list[float]]]]],
+               others: list[str], x_key: str, meta: dict[str, Any]) -> Section | None:
+    """False alerts against the share of listed people found, one point per grid value (the
+    swept value as its label): what a setting buys and what it costs."""
+    fig = go.Figure()
+    data = []
+    for k, (rest, pts) in enumerate(sorted(series.items())):
+        pts = sorted(pts, key=lambda p: _sort_key(p[0]))
+        xs, ys, text = [], [], []
+        for x, metrics in pts:
+            found = _point_interval("watchlist_detected_share",
+                                    metrics.get("watchlist_detected_share", []))[0]
+            false = _point_interval("false_alerts", metrics.get("false_alerts", []))[0]
+            if found is None or false is None:
+                continue
+            xs.append(100 * found)
+            ys.append(false)
+            text.append(f"{_key_label(x_key)} {x}")
+            data.append([*rest, x, found, false])
+        if xs:
+            name = ", ".join(f"{_key_label(kk)} {v}" for kk, v in
+                             zip(others, rest, strict=True)) or "grid"
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", text=text,
+                                     textposition="top center", name=name,
+                                     line={"color": PALETTE[k % len(PALETTE)]}))
+    if not data:
+        return None
+    _layout(fig, 420, xaxis_title="share of listed people found (%)",
+            yaxis_title="false alerts a run")
+    return Section(key="sweep-trade-off", heading="The trade-off: listed people found against "
+                   "false alerts",
+                   intro=f"Each point is one {_key_label(x_key)}, the mean over "
+                         f"{meta['replications']} replications: further right finds more of "
+                         f"the people on the list, higher raises more false alerts.", fig=fig,
+                   csv_name="trade_off.csv",
+                   csv_text=_csv([*others, x_key, "watchlist_detected_share", "false_alerts"],
+                                 data))
 
 
 def _sort_key(v: Any) -> tuple[int, Any]:

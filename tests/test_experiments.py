@@ -216,3 +216,21 @@ def test_compare_report_speaks_plainly(tmp_path: Path) -> None:
             assert r["ci_low"] >= 0
         if "share" in r["metric"] and r["ci_high"] == r["ci_high"]:
             assert r["ci_low"] >= 0 and r["ci_high"] <= 1
+
+
+def test_sweep_report_has_bands_a_trade_off_and_no_silent_gaps(tmp_path: Path) -> None:
+    from analysis.report_many import build_sweep_report
+
+    sc = tmp_path / "small.toml"
+    sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 8\n[population]\npeople = 600\n')
+    sweep(sc, parse_grid(["facematch.threshold=0.5,0.6"]), replications=2,
+          out=tmp_path / "s", workers=1)
+    html = build_sweep_report(tmp_path / "s").read_text()
+    assert "face-match threshold" in html and "facematch.threshold=" not in html.split(
+        "Key findings")[1].split("</ul>")[0], "plain labels in the findings"
+    assert '"fill":"toself"' in html.replace(" ", ""), "95% bands"
+    assert "The trade-off: listed people found against false alerts" in html
+    # classroom_small's officers do not stop anyone: the wrongful-stops panel is left out
+    # with a sentence, not drawn empty.
+    assert "No wrongful stops at any point" in html
+    assert "sweep-wrongful_stops" not in html
