@@ -312,6 +312,7 @@ def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
                 fig.add_trace(go.Scatter(
                     x=[b[0] for b in band] + [b[0] for b in band[::-1]],
                     y=[b[2] for b in band] + [b[1] for b in band[::-1]], fill="toself",
+                    mode="lines",
                     fillcolor=_rgba(colour, 0.18), line={"width": 0}, hoverinfo="skip",
                     showlegend=False, name=f"{name} (95% interval)"))
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name,
@@ -416,7 +417,7 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 
 
 def _point(keys: list[str], p: tuple[Any, ...]) -> str:
-    return ", ".join(f"{k} = {v}" for k, v in zip(keys, p, strict=True))
+    return ", ".join(f"{_key_label(k)} {v}" for k, v in zip(keys, p, strict=True))
 
 
 def build_report(directory: Path, caveats: list[str] | None = None,
