@@ -749,9 +749,21 @@ def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
                  for x, y, n, t in zip(_col(aa, "x_m"), _col(aa, "y_m"), _col(aa, "n_flagged"),
                                        _col(aa, "t_s"), strict=True)]
     _layout(fig, 680, legend={"orientation": "h", "y": -0.08, "x": 0.5, "xanchor": "center"})
-    fig.update_xaxes(title_text="metres east", showgrid=False, zeroline=False,
+    # Axes in metres from the city's centre (the middle of its crossings), not in the map
+    # projection's own coordinates (hundreds of kilometres on a real map's UTM grid).
+    centre = (0.0, 0.0)
+    if nodes is not None and nodes.num_rows:
+        nx, ny = _col(nodes, "x_m"), _col(nodes, "y_m")
+        centre = ((float(nx.min()) + float(nx.max())) / 2,
+                  (float(ny.min()) + float(ny.max())) / 2)
+    for trace in fig.data:
+        if trace.x is not None and trace.y is not None:
+            trace.x = [None if v is None else float(v) - centre[0] for v in trace.x]
+            trace.y = [None if v is None else float(v) - centre[1] for v in trace.y]
+    rows = [[*r, float(str(r[1])) - centre[0], float(str(r[2])) - centre[1]] for r in rows]
+    fig.update_xaxes(title_text="metres east of the centre", showgrid=False, zeroline=False,
                      constrain="domain")
-    fig.update_yaxes(title_text="metres north", showgrid=False, zeroline=False,
+    fig.update_yaxes(title_text="metres north of the centre", showgrid=False, zeroline=False,
                      scaleanchor="x", scaleratio=1)
     fig.update_layout(margin={"t": 20})
     if attribution:  # ODbL: the map data's attribution travels with every map shown
@@ -773,7 +785,8 @@ def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
                    "hide or show it; drag to zoom, double-click to reset."
                    + (f" {attribution}." if attribution else ""),
                    fig, "map_points.csv",
-                   _csv(["layer", "x_m", "y_m", "detail", "t_s"], rows))
+                   _csv(["layer", "x_m", "y_m", "detail", "t_s", "east_of_centre_m",
+                         "north_of_centre_m"], rows))
 
 
 def _hours(summary: Mapping[str, Any], *t_arrays: np.ndarray) -> np.ndarray:

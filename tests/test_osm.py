@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -280,6 +281,12 @@ def test_short_scenario_end_to_end_with_report(tmp_path: Path) -> None:
     report = build_report(tmp_path / "run")
     html = report.read_text("utf-8")
     assert "OpenStreetMap contributors" in html and "Open Database License" in html
+    # The map in metres from the centre, not in UTM coordinates (hundreds of kilometres).
+    assert "metres east of the centre" in html
+    node_x = t["nodes"].column("x_m").to_numpy()
+    assert abs(float(node_x.min())) > 10_000, "the extract's projected coordinates are large"
+    first_x = re.search(r'"x":\[(-?[\d.]+)', html)  # the streets trace, first vertex
+    assert first_x and abs(float(first_x.group(1))) < 10_000
 
 
 # ---------------------------------------------------------------- bad input, from the CLI
