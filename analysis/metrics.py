@@ -342,7 +342,8 @@ def _tracking(tables: Tables, person_group: np.ndarray, names: list[str],
     if "trips" not in tables or "nodes" not in tables:
         return {"tracking_reach_mean": None, "tracking_reach_by_group": None,
                 "trips_linked_share_mean": None, "home_inferred_share": None,
-                "home_inferred_chance_share": None}
+                "home_inferred_chance_share": None, "false_links": None,
+                "tracking_precision_mean": None, "tracking_reach_believed_mean": None}
     if tracking is None:
         tracking = tracking_table(tables, end_s)
     return tracking_summary(tracking, person_group, names)

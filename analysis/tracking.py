@@ -77,6 +77,9 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
     known = np.zeros(n)
     home_inferred = np.zeros(n, bool)
     home_chance = np.zeros(n)
+    links = np.zeros(n, np.int64)
+    links_true = np.zeros(n, np.int64)
+    believed = np.zeros(n)
     if log is not None and log.num_rows:
         held = _col(log, "kept_until_s") >= end_s
         ident = _col(log, "identity").astype(np.int64)[held]
@@ -92,8 +95,17 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
             row = by_id[cap_id]
             del by_id
         del cid, cap_id
-        own = (row >= 0) & (ident >= 0)
-        own[own] &= _col(caps, "person_id")[row[own]] == ident[own]  # linked to its owner
+        usable = (row >= 0) & (ident >= 0) & (ident < n)
+        row, ident = row[usable], ident[usable]
+        own = _col(caps, "person_id")[row] == ident  # linked to its owner
+        # What the system holds, right or wrong: every linked capture counts for what it
+        # believes (where it places a person, where it guesses their home).
+        t_all = _col(caps, "t_s")[row]
+        links = np.bincount(ident, minlength=n)[:n]
+        links_true = np.bincount(ident[own], minlength=n)[:n]
+        believed = _covered_time(ident, t_all, n, end_s)
+        home_inferred, home_chance = _home(tables, ident, t_all, row, home, n)
+        del t_all
         row, who = row[own], ident[own]
         del own, ident
         t = _col(caps, "t_s")[row]
@@ -103,7 +115,6 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         linked[trip[trip >= 0]] = True
         linked_trips = np.bincount(t_person[linked], minlength=n)[:n].astype(float)
         del linked
-        home_inferred, home_chance = _home(tables, who, t, row, home, n)
         del row
         o = np.where(trip >= 0, outing_of_trip[np.maximum(trip, 0)], -1) if trip.size else trip
         known = _known_time(who, t, o, start_time, outing_end, n)
@@ -117,7 +128,24 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         "reach": pa.array(reach),
         "home_inferred": pa.array(home_inferred),
         "home_chance": pa.array(home_chance),
+        "links": pa.array(links.astype(np.int32)),
+        "links_true": pa.array(links_true.astype(np.int32)),
+        "believed_s": pa.array(believed),
     })
+
+
+def _covered_time(who: np.ndarray, t: np.ndarray, n: int, end_s: float) -> np.ndarray:
+    """Per person: the length of the union of [t - 15 min, t + 15 min] (within the run) over
+    the captures linked to them: how long the system believes it knew where they were."""
+    if not t.size:
+        return np.zeros(n)
+    order = np.lexsort((t, who))
+    w, ts = who[order], t[order]
+    lo = np.maximum(ts - KNOWN_WINDOW_S, 0.0) + w * 1e9  # each person on their own stretch
+    hi = np.minimum(ts + KNOWN_WINDOW_S, end_s) + w * 1e9
+    prev_end = np.concatenate([[-np.inf], np.maximum.accumulate(hi)[:-1]])
+    length = np.maximum(hi - np.maximum(lo, prev_end), 0.0)
+    return np.bincount(w, weights=length, minlength=n)[:n]
 
 
 def _trip_rows(trips: pa.Table, trip_id: np.ndarray) -> np.ndarray:
@@ -257,4 +285,26 @@ def tracking_summary(table: pa.Table, person_group: np.ndarray,
         "home_inferred_chance_share": (float(_col(table, "home_chance").mean())
                                        if table.num_rows and "home_chance" in
                                        table.column_names else None),
+        **_believed(table, moving),
+    }
+
+
+def _believed(table: pa.Table, moving: np.ndarray) -> dict[str, Any]:
+    """What the system believes against what is true: its false links, the precision of the
+    histories it rebuilds, and the reach it would claim counting every link."""
+    if "links" not in table.column_names:
+        return {"false_links": None, "tracking_precision_mean": None,
+                "tracking_reach_believed_mean": None}
+    links = _col(table, "links")
+    true = _col(table, "links_true")
+    has = links > 0
+    away = _col(table, "away_s")
+    claimed = np.minimum(np.divide(_col(table, "believed_s"), away, out=np.ones(away.size),
+                                   where=away > 0), 1.0)
+    return {
+        "false_links": int((links - true).sum()),
+        "tracking_precision_mean": float((true[has] / links[has]).mean()) if has.any()
+        else None,
+        "tracking_reach_believed_mean": float(claimed[moving].mean()) if moving.any()
+        else None,
     }

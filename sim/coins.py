@@ -45,6 +45,11 @@ _MEANING = {
     "lookalike_pick": "which entries of that group those look-alikes are (person, group, k)",
     # What the system does with captures.
     "link": "a retained capture is found by a later search for its owner (trip, camera)",
+    "false_link": "a retained capture is falsely found by a later search for somebody else "
+                  "(trip, camera)",
+    "false_link_group": "the group of the person it is falsely linked to (trip, camera)",
+    "false_link_person": "which person of that group (trip, camera)",
+    "false_link_score": "the similarity score of that false link (trip, camera)",
     "label": "the demographic classifier's label of a face (trip, camera)",
     "review": "a human reviewer's verdict on an alert (trip, camera)",
 }
@@ -75,6 +80,10 @@ class Coins:
     lookalike_order: np.uint64
     lookalike_pick: np.uint64
     link: np.uint64
+    false_link: np.uint64
+    false_link_group: np.uint64
+    false_link_person: np.uint64
+    false_link_score: np.uint64
     label: np.uint64
     review: np.uint64
 
@@ -87,6 +96,14 @@ class Coins:
         """The keys :class:`sim.matching.Matcher` draws with."""
         return {k: getattr(self, k) for k in ("hit", "false", "claim_group", "claim_entry",
                                               "score", "lookalike_order", "lookalike_pick")}
+
+    def false_links(self) -> dict[str, np.uint64]:
+        """The keys of the retrospective search's false links: a :class:`sim.matching.Matcher`
+        whose 'list' is every resident (no captured face is its own entry there, so "hit" is
+        never drawn)."""
+        return {"hit": self.false_link, "false": self.false_link,
+                "claim_group": self.false_link_group, "claim_entry": self.false_link_person,
+                "score": self.false_link_score}
 
 
 assert set(_MEANING) == {f.name for f in dataclasses.fields(Coins)}, "one meaning per coin"

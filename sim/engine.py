@@ -206,6 +206,15 @@ class Engine:
                     persistence=rho, n_people=pop.n,
                     people_group=world.model_group[pop.group], people_age=pop.age_band)
             for li, t in pairs]
+        # A later search of kept captures for one person's face also finds other people's
+        # faces (false links): a one-to-many search of each kept capture against every
+        # resident, at the model's impostor rates (sim.matching; independent coins, residents
+        # taken as adult entries: assumptions, docs/face_match.md).
+        gov = s.governance
+        self.link_matcher = (
+            Matcher(world.model, s.threshold, world.model_group[pop.group],
+                    coins.false_links(), persistence=0.0)
+            if gov.scan_scope == "everyone" and gov.retention_days > 0 else None)
         index = {pair: i for i, pair in enumerate(pairs)}
         self.matcher_of_cam = np.array([index[(int(li), float(t))] for li, t in zip(
             devices.watchlist.tolist(), self.cam_threshold.tolist(), strict=True)], np.int64)
@@ -712,6 +721,12 @@ class Engine:
         if gov.scan_scope == "everyone" and gov.retention_days > 0:
             u = keyed_uniform(self.coins.link, trip, ckey)
             out["linked"] = u < w.model.p_hit(w.scenario.threshold, group, cap["quality"])
+            if self.link_matcher is not None:
+                d = self.link_matcher.decide(trip, ckey, group, np.full(trip.size, -1),
+                                             cap["quality"], age)
+                other = d.claimed.astype(np.int64)
+                other[other == person] = -1  # its own owner: not a false link
+                out["false_link"] = other
         claimed = np.full(trip.size, -1, np.int32)
         score = np.full(trip.size, np.nan)
         mi = self.matcher_of_cam[cam]
@@ -851,6 +866,13 @@ class Engine:
                         "camera_id": cam[found], "identity": person[found],
                         "source": np.full(found.size, _SOURCES.index("retained"), np.int16),
                         "kept_until_s": cap["t"][found] + gov.retention_days * 86_400.0})
+        if "false_link" in cap:
+            # ... and, searched for somebody else's face, some captures that are not theirs.
+            wrong = np.flatnonzero(cap["false_link"] >= 0)
+            log.append({"row": wrong, "capture_id": ids[wrong], "t_s": cap["t"][wrong],
+                        "camera_id": cam[wrong], "identity": cap["false_link"][wrong],
+                        "source": np.full(wrong.size, _SOURCES.index("retained"), np.int16),
+                        "kept_until_s": cap["t"][wrong] + gov.retention_days * 86_400.0})
         alerting = np.flatnonzero(cap["claimed"] >= 0)
         alerting = alerting[cap["t"][alerting] + self.latency_s < self.duration_s]
         single = len(self.lists) == 1  # every camera searches list 0

@@ -91,6 +91,26 @@ def test_known_answers_on_a_hand_built_world() -> None:
     # The only guessed place is camera 0, 100 m from person 0's home: chance 1; no guess for
     # person 1: 0.
     assert t.column("home_chance").to_pylist() == [1.0, 0.0]
+    assert t.column("links").to_pylist() == [2, 0]
+    assert t.column("believed_s").to_pylist()[0] == pytest.approx(2 * 1800.0)
+    # A false link: capture 1 (person 0's) also linked to person 1 by a search for their face.
+    tables["identity_log"] = _table(
+        "identity_log", capture_id=[0, 1, 1],
+        t_s=[23 * 3600.0, day + 23 * 3600, day + 23 * 3600], camera_id=[0, 0, 0],
+        identity=[0, 0, 1],
+        source=["retained"] * 3, kept_until_s=[10 * day] * 3)
+    t = tracking_table(tables, end_s=2 * day + 6 * 3600)
+    assert t.column("links").to_pylist() == [2, 1]
+    assert t.column("links_true").to_pylist() == [2, 0]
+    assert t.column("known_s").to_pylist()[1] == 0.0, "a false link is no true knowledge"
+    assert t.column("believed_s").to_pylist()[1] == pytest.approx(1800.0)
+    assert t.column("home_inferred").to_pylist() == [True, False], \
+        "the false link points to camera 0, 5 km from person 1's home"
+    from analysis.tracking import tracking_summary
+
+    summ = tracking_summary(t, np.zeros(2, np.int64), ["everyone"])
+    assert summ["false_links"] == 1
+    assert summ["tracking_precision_mean"] == pytest.approx(0.5), "person 0: 1, person 1: 0"
     # Deleted before the end of the run: not held any more, nothing known.
     tables["identity_log"] = _table("identity_log", capture_id=[0, 1],
                                     t_s=[23 * 3600.0, day + 23 * 3600], camera_id=[0, 0],
@@ -155,3 +175,31 @@ def test_home_inference_beats_its_chance_baseline_with_retention() -> None:
     s = res.summary
     assert s["home_inferred_chance_share"] is not None
     assert 0 <= s["home_inferred_chance_share"] <= s["home_inferred_share"] + 1e-12
+
+
+def test_false_links_come_at_the_models_impostor_rate() -> None:
+    # Each kept capture is searched against every resident: it is falsely linked with the
+    # FPIR of its face against the population (adults' impostor rates), in expectation.
+    from sim.matching import Matcher
+    from sim.world import build_world
+
+    _, res = reach(governance={"retention_days": 30}, facematch={"threshold": 0.55})
+    t = res.tables
+    sc = load_scenario(small_dict(**{**BASE, "governance": {"retention_days": 30},
+                                     "facematch": {"threshold": 0.55}}))
+    world = build_world(sc)
+    pop = world.population
+    m = Matcher(world.model, sc.threshold, world.model_group[pop.group],
+                {k: np.uint64(1) for k in ("hit", "false", "claim_group", "claim_entry",
+                                           "score")})
+    person = t["captures"].column("person_id").to_numpy()
+    p = m.fpir[pop.age_band[person], world.model_group[pop.group[person]]]
+    log = t["identity_log"]
+    owner = dict(zip(t["captures"].column("capture_id").to_pylist(), person.tolist(),
+                     strict=True))
+    src = log.column("source").to_pylist()
+    wrong = sum(1 for c, i, s_ in zip(log.column("capture_id").to_pylist(),
+                                      log.column("identity").to_pylist(), src, strict=True)
+                if s_ == "retained" and owner[c] != i)
+    expected, sd = float(p.sum()), float(np.sqrt((p * (1 - p)).sum()))
+    assert wrong > 0 and abs(wrong - expected) < 4 * sd + 2, (wrong, expected, sd)
