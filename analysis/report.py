@@ -426,6 +426,15 @@ def headlines(summary: Mapping[str, Any], groups: Sequence[Group],
             chance = s.get("home_inferred_chance_share")
             text += (f" (guessing from the same places at random would hit {_pct(chance, 1)})."
                      if chance is not None else ".")
+        wrong = s.get("false_links")
+        precision = s.get("tracking_precision_mean")
+        if wrong and precision is not None:
+            believed = s.get("tracking_reach_believed_mean")
+            text += (f" Its searches of kept captures also linked {_num(wrong)} captures to the "
+                     f"wrong person: {_pct(precision)} of what it held on the average person "
+                     f"was really theirs"
+                     + (f", and counting every link it would claim {_pct(believed)} of their "
+                        f"time away." if believed is not None else "."))
         out.append(("tracking", text))
 
     gatherings = int(s.get("gatherings") or 0)

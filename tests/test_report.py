@@ -119,6 +119,9 @@ def test_headlines_carry_the_summary_numbers(summary: dict[str, Any], page_html:
     assert f"for {100 * s['tracking_reach_mean']:.0f}% of their time away" in f["tracking"]
     assert f"home of {100 * s['home_inferred_share']:.1f}% of residents" in f["tracking"]
     assert f"at random would hit {100 * s['home_inferred_chance_share']:.1f}%" in f["tracking"]
+    if s["false_links"]:
+        assert f"linked {s['false_links']:,} captures to the wrong person" in f["tracking"]
+        assert f"{100 * s['tracking_precision_mean']:.0f}% of what it held" in f["tracking"]
 
     g = f["gatherings"]
     assert ("spotted the gathering" in g) == (s["gatherings_detected"] == 1)
