@@ -139,7 +139,7 @@ def _covered_time(who: np.ndarray, t: np.ndarray, n: int, end_s: float) -> np.nd
     the captures linked to them: how long the system believes it knew where they were."""
     if not t.size:
         return np.zeros(n)
-    order = np.lexsort((t, who))
+    order = _by_person_then_time(who, t)  # linear time: the log comes in time order
     w, ts = who[order], t[order]
     lo = np.maximum(ts - KNOWN_WINDOW_S, 0.0) + w * 1e9  # each person on their own stretch
     hi = np.minimum(ts + KNOWN_WINDOW_S, end_s) + w * 1e9
@@ -256,10 +256,15 @@ def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home:
     place, weight = np.unique(top_c, return_counts=True)
     w = weight / weight.sum()
     px, py = cx[place], cy[place]
-    hx, hy = nx[h], ny[h]  # the homes of the people a guess is made for (others score 0)
-    for a in range(0, h.size, 4096):
-        d = np.hypot(hx[a:a + 4096, None] - px[None, :], hy[a:a + 4096, None] - py[None, :])
-        chance[top_p[a:a + 4096]] = (d <= HOME_RADIUS_M) @ w
+    # Per home crossing (homes are crossings: a few thousand at most), then per person a guess
+    # is made for (the others score 0).
+    homes = np.unique(h)
+    near = np.empty(homes.size)
+    for a in range(0, homes.size, 4096):
+        hs = homes[a:a + 4096]
+        d = np.hypot(nx[hs][:, None] - px[None, :], ny[hs][:, None] - py[None, :])
+        near[a:a + 4096] = (d <= HOME_RADIUS_M) @ w
+    chance[top_p] = near[np.searchsorted(homes, h)]
     return out, chance
 
 

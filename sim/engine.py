@@ -722,10 +722,9 @@ class Engine:
             u = keyed_uniform(self.coins.link, trip, ckey)
             out["linked"] = u < w.model.p_hit(w.scenario.threshold, group, cap["quality"])
             if self.link_matcher is not None:
-                d = self.link_matcher.decide(trip, ckey, group, np.full(trip.size, -1),
-                                             cap["quality"], age)
-                other = d.claimed.astype(np.int64)
-                other[other == person] = -1  # its own owner: not a false link
+                rows, who = self.link_matcher.false_matches(trip, ckey, group, age)
+                other = np.full(trip.size, -1, np.int64)
+                other[rows] = np.where(who == person[rows], -1, who)  # its owner: no false link
                 out["false_link"] = other
         claimed = np.full(trip.size, -1, np.int32)
         score = np.full(trip.size, np.nan)

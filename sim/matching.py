@@ -88,6 +88,39 @@ class Matcher:
                                       n_people, people_group, people_age)
                            if persistence > 0 else None)
 
+    def _pick(self, a: npt.NDArray[np.int64], g: npt.NDArray[np.int64],
+              u_g: npt.NDArray[np.float64], u_e: npt.NDArray[np.float64]
+              ) -> npt.NDArray[np.int64]:
+        """Without look-alikes: the position (in ``entries_by_group``) of the entry a false
+        match names: its group h with weight FMR[a, g, h] N_h, then an entry of it."""
+        cdf = self.claim_cdf[a, g]
+        h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
+        size = self.entries_start[h + 1] - self.entries_start[h]
+        return np.asarray(self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
+                                                             np.maximum(size - 1, 0)),
+                          np.int64)
+
+    def false_matches(self, trip: npt.ArrayLike, camera_key: npt.ArrayLike,
+                      group: npt.ArrayLike, age: npt.ArrayLike
+                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Only the false matches of faces none of which is on the list (rows, claimed entry
+        ids), with the very coins :meth:`decide` draws: the cheap path for searching every
+        kept capture against every resident (no scores, no hits; no look-alikes)."""
+        if self.lookalikes is not None:
+            raise ValueError("false_matches is for matchers without persistent look-alikes")
+        trip = np.asarray(trip, np.int64)
+        ckey = np.asarray(camera_key, np.int64)
+        g = np.asarray(group, np.int64)
+        a = np.asarray(age, np.int64)
+        k = self.keys
+        fi = np.flatnonzero(keyed_uniform(k["false"], trip, ckey) < self.fpir[a, g])
+        if not fi.size:
+            return fi, fi
+        u_g = keyed_uniform(k["claim_group"], trip[fi], ckey[fi])
+        u_e = keyed_uniform(k["claim_entry"], trip[fi], ckey[fi])
+        claimed = self.entries_by_group[self._pick(a[fi], g[fi], u_g, u_e)]
+        return fi, self.searched[claimed].astype(np.int64)
+
     def p_false(self, person: npt.NDArray[np.int64], group: npt.NDArray[np.int64],
                 age: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Each captured person's chance of a false match at a capture: the group's FPIR, or,
@@ -162,11 +195,7 @@ class Matcher:
                 h = self.lookalikes.cells[cell]
                 pick = self.entries_start[h] + within
             else:
-                cdf = self.claim_cdf[a[fi], g[fi]]
-                h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
-                size = self.entries_start[h + 1] - self.entries_start[h]
-                pick = self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
-                                                          np.maximum(size - 1, 0))
+                pick = self._pick(a[fi], g[fi], u_g, u_e)
             claimed[fi] = self.entries_by_group[pick]
             # The similarity the system sees: an impostor score above the threshold (given
             # the pair's persistent resemblance, for a look-alike).

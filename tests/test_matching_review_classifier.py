@@ -185,3 +185,22 @@ def test_the_list_make_up_matters_for_every_preset() -> None:
     other = pnd.fpir(0.6, black_heavy)
     assert other[NIST_GROUPS.index("black_female")] > 2 * own[NIST_GROUPS.index("black_female")]
     assert other[NIST_GROUPS.index("white_male")] < own[NIST_GROUPS.index("white_male")] / 4
+
+
+def test_false_matches_is_decide_for_faces_not_on_the_list() -> None:
+    from sim.facematch import MODELS
+    from sim.matching import Matcher
+
+    rng = np.random.default_rng(5)
+    model = MODELS["nist_frvt2019_median"]
+    keys = {k: np.uint64(i + 11) for i, k in enumerate(
+        ("hit", "false", "claim_group", "claim_entry", "score"))}
+    m = Matcher(model, 0.5, rng.integers(0, 8, 3000), keys)
+    n = 200_000
+    trip, cam = np.arange(n), rng.integers(0, 500, n)
+    group, age = rng.integers(0, 8, n), rng.integers(0, 3, n)
+    d = m.decide(trip, cam, group, np.full(n, -1), np.full(n, 0.8), age)
+    rows, claimed = m.false_matches(trip, cam, group, age)
+    assert rows.size > 100
+    assert np.array_equal(rows, np.flatnonzero(d.claimed >= 0))
+    assert np.array_equal(claimed, d.claimed[rows])
