@@ -49,7 +49,6 @@ _MEANING = {
                   "(trip, camera)",
     "false_link_group": "the group of the person it is falsely linked to (trip, camera)",
     "false_link_person": "which person of that group (trip, camera)",
-    "false_link_score": "the similarity score of that false link (trip, camera)",
     "label": "the demographic classifier's label of a face (trip, camera)",
     "review": "a human reviewer's verdict on an alert (trip, camera)",
 }
@@ -83,7 +82,6 @@ class Coins:
     false_link: np.uint64
     false_link_group: np.uint64
     false_link_person: np.uint64
-    false_link_score: np.uint64
     label: np.uint64
     review: np.uint64
 
@@ -98,12 +96,11 @@ class Coins:
                                               "score", "lookalike_order", "lookalike_pick")}
 
     def false_links(self) -> dict[str, np.uint64]:
-        """The keys of the retrospective search's false links: a :class:`sim.matching.Matcher`
-        whose 'list' is every resident (no captured face is its own entry there, so "hit" is
-        never drawn)."""
-        return {"hit": self.false_link, "false": self.false_link,
-                "claim_group": self.false_link_group, "claim_entry": self.false_link_person,
-                "score": self.false_link_score}
+        """The keys of the retrospective search's false links, for
+        :meth:`sim.matching.Matcher.false_matches` (a matcher whose 'list' is every resident:
+        whether a kept face falsely matches somebody, whose group and which person)."""
+        return {"false": self.false_link, "claim_group": self.false_link_group,
+                "claim_entry": self.false_link_person}
 
 
 assert set(_MEANING) == {f.name for f in dataclasses.fields(Coins)}, "one meaning per coin"
