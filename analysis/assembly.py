@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from analysis.ids import rows_of
+
 MATCH_RADIUS_M = 300.0
 AFTER_S = 1800.0
 SIZE_BINS = ((1, 50), (51, 200), (201, 1000), (1001, 10**9))
@@ -110,10 +112,7 @@ def _at_gathering(tables: Tables, capture: np.ndarray, gid: np.ndarray, gx: np.n
     """Whether each capture (id) was taken within MATCH_RADIUS_M of gathering ``gid``'s place,
     between its start and ``after_s`` after its end."""
     caps = tables["captures"]
-    cid = _col(caps, "capture_id").astype(np.int64)
-    row = np.full(int(cid.max()) + 1 if cid.size else 0, -1, np.int64)
-    row[cid] = np.arange(cid.size)
-    r = row[capture]
+    r = rows_of(_col(caps, "capture_id"), capture)
     t, x, y = _col(caps, "t_s")[r], _col(caps, "x_m")[r], _col(caps, "y_m")[r]
     return ((np.hypot(x - gx[gid], y - gy[gid]) <= MATCH_RADIUS_M)
             & (t >= start[gid]) & (t <= end[gid] + after_s))
@@ -132,24 +131,20 @@ def _built_from(tables: Tables, aid: np.ndarray, gids: np.ndarray, gx: np.ndarra
         return out
     m_aid = _col(mem, "assembly_id").astype(np.int64)
     m_cid = _col(mem, "capture_id").astype(np.int64)
-    cid = _col(caps, "capture_id").astype(np.int64)
-    person_of = np.full(int(cid.max()) + 1, -1, np.int64)
-    person_of[cid] = _col(caps, "person_id")
-    ok = (m_cid >= 0) & (m_cid < person_of.size)
+    r = rows_of(_col(caps, "capture_id"), m_cid)
+    ok = r >= 0
     m_aid, m_cid = m_aid[ok], m_cid[ok]
-    who = person_of[m_cid]
-    col_of = {int(a): j for j, a in enumerate(aid.tolist())}
+    who = _col(caps, "person_id").astype(np.int64)[r[ok]]
+    col = rows_of(aid, m_aid)  # each member's alarm, as a column of ``out``
     pg = np.searchsorted(gids, _col(part, "gathering_id").astype(np.int64))
     pp = _col(part, "person_id").astype(np.int64)
-    for i in range(gx.size):
-        members = np.isin(who, pp[pg == i])
+    for i in range(gx.size):  # gatherings: a handful per run
+        members = np.isin(who, pp[pg == i]) & (col >= 0)
         if not members.any():
             continue
         here = _at_gathering(tables, m_cid[members], np.full(int(members.sum()), i), gx, gy,
                              start, end, AFTER_S)
-        for a in np.unique(m_aid[members][here]).tolist():
-            if a in col_of:
-                out[i, col_of[a]] = True
+        out[i, col[members][here]] = True
     return out
 
 
@@ -175,9 +170,8 @@ def _identified(tables: Tables, names: list[str], person_group: np.ndarray, gids
         if log is not None and log.num_rows:
             ident = _col(log, "identity").astype(np.int64)
             lcid = _col(log, "capture_id").astype(np.int64)
-            by_id = np.full(int(c_id.max()) + 1, -1, np.int64)
-            by_id[c_id] = c_person
-            own = by_id[lcid] == ident
+            r = rows_of(c_id, lcid)
+            own = (r >= 0) & (c_person[r] == ident)
             named = _any_at(tables, who, gid, ident[own], lcid[own], gx, gy, start, end)
     grp = person_group[who] if who.size else np.zeros(0, np.int64)
     identified: dict[str, float | None] = {}

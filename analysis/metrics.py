@@ -337,13 +337,10 @@ def _verifications(tables: Tables, names: list[str]) -> dict[str, Any]:
 
 def _tracking(tables: Tables, person_group: np.ndarray, names: list[str],
               end_s: float, tracking: pa.Table | None = None) -> dict[str, Any]:
-    from analysis.tracking import tracking_summary, tracking_table
+    from analysis.tracking import TRACKING_KEYS, tracking_summary, tracking_table
 
     if "trips" not in tables or "nodes" not in tables:
-        return {"tracking_reach_mean": None, "tracking_reach_by_group": None,
-                "trips_linked_share_mean": None, "home_inferred_share": None,
-                "home_inferred_chance_share": None, "false_links": None,
-                "tracking_precision_mean": None, "tracking_reach_believed_mean": None}
+        return dict.fromkeys(TRACKING_KEYS)
     if tracking is None:
         tracking = tracking_table(tables, end_s)
     return tracking_summary(tracking, person_group, names)

@@ -23,10 +23,10 @@ reported with its interval but not ranked (the relative error of a count below 1
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from scipy import stats
+from scipy.special import betaincinv  # the beta quantile, without importing scipy.stats
 
 FEW_EVENTS = 10
 ALPHA = 0.05
@@ -38,8 +38,8 @@ def rate_interval(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float] |
     """Clopper-Pearson interval of k / n, per 1,000 (None without captures)."""
     if n <= 0:
         return None
-    lo = 0.0 if k <= 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k >= n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+    lo = 0.0 if k <= 0 else float(betaincinv(k, n - k + 1, alpha / 2))
+    hi = 1.0 if k >= n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))
     return lo * PER, hi * PER
 
 
@@ -50,8 +50,8 @@ def ratio_interval(k1: int, n1: int, k2: int, n2: int,
     if n1 <= 0 or n2 <= 0 or k1 + k2 == 0:
         return None
     total = k1 + k2
-    p_lo = 0.0 if k1 == 0 else float(stats.beta.ppf(alpha / 2, k1, total - k1 + 1))
-    p_hi = 1.0 if k1 == total else float(stats.beta.ppf(1 - alpha / 2, k1 + 1, total - k1))
+    p_lo = 0.0 if k1 == 0 else float(betaincinv(k1, total - k1 + 1, alpha / 2))
+    p_hi = 1.0 if k1 == total else float(betaincinv(k1 + 1, total - k1, 1 - alpha / 2))
 
     def to_ratio(p: float) -> float:
         return math.inf if p >= 1.0 else (p / (1.0 - p)) * (n2 / n1)
@@ -63,6 +63,8 @@ def ratio_p_value(k1: int, n1: int, k2: int, n2: int) -> float | None:
     """Exact two-sided test of equal rates (conditional binomial); None when undefined."""
     if n1 <= 0 or n2 <= 0 or k1 + k2 == 0:
         return None
+    from scipy import stats  # on first use (about 0.5 s), not when the module is imported
+
     return float(stats.binomtest(k1, k1 + k2, n1 / (n1 + n2)).pvalue)
 
 
@@ -111,14 +113,15 @@ def _finite(ci: tuple[float, float]) -> list[float | None]:
     return [ci[0], None if math.isinf(ci[1]) else ci[1]]
 
 
-def disparity(rates: Mapping[str, Mapping[str, Any]], reference: str | None
+def disparity(rates: Mapping[str, Mapping[str, Any]], reference: str | None,
+              ratios: Mapping[str, dict[str, Any] | None] | None = None
               ) -> dict[str, Any] | None:
     """The headline disparity: the highest rate ratio to the reference group among groups with
     enough events (not too few to tell), with its exact interval. None when no other group
     has enough events, or the reference has none."""
     if reference is None or rates[reference]["too_few"]:
         return None
-    ratios = ratios_to(rates, reference)
+    ratios = ratios_to(rates, reference) if ratios is None else ratios
     best: tuple[float, str] | None = None
     for g, r in rates.items():
         q = ratios.get(g)
@@ -187,12 +190,7 @@ def summary_keys(false_by_group: Mapping[str, int], captures_by_group: Mapping[s
                                             for g, q in ratios.items()},
         "false_alert_rate_ratio_ci_by_group": {g: (q["ci"] if q else None)
                                                for g, q in ratios.items()},
-        "false_alert_disparity": disparity(rates, ref),
+        "false_alert_disparity": disparity(rates, ref, ratios),
         "false_alert_parity_by_group": {g: r["verdict"] for g, r in par.items()},
         "false_alert_parity_best_group": next(iter(par.values()))["best"] if par else None,
     }
-
-
-def few_groups(flags: Mapping[str, bool] | None) -> Sequence[str]:
-    """The groups marked too few to tell (for the CLI and report)."""
-    return [g for g, v in (flags or {}).items() if v]

@@ -110,31 +110,19 @@ def _write(out_dir: Path, page: str, overwrite: bool = False) -> Path:
 
 
 # ---------------------------------------------------------------- comparison
-def _summaries(out_dir: Path, names: Sequence[str]) -> list[dict[str, Any]]:
-    out = []
+def _groups(out_dir: Path, names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The population's groups in order, and their readable names, from the full runs the
+    comparison keeps (none known without them)."""
+    order: list[str] = []
+    labels: dict[str, str] = {}
     for s in names:
         p = out_dir / "runs" / s / "summary.json"
-        if p.is_file():
-            out.append(json.loads(p.read_text("utf-8")))
-    return out
-
-
-def _group_labels(out_dir: Path, names: Sequence[str]) -> dict[str, str]:
-    """Readable group names, from the full runs the comparison keeps."""
-    labels: dict[str, str] = {}
-    for summary in _summaries(out_dir, names):
+        if not p.is_file():
+            continue
+        summary = json.loads(p.read_text("utf-8"))
         labels.update(summary.get("group_labels") or {})
-    return labels
-
-
-def _group_order(out_dir: Path, names: Sequence[str]) -> list[str]:
-    """The population's order of groups (else none is known)."""
-    order: list[str] = []
-    for summary in _summaries(out_dir, names):
-        for g in summary.get("captures_by_group") or {}:
-            if g not in order:
-                order.append(g)
-    return order
+        order += [g for g in summary.get("captures_by_group") or {} if g not in order]
+    return order, labels
 
 
 def interval_kind(meta: dict[str, Any]) -> str:
@@ -200,9 +188,8 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
                            for p in pts])))
     present = sorted({r["group"] for r in rows
                       if r["metric"] == "false_alert_rate_by_group" and r["group"]})
-    order = _group_order(out_dir, names)
+    order, labels = _groups(out_dir, names)
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
-    labels = _group_labels(out_dir, names)
     if groups:
         fig = go.Figure()
         data = []

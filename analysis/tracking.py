@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from analysis.ids import rows_of
+
 KNOWN_WINDOW_S = 15 * 60.0
 HOME_RADIUS_M = 300.0
 NIGHT = (22.0, 6.0)
@@ -86,15 +88,8 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         cap_id = _col(log, "capture_id").astype(np.int64)[held]
         del held
         caps = tables["captures"]
-        cid = _col(caps, "capture_id")
-        if cid.size and cid[0] == 0 and cid[-1] == cid.size - 1 and np.all(np.diff(cid) == 1):
-            row = np.where(cap_id < cid.size, cap_id, -1)  # ids are row numbers (as written)
-        else:
-            by_id = np.full(int(cid.max()) + 1 if cid.size else 0, -1, np.int64)
-            by_id[cid] = np.arange(cid.size)
-            row = by_id[cap_id]
-            del by_id
-        del cid, cap_id
+        row = rows_of(_col(caps, "capture_id"), cap_id)
+        del cap_id
         usable = (row >= 0) & (ident >= 0) & (ident < n)
         row, ident = row[usable], ident[usable]
         own = _col(caps, "person_id")[row] == ident  # linked to its owner
@@ -109,7 +104,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         row, who = row[own], ident[own]
         del own, ident
         t = _col(caps, "t_s")[row]
-        trip = _trip_rows(trips, _col(caps, "trip_id").astype(np.int64)[row])
+        trip = rows_of(_col(trips, "trip_id"), _col(caps, "trip_id")[row])
         # A capture linked to its owner links the owner's trip: count distinct trips.
         linked = np.zeros(t_person.size, bool)
         linked[trip[trip >= 0]] = True
@@ -146,20 +141,6 @@ def _covered_time(who: np.ndarray, t: np.ndarray, n: int, end_s: float) -> np.nd
     prev_end = np.concatenate([[-np.inf], np.maximum.accumulate(hi)[:-1]])
     length = np.maximum(hi - np.maximum(lo, prev_end), 0.0)
     return np.bincount(w, weights=length, minlength=n)[:n]
-
-
-def _trip_rows(trips: pa.Table, trip_id: np.ndarray) -> np.ndarray:
-    """The trips-table row of each trip id (-1: unknown). The engine writes trip ids as row
-    numbers; any other order of rows is looked up, so the result never depends on it."""
-    tid = _col(trips, "trip_id").astype(np.int64)
-    n = tid.size
-    ok = (trip_id >= 0) & (trip_id < n)
-    if n and tid[0] == 0 and tid[-1] == n - 1 and np.all(np.diff(tid) == 1):
-        return np.where(ok, trip_id, -1)
-    by_id = np.full(int(tid.max()) + 1 if n else 0, -1, np.int64)
-    by_id[tid] = np.arange(n)
-    inside = (trip_id >= 0) & (trip_id < by_id.size)
-    return np.where(inside, by_id[np.where(inside, trip_id, 0)], -1)
 
 
 def _by_person_then_time(person: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -251,8 +232,7 @@ def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home:
     ny[_col(nodes, "node")] = _col(nodes, "y_m")
     h = home[top_p]
     out[top_p] = np.hypot(cx[top_c] - nx[h], cy[top_c] - ny[h]) <= HOME_RADIUS_M
-    # The baseline: each guessed place weighted by how many people it is guessed for, against
-    # every resident's home (chunks of residents keep the distance table small).
+    # The baseline: each guessed place weighted by how many people it is guessed for.
     place, weight = np.unique(top_c, return_counts=True)
     w = weight / weight.sum()
     px, py = cx[place], cy[place]
@@ -266,6 +246,12 @@ def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home:
         near[a:a + 4096] = (d <= HOME_RADIUS_M) @ w
     chance[top_p] = near[np.searchsorted(homes, h)]
     return out, chance
+
+
+# The summary keys of tracking_summary (None when a run has no trips or street map).
+TRACKING_KEYS = ("tracking_reach_mean", "tracking_reach_by_group", "trips_linked_share_mean",
+                 "home_inferred_share", "home_inferred_chance_share", "false_links",
+                 "tracking_precision_mean", "tracking_reach_believed_mean")
 
 
 def tracking_summary(table: pa.Table, person_group: np.ndarray,

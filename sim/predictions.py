@@ -26,11 +26,12 @@ is published) or, as the alternative, like the crowd; the threshold is 0.60 or 0
 setting is not in the sources at hand: NPL's default, and the setting at which NPL saw no false
 positive); the list size is 10,000 (NPL's test), range 5,000-20,000.
 
-``python -m sim.predictions`` prints the Markdown table docs/validation.md quotes (about 1 min).
+``python -m sim.predictions`` prints the Markdown table docs/validation.md quotes (about 5 s).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,13 @@ MET_FALSE_BLACK = 8
 THRESHOLDS = (0.60, 0.64)
 LIST_SIZES = (5_000, 10_000, 20_000)
 DRAWS = 100  # ensemble draws per prediction
+
+
+@functools.cache
+def npl_model(draw: int) -> ScoreModel:
+    """``uk_lfr_npl2023`` as built from ensemble draw ``draw`` (kept: every prediction reuses
+    the same draws, more of them than ``ensemble_models`` keeps)."""
+    return ensemble_models(draw)["uk_lfr_npl2023"]
 
 
 def london_crowd() -> np.ndarray:
@@ -98,7 +106,7 @@ def black_share(draws: int = DRAWS, threshold: float = 0.64, size: int = 10_000,
     black = np.array([g.startswith("black") for g in NIST_GROUPS])
     shares = []
     for r in range(draws):
-        rates = false_rates(ensemble_models(r)["uk_lfr_npl2023"], threshold,
+        rates = false_rates(npl_model(r), threshold,
                             listed(size, make_up))
         shares.append(float(rates[black].sum() / rates.sum()))
     p = np.asarray(shares)
@@ -116,7 +124,7 @@ def met_false_alerts(draws: int = DRAWS, threshold: float = 0.64, size: int = 10
                      make_up: str = "custody_england_wales_2018") -> Prediction:
     """P2: false alerts among the Met's 3,147,436 faces."""
     expected = np.array([
-        MET_FACES * false_rates(ensemble_models(r)["uk_lfr_npl2023"], threshold,
+        MET_FACES * false_rates(npl_model(r), threshold,
                                 listed(size, make_up)).sum() for r in range(draws)])
     le = float(np.mean(stats.poisson.cdf(MET_FALSE, expected)))
     ge = float(np.mean(stats.poisson.sf(MET_FALSE - 1, expected)))
@@ -139,7 +147,7 @@ def earlier_deployments(draws: int = DRAWS) -> list[Prediction]:
     out = []
     for name, size, faces, count in EARLIER:
         expected = np.array([
-            faces * false_rates(ensemble_models(r)["uk_lfr_npl2023"], 0.60,
+            faces * false_rates(npl_model(r), 0.60,
                                 listed(size, "custody_england_wales_2018")).sum()
             for r in range(draws)])
         p_value = _two_sided(float(np.mean(stats.poisson.cdf(count, expected))),

@@ -203,3 +203,11 @@ def test_false_links_come_at_the_models_impostor_rate() -> None:
                 if s_ == "retained" and owner[c] != i)
     expected, sd = float(p.sum()), float(np.sqrt((p * (1 - p)).sum()))
     assert wrong > 0 and abs(wrong - expected) < 4 * sd + 2, (wrong, expected, sd)
+
+
+def test_tracking_keys_name_every_summary_key() -> None:
+    from analysis.tracking import TRACKING_KEYS, tracking_summary
+
+    _, res = reach()
+    t = tracking_table(res.tables, res.summary["duration_s"])
+    assert set(tracking_summary(t, np.zeros(t.num_rows, np.int64), ["x"])) == set(TRACKING_KEYS)
