@@ -418,7 +418,11 @@ def build_report(directory: Path, caveats: list[str] | None = None,
         return build_compare_report(d, overwrite=overwrite)
     if (d / "sweep.json").exists() and (d / "sweep.parquet").exists():
         return build_sweep_report(d, overwrite=overwrite)
+    if (d / "sensitivity.json").exists():
+        from analysis.report_sensitivity import build_sensitivity_report
+
+        return build_sensitivity_report(d, overwrite=overwrite)
     if (d / "summary.json").exists():
         return build_run_report(d, caveats=caveats, sources=sources, overwrite=overwrite)
-    raise FileNotFoundError(f"{d}: not a run, comparison or sweep directory (no summary.json, "
-                            f"compare.json or sweep.json)")
+    raise FileNotFoundError(f"{d}: not a run, comparison, sweep or sensitivity directory (no "
+                            f"summary.json, compare.json, sweep.json or sensitivity.json)")

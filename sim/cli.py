@@ -333,6 +333,90 @@ def sweep(
 
 
 @app.command()
+def sensitivity(
+    scenario: ScenarioArg,
+    vary: Annotated[list[str], typer.Option(
+        help="key.path=low,high, or a face-match assumption's path alone for its declared "
+             "range (repeatable).")],
+    method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance "
+                                             "shares).")] = "morris",
+    samples: Annotated[int | None, typer.Option(
+        help="Morris trajectories (default 10) or Sobol base samples, a power of two "
+             "(default 64).", min=2)] = None,
+    against: Annotated[Path | None, typer.Option(
+        help="A second scenario (another policy) run at the same inputs: is its difference "
+             "from SCENARIO robust?")] = None,
+    metric: Annotated[list[str] | None, typer.Option(
+        help="Summary keys to screen (repeatable; default the headline metrics).")] = None,
+    replications: Annotated[int, typer.Option(help="Runs per point.", min=1)] = 1,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sensitivity"),
+    seed: Annotated[int | None, typer.Option(help="Seed for all runs.", min=0,
+                                             max=MAX_SEED)] = None,
+    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
+                                                min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip points already finished.")] = False,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
+    = True,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the scenario at every point of the design, then stop.")]
+    = False,
+) -> None:
+    """Which inputs drive each conclusion: Morris or Sobol sensitivity (SALib) over scenario
+    keys and the face-match model's assumptions; writes indices.parquet and report.html."""
+    from analysis.sensitivity import NOISE_REPLICATIONS, runs_in
+    from sim.experiments import parse_vary
+    from sim.experiments import sensitivity as run_sensitivity
+
+    factors = parse_vary(vary)
+    n = samples or (10 if method == "morris" else 64)
+    if dry_run:
+        from sim.experiments import check_design
+
+        points = check_design(scenario, factors, method, n, against, set_ or [])
+        roles = 2 if against else 1
+        out_console.print(f"[green]valid[/green]: {scenario} at all {points} points of the "
+                          f"design; {(points * replications + NOISE_REPLICATIONS) * roles} "
+                          f"runs")
+        return
+    progress, update = _progress_bar("Screening", quiet)
+    try:
+        with progress or contextlib.nullcontext():
+            result = run_sensitivity(scenario, factors, method=method, samples=n,
+                                     replications=replications, against=against,
+                                     metrics=metric, out=out, seed=seed, workers=workers,
+                                     scheduler=scheduler, resume=resume,
+                                     overrides=set_ or [], progress=update)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: the points finished so far are in {out}/points; the "
+                          f"same command with --resume runs the rest") from None
+    if with_report:
+        _report(out)
+    if quiet:
+        return
+    labels = result["labels"]
+    shown = Table(title=f"{method.capitalize()} sensitivity over "
+                        f"{runs_in(method, n, len(factors))} points: what moves each metric")
+    for c in ("metric", "over the ranges", "as given", "driven by"):
+        shown.add_column(c, justify="right" if c in ("over the ranges", "as given") else "left")
+    for r in result["metric_ranges"]:
+        if r["target"] != "scenario":
+            continue
+        span = "n/a" if r["low"] is None else f"{_fmt(r['low'])} to {_fmt(r['high'])}"
+        drivers = ", ".join(labels.get(d, d) for d in r["drivers"]) or \
+            (r["note"] or "nothing beyond chance")
+        shown.add_row(r["metric"], span, _fmt(r["given"]), drivers)
+    out_console.print(shown)
+    for v in result["verdicts"]:
+        mark = "[green]robust[/green]" if v["robust"] else "[yellow]depends[/yellow]"
+        out_console.print(f"{mark}  {v['text']}")
+    out_console.print(f"Written to [bold]{out}[/bold]: indices.parquet, sensitivity.parquet, "
+                      f"sensitivity.json" + (", report.html" if with_report else ""))
+
+
+@app.command()
 def errors(
     model: Annotated[str, typer.Option(help="A face-match model preset.")] =
     "nist_frvt2019_median",

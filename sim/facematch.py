@@ -45,9 +45,9 @@ docs/face_match.md.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -686,6 +686,106 @@ def _build_presets(inputs: Inputs | None = None) -> dict[str, ScoreModel]:
 MODELS: dict[str, ScoreModel] = _build_presets()
 
 
+# ---------------------------------------------------------------- named assumptions
+# The inputs no measurement pins down, each with its plausible range and its source (the table of
+# docs/face_match.md section 2.9). A scenario sets them under [facematch.assumptions] (look-alike
+# persistence: facematch.persistence), which `survsim sensitivity` varies; python -m
+# sim.sensitivity shows what each moves in closed form; the ensemble draws within these ranges.
+@dataclass(frozen=True)
+class Assumption:
+    """A named input of the presets with its plausible range and how to set it in
+    :class:`Inputs`."""
+
+    key: str  # the scenario key, under [facematch.assumptions] (or the path itself if dotted)
+    name: str
+    low: float
+    high: float
+    point: float
+    apply: Callable[[Inputs, float], Inputs]
+    source: str
+
+    @property
+    def path(self) -> str:
+        """Where a scenario sets it."""
+        return self.key if "." in self.key else f"facematch.assumptions.{self.key}"
+
+
+def _structure(field: str) -> Callable[[Inputs, float], Inputs]:
+    def apply(inputs: Inputs, v: float) -> Inputs:
+        st = inputs.structure
+        if field in ("child", "senior"):
+            level = list(st.level)
+            level[0 if field == "child" else 2] = v
+            new = replace(st, level=(level[0], level[1], level[2]))
+        else:
+            changes: dict[str, Any] = {field: v}
+            new = replace(st, **changes)
+        return replace(inputs, structure=new)
+    return apply
+
+
+def _unfloored(group: str) -> Callable[[Inputs, float], Inputs]:
+    def apply(inputs: Inputs, v: float) -> Inputs:
+        ratios = dict(inputs.unfloored_ratio)
+        ratios[group] = v
+        return replace(inputs, unfloored_ratio=tuple(ratios.items()))
+    return apply
+
+
+def _field(name: str) -> Callable[[Inputs, float], Inputs]:
+    def apply(inputs: Inputs, v: float) -> Inputs:
+        changes: dict[str, Any] = {name: v}
+        return replace(inputs, **changes)
+    return apply
+
+
+def _npl_interval() -> tuple[float, float]:
+    return _posterior_quantile(0.05), _posterior_quantile(0.95)
+
+
+_POINT = Inputs()
+_st = _POINT.structure
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption("cross_sex_shift", "cross-sex shift (spreads)", 0.25, 0.6, _st.sex,
+               _structure("sex"), "NIST visa report cards, same-sex vs any pairing (an "
+                                  "inference)"),
+    Assumption("cross_race_shift", "cross-race shift (spreads)", 0.57, 0.78, _st.race,
+               _structure("race"), "NIST FRVT 1:1 mugshot matrices: men 0.57, women 0.78"),
+    Assumption("cross_age_shift", "cross-age-band shift (spreads)", 0.3, 0.75, _st.age,
+               _structure("age"), "NIST 3divi_005 age heatmap: 0.39-0.72 across bins"),
+    Assumption("child_level", "children's level (spreads)", 0.45, 1.0, _st.level[0],
+               _structure("child"), "3divi_005: ages 4-16"),
+    Assumption("senior_level", "seniors' level (spreads)", 0.2, 0.45, _st.level[2],
+               _structure("senior"), "3divi_005: ages 64+"),
+    Assumption("white_female_unfloored_ratio", "White women's unfloored ratio", 2.3, 3.3,
+               _UNFLOORED_RATIO["white_female"], _unfloored("white_female"),
+               "FRVT 1:1 mugshot IQR over 240 algorithms"),
+    Assumption("black_male_unfloored_ratio", "Black men's unfloored ratio", 1.9, 3.4,
+               _UNFLOORED_RATIO["black_male"], _unfloored("black_male"),
+               "FRVT 1:1 mugshot IQR over 240 algorithms"),
+    Assumption("asian_male_ratio", "Asian men's ratio to White men", 0.5, 2.0, 1.0,
+               _unfloored("asian_male"), "no figure found: an assumption"),
+    Assumption("fmr_fall_per_step", "FMR fall per +0.02", 3.0, 20.0, FMR_SLOPE,
+               _field("fmr_slope"), "NPL 2023: 7 -> 1 false positives (Poisson counts)"),
+    Assumption("facematch.persistence", "look-alike persistence", 0.3, 0.9,
+               LOOKALIKE_PERSISTENCE, _field("persistence"),
+               "no published figure; 0.82-0.87 measured on studio photographs"),
+    Assumption("npl_minority_ratio", "NPL minority / White ratio", *_npl_interval(),
+               NPL_MINORITY_RATIO, _field("npl_ratio"),
+               f"posterior of 7 of 7 (prior sd {_NPL_PRIOR_SD:g}), 90%"),
+)
+ASSUMPTION_BY_PATH: dict[str, Assumption] = {a.path: a for a in ASSUMPTIONS}
+
+
+@functools.lru_cache(maxsize=64)
+def _presets_assuming(draw: int | None, values: tuple[tuple[str, float], ...]
+                      ) -> dict[str, ScoreModel]:
+    inputs = Inputs() if draw is None else draw_inputs(draw)
+    for path, v in values:
+        inputs = ASSUMPTION_BY_PATH[path].apply(inputs, v)
+    return _build_presets(inputs)
+
+
 # ---------------------------------------------------------------- model uncertainty
 # facematch.uncertainty = "ensemble": replication r uses draw r of every uncertain input, so the
 # intervals of `compare` and `sweep` include what the sources leave uncertain. The spreads
@@ -708,11 +808,11 @@ _FNMR_IQR = {"white_female": (1.18, 1.39), "black_male": (0.35, 0.43),
 _UNFLOORED_IQR = {"white_female": (2.3, 3.3), "black_male": (1.9, 3.4),
                   "black_female": (8.1, 14.1)}
 _ASIAN_MALE_SPREAD = 0.35
-# The structure's plausible ranges (NIST_STRUCTURE's comment).
-_STRUCTURE_RANGE = {"sex": (0.25, 0.6), "race": (0.57, 0.78), "age": (0.3, 0.75),
-                    "child": (0.45, 1.0), "senior": (0.2, 0.45)}
-# Persistence of look-alikes: its plausible range (docs/face_match.md).
-PERSISTENCE_RANGE = (0.3, 0.9)
+# The structure's and the look-alikes' plausible ranges (ASSUMPTIONS, uniform).
+_STRUCTURE_RANGE = {part: (a.low, a.high) for part, a in zip(
+    ("sex", "race", "age", "child", "senior"), ASSUMPTIONS[:5], strict=True)}
+PERSISTENCE_RANGE = (ASSUMPTION_BY_PATH["facematch.persistence"].low,
+                     ASSUMPTION_BY_PATH["facematch.persistence"].high)
 
 
 def _lognormal(rng: np.random.Generator, median: float, q1: float, q3: float) -> float:
@@ -796,9 +896,11 @@ def model_for(spec: FaceMatchSpec, replication: int = 0) -> ScoreModel:
     """The model a scenario's ``[facematch]`` table asks for (a preset or ``custom``); with
     ``uncertainty = "ensemble"``, the preset of draw ``replication``."""
     if spec.custom is None:
-        if spec.uncertainty == "ensemble":
-            return ensemble_models(replication)[spec.model]
-        return MODELS[spec.model]
+        draw = replication if spec.uncertainty == "ensemble" else None
+        assumed = spec.assumed()
+        if assumed:  # the named assumptions the scenario fixes, over the point or the draw
+            return _presets_assuming(draw, assumed)[spec.model]
+        return MODELS[spec.model] if draw is None else ensemble_models(draw)[spec.model]
     c = spec.custom
     groups = {name: GroupParams(fmr=g.fmr, fnmr=g.fnmr,
                                 impostor_mean_logit=g.impostor_mean_logit,

@@ -293,6 +293,46 @@ class CustomModel(_Strict):
         return v
 
 
+def _assumed(low: float, high: float, what: str, *, above: float | None = 0.0) -> Any:
+    """A ratio (above 0, or ``above``), or a shift (``above=None``: 0 or more)."""
+    return Field(None, gt=above, ge=0 if above is None else None, le=1000,
+                 description=f"{what} Default: the point estimate; plausible range "
+                             f"{low:.3g}-{high:.3g} (docs/face_match.md 2.9).")
+
+
+class Assumptions(_Strict):
+    """The face-match presets' named assumptions (docs/face_match.md 2.9, sim.facematch
+    ASSUMPTIONS), each at its point estimate unless set here; ``survsim sensitivity`` varies
+    them. Look-alike persistence is ``facematch.persistence``."""
+
+    cross_sex_shift: float | None = _assumed(
+        0.25, 0.6, "How much less a pair of different sex resembles each other (in "
+                   "spreads).", above=None)
+    cross_race_shift: float | None = _assumed(
+        0.57, 0.78, "How much less a pair of different race resembles each other (in "
+                    "spreads).", above=None)
+    cross_age_shift: float | None = _assumed(
+        0.3, 0.75, "How much less a probe of another age band resembles a listed adult (in "
+                   "spreads).", above=None)
+    child_level: float | None = _assumed(
+        0.45, 1.0, "How much more children resemble each other (in spreads).", above=None)
+    senior_level: float | None = _assumed(
+        0.2, 0.45, "How much more seniors resemble each other (in spreads).", above=None)
+    white_female_unfloored_ratio: float | None = _assumed(
+        2.3, 3.3, "White women's false-match rate over White men's where NIST's floor hides "
+                  "it.")
+    black_male_unfloored_ratio: float | None = _assumed(
+        1.9, 3.4, "Black men's false-match rate over White men's where NIST's floor hides it.")
+    asian_male_ratio: float | None = _assumed(
+        0.5, 2.0, "Asian men's false-match rate over White men's (no published figure).")
+    fmr_fall_per_step: float | None = _assumed(
+        3.0, 20.0, "How many times the false-match rate falls per +0.02 of threshold.",
+        above=1.0)
+    npl_minority_ratio: float | None = _assumed(
+        1.42, 14.2, "uk_lfr_npl2023: minority subjects' false-match rate over White "
+                    "subjects' (90% posterior range).")
+
+
 class FaceMatch(_Strict):
     """Which face-match model decides who is flagged, and at what similarity threshold."""
 
@@ -308,6 +348,9 @@ class FaceMatch(_Strict):
                                          "again (0: independent at every capture; default: the "
                                          "model's, docs/face_match.md).")
     custom: CustomModel | None = Field(None, description="A user-defined model.")
+    assumptions: Assumptions = Field(default_factory=Assumptions,
+                                     description="The presets' named assumptions, if not "
+                                                 "at their point estimates.")
     uncertainty: Literal["none", "ensemble"] = Field(
         "none", description="'ensemble': replication r uses draw r of the preset's uncertain "
                             "inputs (NIST's interquartile ranges, the assumptions' ranges, "
@@ -333,7 +376,15 @@ class FaceMatch(_Strict):
         if self.model == "custom" and self.uncertainty == "ensemble":
             raise ValueError("uncertainty 'ensemble' needs a preset model: a custom model's "
                              "values are the scenario author's, with no ensemble of them")
+        if self.model == "custom" and self.assumed():
+            raise ValueError("[facematch.assumptions] are the presets' inputs; a custom "
+                             "model's values are given in [facematch.custom]")
         return self
+
+    def assumed(self) -> tuple[tuple[str, float], ...]:
+        """The named assumptions set, as (scenario path, value), in declaration order."""
+        return tuple((f"facematch.assumptions.{k}", float(v))
+                     for k, v in self.assumptions.model_dump().items() if v is not None)
 
     def model_groups(self) -> tuple[str, ...]:
         from sim.facematch import MODELS

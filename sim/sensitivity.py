@@ -20,22 +20,12 @@ Closed-form and exact for the model (no simulation noise); a run adds chance aro
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
-from sim.facematch import (
-    _NPL_PRIOR_SD,
-    NIST_GROUPS,
-    Inputs,
-    Structure,
-    _build_presets,
-    minority_ratio_posterior,
-)
+from sim.facematch import ASSUMPTIONS, NIST_GROUPS, Assumption, Inputs, _build_presets
 from sim.lookalikes import Lookalikes
 from sim.presets import AGE_BANDS_US2020, GROUP_PRESETS, WATCHLIST_PRESETS
 from sim.watchlist import quotas
@@ -50,80 +40,7 @@ GROUPS_SHOWN = ("white_female", "black_male", "black_female", "asian_male", "asi
                 "amerindian_female")
 
 
-@dataclass(frozen=True)
-class Assumption:
-    """A named input with its plausible range and how to set it in :class:`Inputs`."""
-
-    name: str
-    low: float
-    high: float
-    point: float
-    apply: Callable[[Inputs, float], Inputs]
-    source: str
-
-
-def _structure(field: str) -> Callable[[Inputs, float], Inputs]:
-    def apply(inputs: Inputs, v: float) -> Inputs:
-        st = inputs.structure
-        if field in ("child", "senior"):
-            level = list(st.level)
-            level[0 if field == "child" else 2] = v
-            new = dataclasses.replace(st, level=(level[0], level[1], level[2]))
-        else:
-            new = Structure(sex=v if field == "sex" else st.sex,
-                            race=v if field == "race" else st.race,
-                            age=v if field == "age" else st.age, level=st.level)
-        return dataclasses.replace(inputs, structure=new)
-    return apply
-
-
-def _unfloored(group: str) -> Callable[[Inputs, float], Inputs]:
-    def apply(inputs: Inputs, v: float) -> Inputs:
-        ratios = dict(inputs.unfloored_ratio)
-        ratios[group] = v
-        return dataclasses.replace(inputs, unfloored_ratio=tuple(ratios.items()))
-    return apply
-
-
-def _field(name: str) -> Callable[[Inputs, float], Inputs]:
-    def apply(inputs: Inputs, v: float) -> Inputs:
-        changes: dict[str, Any] = {name: v}
-        return dataclasses.replace(inputs, **changes)
-    return apply
-
-
-def _npl_interval() -> tuple[float, float]:
-    r, w = minority_ratio_posterior()
-    cdf = np.cumsum(w)
-    return float(np.interp(0.05, cdf, r)), float(np.interp(0.95, cdf, r))
-
-
 POINT = Inputs()
-_st: Structure = POINT.structure
-ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption("cross-sex shift (spreads)", 0.25, 0.6, _st.sex, _structure("sex"),
-               "NIST visa report cards, same-sex vs any pairing (an inference)"),
-    Assumption("cross-race shift (spreads)", 0.57, 0.78, _st.race, _structure("race"),
-               "NIST FRVT 1:1 mugshot matrices: men 0.57, women 0.78"),
-    Assumption("cross-age-band shift (spreads)", 0.3, 0.75, _st.age, _structure("age"),
-               "NIST 3divi_005 age heatmap: 0.39-0.72 across bins"),
-    Assumption("children's level (spreads)", 0.45, 1.0, _st.level[0], _structure("child"),
-               "3divi_005: ages 4-16"),
-    Assumption("seniors' level (spreads)", 0.2, 0.45, _st.level[2], _structure("senior"),
-               "3divi_005: ages 64+"),
-    Assumption("White women's unfloored ratio", 2.3, 3.3, 2.9, _unfloored("white_female"),
-               "FRVT 1:1 mugshot IQR over 240 algorithms"),
-    Assumption("Black men's unfloored ratio", 1.9, 3.4, 2.25, _unfloored("black_male"),
-               "FRVT 1:1 mugshot IQR over 240 algorithms"),
-    Assumption("Asian men's ratio to White men", 0.5, 2.0, 1.0, _unfloored("asian_male"),
-               "no figure found: an assumption"),
-    Assumption("FMR fall per +0.02", 3.0, 20.0, POINT.fmr_slope, _field("fmr_slope"),
-               "NPL 2023: 7 -> 1 false positives (Poisson counts)"),
-    Assumption("look-alike persistence", 0.3, 0.9, POINT.persistence, _field("persistence"),
-               "no published figure; 0.82-0.87 measured on studio photographs"),
-    Assumption("NPL minority / White ratio", *_npl_interval(), POINT.npl_ratio,
-               _field("npl_ratio"), f"posterior of 7 of 7 (prior sd {_NPL_PRIOR_SD:g}), 90%"),
-)
 
 
 def _population() -> tuple[np.ndarray, np.ndarray]:
