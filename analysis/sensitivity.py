@@ -190,7 +190,7 @@ class Verdict:
     ties: int  # points with no difference either way
     undefined: int  # points where it cannot be told (too few events)
     drivers: tuple[str, ...]  # inputs that matter to the quantity behind it
-    chance: bool = False  # at the scenario as given it cannot be told from run-to-run chance
+    chance: bool = False  # the design's mean difference is within run-to-run chance
 
     @property
     def robust(self) -> bool:
@@ -201,8 +201,8 @@ class Verdict:
         total = self.holds + self.fails + self.ties + self.undefined
         who = ", ".join(labels.get(d, d) for d in self.drivers[:3])
         if self.chance:
-            return (f"{self.statement}? No conclusion: at the scenario's own values the "
-                    f"difference cannot be told from run-to-run chance.")
+            return (f"{self.statement}? No conclusion: over the design the difference cannot "
+                    f"be told from run-to-run chance.")
         if self.robust:
             out = f"{self.statement}: robust, it holds at all {self.holds} points"
             if self.undefined:
@@ -338,15 +338,18 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
             "target": target, "metric": m, "low": float(fin.min()) if len(fin) else None,
             "high": float(fin.max()) if len(fin) else None, "given": given,
             "sd": _sd(noise), "used": res["used"], "note": res["note"], "drivers": drivers})
-        if target == "difference" and given is not None and given != 0:
+        overall = float(fin.mean()) if len(fin) else 0.0
+        if target == "difference" and overall != 0:
+            # The direction the design as a whole shows; "chance" when its mean difference is
+            # within two standard errors of zero (the run-to-run spread of the difference).
             word = METRICS.get(m, m)
-            more = given > 0
-            sd = _sd(noise)
+            more = overall > 0
             verdicts.append(verdict(
                 f"{names[1]} has {'more' if more else 'fewer'} {word} than {names[0]}"
                 if not is_share(m) else
                 f"{names[1]} has a {'higher' if more else 'lower'} {word} than {names[0]}",
-                y if more else -y, drivers, chance=within_chance(given, sd)))
+                y if more else -y, drivers,
+                chance=within_chance(overall, _sd(noise), len(fin))))
     if reference is not None:
         g = burdened_group(runs.noise.get("base", {}), reference, few)
         if g is not None:

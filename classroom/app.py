@@ -16,11 +16,13 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from analysis.rates import FEW_EVENTS
 from classroom.presets import LESSONS, PRESETS, Controls
 from classroom.session import Sessions
 
 RIGHT = "#2471a3"
 WRONG = "#c0392b"
+FEW = "#b8b8b8"  # a group with too few false alerts to tell
 SPEEDS = {"5": 5.0, "15": 15.0, "45": 45.0, "0": 0.0}  # seconds of playback per simulated day
 COUNTERS = (("captures", "faces captured"), ("alerts", "alerts"),
             ("true_alerts", "true alerts"), ("false_alerts", "false alerts"),
@@ -291,9 +293,14 @@ def _map_figure(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bars_figure(g: dict[str, Any]) -> dict[str, Any]:
+    """False alerts by group; a group with fewer than FEW_EVENTS is drawn grey and marked
+    "too few to tell" (its bar is chance as much as bias), as in the report."""
+    few = [n < FEW_EVENTS for n in g["false_alerts"]]
     return {"data": [{"type": "bar", "orientation": "h", "y": g["labels"], "x": g["per_10k"],
-                      "marker": {"color": WRONG},
-                      "text": [f"{n}" for n in g["false_alerts"]], "textposition": "auto",
+                      "marker": {"color": [FEW if f else WRONG for f in few]},
+                      "text": [f"{n} (too few to tell)" if f else f"{n}"
+                               for n, f in zip(g["false_alerts"], few, strict=True)],
+                      "textposition": "auto",
                       "hovertemplate": "%{y}: %{x:.1f} per 10,000 residents<extra></extra>"}],
             "layout": {"title": {"text": "False alerts per 10,000 residents"}, "height": 300,
                        "margin": {"t": 40, "l": 150, "r": 10, "b": 30},

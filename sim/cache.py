@@ -127,12 +127,26 @@ def write_arrays(entry: Path, arrays: Arrays, *, limit: int | None = None) -> bo
         shutil.rmtree(tmp, ignore_errors=True)
         return entry.is_dir()
     if limit is not None:
-        _evict(entry.parent, limit, keep=entry)
+        _evict(entry.parent, limit, keep=entry, added=size)
     return True
 
 
-def _evict(folder: Path, limit: int, keep: Path) -> None:
-    """Delete the least recently used entries of ``folder`` until it fits ``limit``."""
+# What each folder held at this process's last look, plus what it has written since. A look at a
+# folder stats every file of every entry (thousands for a full cache: 0.3 s), so it is taken only
+# when this process's writes may have filled the bound, and eviction leaves a tenth of it free.
+# Other processes' writes are seen at the next look: the bound is kept within what the processes
+# write between two of their looks.
+_HELD: dict[Path, int] = {}
+_FREED = 0.9
+
+
+def _evict(folder: Path, limit: int, keep: Path, added: int = 0) -> None:
+    """Delete the least recently used entries of ``folder`` until it fits in ``_FREED`` of
+    ``limit``, when the writes of this process may have filled ``limit``."""
+    held = _HELD.get(folder)
+    if held is not None and held + added <= limit:
+        _HELD[folder] = held + added
+        return
     entries = []
     for p in folder.iterdir():
         if p.name.startswith(".") or not p.is_dir():
@@ -141,10 +155,12 @@ def _evict(folder: Path, limit: int, keep: Path) -> None:
             size = sum(f.stat().st_size for f in p.iterdir())
             entries.append((p.stat().st_mtime, size, p))
     total = sum(size for _, size, _ in entries)
-    for _, size, p in sorted(entries, key=lambda e: e[0]):
-        if total <= limit:
-            break
-        if p == keep:
-            continue
-        shutil.rmtree(p, ignore_errors=True)
-        total -= size
+    if total > limit:
+        for _, size, p in sorted(entries, key=lambda e: e[0]):
+            if total <= _FREED * limit:
+                break
+            if p == keep:
+                continue
+            shutil.rmtree(p, ignore_errors=True)
+            total -= size
+    _HELD[folder] = total

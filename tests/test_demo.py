@@ -280,3 +280,14 @@ def test_twenty_concurrent_sessions(browser: Any, server: str) -> None:
         captures = _counter(page, "captures")
         assert (captures == 0) if i % 2 else (captures > 0), i
         ctx.close()
+
+
+def test_groups_with_too_few_false_alerts_are_marked_not_ranked() -> None:
+    from analysis.rates import FEW_EVENTS
+    from classroom.app import FEW, WRONG, _bars_figure
+
+    fig = _bars_figure({"labels": ["a", "b"], "false_alerts": [FEW_EVENTS - 1, FEW_EVENTS],
+                        "per_10k": [50.0, 2.0]})
+    bar = fig["data"][0]
+    assert bar["text"] == [f"{FEW_EVENTS - 1} (too few to tell)", f"{FEW_EVENTS}"]
+    assert bar["marker"]["color"] == [FEW, WRONG]
