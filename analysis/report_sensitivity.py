@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 from analysis.report import Section, _csv, _esc, _layout
 from analysis.report_many import _fmt, _key_label, _page, _value, _write
 from analysis.sensitivity import (
-    METRICS,
     NOISE_REPLICATIONS,
     SHARE_OF_TOP,
     SOBOL_FLOOR,
@@ -27,6 +26,7 @@ from analysis.sensitivity import (
     Verdict,
     direction,
     is_share,
+    metric_words,
 )
 
 
@@ -42,10 +42,7 @@ def _scale(m: str) -> tuple[float, str]:
 
 
 def _metric_label(m: str, group_labels: dict[str, str]) -> str:
-    if m.startswith("false_alert_rate_ratio_by_group/"):
-        g = m.split("/", 1)[1]
-        return f"{group_labels.get(g, g)}'s false-alert rate ratio to the reference group"
-    return METRICS.get(m, m.replace("_", " "))
+    return metric_words(m, group_labels)
 
 
 def _effect(name: str, way: str) -> str:

@@ -136,8 +136,10 @@ def indices(factors: Sequence[Factor], method: str, x: np.ndarray, y: np.ndarray
         return {"used": 0, "rows": [], "note": f"undefined at {int((~ok).sum())} of {n} "
                                                  f"sample blocks (too few events)"}
     if method == "morris" and ok.sum() < 2:
-        return {"used": 0, "rows": [], "note": f"defined on {int(ok.sum())} of {n} "
-                                                 f"trajectories; two are needed"}
+        bad = int((~np.isfinite(y)).sum())
+        return {"used": 0, "rows": [], "note": f"too few events to tell at {bad} of {len(y)} "
+                                                 f"points, on {int((~ok).sum())} of {n} "
+                                                 f"trajectories (two whole ones are needed)"}
     keep = np.repeat(ok, size)
     xs, ys = x[keep], y[keep]
     if np.ptp(ys) == 0:
@@ -191,6 +193,11 @@ class Verdict:
     undefined: int  # points where it cannot be told (too few events)
     drivers: tuple[str, ...]  # inputs that matter to the quantity behind it
     chance: bool = False  # the design's mean difference is within run-to-run chance
+    # Where it fails, when one input separates it: the opposite (or no difference) only where
+    # ``split_input`` is at least (``split_above``) or at most ``split_value``.
+    split_input: str | None = None
+    split_above: bool = True
+    split_value: float | None = None
 
     @property
     def robust(self) -> bool:
@@ -217,20 +224,54 @@ class Verdict:
         parts.append(f"the opposite at {self.fails}" if self.fails else "never the opposite")
         if self.undefined:
             parts.append(f"too few events to tell at {self.undefined}")
-        return (f"{self.statement}: depends on {who or 'several inputs at once, none alone'}; "
-                + ", ".join(parts) + ".")
+        out = (f"{self.statement}: depends on {who or 'several inputs at once, none alone'}; "
+               + ", ".join(parts))
+        if self.split_input is not None and self.split_value is not None:
+            name = labels.get(self.split_input, self.split_input)
+            side = "at least" if self.split_above else "at most"
+            out += f"; it fails only where {name} is {side} {self.split_value:.4g}"
+        return out + "."
 
 
-VERDICT_FIELDS = ("statement", "holds", "fails", "ties", "undefined", "drivers", "chance")
+VERDICT_FIELDS = ("statement", "holds", "fails", "ties", "undefined", "drivers", "chance",
+                  "split_input", "split_above", "split_value")
 
 
 def verdict(statement: str, values: np.ndarray, drivers: Sequence[str], *,
-            chance: bool = False) -> Verdict:
-    """A conclusion of the form "value > 0" checked at every point (NaN: cannot be told)."""
+            chance: bool = False, factors: Sequence[Factor] = (),
+            x: np.ndarray | None = None) -> Verdict:
+    """A conclusion of the form "value > 0" checked at every point (NaN: cannot be told).
+    Given the design ``x``, finds the input (drivers first) whose values alone separate the
+    points where it holds from those where it fails, if one does."""
     v = np.asarray(values, np.float64)
     fin = v[np.isfinite(v)]
+    split: tuple[str | None, bool, float | None] = (None, True, None)
+    holds, fails = np.isfinite(v) & (v > 0), np.isfinite(v) & (v <= 0)
+    if x is not None and holds.any() and fails.any():
+        order = sorted(range(len(factors)), key=lambda j: factors[j].key not in drivers)
+        for j in order:
+            col = x[:, j]
+            if col[holds].max() < col[fails].min():
+                split = (factors[j].key, True, float(col[fails].min()))
+                break
+            if col[holds].min() > col[fails].max():
+                split = (factors[j].key, False, float(col[fails].max()))
+                break
     return Verdict(statement, int((fin > 0).sum()), int((fin < 0).sum()),
-                   int((fin == 0).sum()), int(len(v) - len(fin)), tuple(drivers), chance)
+                   int((fin == 0).sum()), int(len(v) - len(fin)), tuple(drivers), chance,
+                   *split)
+
+
+def metric_words(m: str, group_labels: Mapping[str, str] | None = None) -> str:
+    """A metric in plain words."""
+    group_labels = group_labels or {}
+    key, _, g = m.partition("/")
+    who = group_labels.get(g, g)
+    if key == "false_alert_rate_ratio_by_group":
+        return f"{who}'s false-alert rate ratio to the reference group"
+    if key == "false_alert_rate_by_group":
+        return f"false-alert rate of {who} (per 1,000 captures)"
+    return METRICS.get(m, m.replace("_", " "))
 
 
 # ---------------------------------------------------------------- from the runs to findings
@@ -312,6 +353,11 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
     high, given, sd, note, drivers}], "verdicts": [Verdict]}."""
     labels = labels or {}
     base = runs.values.get("base", {})
+    burdened = None if reference is None else \
+        burdened_group(runs.noise.get("base", {}), reference, few)
+    if burdened is not None:  # the rates behind the disparity, defined wherever it is not
+        metrics = [*metrics, *(f"false_alert_rate_by_group/{g}" for g in (burdened, reference)
+                               if f"false_alert_rate_by_group/{g}" not in metrics)]
     targets: list[tuple[str, str, np.ndarray, np.ndarray | None]] = []
     for m in metrics:
         if m in base:
@@ -342,16 +388,16 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
         if target == "difference" and overall != 0:
             # The direction the design as a whole shows; "chance" when its mean difference is
             # within two standard errors of zero (the run-to-run spread of the difference).
-            word = METRICS.get(m, m)
+            word = metric_words(m, labels)
             more = overall > 0
             verdicts.append(verdict(
                 f"{names[1]} has {'more' if more else 'fewer'} {word} than {names[0]}"
-                if not is_share(m) else
+                if not (is_share(m) or "rate" in m) else
                 f"{names[1]} has a {'higher' if more else 'lower'} {word} than {names[0]}",
                 y if more else -y, drivers,
-                chance=within_chance(overall, _sd(noise), len(fin))))
+                chance=within_chance(overall, _sd(noise), len(fin)), factors=factors, x=x))
     if reference is not None:
-        g = burdened_group(runs.noise.get("base", {}), reference, few)
+        g = burdened
         if g is not None:
             ratio = base.get(f"false_alert_rate_ratio_by_group/{g}")
             cg = base.get(f"false_alerts_unlisted_by_group/{g}")
@@ -368,7 +414,8 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
                 verdicts.insert(0, verdict(
                     f"{labels.get(g, g)} are falsely flagged more often than "
                     f"{labels.get(reference, reference)} (false-alert rate ratio above 1)",
-                    v, tuple(r["input"] for r in res["rows"] if r["matters"])))
+                    v, tuple(r["input"] for r in res["rows"] if r["matters"]),
+                    factors=factors, x=x))
     return {"indices": index_rows, "metrics": per_metric, "verdicts": verdicts}
 
 

@@ -399,8 +399,10 @@ def sensitivity(
     labels = result["labels"]
     shown = Table(title=f"{method.capitalize()} sensitivity over "
                         f"{runs_in(method, n, len(factors))} points: what moves each metric")
-    for c in ("metric", "over the ranges", "as given", "driven by"):
-        shown.add_column(c, justify="right" if c in ("over the ranges", "as given") else "left")
+    shown.add_column("metric", no_wrap=True)
+    for c in ("over the ranges", "as given"):
+        shown.add_column(c, justify="right")
+    shown.add_column("driven by", overflow="fold")
     for r in result["metric_ranges"]:
         if r["target"] != "scenario":
             continue

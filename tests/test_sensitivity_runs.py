@@ -90,7 +90,8 @@ def test_undefined_points_drop_their_trajectory_or_give_a_reason() -> None:
     got = sa.indices(F2, "morris", x, y, seed=1, sd=None)
     assert got["used"] == 9 and got["rows"][0]["input"] == "a"
     y[3:] = np.nan
-    assert "two are needed" in sa.indices(F2, "morris", x, y, seed=1, sd=None)["note"]
+    note = sa.indices(F2, "morris", x, y, seed=1, sd=None)["note"]
+    assert note.startswith("too few events to tell at 10 of 12 points") and "two whole" in note
     xs = sa.design(F2, "sobol", 8, seed=2)
     ys = xs[:, 0].copy()
     ys[5] = np.nan
@@ -121,6 +122,16 @@ def test_verdicts_count_holds_ties_opposites_and_unknowns() -> None:
     assert "cannot be told from run-to-run chance" in \
         sa.verdict("X", np.array([1.0]), [], chance=True).text()
     assert sa.within_chance(0.5, 1.0) and not sa.within_chance(2.0, 1.0)
+
+
+def test_a_verdict_says_where_one_input_splits_it() -> None:
+    f = [sa.Factor("a", 0.0, 1.0), sa.Factor("t", 0.5, 0.7)]
+    x = np.array([[0.1, 0.5], [0.9, 0.6], [0.5, 0.7], [0.2, 0.7]])
+    v = sa.verdict("B is better", np.array([1.0, 2.0, -1.0, 0.0]), ["t"], factors=f, x=x)
+    assert (v.split_input, v.split_above, v.split_value) == ("t", True, 0.7)
+    assert v.text({"t": "threshold"}).endswith("it fails only where threshold is at least 0.7.")
+    mixed = sa.verdict("B", np.array([1.0, -1.0, 1.0, -1.0]), [], factors=f, x=x)
+    assert mixed.split_input is None and "fails only" not in mixed.text()
 
 
 # ---------------------------------------------------------------- --vary
