@@ -686,6 +686,11 @@ def _own_outcome(s: dict[str, Any]) -> list[tuple[str, Any]]:
     if s.get("false_alerts_rejected_share") is not None:
         rows += [("alerts confirmed by review", s.get("confirmed_alerts", 0)),
                  ("  false alerts confirmed", s.get("confirmed_false_alerts", 0))]
+    reach, believed = s.get("tracking_reach_mean"), s.get("tracking_reach_believed_mean")
+    if reach or believed:
+        rows += [("time away rebuilt from kept captures", f"{reach or 0:.1%} truly, "
+                                                           f"{believed or 0:.1%} as believed"),
+                 ("  captures linked to the wrong person", s.get("false_links", 0))]
     if s.get("gatherings") or s.get("assembly_alarms"):
         rows += [("gatherings", s.get("gatherings", 0)),
                  ("  detected from participants' faces", s.get("gatherings_detected", 0)),

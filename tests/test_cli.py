@@ -176,3 +176,9 @@ def test_the_run_table_shows_each_scenarios_own_outcome(tmp_path: Path) -> None:
     s2 = json.loads((out2 / "summary.json").read_text())
     text2 = " ".join(p2.stdout.split())
     assert f"detected from participants' faces │ {s2['gatherings_detected']}" in text2
+    # capital_protest keeps unmatched captures: the movements the system rebuilds, truly and
+    # as it believes (false links included), are its own outcome too.
+    assert s2["tracking_reach_mean"] > 0
+    assert (f"time away rebuilt from kept captures │ {s2['tracking_reach_mean']:.1%} truly, "
+            f"{s2['tracking_reach_believed_mean']:.1%} as believed") in text2
+    assert f"captures linked to the wrong person │ {s2['false_links']:,}" in text2
