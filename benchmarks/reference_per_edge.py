@@ -93,11 +93,11 @@ from sim.cameras import (
     STREET_VIEW_KINDS,
     capture_quality,
 )
-from sim.engine import _MIN_FACING_COS
 from sim.matching import Matcher
 from sim.policy import searched_entries
 from sim.rng import declare
 from sim.schema import TABLES
+from sim.sensors.street import MIN_FACING_COS as _MIN_FACING_COS
 from sim.world import World, build_world
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

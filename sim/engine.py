@@ -29,30 +29,21 @@ import shapely
 import simpy
 
 from sim.assembly import AssemblyDetector
-from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT, capture_quality
+from sim.cameras import CAMERA_KINDS
 from sim.matching import Matcher
 from sim.order import int_order, time_order
 from sim.policy import searched_entries
 from sim.population import AGE_BANDS, PURPOSES
 from sim.rng import keyed_uniform
-from sim.routing import Paths, Steps
-from sim.scenario import Bodycam
 from sim.schema import TABLES
+from sim.sensors import Context, Output, build_sensors
 from sim.world import World
 
 ProgressFn = Callable[[float, float], None]
 
 _STATIC_CHUNK = 65_536
 _ROUTE_CHUNK = 16_384  # trips whose routes are expanded together (whole windows)
-_MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
 _SOURCES = ("alert", "retained")  # identity_log.source
-# The trip purposes that enter each type of place (for door cameras).
-_VISITS: dict[str, tuple[str, ...]] = {
-    "workplace": ("work",), "shop": ("errand",), "school": ("school",),
-    "airport": ("airport",), "plaza": ("leisure",), "place_of_worship": ("leisure",),
-    "transit_hub": ("leisure",), "hospital": (),
-}
-
 
 def _dict_array(codes: npt.ArrayLike, names: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int16)),
@@ -128,30 +119,6 @@ class _Held:
         return rows
 
 
-def _first_per_key(key: npt.NDArray[np.int64],
-                   when: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    """Per distinct ``key``, the row with the smallest ``when`` (the earliest row on ties),
-    in order of key: what a stable lexsort by (key, when) and taking each key's first row gives,
-    without sorting by ``when`` (rows arrive nearly sorted by key, which a stable sort likes)."""
-    if key.size == 0:
-        return np.zeros(0, np.int64)
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    starts = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
-    group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, k.size)))
-    w = when[order]
-    lowest = np.minimum.reduceat(w, starts)
-    cand = np.flatnonzero(w == lowest[group])
-    g = group[cand]
-    first = cand[np.concatenate([[True], g[1:] != g[:-1]])]
-    return order[first]
-
-
-def _take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
-    """The same rows of several columns."""
-    return [a[sel] for a in arrays]
-
-
 def _batch(table: str, columns: dict[str, object]) -> pa.RecordBatch:
     schema, names = _schema_and_names(table)
     return pa.RecordBatch.from_arrays([columns[name] for name in names], schema=schema)
@@ -219,38 +186,10 @@ class Engine:
         self.matcher_of_cam = np.array([index[(int(li), float(t))] for li, t in zip(
             devices.watchlist.tolist(), self.cam_threshold.tolist(), strict=True)], np.int64)
         self.matcher_list = np.array([li for li, _ in pairs], np.int64)
-        doors = world.cameras.is_kind("entry_point")
-        self.door_cams = np.flatnonzero(doors)
-        # Which trips go through a place's doors: those whose purpose is to visit that kind of
-        # place (a trip home to a crossing that also has a shop does not enter the shop).
-        self.door_purpose = np.zeros((world.cameras.n, len(PURPOSES)), bool)
-        for cam in self.door_cams:
-            spec = s.deployment[int(world.cameras.deployment[cam])]
-            ptype = getattr(spec, "place_type", None)
-            for purpose in _VISITS.get(str(ptype), ()):
-                self.door_purpose[cam, PURPOSES.index(purpose)] = True
-        self.door_nodes = np.zeros(world.city.n_nodes, bool)
-        self.door_nodes[world.cameras.node[doors]] = True
-        self.facility_cams = np.flatnonzero(world.cameras.is_kind("facility"))
-        # Street cameras that see a gathering's place: people standing in the crowd are in
-        # view for as long as they stay, not only while walking past.
-        self.crowd_node = np.zeros(0, np.int64)
-        self.crowd_cams = np.zeros(0, np.int64)
-        street = np.flatnonzero(world.cameras.is_kind("cctv") | world.cameras.is_kind("van"))
-        nodes, cams = [], []
-        for n in np.unique(world.gatherings.node):
-            x, y = world.city.node_x_m[n], world.city.node_y_m[n]
-            if world.excluded is not None and shapely.contains_xy(world.excluded, x, y):
-                continue  # no capture inside an exclusion zone
-            seeing = street[world.cameras.sees(street, x, y)]
-            nodes.append(np.full(seeing.size, n, np.int64))
-            cams.append(seeing.astype(np.int64))
-        if nodes:
-            self.crowd_node = np.concatenate(nodes)
-            self.crowd_cams = np.concatenate(cams)
-        self.facility_at = np.full(world.city.n_nodes, -1, np.int64)
-        self.facility_at[world.cameras.node[self.facility_cams]] = self.facility_cams
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
+        self.sensors = build_sensors(Context(world, coins, self.camera_key, self.cam_threshold,
+                                             self.duration_s))
+        self._routed = [x for x in self.sensors if x.routed]
         n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
         self._window_ends = np.array([min((k + 1) * self.batch_s, self.duration_s)
                                       for k in range(n_windows)], np.float64)
@@ -261,7 +200,6 @@ class Engine:
         self._routed_to = 0  # trips before this one have their routes expanded
         self._trip_rows = (0, 0)  # the trips in _trip_batch (rows a to b)
         self._trip_batch: pa.RecordBatch | None = None
-        self._skips: tuple[np.ndarray, np.ndarray] | None = None  # to the watched streets
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             "alerts": [], "reviews": [], "review_queue": [], "stops": []}
         self._in_custody: set[tuple[int, int]] = set()  # (list, entry) arrested
@@ -276,20 +214,6 @@ class Engine:
         self.target_label = (clf.labels.index(a.target_label)
                              if clf is not None and a.target_label in clf.labels else -1)
         self._row_count: dict[str, int] = {}
-        # Patrol officers' stop rules, per deployment.
-        deps = s.deployment
-        names = pop.group_names
-        shares = pop.group_counts() / max(pop.n, 1)
-        self.stop_rate = np.array([getattr(d, "stops_per_officer_hour", 0.0) for d in deps]
-                                  + [0.0])
-        self.stop_propensity = np.ones((len(deps) + 1, len(names)))
-        for i, d in enumerate(deps):
-            for g, v in getattr(d, "stop_propensity", {}).items():
-                self.stop_propensity[i, names.index(g)] = v
-        self.mean_propensity = np.maximum(self.stop_propensity @ shares, 1e-12)
-        self.scan_rule = np.array([("all", "suspicion_only", "none").index(d.scan)
-                                   if isinstance(d, Bodycam) else 2 for d in deps] + [2])
-        self.p_suspicion = np.array([getattr(d, "p_suspicion", 0.0) for d in deps] + [0.0])
         self.n_captures = 0
         self.n_alerts = 0
         self.n_stops = 0
@@ -402,16 +326,12 @@ class Engine:
             a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
             if b > a:
                 self._emit_trips(a, b)
-                if b > self._routed_to and (self.w.coverage.n_pairs or self.w.patrols.n):
+                if b > self._routed_to and self._routed:
                     self._route_ahead(max(self._routed_to, a), k)
-                if self.door_cams.size:
-                    self._add_door_captures(a, b)
-                if self.crowd_cams.size:
-                    self._add_crowd_captures(a, b)
-                if self.facility_cams.size:
-                    self._add_facility_arrivals(a, b)
-            if self.facility_cams.size:
-                self._add_inmate_checks(t0, t1)
+                for sensor in self.sensors:
+                    self._take_rows(sensor.on_trips(a, b))
+            for sensor in self.sensors:
+                self._take_rows(sensor.on_window(t0, t1))
             self._release_captures(env, k)
             self._release_later(k)
             yield env.timeout(t1 - t0)
@@ -431,15 +351,17 @@ class Engine:
         self._routed_to = b
         if b <= a:
             return
-        t = trips
-        router = self.w.router
-        ends_of = (t.origin_node[a:b], t.dest_node[a:b], t.toward_dest[a:b])
-        if self.w.coverage.n_pairs:
-            if self._skips is None:
-                self._skips = router.skip_tables(np.diff(self.w.coverage.ptr) > 0)
-            self._add_passages(a, router.marked_steps(self._skips, *ends_of))
-        if self.w.patrols.n:
-            self._add_encounters(a, router.expand(*ends_of))
+        for sensor in self._routed:
+            self._take_rows(sensor.on_routes(a, b))
+
+    def _take_rows(self, rows: Output) -> None:
+        """A sensor's rows: captures to the face-match search, the others held until their
+        time."""
+        for table, cols in rows:
+            if table == "captures":
+                self._queue_captures(cols)
+            else:
+                self._queue(table, cols)
 
     def _emit_trips(self, a: int, b: int) -> None:
         """The trips departing in a window: a slice of a batch built for the next
@@ -475,227 +397,6 @@ class Engine:
         return b
 
     # ------------------------------------------------------------ captures
-    def _add_passages(self, a: int, steps: Steps) -> None:
-        """Camera passages of the trips from ``a`` on (their steps on watched edges in
-        ``steps``), decided and queued until their time comes."""
-        w = self.w
-        t = w.trips
-        cov = w.coverage
-        if steps.edge.size == 0:
-            return
-        counts = cov.ptr[steps.edge + 1] - cov.ptr[steps.edge]
-        rep = np.repeat(np.arange(counts.size), counts)
-        within = np.arange(rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        pair = cov.ptr[steps.edge[rep]] + within
-        trip = steps.trip[rep] + a
-        cam = cov.camera[pair]
-        # One capture chance per trip and camera, its coin keyed by both: tossed first, so
-        # that only the passages of (trip, camera) pairs it lets through are placed.
-        ckey = self.camera_key[cam]
-        lucky = np.flatnonzero(keyed_uniform(self.coins.capture_passage, trip, ckey)
-                               < w.cameras.p_capture[cam])
-        rep, pair, trip, cam, ckey = _take(lucky, rep, pair, trip, cam, ckey)
-        # The moment the camera grabs the face: a point of the stretch in view, keyed by trip
-        # and camera. The walker must face the camera then (within 60 degrees).
-        s_pos = keyed_uniform(self.coins.passage_position, trip, ckey)
-        frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
-                                                 w.cameras.y_m[cam])
-        speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
-        along0, along1 = steps.along(rep)
-        t_start = t.depart_s[trip] + along0 / speed
-        t_end = t.depart_s[trip] + along1 / speed
-        when = t_start + frac * (t_end - t_start)
-        # The chance is at the first passage (earliest, ties to the earlier row); rows
-        # ordered by trip and camera.
-        sel = _first_per_key(trip.astype(np.int64) * np.int64(w.cameras.n) + cam, when)
-        trip, cam, when, dist, facing, px, py = _take(sel, trip, cam, when, dist, facing, px, py)
-        caught = (when < self.duration_s) & (facing >= _MIN_FACING_COS)
-        caught &= self._active(cam, when)
-        trip, cam, when, dist, facing, px, py = _take(caught, trip, cam, when, dist, facing, px,
-                                                      py)
-        hour = (when // 3600.0).astype(np.int64) % 24
-        crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
-        quality = capture_quality(dist, w.cameras.height_m[cam], w.cameras.range_m[cam], facing,
-                                  hour, crowd, w.population.speed_mps[t.person_id[trip]])
-        self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": quality, "distance": dist,
-                              "x": px, "y": py})
-
-    def _add_encounters(self, a: int, paths: Paths) -> None:
-        """Walkers who pass a patrol: officers may stop (and scan) them, car cameras scan them."""
-        w = self.w
-        t = w.trips
-        pop = w.population
-        pat = w.patrols
-        trip = a + paths.trip_of_position()
-        when = t.depart_s[trip] + paths.along_m / pop.speed_mps[t.person_id[trip]]
-        iv = pat.at(paths.node, when)
-        sel = np.flatnonzero(iv >= 0)
-        if sel.size == 0:
-            return
-        trip, when, iv = trip[sel], when[sel], iv[sel]
-        dev = pat.device[iv]
-        node = pat.node[iv]
-        # One encounter per walker and patrol on a trip: the first.
-        order = np.lexsort((when, dev, trip))
-        trip, when, dev, node = trip[order], when[order], dev[order], node[order]
-        first = np.ones(trip.size, bool)
-        first[1:] = (trip[1:] != trip[:-1]) | (dev[1:] != dev[:-1])
-        keep = first & (when < self.duration_s)
-        trip, when, dev, node = trip[keep], when[keep], dev[keep], node[keep]
-        c = w.cameras
-        person = t.person_id[trip]
-        hour = (when // 3600.0).astype(np.int64) % 24
-        ckey = self.camera_key[dev]
-        is_officer = c.kind[dev] == CAMERA_KINDS.index("bodycam")
-        # Officers stop passers-by at their stop rate, weighted by each group's propensity:
-        # p = stops per hour x propensity / (passers-by per hour x mean propensity).
-        passers = np.maximum(w.walkers_per_hour[node, hour], 1.0)
-        rate = self.stop_rate[c.deployment[dev]]
-        prop = self.stop_propensity[c.deployment[dev], pop.group[person]]
-        p_stop = rate * prop / (passers * self.mean_propensity[c.deployment[dev]])
-        stopped = is_officer & (keyed_uniform(self.coins.patrol_stop, trip, ckey) < p_stop)
-        rule = self.scan_rule[c.deployment[dev]]
-        suspicious = keyed_uniform(self.coins.patrol_suspicion, trip, ckey) < \
-            self.p_suspicion[c.deployment[dev]]
-        scanned = stopped & ((rule == 0) | ((rule == 1) & suspicious))
-        si = np.flatnonzero(stopped)
-        if si.size:
-            self._queue("patrol_stops", {"t_s": when[si], "camera_id": dev[si],
-                                         "person_id": person[si], "node": node[si],
-                                         "scanned": scanned[si]})
-        caught = scanned | (~is_officer & (keyed_uniform(self.coins.capture_carcam, trip, ckey)
-                                           < c.p_capture[dev]))
-        ci = np.flatnonzero(caught)
-        if ci.size == 0:
-            return
-        light = np.where((hour[ci] < 6) | (hour[ci] >= 20), NIGHT_LIGHT, 1.0)
-        self._queue_captures({
-            "t": when[ci], "trip": trip[ci], "camera": dev[ci].astype(np.int32),
-            "person": person[ci], "quality": c.fixed_quality[dev[ci]] * light,
-            "distance": np.where(is_officer[ci], 1.0, 10.0),
-            "x": w.city.node_x_m[node[ci]], "y": w.city.node_y_m[node[ci]]})
-
-    def _add_facility_arrivals(self, a: int, b: int) -> None:
-        """Staff arriving for work and visitors at a closed facility verify at the door
-        (one-to-one: the face against the identity they claim, their own)."""
-        w = self.w
-        t = w.trips
-        site = self.facility_at[t.dest_node[a:b]]
-        purpose = t.purpose[a:b]
-        staff = purpose == PURPOSES.index("work")
-        visit = purpose == PURPOSES.index("visit")
-        rows = np.flatnonzero((site >= 0) & (staff | visit))
-        if rows.size == 0:
-            return
-        trip = a + rows
-        cam = site[rows]
-        when = t.arrive_s[trip]
-        ok = when < self.duration_s
-        trip, cam, when = trip[ok], cam[ok], when[ok]
-        person = t.person_id[trip]
-        group = w.population.group[person]
-        u = keyed_uniform(self.coins.verify_arrival, trip, self.camera_key[cam])
-        p_ok = w.model.p_hit(self.cam_threshold[cam], w.model_group[group],
-                             w.cameras.fixed_quality[cam])
-        self._queue("verifications", {
-            "t_s": when, "camera_id": cam,
-            "subject": np.where(staff[rows][ok], "staff", "visitor").astype(object),
-            "person_id": person, "inmate_id": np.full(trip.size, -1),
-            "group_id": group, "genuine": np.ones(trip.size, bool), "accepted": u < p_ok})
-
-    def _add_inmate_checks(self, t0: float, t1: float) -> None:
-        """Inmates' door checks (genuine) and impostor attempts in this window."""
-        w = self.w
-        fc = w.facility_checks
-        lo, hi = np.searchsorted(fc["t_s"], [t0, t1], side="left")
-        if hi <= lo:
-            return
-        idx = np.arange(lo, hi)
-        cam = fc["camera_id"][idx]
-        group = fc["group_id"][idx]
-        genuine = fc["genuine"][idx]
-        mg = w.model_group[group]
-        u = keyed_uniform(self.coins.verify_inmate, idx, self.camera_key[cam])
-        thr = self.cam_threshold[cam]
-        p_genuine = w.model.p_hit(thr, mg, w.cameras.fixed_quality[cam])
-        # An impostor passes if their face matches the look-alike (same group) they pose as.
-        p_impostor = w.model.fmr_at(thr, mg)
-        accepted = np.where(genuine, u < p_genuine, u < p_impostor)
-        self._queue("verifications", {
-            "t_s": fc["t_s"][idx], "camera_id": cam,
-            "subject": np.where(genuine, "inmate", "impostor").astype(object),
-            "person_id": np.full(idx.size, -1), "inmate_id": fc["inmate_id"][idx],
-            "group_id": group, "genuine": genuine, "accepted": accepted})
-
-    def _active(self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
-                ) -> npt.NDArray[np.bool_]:
-        """Whether each device is operating at that time of day (vans work set hours)."""
-        c = self.w.cameras
-        tod = when % 86_400.0
-        return np.asarray((tod >= c.active_from_s[cam]) & (tod < c.active_to_s[cam]), bool)
-
-    def _add_crowd_captures(self, a: int, b: int) -> None:
-        """People arriving at a gathering stand in the crowd, in view of the cameras that
-        watch the place: one capture chance per camera, during their stay."""
-        w = self.w
-        t = w.trips
-        rows = a + np.flatnonzero(t.purpose[a:b] == PURPOSES.index("gathering"))
-        if rows.size == 0:
-            return
-        match = t.dest_node[rows][:, None] == self.crowd_node[None, :]
-        ti, ci = np.nonzero(match)
-        trip = rows[ti]
-        cam = self.crowd_cams[ci]
-        c = w.cameras
-        ckey = self.camera_key[cam]
-        # When in their stay the frame is grabbed (up to an hour in), and how the face is
-        # turned in a crowd (keyed, so the same person gets the same frame).
-        when = t.arrive_s[trip] + keyed_uniform(self.coins.crowd_time, trip, ckey) * 3600.0
-        facing = 0.5 + 0.5 * keyed_uniform(self.coins.crowd_facing, trip, ckey)
-        caught = keyed_uniform(self.coins.capture_crowd, trip, ckey) < c.p_capture[cam]
-        caught &= (when < self.duration_s) & self._active(cam, when)
-        trip, cam, when, facing = trip[caught], cam[caught], when[caught], facing[caught]
-        node = t.dest_node[trip]
-        x, y = w.city.node_x_m[node], w.city.node_y_m[node]
-        dist = np.hypot(x - c.x_m[cam], y - c.y_m[cam])
-        hour = (when // 3600.0).astype(np.int64) % 24
-        crowd = w.walkers_per_hour[node, hour] / 60.0
-        quality = capture_quality(np.maximum(dist, 5.0), c.height_m[cam], c.range_m[cam],
-                                  facing, hour, crowd, np.zeros(trip.size))
-        self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": quality,
-                              "distance": dist, "x": x, "y": y})
-
-    def _add_door_captures(self, a: int, b: int) -> None:
-        """Door cameras: everyone arriving at a place with doors is checked on the way in."""
-        w = self.w
-        t = w.trips
-        arriving = a + np.flatnonzero(self.door_nodes[t.dest_node[a:b]])
-        if arriving.size == 0:
-            return
-        c = w.cameras
-        # Pair each arrival with every door camera at its place (usually one).
-        dnode = c.node[self.door_cams]
-        order = np.argsort(dnode, kind="stable")
-        sorted_nodes = dnode[order]
-        lo = np.searchsorted(sorted_nodes, t.dest_node[arriving], side="left")
-        hi = np.searchsorted(sorted_nodes, t.dest_node[arriving], side="right")
-        counts = hi - lo
-        trip = np.repeat(arriving, counts)
-        within = np.arange(trip.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        cam = self.door_cams[order[np.repeat(lo, counts) + within]].astype(np.int64)
-        visiting = self.door_purpose[cam, t.purpose[trip]]
-        trip, cam = trip[visiting], cam[visiting]
-        when = t.arrive_s[trip]
-        caught = (keyed_uniform(self.coins.capture_door, trip, self.camera_key[cam])
-                  < c.p_capture[cam])
-        caught &= (when < self.duration_s) & self._active(cam, when)
-        trip, cam, when = trip[caught], cam[caught], when[caught]
-        self._queue_captures({"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": c.fixed_quality[cam],
-                              "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})
-
     def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
         """Hold captures until their time, with the face-match decision already taken: it
         depends only on the capture itself (every coin is keyed by trip and camera), so it is

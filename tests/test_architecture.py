@@ -22,7 +22,7 @@ def imports(path: Path) -> set[str]:
 
 
 def test_sim_does_not_import_analysis_or_plotting() -> None:
-    for path in sorted((ROOT / "sim").glob("*.py")):
+    for path in sorted((ROOT / "sim").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         found = imports(path)
         assert not found & {"plotly", "dash"}, f"{rel} imports plotting or web code"
@@ -31,13 +31,13 @@ def test_sim_does_not_import_analysis_or_plotting() -> None:
 
 
 def test_only_the_engine_touches_simpy() -> None:
-    users = {p.relative_to(ROOT).as_posix() for p in (ROOT / "sim").glob("*.py")
+    users = {p.relative_to(ROOT).as_posix() for p in (ROOT / "sim").rglob("*.py")
              if "simpy" in imports(p)}
     assert users == {"sim/engine.py"}, users
 
 
 def test_analysis_imports_only_the_schema_from_sim() -> None:
-    for path in sorted((ROOT / "analysis").glob("*.py")):
+    for path in sorted((ROOT / "analysis").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and \
@@ -47,8 +47,23 @@ def test_analysis_imports_only_the_schema_from_sim() -> None:
 
 def test_no_global_random_state_in_the_code() -> None:
     for folder in ("sim", "analysis"):
-        for path in sorted((ROOT / folder).glob("*.py")):
+        for path in sorted((ROOT / folder).rglob("*.py")):
             text = path.read_text()
             assert "import random" not in text, f"{path.name} uses the random module"
             assert "np.random.seed" not in text and "np.random.rand(" not in text, path.name
             assert "default_rng()" not in text, f"{path.name} seeds from entropy"
+
+
+def test_sensors_are_numpy_modules_behind_one_protocol() -> None:
+    """Every capture source is a module of sim/sensors, registered once, simpy-free, and
+    implementing the protocol's hooks (sim.sensors.base)."""
+    import inspect
+
+    from sim.sensors import SENSORS
+    from sim.sensors.base import BaseSensor
+
+    modules = {p.stem for p in (ROOT / "sim" / "sensors").glob("*.py")} - {"__init__", "base"}
+    assert {inspect.getmodule(s).__name__.rsplit(".", 1)[1] for s in SENSORS} == modules
+    for s in SENSORS:
+        assert issubclass(s, BaseSensor) and callable(getattr(s, "create", None))
+        assert "simpy" not in imports(Path(inspect.getfile(s)))

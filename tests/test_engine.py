@@ -273,10 +273,10 @@ def test_multi_day_runs_repeat_the_daily_rhythm() -> None:
 
 
 def test_first_passage_per_trip_and_camera_matches_a_full_sort() -> None:
-    """The engine's first-per-key selection equals lexsort by (key, when) + first of each key."""
+    """The street sensor's first-per-key selection: a lexsort by (key, when), each key's first."""
     import numpy as np
 
-    from sim.engine import _first_per_key
+    from sim.sensors.street import first_per_key as _first_per_key
 
     rng = np.random.default_rng(11)
     for _ in range(50):

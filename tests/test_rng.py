@@ -70,10 +70,11 @@ def test_every_declared_purpose_has_its_own_stream() -> None:
 
 
 def _coin_sites() -> dict[str, list[str]]:
-    """Where in sim/ each coin key is read (``<x>.coins.<field>`` or ``coins.<field>``)."""
+    """Where in sim/ (its packages too) each coin key is read (``<x>.coins.<field>`` or
+    ``coins.<field>``)."""
     fields = {f.name for f in dataclasses.fields(Coins)}
     sites: dict[str, list[str]] = {f: [] for f in fields}
-    for path in sorted((ROOT / "sim").glob("*.py")):
+    for path in sorted((ROOT / "sim").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if (isinstance(node, ast.Attribute) and node.attr in fields

@@ -1,0 +1,77 @@
+"""What every sensor is given and returns (the protocol of :mod:`sim.sensors`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.coins import Coins
+from sim.world import World
+
+# [(table, columns)]: "captures" rows, or rows of a table held until their t_s.
+Output = list[tuple[str, dict[str, np.ndarray]]]
+NOTHING: Output = []
+
+
+@dataclass(frozen=True)
+class Context:
+    """The world a sensor reads, with what the engine derives from it once."""
+
+    world: World
+    coins: Coins
+    camera_key: npt.NDArray[np.int64]  # each device's stable key for keyed coins
+    cam_threshold: npt.NDArray[np.float64]  # each device's search threshold
+    duration_s: float
+
+    def active(self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
+               ) -> npt.NDArray[np.bool_]:
+        """Whether each device is operating at that time of day (vans work set hours)."""
+        c = self.world.cameras
+        tod = when % 86_400.0
+        return np.asarray((tod >= c.active_from_s[cam]) & (tod < c.active_to_s[cam]), bool)
+
+
+class Sensor(Protocol):
+    """A capture source (see :mod:`sim.sensors`)."""
+
+    routed: ClassVar[bool]  # works on routes (called by on_routes, for chunks of trips)
+
+    @classmethod
+    def create(cls, ctx: Context) -> Sensor | None:
+        """The sensor for this world, or None if it has no device of this kind."""
+
+    def on_trips(self, a: int, b: int) -> Output:
+        """Rows of the trips ``a:b``, departing in the coming window."""
+
+    def on_routes(self, a: int, b: int) -> Output:
+        """Rows of the trips ``a:b`` from the routes they take (``routed`` sensors: called
+        for chunks of whole windows, ahead of their time)."""
+
+    def on_window(self, t0: float, t1: float) -> Output:
+        """Rows of the window ``[t0, t1)`` that no trip causes."""
+
+
+class BaseSensor:
+    """Hooks that return nothing, for a sensor to override the ones it uses."""
+
+    routed: ClassVar[bool] = False
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def on_trips(self, a: int, b: int) -> Output:
+        return NOTHING
+
+    def on_routes(self, a: int, b: int) -> Output:
+        return NOTHING
+
+    def on_window(self, t0: float, t1: float) -> Output:
+        return NOTHING
+
+
+def take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
+    """The same rows of several columns."""
+    return [a[sel] for a in arrays]
