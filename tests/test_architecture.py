@@ -67,3 +67,45 @@ def test_sensors_are_numpy_modules_behind_one_protocol() -> None:
     for s in SENSORS:
         assert issubclass(s, BaseSensor) and callable(getattr(s, "create", None))
         assert "simpy" not in imports(Path(inspect.getfile(s)))
+
+
+def test_the_system_view_reads_no_truth() -> None:
+    """sim/system acts on what its instruments return (sim.observe), never on whose face a
+    capture was: no truth column read, no truth object imported or touched."""
+    from sim.observe import TRUTH_COLUMNS
+
+    truth_objects = {"population", "trips", "entry_of_person", "gatherings", "person_id_of"}
+    for path in sorted((ROOT / "sim" / "system").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                assert node.slice.value not in TRUTH_COLUMNS, \
+                    f"{rel}:{node.lineno} reads the truth column {node.slice.value!r}"
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in truth_objects, f"{rel}:{node.lineno} reads {node.attr}"
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module not in ("sim.world", "sim.population", "sim.observe",
+                                           "sim.engine"), f"{rel} imports {node.module}"
+
+
+def test_the_engine_hands_the_system_no_truth_column(monkeypatch) -> None:
+    """At run time: every release the system view gets lacks the truth columns."""
+    from sim.api import run
+    from sim.observe import TRUTH_COLUMNS
+    from sim.scenario import load_scenario
+    from sim.system.view import SystemView
+    from tests.conftest import SCENARIOS
+
+    seen: list[set[str]] = []
+    real = SystemView.release
+
+    def spy(self, ids, cap):  # type: ignore[no-untyped-def]
+        seen.append(set(cap))
+        return real(self, ids, cap)
+
+    monkeypatch.setattr(SystemView, "release", spy)
+    run(load_scenario(SCENARIOS / "classroom_small.toml",
+                      ["population.people=800", "duration_h=6"]))
+    assert seen and all(not (cols & set(TRUTH_COLUMNS)) for cols in seen)
+    assert all({"claimed", "score", "confirms", "finds_listed"} <= cols for cols in seen)

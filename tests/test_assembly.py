@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.assembly import AssemblyDetector
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario
+from sim.system.assembly import AssemblyDetector
 from sim.world import build_world
 from tests.conftest import SCENARIOS, small_dict
 
