@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sim.files import write_text_atomic
 from sim.schema import PAGE_GENERATOR
 
 
@@ -84,14 +83,7 @@ def write_page(path: Path, page: str, *, overwrite: bool = False) -> Path:
                               f"it (move it away, or pass --overwrite)")
     if GENERATOR not in page[:4096]:
         page = page.replace("<head>", "<head>" + GENERATOR, 1)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, page)
     return path
 
 

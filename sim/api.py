@@ -21,13 +21,8 @@ import pyarrow as pa
 from sim import __version__
 from sim.engine import Engine, ProgressFn
 from sim.errors import ScenarioError
-from sim.recorder import (
-    ArrowRecorder,
-    mark_run,
-    prepare_run_dir,
-    write_json,
-    write_text_atomic,
-)
+from sim.files import write_json, write_text_atomic
+from sim.recorder import ArrowRecorder, mark_run, prepare_run_dir
 from sim.scenario import Scenario, load_scenario
 from sim.schema import SCHEMA_VERSION, TABLES
 from sim.world import World, build_world

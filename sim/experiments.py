@@ -22,7 +22,6 @@ import math
 import multiprocessing
 import os
 import signal
-import tempfile
 import threading
 import time
 import tomllib
@@ -37,7 +36,7 @@ import pyarrow.parquet as pq
 
 from sim import tomlio
 from sim.errors import UserError, short, shown
-from sim.recorder import write_json
+from sim.files import atomic_path, write_json
 from sim.rng import Streams, declare
 from sim.scenario import Scenario, load_scenario, unique_names
 
@@ -636,14 +635,8 @@ def _point_file(out: Path, i: int) -> Path:
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(_with_versions(table), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _with_versions(table: pa.Table) -> pa.Table:

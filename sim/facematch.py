@@ -235,9 +235,6 @@ class ScoreModel:
         f = np.minimum(self.fmr_matrix_by_age(threshold), 1 - 1e-16)
         return np.asarray(-np.expm1(np.log1p(-f) @ n), np.float64)
 
-    def fnir(self, threshold: float, quality: npt.ArrayLike = 1.0) -> Array:
-        return self.fnmr(threshold, quality)
-
     def tpir(self, threshold: float, quality: npt.ArrayLike = 1.0) -> Array:
         """Chance that a listed person of each group is found (their genuine score passes)."""
         return 1.0 - self.fnmr(threshold, quality)

@@ -33,10 +33,8 @@ import io
 import itertools
 import json
 import math
-import os
 import re
 import tempfile
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +47,7 @@ import shapely
 from sim import cache
 from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError, short
+from sim.files import atomic_path
 from sim.scenario import OsmCity, expand_map_path, unique_names
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
@@ -144,11 +143,9 @@ def _write_cache(path: Path, p: Prepared) -> None:
             "kind": c.kind, "tagged_names": {t: names for t, (_, names) in p.tagged.items()}}
     arrays = {name: getattr(c, name) for name in _CITY_ARRAYS}
     arrays.update({f"tagged_{t}": nodes for t, (nodes, _) in p.tagged.items()})
-    # A name of this writer's own (process and thread), renamed into place when complete.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
-    np.savez(tmp, shape_coords=coords, shape_counts=counts,
-             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".tmp.npz") as tmp:  # numpy adds .npz to other names
+        np.savez(tmp, shape_coords=coords, shape_counts=counts,
+                 meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
 
 
 def _read_cache(path: Path) -> tuple[City, TaggedPlaces]:

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from sim.errors import UserError, short
+from sim.files import write_json
 from sim.schema import PAGE_GENERATOR, RUN_MARKER, TABLES
 
 RUN_FILES = ("scenario.resolved.toml", "summary.json", "events", "tracking.arrow", RUN_MARKER)
@@ -151,23 +152,6 @@ def _is_survsim_page(path: Path) -> bool:
             return PAGE_GENERATOR.encode() in f.read(4096)
     except OSError:
         return False
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file (unique, in the same folder) and rename, so readers never
-    see half a file and two writers never share a temporary name."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 class ArrowRecorder:

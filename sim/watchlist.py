@@ -27,9 +27,6 @@ class Watchlist:
     def size(self) -> int:
         return int(self.group.size)
 
-    def enrolled_by_group(self, n_groups: int) -> npt.NDArray[np.int64]:
-        return np.bincount(self.group, minlength=n_groups)
-
     def entry_of_person(self, n_people: int) -> npt.NDArray[np.int32]:
         """For each person, their entry id, or -1 if not listed."""
         out = np.full(n_people, -1, np.int32)
