@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import __version__
+from sim.cli_tables import fmt, print_sensitivity, print_summary
 from sim.errors import Interrupted, ScenarioError, UserError, short, shown
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def run(
     if json_out:
         sys.stdout.write(json.dumps(result.summary, indent=2) + "\n")
     elif not quiet:
-        _print_summary(result.summary)
+        print_summary(out_console, result.summary)
         out_console.print(f"\nRun written to [bold]{run_dir}[/bold]: summary.json, "
                           f"scenario.resolved.toml, events/*.arrow")
     if with_report:
@@ -267,10 +268,10 @@ def compare(
         shown.add_column(c, justify="left" if c in ("scenario", "metric") else "right")
     for r in rows:
         if r["group"] is None and r["metric"] in _HEADLINE_METRICS:
-            shown.add_row(r["scenario"], r["metric"], _fmt(r["mean"]),
-                          f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
-                          f"{_fmt(r['diff_mean'])} ({_fmt(r['diff_ci_low'])} to "
-                          f"{_fmt(r['diff_ci_high'])})")
+            shown.add_row(r["scenario"], r["metric"], fmt(r["mean"]),
+                          f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}",
+                          f"{fmt(r['diff_mean'])} ({fmt(r['diff_ci_low'])} to "
+                          f"{fmt(r['diff_ci_high'])})")
     out_console.print(shown)
     from analysis.compare import FEW_REPLICATIONS
 
@@ -396,24 +397,8 @@ def sensitivity(
         _report(out)
     if quiet:
         return
-    labels = result["labels"]
-    shown = Table(title=f"{method.capitalize()} sensitivity over "
-                        f"{runs_in(method, n, len(factors))} points: what moves each metric")
-    shown.add_column("metric", no_wrap=True)
-    for c in ("over the ranges", "as given"):
-        shown.add_column(c, justify="right")
-    shown.add_column("driven by", overflow="fold")
-    for r in result["metric_ranges"]:
-        if r["target"] != "scenario":
-            continue
-        span = "n/a" if r["low"] is None else f"{_fmt(r['low'])} to {_fmt(r['high'])}"
-        drivers = ", ".join(labels.get(d, d) for d in r["drivers"]) or \
-            (r["note"] or "nothing beyond chance")
-        shown.add_row(r["metric"], span, _fmt(r["given"]), drivers)
-    out_console.print(shown)
-    for v in result["verdicts"]:
-        mark = "[green]robust[/green]" if v["robust"] else "[yellow]depends[/yellow]"
-        out_console.print(f"{mark}  {v['text']}")
+    print_sensitivity(out_console, result, f"{method.capitalize()} sensitivity over "
+                      f"{runs_in(method, n, len(factors))} points: what moves each metric")
     out_console.print(f"Written to [bold]{out}[/bold]: indices.parquet, sensitivity.parquet, "
                       f"sensitivity.json" + (", report.html" if with_report else ""))
 
@@ -610,109 +595,6 @@ def schema(out: Annotated[Path | None, typer.Option(
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"{out}: cannot write the schema ({exc.strerror})") from None
-
-
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):  # None or NaN
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def _print_summary(s: dict[str, Any]) -> None:
-    head = Table(title=f"survsim run: {s['scenario']} (seed {s['seed']})", show_header=False)
-    head.add_column("metric")
-    head.add_column("value", justify="right")
-    share = s["false_alert_share"]
-    rows = [
-        ("people", s["people"]), ("simulated hours", s["duration_s"] / 3600),
-        ("faces captured", s["captures"]), ("alerts", s["alerts"]),
-        ("  pointing at the right person", s["true_alerts"]),
-        ("  pointing at the wrong person", s["false_alerts"]),
-        ("share of alerts that were wrong", "n/a" if share is None else f"{share:.1%}"),
-        ("listed people in the city", s["watchlist_present"]),
-        ("  of them detected", "n/a" if s["watchlist_detected_share"] is None
-         else f"{s['watchlist_detected_share']:.1%}"),
-        ("highest false-alert rate against " + _label(s, s.get("false_alert_reference_group")),
-         _disparity(s)),
-        *_own_outcome(s),
-        ("wall time (s)", s["wall_s"]),
-    ]
-    for k, v in rows:
-        head.add_row(k, _fmt(v))
-    out_console.print(head)
-    groups = Table(title="By group (false alerts per 1,000 captures of people not listed; "
-                         "95% intervals)")
-    for c in ("group", "captures", "false alerts", "rate per 1,000", "95% interval",
-              "against the best-treated group"):
-        groups.add_column(c, justify="left" if c in ("group", "against the best-treated group")
-                          else "right")
-    labels = s.get("group_labels", {})
-    ci = s.get("false_alert_rate_ci_by_group") or {}
-    parity = s.get("false_alert_parity_by_group") or {}
-    for g, n in s["captures_by_group"].items():
-        lo_hi = ci.get(g)
-        groups.add_row(labels.get(g, g), _fmt(n), _fmt(s["false_alerts_by_group"][g]),
-                       _fmt(s["false_alert_rate_by_group"][g]),
-                       f"{_fmt(lo_hi[0])} to {_fmt(lo_hi[1])}" if lo_hi else "n/a",
-                       parity.get(g, ""))
-    out_console.print(groups)
-    few = [labels.get(g, g) for g, v in (s.get("false_alert_too_few_by_group") or {}).items()
-           if v]
-    if few:
-        out_console.print(Text(f"too few to tell (fewer than 10 false alerts): "
-                               f"{', '.join(few)}; their rates are not ranked", style="dim"))
-
-
-def _own_outcome(s: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The rows of what a scenario is about beyond street alerts, when it has them: facility
-    checks, stops, review, patrols, gatherings."""
-    rows: list[tuple[str, Any]] = []
-    if s.get("verifications"):
-        rows += [("identity checks at doors", s["verifications"]),
-                 ("  genuine people wrongly refused", s.get("false_rejects", 0)),
-                 ("  impostors let through", f"{s.get('false_accepts', 0)} of "
-                                             f"{s.get('impostor_attempts', 0)}")]
-    if s.get("stops"):
-        rows += [("stops by officers", s["stops"]),
-                 ("  of the wrong person", s.get("wrongful_stops", 0)),
-                 ("  people wrongfully stopped", s.get("people_wrongfully_stopped", 0))]
-    if s.get("patrol_stops") or s.get("patrol_scans"):
-        rows += [("stops by patrol officers", s.get("patrol_stops", 0)),
-                 ("  with a body-cam face scan", s.get("patrol_scans", 0))]
-    if s.get("false_alerts_rejected_share") is not None:
-        rows += [("alerts confirmed by review", s.get("confirmed_alerts", 0)),
-                 ("  false alerts confirmed", s.get("confirmed_false_alerts", 0))]
-    reach, believed = s.get("tracking_reach_mean"), s.get("tracking_reach_believed_mean")
-    if reach or believed:
-        rows += [("time away rebuilt from kept captures", f"{reach or 0:.1%} truly, "
-                                                           f"{believed or 0:.1%} as believed"),
-                 ("  captures linked to the wrong person", s.get("false_links", 0))]
-    if s.get("gatherings") or s.get("assembly_alarms"):
-        rows += [("gatherings", s.get("gatherings", 0)),
-                 ("  detected from participants' faces", s.get("gatherings_detected", 0)),
-                 ("  assembly alarms (false)", f"{s.get('assembly_alarms', 0)} "
-                                                f"({s.get('false_assembly_alarms', 0)})")]
-    return rows
-
-
-def _label(s: dict[str, Any], group: str | None) -> str:
-    return "the reference group" if group is None else \
-        str((s.get("group_labels") or {}).get(group, group))
-
-
-def _disparity(s: dict[str, Any]) -> str:
-    """The headline disparity: the highest rate ratio to the reference group among groups with
-    enough false alerts, with its 95% interval."""
-    d = s.get("false_alert_disparity")
-    if not d:
-        return "too few false alerts to tell"
-    lo, hi = d["ci"]
-    return (f"{_label(s, d['group'])}: {d['ratio']:.1f}x ({lo:.1f} to "
-            f"{'unbounded' if hi is None else f'{hi:.1f}'})")
 
 
 def main() -> None:
