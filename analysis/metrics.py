@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,42 +107,79 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         has it already; computed here otherwise.
     """
     meta = _metadata(tables)
-    groups = tables["groups"]
-    names = [str(x) for x in groups.column("group").to_pylist()]
-    gid = _col(groups, "group_id")
-    order = np.argsort(gid)
-    names = [names[i] for i in order]
-    labels = [str(groups.column("label")[int(i)]) for i in order]
-    n_groups = len(names)
+    duration_s = float(meta.get("duration_s", 0.0))
+    names, labels = _group_names(tables["groups"])
+    person_group, listed = _residents(tables["people"])
+    cap_id_to_person, per_person = _capture_people(tables["captures"], person_group.size)
+    truth = _alert_truth(tables, cap_id_to_person, person_group, listed)
+    # The keys in the order summary.json shows them.
+    return {
+        **_run_keys(meta, tables, names, person_group, per_person),
+        **_alert_keys(truth, names, person_group, listed, per_person),
+        **_stops(tables, names, person_group),
+        **_patrol_stops(tables, names, person_group),
+        **_verifications(tables, names),
+        "review_backlog_max": _review_backlog(tables),
+        **_by_deployment(tables, truth.is_true),
+        **_tracking(tables, person_group, names, duration_s, tracking),
+        **assembly_summary(tables, names, person_group, duration_s),
+        "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
+        **_watchlist_keys(tables["watchlist"], truth.detected),
+        **_provenance_keys(meta, names, labels, wall_s),
+    }
 
-    people = tables["people"]
+
+def _per_group(names: list[str], counts: np.ndarray) -> dict[str, int]:
+    """Counts indexed by group id, as a dict by group name."""
+    return {n: int(c) for n, c in zip(names, counts, strict=True)}
+
+
+def _group_names(groups: pa.Table) -> tuple[list[str], list[str]]:
+    """The groups' names and labels, in group-id order."""
+    names = [str(x) for x in groups.column("group").to_pylist()]
+    order = np.argsort(_col(groups, "group_id"))
+    return [names[i] for i in order], [str(groups.column("label")[int(i)]) for i in order]
+
+
+def _residents(people: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's group id and whether they are on a watchlist, indexed by person id."""
     person_group = np.zeros(people.num_rows, np.int64)
     person_group[_col(people, "person_id")] = _col(people, "group_id")
     listed = np.zeros(people.num_rows, bool)
     listed[_col(people, "person_id")] = _col(people, "is_listed")
+    return person_group, listed
 
-    wl = tables["watchlist"]
 
-    caps = tables["captures"]
-    cap_id_to_person: np.ndarray
-    if caps.num_rows:
-        cid = _col(caps, "capture_id")
-        cap_id_to_person = np.full(int(cid.max()) + 1, -1, np.int64)
-        cap_id_to_person[cid] = _col(caps, "person_id")
-        del cid
-        # Captures per person, then per group (no per-capture group column).
-        per_person = np.bincount(_col(caps, "person_id"), minlength=people.num_rows)
-    else:
-        cap_id_to_person = np.zeros(0, np.int64)
-        per_person = np.zeros(people.num_rows, np.int64)
-    captures_by_group = np.bincount(person_group, weights=per_person,
-                                    minlength=n_groups).astype(np.int64)
-    unlisted_caps_by_group = np.bincount(person_group[~listed], weights=per_person[~listed],
-                                         minlength=n_groups).astype(np.int64)
+def _capture_people(caps: pa.Table, n_people: int) -> tuple[np.ndarray, np.ndarray]:
+    """The person of each capture id (-1 for an unused id), and each person's captures."""
+    if not caps.num_rows:
+        return np.zeros(0, np.int64), np.zeros(n_people, np.int64)
+    cid = _col(caps, "capture_id")
+    cap_id_to_person = np.full(int(cid.max()) + 1, -1, np.int64)
+    cap_id_to_person[cid] = _col(caps, "person_id")
+    return cap_id_to_person, np.bincount(_col(caps, "person_id"), minlength=n_people)
 
-    al = tables["alerts"]
-    n_alerts = al.num_rows
-    if n_alerts:
+
+@dataclass
+class _AlertTruth:
+    """Each alert against the truth, and what the reviewers made of it."""
+
+    is_true: np.ndarray  # per alert: it names the person the camera saw
+    false_group: np.ndarray  # group of the person seen, per false alert
+    false_unlisted_group: np.ndarray  # the same, per false alert on a person on no list
+    detected: np.ndarray  # entry keys of the watchlist entries truly alerted on
+    flagged: np.ndarray  # innocent people (on no list) falsely alerted on
+    times: np.ndarray  # how many false alerts each of them drew
+    confirmed: np.ndarray  # per alert: acted on
+    rejected: np.ndarray  # per alert: rejected by a reviewer
+    reviewed: bool  # whether the run had reviews
+
+
+def _alert_truth(tables: Tables, cap_id_to_person: np.ndarray, person_group: np.ndarray,
+                 listed: np.ndarray) -> _AlertTruth:
+    """Which alerts are true, whom the false ones fell on, and the reviewers' verdicts."""
+    wl, al = tables["watchlist"], tables["alerts"]
+    if al.num_rows:
         seen = cap_id_to_person[_col(al, "capture_id")]
         alert_key = entry_keys(wl, al)
         claimed = claimed_person(wl, al)
@@ -149,77 +187,113 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         false_group = person_group[seen[~is_true]]
         false_unlisted_group = person_group[seen[~is_true & ~listed[seen]]]
         detected = np.unique(alert_key[is_true])
-        # Innocent people (not on any list) and how many false alerts each drew.
         flagged, times = np.unique(seen[~is_true & ~listed[seen]], return_counts=True)
     else:
         is_true = np.zeros(0, bool)
         false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
         flagged = times = np.zeros(0, np.int64)
-    # Acted on: confirmed by review or acted on unreviewed; every alert when nobody reviews.
-    reviews = tables.get("reviews")
-    if reviews is not None and reviews.num_rows:
-        verdict = np.asarray(reviews.column("verdict").to_pylist(), object)
-        ok_ids = _col(reviews, "alert_id")[(verdict == "confirmed") | (verdict == "auto_acted")]
-        no_ids = _col(reviews, "alert_id")[verdict == "rejected"]
-        confirmed = np.isin(_col(al, "alert_id"), ok_ids) if n_alerts else np.zeros(0, bool)
-        rejected = np.isin(_col(al, "alert_id"), no_ids) if n_alerts else np.zeros(0, bool)
-        reviewed = True
-    else:
-        confirmed = np.ones(n_alerts, bool)
-        rejected = np.zeros(n_alerts, bool)
-        reviewed = False
-    n_true = int(is_true.sum())
-    n_false = n_alerts - n_true
-    false_by_group = np.bincount(false_group, minlength=n_groups)
-    false_unlisted = np.bincount(false_unlisted_group, minlength=n_groups)
+    confirmed, rejected, reviewed = _verdicts(tables.get("reviews"), al)
+    return _AlertTruth(is_true, false_group, false_unlisted_group, detected, flagged, times,
+                       confirmed, rejected, reviewed)
 
+
+def _verdicts(reviews: pa.Table | None,
+              al: pa.Table) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per alert, acted on and rejected; and whether there were reviews at all."""
+    n_alerts = al.num_rows
+    if reviews is None or not reviews.num_rows:
+        # Nobody reviews: every alert is acted on.
+        return np.ones(n_alerts, bool), np.zeros(n_alerts, bool), False
+    # Acted on: confirmed by review or acted on unreviewed.
+    verdict = np.asarray(reviews.column("verdict").to_pylist(), object)
+    ok_ids = _col(reviews, "alert_id")[(verdict == "confirmed") | (verdict == "auto_acted")]
+    no_ids = _col(reviews, "alert_id")[verdict == "rejected"]
+    confirmed = np.isin(_col(al, "alert_id"), ok_ids) if n_alerts else np.zeros(0, bool)
+    rejected = np.isin(_col(al, "alert_id"), no_ids) if n_alerts else np.zeros(0, bool)
+    return confirmed, rejected, True
+
+
+def _run_keys(meta: dict[str, str], tables: Tables, names: list[str], person_group: np.ndarray,
+              per_person: np.ndarray) -> dict[str, Any]:
+    """The run: scenario, seed, people, duration and captures (in all and per group)."""
+    captures_by_group = np.bincount(person_group, weights=per_person,
+                                    minlength=len(names)).astype(np.int64)
+    return {
+        "scenario": meta.get("scenario", ""),
+        "seed": int(meta.get("seed", 0)),
+        "replication": int(meta.get("replication", 0)),
+        "people": int(tables["people"].num_rows),
+        "duration_s": float(meta.get("duration_s", 0.0)),
+        "captures": int(tables["captures"].num_rows),
+        "captures_by_group": _per_group(names, captures_by_group),
+    }
+
+
+def _alert_keys(truth: _AlertTruth, names: list[str], person_group: np.ndarray,
+                listed: np.ndarray, per_person: np.ndarray) -> dict[str, Any]:
+    """Alerts true and false, false-alert rates by group, people falsely flagged, reviews."""
+    n_groups = len(names)
+    n_alerts = int(truth.is_true.size)
+    n_true = int(truth.is_true.sum())
+    n_false = n_alerts - n_true
+    false_by_group = np.bincount(truth.false_group, minlength=n_groups)
+    false_unlisted = np.bincount(truth.false_unlisted_group, minlength=n_groups)
+    unlisted_caps_by_group = np.bincount(person_group[~listed], weights=per_person[~listed],
+                                         minlength=n_groups).astype(np.int64)
+    rate, ratio = _false_alert_rates(names, false_unlisted, unlisted_caps_by_group)
+    return {
+        "alerts": n_alerts,
+        "true_alerts": n_true,
+        "false_alerts": n_false,
+        "false_alert_share": (n_false / n_alerts) if n_alerts else None,
+        "false_alerts_by_group": _per_group(names, false_by_group),
+        "false_alert_rate_by_group": rate,
+        "false_alert_rate_ratio": ratio,
+        # The counts behind each rate, exact intervals, ratios to the reference group, the
+        # headline disparity and the parity test (analysis.rates).
+        **rates.summary_keys(_per_group(names, false_unlisted),
+                             _per_group(names, unlisted_caps_by_group)),
+        **_flagged(truth.flagged, truth.times, person_group, names),
+        "confirmed_alerts": int(truth.confirmed.sum()),
+        "confirmed_false_alerts": int((truth.confirmed & ~truth.is_true).sum()),
+        "false_alerts_rejected_share": (float((truth.rejected & ~truth.is_true).sum() / n_false)
+                                        if n_false and truth.reviewed else None),
+    }
+
+
+def _false_alert_rates(names: list[str], false_unlisted: np.ndarray,
+                       unlisted_caps: np.ndarray) -> tuple[dict[str, float | None], float | None]:
+    """False alerts per 1,000 captures of people on no list, by group, and highest / lowest."""
     rate = {}
     for g, name in enumerate(names):
-        denom = unlisted_caps_by_group[g]
+        denom = unlisted_caps[g]
         rate[name] = float(false_unlisted[g] / denom * 1000.0) if denom else None
     observed = [r for r in rate.values() if r is not None]
     ratio = None
     if observed and min(observed) > 0:
         ratio = max(observed) / min(observed)
+    return rate, ratio
 
-    present = int((_col(wl, "person_id") >= 0).sum())
+
+def _review_backlog(tables: Tables) -> int:
+    """The most alerts ever waiting for review (0 without a review queue)."""
+    queue = tables.get("review_queue")
+    return int(_col(queue, "waiting").max()) if queue is not None and queue.num_rows else 0
+
+
+def _watchlist_keys(watchlist: pa.Table, detected: np.ndarray) -> dict[str, Any]:
+    """Watchlist entries living in the city, and the share of them truly alerted on."""
+    present = int((_col(watchlist, "person_id") >= 0).sum())
     return {
-        "scenario": meta.get("scenario", ""),
-        "seed": int(meta.get("seed", 0)),
-        "replication": int(meta.get("replication", 0)),
-        "people": int(people.num_rows),
-        "duration_s": float(meta.get("duration_s", 0.0)),
-        "captures": int(caps.num_rows),
-        "captures_by_group": {n: int(c) for n, c in zip(names, captures_by_group, strict=True)},
-        "alerts": int(n_alerts),
-        "true_alerts": n_true,
-        "false_alerts": int(n_false),
-        "false_alert_share": (n_false / n_alerts) if n_alerts else None,
-        "false_alerts_by_group": {n: int(c) for n, c in zip(names, false_by_group, strict=True)},
-        "false_alert_rate_by_group": rate,
-        "false_alert_rate_ratio": ratio,
-        # The counts behind each rate, exact intervals, ratios to the reference group, the
-        # headline disparity and the parity test (analysis.rates).
-        **rates.summary_keys(
-            {n: int(c) for n, c in zip(names, false_unlisted, strict=True)},
-            {n: int(c) for n, c in zip(names, unlisted_caps_by_group, strict=True)}),
-        **_flagged(flagged, times, person_group, names),
-        "confirmed_alerts": int(confirmed.sum()),
-        "confirmed_false_alerts": int((confirmed & ~is_true).sum()),
-        "false_alerts_rejected_share": (float((rejected & ~is_true).sum() / n_false)
-                                        if n_false and reviewed else None),
-        **_stops(tables, names, person_group),
-        **_patrol_stops(tables, names, person_group),
-        **_verifications(tables, names),
-        "review_backlog_max": (int(_col(tables["review_queue"], "waiting").max())
-                               if "review_queue" in tables and tables["review_queue"].num_rows
-                               else 0),
-        **_by_deployment(tables, is_true),
-        **_tracking(tables, person_group, names, float(meta.get("duration_s", 0.0)), tracking),
-        **assembly_summary(tables, names, person_group, float(meta.get("duration_s", 0.0))),
-        "label_error_by_group": _label_errors(tables, names, person_group, cap_id_to_person),
         "watchlist_present": present,
         "watchlist_detected_share": (len(detected) / present) if present else None,
+    }
+
+
+def _provenance_keys(meta: dict[str, str], names: list[str], labels: list[str],
+                     wall_s: float | None) -> dict[str, Any]:
+    """How the run was made: wall time, group labels, scenario hash, versions, uncertainty."""
+    return {
         "wall_s": wall_s,
         "group_labels": dict(zip(names, labels, strict=True)),
         "scenario_hash": meta.get("scenario_hash"),

@@ -8,7 +8,7 @@ activity slot and day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,30 @@ PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "air
                              "gathering")
 
 _HOUR = 3600.0
+_MINUTE = 60.0
+
+# The day plan of plan_trips. Every value here is an assumption of this model, with no source:
+# round figures for an ordinary weekday. (mean, sd) pairs are normal draws, (low, high) pairs
+# uniform draws or clipping ranges; hours are hours of the day unless named a stay.
+SCHOOL_LEAVE_H = (7.75, 0.25)  # assumption: pupils leave home at 7:45 (mean, sd)
+WORK_LEAVE_H = (8.0, 0.9)  # assumption: workers leave home at 8:00 (mean, sd)
+LEAVE_RANGE_H = (5.0, 11.0)  # assumption: nobody leaves for work or school before 5 or after 11
+SCHOOL_STAY_H = (6.5, 0.5)  # assumption: hours at school (mean, sd)
+WORK_STAY_H = (8.5, 1.0)  # assumption: hours at work (mean, sd)
+STAY_RANGE_H = (3.0, 12.0)  # assumption: hours at work or school, at least and at most
+SHOP_STOP_SHARE = 0.3  # assumption: share of adults stopping at a shop on the way home
+SHOP_STOP_MIN = (10, 30)  # assumption: minutes at that shop (low, high)
+ERRANDS_FACTOR_BUSY = 0.6  # assumption: errands_per_day times this for workers and pupils
+ERRANDS_FACTOR_FREE = 1.4  # assumption: errands_per_day times this for everyone else
+TOUR_START_H = (9.0, 21.0)  # assumption: wished start of an errand or leisure tour (low, high)
+TOUR_GAP_S = 600.0  # assumption: seconds at home, at least, before leaving again
+LAST_DEPARTURE_H = 23.0  # assumption: no tour leaves home at or after 23:00
+LEISURE_MIN = (30, 120)  # assumption: minutes of a leisure stay (low, high)
+ERRAND_MIN = (10, 40)  # assumption: minutes of an errand (low, high)
+AIRPORT_DEPART_H = (6.0, 20.0)  # assumption: wished start of a trip to the airport (low, high)
+AIRPORT_STAY_H = (1.0, 3.0)  # assumption: hours at the airport (low, high)
+VISIT_DEPART_H = (9.0, 17.0)  # assumption: wished start of a visit (low, high)
+VISIT_STAY_H = (1.0, 2.0)  # assumption: hours of a visit (low, high)
 
 
 @dataclass
@@ -211,126 +235,174 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
     overlap: each starts when the previous one has ended. ``visits`` adds, per (node, visitors
     per day), visits to a place such as a prison (1-2 hours, then home).
     """
-    parts: list[dict[str, np.ndarray]] = []
-    n_days = len(streams_for_day)
+    log = _TripLog(router, pop.speed_mps.astype(np.float64), pop.home_node)
     shops = city.places_of("shop")
     leisure_nodes = np.concatenate([city.places_of("plaza"), city.places_of("place_of_worship"),
                                     city.places_of("transit_hub")])
-    people = np.arange(pop.n, dtype=np.int32)
-    speed = pop.speed_mps.astype(np.float64)
-    for day in range(n_days):
-        rng = streams_for_day[day]
+    airports = city.places_of("airport")
+    for day, rng in enumerate(streams_for_day):
         t0 = day * 24 * _HOUR
-        free_at = np.full(pop.n, t0, np.float64)  # when each person is home and free
-
-        def add(who: np.ndarray, depart: np.ndarray, origin: np.ndarray, dest: np.ndarray,
-                toward: np.ndarray, purpose: int) -> np.ndarray:
-            root = np.where(toward, dest, origin)
-            other = np.where(toward, origin, dest)
-            length = router.distance_m(root, other)
-            arrive = depart + length / speed[who]
-            parts.append({"person_id": who, "depart_s": depart, "arrive_s": arrive,
-                          "origin_node": origin, "dest_node": dest, "toward_dest": toward,
-                          "purpose": np.full(who.size, purpose, np.int8), "length_m": length})
-            return arrive
-
-        # Commute (workers) and school run (children).
-        commuters = people[pop.work_node >= 0]
-        is_child = pop.age_band[commuters] == 0
-        leave = np.where(is_child, rng.normal(7.75, 0.25, commuters.size),
-                         rng.normal(8.0, 0.9, commuters.size))
-        leave = t0 + np.clip(leave, 5.0, 11.0) * _HOUR
-        stay = np.where(is_child, rng.normal(6.5, 0.5, commuters.size),
-                        rng.normal(8.5, 1.0, commuters.size))
-        stay = np.clip(stay, 3.0, 12.0) * _HOUR
-        home = pop.home_node[commuters]
-        work = pop.work_node[commuters]
-        purpose = np.where(is_child, PURPOSES.index("school"), PURPOSES.index("work"))
-        for p in np.unique(purpose):
-            sel = purpose == p
-            arrive = add(commuters[sel], leave[sel], home[sel], work[sel],
-                         np.ones(sel.sum(), bool), int(p))
-            back = arrive + stay[sel]
-            # Some adults stop at a shop on the way home.
-            shop_stop = (~is_child[sel]) & (rng.random(sel.sum()) < 0.3)
-            who = commuters[sel]
-            direct = ~shop_stop
-            end_direct = add(who[direct], back[direct], work[sel][direct], home[sel][direct],
-                             np.zeros(direct.sum(), bool), PURPOSES.index("home"))
-            free_at[who[direct]] = end_direct
-            if shop_stop.any():
-                s_who = who[shop_stop]
-                shop = rng.choice(shops, size=s_who.size)
-                at_shop = add(s_who, back[shop_stop], work[sel][shop_stop], shop,
-                              np.ones(s_who.size, bool), PURPOSES.index("errand"))
-                dwell = rng.uniform(10, 30, s_who.size) * 60
-                end = add(s_who, at_shop + dwell, shop, pop.home_node[s_who],
-                          np.zeros(s_who.size, bool), PURPOSES.index("home"))
-                free_at[s_who] = end
-
-        # Home-based tours: errands and leisure, in the order of their wished start times.
-        n_err = rng.poisson(spec.errands_per_day * np.where(pop.work_node >= 0, 0.6, 1.4))
-        n_lei = rng.poisson(spec.leisure_per_day, pop.n)
-        max_tours = int(max(n_err.max(initial=0) + n_lei.max(initial=0), 0))
-        if max_tours:
-            wish = np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
-                            rng.uniform(9.0, 21.0, (pop.n, max_tours)), np.inf)
-            wish.sort(axis=1)  # in place: a million people's tours are large arrays
-            # Which of a person's tours are leisure: a random subset of size n_lei.
-            rank = np.argsort(rng.random((pop.n, max_tours)), axis=1)
-            is_leisure = rank < n_lei[:, None]
-            del rank
-            for k in range(max_tours):
-                who = people[np.isfinite(wish[:, k])]
-                if who.size == 0:
-                    continue
-                depart = np.maximum(t0 + wish[who, k] * _HOUR, free_at[who] + 600.0)
-                ok = depart < t0 + 23.0 * _HOUR
-                who, depart = who[ok], depart[ok]
-                lei = is_leisure[who, k]
-                dest = np.where(lei, rng.choice(leisure_nodes, size=who.size),
-                                rng.choice(shops, size=who.size)).astype(np.int32)
-                purpose_k = np.where(lei, PURPOSES.index("leisure"), PURPOSES.index("errand"))
-                dwell = np.where(lei, rng.uniform(30, 120, who.size),
-                                 rng.uniform(10, 40, who.size)) * 60
-                for p in (PURPOSES.index("errand"), PURPOSES.index("leisure")):
-                    sel = purpose_k == p
-                    if not sel.any():
-                        continue
-                    w = who[sel]
-                    there = add(w, depart[sel], pop.home_node[w], dest[sel],
-                                np.ones(w.size, bool), p)
-                    free_at[w] = add(w, there + dwell[sel], dest[sel], pop.home_node[w],
-                                     np.zeros(w.size, bool), PURPOSES.index("home"))
-
-        # A trip to the airport (a flight, or meeting one): out, two hours there, back home.
-        airports = city.places_of("airport")
+        today = _Day(rng, t0, np.full(pop.n, t0, np.float64))
+        _commutes(log, today, pop, shops)
+        _home_tours(log, today, pop, spec, shops, leisure_nodes)
         if airports.size and spec.flights_per_day > 0:
-            fly = people[rng.random(pop.n) < spec.flights_per_day]
-            depart = np.maximum(t0 + rng.uniform(6.0, 20.0, fly.size) * _HOUR,
-                                free_at[fly] + 600.0)
-            ok = depart < t0 + 23.0 * _HOUR
-            fly, depart = fly[ok], depart[ok]
-            port = rng.choice(airports, size=fly.size).astype(np.int32)
-            there = add(fly, depart, pop.home_node[fly], port, np.ones(fly.size, bool),
-                        PURPOSES.index("airport"))
-            free_at[fly] = add(fly, there + rng.uniform(1.0, 3.0, fly.size) * _HOUR, port,
-                               pop.home_node[fly], np.zeros(fly.size, bool),
-                               PURPOSES.index("home"))
-
+            _airport_trips(log, today, pop, spec, airports)
         for node, per_day in visits:
-            who = people[rng.random(pop.n) < per_day / max(pop.n, 1)]
-            depart = np.maximum(t0 + rng.uniform(9.0, 17.0, who.size) * _HOUR,
-                                free_at[who] + 600.0)
-            ok = depart < t0 + 23.0 * _HOUR
-            who, depart = who[ok], depart[ok]
-            dest = np.full(who.size, node, np.int32)
-            there = add(who, depart, pop.home_node[who], dest, np.ones(who.size, bool),
-                        PURPOSES.index("visit"))
-            free_at[who] = add(who, there + rng.uniform(1.0, 2.0, who.size) * _HOUR, dest,
-                               pop.home_node[who], np.zeros(who.size, bool),
-                               PURPOSES.index("home"))
+            _visits(log, today, pop, node, per_day)
+    return _joined(log.parts, duration_s)
 
+
+@dataclass
+class _TripLog:
+    """The trips planned so far, one dict of columns per call of :meth:`add`."""
+
+    router: Router
+    speed: npt.NDArray[np.float64]  # walking speed per person
+    home: npt.NDArray[np.int32]  # home node per person
+    parts: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def add(self, who: np.ndarray, depart: np.ndarray, origin: np.ndarray, dest: np.ndarray,
+            toward: np.ndarray, purpose: int) -> np.ndarray:
+        """Record one trip per person of ``who``; returns their arrival times."""
+        root = np.where(toward, dest, origin)
+        other = np.where(toward, origin, dest)
+        length = self.router.distance_m(root, other)
+        arrive = depart + length / self.speed[who]
+        self.parts.append({"person_id": who, "depart_s": depart, "arrive_s": arrive,
+                           "origin_node": origin, "dest_node": dest, "toward_dest": toward,
+                           "purpose": np.full(who.size, purpose, np.int8), "length_m": length})
+        return arrive
+
+    def there_and_home(self, who: np.ndarray, depart: np.ndarray, origin: np.ndarray,
+                       dest: np.ndarray, stay_s: np.ndarray, purpose: int) -> np.ndarray:
+        """Trips from ``origin`` to ``dest``, a stay there, then home; returns the times home."""
+        there = self.add(who, depart, origin, dest, np.ones(who.size, bool), purpose)
+        return self.add(who, there + stay_s, dest, self.home[who], np.zeros(who.size, bool),
+                        PURPOSES.index("home"))
+
+
+@dataclass
+class _Day:
+    """One day of planning: its random stream, its start and when each person is home and free."""
+
+    rng: np.random.Generator
+    t0: float
+    free_at: npt.NDArray[np.float64]
+
+    def departures(self, who: np.ndarray, wish_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Those of ``who`` leaving before the last departure (at the hour wished, or once free)."""
+        depart = np.maximum(self.t0 + wish_h * _HOUR, self.free_at[who] + TOUR_GAP_S)
+        ok = depart < self.t0 + LAST_DEPARTURE_H * _HOUR
+        return who[ok], depart[ok]
+
+
+def _people(mask: np.ndarray) -> npt.NDArray[np.int32]:
+    """The person ids where ``mask`` is true."""
+    return np.flatnonzero(mask).astype(np.int32)
+
+
+def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> None:
+    """Workers to work and children to school and back, some adults by a shop on the way home."""
+    rng = day.rng
+    commuters = _people(pop.work_node >= 0)
+    is_child = pop.age_band[commuters] == 0
+    leave = np.where(is_child, rng.normal(*SCHOOL_LEAVE_H, commuters.size),
+                     rng.normal(*WORK_LEAVE_H, commuters.size))
+    leave = day.t0 + np.clip(leave, *LEAVE_RANGE_H) * _HOUR
+    stay = np.where(is_child, rng.normal(*SCHOOL_STAY_H, commuters.size),
+                    rng.normal(*WORK_STAY_H, commuters.size))
+    stay = np.clip(stay, *STAY_RANGE_H) * _HOUR
+    home = pop.home_node[commuters]
+    work = pop.work_node[commuters]
+    purpose = np.where(is_child, PURPOSES.index("school"), PURPOSES.index("work"))
+    for p in np.unique(purpose):
+        sel = purpose == p
+        arrive = log.add(commuters[sel], leave[sel], home[sel], work[sel],
+                         np.ones(sel.sum(), bool), int(p))
+        back = arrive + stay[sel]
+        shop_stop = (~is_child[sel]) & (rng.random(sel.sum()) < SHOP_STOP_SHARE)
+        who = commuters[sel]
+        direct = ~shop_stop
+        day.free_at[who[direct]] = log.add(
+            who[direct], back[direct], work[sel][direct], home[sel][direct],
+            np.zeros(direct.sum(), bool), PURPOSES.index("home"))
+        if shop_stop.any():
+            s_who = who[shop_stop]
+            shop = rng.choice(shops, size=s_who.size)
+            dwell = rng.uniform(*SHOP_STOP_MIN, s_who.size) * _MINUTE
+            day.free_at[s_who] = log.there_and_home(s_who, back[shop_stop], work[sel][shop_stop],
+                                                    shop, dwell, PURPOSES.index("errand"))
+
+
+def _home_tours(log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec,
+                shops: np.ndarray, leisure_nodes: np.ndarray) -> None:
+    """Errands and leisure as home-based tours, in the order of their wished start times."""
+    rng = day.rng
+    n_err = rng.poisson(spec.errands_per_day * np.where(pop.work_node >= 0, ERRANDS_FACTOR_BUSY,
+                                                        ERRANDS_FACTOR_FREE))
+    n_lei = rng.poisson(spec.leisure_per_day, pop.n)
+    max_tours = int(max(n_err.max(initial=0) + n_lei.max(initial=0), 0))
+    if not max_tours:
+        return
+    wish = np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
+                    rng.uniform(*TOUR_START_H, (pop.n, max_tours)), np.inf)
+    wish.sort(axis=1)  # in place: a million people's tours are large arrays
+    # Which of a person's tours are leisure: a random subset of size n_lei.
+    rank = np.argsort(rng.random((pop.n, max_tours)), axis=1)
+    is_leisure = rank < n_lei[:, None]
+    del rank
+    for k in range(max_tours):
+        _tours_of_rank(log, day, wish[:, k], is_leisure[:, k], shops, leisure_nodes)
+
+
+def _tours_of_rank(log: _TripLog, day: _Day, wish_h: np.ndarray, is_leisure: np.ndarray,
+                   shops: np.ndarray, leisure_nodes: np.ndarray) -> None:
+    """Everyone's k-th tour of the day (``wish_h``: its wished start, inf for none)."""
+    rng = day.rng
+    who = _people(np.isfinite(wish_h))
+    if who.size == 0:
+        return
+    who, depart = day.departures(who, wish_h[who])
+    lei = is_leisure[who]
+    dest = np.where(lei, rng.choice(leisure_nodes, size=who.size),
+                    rng.choice(shops, size=who.size)).astype(np.int32)
+    purpose = np.where(lei, PURPOSES.index("leisure"), PURPOSES.index("errand"))
+    dwell = np.where(lei, rng.uniform(*LEISURE_MIN, who.size),
+                     rng.uniform(*ERRAND_MIN, who.size)) * _MINUTE
+    for p in (PURPOSES.index("errand"), PURPOSES.index("leisure")):
+        sel = purpose == p
+        if not sel.any():
+            continue
+        w = who[sel]
+        day.free_at[w] = log.there_and_home(w, depart[sel], log.home[w], dest[sel], dwell[sel],
+                                            p)
+
+
+def _airport_trips(log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec,
+                   airports: np.ndarray) -> None:
+    """A trip to the airport (a flight, or meeting one): out, a stay there, back home."""
+    rng = day.rng
+    fly = _people(rng.random(pop.n) < spec.flights_per_day)
+    fly, depart = day.departures(fly, rng.uniform(*AIRPORT_DEPART_H, fly.size))
+    port = rng.choice(airports, size=fly.size).astype(np.int32)
+    stay = rng.uniform(*AIRPORT_STAY_H, fly.size) * _HOUR
+    day.free_at[fly] = log.there_and_home(fly, depart, pop.home_node[fly], port, stay,
+                                          PURPOSES.index("airport"))
+
+
+def _visits(log: _TripLog, day: _Day, pop: Population, node: int, per_day: float) -> None:
+    """Visits to ``node`` (such as a prison), ``per_day`` visitors a day: out, a stay, home."""
+    rng = day.rng
+    who = _people(rng.random(pop.n) < per_day / max(pop.n, 1))
+    who, depart = day.departures(who, rng.uniform(*VISIT_DEPART_H, who.size))
+    dest = np.full(who.size, node, np.int32)
+    stay = rng.uniform(*VISIT_STAY_H, who.size) * _HOUR
+    day.free_at[who] = log.there_and_home(who, depart, pop.home_node[who], dest, stay,
+                                          PURPOSES.index("visit"))
+
+
+def _joined(parts: list[dict[str, np.ndarray]], duration_s: float) -> Trips:
+    """The planned trips in time order: those leaving before the end and going somewhere."""
     # Column by column, each part's arrays released as they are joined (a city of a million
     # people plans 3.6 million trips; holding every copy at once would triple the memory).
     dtypes = {"person_id": np.int32, "depart_s": np.float64, "arrive_s": np.float64,
