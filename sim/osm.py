@@ -48,7 +48,8 @@ from sim import cache
 from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError, short
 from sim.files import atomic_path
-from sim.scenario import OsmCity, expand_map_path, unique_names
+from sim.osm_districts import districts
+from sim.scenario import OsmCity, expand_map_path
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
                "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
@@ -457,7 +458,7 @@ def _assemble(ox: Any, graph: Any, features: list[Feature], boundaries: Any, spe
         raise ScenarioError(f"{where}: the map has fewer than two connected crossings")
     fx, fy, ftype, fname, fring = _features_xy(features, to_xy)
     centre = _centre(x, y, fx, fy, ftype)
-    district, names = _districts(x, y, centre, boundaries, crs, spec.districts)
+    district, names = districts(x, y, centre, boundaries, crs, spec.districts)
     city = City("osm", x, y, eu, ev, length, district, names, centre, shapes=shapes,
                 crs=crs, attribution=ATTRIBUTION)
     city.home_weight = _home_weight(city, street_class, fx, fy, fring, features)
@@ -605,91 +606,6 @@ def _centre(x: np.ndarray, y: np.ndarray, fx: np.ndarray, fy: np.ndarray,
         if ds[j] < 0.3 * extent:
             centre = int(np.argmin(np.hypot(x - fx[sq[j]], y - fy[sq[j]])))
     return centre
-
-
-_COMPASS = ["East", "North-East", "North", "North-West", "West", "South-West", "South",
-            "South-East"]
-
-
-def _districts(x: np.ndarray, y: np.ndarray, centre: int, boundaries: Any, crs: str,
-               k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
-    found = _admin_districts(x, y, boundaries, crs)
-    if found is not None:
-        return found
-    return _cluster_districts(x, y, centre, k)
-
-
-def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
-                     crs: str) -> tuple[npt.NDArray[np.int16], list[str]] | None:
-    """Districts from the most local administrative level that splits the map in two or more."""
-    if boundaries is None or len(boundaries) == 0 or "admin_level" not in boundaries:
-        return None
-    try:
-        b = boundaries.to_crs(crs)
-    except Exception:
-        return None
-    b = b[b.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-    pts = shapely.points(x, y)
-    levels = sorted({str(v) for v in b["admin_level"].dropna()},
-                    key=lambda s: -float(s) if s.replace(".", "").isdigit() else 0)
-    for level in levels:
-        sub = b[b["admin_level"].astype(str) == level]
-        label = np.full(x.size, -1, np.int64)
-        names: list[str] = []
-        for geom, name in zip(sub.geometry, sub.get("name", [""] * len(sub)), strict=False):
-            inside = shapely.contains(geom, pts) & (label < 0)
-            if inside.any():
-                label[inside] = len(names)
-                names.append(str(name) if isinstance(name, str) and name else
-                             f"District {len(names) + 1}")
-        if len(names) >= 2 and np.mean(label >= 0) >= 0.5:
-            out = label < 0
-            if out.any():  # crossings outside every boundary join the nearest inside one
-                from scipy.spatial import cKDTree
-
-                tree = cKDTree(np.stack([x[~out], y[~out]], axis=1))
-                _, j = tree.query(np.stack([x[out], y[out]], axis=1))
-                label[out] = label[~out][j]
-            return label.astype(np.int16), unique_names(names)
-    return None
-
-
-def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
-                       k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
-    """k-means of the crossings (deterministic start: farthest points from the centre)."""
-    pts = np.stack([x, y], axis=1)
-    k = max(1, min(k, x.size // 20 or 1))
-    seeds = [centre]
-    d = np.hypot(x - x[centre], y - y[centre])
-    for _ in range(1, k):
-        nxt = int(np.argmax(d))
-        seeds.append(nxt)
-        d = np.minimum(d, np.hypot(x - x[nxt], y - y[nxt]))
-    centres = pts[seeds].astype(np.float64)
-    label = np.zeros(x.size, np.int64)
-    for _ in range(50):
-        dist = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        new = np.argmin(dist, axis=1)
-        for j in range(k):
-            sel = new == j
-            if sel.any():
-                centres[j] = pts[sel].mean(axis=0)
-        if np.array_equal(new, label):
-            break
-        label = new
-    # The cluster holding the centre is "Centre"; the others are named by compass direction.
-    label = np.unique(label, return_inverse=True)[1]
-    k = int(label.max()) + 1
-    cx, cy = x[centre], y[centre]
-    names = []
-    for j in range(k):
-        if j == label[centre]:
-            names.append("Centre")
-            continue
-        mx, my = pts[label == j].mean(axis=0)
-        angle = math.atan2(my - cy, mx - cx)
-        names.append(_COMPASS[round(angle / (math.pi / 4)) % 8])
-    return label.astype(np.int16), unique_names(names)
 
 
 def _nearest(city: City, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
