@@ -13,9 +13,8 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -24,6 +23,9 @@ import shapely
 from sim.errors import ScenarioError
 from sim.rng import Streams, declare, keyed_uniform
 from sim.scenario import GridCity, OsmCity, Places, RadialCity, expand_map_path
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 PLACE_TYPES: tuple[str, ...] = (
     "workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school", "hospital",
@@ -144,7 +146,10 @@ class City:
         return np.hypot(self.node_x_m - self.node_x_m[c], self.node_y_m - self.node_y_m[c])
 
     def to_networkx(self) -> nx.Graph:
-        """The walking graph as networkx (nodes: x_m, y_m, district; edges: length_m, geometry)."""
+        """The walking graph as networkx (nodes: x_m, y_m, district; edges: length_m, geometry);
+        imported only here: runs never need it."""
+        import networkx as nx
+
         g = nx.Graph()
         for i in range(self.n_nodes):
             g.add_node(i, x_m=float(self.node_x_m[i]), y_m=float(self.node_y_m[i]),

@@ -112,3 +112,16 @@ def test_the_engine_hands_the_system_no_truth_column(monkeypatch) -> None:
                       ["population.people=800", "duration_h=6"]))
     assert seen and all(not (cols & set(TRUTH_COLUMNS)) for cols in seen)
     assert all({"claimed", "score", "confirms", "finds_listed"} <= cols for cols in seen)
+
+
+def test_a_run_does_not_import_networkx() -> None:
+    """networkx is a view for users and tests (City.to_networkx), not on the runtime path."""
+    code = ("import sys\nfrom sim.api import run\nfrom sim.scenario import load_scenario\n"
+            "run(load_scenario('scenarios/classroom_small.toml', ['population.people=300', "
+            "'duration_h=2']))\nassert 'networkx' not in sys.modules, 'networkx imported'\n")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
