@@ -64,6 +64,7 @@ from analysis.report_groups import _group_section, _repeat_section, _stops_secti
 from analysis.report_headlines import headlines
 from analysis.report_map import _map_section
 from analysis.report_map import _polylines as _polylines  # re-exported for the tests
+from sim.units import HOUR
 
 REPORT_NAME = "report.html"
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
@@ -167,26 +168,26 @@ def _metadata(tables: Mapping[str, pa.Table], summary: Mapping[str, Any]) -> dic
 # --------------------------------------------------------------------------- figures
 
 def _hours(summary: Mapping[str, Any], *t_arrays: np.ndarray) -> np.ndarray:
-    end_h = float(summary.get("duration_s") or 0.0) / 3600.0
+    end_h = float(summary.get("duration_s") or 0.0) / HOUR
     for t in t_arrays:
         if t.size:
-            end_h = max(end_h, float(t.max()) / 3600.0)
+            end_h = max(end_h, float(t.max()) / HOUR)
     return np.arange(0, int(np.ceil(max(end_h, 1.0))) + 1)
 
 
 def _alerts_section(summary: Mapping[str, Any], facts: AlertFacts) -> Section:
     edges = _hours(summary, facts.t_s)
-    h = facts.t_s / 3600.0
+    h = facts.t_s / HOUR
     right = np.histogram(h[facts.is_true], bins=edges)[0]
     wrong = np.histogram(h[~facts.is_true], bins=edges)[0]
     mid = edges[:-1] + 0.5
     fig = go.Figure()
     fig.add_trace(go.Bar(x=mid, y=wrong, name="wrong person (false alert)", marker_color=WRONG,
-                         customdata=[_clock(3600 * e) for e in edges[:-1]],
+                         customdata=[_clock(HOUR * e) for e in edges[:-1]],
                          hovertemplate="hour from %{customdata}<br>%{y} false alerts"
                                        "<extra></extra>"))
     fig.add_trace(go.Bar(x=mid, y=right, name="right person", marker_color=RIGHT,
-                         customdata=[_clock(3600 * e) for e in edges[:-1]],
+                         customdata=[_clock(HOUR * e) for e in edges[:-1]],
                          hovertemplate="hour from %{customdata}<br>%{y} correct alerts"
                                        "<extra></extra>"))
     if not facts.t_s.size:
@@ -210,7 +211,7 @@ def _queue_section(summary: Mapping[str, Any], q: pa.Table) -> Section:
     order = np.argsort(_col(q, "t_s"), kind="stable")
     t = _col(q, "t_s")[order]
     w = _col(q, "waiting")[order]
-    x = np.concatenate([[0.0], t / 3600.0])
+    x = np.concatenate([[0.0], t / HOUR])
     y = np.concatenate([[0], w])
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", line_shape="hv", fill="tozeroy",
                                line={"color": "#d35400"}, name="alerts waiting",
@@ -250,7 +251,7 @@ def _assembly_section(summary: Mapping[str, Any], tables: Mapping[str, pa.Table]
                 real_hit |= hit
             kind = "routine crowd" if routine else "gathering"
             fig.add_trace(go.Scatter(
-                x=[s0 / 3600, s1 / 3600, s1 / 3600, s0 / 3600, s0 / 3600],
+                x=[s0 / HOUR, s1 / HOUR, s1 / HOUR, s0 / HOUR, s0 / HOUR],
                 y=[0, 0, top, top, 0], fill="toself", mode="lines",
                 line={"width": 0}, fillcolor=("rgba(150,150,150,0.25)" if routine
                                               else "rgba(241,196,15,0.35)"),
@@ -261,7 +262,7 @@ def _assembly_section(summary: Mapping[str, Any], tables: Mapping[str, pa.Table]
                               (~real_hit, "false alarm", WRONG)):
         if sel.any():
             fig.add_trace(go.Scatter(
-                x=at[sel] / 3600, y=nf[sel], mode="markers", name=name,
+                x=at[sel] / HOUR, y=nf[sel], mode="markers", name=name,
                 marker={"size": 11, "color": colour, "symbol": "diamond"},
                 customdata=[_clock(t) for t in at[sel]],
                 hovertemplate=f"<b>{name}</b><br>%{{customdata}}<br>%{{y}} flagged people"

@@ -18,6 +18,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pyarrow as pa
 
+from sim.units import DAY, HOUR
+
 PALETTE = ("#1b9e77", "#66c2a5", "#d95f02", "#fc8d62", "#7570b3", "#8da0cb", "#e7298a",
            "#f4a6c9", "#66a61e", "#a6d854", "#e6ab02", "#ffd92f")
 WRONG = "#c0392b"
@@ -75,8 +77,8 @@ def _duration(seconds: float | None) -> str:
 
 def _clock(t_s: float) -> str:
     """Simulated time as 'day 1, 14:05' (t = 0 is midnight of day 1)."""
-    day, rest = divmod(int(t_s), 86_400)
-    return f"day {day + 1}, {rest // 3600:02d}:{rest % 3600 // 60:02d}"
+    day, rest = divmod(int(t_s), int(DAY))
+    return f"day {day + 1}, {rest // int(HOUR):02d}:{rest % int(HOUR) // 60:02d}"
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

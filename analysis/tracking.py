@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from analysis.ids import rows_of
+from sim.units import DAY, HOUR
 
 KNOWN_WINDOW_S = 15 * 60.0
 HOME_RADIUS_M = 300.0
@@ -203,7 +204,7 @@ def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home:
           n: int) -> tuple[np.ndarray, np.ndarray]:
     """Whether each person's most frequent night-time capture place is near their home, and the
     chance that a guess drawn from everybody's guesses would be (see the module docstring)."""
-    hour = t % 86_400.0 / 3600.0
+    hour = t % DAY / HOUR
     night = (hour >= NIGHT[0]) | (hour < NIGHT[1])
     out = np.zeros(n, bool)
     chance = np.zeros(n)

@@ -29,6 +29,7 @@ from classroom.presets import Controls, overrides
 from sim.engine import Engine
 from sim.errors import UserError
 from sim.scenario import load_scenario
+from sim.units import DAY
 from sim.world import World, build_world
 
 SAMPLE_PEOPLE = 600  # moving people drawn on the map
@@ -36,7 +37,7 @@ MAX_MARKS = 600  # alerts drawn on the map (the most recent)
 
 
 def _clock(t_s: float) -> str:
-    day, rest = divmod(int(t_s), 86_400)
+    day, rest = divmod(int(t_s), int(DAY))
     h, m = divmod(rest // 60, 60)
     return f"{'day ' + str(day + 1) + ', ' if day else ''}{h:02d}:{m:02d}"
 
@@ -90,7 +91,7 @@ class Run:
         self.created = time.monotonic()
         self.play_start: float | None = None
         self.computed_s = 0.0
-        self.duration_s = 86_400.0
+        self.duration_s = DAY
         self.finished_compute: float | None = None
         self.ev = _Events()
         self.world: World | None = None
@@ -282,7 +283,7 @@ class Run:
         if self.seconds_per_day <= 0:
             played = math.inf
         else:
-            played = (now - self.play_start) * 86_400.0 / self.seconds_per_day
+            played = (now - self.play_start) * DAY / self.seconds_per_day
         return float(min(played, self.computed_s, self.duration_s))
 
     def snapshot(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sim.city import City
 from sim.errors import ScenarioError
 from sim.scenario import Bodycam, Carcam, Facility, GridCity, OsmCity, RadialCity, Scenario
+from sim.units import HOUR
 
 # Bytes per row, from the peak memory of runs of the shipped scenarios (10,000 to 1,000,000
 # people; a watchlist of 100,000,000), rounded up: a resident (population columns, tables,
@@ -123,7 +124,7 @@ def memory_parts(sc: Scenario, city: City | None = None) -> list[Part]:
                  else _block_m(sc))
     for i, d in enumerate(deployments):
         if isinstance(d, Bodycam | Carcam):
-            shift_s = (d.end_h - d.start_h) * 3600.0
+            shift_s = (d.end_h - d.start_h) * HOUR
             step_s = d.dwell_s if isinstance(d, Bodycam) else max(mean_edge / d.speed_mps, 1.0)
             devices = d.officers if isinstance(d, Bodycam) else d.cars
             parts.append(Part("patrol schedule", f"deployment.{i}",

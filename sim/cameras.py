@@ -26,6 +26,7 @@ from sim.city import City
 from sim.errors import ScenarioError
 from sim.rng import keyed_uniform
 from sim.scenario import Bodycam, Carcam, Cctv, Deployment, EntryPoint, Facility, Van
+from sim.units import DAY, HOUR
 
 # A face is usable when the walker faces the camera within 60 degrees.
 _MAX_FACING_DEG = 60.0
@@ -194,8 +195,8 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
             cols["range"].append(np.full(k, spec.range_m))
             cols["height"].append(np.full(k, spec.height_m))
             cols["fixed_q"].append(np.full(k, np.nan))
-        on = (spec.start_h * 3600.0, spec.end_h * 3600.0) \
-            if isinstance(spec, Van | Bodycam | Carcam) else (0.0, 86_400.0)
+        on = (spec.start_h * HOUR, spec.end_h * HOUR) \
+            if isinstance(spec, Van | Bodycam | Carcam) else (0.0, DAY)
         cols["from"].append(np.full(k, on[0]))
         cols["to"].append(np.full(k, on[1]))
     if problems:

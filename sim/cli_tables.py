@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sim.units import HOUR
+
 
 def fmt(v: Any) -> str:
     """A figure for a table: thousands separated, three significant digits."""
@@ -27,7 +29,7 @@ def print_summary(out_console: Console, s: dict[str, Any]) -> None:
     head.add_column("value", justify="right")
     share = s["false_alert_share"]
     rows = [
-        ("people", s["people"]), ("simulated hours", s["duration_s"] / 3600),
+        ("people", s["people"]), ("simulated hours", s["duration_s"] / HOUR),
         ("faces captured", s["captures"]), ("alerts", s["alerts"]),
         ("  pointing at the right person", s["true_alerts"]),
         ("  pointing at the wrong person", s["false_alerts"]),

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from sim.cameras import CAMERA_KINDS, Cameras
 from sim.city import City
 from sim.scenario import Bodycam, Carcam, Deployment
+from sim.units import DAY, HOUR
 
 # A car sees walkers on the street it drives along, not only at the crossing: its interval at a
 # crossing is widened by the time a walker needs to cover the camera's reach (20 m at 1.3 m/s).
@@ -72,7 +73,7 @@ def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
         return Patrols.empty()
     adj = city.adjacency
     parts: list[tuple[np.ndarray, ...]] = []
-    n_days = int(np.ceil(duration_s / 86_400.0))
+    n_days = int(np.ceil(duration_s / DAY))
     for dev in devices:
         spec = deployments[int(cams.deployment[dev])]
         assert isinstance(spec, Bodycam | Carcam)
@@ -88,7 +89,7 @@ def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
                            city.node_y_m[nxt] - city.node_y_m[loop])
             stay = np.maximum(leg / spec.speed_mps, 1.0)
             slack = _CAR_SLACK_S
-        shift = (spec.end_h - spec.start_h) * 3600.0
+        shift = (spec.end_h - spec.start_h) * HOUR
         laps = int(np.ceil(shift / stay.sum())) + 1
         offs = np.concatenate([[0.0], np.cumsum(np.tile(stay, laps))])[:-1]
         keep = offs < shift
@@ -96,7 +97,7 @@ def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
         rel = offs[keep]
         dur = np.tile(stay, laps)[keep]
         for day in range(n_days):
-            t0 = day * 86_400.0 + spec.start_h * 3600.0
+            t0 = day * DAY + spec.start_h * HOUR
             start = t0 + rel
             end = np.minimum(start + dur, t0 + shift)
             parts.append((np.full(nodes.size, dev, np.int64), nodes.astype(np.int32),

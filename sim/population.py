@@ -19,13 +19,12 @@ from sim.order import time_order
 from sim.routing import Router
 from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
+from sim.units import HOUR, MINUTE
 
 AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
 PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport", "visit",
                              "gathering")
 
-_HOUR = 3600.0
-_MINUTE = 60.0
 
 # The day plan of plan_trips. Every value here is an assumption of this model, with no source:
 # round figures for an ordinary weekday. (mean, sd) pairs are normal draws, (low, high) pairs
@@ -241,7 +240,7 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
                                     city.places_of("transit_hub")])
     airports = city.places_of("airport")
     for day, rng in enumerate(streams_for_day):
-        t0 = day * 24 * _HOUR
+        t0 = day * 24 * HOUR
         today = _Day(rng, t0, np.full(pop.n, t0, np.float64))
         _commutes(log, today, pop, shops)
         _home_tours(log, today, pop, spec, shops, leisure_nodes)
@@ -291,8 +290,8 @@ class _Day:
 
     def departures(self, who: np.ndarray, wish_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Those of ``who`` leaving before the last departure (at the hour wished, or once free)."""
-        depart = np.maximum(self.t0 + wish_h * _HOUR, self.free_at[who] + TOUR_GAP_S)
-        ok = depart < self.t0 + LAST_DEPARTURE_H * _HOUR
+        depart = np.maximum(self.t0 + wish_h * HOUR, self.free_at[who] + TOUR_GAP_S)
+        ok = depart < self.t0 + LAST_DEPARTURE_H * HOUR
         return who[ok], depart[ok]
 
 
@@ -308,10 +307,10 @@ def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> N
     is_child = pop.age_band[commuters] == 0
     leave = np.where(is_child, rng.normal(*SCHOOL_LEAVE_H, commuters.size),
                      rng.normal(*WORK_LEAVE_H, commuters.size))
-    leave = day.t0 + np.clip(leave, *LEAVE_RANGE_H) * _HOUR
+    leave = day.t0 + np.clip(leave, *LEAVE_RANGE_H) * HOUR
     stay = np.where(is_child, rng.normal(*SCHOOL_STAY_H, commuters.size),
                     rng.normal(*WORK_STAY_H, commuters.size))
-    stay = np.clip(stay, *STAY_RANGE_H) * _HOUR
+    stay = np.clip(stay, *STAY_RANGE_H) * HOUR
     home = pop.home_node[commuters]
     work = pop.work_node[commuters]
     purpose = np.where(is_child, PURPOSES.index("school"), PURPOSES.index("work"))
@@ -329,7 +328,7 @@ def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> N
         if shop_stop.any():
             s_who = who[shop_stop]
             shop = rng.choice(shops, size=s_who.size)
-            dwell = rng.uniform(*SHOP_STOP_MIN, s_who.size) * _MINUTE
+            dwell = rng.uniform(*SHOP_STOP_MIN, s_who.size) * MINUTE
             day.free_at[s_who] = log.there_and_home(s_who, back[shop_stop], work[sel][shop_stop],
                                                     shop, dwell, PURPOSES.index("errand"))
 
@@ -368,7 +367,7 @@ def _tours_of_rank(log: _TripLog, day: _Day, wish_h: np.ndarray, is_leisure: np.
                     rng.choice(shops, size=who.size)).astype(np.int32)
     purpose = np.where(lei, PURPOSES.index("leisure"), PURPOSES.index("errand"))
     dwell = np.where(lei, rng.uniform(*LEISURE_MIN, who.size),
-                     rng.uniform(*ERRAND_MIN, who.size)) * _MINUTE
+                     rng.uniform(*ERRAND_MIN, who.size)) * MINUTE
     for p in (PURPOSES.index("errand"), PURPOSES.index("leisure")):
         sel = purpose == p
         if not sel.any():
@@ -385,7 +384,7 @@ def _airport_trips(log: _TripLog, day: _Day, pop: Population, spec: PopulationSp
     fly = _people(rng.random(pop.n) < spec.flights_per_day)
     fly, depart = day.departures(fly, rng.uniform(*AIRPORT_DEPART_H, fly.size))
     port = rng.choice(airports, size=fly.size).astype(np.int32)
-    stay = rng.uniform(*AIRPORT_STAY_H, fly.size) * _HOUR
+    stay = rng.uniform(*AIRPORT_STAY_H, fly.size) * HOUR
     day.free_at[fly] = log.there_and_home(fly, depart, pop.home_node[fly], port, stay,
                                           PURPOSES.index("airport"))
 
@@ -396,7 +395,7 @@ def _visits(log: _TripLog, day: _Day, pop: Population, node: int, per_day: float
     who = _people(rng.random(pop.n) < per_day / max(pop.n, 1))
     who, depart = day.departures(who, rng.uniform(*VISIT_DEPART_H, who.size))
     dest = np.full(who.size, node, np.int32)
-    stay = rng.uniform(*VISIT_STAY_H, who.size) * _HOUR
+    stay = rng.uniform(*VISIT_STAY_H, who.size) * HOUR
     day.free_at[who] = log.there_and_home(who, depart, pop.home_node[who], dest, stay,
                                           PURPOSES.index("visit"))
 
@@ -472,11 +471,11 @@ def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec]
     starts, ends = [], []
     shares = np.asarray(group_shares, np.float64)
     for i, (g, node, rng) in enumerate(zip(specs, nodes, rngs, strict=True)):
-        start = (g.day * 24 + g.start_h) * _HOUR
-        end = start + g.duration_h * _HOUR
+        start = (g.day * 24 + g.start_h) * HOUR
+        end = start + g.duration_h * HOUR
         starts.append(start)
         ends.append(end)
-        free = _free_during(trips, pop, start - _HOUR, end + _HOUR) & ~taken
+        free = _free_during(trips, pop, start - HOUR, end + HOUR) & ~taken
         mix = (np.array([g.group_mix.get(n, 0.0) for n in pop.group_names]) if g.group_mix
                else shares)
         want = np.floor(mix / mix.sum() * g.size + 0.5).astype(np.int64)

@@ -37,6 +37,7 @@ from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams, declare
 from sim.routing import Router
 from sim.scenario import Deployment, Facility, Scenario
+from sim.units import DAY, HOUR
 from sim.watchlist import Watchlist, build_watchlist
 
 _FOOTFALL_SAMPLE = 20_000
@@ -232,7 +233,7 @@ def _facility_checks(scenario: Scenario, deployments: list[Deployment], cams: Ca
             impostor = rng.integers(0, max(spec.inmates, 1), n_imp) if spec.inmates else \
                 np.zeros(0, np.int64)
             who = np.concatenate([inmate, impostor])
-            t = day * 86_400.0 + rng.uniform(7.0, 21.0, who.size) * 3600.0
+            t = day * DAY + rng.uniform(7.0, 21.0, who.size) * HOUR
             parts.append({"t_s": t, "camera_id": np.full(who.size, cam),
                           "inmate_id": who, "group_id": group[who] if who.size else who,
                           "genuine": np.arange(who.size) < inmate.size})
@@ -263,9 +264,9 @@ def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
     speed = pop.speed_mps[trips.person_id[sample]][order]
     keys = []
     for m, node, along in steps:
-        hour = ((depart[:m] + along / speed[:m]) // 3600).astype(np.int64) % 24
+        hour = ((depart[:m] + along / speed[:m]) // HOUR).astype(np.int64) % 24
         keys.append(node.astype(np.int64) * 24 + hour)
     n_keys = city.n_nodes * 24
     counts = np.bincount(np.concatenate(keys), minlength=n_keys)
-    n_days = max(1.0, float(np.ceil(trips.depart_s.max() / 86400.0)))
+    n_days = max(1.0, float(np.ceil(trips.depart_s.max() / DAY)))
     return np.asarray(counts.reshape(city.n_nodes, 24) * (trips.n / k / n_days), np.float64)

@@ -37,14 +37,14 @@ def test_only_the_engine_touches_simpy() -> None:
 
 
 def test_analysis_imports_only_the_schema_from_sim() -> None:
-    """analysis reads the files: from sim it takes their schema and the helper that writes a
-    file atomically, nothing of the model."""
+    """analysis reads the files: from sim it takes their schema, the units of time and the
+    helper that writes a file atomically, nothing of the model."""
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and \
                     node.module.startswith("sim"):
-                assert node.module in ("sim.schema", "sim.files"), \
+                assert node.module in ("sim.schema", "sim.files", "sim.units"), \
                     f"{path.name} imports {node.module}"
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.coins import Coins
+from sim.units import DAY
 from sim.world import World
 
 # [(table, columns)]: "captures" rows, or rows of a table held until their t_s.
@@ -30,7 +31,7 @@ class Context:
                ) -> npt.NDArray[np.bool_]:
         """Whether each device is operating at that time of day (vans work set hours)."""
         c = self.world.cameras
-        tod = when % 86_400.0
+        tod = when % DAY
         return np.asarray((tod >= c.active_from_s[cam]) & (tod < c.active_to_s[cam]), bool)
 
 

@@ -12,6 +12,7 @@ from sim.cameras import capture_quality
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
+from sim.units import HOUR
 
 
 class CrowdCaptures(BaseSensor):
@@ -54,7 +55,7 @@ class CrowdCaptures(BaseSensor):
         ckey = ctx.camera_key[cam]
         # When in their stay the frame is grabbed (up to an hour in), and how the face is
         # turned in a crowd (keyed, so the same person gets the same frame).
-        when = t.arrive_s[trip] + keyed_uniform(ctx.coins.crowd_time, trip, ckey) * 3600.0
+        when = t.arrive_s[trip] + keyed_uniform(ctx.coins.crowd_time, trip, ckey) * HOUR
         facing = 0.5 + 0.5 * keyed_uniform(ctx.coins.crowd_facing, trip, ckey)
         caught = keyed_uniform(ctx.coins.capture_crowd, trip, ckey) < c.p_capture[cam]
         caught &= (when < ctx.duration_s) & ctx.active(cam, when)
@@ -62,7 +63,7 @@ class CrowdCaptures(BaseSensor):
         node = t.dest_node[trip]
         x, y = w.city.node_x_m[node], w.city.node_y_m[node]
         dist = np.hypot(x - c.x_m[cam], y - c.y_m[cam])
-        hour = (when // 3600.0).astype(np.int64) % 24
+        hour = (when // HOUR).astype(np.int64) % 24
         crowd = w.walkers_per_hour[node, hour] / 60.0
         quality = capture_quality(np.maximum(dist, 5.0), c.height_m[cam], c.range_m[cam],
                                   facing, hour, crowd, np.zeros(trip.size))

@@ -12,6 +12,7 @@ from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT
 from sim.rng import keyed_uniform
 from sim.scenario import Bodycam
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
+from sim.units import HOUR
 
 SCAN_RULES = ("all", "suspicion_only", "none")  # Bodycam.scan
 
@@ -69,7 +70,7 @@ class PatrolEncounters(BaseSensor):
         trip, when, dev, node = trip[keep], when[keep], dev[keep], node[keep]
         c = w.cameras
         person = t.person_id[trip]
-        hour = (when // 3600.0).astype(np.int64) % 24
+        hour = (when // HOUR).astype(np.int64) % 24
         ckey = ctx.camera_key[dev]
         is_officer = c.kind[dev] == CAMERA_KINDS.index("bodycam")
         # Officers stop passers-by at their stop rate, weighted by each group's propensity:

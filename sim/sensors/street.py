@@ -14,6 +14,7 @@ from sim.cameras import capture_quality
 from sim.rng import keyed_uniform
 from sim.routing import Steps
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output, take
+from sim.units import HOUR
 
 MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
 
@@ -97,7 +98,7 @@ class StreetPassages(BaseSensor):
         caught &= ctx.active(cam, when)
         trip, cam, when, dist, facing, px, py = take(caught, trip, cam, when, dist, facing, px,
                                                      py)
-        hour = (when // 3600.0).astype(np.int64) % 24
+        hour = (when // HOUR).astype(np.int64) % 24
         crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
         quality = capture_quality(dist, w.cameras.height_m[cam], w.cameras.range_m[cam], facing,
                                   hour, crowd, w.population.speed_mps[t.person_id[trip]])

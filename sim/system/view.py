@@ -24,6 +24,7 @@ import pyarrow as pa
 from sim.scenario import Scenario
 from sim.system.assembly import AssemblyDetector
 from sim.tables import batch, dict_array
+from sim.units import DAY
 
 SOURCES = ("alert", "retained")  # identity_log.source
 Columns = dict[str, np.ndarray]
@@ -93,7 +94,7 @@ class SystemView:
         lst = self.cam_list[cam]
         log: list[Columns] = []
         matched: list[tuple[np.ndarray, np.ndarray]] = []
-        keep_s = self.s.governance.retention_days * 86_400.0
+        keep_s = self.s.governance.retention_days * DAY
         for column in ("linked_identity", "false_identity"):
             if column in cap:
                 # Kept captures a later search found: under its owner's identity, or (searched
