@@ -26,6 +26,7 @@ from sim.city import City
 from sim.errors import ScenarioError
 from sim.rng import keyed_uniform
 from sim.scenario import Bodycam, Carcam, Cctv, Deployment, EntryPoint, Facility, Van
+from sim.schema import CAMERA_KINDS as CAMERA_KINDS
 from sim.units import DAY, HOUR
 
 # A face is usable when the walker faces the camera within 60 degrees.
@@ -41,8 +42,6 @@ FAST_WALK_MPS = 1.4  # motion blur starts above this speed
 BLUR_PER_MPS = 0.15
 
 
-CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point", "bodycam", "carcam",
-                                 "facility")
 # Devices that watch the street through a fixed view (the others: doors, patrols).
 STREET_VIEW_KINDS: tuple[str, ...] = ("cctv", "van")
 

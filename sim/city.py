@@ -23,14 +23,11 @@ import shapely
 from sim.errors import ScenarioError
 from sim.rng import Streams, declare, keyed_uniform
 from sim.scenario import GridCity, OsmCity, Places, RadialCity, expand_map_path
+from sim.schema import PLACE_TYPES as PLACE_TYPES
 
 if TYPE_CHECKING:
     import networkx as nx
 
-PLACE_TYPES: tuple[str, ...] = (
-    "workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school", "hospital",
-    "airport", "prison",
-)
 # Scenario key (city.places.<key>) for each place type.
 _PLACE_KEYS = {
     "workplace": "workplaces", "shop": "shops", "transit_hub": "transit_hubs", "plaza": "plazas",

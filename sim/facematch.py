@@ -46,14 +46,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import log_ndtr, logit, ndtr, ndtri
 
-if TYPE_CHECKING:
-    pass
+from sim.schema import AGE_BANDS as AGE_BANDS
 
 Array = npt.NDArray[np.float64]
 
@@ -63,7 +61,6 @@ NIST_GROUPS: tuple[str, ...] = (
 )
 SEXES: tuple[str, ...] = ("male", "female")
 RACES: tuple[str, ...] = ("white", "black", "asian", "amerindian")
-AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")  # as sim.population's age_band
 ADULT = AGE_BANDS.index("adult")
 
 _EPS = 1e-12

@@ -19,12 +19,9 @@ from sim.order import time_order
 from sim.routing import Router
 from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
+from sim.schema import AGE_BANDS as AGE_BANDS
+from sim.schema import PURPOSES as PURPOSES
 from sim.units import HOUR, MINUTE
-
-AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
-PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport", "visit",
-                             "gathering")
-
 
 # The day plan of plan_trips. Every value here is an assumption of this model, with no source:
 # round figures for an ordinary weekday. (mean, sd) pairs are normal draws, (low, high) pairs

@@ -22,12 +22,28 @@ RUN_MARKER = "run.json"
 PAGE_GENERATOR = "<meta name='generator' content='survsim'>"
 
 
+# The values of the enumerated columns, declared once: the modules that write or read them
+# take them from here (tests/test_architecture.py checks written runs hold no other value).
+AGE_BANDS: tuple[str, ...] = ("child", "adult", "senior")
+PURPOSES: tuple[str, ...] = ("work", "school", "errand", "leisure", "home", "airport", "visit",
+                             "gathering")
+PLACE_TYPES: tuple[str, ...] = ("workplace", "shop", "transit_hub", "plaza", "place_of_worship",
+                                "school", "hospital", "airport", "prison")
+CAMERA_KINDS: tuple[str, ...] = ("cctv", "van", "entry_point", "bodycam", "carcam", "facility")
+REVIEW_VERDICTS: tuple[str, ...] = ("confirmed", "rejected", "dropped", "auto_acted")
+SUBJECTS: tuple[str, ...] = ("inmate", "staff", "visitor", "impostor")
+IDENTITY_SOURCES: tuple[str, ...] = ("alert", "retained")
+ASSEMBLY_FLAGS: tuple[str, ...] = ("listed", "label")
+STOP_OUTCOMES: tuple[str, ...] = ("arrest", "wrongful_stop", "missed")
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     type: pa.DataType
     unit: str
     meaning: str
+    values: tuple[str, ...] = ()  # an enumerated column's values (a dictionary column)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a cheap key for the schema cache
@@ -70,7 +86,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("people", "truth", "Everyone who lives in the city.", (
         Column("person_id", pa.int32(), "", "Person index."),
         Column("group_id", pa.int16(), "", "Demographic group (see groups)."),
-        Column("age_band", _DICT, "", "child, adult or senior."),
+        Column("age_band", _DICT, "", "child, adult or senior.", AGE_BANDS),
         Column("home_node", pa.int32(), "", "Street node of the home."),
         Column("work_node", pa.int32(), "", "Workplace or school node; -1 if none."),
         Column("speed_mps", pa.float32(), "m/s", "Walking speed."),
@@ -93,7 +109,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("range_m", pa.float64(), "m", "Distance at which faces are usable."),
         Column("height_m", pa.float64(), "m", "Mounting height above the street."),
         Column("kind", _DICT, "", "cctv, van, entry_point (door camera), bodycam, carcam or "
-                                  "facility."),
+                                  "facility.", CAMERA_KINDS),
         Column("watchlist", _DICT, "", "The list it searches."),
         Column("active_from_s", pa.float64(), "s", "Daily start of operation (time of day)."),
         Column("active_to_s", pa.float64(), "s", "Daily end of operation (time of day)."),
@@ -105,7 +121,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("arrive_s", pa.float64(), "s", "Arrival time since the start."),
         Column("origin_node", pa.int32(), "", "Start node."),
         Column("dest_node", pa.int32(), "", "End node."),
-        Column("purpose", _DICT, "", "work, school, errand, leisure or home."),
+        Column("purpose", _DICT, "", "work, school, errand, leisure or home.", PURPOSES),
         Column("length_m", pa.float64(), "m", "Route length."),
     )),
     Table("captures", "truth", "Faces captured by a camera, in time order.", (
@@ -133,7 +149,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("t_s", pa.float64(), "s", "Time of the verdict."),
         Column("wait_s", pa.float64(), "s", "Time the alert waited for a reviewer."),
         Column("verdict", _DICT, "", "confirmed, rejected, dropped (queue full) or auto_acted "
-                                     "(queue full, acted on unreviewed)."),
+                                     "(queue full, acted on unreviewed).", REVIEW_VERDICTS),
     )),
     Table("patrol_stops", "truth", "People stopped by patrol officers (body-worn cameras).", (
         Column("patrol_stop_id", pa.int64(), "", "Stop index, in time order."),
@@ -148,7 +164,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("t_s", pa.float64(), "s", "Time of the check."),
         Column("camera_id", pa.int32(), "", "The facility's door camera."),
         Column("subject", _DICT, "", "inmate, staff, visitor or impostor (someone posing as "
-                                     "another)."),
+                                     "another).", SUBJECTS),
         Column("person_id", pa.int32(), "", "The resident checked (-1 for inmates)."),
         Column("inmate_id", pa.int32(), "", "The inmate checked (-1 for residents)."),
         Column("group_id", pa.int16(), "", "Group of the person checked."),
@@ -163,7 +179,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("identity", pa.int32(), "",
                "The person whose face the entry is linked to (the searched face)."),
         Column("source", _DICT, "", "alert (a match against a list) or retained (found by "
-                                    "a retrospective search of kept captures)."),
+                                    "a retrospective search of kept captures).",
+               IDENTITY_SOURCES),
         Column("kept_until_s", pa.float64(), "s", "When the capture is deleted."),
     )),
     Table("gatherings", "truth", "Gatherings that really took place.", (
@@ -187,7 +204,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("x_m", pa.float64(), "m", "Where (projected x of the camera)."),
         Column("y_m", pa.float64(), "m", "Where (projected y)."),
         Column("n_flagged", pa.int32(), "", "Flagged people counted."),
-        Column("flag", _DICT, "", "listed (watchlist matches) or label (classifier)."),
+        Column("flag", _DICT, "", "listed (watchlist matches) or label (classifier).",
+               ASSEMBLY_FLAGS),
     )),
     Table("assembly_members", "system", "The flagged sightings that raised each assembly "
                                         "alarm.", (
@@ -220,7 +238,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("t_s", pa.float64(), "s", "Time the officer reached the person (or the place)."),
         Column("person_id", pa.int32(), "", "Who was stopped (the person whose face alerted)."),
         Column("outcome", _DICT, "", "arrest (the listed person), wrongful_stop (someone "
-                                     "else) or missed (gone when the officer arrived)."),
+                                     "else) or missed (gone when the officer arrived).",
+               STOP_OUTCOMES),
         Column("duration_s", pa.float64(), "s", "How long the person was held."),
         Column("response_s", pa.float64(), "s", "Time from alert to reaching the person."),
     )),

@@ -125,3 +125,32 @@ def test_a_run_does_not_import_networkx() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_enumerated_columns_hold_only_their_declared_values() -> None:
+    """Each enumerated column's values are declared once (sim.schema); the runs of the policy
+    scenarios write no other value (stops, reviews, door checks, assembly flags, sources...)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sim.api import run
+    from sim.scenario import load_scenario
+    from sim.schema import TABLES
+    from tests.conftest import SCENARIOS
+
+    seen: set[tuple[str, str]] = set()
+    for name in ("bodycam_stops", "capital_cctv_regulated", "prison", "minority_alarm",
+                 "capital_protest"):
+        res = run(load_scenario(SCENARIOS / f"{name}.toml", ["population.people=4000"]))
+        for table, t in res.tables.items():
+            for col in TABLES[table].columns:
+                if not (col.values and t.num_rows):
+                    continue
+                used = set(pc.unique(t.column(col.name).combine_chunks()).cast(
+                    pa.string()).to_pylist())
+                assert used <= set(col.values), (table, col.name, used - set(col.values))
+                seen.add((table, col.name))
+    # The runs exercised the enumerations (a test that saw none could not fail).
+    assert {("stops", "outcome"), ("reviews", "verdict"), ("verifications", "subject"),
+            ("identity_log", "source"), ("assembly_alerts", "flag"),
+            ("trips", "purpose"), ("cameras", "kind")} <= seen, seen

@@ -22,11 +22,11 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sim.scenario import Scenario
+from sim.schema import IDENTITY_SOURCES
 from sim.system.assembly import AssemblyDetector
 from sim.tables import batch, dict_array
 from sim.units import DAY
 
-SOURCES = ("alert", "retained")  # identity_log.source
 Columns = dict[str, np.ndarray]
 
 
@@ -95,6 +95,7 @@ class SystemView:
         log: list[Columns] = []
         matched: list[tuple[np.ndarray, np.ndarray]] = []
         keep_s = self.s.governance.retention_days * DAY
+        retained = IDENTITY_SOURCES.index("retained")
         for column in ("linked_identity", "false_identity"):
             if column in cap:
                 # Kept captures a later search found: under its owner's identity, or (searched
@@ -102,7 +103,7 @@ class SystemView:
                 found = np.flatnonzero(cap[column] >= 0)
                 log.append({"row": found, "capture_id": ids[found], "t_s": cap["t"][found],
                             "camera_id": cam[found], "identity": cap[column][found],
-                            "source": np.full(found.size, SOURCES.index("retained"), np.int16),
+                            "source": np.full(found.size, retained, np.int16),
                             "kept_until_s": cap["t"][found] + keep_s})
         alerting = np.flatnonzero(cap["claimed"] >= 0)
         alerting = alerting[cap["t"][alerting] + self.latency_s < self.duration_s]
@@ -115,7 +116,7 @@ class SystemView:
             # A match is logged under the identity it was matched to (kept for the run).
             log.append({"row": rows, "capture_id": ids[rows], "t_s": cap["t"][rows],
                         "camera_id": cam[rows], "identity": self.list_identity[li][claimed],
-                        "source": np.full(rows.size, SOURCES.index("alert"), np.int16),
+                        "source": np.full(rows.size, IDENTITY_SOURCES.index("alert"), np.int16),
                         "kept_until_s": np.full(rows.size, np.inf)})
             t_alert = cap["t"][rows] + self.latency_s
             score, confirms, finds = cap["score"][rows], cap["confirms"][rows], \
@@ -149,7 +150,7 @@ class SystemView:
             "t_s": pa.array(rows["t_s"][order]),
             "camera_id": pa.array(rows["camera_id"][order].astype(np.int32)),
             "identity": pa.array(rows["identity"][order].astype(np.int32)),
-            "source": dict_array(rows["source"][order], SOURCES),
+            "source": dict_array(rows["source"][order], IDENTITY_SOURCES),
             "kept_until_s": pa.array(rows["kept_until_s"][order]),
         })))
 
