@@ -2,7 +2,7 @@
 
 The designs and the estimators are SALib's (Morris 1991 with Campolongo et al. 2007's mu*;
 Saltelli 2010 / Jansen for Sobol's first-order and total indices, with bootstrap intervals).
-``sim.experiments.sensitivity`` runs the scenario at every point of the design; this module is
+``sim.edge.experiments.sensitivity`` runs the scenario at every point of the design; this module is
 pure: from the inputs' ranges and the runs' metrics to indices, to whether each input matters,
 and to whether a conclusion holds over the whole range ("robust") or turns on some inputs
 ("depends on X").

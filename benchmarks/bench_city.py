@@ -6,7 +6,7 @@ median of the repetitions, with a 10,000-person baseline measured in the same ru
 scaling ratio (wall 100k / wall 10k) compares like with like.
 
 Each measured repetition runs in a fresh subprocess, so its peak RSS is its own. The child times
-``sim.load_scenario`` + ``sim.api.run(..., out=tmpdir)`` with ``time.perf_counter`` (imports are
+``sim.load_scenario`` + ``sim.run(..., out=tmpdir)`` with ``time.perf_counter`` (imports are
 timed separately and not counted) and reports ``ru_maxrss`` as JSON on stdout. Baseline and target
 runs are interleaved so that drift on the machine affects both alike.
 
@@ -94,7 +94,7 @@ def route_cache(cold: bool) -> Iterator[str]:
 
 def warm_imports() -> None:
     """Import, before the clock starts, what a run would otherwise import on first use: the
-    analysis modules ``sim.api.run`` imports when it is called, and pandas, which pyarrow
+    analysis modules ``sim.edge.api.run`` imports when it is called, and pandas, which pyarrow
     imports the first time it converts a Python list or a chunked column (about 0.4 s on the
     development machine). Imports are timed separately (``import_s``), never in ``wall_s``."""
     import pyarrow as pa
@@ -111,7 +111,7 @@ def child(people: int, cameras: int, hours: float, out: Path) -> dict[str, Any]:
 
     t_import = time.perf_counter()
     import sim
-    from sim.api import run
+    from sim.edge.api import run
 
     warm_imports()
     import_s = time.perf_counter() - t_import

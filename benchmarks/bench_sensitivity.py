@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyarrow.parquet as pq
     from bench_sweep import same as same_table
 
-    from sim.experiments import parse_vary, sensitivity
+    from sim.edge.experiments import parse_vary, sensitivity
 
     factors = parse_vary(VARY)
     times, tables, result = [], [], {}

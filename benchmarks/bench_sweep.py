@@ -88,7 +88,7 @@ def one_round(g: dict[str, list[float]], replications: int, tmp: Path,
     """Each backend once, in the given order; wall seconds and the datasets."""
     from distributed import Client, LocalCluster
 
-    from sim.experiments import sweep
+    from sim.edge.experiments import sweep
 
     times: dict[str, float] = {}
     tables: dict[str, object] = {}
@@ -119,7 +119,7 @@ def one_round(g: dict[str, list[float]], replications: int, tmp: Path,
 
 
 def _warm() -> None:
-    import sim.api  # noqa: F401
+    import sim.edge.api  # noqa: F401
 
 
 LABELS = ["local, 1 worker", "local, 2 workers", "dask, 2 workers"]

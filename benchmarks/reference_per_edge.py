@@ -25,7 +25,7 @@ measures survsim's speed-up over it, both run in the same invocation:
   ``"reference.per_edge"``); no global RNG. The run stops at ``scenario.duration_s``.
   The reference covers what ``capital_cctv`` uses (street cameras, one watchlist, no review):
   no door, crowd or patrol captures, no review queue, stops or identity log.
-- **survsim**: ``sim.load_scenario`` + ``sim.api.run(scenario, out=tmpdir, overwrite=True)``,
+- **survsim**: ``sim.load_scenario`` + ``sim.edge.api.run(scenario, out=tmpdir, overwrite=True)``,
   the whole pipeline (world, engine, every table written, read back, summary, tracking).
 
 What is timed (``time.perf_counter``), in both cases the **full pipeline** from the scenario to
@@ -435,7 +435,7 @@ def scenario_overrides(people: int) -> list[str]:
 
 def child_survsim(people: int, out: Path) -> dict[str, Any]:
     """survsim's full run in this process (call in a fresh process)."""
-    from sim.api import run
+    from sim.edge.api import run
 
     warm_imports()  # not timed: what a run would import on first use
 
@@ -701,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         "decide": args.decide,
         "route_cache": cache_mode,
         "timed": "full pipeline in both: load_scenario + build_world + simulation + output "
-                 "(survsim: sim.api.run with out=tmpdir); imports not counted",
+                 "(survsim: sim.edge.api.run with out=tmpdir); imports not counted",
         "target_speedup": TARGET_SPEEDUP,
         "sizes": stats,
         "runs": {str(s.people): {"survsim": s.survsim, "reference": s.reference} for s in sizes},

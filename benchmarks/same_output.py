@@ -36,7 +36,7 @@ def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str]) -> No
     """Run every scenario with the code of ``tree`` (one fresh process), into ``out``."""
     code = (
         "import sys\n"
-        "from sim.api import run\n"
+        "from sim.edge.api import run\n"
         "from sim.scenario import load_scenario\n"
         "sets = sys.argv[2].split('\\x1f') if sys.argv[2] else []\n"
         "for p in sys.argv[3:]:\n"

@@ -10,13 +10,13 @@ from sim.errors import ScenarioError, UserError
 from sim.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
-    from sim.api import RunResult, run, stream
+    from sim.edge.api import RunResult, run, stream
 
 
 def __getattr__(name: str) -> Any:
-    # run/stream live in the edge module sim.api; imported lazily so `import sim` stays light.
+    # run/stream live in the edge layer (sim.edge.api); imported lazily: `import sim` stays light.
     if name in ("run", "stream", "RunResult"):
-        from sim import api
+        from sim.edge import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """``python -m sim``: the survsim command line."""
 
-from sim.cli import main
+from sim.edge.cli import main
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ every message is at most a few thousand characters, and a scenario that validate
     python -m tests.fuzz --cases 10000              # validate (and sweep) every case
     python -m tests.fuzz --cases 10000 --run 200    # ... and run 200 of the valid ones
 
-Cases run in this process (``sim.cli.main`` with the arguments), so 10,000 take minutes; runs
+Cases run in this process (``sim.edge.cli.main`` with the arguments), so 10,000 take minutes; runs
 go to a child process with a memory cap, so one that would exhaust memory is seen as such.
 """
 
@@ -387,8 +387,8 @@ def materialise(case: Case, folder: Path) -> None:
 
 
 def run_in_process(argv: list[str], cwd: Path) -> Outcome:
-    """``survsim ARGV`` through ``sim.cli.main`` in this process."""
-    from sim import cli
+    """``survsim ARGV`` through ``sim.edge.cli.main`` in this process."""
+    from sim.edge import cli
 
     err, out = io.StringIO(), io.StringIO()
     started = time.perf_counter()

@@ -17,7 +17,7 @@ import pytest
 from classroom.app import is_loopback, render, start_run
 from classroom.presets import LESSONS, PRESETS, Controls, overrides
 from classroom.session import Run, Sessions, article, singular
-from sim.api import run as sim_run
+from sim.edge.api import run as sim_run
 from sim.scenario import load_scenario
 from tests.conftest import ROOT
 

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from sim.edge.experiments import compare, parse_grid, sweep
 from sim.errors import UserError
-from sim.experiments import compare, parse_grid, sweep
 from tests.conftest import ROOT, SCENARIOS
 
 SMALL = ["population.people=500", "duration_h=8"]
@@ -177,7 +177,7 @@ def test_tuned_allocator_changes_no_result() -> None:
 
 @pytest.mark.slow
 def test_model_uncertainty_widens_compare_intervals(tmp_path: Path) -> None:
-    from sim.experiments import compare
+    from sim.edge.experiments import compare
 
     fixed = tmp_path / "fixed.toml"
     fixed.write_text(f'extends = "{CLASSROOM}"\nname = "fixed"\n[population]\npeople = 2500\n'

@@ -261,7 +261,7 @@ def test_pbf_and_graphml_extracts(tmp_path: Path) -> None:
 @needs_data
 def test_short_scenario_end_to_end_with_report(tmp_path: Path) -> None:
     from analysis.report_many import build_report
-    from sim.api import run
+    from sim.edge.api import run
 
     sc = load_scenario(ROOT / "scenarios" / "real_city_example.toml", [
         f"city.path={json.dumps(str(_extract(AGS)))}", "population.people=2000",

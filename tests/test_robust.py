@@ -300,7 +300,7 @@ def test_every_output_file_records_the_library_versions(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sweep_and_compare_tables_record_the_versions(tmp_path: Path) -> None:
-    from sim.experiments import compare, sweep
+    from sim.edge.experiments import compare, sweep
 
     sc = tmp_path / "s.toml"
     sc.write_text(f'extends = "{SMALL}"\nduration_h = 2\n[population]\npeople = 300\n')

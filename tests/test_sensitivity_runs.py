@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis import sensitivity as sa
+from sim.edge.experiments import parse_vary, sensitivity
 from sim.errors import ScenarioError, UserError
-from sim.experiments import parse_vary, sensitivity
 from tests.conftest import SCENARIOS
 from tests.test_bad_input import assert_user_error, survsim
 from tests.test_experiments import same

@@ -1,6 +1,6 @@
 """Many runs: comparisons of scenarios and parameter sweeps, on local processes or Dask.
 
-An edge module (like ``sim.api``): it runs simulations and hands their summaries to
+An edge module (like ``sim.edge.api``): it runs simulations and hands their summaries to
 ``analysis.compare``. Replication ``r`` of every scenario or sweep point uses the same seed and
 replication index, so they share their common random numbers. Results do not depend on where a
 run executed: every task is a pure function of (scenario, overrides, seed, replication).
@@ -65,7 +65,7 @@ def run_task(scenario: dict[str, Any], seed: int, replication: int,
              out: str | None = None) -> dict[str, float]:
     """One run, returning its flattened summary (executed in a worker process)."""
     from analysis.compare import flatten
-    from sim.api import run
+    from sim.edge.api import run
     from sim.procs import tune_allocator
 
     tune_allocator()  # a worker process of ours (or Dask's): see sim.procs
@@ -642,7 +642,7 @@ def _write_atomic(table: pa.Table, path: Path) -> None:
 def _with_versions(table: pa.Table) -> pa.Table:
     """The table with the survsim and library versions in its metadata."""
     from sim import __version__
-    from sim.api import library_versions
+    from sim.edge.api import library_versions
 
     return table.replace_schema_metadata({
         **(table.schema.metadata or {}), b"survsim_version": __version__.encode(),

@@ -1,4 +1,4 @@
-"""The ``survsim`` command line (also ``python -m sim``): a thin layer over :mod:`sim.api`.
+"""The ``survsim`` command line (also ``python -m sim``): a thin layer over :mod:`sim.edge.api`.
 
 Every problem a user can cause ends as readable lines on stderr and exit code 2, never a
 traceback.
@@ -19,11 +19,11 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import __version__
-from sim.cli_tables import fmt, print_sensitivity, print_summary
+from sim.edge.cli_tables import fmt, print_sensitivity, print_summary
 from sim.errors import Interrupted, ScenarioError, UserError, short, shown
 
 if TYPE_CHECKING:
-    from sim.api import RunResult
+    from sim.edge.api import RunResult
     from sim.scenario import Scenario
 
 app = typer.Typer(
@@ -191,7 +191,7 @@ def _check_report_free(run_dir: Path) -> None:
 
 def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replication: int,
                        overwrite: bool, *, show: bool) -> RunResult:
-    from sim.api import run as run_scenario
+    from sim.edge.api import run as run_scenario
 
     if not show:
         return run_scenario(sc, seed=seed, replication=replication, out=run_dir,
@@ -242,7 +242,7 @@ def compare(
 ) -> None:
     """Run scenarios side by side on common random numbers; write comparison.parquet and
     report.html."""
-    from sim.experiments import compare as run_compare
+    from sim.edge.experiments import compare as run_compare
     from sim.scenario import load_scenario
 
     progress, update = _progress_bar("Comparing", quiet)
@@ -308,8 +308,8 @@ def sweep(
     = False,
 ) -> None:
     """Run a grid of parameter values; each point is written as soon as it is done."""
-    from sim.experiments import check_points, parse_grid
-    from sim.experiments import sweep as run_sweep
+    from sim.edge.experiments import check_points, parse_grid
+    from sim.edge.experiments import sweep as run_sweep
 
     g = parse_grid(grid)
     if dry_run:
@@ -368,13 +368,13 @@ def sensitivity(
     """Which inputs drive each conclusion: Morris or Sobol sensitivity (SALib) over scenario
     keys and the face-match model's assumptions; writes indices.parquet and report.html."""
     from analysis.sensitivity import NOISE_REPLICATIONS, runs_in
-    from sim.experiments import parse_vary
-    from sim.experiments import sensitivity as run_sensitivity
+    from sim.edge.experiments import parse_vary
+    from sim.edge.experiments import sensitivity as run_sensitivity
 
     factors = parse_vary(vary)
     n = samples or (10 if method == "morris" else 64)
     if dry_run:
-        from sim.experiments import check_design
+        from sim.edge.experiments import check_design
 
         points = check_design(scenario, factors, method, n, against, set_ or [])
         roles = 2 if against else 1

@@ -1,0 +1,11 @@
+"""The edge layer: where survsim meets its users and its analysis.
+
+- ``api``: ``sim.run`` and ``sim.stream`` (build a world, run the engine, write the files,
+  summarise);
+- ``cli``: the ``survsim`` command line, a thin layer over ``api`` and ``experiments`` (its
+  tables in ``cli_tables``);
+- ``experiments``: many runs (compare, sweep, sensitivity) on local processes or Dask.
+
+Only this layer imports ``analysis`` (tests/test_architecture.py): the model below it (``sim``)
+produces event tables and never reads its own results.
+"""
