@@ -1,8 +1,9 @@
 """survsim's on-disk cache: prepared street maps, routing tables and camera coverage.
 
 All are pure functions of their inputs, slow to compute and the same in every run of a city (or
-camera network), so a run keeps them in ``$SURVSIM_CACHE`` (default
-``$XDG_CACHE_HOME/survsim``, else ``~/.cache/survsim``) and the next run loads them instead.
+camera network), so a run keeps them in ``$SURVSIM_CACHE`` (default: the platform's cache
+folder, ``$XDG_CACHE_HOME/survsim``, else ``~/.cache/survsim`` on Linux) and the next run loads
+them instead.
 Entries are keyed by a hash of everything they are computed from (and the versions of the code
 that computes them), written under a temporary name of their own and renamed, so concurrent
 runs (a sweep's workers, the classroom's sessions) never read half an entry; an entry that
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 Arrays = dict[str, np.ndarray]
 
@@ -42,8 +44,7 @@ def cache_dir() -> Path:
     env = os.environ.get("SURVSIM_CACHE", "").strip()
     if env and env.lower() not in _OFF:
         return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "survsim"
+    return Path(platformdirs.user_cache_dir("survsim", appauthor=False))
 
 
 def route_cache_bytes() -> int:

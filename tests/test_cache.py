@@ -5,6 +5,7 @@ can be turned off."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +213,20 @@ def test_concurrent_runs_share_one_entry(cache_dir: Path) -> None:
             assert np.array_equal(getattr(r, name), getattr(expected, name)), name
     assert len(entries(cache_dir)) == 1
     assert not [p for p in cache_dir.iterdir() if p.name.startswith(".")], "no temporary left"
+
+
+def test_the_default_folder_is_the_platforms_cache_folder(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    """Without SURVSIM_CACHE, the cache lives in the platform's cache folder (platformdirs;
+    on Linux $XDG_CACHE_HOME, else ~/.cache); SURVSIM_CACHE names another one."""
+    import platformdirs
+
+    from sim.cache import cache_dir
+
+    monkeypatch.delenv("SURVSIM_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == Path(platformdirs.user_cache_dir("survsim", appauthor=False))
+    if sys.platform.startswith("linux"):
+        assert cache_dir() == tmp_path / "xdg" / "survsim"
+    monkeypatch.setenv("SURVSIM_CACHE", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
