@@ -39,6 +39,12 @@ _NOT_METRICS = ("seed", "replication", "wall_s", "scenario", "scenario_hash", "s
                 "survsim_version", "group_labels")
 
 
+def is_share(metric: str) -> bool:
+    """Whether a metric is a share (shown as a percentage): its name says so, or it is the
+    tracking reach (a share of time)."""
+    return "share" in metric or metric == "tracking_reach_mean"
+
+
 FEW_REPLICATIONS = 5  # below this, compare warns that its intervals are rough
 
 

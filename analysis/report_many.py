@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
-from analysis.compare import FEW_REPLICATIONS, bounds, interval
+from analysis.compare import FEW_REPLICATIONS, bounds, interval, is_share
 from analysis.figures import write_page
 from analysis.report import (
     CSS,
@@ -48,15 +48,11 @@ HEADLINE: dict[str, str] = {
 COUNTS = ("false_alerts", "true_alerts", "wrongful_stops", "captures", "gatherings_detected")
 
 
-def _share(m: str) -> bool:
-    return "share" in m or m == "tracking_reach_mean"
-
-
 def _value(m: str, x: float) -> str:
     """A metric's value in plain words: shares as percentages, counts as whole numbers."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    if _share(m):
+    if is_share(m):
         return f"{100 * x:.1f}%" if abs(x) < 0.1 else f"{100 * x:.0f}%"
     return _fmt(x)
 
@@ -66,7 +62,7 @@ def _finding(s: str, base: str, m: str, label: str, r: dict[str, Any], b: dict[s
     """One comparison in plain words: 'capital_x against capital_cctv: 12 fewer false alerts a
     run on average (57 against 69; 95% interval of the difference 8 to 16 fewer).'"""
     d, lo, hi = r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]
-    if _share(m):
+    if is_share(m):
         size = f"{100 * abs(d):.1f} percentage points"
         direction = "higher" if d > 0 else "lower"
         span = f"{100 * lo:+.1f} to {100 * hi:+.1f} points"
@@ -279,7 +275,7 @@ def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     for m, label in SWEEP_METRICS:
         fig = go.Figure()
         data = []
-        share = _share(m)
+        share = is_share(m)
         for k, (rest, pts) in enumerate(sorted(series.items())):
             pts = sorted(pts, key=lambda p: _sort_key(p[0]))
             xs = [p[0] for p in pts]

@@ -16,6 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 import pyarrow.parquet as pq
 
+from analysis.compare import is_share
 from analysis.report import Section, _csv, _esc, _layout
 from analysis.report_many import _fmt, _key_label, _page, _value, _write
 from analysis.sensitivity import (
@@ -25,7 +26,6 @@ from analysis.sensitivity import (
     VERDICT_FIELDS,
     Verdict,
     direction,
-    is_share,
     metric_words,
 )
 
@@ -41,10 +41,6 @@ def _scale(m: str) -> tuple[float, str]:
     return (100.0, "percentage points of ") if is_share(m) else (1.0, "")
 
 
-def _metric_label(m: str, group_labels: dict[str, str]) -> str:
-    return metric_words(m, group_labels)
-
-
 def _effect(name: str, way: str) -> str:
     if way == "up":
         return f"Raising {name} raises it"
@@ -57,7 +53,7 @@ def metric_sentence(r: dict[str, Any], labels: dict[str, str], names: tuple[str,
                     group_labels: dict[str, str]) -> str:
     """One metric in plain words: its range over the inputs and what moves it."""
     m = r["metric"]
-    what = _metric_label(m, group_labels)
+    what = metric_words(m, group_labels)
     if r["target"] == "difference":
         what = f"the difference in {what} ({names[1]} minus {names[0]})"
     head = what[0].upper() + what[1:]
@@ -116,7 +112,7 @@ def build_sensitivity_report(out_dir: Path, *, overwrite: bool = False) -> Path:
                 fig.add_vline(x=k * floor, line_dash="dot", annotation_text="chance alone",
                               annotation_position="top right", line_color="#555")
             xt = (f"effect over the input's range (μ*), in {unit}"
-                  f"{_metric_label(r['metric'], group_labels)}")
+                  f"{metric_words(r['metric'], group_labels)}")
         else:
             fig.add_trace(go.Bar(x=[x["S1"] for x in mine], y=ys, orientation="h",
                                  name="alone (first order)", marker_color="#2c6e91",
@@ -128,7 +124,7 @@ def build_sensitivity_report(out_dir: Path, *, overwrite: bool = False) -> Path:
         _layout(fig, 120 + 40 * len(mine), barmode="group", xaxis_title=xt)
         what = metric_sentence(r, labels, names, group_labels)
         key = f"sens-{r['target']}-{r['metric'].replace('/', '-')}"
-        heading = _metric_label(r["metric"], group_labels)
+        heading = metric_words(r["metric"], group_labels)
         if r["target"] == "difference":
             heading = f"Difference in {heading} ({other} minus {base})"
         else:

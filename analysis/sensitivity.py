@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.compare import is_share
+
 METHODS = ("morris", "sobol")
 NUM_LEVELS = 4  # Morris grid levels
 MORRIS_DELTA = NUM_LEVELS / (2 * (NUM_LEVELS - 1))  # SALib's step, in the unit range
@@ -424,5 +426,3 @@ def within_chance(mean: float, sd: float | None, n: int = NOISE_REPLICATIONS) ->
     return sd is not None and abs(mean) <= 2 * sd / math.sqrt(n)
 
 
-def is_share(m: str) -> bool:
-    return "share" in m or m == "tracking_reach_mean"

@@ -43,6 +43,10 @@ _MAX_MESSAGE = 2000  # characters of one error message shown
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a scenario value: key.path=value (repeatable).")]
+# Options every command of many runs takes.
+WorkersOpt = Annotated[int | None, typer.Option(help="Local processes (default: cores).", min=1)]
+SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler address.")]
+ResumeOpt = Annotated[bool, typer.Option(help="Skip points already finished.")]
 
 
 def _version(value: bool) -> None:
@@ -232,9 +236,8 @@ def compare(
     out: Annotated[Path, typer.Option(help="Output directory (new).")] = Path("runs/compare"),
     seed: Annotated[int | None, typer.Option(help="Seed for all (default: the first's).",
                                              min=0, max=MAX_SEED)] = None,
-    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
-                                                min=1)] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
     with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
@@ -296,10 +299,9 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sweep"),
     seed: Annotated[int | None, typer.Option(help="Seed for all points.", min=0,
                                              max=MAX_SEED)] = None,
-    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
-                                                min=1)] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    resume: Annotated[bool, typer.Option(help="Skip points already finished.")] = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
     with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
     = False,
@@ -353,10 +355,9 @@ def sensitivity(
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sensitivity"),
     seed: Annotated[int | None, typer.Option(help="Seed for all runs.", min=0,
                                              max=MAX_SEED)] = None,
-    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).",
-                                                min=1)] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    resume: Annotated[bool, typer.Option(help="Skip points already finished.")] = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
     with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,7 +247,7 @@ def compare(paths: Sequence[str | Path], *, replications: int, out: str | Path,
     _execute(tasks, common_seed, workers=workers, scheduler=scheduler, on_result=keep,
              progress=progress)
     rows.sort(key=lambda x: (names.index(x["scenario"]), x["replication"], x["metric"]))
-    _write_atomic(_rows_table(rows, ["scenario"]), out / "replications.parquet")
+    _write_atomic(_rows_table(rows, {"scenario": pa.string()}), out / "replications.parquet")
     table = comparison_table(rows, names)
     _write_atomic(table, out / "comparison.parquet")
     write_json(out / "compare.json", {
@@ -327,7 +327,8 @@ def sweep(path: str | Path, grid: dict[str, list[Any]], *, replications: int,
         counts[i] += 1
         if counts[i] == replications:
             rows = sorted(partial.pop(i), key=lambda x: (x["replication"], x["metric"]))
-            _write_atomic(_rows_table(rows, ["point", *keys]), _point_file(out, i))
+            key_types = {"point": pa.int32(), **dict.fromkeys(keys, pa.string())}
+            _write_atomic(_rows_table(rows, key_types), _point_file(out, i))
 
     _execute(tasks, common_seed, workers=workers, scheduler=scheduler, on_result=keep,
              progress=progress)
@@ -460,7 +461,9 @@ def sensitivity(path: str | Path, factors: Sequence[Factor], *, method: str = "m
         if counts[i] == (NOISE_REPLICATIONS if i < 0 else replications) * len(roles):
             rows = sorted(partial.pop(i), key=lambda r: (r["role"], r["replication"],
                                                          r["metric"]))
-            _write_atomic(_sens_table(rows, names), _sens_file(out, i))
+            key_types = {"point": pa.int32(), **dict.fromkeys(names, pa.float64()),
+                         "role": pa.string()}
+            _write_atomic(_rows_table(rows, key_types), _sens_file(out, i))
 
     _execute(tasks, common_seed, workers=workers, scheduler=scheduler, on_result=keep,
              progress=progress)
@@ -567,17 +570,6 @@ def _sens_file(out: Path, i: int) -> Path:
     return out / "points" / ("given.parquet" if i < 0 else f"point-{i:05d}.parquet")
 
 
-def _sens_table(rows: list[dict[str, Any]], names: list[str]) -> pa.Table:
-    cols: dict[str, pa.Array] = {"point": pa.array([r["point"] for r in rows], pa.int32())}
-    for n in names:
-        cols[n] = pa.array([r[n] for r in rows], pa.float64())
-    cols["role"] = pa.array([r["role"] for r in rows], pa.string())
-    cols["replication"] = pa.array([r["replication"] for r in rows], pa.int32())
-    cols["metric"] = pa.array([r["metric"] for r in rows], pa.string())
-    cols["value"] = pa.array([r["value"] for r in rows], pa.float64())
-    return pa.table(cols)
-
-
 def _start(out: Path, meta: dict[str, Any], resume: bool, settings: Sequence[str],
            kind: str, what: str) -> Path:
     """The output directory of a sweep or sensitivity run: new, or with ``resume`` the same
@@ -657,11 +649,10 @@ def _text(v: Any) -> str:
     return v if isinstance(v, str) else _toml(v)
 
 
-def _rows_table(rows: list[dict[str, Any]], key_cols: list[str]) -> pa.Table:
-    cols: dict[str, pa.Array] = {}
-    for k in key_cols:
-        cols[k] = pa.array([r[k] for r in rows],
-                           pa.int32() if k == "point" else pa.string())
+def _rows_table(rows: list[dict[str, Any]], keys: Mapping[str, pa.DataType]) -> pa.Table:
+    """Rows of many runs as a table: the key columns (name -> type), then replication, metric
+    and value."""
+    cols: dict[str, pa.Array] = {k: pa.array([r[k] for r in rows], t) for k, t in keys.items()}
     cols["replication"] = pa.array([r["replication"] for r in rows], pa.int32())
     cols["metric"] = pa.array([r["metric"] for r in rows], pa.string())
     cols["value"] = pa.array([r["value"] for r in rows], pa.float64())

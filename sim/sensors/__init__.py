@@ -24,7 +24,7 @@ in ``sim.scenario``.
 
 from __future__ import annotations
 
-from sim.sensors.base import Context, Output, Sensor
+from sim.sensors.base import BaseSensor, Context, Output
 from sim.sensors.crowds import CrowdCaptures
 from sim.sensors.doors import DoorCaptures
 from sim.sensors.facility import FacilityChecks
@@ -33,13 +33,13 @@ from sim.sensors.street import StreetPassages
 
 # In the order the engine calls them within a window (their rows do not depend on it: captures
 # are released in time order, other rows by their time).
-SENSORS: tuple[type[Sensor], ...] = (StreetPassages, PatrolEncounters, DoorCaptures,
+SENSORS: tuple[type[BaseSensor], ...] = (StreetPassages, PatrolEncounters, DoorCaptures,
                                      CrowdCaptures, FacilityChecks)
 
 
-def build_sensors(ctx: Context) -> list[Sensor]:
+def build_sensors(ctx: Context) -> list[BaseSensor]:
     """The sensors this world has devices for."""
     return [s for s in (cls.create(ctx) for cls in SENSORS) if s is not None]
 
 
-__all__ = ["SENSORS", "Context", "Output", "Sensor", "build_sensors"]
+__all__ = ["SENSORS", "BaseSensor", "Context", "Output", "build_sensors"]

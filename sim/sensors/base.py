@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,41 +35,31 @@ class Context:
         return np.asarray((tod >= c.active_from_s[cam]) & (tod < c.active_to_s[cam]), bool)
 
 
-class Sensor(Protocol):
-    """A capture source (see :mod:`sim.sensors`)."""
-
-    routed: ClassVar[bool]  # works on routes (called by on_routes, for chunks of trips)
-
-    @classmethod
-    def create(cls, ctx: Context) -> Sensor | None:
-        """The sensor for this world, or None if it has no device of this kind."""
-
-    def on_trips(self, a: int, b: int) -> Output:
-        """Rows of the trips ``a:b``, departing in the coming window."""
-
-    def on_routes(self, a: int, b: int) -> Output:
-        """Rows of the trips ``a:b`` from the routes they take (``routed`` sensors: called
-        for chunks of whole windows, ahead of their time)."""
-
-    def on_window(self, t0: float, t1: float) -> Output:
-        """Rows of the window ``[t0, t1)`` that no trip causes."""
-
-
 class BaseSensor:
-    """Hooks that return nothing, for a sensor to override the ones it uses."""
+    """A capture source (see :mod:`sim.sensors`): every hook returns nothing unless a sensor
+    overrides it; ``create`` is each sensor's own."""
 
-    routed: ClassVar[bool] = False
+    routed: ClassVar[bool] = False  # works on routes (on_routes, for chunks of trips)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    @classmethod
+    def create(cls, ctx: Context) -> BaseSensor | None:
+        """The sensor for this world, or None if it has no device of this kind."""
+        raise NotImplementedError
+
     def on_trips(self, a: int, b: int) -> Output:
+        """Rows of the trips ``a:b``, departing in the coming window."""
         return NOTHING
 
     def on_routes(self, a: int, b: int) -> Output:
+        """Rows of the trips ``a:b`` from the routes they take (``routed`` sensors: called
+        for chunks of whole windows, ahead of their time)."""
         return NOTHING
 
     def on_window(self, t0: float, t1: float) -> Output:
+        """Rows of the window ``[t0, t1)`` that no trip causes."""
         return NOTHING
 
 
