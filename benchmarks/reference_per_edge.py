@@ -86,13 +86,12 @@ import simpy
 import sim
 from sim.cameras import (
     BLUR_PER_MPS,
-    CAMERA_KINDS,
     CROWD_PER_MIN_HALF,
     FAST_WALK_MPS,
     NIGHT_LIGHT,
-    STREET_VIEW_KINDS,
     capture_quality,
 )
+from sim.kinds import street_view_kinds
 from sim.matching import Matcher
 from sim.policy import searched_entries
 from sim.rng import declare
@@ -175,7 +174,7 @@ class ReferenceEngine:
         self.cov_f0, self.cov_f1 = cov.frac0.tolist(), cov.frac1.tolist()
         self.cov_x0, self.cov_y0 = cov.x0_m.tolist(), cov.y0_m.tolist()
         self.cov_x1, self.cov_y1 = cov.x1_m.tolist(), cov.y1_m.tolist()
-        street = np.isin(cams.kind, [CAMERA_KINDS.index(k) for k in STREET_VIEW_KINDS])
+        street = cams.is_kind(*street_view_kinds())
         self.cam_street = street.tolist()
         self.cam_x, self.cam_y = cams.x_m.tolist(), cams.y_m.tolist()
         self.cam_p = cams.p_capture.tolist()

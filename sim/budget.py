@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sim.city import City
 from sim.errors import ScenarioError
+from sim.kinds import street_view_kinds
 from sim.scenario import Bodycam, Carcam, Facility, GridCity, OsmCity, RadialCity, Scenario
 from sim.units import HOUR
 
@@ -112,7 +113,7 @@ def memory_parts(sc: Scenario, city: City | None = None) -> list[Part]:
         parts.append(Part("routing trees (destinations x crossings)", "city",
                           float(min(dest, n)) * n * _PER_TREE_ENTRY))
     deployments = [] if sc.governance.ban else sc.deployment
-    street = sum(getattr(d, "count", 0) for d in deployments if d.kind in ("cctv", "van"))
+    street = sum(getattr(d, "count", 0) for d in deployments if d.kind in street_view_kinds())
     if n and street:
         per_trip = min(3.0, 8.0 * street / n)  # captures per trip, saturating in dense networks
         parts.append(Part("captures", "deployment.count", trips * per_trip * _PER_CAPTURE))

@@ -24,10 +24,10 @@ import shapely
 from sim import cache as sim_cache
 from sim.city import City
 from sim.errors import ScenarioError
+from sim.kinds import Kind, Placing, kind_index, kinds, street_view_kinds
 from sim.rng import keyed_uniform
-from sim.scenario import Bodycam, Carcam, Cctv, Deployment, EntryPoint, Facility, Van
-from sim.schema import CAMERA_KINDS as CAMERA_KINDS
-from sim.units import DAY, HOUR
+from sim.scenario import Deployment
+from sim.units import HOUR
 
 # A face is usable when the walker faces the camera within 60 degrees.
 _MAX_FACING_DEG = 60.0
@@ -42,17 +42,13 @@ FAST_WALK_MPS = 1.4  # motion blur starts above this speed
 BLUR_PER_MPS = 0.15
 
 
-# Devices that watch the street through a fixed view (the others: doors, patrols).
-STREET_VIEW_KINDS: tuple[str, ...] = ("cctv", "van")
-
-
 @dataclass
 class Cameras:
     """All capture devices, as columns: street cameras, vans and door cameras.
 
-    ``kind`` indexes CAMERA_KINDS; door cameras (entry points) see the people who enter their
-    place, not passers-by. A device works daily from ``active_from_s`` to ``active_to_s``
-    (seconds of the day).
+    ``kind`` indexes :func:`sim.kinds.kind_names`; door cameras (entry points) see the people
+    who enter their place, not passers-by. A device works daily from ``active_from_s`` to
+    ``active_to_s`` (seconds of the day).
     """
 
     node: npt.NDArray[np.int32]
@@ -72,8 +68,9 @@ class Cameras:
     fixed_quality: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     # Quality of a door or patrol capture (NaN for street views, whose quality is computed).
 
-    def is_kind(self, kind: str) -> npt.NDArray[np.bool_]:
-        return np.asarray(self.kind == CAMERA_KINDS.index(kind), bool)
+    def is_kind(self, *names: str) -> npt.NDArray[np.bool_]:
+        """Which devices are of one of the kinds ``names``."""
+        return np.isin(self.kind, [kind_index(n) for n in names])
 
     @property
     def n(self) -> int:
@@ -149,7 +146,7 @@ def _sector_rings(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
 def place_cameras(deployments: Sequence[Deployment], city: City,
                   footfall: npt.NDArray[np.float64], rng: np.random.Generator,
                   heading_key: np.uint64, watchlist_index: dict[str, int]) -> Cameras:
-    """Place the devices of every deployment (street cameras, vans, door cameras).
+    """Place the devices of every deployment, each where its kind puts them (:mod:`sim.kinds`).
 
     Parameters
     ----------
@@ -165,54 +162,46 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
     watchlist_index
         Watchlist name -> index.
     """
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "node", "heading", "fov", "range", "p", "dep", "height", "kind", "wl", "from", "to",
-        "fixed_q")}
-    problems: list[str] = []
-    for index, spec in enumerate(deployments):
-        nodes = _nodes_for(index, spec, city, footfall, rng, problems)
-        if nodes is None:
-            continue
-        k = nodes.size
-        kind = CAMERA_KINDS.index(spec.kind)
-        cols["node"].append(nodes)
-        cols["kind"].append(np.full(k, kind, np.int8))
-        cols["dep"].append(np.full(k, index, np.int16))
-        cols["wl"].append(np.full(k, watchlist_index[spec.watchlist], np.int16))
-        cols["p"].append(np.full(k, 1.0 if isinstance(spec, Bodycam | Facility)
-                                 else spec.p_capture))
-        if isinstance(spec, EntryPoint | Bodycam | Carcam | Facility):
-            cols["heading"].append(np.zeros(k))
-            cols["fov"].append(np.full(k, 360.0))
-            cols["range"].append(np.full(k, 2.0))
-            cols["height"].append(np.full(k, 1.6))
-            cols["fixed_q"].append(np.full(k, spec.quality))
-        else:
-            cols["heading"].append(_headings(city, nodes, keyed_uniform(heading_key, nodes,
-                                                                         index)))
-            cols["fov"].append(np.full(k, spec.fov_deg))
-            cols["range"].append(np.full(k, spec.range_m))
-            cols["height"].append(np.full(k, spec.height_m))
-            cols["fixed_q"].append(np.full(k, np.nan))
-        on = (spec.start_h * HOUR, spec.end_h * HOUR) \
-            if isinstance(spec, Van | Bodycam | Carcam) else (0.0, DAY)
-        cols["from"].append(np.full(k, on[0]))
-        cols["to"].append(np.full(k, on[1]))
+    registry = kinds()
+    problems = [p for i, spec in enumerate(deployments)
+                for p in registry[spec.kind].check(spec, i, city)]
     if problems:
         raise ScenarioError(problems)
-    if not cols["node"]:
+    if not deployments:
         return Cameras.empty()
-    node = np.concatenate(cols["node"])
+    at = Placing(city, footfall, rng)
+    parts = [_devices(index, spec, registry[spec.kind], at, heading_key, watchlist_index)
+             for index, spec in enumerate(deployments)]
+    col = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    node = col["node"]
     return Cameras(node=node, x_m=city.node_x_m[node], y_m=city.node_y_m[node],
-                   heading_deg=np.concatenate(cols["heading"]),
-                   fov_deg=np.concatenate(cols["fov"]), range_m=np.concatenate(cols["range"]),
-                   p_capture=np.concatenate(cols["p"]), deployment=np.concatenate(cols["dep"]),
-                   height_m=np.concatenate(cols["height"]),
-                   deployment_names=[d.name for d in deployments],
-                   kind=np.concatenate(cols["kind"]), watchlist=np.concatenate(cols["wl"]),
-                   active_from_s=np.concatenate(cols["from"]),
-                   active_to_s=np.concatenate(cols["to"]),
-                   fixed_quality=np.concatenate(cols["fixed_q"]))
+                   heading_deg=col["heading"], fov_deg=col["fov"], range_m=col["range"],
+                   p_capture=col["p"], deployment=col["dep"], height_m=col["height"],
+                   deployment_names=[d.name for d in deployments], kind=col["kind"],
+                   watchlist=col["wl"], active_from_s=col["from"], active_to_s=col["to"],
+                   fixed_quality=col["fixed_q"])
+
+
+def _devices(index: int, spec: Any, kind: Kind, at: Placing, heading_key: np.uint64,
+             watchlist_index: dict[str, int]) -> dict[str, np.ndarray]:
+    """The columns of one deployment's devices, from its kind's placement and its model's
+    fields (:mod:`sim.kinds`)."""
+    nodes = np.asarray(kind.place(spec, at)).astype(np.int32)
+    k = nodes.size
+    if kind.street_view:
+        view = (_headings(at.city, nodes, keyed_uniform(heading_key, nodes, index)),
+                spec.fov_deg, spec.range_m, spec.height_m, np.nan)
+    else:  # at a door or on a patrol: close by, all round, at a set quality
+        view = (np.zeros(k), 360.0, 2.0, 1.6, spec.quality)
+    start_h, end_h = getattr(spec, "start_h", 0.0), getattr(spec, "end_h", 24.0)
+    return {"node": nodes, "kind": np.full(k, kind_index(spec.kind), np.int8),
+            "dep": np.full(k, index, np.int16),
+            "wl": np.full(k, watchlist_index[spec.watchlist], np.int16),
+            "p": np.full(k, getattr(spec, "p_capture", 1.0), np.float64),
+            "heading": np.asarray(view[0], np.float64),
+            "fov": np.full(k, view[1]), "range": np.full(k, view[2]),
+            "height": np.full(k, view[3]), "fixed_q": np.full(k, view[4]),
+            "from": np.full(k, start_h * HOUR), "to": np.full(k, end_h * HOUR)}
 
 
 def entry_points(city: City) -> npt.NDArray[np.int64]:
@@ -221,76 +210,6 @@ def entry_points(city: City) -> npt.NDArray[np.int64]:
     pts = shapely.points(city.node_x_m, city.node_y_m)
     rim = shapely.multipoints(pts).convex_hull.exterior
     return np.flatnonzero(shapely.distance(rim, pts) <= 1.0).astype(np.int64)
-
-
-def _nodes_for(index: int, spec: Deployment, city: City, footfall: npt.NDArray[np.float64],
-               rng: np.random.Generator, problems: list[str]) -> npt.NDArray[np.int32] | None:
-    """Where a deployment's devices stand (None, with a problem noted, if impossible)."""
-    if isinstance(spec, Bodycam | Carcam):
-        k = spec.officers if isinstance(spec, Bodycam) else spec.cars
-        if spec.placement == "random":
-            return np.sort(rng.choice(city.n_nodes, size=k, replace=k > city.n_nodes)
-                           ).astype(np.int32)
-        order = np.lexsort((np.arange(city.n_nodes), -footfall)) if spec.placement == \
-            "footfall" else np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))
-        return np.sort(order[np.arange(k) % city.n_nodes]).astype(np.int32)
-    if isinstance(spec, Cctv):
-        k = spec.count
-        if k > city.n_nodes:
-            problems.append(f"deployment.{index}.count: {k:,} cameras but the city has only "
-                            f"{city.n_nodes:,} crossings to put them on; expected at most "
-                            f"{city.n_nodes:,}")
-            return None
-        if spec.placement == "random":
-            nodes = rng.choice(city.n_nodes, size=k, replace=False)
-        elif spec.placement == "footfall":
-            # Busiest crossings first; ties broken by node id for a stable order.
-            nodes = np.lexsort((np.arange(city.n_nodes), -footfall))[:k]
-        elif spec.placement == "centre":
-            nodes = np.lexsort((np.arange(city.n_nodes), city.distance_from_centre_m()))[:k]
-        else:
-            if spec.placement == "districts":
-                unknown = [d for d in spec.districts if d not in city.district_names]
-                if unknown:
-                    problems.append(f"deployment.{index}.districts: no district "
-                                    f"{', '.join(map(repr, unknown))}; the city's districts "
-                                    f"are: {', '.join(city.district_names)}")
-                    return None
-                ids = [city.district_names.index(d) for d in spec.districts]
-                pool = np.flatnonzero(np.isin(city.node_district, ids))
-            else:
-                pool = entry_points(city)
-            if k > pool.size:
-                problems.append(f"deployment.{index}.count: {k:,} cameras but only "
-                                f"{pool.size:,} crossings qualify for placement "
-                                f"{spec.placement!r}; expected at most {pool.size:,}")
-                return None
-            nodes = pool[np.lexsort((pool, -footfall[pool]))[:k]]
-        return np.sort(nodes).astype(np.int32)
-    if isinstance(spec, Van) and spec.places:
-        missing = [p for p in spec.places if p not in city.place_name]
-        if missing:
-            problems.append(
-                f"deployment.{index}.places: no place named {', '.join(map(repr, missing))} in "
-                f"the city (a van outside the city); places include: "
-                f"{', '.join(city.place_name[:6])}, ...")
-            return None
-        return np.array([city.place_node[city.place_name.index(p)] for p in spec.places],
-                        np.int32)
-    ptype = spec.place_type
-    assert ptype is not None
-    nodes = np.unique(city.places_of(ptype))
-    if isinstance(spec, Facility):
-        return nodes[:1].astype(np.int32)  # the facility's doors, at its site
-    want = spec.count if isinstance(spec, Van) else (spec.count or nodes.size)
-    if want > nodes.size:
-        problems.append(f"deployment.{index}.count: {want} {spec.kind}s at places of type "
-                        f"{ptype!r} but the city has {nodes.size}; expected at most "
-                        f"{nodes.size}")
-        return None
-    if want < nodes.size:
-        nodes = np.sort(rng.choice(nodes, size=want, replace=False))
-    return nodes.astype(np.int32)
 
 
 def _headings(city: City, nodes: npt.NDArray[np.integer[Any]],
@@ -446,7 +365,7 @@ def _coverage(city: City, cams: Cameras, excluded: Any) -> Coverage:
         return Coverage(np.zeros(n_dir + 1, np.int64), np.zeros(0, np.int32), z, z, z, z, z, z)
     polys = cams.sectors()
     # Door and patrol cameras do not watch the street through a fixed view.
-    street = np.isin(cams.kind, [CAMERA_KINDS.index(k) for k in STREET_VIEW_KINDS])
+    street = cams.is_kind(*street_view_kinds())
     polys[~street] = shapely.Polygon()
     if excluded is not None:
         polys = shapely.difference(polys, excluded)

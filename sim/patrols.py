@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.cameras import CAMERA_KINDS, Cameras
+from sim.cameras import Cameras
 from sim.city import City
 from sim.scenario import Bodycam, Carcam, Deployment
 from sim.units import DAY, HOUR
@@ -67,8 +67,7 @@ class Patrols:
 def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
                   duration_s: float, rng: np.random.Generator) -> Patrols:
     """The schedule of every body-worn and car camera over the run."""
-    kinds = [CAMERA_KINDS.index("bodycam"), CAMERA_KINDS.index("carcam")]
-    devices = np.flatnonzero(np.isin(cams.kind, kinds))
+    devices = np.flatnonzero(cams.is_kind("bodycam", "carcam"))
     if devices.size == 0:
         return Patrols.empty()
     adj = city.adjacency

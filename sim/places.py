@@ -17,12 +17,13 @@ import difflib
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from sim.cameras import entry_points
 from sim.city import PLACE_TYPES, City
 from sim.errors import ScenarioError, shown
+from sim.kinds import Placing, kinds
 from sim.population import district_capacity, district_composition
-from sim.scenario import Bodycam, Carcam, Cctv, EntryPoint, Facility, Scenario, Van
+from sim.scenario import Scenario
 
 
 def place_rows(city: City) -> list[dict[str, Any]]:
@@ -35,7 +36,7 @@ def place_rows(city: City) -> list[dict[str, Any]]:
                                      strict=True)]
 
 
-def _suggest(name: str, city: City, of_type: str | None = None) -> str:
+def suggest_places(name: str, city: City, of_type: str | None = None) -> str:
     """The places a wrong name most likely meant, and some of the type it looks like."""
     names = list(city.place_name)
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
@@ -69,61 +70,38 @@ def reference_problems(scenario: Scenario, city: City) -> list[str]:
                                 f"place")
             continue
         problems.append(f"gathering.{i}.place: no place named {shown(g.place)} and no such place "
-                        f"type; {_suggest(g.place, city)}")
+                        f"type; {suggest_places(g.place, city)}")
     try:
         district_composition(scenario.population, city.district_names, district_capacity(city))
     except ScenarioError as exc:
         problems.extend(exc.problems)
-    deployments = [] if scenario.governance.ban else scenario.deployment
-    for i, d in enumerate(deployments):
-        problems.extend(_deployment_problems(i, d, city, counts))
+    registry = kinds()
+    for i, d in enumerate([] if scenario.governance.ban else scenario.deployment):
+        problems.extend(registry[d.kind].check(d, i, city))
     return problems
 
 
-def _deployment_problems(i: int, d: Any, city: City, counts: dict[str, int]) -> list[str]:
-    n = city.n_nodes
-    out: list[str] = []
-    if isinstance(d, Cctv):
-        if d.placement == "districts":
-            unknown = [x for x in d.districts if x not in city.district_names]
-            if unknown:
-                return [f"deployment.{i}.districts: no district "
-                        f"{', '.join(map(shown, unknown))}; the city's districts are: "
-                        f"{', '.join(city.district_names)}"]
-            ids = [city.district_names.index(x) for x in d.districts]
-            pool = int(np.count_nonzero(np.isin(city.node_district, ids)))
-        elif d.placement == "entry_points":
-            pool = int(entry_points(city).size)
-        else:
-            pool = n
-        if d.count > pool:
-            where = ("crossings to put them on" if pool == n else
-                     f"crossings that qualify for placement {shown(d.placement)}")
-            out.append(f"deployment.{i}.count: {d.count:,} cameras but the city has only "
-                       f"{pool:,} {where}; expected at most {pool:,}")
-    elif isinstance(d, Van) and d.places:
-        for p in d.places:
-            if p not in city.place_name:
-                out.append(f"deployment.{i}.places: no place named {shown(p)} (a van outside the "
-                           f"city); {_suggest(p, city)}")
-    elif isinstance(d, Van | EntryPoint):
-        ptype = d.place_type
-        assert ptype is not None
-        have = int(np.unique(city.places_of(ptype)).size)
-        want = d.count if isinstance(d, Van) else (d.count or have)
-        if have == 0:
-            out.append(f"deployment.{i}.place_type: the city has no place of type {shown(ptype)}; "
-                       f"set city.places to include some")
-        elif want > have:
-            out.append(f"deployment.{i}.count: {want} {d.kind}s at places of type {shown(ptype)} "
-                       f"but the city has {have}; expected at most {have}")
-    elif isinstance(d, Facility):
-        if counts["prison"] == 0:
-            out.append(f"deployment.{i}: a facility needs a prison in the city; set "
-                       f"city.places.prisons = 1")
-    elif isinstance(d, Bodycam | Carcam):
-        pass  # beats and loops fit any city (they wrap around)
-    return out
+def place_type_problems(spec: Any, index: int, city: City, count: int | None) -> list[str]:
+    """Whether the city has ``count`` places (None: at least one) of ``spec.place_type``."""
+    ptype = spec.place_type
+    have = int(np.unique(city.places_of(ptype)).size)
+    want = count or have
+    if have == 0:
+        return [f"deployment.{index}.place_type: the city has no place of type {shown(ptype)}; "
+                f"set city.places to include some"]
+    if want > have:
+        return [f"deployment.{index}.count: {want} {spec.kind}s at places of type "
+                f"{shown(ptype)} but the city has {have}; expected at most {have}"]
+    return []
+
+
+def place_type_sites(spec: Any, at: Placing, count: int | None) -> npt.NDArray[np.integer[Any]]:
+    """The crossings of ``count`` places (None: all) of ``spec.place_type``, drawn at random."""
+    nodes = np.unique(at.city.places_of(spec.place_type))
+    want = count or nodes.size
+    if want < nodes.size:
+        nodes = np.sort(at.rng.choice(nodes, size=want, replace=False))
+    return nodes
 
 
 def check_references(scenario: Scenario, city: City) -> None:

@@ -24,6 +24,7 @@ from sim.presets import AGE_BANDS_US2020, GROUP_PRESETS
 from sim.scenario_base import GROUP_NAME as GROUP_NAME
 from sim.scenario_base import SHARE_TOLERANCE as SHARE_TOLERANCE
 from sim.scenario_base import _Strict
+from sim.scenario_devices import DEVICE_MODELS, Device, deployment_type
 from sim.scenario_devices import Bodycam as Bodycam
 from sim.scenario_devices import Carcam as Carcam
 from sim.scenario_devices import Cctv as Cctv
@@ -524,19 +525,7 @@ class Scenario(_Strict):
                                 f"{shown(d.watchlist)}; expected one of: "
                                 f"{', '.join(sorted(lists))}")
         for i, d in enumerate(self.deployment):
-            if isinstance(d, Facility):
-                unknown_f = sorted(set(d.inmate_group_shares) - names)
-                if unknown_f:
-                    problems.append(f"deployment.{i}.inmate_group_shares names unknown groups: "
-                                    f"{', '.join(unknown_f)}")
-                if isinstance(self.city, GridCity | RadialCity) and self.city.places.prisons < 1:
-                    problems.append(f"deployment.{i}: a facility needs a prison in the city; "
-                                    f"set city.places.prisons = 1")
-            if isinstance(d, Bodycam):
-                unknown_p = sorted(set(d.stop_propensity) - names)
-                if unknown_p:
-                    problems.append(f"deployment.{i}.stop_propensity names unknown groups: "
-                                    f"{', '.join(unknown_p)}")
+            problems.extend(d.scenario_problems(i, names, self.city))
         for i, gth in enumerate(self.gathering):
             unknown_m = sorted(set(gth.group_mix) - names)
             if unknown_m:
@@ -684,4 +673,16 @@ def json_schema() -> dict[str, Any]:
 
 # Loading (extends, --set, line numbers) lives in sim.scenario_loading, which validates against
 # the models above; its entry points are importable from here.
+def accept_deployments(extra: list[type[Device]]) -> None:
+    """Let ``[[deployment]]`` declare the built-in kinds and ``extra`` ones (registered in
+    :mod:`sim.kinds`), by rebuilding the scenario model."""
+    from pydantic.fields import FieldInfo
+
+    fields = Scenario.model_fields
+    fields["deployment"] = FieldInfo.merge_field_infos(
+        fields["deployment"], annotation=list[deployment_type((*DEVICE_MODELS, *extra))],  # type: ignore[misc]
+    )
+    Scenario.model_rebuild(force=True)
+
+
 from sim.scenario_loading import load_scenario as load_scenario  # noqa: E402

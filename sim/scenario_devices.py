@@ -3,7 +3,7 @@ apart by ``kind``) and the governance rules they operate under (``[governance]``
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -14,16 +14,23 @@ PlaceType = Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worsh
                     "hospital", "airport", "prison"]
 
 
-class _Device(_Strict):
-    """What every deployment may set besides its own keys."""
+class Device(_Strict):
+    """What every deployment may set besides its own keys. A kind's model subclasses it and
+    declares ``kind: Literal["..."]``, ``name`` (its label in the output) and ``watchlist`` (the
+    list searched); see :mod:`sim.kinds`."""
 
     threshold: float | None = Field(
         None, ge=0, le=1, description="This deployment's similarity threshold (forces set "
                                       "them per deployment); default facematch.threshold. A "
                                       "governance.threshold is a floor it cannot go below.")
 
+    def scenario_problems(self, index: int, groups: set[str], city: Any) -> list[str]:
+        """What this deployment asks of the rest of the scenario that it lacks (the population
+        ``groups`` it names, the ``city`` model), as ``deployment.<index>...: ...`` lines."""
+        return []
 
-class Cctv(_Device):
+
+class Cctv(Device):
     """Fixed cameras with live face recognition."""
 
     kind: Literal["cctv"]
@@ -53,7 +60,7 @@ class Cctv(_Device):
         return self
 
 
-class Van(_Device):
+class Van(Device):
     """Live-recognition vans parked at given places during given hours (events)."""
 
     kind: Literal["van"]
@@ -79,7 +86,7 @@ class Van(_Device):
         return self
 
 
-class EntryPoint(_Device):
+class EntryPoint(Device):
     """Cameras at the doors of places (an airport, schools, shops) checking everyone who enters
     against the place's own list (e.g. a shop's banned customers)."""
 
@@ -94,7 +101,7 @@ class EntryPoint(_Device):
                                                         "frontal (an assumption).")
 
 
-class Bodycam(_Device):
+class Bodycam(Device):
     """Patrol officers with body-worn cameras who walk beats and stop people.
 
     Who is stopped depends on who passes the officer and on a per-group stop propensity (the
@@ -134,8 +141,13 @@ class Bodycam(_Device):
             raise ValueError(f"stop_propensity must be non-negative ({', '.join(bad)})")
         return self
 
+    def scenario_problems(self, index: int, groups: set[str], city: Any) -> list[str]:
+        unknown = sorted(set(self.stop_propensity) - groups)
+        return ([f"deployment.{index}.stop_propensity names unknown groups: "
+                 f"{', '.join(unknown)}"] if unknown else [])
 
-class Carcam(_Device):
+
+class Carcam(Device):
     """Patrol cars whose cameras scan the faces of people they pass."""
 
     kind: Literal["carcam"]
@@ -159,7 +171,7 @@ class Carcam(_Device):
         return self
 
 
-class Facility(_Device):
+class Facility(Device):
     """A closed site (a prison) with an enrolled population: one-to-one face checks at its doors
     for inmates moving inside, staff arriving for work and visitors."""
 
@@ -188,9 +200,29 @@ class Facility(_Device):
             raise ValueError("inmate_group_shares must be non-negative and sum to 1")
         return v
 
+    def scenario_problems(self, index: int, groups: set[str], city: Any) -> list[str]:
+        out = []
+        unknown = sorted(set(self.inmate_group_shares) - groups)
+        if unknown:
+            out.append(f"deployment.{index}.inmate_group_shares names unknown groups: "
+                       f"{', '.join(unknown)}")
+        # A real map may have its prison tagged; a generated city has the ones asked for.
+        if city.kind != "osm" and city.places.prisons < 1:
+            out.append(f"deployment.{index}: a facility needs a prison in the city; set "
+                       f"city.places.prisons = 1")
+        return out
 
-Deployment = Annotated[Cctv | Van | EntryPoint | Bodycam | Carcam | Facility,
-                       Field(discriminator="kind")]
+
+# The built-in kinds, in the order of sim.schema.CAMERA_KINDS (sim.kinds registers more).
+DEVICE_MODELS: tuple[type[Device], ...] = (Cctv, Van, EntryPoint, Bodycam, Carcam, Facility)
+
+
+def deployment_type(models: tuple[type[Device], ...]) -> Any:
+    """The type of one ``[[deployment]]`` entry: one of ``models``, told apart by ``kind``."""
+    return Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007
+
+
+Deployment = deployment_type(DEVICE_MODELS)
 
 
 class Review(_Strict):

@@ -235,7 +235,9 @@ def _clean_loc(loc: tuple[int | str, ...]) -> list[int | str]:
 
 
 def _deployment_tags() -> set[str]:
-    return {"cctv", "van", "entry_point", "bodycam", "carcam", "facility"}
+    from sim.kinds import kind_names
+
+    return set(kind_names())
 
 
 def _model_at(loc: Sequence[int | str], data: Any = None) -> type[BaseModel] | None:

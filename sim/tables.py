@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import shapely
 
-from sim.cameras import CAMERA_KINDS
+from sim.kinds import kind_names
 from sim.population import AGE_BANDS
 from sim.schema import TABLES
 from sim.world import World
@@ -118,7 +118,7 @@ def static_batches(w: World, entry_of_person: npt.NDArray[np.integer]
         "node": pa.array(c.node), "x_m": pa.array(c.x_m), "y_m": pa.array(c.y_m),
         "heading_deg": pa.array(c.heading_deg), "fov_deg": pa.array(c.fov_deg),
         "range_m": pa.array(c.range_m), "height_m": pa.array(c.height_m),
-        "kind": dict_array(c.kind, CAMERA_KINDS),
+        "kind": dict_array(c.kind, kind_names()),
         "watchlist": dict_array(c.watchlist, list(w.watchlists)),
         "active_from_s": pa.array(c.active_from_s), "active_to_s": pa.array(c.active_to_s),
     })

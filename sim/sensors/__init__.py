@@ -17,13 +17,14 @@ person, quality, distance, x, y``, and go through the face-match search when que
 tables' rows are held until their ``t_s``. Every draw is a keyed coin (``sim.coins``), so when
 a sensor is called, and with how many trips, changes nothing in its rows.
 
-A new capture source is one module here (a class with ``create`` returning None when the
-scenario has no device of its kind) added to :data:`SENSORS`, and its deployment kind's model
-in ``sim.scenario``.
+A new capture source is one module (a class with ``create`` returning None when the scenario has
+no device of its kind, and the ``Kind`` it reads registered with :func:`sim.kinds.register`)
+and its deployment kind's model (``sim.scenario_devices``); see :mod:`sim.kinds`.
 """
 
 from __future__ import annotations
 
+from sim.kinds import kinds
 from sim.sensors.base import BaseSensor, Context, Output
 from sim.sensors.crowds import CrowdCaptures
 from sim.sensors.doors import DoorCaptures
@@ -38,8 +39,11 @@ SENSORS: tuple[type[BaseSensor], ...] = (StreetPassages, PatrolEncounters, DoorC
 
 
 def build_sensors(ctx: Context) -> list[BaseSensor]:
-    """The sensors this world has devices for."""
-    return [s for s in (cls.create(ctx) for cls in SENSORS) if s is not None]
+    """The sensors this world has devices for (the built-in ones, then those of kinds
+    registered since, :mod:`sim.kinds`)."""
+    extra = [k.sensor for k in kinds().values() if k.sensor is not None and k.sensor not in SENSORS]
+    return [s for s in (cls.create(ctx) for cls in (*SENSORS, *dict.fromkeys(extra)))
+            if s is not None]
 
 
 __all__ = ["SENSORS", "BaseSensor", "Context", "Output", "build_sensors"]

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 from sim.cameras import capture_quality
+from sim.kinds import street_view_kinds
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
@@ -21,7 +22,7 @@ class CrowdCaptures(BaseSensor):
     @classmethod
     def create(cls, ctx: Context) -> CrowdCaptures | None:
         w = ctx.world
-        street = np.flatnonzero(w.cameras.is_kind("cctv") | w.cameras.is_kind("van"))
+        street = np.flatnonzero(w.cameras.is_kind(*street_view_kinds()))
         nodes, cams = [], []
         for n in np.unique(w.gatherings.node):
             x, y = w.city.node_x_m[n], w.city.node_y_m[n]

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.city import City
+from sim.kinds import Kind, Placing, register
+from sim.places import place_type_problems, place_type_sites
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
+from sim.scenario import EntryPoint
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
 
 # The trip purposes that enter each type of place.
@@ -69,3 +73,14 @@ class DoorCaptures(BaseSensor):
                               "person": t.person_id[trip], "quality": c.fixed_quality[cam],
                               "distance": np.ones(trip.size), "x": c.x_m[cam],
                               "y": c.y_m[cam]})]
+
+
+def _check(spec: EntryPoint, index: int, city: City) -> list[str]:
+    return place_type_problems(spec, index, city, spec.count)
+
+
+def _place(spec: EntryPoint, at: Placing) -> np.ndarray:
+    return place_type_sites(spec, at, spec.count)
+
+
+register(Kind(EntryPoint, _place, DoorCaptures, _check))

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.city import City
+from sim.kinds import Kind, Placing, register
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
+from sim.scenario import Facility
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
 
 
@@ -78,3 +81,17 @@ class FacilityChecks(BaseSensor):
             "subject": np.where(genuine, "inmate", "impostor").astype(object),
             "person_id": np.full(idx.size, -1), "inmate_id": fc["inmate_id"][idx],
             "group_id": group, "genuine": genuine, "accepted": accepted})]
+
+
+def _check(spec: Facility, index: int, city: City) -> list[str]:
+    if city.places_of("prison").size:
+        return []
+    return [f"deployment.{index}: a facility needs a prison in the city; set "
+            f"city.places.prisons = 1"]
+
+
+def _place(spec: Facility, at: Placing) -> np.ndarray:
+    return np.unique(at.city.places_of("prison"))[:1]  # the facility's doors, at its site
+
+
+register(Kind(Facility, _place, FacilityChecks, _check))

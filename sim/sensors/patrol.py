@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.cameras import CAMERA_KINDS, NIGHT_LIGHT
+from sim.cameras import NIGHT_LIGHT
+from sim.kinds import Kind, Placing, kind_index, register
 from sim.rng import keyed_uniform
-from sim.scenario import Bodycam
+from sim.scenario import Bodycam, Carcam
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
 from sim.units import HOUR
 
@@ -72,7 +73,7 @@ class PatrolEncounters(BaseSensor):
         person = t.person_id[trip]
         hour = (when // HOUR).astype(np.int64) % 24
         ckey = ctx.camera_key[dev]
-        is_officer = c.kind[dev] == CAMERA_KINDS.index("bodycam")
+        is_officer = c.kind[dev] == kind_index("bodycam")
         # Officers stop passers-by at their stop rate, weighted by each group's propensity:
         # p = stops per hour x propensity / (passers-by per hour x mean propensity).
         passers = np.maximum(w.walkers_per_hour[node, hour], 1.0)
@@ -103,3 +104,18 @@ class PatrolEncounters(BaseSensor):
             "distance": np.where(is_officer[ci], 1.0, 10.0),
             "x": w.city.node_x_m[node[ci]], "y": w.city.node_y_m[node[ci]]}))
         return out
+
+
+def _place(spec: Bodycam | Carcam, at: Placing) -> np.ndarray:
+    """Where beats and loops start (they fit any city: they wrap around)."""
+    city = at.city
+    k = spec.officers if isinstance(spec, Bodycam) else spec.cars
+    if spec.placement == "random":
+        return np.sort(at.rng.choice(city.n_nodes, size=k, replace=k > city.n_nodes))
+    by = -at.footfall if spec.placement == "footfall" else city.distance_from_centre_m()
+    order = np.lexsort((np.arange(city.n_nodes), by))
+    return np.sort(order[np.arange(k) % city.n_nodes])
+
+
+register(Kind(Bodycam, _place, PatrolEncounters))
+register(Kind(Carcam, _place, None))

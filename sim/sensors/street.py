@@ -7,12 +7,19 @@ chance, at the first passage.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
-from sim.cameras import capture_quality
+from sim.cameras import capture_quality, entry_points
+from sim.city import City
+from sim.errors import shown
+from sim.kinds import Kind, Placing, register
+from sim.places import place_type_problems, place_type_sites, suggest_places
 from sim.rng import keyed_uniform
 from sim.routing import Steps
+from sim.scenario import Cctv, Van
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output, take
 from sim.units import HOUR
 
@@ -105,3 +112,64 @@ class StreetPassages(BaseSensor):
         return [("captures", {"t": when, "trip": trip, "camera": cam.astype(np.int32),
                               "person": t.person_id[trip], "quality": quality,
                               "distance": dist, "x": px, "y": py})]
+
+
+def _cctv_pool(spec: Cctv, city: City) -> npt.NDArray[np.int64] | None:
+    """The crossings a camera may stand at (None: any)."""
+    if spec.placement == "districts":
+        ids = [city.district_names.index(d) for d in spec.districts]
+        return np.flatnonzero(np.isin(city.node_district, ids))
+    if spec.placement == "entry_points":
+        return entry_points(city)
+    return None
+
+
+def _check_cctv(spec: Cctv, index: int, city: City) -> list[str]:
+    if spec.placement == "districts":
+        unknown = [d for d in spec.districts if d not in city.district_names]
+        if unknown:
+            return [f"deployment.{index}.districts: no district "
+                    f"{', '.join(map(shown, unknown))}; the city's districts are: "
+                    f"{', '.join(city.district_names)}"]
+    pool = _cctv_pool(spec, city)
+    have = city.n_nodes if pool is None else int(pool.size)
+    if spec.count <= have:
+        return []
+    where = ("crossings to put them on" if pool is None else
+             f"crossings that qualify for placement {shown(spec.placement)}")
+    return [f"deployment.{index}.count: {spec.count:,} cameras but the city has only "
+            f"{have:,} {where}; expected at most {have:,}"]
+
+
+def _place_cctv(spec: Cctv, at: Placing) -> npt.NDArray[np.int64]:
+    n, k = at.city.n_nodes, spec.count
+    if spec.placement == "random":
+        nodes = at.rng.choice(n, size=k, replace=False)
+    elif spec.placement == "footfall":
+        # Busiest crossings first; ties broken by node id for a stable order.
+        nodes = np.lexsort((np.arange(n), -at.footfall))[:k]
+    elif spec.placement == "centre":
+        nodes = np.lexsort((np.arange(n), at.city.distance_from_centre_m()))[:k]
+    else:
+        pool = _cctv_pool(spec, at.city)
+        assert pool is not None
+        nodes = pool[np.lexsort((pool, -at.footfall[pool]))[:k]]
+    return np.sort(nodes)
+
+
+def _check_van(spec: Van, index: int, city: City) -> list[str]:
+    if not spec.places:
+        return place_type_problems(spec, index, city, spec.count)
+    return [f"deployment.{index}.places: no place named {shown(p)} (a van outside the city); "
+            f"{suggest_places(p, city)}" for p in spec.places if p not in city.place_name]
+
+
+def _place_van(spec: Van, at: Placing) -> npt.NDArray[np.integer[Any]]:
+    city = at.city
+    if spec.places:
+        return np.array([city.place_node[city.place_name.index(p)] for p in spec.places])
+    return place_type_sites(spec, at, spec.count)
+
+
+register(Kind(Cctv, _place_cctv, StreetPassages, _check_cctv, street_view=True))
+register(Kind(Van, _place_van, None, _check_van, street_view=True))
