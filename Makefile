@@ -56,6 +56,8 @@ bench: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(BIN)/survsim schema --out scenarios/scenario.schema.json
+	$(BIN)/survsim schema --summary --out docs/summary.schema.json
+	$(BIN)/python -c "from analysis.summary import summary_markdown as m; import sys; sys.stdout.write(m())" > docs/summary.md
 
 golden: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.golden

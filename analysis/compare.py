@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from analysis.summary import SUMMARY_KEYS, measure
+
 
 def flatten(summary: Mapping[str, Any]) -> dict[str, float]:
     """Numeric summary values, with per-group (and per-deployment) entries as 'key/group'."""
@@ -35,14 +37,25 @@ def flatten(summary: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-_NOT_METRICS = ("seed", "replication", "wall_s", "scenario", "scenario_hash", "schema_version",
-                "survsim_version", "group_labels")
+# Keys that describe how a run was made or name things, not figures to estimate.
+_NOT_METRICS = tuple(k for k in SUMMARY_KEYS if measure(k) in ("provenance", "label"))
 
 
 def is_share(metric: str) -> bool:
-    """Whether a metric is a share (shown as a percentage): its name says so, or it is the
-    tracking reach (a share of time)."""
-    return "share" in metric or metric == "tracking_reach_mean"
+    """Whether a metric (a summary key, or ``key/group``) is a share, shown as a percentage:
+    as the summary declares it (:mod:`analysis.summary`); a metric it does not declare is one
+    when its name says so."""
+    kind = measure(metric)
+    return kind == "share" if kind is not None else "share" in metric
+
+
+def is_level(metric: str) -> bool:
+    """Whether a metric is a level (a share, rate, ratio or mean: "higher" or "lower") rather
+    than a count ("more" or "fewer")."""
+    kind = measure(metric)
+    if kind is None:
+        return "share" in metric or "rate" in metric
+    return kind in ("share", "rate", "ratio", "mean", "interval")
 
 
 FEW_REPLICATIONS = 5  # below this, compare warns that its intervals are rough
@@ -52,7 +65,7 @@ def bounds(metric: str, values: np.ndarray) -> tuple[float, float]:
     """The range a metric's mean can take: shares in [0, 1], counts, rates and ratios at least
     0 (every value non-negative), else unbounded."""
     v = values[np.isfinite(values)]
-    if "share" in metric.partition("/")[0] and v.size and v.min() >= 0 and v.max() <= 1:
+    if is_share(metric) and v.size and v.min() >= 0 and v.max() <= 1:
         return 0.0, 1.0
     if v.size and v.min() >= 0:
         return 0.0, math.inf

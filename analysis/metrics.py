@@ -17,7 +17,16 @@ import pyarrow as pa
 
 from analysis import rates
 from analysis.assembly import assembly_summary
-from sim.schema import TABLES
+from analysis.summary import check_summary
+from sim.schema import (
+    ARREST,
+    AUTO_ACTED,
+    CONFIRMED,
+    MISSED,
+    REJECTED,
+    TABLES,
+    WRONGFUL_STOP,
+)
 
 Tables = Mapping[str, pa.Table]
 
@@ -92,6 +101,14 @@ def claimed_person(watchlist: pa.Table, rows: pa.Table) -> np.ndarray:
     return np.where(wl_key[pos] == keys, wl_person[pos], -1)
 
 
+def alert_is_true(watchlist: pa.Table, alerts: pa.Table, seen: np.ndarray) -> np.ndarray:
+    """Which alerts are right: the identity the system claims is really the person whose face
+    was captured (``seen``: that person, per alert). The one definition of a true alert, for
+    the summary and the classroom alike."""
+    claimed = claimed_person(watchlist, alerts)
+    return np.asarray((claimed >= 0) & (claimed == seen), bool)
+
+
 def summarize(tables: Tables, *, wall_s: float | None = None,
               tracking: pa.Table | None = None) -> dict[str, Any]:
     """The run's summary (the ``summary.json`` keys), from its tables.
@@ -112,8 +129,8 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
     person_group, listed = _residents(tables["people"])
     cap_id_to_person, per_person = _capture_people(tables["captures"], person_group.size)
     truth = _alert_truth(tables, cap_id_to_person, person_group, listed)
-    # The keys in the order summary.json shows them.
-    return {
+    # The keys in the order summary.json shows them (declared in analysis.summary).
+    out = {
         **_run_keys(meta, tables, names, person_group, per_person),
         **_alert_keys(truth, names, person_group, listed, per_person),
         **_stops(tables, names, person_group),
@@ -127,6 +144,8 @@ def summarize(tables: Tables, *, wall_s: float | None = None,
         **_watchlist_keys(tables["watchlist"], truth.detected),
         **_provenance_keys(meta, names, labels, wall_s),
     }
+    check_summary(out)
+    return out
 
 
 def _per_group(names: list[str], counts: np.ndarray) -> dict[str, int]:
@@ -182,8 +201,7 @@ def _alert_truth(tables: Tables, cap_id_to_person: np.ndarray, person_group: np.
     if al.num_rows:
         seen = cap_id_to_person[_col(al, "capture_id")]
         alert_key = entry_keys(wl, al)
-        claimed = claimed_person(wl, al)
-        is_true = (claimed >= 0) & (claimed == seen)
+        is_true = alert_is_true(wl, al, seen)
         false_group = person_group[seen[~is_true]]
         false_unlisted_group = person_group[seen[~is_true & ~listed[seen]]]
         detected = np.unique(alert_key[is_true])
@@ -206,8 +224,8 @@ def _verdicts(reviews: pa.Table | None,
         return np.ones(n_alerts, bool), np.zeros(n_alerts, bool), False
     # Acted on: confirmed by review or acted on unreviewed.
     verdict = np.asarray(reviews.column("verdict").to_pylist(), object)
-    ok_ids = _col(reviews, "alert_id")[(verdict == "confirmed") | (verdict == "auto_acted")]
-    no_ids = _col(reviews, "alert_id")[verdict == "rejected"]
+    ok_ids = _col(reviews, "alert_id")[(verdict == CONFIRMED) | (verdict == AUTO_ACTED)]
+    no_ids = _col(reviews, "alert_id")[verdict == REJECTED]
     confirmed = np.isin(_col(al, "alert_id"), ok_ids) if n_alerts else np.zeros(0, bool)
     rejected = np.isin(_col(al, "alert_id"), no_ids) if n_alerts else np.zeros(0, bool)
     return confirmed, rejected, True
@@ -344,12 +362,12 @@ def _stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[s
         outcome = np.asarray(st.column("outcome").to_pylist(), object)
         person = _col(st, "person_id").astype(np.int64)
         response = _col(st, "response_s")
-    made = outcome != "missed"
-    wrongful = outcome == "wrongful_stop"
+    made = outcome != MISSED
+    wrongful = outcome == WRONGFUL_STOP
     by_group = np.bincount(person_group[person[wrongful]], minlength=n_groups)
     return {
         "stops": int(made.sum()),
-        "arrests": int((outcome == "arrest").sum()),
+        "arrests": int((outcome == ARREST).sum()),
         "wrongful_stops": int(wrongful.sum()),
         "wrongful_stops_by_group": {n: int(c) for n, c in zip(names, by_group, strict=True)},
         "wrongful_stops_per_100k_by_group": {

@@ -27,7 +27,6 @@ Usage: ``python -m analysis.report RUN_DIR`` (without the model's caveats), or f
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 import tomllib
 import urllib.parse
@@ -64,6 +63,7 @@ from analysis.report_groups import _group_section, _repeat_section, _stops_secti
 from analysis.report_headlines import headlines
 from analysis.report_map import _map_section
 from analysis.report_map import _polylines as _polylines  # re-exported for the tests
+from analysis.summary import Summary, read_summary
 from sim.units import HOUR
 
 REPORT_NAME = "report.html"
@@ -96,11 +96,11 @@ def _nonempty(tables: Mapping[str, pa.Table], name: str) -> bool:
     return name in tables and tables[name].num_rows > 0
 
 
-def _groups(tables: Mapping[str, pa.Table], summary: Mapping[str, Any]) -> list[Group]:
+def _groups(tables: Mapping[str, pa.Table], summary: Summary) -> list[Group]:
     g = tables.get("groups")
     if g is None or g.num_rows == 0:
-        names = list(summary.get("captures_by_group") or {})
-        labels = summary.get("group_labels") or {}
+        names = list(summary.captures_by_group)
+        labels = summary.group_labels
         return [Group(n, str(labels.get(n, n)), PALETTE[i % len(PALETTE)], 0)
                 for i, n in enumerate(names)]
     order = np.argsort(_col(g, "group_id"))
@@ -149,11 +149,11 @@ def _alert_facts(tables: Mapping[str, pa.Table], person_group: np.ndarray) -> Al
         is_true=(claimed >= 0) & (claimed == person))
 
 
-def _metadata(tables: Mapping[str, pa.Table], summary: Mapping[str, Any]) -> dict[str, str]:
+def _metadata(tables: Mapping[str, pa.Table], summary: Summary) -> dict[str, str]:
     """Seed, versions and hash from the files' own metadata (the summary as a fallback)."""
-    out = {k: str(summary[k]) for k in ("scenario", "seed", "replication", "scenario_hash",
-                                        "schema_version", "survsim_version")
-           if summary.get(k) is not None}
+    out = {k: str(v) for k in ("scenario", "seed", "replication", "scenario_hash",
+                               "schema_version", "survsim_version")
+           if (v := getattr(summary, k)) is not None}
     for t in tables.values():
         md = t.schema.metadata or {}
         if b"seed" in md:
@@ -167,15 +167,15 @@ def _metadata(tables: Mapping[str, pa.Table], summary: Mapping[str, Any]) -> dic
 
 # --------------------------------------------------------------------------- figures
 
-def _hours(summary: Mapping[str, Any], *t_arrays: np.ndarray) -> np.ndarray:
-    end_h = float(summary.get("duration_s") or 0.0) / HOUR
+def _hours(summary: Summary, *t_arrays: np.ndarray) -> np.ndarray:
+    end_h = summary.duration_s / HOUR
     for t in t_arrays:
         if t.size:
             end_h = max(end_h, float(t.max()) / HOUR)
     return np.arange(0, int(np.ceil(max(end_h, 1.0))) + 1)
 
 
-def _alerts_section(summary: Mapping[str, Any], facts: AlertFacts) -> Section:
+def _alerts_section(summary: Summary, facts: AlertFacts) -> Section:
     edges = _hours(summary, facts.t_s)
     h = facts.t_s / HOUR
     right = np.histogram(h[facts.is_true], bins=edges)[0]
@@ -207,7 +207,7 @@ def _alerts_section(summary: Mapping[str, Any], facts: AlertFacts) -> Section:
                    fig, "alerts_per_hour.csv", csv_text)
 
 
-def _queue_section(summary: Mapping[str, Any], q: pa.Table) -> Section:
+def _queue_section(summary: Summary, q: pa.Table) -> Section:
     order = np.argsort(_col(q, "t_s"), kind="stable")
     t = _col(q, "t_s")[order]
     w = _col(q, "waiting")[order]
@@ -228,7 +228,7 @@ def _queue_section(summary: Mapping[str, Any], q: pa.Table) -> Section:
                                              zip(t, w, strict=True)]))
 
 
-def _assembly_section(summary: Mapping[str, Any], tables: Mapping[str, pa.Table]) -> Section:
+def _assembly_section(summary: Summary, tables: Mapping[str, pa.Table]) -> Section:
     g = tables.get("gatherings")
     aa = tables.get("assembly_alerts")
     fig = go.Figure()
@@ -288,7 +288,7 @@ def _assembly_section(summary: Mapping[str, Any], tables: Mapping[str, pa.Table]
                         rows))
 
 
-def _reach_section(summary: Mapping[str, Any], tracking: pa.Table,
+def _reach_section(summary: Summary, tracking: pa.Table,
                    person_group: np.ndarray, groups: Sequence[Group]) -> Section | None:
     reach = _col(tracking, "reach")
     away = _col(tracking, "away_s")
@@ -462,7 +462,7 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         Replace a ``report.html`` that survsim did not write (one it wrote is always replaced).
     """
     run_dir = Path(run_dir)
-    summary: dict[str, Any] = json.loads((run_dir / "summary.json").read_text("utf-8"))
+    summary = read_summary(run_dir / "summary.json")
     resolved_path = run_dir / "scenario.resolved.toml"
     resolved = resolved_path.read_text("utf-8") if resolved_path.exists() else ""
     try:
@@ -489,9 +489,9 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
     sections: list[Section] = []
     if groups:
         sections.append(_group_section(summary, groups, unlisted_caps))
-    if int(summary.get("wrongful_stops") or 0) or int(summary.get("stops") or 0):
+    if summary.wrongful_stops or summary.stops:
         sections.append(_stops_section(summary, groups))
-    if int(summary.get("people_falsely_flagged") or 0) and people is not None:
+    if summary.people_falsely_flagged and people is not None:
         listed_of = np.zeros(person_group.size, bool)
         listed_of[_col(people, "person_id")] = _col(people, "is_listed")
         sections.append(_repeat_section(summary, facts, listed_of, groups, tables.get("stops")))
@@ -499,7 +499,7 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
     sections.append(_alerts_section(summary, facts))
     if _nonempty(tables, "review_queue"):
         sections.append(_queue_section(summary, tables["review_queue"]))
-    if _nonempty(tables, "assembly_alerts") or int(summary.get("gatherings") or 0):
+    if _nonempty(tables, "assembly_alerts") or summary.gatherings:
         sections.append(_assembly_section(summary, tables))
     if tracking is not None and tracking.num_rows:
         reach = _reach_section(summary, tracking, person_group, groups)

@@ -5,7 +5,7 @@ innocent people flagged again and again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,20 +26,21 @@ from analysis.report_base import (
     _plural,
     _rate,
 )
+from analysis.summary import Summary
+from sim.schema import WRONGFUL_STOP
 
 
-def group_rates(summary: Mapping[str, Any], groups: Sequence[Group],
+def group_rates(summary: Summary, groups: Sequence[Group],
                 captures_not_listed: Sequence[int]) -> dict[str, dict[str, Any]]:
     """Each group's false alerts on people not listed, the captures of such people, the rate
     with its exact interval and whether it has too few events to tell (analysis.rates)."""
-    false = (summary.get("false_alerts_unlisted_by_group")
-             or summary.get("false_alerts_by_group") or {})
+    false = summary.false_alerts_unlisted_by_group or summary.false_alerts_by_group
     return rates.group_rates({g.name: int(false.get(g.name, 0) or 0) for g in groups},
                              {g.name: int(n) for g, n in zip(groups, captures_not_listed,
                                                                strict=True)})
 
 
-def parity(summary: Mapping[str, Any], groups: Sequence[Group],
+def parity(summary: Summary, groups: Sequence[Group],
            captures_not_listed: Sequence[int]) -> list[dict[str, Any]]:
     """Each group's false-alert rate against the most favourably treated group's (the lowest
     rate among groups with enough events), the four-fifths rule for an adverse outcome: a group
@@ -59,10 +60,10 @@ def parity(summary: Mapping[str, Any], groups: Sequence[Group],
     return rows
 
 
-def _group_section(summary: Mapping[str, Any], groups: Sequence[Group],
+def _group_section(summary: Summary, groups: Sequence[Group],
                    unlisted_caps: np.ndarray) -> Section:
-    caps = summary.get("captures_by_group") or {}
-    false = summary.get("false_alerts_by_group") or {}
+    caps = summary.captures_by_group
+    false = summary.false_alerts_by_group
     weights = [int(c) for c in unlisted_caps]
     par = {p["group"]: p for p in parity(summary, groups, weights)}
     labels = [g.label for g in groups][::-1]  # first group at the top
@@ -78,9 +79,10 @@ def _group_section(summary: Mapping[str, Any], groups: Sequence[Group],
              "%{customdata[2]})<br>false alerts: %{customdata[3]}<br>"
              "rate: %{customdata[4]} per 1,000 captures<extra></extra>")
     colours = [g.colour for g in rows]
-    for col, values in enumerate((
-            [caps.get(g.name, 0) for g in rows], [false.get(g.name, 0) for g in rows],
-            [par[g.name]["rate"] or 0.0 for g in rows]), start=1):
+    bars: list[list[Any]] = [[caps.get(g.name, 0) for g in rows],
+                             [false.get(g.name, 0) for g in rows],
+                             [par[g.name]["rate"] or 0.0 for g in rows]]
+    for col, values in enumerate(bars, start=1):
         fig.add_trace(go.Bar(x=values, y=labels, orientation="h", marker_color=colours,
                              customdata=custom, hovertemplate=hover, showlegend=False,
                              text=[_rate(v) if col == 3 else _num(v) for v in values],
@@ -109,7 +111,7 @@ def _group_section(summary: Mapping[str, Any], groups: Sequence[Group],
                    after=_parity_table(summary, groups, weights))
 
 
-def _parity_table(summary: Mapping[str, Any], groups: Sequence[Group],
+def _parity_table(summary: Summary, groups: Sequence[Group],
                   captures_not_listed: Sequence[int]) -> str:
     rows = parity(summary, groups, captures_not_listed)
     best = next((r["best"] for r in rows if r["best"]), None)
@@ -147,9 +149,9 @@ def _parity_table(summary: Mapping[str, Any], groups: Sequence[Group],
         "<th>Four-fifths rule</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
-def _stops_section(summary: Mapping[str, Any], groups: Sequence[Group]) -> Section:
-    per100k = summary.get("wrongful_stops_per_100k_by_group") or {}
-    by_group = summary.get("wrongful_stops_by_group") or {}
+def _stops_section(summary: Summary, groups: Sequence[Group]) -> Section:
+    per100k = summary.wrongful_stops_per_100k_by_group
+    by_group = summary.wrongful_stops_by_group
     rows = list(groups)[::-1]
     values = [float(per100k.get(g.name) or 0.0) for g in rows]
     fig = go.Figure(go.Bar(
@@ -177,7 +179,7 @@ def _stops_section(summary: Mapping[str, Any], groups: Sequence[Group]) -> Secti
                    fig, "wrongful_stops_by_group.csv", csv_text)
 
 
-def _repeat_section(summary: Mapping[str, Any], facts: AlertFacts, listed: np.ndarray,
+def _repeat_section(summary: Summary, facts: AlertFacts, listed: np.ndarray,
                     groups: Sequence[Group], stops: pa.Table | None) -> Section:
     """Innocent people flagged (and stopped) more than once: a look-alike of a listed person
     is a look-alike at every capture."""
@@ -209,7 +211,7 @@ def _repeat_section(summary: Mapping[str, Any], facts: AlertFacts, listed: np.nd
              f"resemblance that persists is an assumption, docs/face_match.md).")
     if stops is not None and stops.num_rows:
         outcome = np.asarray(stops.column("outcome").to_pylist(), object)
-        stopped = _col(stops, "person_id").astype(np.int64)[outcome == "wrongful_stop"]
+        stopped = _col(stops, "person_id").astype(np.int64)[outcome == WRONGFUL_STOP]
         _, n_stops = np.unique(stopped, return_counts=True)
         intro += (f" Officers stopped {_plural(int(n_stops.size), 'innocent person')}, "
                   f"{_plural(int((n_stops >= 2).sum()), 'of them', 'of them')} more than once.")

@@ -26,6 +26,7 @@ from analysis.report_base import (
     _layout,
     _num,
 )
+from sim.schema import WRONGFUL_STOP
 
 Rows = list[list[object]]  # the map's CSV rows: layer, x_m, y_m, detail, t_s
 
@@ -165,7 +166,7 @@ def _add_wrongful_stops(fig: go.Figure, st: pa.Table | None, facts: AlertFacts,
     if st is None or not st.num_rows or not facts.alert_id.size:
         return []
     outcome = np.asarray(st.column("outcome").to_pylist(), object)
-    sel = outcome == "wrongful_stop"
+    sel = outcome == WRONGFUL_STOP
     if not sel.any():
         return []
     pos = np.searchsorted(facts.alert_id, _col(st, "alert_id")[sel])

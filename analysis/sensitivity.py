@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.compare import is_share
+from analysis.compare import is_level
 
 METHODS = ("morris", "sobol")
 NUM_LEVELS = 4  # Morris grid levels
@@ -394,7 +394,7 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
             more = overall > 0
             verdicts.append(verdict(
                 f"{names[1]} has {'more' if more else 'fewer'} {word} than {names[0]}"
-                if not (is_share(m) or "rate" in m) else
+                if not is_level(m) else
                 f"{names[1]} has a {'higher' if more else 'lower'} {word} than {names[0]}",
                 y if more else -y, drivers,
                 chance=within_chance(overall, _sd(noise), len(fin)), factors=factors, x=x))

@@ -4,7 +4,7 @@ another commit (a temporary git worktree), every event table and the summary com
 For refactors that must not change what survsim produces (issue "The engine the design
 describes": every table of the policy scenarios identical before and after):
 
-    python benchmarks/same_output.py --against HEAD [--people 6000] [--hours 24]
+    python benchmarks/same_output.py --against HEAD [--people 6000] [--hours 24] [--reports]
 
 Each scenario runs shrunk (``population.people`` and ``duration_h`` set, as the tests do; a
 real-map scenario needs ``SURVSIM_DATA``) with its own seed, in a fresh process per tree. Tables
@@ -32,8 +32,10 @@ from bench_city import checkout  # noqa: E402
 _VOLATILE = ("wall_s", "survsim_version", "library_versions")
 
 
-def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str]) -> None:
-    """Run every scenario with the code of ``tree`` (one fresh process), into ``out``."""
+def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str],
+            reports: bool = False) -> None:
+    """Run every scenario with the code of ``tree`` (one fresh process), into ``out``; with
+    ``reports``, build each run's report too."""
     code = (
         "import sys\n"
         "from sim.edge.api import run\n"
@@ -41,7 +43,11 @@ def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str]) -> No
         "sets = sys.argv[2].split('\\x1f') if sys.argv[2] else []\n"
         "for p in sys.argv[3:]:\n"
         "    name = p.rsplit('/', 1)[1][:-5]\n"
-        "    run(load_scenario(p, sets), out=sys.argv[1] + '/' + name, overwrite=True)\n")
+        "    run(load_scenario(p, sets), out=sys.argv[1] + '/' + name, overwrite=True)\n"
+        "    if REPORTS:\n"
+        "        from analysis.report import build_run_report\n"
+        "        build_run_report(__import__('pathlib').Path(sys.argv[1]) / name)\n")
+    code = f"REPORTS = {reports}\n" + code
     env = {**os.environ, "PYTHONPATH": str(tree)}
     subprocess.run([sys.executable, "-c", code, str(out), "\x1f".join(sets),
                     *map(str, scenarios)], cwd=tree, env=env, check=True)
@@ -71,7 +77,21 @@ def compare(a: Path, b: Path) -> list[str]:
         tb = pa.ipc.open_stream(pb_).read_all()
         if not ta.equals(tb):
             diffs.append(f"{n}: {ta.num_rows} vs {tb.num_rows} rows, contents differ")
+    if (a / "report.html").exists() or (b / "report.html").exists():
+        ra, rb = (_report_text(d) for d in (a, b))
+        if ra != rb:
+            diffs.append("report.html differs")
     return diffs
+
+
+def _report_text(run_dir: Path) -> str:
+    """The report without what differs from one run to the next of the same code (the wall
+    time in the settings' provenance, the library versions)."""
+    import re
+
+    text = (run_dir / "report.html").read_text("utf-8") if (run_dir / "report.html").exists() \
+        else ""
+    return re.sub(r"wall_s[^<,]*", "", text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", required=True, metavar="COMMIT")
     ap.add_argument("--people", type=int, default=6000)
     ap.add_argument("--hours", type=float, default=24)
+    ap.add_argument("--reports", action="store_true",
+                    help="Also build every run's report.html and compare them.")
     args = ap.parse_args(argv)
     scenarios = sorted((ROOT / "scenarios").glob("*.toml"))
     if not os.environ.get("SURVSIM_DATA"):
@@ -88,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="survsim-same-") as tmp, \
             checkout(args.against) as tree:
         here, there = Path(tmp) / "here", Path(tmp) / "there"
-        run_all(ROOT, here, scenarios, sets)
-        run_all(tree, there, scenarios, sets)
+        run_all(ROOT, here, scenarios, sets, args.reports)
+        run_all(tree, there, scenarios, sets, args.reports)
         for p in scenarios:
             diffs = compare(here / p.stem, there / p.stem)
             bad += bool(diffs)

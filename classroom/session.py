@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from analysis.metrics import claimed_person
+from analysis.metrics import alert_is_true
 from classroom.presets import Controls, overrides
 from sim.engine import Engine
 from sim.errors import UserError
 from sim.scenario import load_scenario
+from sim.schema import WRONGFUL_STOP
 from sim.units import DAY
 from sim.world import World, build_world
 
@@ -177,6 +178,8 @@ class Run:
 
         if name == "watchlist":
             self.watchlist.append(batch)
+        elif name == "people":
+            self.ev.add("person.group", a("group_id"))
         elif name == "trips":
             keep = np.isin(a("person_id"), self.sample)
             for f in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node"):
@@ -225,11 +228,10 @@ class Run:
         assert self.world is not None
         rows = self._capture_rows(a("capture_id"))
         person = self.ev.get("cap.person", np.int64)[rows]
-        claimed = (claimed_person(pa.Table.from_batches(self.watchlist),
-                                  pa.Table.from_batches([batch])) if self.watchlist
-                   else np.full(batch.num_rows, -1, np.int64))
-        true = claimed == person
-        group = self.world.population.group[person]
+        true = (alert_is_true(pa.Table.from_batches(self.watchlist),
+                              pa.Table.from_batches([batch]), person) if self.watchlist
+                else np.zeros(batch.num_rows, bool))
+        group = self.ev.get("person.group", np.int64)[person]
         t = a("t_s")
         x = self.ev.get("cap.x")[rows]
         y = self.ev.get("cap.y")[rows]
@@ -250,7 +252,7 @@ class Run:
         ids = self.ev.get("al.id", np.int64)
         t = a("t_s")
         pos = np.minimum(np.searchsorted(ids, a("alert_id")), max(ids.size - 1, 0))
-        wrong = np.array([o == "wrongful_stop" for o in outcome])
+        wrong = np.array([o == WRONGFUL_STOP for o in outcome])
         self.ev.add("stop.t", t)
         self.ev.add("stop.wrong", wrong)
         if ids.size:

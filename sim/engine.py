@@ -30,7 +30,16 @@ from sim.held import Held
 from sim.observe import TRUTH_COLUMNS, Observer
 from sim.order import time_order
 from sim.population import PURPOSES
-from sim.schema import TABLES
+from sim.schema import (
+    ARREST,
+    AUTO_ACTED,
+    CONFIRMED,
+    DROPPED,
+    MISSED,
+    REJECTED,
+    TABLES,
+    WRONGFUL_STOP,
+)
 from sim.sensors import Context, Output, build_sensors
 from sim.system.view import Alert, SystemView
 from sim.tables import batch, dict_array, static_batches
@@ -294,7 +303,7 @@ class Engine:
             if waiting >= rv.max_queue and rv.overflow != "wait":
                 act = rv.overflow == "auto_act"
                 self._rows["reviews"].append((alert_id, env.now, 0.0,
-                                              "auto_acted" if act else "dropped"))
+                                              AUTO_ACTED if act else DROPPED))
             else:
                 arrived = env.now
                 with self.reviewers.request() as req:
@@ -305,7 +314,7 @@ class Engine:
                 act = a.confirms
                 self._rows["reviews"].append((alert_id, env.now, env.now - arrived -
                                               rv.review_time_s,
-                                              "confirmed" if act else "rejected"))
+                                              CONFIRMED if act else REJECTED))
         if not act or gov.alert_action == "log":
             return
         # One intervention per identity at a time, and none once that identity is in custody.
@@ -319,14 +328,14 @@ class Engine:
             travel = 0.0 if gov.alert_action == "stop" else float(self.w.travel_s[a.camera])
             yield env.timeout(travel)
             if env.now - a.t > gov.intercept_window_s:
-                outcome, busy = "missed", 0.0
+                outcome, busy = MISSED, 0.0
             else:
-                outcome, busy = (("arrest" if a.finds_listed else "wrongful_stop"),
+                outcome, busy = ((ARREST if a.finds_listed else WRONGFUL_STOP),
                                  gov.stop_duration_s)
             self._rows["stops"].append((self.n_stops, alert_id, env.now, person, outcome,
                                         busy, env.now - a.t))
             self.n_stops += 1
-            if outcome == "arrest":
+            if outcome == ARREST:
                 self._in_custody.add(who)
             self._being_handled.discard(who)
             yield env.timeout(busy + travel)  # the stop, then back to the station

@@ -35,6 +35,9 @@ SUBJECTS: tuple[str, ...] = ("inmate", "staff", "visitor", "impostor")
 IDENTITY_SOURCES: tuple[str, ...] = ("alert", "retained")
 ASSEMBLY_FLAGS: tuple[str, ...] = ("listed", "label")
 STOP_OUTCOMES: tuple[str, ...] = ("arrest", "wrongful_stop", "missed")
+# The values code compares with, by name (a misspelt name fails at import, a string never).
+CONFIRMED, REJECTED, DROPPED, AUTO_ACTED = REVIEW_VERDICTS
+ARREST, WRONGFUL_STOP, MISSED = STOP_OUTCOMES
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,15 @@ def test_validate_and_schema_commands(tmp_path: Path) -> None:
     assert p.returncode == 0
     assert json.loads((tmp_path / "s.json").read_text()) == json.loads(
         (SCENARIOS / "scenario.schema.json").read_text())
+    p = survsim("schema", "--summary", "--out", str(tmp_path / "summary.json"))
+    assert p.returncode == 0
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(
+        (SCENARIOS.parent / "docs" / "summary.schema.json").read_text()), \
+        "docs/summary.schema.json is stale: make schema"
+    from analysis.summary import summary_markdown
+
+    assert (SCENARIOS.parent / "docs" / "summary.md").read_text("utf-8") == summary_markdown(), \
+        "docs/summary.md is stale: make schema"
     assert survsim("--version").stdout.startswith("survsim ")
 
 

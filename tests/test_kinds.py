@@ -117,6 +117,6 @@ def test_the_kind_is_gone_after_the_block_and_the_built_ins_keep_their_order() -
     assert kind_names() == ("cctv", "van", "entry_point", "bodycam", "carcam", "facility")
     with pytest.raises(ScenarioError, match=r"deployment\.0"):
         load_scenario(_scenario())
-    with pytest.raises(ValueError, match="registered already"):
-        with registered(Kind(Kiosk, place_kiosks, None)), registered(KIOSK):
-            pass
+    with (pytest.raises(ValueError, match="registered already"),
+          registered(Kind(Kiosk, place_kiosks, None)), registered(KIOSK)):
+        pass

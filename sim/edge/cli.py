@@ -584,11 +584,14 @@ def demo(port: Annotated[int, typer.Option("--port", help="Port to serve on.")] 
 
 @app.command()
 def schema(out: Annotated[Path | None, typer.Option(
-        "--out", help="Write to this file instead of standard output.")] = None) -> None:
-    """Print (or write) the JSON Schema of the scenario format."""
+        "--out", help="Write to this file instead of standard output.")] = None,
+           summary: Annotated[bool, typer.Option(
+               "--summary", help="The schema of summary.json instead.")] = False) -> None:
+    """Print (or write) the JSON Schema of the scenario format (or of summary.json)."""
+    from analysis.summary import summary_schema
     from sim.scenario import json_schema
 
-    text = json.dumps(json_schema(), indent=2) + "\n"
+    text = json.dumps(summary_schema() if summary else json_schema(), indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
