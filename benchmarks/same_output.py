@@ -5,6 +5,7 @@ For refactors that must not change what survsim produces (issue "The engine the 
 describes": every table of the policy scenarios identical before and after):
 
     python benchmarks/same_output.py --against HEAD [--people 6000] [--hours 24] [--reports]
+        [--ignore scenario_hash]
 
 Each scenario runs shrunk (``population.people`` and ``duration_h`` set, as the tests do; a
 real-map scenario needs ``SURVSIM_DATA``) with its own seed, in a fresh process per tree. Tables
@@ -53,14 +54,14 @@ def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str],
                     *map(str, scenarios)], cwd=tree, env=env, check=True)
 
 
-def compare(a: Path, b: Path) -> list[str]:
-    """What differs between two run directories."""
+def compare(a: Path, b: Path, ignore: tuple[str, ...] = ()) -> list[str]:
+    """What differs between two run directories (``ignore``: summary keys left out)."""
     import pyarrow as pa
 
     diffs = []
     sa = json.loads((a / "summary.json").read_text())
     sb = json.loads((b / "summary.json").read_text())
-    for k in _VOLATILE:
+    for k in (*_VOLATILE, *ignore):
         sa.pop(k, None)
         sb.pop(k, None)
     if json.dumps(sa, sort_keys=True) != json.dumps(sb, sort_keys=True):
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", required=True, metavar="COMMIT")
     ap.add_argument("--people", type=int, default=6000)
     ap.add_argument("--hours", type=float, default=24)
+    ap.add_argument("--ignore", action="append", default=[], metavar="KEY",
+                    help="A summary key to leave out (scenario_hash, when the scenario format "
+                         "gained keys since COMMIT).")
     ap.add_argument("--reports", action="store_true",
                     help="Also build every run's report.html and compare them.")
     args = ap.parse_args(argv)
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         run_all(ROOT, here, scenarios, sets, args.reports)
         run_all(tree, there, scenarios, sets, args.reports)
         for p in scenarios:
-            diffs = compare(here / p.stem, there / p.stem)
+            diffs = compare(here / p.stem, there / p.stem, tuple(args.ignore))
             bad += bool(diffs)
             print(f"{p.stem:32s} {'identical' if not diffs else '; '.join(diffs)}")
     print(f"{len(scenarios) - bad} of {len(scenarios)} scenarios identical to {args.against}")

@@ -17,34 +17,15 @@ from sim.city import PLACE_TYPES, City
 from sim.errors import ScenarioError
 from sim.order import time_order
 from sim.routing import Router
+from sim.scenario import DayPlan
 from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
 from sim.schema import AGE_BANDS as AGE_BANDS
 from sim.schema import PURPOSES as PURPOSES
 from sim.units import HOUR, MINUTE
 
-# The day plan of plan_trips. Every value here is an assumption of this model, with no source:
-# round figures for an ordinary weekday. (mean, sd) pairs are normal draws, (low, high) pairs
-# uniform draws or clipping ranges; hours are hours of the day unless named a stay.
-SCHOOL_LEAVE_H = (7.75, 0.25)  # assumption: pupils leave home at 7:45 (mean, sd)
-WORK_LEAVE_H = (8.0, 0.9)  # assumption: workers leave home at 8:00 (mean, sd)
-LEAVE_RANGE_H = (5.0, 11.0)  # assumption: nobody leaves for work or school before 5 or after 11
-SCHOOL_STAY_H = (6.5, 0.5)  # assumption: hours at school (mean, sd)
-WORK_STAY_H = (8.5, 1.0)  # assumption: hours at work (mean, sd)
-STAY_RANGE_H = (3.0, 12.0)  # assumption: hours at work or school, at least and at most
-SHOP_STOP_SHARE = 0.3  # assumption: share of adults stopping at a shop on the way home
-SHOP_STOP_MIN = (10, 30)  # assumption: minutes at that shop (low, high)
-ERRANDS_FACTOR_BUSY = 0.6  # assumption: errands_per_day times this for workers and pupils
-ERRANDS_FACTOR_FREE = 1.4  # assumption: errands_per_day times this for everyone else
-TOUR_START_H = (9.0, 21.0)  # assumption: wished start of an errand or leisure tour (low, high)
-TOUR_GAP_S = 600.0  # assumption: seconds at home, at least, before leaving again
-LAST_DEPARTURE_H = 23.0  # assumption: no tour leaves home at or after 23:00
-LEISURE_MIN = (30, 120)  # assumption: minutes of a leisure stay (low, high)
-ERRAND_MIN = (10, 40)  # assumption: minutes of an errand (low, high)
-AIRPORT_DEPART_H = (6.0, 20.0)  # assumption: wished start of a trip to the airport (low, high)
-AIRPORT_STAY_H = (1.0, 3.0)  # assumption: hours at the airport (low, high)
-VISIT_DEPART_H = (9.0, 17.0)  # assumption: wished start of a visit (low, high)
-VISIT_STAY_H = (1.0, 2.0)  # assumption: hours of a visit (low, high)
+# The day plan of plan_trips (when people leave, how long they stay, ...) is
+# [population.day_plan] (sim.scenario.DayPlan): every value an assumption, with no source.
 
 
 @dataclass
@@ -238,7 +219,7 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
     airports = city.places_of("airport")
     for day, rng in enumerate(streams_for_day):
         t0 = day * 24 * HOUR
-        today = _Day(rng, t0, np.full(pop.n, t0, np.float64))
+        today = _Day(rng, t0, np.full(pop.n, t0, np.float64), spec.day_plan)
         _commutes(log, today, pop, shops)
         _home_tours(log, today, pop, spec, shops, leisure_nodes)
         if airports.size and spec.flights_per_day > 0:
@@ -284,11 +265,12 @@ class _Day:
     rng: np.random.Generator
     t0: float
     free_at: npt.NDArray[np.float64]
+    plan: DayPlan
 
     def departures(self, who: np.ndarray, wish_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Those of ``who`` leaving before the last departure (at the hour wished, or once free)."""
-        depart = np.maximum(self.t0 + wish_h * HOUR, self.free_at[who] + TOUR_GAP_S)
-        ok = depart < self.t0 + LAST_DEPARTURE_H * HOUR
+        depart = np.maximum(self.t0 + wish_h * HOUR, self.free_at[who] + self.plan.tour_gap_s)
+        ok = depart < self.t0 + self.plan.last_departure_h * HOUR
         return who[ok], depart[ok]
 
 
@@ -302,12 +284,12 @@ def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> N
     rng = day.rng
     commuters = _people(pop.work_node >= 0)
     is_child = pop.age_band[commuters] == 0
-    leave = np.where(is_child, rng.normal(*SCHOOL_LEAVE_H, commuters.size),
-                     rng.normal(*WORK_LEAVE_H, commuters.size))
-    leave = day.t0 + np.clip(leave, *LEAVE_RANGE_H) * HOUR
-    stay = np.where(is_child, rng.normal(*SCHOOL_STAY_H, commuters.size),
-                    rng.normal(*WORK_STAY_H, commuters.size))
-    stay = np.clip(stay, *STAY_RANGE_H) * HOUR
+    leave = np.where(is_child, rng.normal(*day.plan.school_leave_h, commuters.size),
+                     rng.normal(*day.plan.work_leave_h, commuters.size))
+    leave = day.t0 + np.clip(leave, *day.plan.leave_range_h) * HOUR
+    stay = np.where(is_child, rng.normal(*day.plan.school_stay_h, commuters.size),
+                    rng.normal(*day.plan.work_stay_h, commuters.size))
+    stay = np.clip(stay, *day.plan.stay_range_h) * HOUR
     home = pop.home_node[commuters]
     work = pop.work_node[commuters]
     purpose = np.where(is_child, PURPOSES.index("school"), PURPOSES.index("work"))
@@ -316,7 +298,7 @@ def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> N
         arrive = log.add(commuters[sel], leave[sel], home[sel], work[sel],
                          np.ones(sel.sum(), bool), int(p))
         back = arrive + stay[sel]
-        shop_stop = (~is_child[sel]) & (rng.random(sel.sum()) < SHOP_STOP_SHARE)
+        shop_stop = (~is_child[sel]) & (rng.random(sel.sum()) < day.plan.shop_stop_share)
         who = commuters[sel]
         direct = ~shop_stop
         day.free_at[who[direct]] = log.add(
@@ -325,7 +307,7 @@ def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> N
         if shop_stop.any():
             s_who = who[shop_stop]
             shop = rng.choice(shops, size=s_who.size)
-            dwell = rng.uniform(*SHOP_STOP_MIN, s_who.size) * MINUTE
+            dwell = rng.uniform(*day.plan.shop_stop_min, s_who.size) * MINUTE
             day.free_at[s_who] = log.there_and_home(s_who, back[shop_stop], work[sel][shop_stop],
                                                     shop, dwell, PURPOSES.index("errand"))
 
@@ -334,14 +316,15 @@ def _home_tours(log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec,
                 shops: np.ndarray, leisure_nodes: np.ndarray) -> None:
     """Errands and leisure as home-based tours, in the order of their wished start times."""
     rng = day.rng
-    n_err = rng.poisson(spec.errands_per_day * np.where(pop.work_node >= 0, ERRANDS_FACTOR_BUSY,
-                                                        ERRANDS_FACTOR_FREE))
+    busy = pop.work_node >= 0
+    n_err = rng.poisson(spec.errands_per_day * np.where(busy, day.plan.errands_factor_busy,
+                                                        day.plan.errands_factor_free))
     n_lei = rng.poisson(spec.leisure_per_day, pop.n)
     max_tours = int(max(n_err.max(initial=0) + n_lei.max(initial=0), 0))
     if not max_tours:
         return
     wish = np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
-                    rng.uniform(*TOUR_START_H, (pop.n, max_tours)), np.inf)
+                    rng.uniform(*day.plan.tour_start_h, (pop.n, max_tours)), np.inf)
     wish.sort(axis=1)  # in place: a million people's tours are large arrays
     # Which of a person's tours are leisure: a random subset of size n_lei.
     rank = np.argsort(rng.random((pop.n, max_tours)), axis=1)
@@ -363,8 +346,8 @@ def _tours_of_rank(log: _TripLog, day: _Day, wish_h: np.ndarray, is_leisure: np.
     dest = np.where(lei, rng.choice(leisure_nodes, size=who.size),
                     rng.choice(shops, size=who.size)).astype(np.int32)
     purpose = np.where(lei, PURPOSES.index("leisure"), PURPOSES.index("errand"))
-    dwell = np.where(lei, rng.uniform(*LEISURE_MIN, who.size),
-                     rng.uniform(*ERRAND_MIN, who.size)) * MINUTE
+    dwell = np.where(lei, rng.uniform(*day.plan.leisure_min, who.size),
+                     rng.uniform(*day.plan.errand_min, who.size)) * MINUTE
     for p in (PURPOSES.index("errand"), PURPOSES.index("leisure")):
         sel = purpose == p
         if not sel.any():
@@ -379,9 +362,9 @@ def _airport_trips(log: _TripLog, day: _Day, pop: Population, spec: PopulationSp
     """A trip to the airport (a flight, or meeting one): out, a stay there, back home."""
     rng = day.rng
     fly = _people(rng.random(pop.n) < spec.flights_per_day)
-    fly, depart = day.departures(fly, rng.uniform(*AIRPORT_DEPART_H, fly.size))
+    fly, depart = day.departures(fly, rng.uniform(*day.plan.airport_depart_h, fly.size))
     port = rng.choice(airports, size=fly.size).astype(np.int32)
-    stay = rng.uniform(*AIRPORT_STAY_H, fly.size) * HOUR
+    stay = rng.uniform(*day.plan.airport_stay_h, fly.size) * HOUR
     day.free_at[fly] = log.there_and_home(fly, depart, pop.home_node[fly], port, stay,
                                           PURPOSES.index("airport"))
 
@@ -390,9 +373,9 @@ def _visits(log: _TripLog, day: _Day, pop: Population, node: int, per_day: float
     """Visits to ``node`` (such as a prison), ``per_day`` visitors a day: out, a stay, home."""
     rng = day.rng
     who = _people(rng.random(pop.n) < per_day / max(pop.n, 1))
-    who, depart = day.departures(who, rng.uniform(*VISIT_DEPART_H, who.size))
+    who, depart = day.departures(who, rng.uniform(*day.plan.visit_depart_h, who.size))
     dest = np.full(who.size, node, np.int32)
-    stay = rng.uniform(*VISIT_STAY_H, who.size) * HOUR
+    stay = rng.uniform(*day.plan.visit_stay_h, who.size) * HOUR
     day.free_at[who] = log.there_and_home(who, depart, pop.home_node[who], dest, stay,
                                           PURPOSES.index("visit"))
 

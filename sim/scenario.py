@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from sim import tomlio
 from sim.errors import ScenarioError, shown
@@ -166,6 +166,74 @@ class AgeBands(_Strict):
         return self
 
 
+# Two numbers: a TOML array of two (a list) read as a pair.
+Pair = Annotated[tuple[float, float],
+                 BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+_MEAN_SD = ("school_leave_h", "work_leave_h", "school_stay_h", "work_stay_h")  # normal draws
+
+
+def _plan(default: Pair | float, description: str, pair: str = "") -> Any:
+    return Field(default, description=f"{description}{f' ({pair})' if pair else ''}; an "
+                                      f"assumption of survsim, with no source.")
+
+
+class DayPlan(_Strict):
+    """The day plan of an ordinary weekday (``sim.population.plan_trips``). Every value is an
+    assumption of this model, with no source: round figures. ``(mean, sd)`` pairs are normal
+    draws, ``(low, high)`` pairs uniform draws or clipping ranges; ``_h`` values are hours of
+    the day unless they are a stay."""
+
+    school_leave_h: Pair = _plan((7.75, 0.25), "When pupils leave home", "mean, sd")
+    work_leave_h: Pair = _plan((8.0, 0.9), "When workers leave home", "mean, sd")
+    leave_range_h: Pair = _plan((5.0, 11.0), "Nobody leaves for work or school before or "
+                                             "after these hours", "low, high")
+    school_stay_h: Pair = _plan((6.5, 0.5), "Hours at school", "mean, sd")
+    work_stay_h: Pair = _plan((8.5, 1.0), "Hours at work", "mean, sd")
+    stay_range_h: Pair = _plan((3.0, 12.0), "Hours at work or school, at least and at most",
+                               "low, high")
+    shop_stop_share: float = Field(0.3, ge=0, le=1, description=(
+        "Share of adults stopping at a shop on the way home from work; an assumption of "
+        "survsim, with no source."))
+    shop_stop_min: Pair = _plan((10, 30), "Minutes at that shop", "low, high")
+    errands_factor_busy: float = Field(0.6, ge=0, le=10, description=(
+        "errands_per_day is multiplied by this for workers and pupils; an assumption of "
+        "survsim, with no source."))
+    errands_factor_free: float = Field(1.4, ge=0, le=10, description=(
+        "errands_per_day is multiplied by this for everyone else; an assumption of survsim, "
+        "with no source."))
+    tour_start_h: Pair = _plan((9.0, 21.0), "Wished start of an errand or leisure tour",
+                               "low, high")
+    tour_gap_s: float = Field(600.0, ge=0, le=86_400, description=(
+        "Seconds at home, at least, before leaving again; an assumption of survsim, with no "
+        "source."))
+    last_departure_h: float = Field(23.0, gt=0, le=24, description=(
+        "No tour leaves home at or after this hour; an assumption of survsim, with no "
+        "source."))
+    leisure_min: Pair = _plan((30, 120), "Minutes of a leisure stay", "low, high")
+    errand_min: Pair = _plan((10, 40), "Minutes of an errand", "low, high")
+    airport_depart_h: Pair = _plan((6.0, 20.0), "Wished start of a trip to the airport",
+                                   "low, high")
+    airport_stay_h: Pair = _plan((1.0, 3.0), "Hours at the airport", "low, high")
+    visit_depart_h: Pair = _plan((9.0, 17.0), "Wished start of a visit", "low, high")
+    visit_stay_h: Pair = _plan((1.0, 2.0), "Hours of a visit", "low, high")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> DayPlan:
+        bad = []
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if not isinstance(v, tuple):
+                continue
+            if name in _MEAN_SD:
+                if v[1] < 0 or v[0] < 0:
+                    bad.append(f"{name}: expected [mean, sd], both at least 0")
+            elif v[0] > v[1] or v[0] < 0:
+                bad.append(f"{name}: expected [low, high] with 0 <= low <= high")
+        if bad:
+            raise ValueError("; ".join(bad))
+        return self
+
+
 class Population(_Strict):
     """Who lives in the city and how they move."""
 
@@ -186,6 +254,7 @@ class Population(_Strict):
     flights_per_day: float = Field(0.01, ge=0, le=2,
                                    description="Chance a person goes to the airport on a day "
                                                "(if the city has one).")
+    day_plan: DayPlan = DayPlan()
 
     @field_validator("groups", mode="before")
     @classmethod

@@ -92,6 +92,29 @@ def test_trips_follow_day_plans() -> None:
     assert np.all(t.origin_node[order][first] == pop.home_node[t.person_id[order][first]])
 
 
+def test_the_day_plan_is_a_scenario_setting() -> None:
+    plan = {"work_leave_h": [9.5, 0.0], "work_stay_h": [4.0, 0.0], "shop_stop_share": 0.0,
+            "errands_factor_busy": 0.0}
+    w = build_world(load_scenario(small_dict(population={
+        "people": 2000, "day_plan": plan, "leisure_per_day": 0.0, "flights_per_day": 0.0})))
+    t, pop = w.trips, w.population
+    work = t.purpose == 0
+    workers = np.count_nonzero((pop.work_node >= 0) & (pop.age_band == 1))
+    assert 0.95 * workers <= work.sum() <= workers  # (one working at home has no commute)
+    assert np.all(t.depart_s[work] == 9.5 * 3600), "every worker leaves at 9:30 sharp"
+    # Straight home after four hours at work (no shop stop, no errands for workers).
+    worker_trips = np.isin(t.person_id, t.person_id[work])
+    home = worker_trips & (t.purpose == 4)
+    assert home.sum() == work.sum()
+    np.testing.assert_allclose(np.sort(t.depart_s[home] - 4 * 3600),
+                               np.sort(t.arrive_s[work]))
+    with pytest.raises(ScenarioError, match=r"population\.day_plan.*leave_range_h: expected "
+                                             r"\[low, high\]"):
+        load_scenario(small_dict(population={"day_plan": {"leave_range_h": [11, 5]}}))
+    with pytest.raises(ScenarioError, match=r"population\.day_plan\.tour_gap"):
+        load_scenario(small_dict(population={"day_plan": {"tour_gap": 3}}))
+
+
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**32), people=st.integers(50, 600), cams=st.integers(0, 60),
        threshold=st.floats(0.5, 0.7), hours=st.floats(1, 30))
