@@ -29,7 +29,6 @@ import simpy
 from sim.held import Held
 from sim.observe import TRUTH_COLUMNS, Observer
 from sim.order import time_order
-from sim.population import PURPOSES
 from sim.schema import (
     ARREST,
     AUTO_ACTED,
@@ -42,7 +41,7 @@ from sim.schema import (
 )
 from sim.sensors import Context, Output, build_sensors
 from sim.system.view import Alert, SystemView
-from sim.tables import batch, dict_array, static_batches
+from sim.tables import batch, static_batches
 from sim.world import World
 
 ProgressFn = Callable[[float, float], None]
@@ -184,14 +183,10 @@ class Engine:
             stop = self._chunk_stop(a, b)
             sl = slice(a, stop)
             self._trip_batch = batch("trips", {
-                "trip_id": pa.array(np.arange(a, stop, dtype=np.int64)),
-                "person_id": pa.array(t.person_id[sl]),
-                "depart_s": pa.array(t.depart_s[sl]),
-                "arrive_s": pa.array(t.arrive_s[sl]),
-                "origin_node": pa.array(t.origin_node[sl]),
-                "dest_node": pa.array(t.dest_node[sl]),
-                "purpose": dict_array(t.purpose[sl], PURPOSES),
-                "length_m": pa.array(t.length_m[sl]),
+                "trip_id": np.arange(a, stop), "person_id": t.person_id[sl],
+                "depart_s": t.depart_s[sl], "arrive_s": t.arrive_s[sl],
+                "origin_node": t.origin_node[sl], "dest_node": t.dest_node[sl],
+                "purpose": t.purpose[sl], "length_m": t.length_m[sl],
             })
             self._trip_rows = (a, stop)
         assert self._trip_batch is not None
@@ -267,15 +262,9 @@ class Engine:
         ids = np.arange(self.n_captures, self.n_captures + n, dtype=np.int64)
         self.n_captures += n
         self.outbox.append(("captures", batch("captures", {
-            "capture_id": pa.array(ids),
-            "t_s": pa.array(cap["t"]),
-            "camera_id": pa.array(cap["camera"]),
-            "person_id": pa.array(cap["person"]),
-            "trip_id": pa.array(cap["trip"]),  # types set when queued
-            "quality": pa.array(cap["quality"]),
-            "distance_m": pa.array(cap["distance"]),
-            "x_m": pa.array(cap["x"]),
-            "y_m": pa.array(cap["y"]),
+            "capture_id": ids, "t_s": cap["t"], "camera_id": cap["camera"],
+            "person_id": cap["person"], "trip_id": cap["trip"], "quality": cap["quality"],
+            "distance_m": cap["distance"], "x_m": cap["x"], "y_m": cap["y"],
         })))
         seen = self.system.release(ids, {k: v for k, v in cap.items()
                                          if k not in TRUTH_COLUMNS})

@@ -12,8 +12,7 @@ import pyarrow as pa
 import shapely
 
 from sim.kinds import kind_names
-from sim.population import AGE_BANDS
-from sim.schema import TABLES
+from sim.schema import TABLES, Column
 from sim.world import World
 
 _STATIC_CHUNK = 65_536
@@ -33,14 +32,38 @@ def dictionary(names: tuple[str, ...]) -> pa.Array:
 
 
 def batch(table: str, columns: dict[str, object]) -> pa.RecordBatch:
+    """One batch of ``table``, its columns in the schema's order and of the schema's types.
+
+    A column may be an Arrow array, or values (a numpy array, a list) converted to the
+    schema's type; an enumerated column's values are its codes into the values the schema
+    declares (``Column.values``). A column missing from ``columns`` is an error.
+    """
     schema, names = schema_and_names(table)
-    return pa.RecordBatch.from_arrays([columns[name] for name in names], schema=schema)
+    spec = _column_specs(table)
+    return pa.RecordBatch.from_arrays([_arrow(columns[name], spec[name]) for name in names],
+                                      schema=schema)
+
+
+def _arrow(values: object, col: Column) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values
+    if pa.types.is_dictionary(col.type):
+        if not col.values:
+            raise TypeError(f"column {col.name}: its values are the run's own; give a "
+                            f"dict_array")
+        return dict_array(values, col.values)  # type: ignore[arg-type]
+    return pa.array(values, type=col.type)
 
 
 @functools.lru_cache(maxsize=64)
 def schema_and_names(table: str) -> tuple[pa.Schema, tuple[str, ...]]:
     schema = TABLES[table].schema()
     return schema, tuple(schema.names)
+
+
+@functools.lru_cache(maxsize=64)
+def _column_specs(table: str) -> dict[str, Column]:
+    return {c.name: c for c in TABLES[table].columns}
 
 
 def static_batches(w: World, entry_of_person: npt.NDArray[np.integer]
@@ -50,75 +73,57 @@ def static_batches(w: World, entry_of_person: npt.NDArray[np.integer]
     s = w.scenario
     pop = w.population
     yield "groups", batch("groups", {
-        "group_id": pa.array(np.arange(len(pop.group_names), dtype=np.int16)),
-        "group": pa.array(pop.group_names),
-        "label": pa.array(pop.group_labels),
-        "share": pa.array([g.share for g in s.population.groups], pa.float64()),
-        "model_group": pa.array([g.model_group or g.name for g in s.population.groups]),
-        "classifier_label": pa.array(
-            [w.classifier.truth[int(m)] if w.classifier is not None else ""
-             for m in w.classifier_row], pa.string()),
+        "group_id": np.arange(len(pop.group_names)), "group": pop.group_names,
+        "label": pop.group_labels, "share": [g.share for g in s.population.groups],
+        "model_group": [g.model_group or g.name for g in s.population.groups],
+        "classifier_label": [w.classifier.truth[int(m)] if w.classifier is not None else ""
+                             for m in w.classifier_row],
     })
     listed = np.asarray((entry_of_person >= 0).any(axis=0), bool)
     for a in range(0, pop.n, _STATIC_CHUNK):
         sl = slice(a, min(a + _STATIC_CHUNK, pop.n))
         yield "people", batch("people", {
-            "person_id": pa.array(np.arange(sl.start, sl.stop, dtype=np.int32)),
-            "group_id": pa.array(pop.group[sl]),
-            "age_band": dict_array(pop.age_band[sl], AGE_BANDS),
-            "home_node": pa.array(pop.home_node[sl]),
-            "work_node": pa.array(pop.work_node[sl]),
-            "speed_mps": pa.array(pop.speed_mps[sl]),
-            "is_listed": pa.array(listed[sl]),
+            "person_id": np.arange(sl.start, sl.stop), "group_id": pop.group[sl],
+            "age_band": pop.age_band[sl], "home_node": pop.home_node[sl],
+            "work_node": pop.work_node[sl], "speed_mps": pop.speed_mps[sl],
+            "is_listed": listed[sl],
         })
     names = list(w.watchlists)
     for i, wl in enumerate(w.watchlists.values()):
         yield "watchlist", batch("watchlist", {
             "watchlist": dict_array(np.full(wl.size, i), names),
-            "entry_id": pa.array(np.arange(wl.size, dtype=np.int32)),
-            "group_id": pa.array(wl.group),
-            "person_id": pa.array(wl.person_id),
+            "entry_id": np.arange(wl.size), "group_id": wl.group, "person_id": wl.person_id,
         })
     g = w.gatherings
     yield "gatherings", batch("gatherings", {
-        "gathering_id": pa.array(np.arange(g.n, dtype=np.int32)),
-        "name": pa.array(g.name, pa.string()),
-        "node": pa.array(g.node), "x_m": pa.array(w.city.node_x_m[g.node]),
-        "y_m": pa.array(w.city.node_y_m[g.node]),
-        "start_s": pa.array(g.start_s), "end_s": pa.array(g.end_s),
-        "size": pa.array(np.bincount(g.participant_gathering, minlength=g.n)
-                         .astype(np.int32)),
-        "routine": pa.array(g.routine),
+        "gathering_id": np.arange(g.n), "name": g.name, "node": g.node,
+        "x_m": w.city.node_x_m[g.node], "y_m": w.city.node_y_m[g.node],
+        "start_s": g.start_s, "end_s": g.end_s,
+        "size": np.bincount(g.participant_gathering, minlength=g.n), "routine": g.routine,
     })
     yield "gathering_participants", batch("gathering_participants", {
-        "gathering_id": pa.array(g.participant_gathering),
-        "person_id": pa.array(g.participant_person),
+        "gathering_id": g.participant_gathering, "person_id": g.participant_person,
     })
     city = w.city
     yield "nodes", batch("nodes", {
-        "node": pa.array(np.arange(city.n_nodes, dtype=np.int32)),
-        "x_m": pa.array(city.node_x_m), "y_m": pa.array(city.node_y_m),
+        "node": np.arange(city.n_nodes), "x_m": city.node_x_m, "y_m": city.node_y_m,
         "district": dict_array(city.node_district, city.district_names),
     })
     coords = shapely.get_coordinates(city.edge_geometry)
     offsets = np.concatenate([[0], np.cumsum(shapely.get_num_coordinates(
         city.edge_geometry))]).astype(np.int32)
     yield "edges", batch("edges", {
-        "edge": pa.array(np.arange(city.n_edges, dtype=np.int32)),
-        "u": pa.array(city.edge_u.astype(np.int32)),
-        "v": pa.array(city.edge_v.astype(np.int32)),
-        "length_m": pa.array(city.edge_length_m.astype(np.float64)),
+        "edge": np.arange(city.n_edges), "u": city.edge_u, "v": city.edge_v,
+        "length_m": city.edge_length_m,
         "x_m": pa.ListArray.from_arrays(pa.array(offsets), pa.array(coords[:, 0])),
         "y_m": pa.ListArray.from_arrays(pa.array(offsets), pa.array(coords[:, 1])),
     })
     c = w.cameras
     yield "cameras", batch("cameras", {
-        "camera_id": pa.array(np.arange(c.n, dtype=np.int32)),
-        "deployment": dict_array(c.deployment, c.deployment_names),
-        "node": pa.array(c.node), "x_m": pa.array(c.x_m), "y_m": pa.array(c.y_m),
-        "heading_deg": pa.array(c.heading_deg), "fov_deg": pa.array(c.fov_deg),
-        "range_m": pa.array(c.range_m), "height_m": pa.array(c.height_m),
+        "camera_id": np.arange(c.n), "deployment": dict_array(c.deployment, c.deployment_names),
+        "node": c.node, "x_m": c.x_m, "y_m": c.y_m, "heading_deg": c.heading_deg,
+        "fov_deg": c.fov_deg, "range_m": c.range_m, "height_m": c.height_m,
         "kind": dict_array(c.kind, kind_names()),
         "watchlist": dict_array(c.watchlist, list(w.watchlists)),
-        "active_from_s": pa.array(c.active_from_s), "active_to_s": pa.array(c.active_to_s),
+        "active_from_s": c.active_from_s, "active_to_s": c.active_to_s,
     })
