@@ -4,8 +4,9 @@ A scenario's ``[city] kind = "osm"`` names an extract on disk (``path``: OSM XML
 ``.osm.pbf`` or an osmnx GraphML file) or a place to download (``place``). Preparing the map
 follows what street-network researchers do with osmnx:
 
-1. street ways only, with osmnx's walking filter (no motorways, cycleways, private or
-   ``foot=no`` ways, areas or ways under construction), walkable both ways;
+1. street ways only, with osmnx's own walking filter (read from osmnx: no motorways,
+   cycleways, private or ``foot=no`` ways, areas, rest areas, streets whose sidewalks are mapped
+   separately or ways under construction), walkable both ways;
 2. the largest connected component;
 3. projected to metres (UTM);
 4. nearby intersection nodes consolidated (``consolidate_m``; osmnx's
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
@@ -53,14 +55,11 @@ from sim.scenario import OsmCity, expand_map_path
 
 ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
                "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
-PREP_VERSION = 2  # bump when the preparation changes what a cached map holds
+PREP_VERSION = 3  # bump when the preparation changes what a cached map holds
 INSTALL_HINT = ("real street maps need osmnx, an optional extra: install it with "
                 "`pip install 'survsim[osm]'` (or `.venv/bin/pip install -e '.[osm]'` in a "
                 "checkout)")
 
-# osmnx's "walk" network filter (osmnx.graph._get_osm_filter), applied to the loaded ways.
-_NOT_WALKABLE = re.compile(r"abandoned|bus_guideway|construction|cycleway|motor|^no$|planned|"
-                           r"platform|proposed|raceway|razed")
 # Street classes and how many homes a metre of them carries (relative), for home placement.
 _HOME_PER_M = {"residential": 1.0, "living_street": 1.0, "unclassified": 0.6,
                "tertiary": 0.6, "service": 0.4, "secondary": 0.4, "primary": 0.3}
@@ -177,9 +176,22 @@ def _osmnx() -> Any:
     ox.settings.use_cache = cache.enabled()
     ox.settings.cache_folder = str(cache.cache_dir() / "osmnx")
     tags = list(ox.settings.useful_tags_way)
-    if "foot" not in tags:
-        ox.settings.useful_tags_way = [*tags, "foot"]
+    missing = [k for k, _ in walk_filter() if k not in tags]
+    if missing:  # the ways keep the tags the walking filter reads
+        ox.settings.useful_tags_way = [*tags, *missing]
     return ox
+
+
+@functools.cache
+def walk_filter() -> list[tuple[str, re.Pattern[str]]]:
+    """osmnx's own "walk" network filter (the Overpass query its ``network_type="walk"``
+    sends), as (tag, excluded values) pairs: a way is walkable when it has a ``highway`` tag
+    and no listed tag matches its pattern (Overpass ``!~``, an unanchored regular expression).
+    Read from osmnx itself, so a map file is filtered exactly as a download is."""
+    from osmnx import _overpass
+
+    text = _overpass._get_network_filter("walk")
+    return [(k, re.compile(v)) for k, v in re.findall(r'\["([^"]+)"!~"([^"]*)"\]', text)]
 
 
 def _prepare(spec: OsmCity) -> Prepared:
@@ -497,31 +509,37 @@ def consolidate(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
 
 
 def _utm(x: np.ndarray, y: np.ndarray) -> str:
-    """The UTM zone of the middle of a graph in degrees (as osmnx's projection picks it)."""
+    """The projection for a graph in degrees, as osmnx's own picks it: the WGS 84 UTM zone of
+    its middle from pyproj's database, or the polar (UPS) one beyond UTM's limits."""
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
     lon, lat = float(np.median(x)), float(np.median(y))
-    zone = int((lon + 180) // 6) % 60 + 1
-    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+    if lat > 84 or lat < -80:
+        return "EPSG:32661" if lat > 0 else "EPSG:32761"
+    zones = query_utm_crs_info(datum_name="WGS 84",
+                               area_of_interest=AreaOfInterest(lon, lat, lon, lat))
+    return f"EPSG:{zones[0].code}"
 
 
 def _walkable(graph: Any) -> Any:
+    """The graph without the edges osmnx's walking filter (:func:`walk_filter`) excludes. An
+    edge merged from several ways (a tag's values in a list) is excluded by a rule when all
+    its values match it."""
     g = graph.copy()
-    drop = []
-    for u, v, k, d in g.edges(keys=True, data=True):
-        hw = d.get("highway")
-        values = hw if isinstance(hw, list) else [hw]
-        not_street = hw is None or all(_NOT_WALKABLE.search(str(h)) for h in values)
-        closed = (_has(d.get("area"), "yes") or _has(d.get("foot"), "no")
-                  or _has(d.get("service"), "private") or _has(d.get("access"), "private"))
-        if not_street or closed:
-            drop.append((u, v, k))
+    drop = [(u, v, k) for u, v, k, d in g.edges(keys=True, data=True)
+            if d.get("highway") is None or any(_excluded(d.get(tag), pattern)
+                                               for tag, pattern in walk_filter())]
     g.remove_edges_from(drop)
     g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
     return g
 
 
-def _has(value: Any, wanted: str) -> bool:
+def _excluded(value: Any, pattern: re.Pattern[str]) -> bool:
+    if value is None:
+        return False
     values = value if isinstance(value, list) else [value]
-    return bool(values) and all(str(v) == wanted for v in values)
+    return bool(values) and all(pattern.search(str(v)) for v in values)
 
 
 def _first(value: Any) -> str:
@@ -632,7 +650,12 @@ def _home_weight(city: City, street_class: list[str], fx: np.ndarray, fy: np.nda
     if len(homes) < _MIN_BUILDINGS:
         return street + 1e-6
     idx = np.array(homes)
-    area = np.array([_area(rings[i]) if rings[i] is not None else 100.0 for i in homes])
+    # A building's floor area in square metres (at least 10), shapely's; 100 without a shape.
+    has = np.array([rings[i] is not None for i in homes])
+    area = np.full(len(homes), 100.0)
+    if has.any():
+        shapes = [shapely.Polygon(rings[i]) for i in np.asarray(homes)[has]]
+        area[has] = np.maximum(shapely.area(shapes), 10.0)
     levels = np.array([_levels(features[i].tags) for i in homes])
     node, dist = _nearest(city, fx[idx], fy[idx])
     ok = dist <= _SNAP_M
@@ -640,11 +663,6 @@ def _home_weight(city: City, street_class: list[str], fx: np.ndarray, fy: np.nda
     if floor.sum() <= 0:
         return street + 1e-6
     return 0.8 * floor / floor.sum() + 0.2 * street + 1e-6
-
-
-def _area(ring: np.ndarray) -> float:
-    x, y = ring[:, 0], ring[:, 1]
-    return float(max(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2, 10.0))
 
 
 def _levels(tags: dict[str, str]) -> float:

@@ -5,6 +5,7 @@ direction."""
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,10 @@ def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
 
 def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
                        k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
-    """k-means of the crossings (deterministic start: farthest points from the centre)."""
+    """k-means of the crossings (scipy's ``kmeans2``, 50 rounds at most, from a deterministic
+    start: the centre, then each time the crossing farthest from the seeds so far)."""
+    from scipy.cluster.vq import kmeans2
+
     pts = np.stack([x, y], axis=1)
     k = max(1, min(k, x.size // 20 or 1))
     seeds = [centre]
@@ -73,18 +77,11 @@ def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
         nxt = int(np.argmax(d))
         seeds.append(nxt)
         d = np.minimum(d, np.hypot(x - x[nxt], y - y[nxt]))
-    centres = pts[seeds].astype(np.float64)
-    label = np.zeros(x.size, np.int64)
-    for _ in range(50):
-        dist = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        new = np.argmin(dist, axis=1)
-        for j in range(k):
-            sel = new == j
-            if sel.any():
-                centres[j] = pts[sel].mean(axis=0)
-        if np.array_equal(new, label):
-            break
-        label = new
+    # An emptied cluster keeps its centre (missing="warn"; its warning says nothing to a user).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, label = kmeans2(pts.astype(np.float64), pts[seeds].astype(np.float64), iter=50,
+                           minit="matrix", missing="warn")
     # The cluster holding the centre is "Centre"; the others are named by compass direction.
     label = np.unique(label, return_inverse=True)[1]
     k = int(label.max()) + 1

@@ -142,6 +142,38 @@ def test_extracts_load_as_clean_walking_graphs(name: str, nodes: int, edges: int
     assert city.home_weight is not None and np.all(city.home_weight > 0)
 
 
+def test_map_files_are_filtered_by_osmnx_own_walking_filter(tmp_path: Path) -> None:
+    import osmnx as ox
+    from osmnx import _overpass
+
+    from sim.osm import _osmnx, _walkable, walk_filter
+
+    # The rules are osmnx's own query, clause by clause.
+    query = _overpass._get_network_filter("walk")
+    assert [f'["{k}"!~"{p.pattern}"]' for k, p in walk_filter()] == re.findall(
+        r'\["[^"]+"!~"[^"]*"\]', query)
+    # One way per rule it applies, along a row of crossings 0.001 degrees apart.
+    ways = {"residential": {"highway": "residential"}, "footway": {"highway": "footway"},
+            "motorway": {"highway": "motorway"}, "rest_area": {"highway": "rest_area"},
+            "foot_no": {"highway": "primary", "foot": "no"},
+            "sidewalk": {"highway": "secondary", "sidewalk": "separate"},
+            "sidewalk_left": {"highway": "tertiary", "sidewalk:left": "separate"},
+            "private": {"highway": "service", "access": "private"},
+            "area": {"highway": "pedestrian", "area": "yes"}}
+    nodes = "".join(f'<node id="{i + 1}" lat="60.0" lon="{24 + i / 1000:.3f}"/>'
+                    for i in range(len(ways) + 1))
+    body = "".join(
+        f'<way id="{i + 1}"><nd ref="{i + 1}"/><nd ref="{i + 2}"/><tag k="name" v="{name}"/>'
+        + "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items()) + "</way>"
+        for i, (name, tags) in enumerate(ways.items()))
+    path = tmp_path / "rules.osm"
+    path.write_text(f'<?xml version="1.0"?><osm version="0.6">{nodes}{body}</osm>')
+    _osmnx()
+    g = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+    kept = {d["name"] for _, _, d in _walkable(g).edges(data=True)}
+    assert kept == {"residential", "footway"}
+
+
 @needs_data
 def test_consolidation_agrees_with_osmnx() -> None:
     import osmnx as ox
