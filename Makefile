@@ -49,6 +49,7 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check sim analysis classroom tests benchmarks
+	$(BIN)/ruff format --check sim analysis classroom tests benchmarks
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed

@@ -41,18 +41,24 @@ def _col(t: pa.Table, name: str) -> np.ndarray:
     return t.column(name).to_numpy()
 
 
-def assembly_summary(tables: Tables, names: list[str], person_group: np.ndarray,
-                     duration_s: float = 0.0) -> dict[str, Any]:
+def assembly_summary(
+    tables: Tables, names: list[str], person_group: np.ndarray, duration_s: float = 0.0
+) -> dict[str, Any]:
     g = tables.get("gatherings")
     al = tables.get("assembly_alerts")
     n_alarms = 0 if al is None else int(al.num_rows)
     empty: dict[str, Any] = {
-        "gatherings": 0, "gatherings_detected": 0, "gatherings_near_alarm": 0,
-        "gatherings_detected_by_chance": 0.0, "assembly_detection_latency_s": None,
-        "false_assembly_alarms": n_alarms, "assembly_alarms": n_alarms,
+        "gatherings": 0,
+        "gatherings_detected": 0,
+        "gatherings_near_alarm": 0,
+        "gatherings_detected_by_chance": 0.0,
+        "assembly_detection_latency_s": None,
+        "false_assembly_alarms": n_alarms,
+        "assembly_alarms": n_alarms,
         "assembly_detection_by_size": {},
         "participants_identified_share_by_group": {n: None for n in names},
-        "participants_captured_share_by_group": {n: None for n in names}}
+        "participants_captured_share_by_group": {n: None for n in names},
+    }
     if g is None or g.num_rows == 0:
         return empty
     g = g.take(np.argsort(_col(g, "gathering_id"), kind="stable"))  # row i: the i-th id
@@ -69,13 +75,17 @@ def assembly_summary(tables: Tables, names: list[str], person_group: np.ndarray,
         aid = np.zeros(0, np.int64)
         at = ax = ay = np.zeros(0)
     # near[i, j]: alarm j fell near gathering i, in its window.
-    near = ((np.hypot(ax[None, :] - gx[:, None], ay[None, :] - gy[:, None]) <= MATCH_RADIUS_M)
-            & (at[None, :] >= start[:, None]) & (at[None, :] <= end[:, None] + AFTER_S))
+    near = (
+        (np.hypot(ax[None, :] - gx[:, None], ay[None, :] - gy[:, None]) <= MATCH_RADIUS_M)
+        & (at[None, :] >= start[:, None])
+        & (at[None, :] <= end[:, None] + AFTER_S)
+    )
     built = _built_from(tables, aid, gids, gx, gy, start, end)  # built[i, j]: from i
     hit = near & built
     detected = hit.any(axis=1) & real
-    first = (np.where(hit, at[None, :], np.inf).min(axis=1) if at.size
-             else np.full(real.size, np.inf))
+    first = (
+        np.where(hit, at[None, :], np.inf).min(axis=1) if at.size else np.full(real.size, np.inf)
+    )
     latency = (first - start)[detected]
     false_alarms = int((~(hit & real[:, None]).any(axis=0)).sum()) if at.size else 0
     # Background alarms: built from no participant of any real gathering.
@@ -90,8 +100,7 @@ def assembly_summary(tables: Tables, names: list[str], person_group: np.ndarray,
         if sel.any():
             label = f"{lo}-{hi}" if hi < 10**9 else f"over {lo - 1}"
             by_size[label] = float(detected[sel].mean())
-    identified, captured = _identified(tables, names, person_group, gids, real, gx, gy, start,
-                                       end)
+    identified, captured = _identified(tables, names, person_group, gids, real, gx, gy, start, end)
     return {
         "gatherings": int(real.sum()),
         "gatherings_detected": int(detected.sum()),
@@ -106,28 +115,51 @@ def assembly_summary(tables: Tables, names: list[str], person_group: np.ndarray,
     }
 
 
-def _at_gathering(tables: Tables, capture: np.ndarray, gid: np.ndarray, gx: np.ndarray,
-                  gy: np.ndarray, start: np.ndarray, end: np.ndarray, after_s: float
-                  ) -> np.ndarray:
+def _at_gathering(
+    tables: Tables,
+    capture: np.ndarray,
+    gid: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    after_s: float,
+) -> np.ndarray:
     """Whether each capture (id) was taken within MATCH_RADIUS_M of gathering ``gid``'s place,
     between its start and ``after_s`` after its end."""
     caps = tables["captures"]
     r = rows_of(_col(caps, "capture_id"), capture)
     t, x, y = _col(caps, "t_s")[r], _col(caps, "x_m")[r], _col(caps, "y_m")[r]
-    return ((np.hypot(x - gx[gid], y - gy[gid]) <= MATCH_RADIUS_M)
-            & (t >= start[gid]) & (t <= end[gid] + after_s))
+    return (
+        (np.hypot(x - gx[gid], y - gy[gid]) <= MATCH_RADIUS_M)
+        & (t >= start[gid])
+        & (t <= end[gid] + after_s)
+    )
 
 
-def _built_from(tables: Tables, aid: np.ndarray, gids: np.ndarray, gx: np.ndarray,
-                gy: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _built_from(
+    tables: Tables,
+    aid: np.ndarray,
+    gids: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> np.ndarray:
     """built[i, j]: alarm j's flagged sightings include a participant of gathering i captured
     at the gathering (its place, its window)."""
     out = np.zeros((gx.size, aid.size), bool)
     mem = tables.get("assembly_members")
     caps = tables.get("captures")
     part = tables.get("gathering_participants")
-    if (mem is None or mem.num_rows == 0 or caps is None or caps.num_rows == 0 or part is None
-            or aid.size == 0):
+    if (
+        mem is None
+        or mem.num_rows == 0
+        or caps is None
+        or caps.num_rows == 0
+        or part is None
+        or aid.size == 0
+    ):
         return out
     m_aid = _col(mem, "assembly_id").astype(np.int64)
     m_cid = _col(mem, "capture_id").astype(np.int64)
@@ -142,15 +174,24 @@ def _built_from(tables: Tables, aid: np.ndarray, gids: np.ndarray, gx: np.ndarra
         members = np.isin(who, pp[pg == i]) & (col >= 0)
         if not members.any():
             continue
-        here = _at_gathering(tables, m_cid[members], np.full(int(members.sum()), i), gx, gy,
-                             start, end, AFTER_S)
+        here = _at_gathering(
+            tables, m_cid[members], np.full(int(members.sum()), i), gx, gy, start, end, AFTER_S
+        )
         out[i, col[members][here]] = True
     return out
 
 
-def _identified(tables: Tables, names: list[str], person_group: np.ndarray, gids: np.ndarray,
-                real: np.ndarray, gx: np.ndarray, gy: np.ndarray, start: np.ndarray,
-                end: np.ndarray) -> tuple[dict[str, float | None], dict[str, float | None]]:
+def _identified(
+    tables: Tables,
+    names: list[str],
+    person_group: np.ndarray,
+    gids: np.ndarray,
+    real: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
     """Per group: the share of real gatherings' participants the system identified there (a
     linked capture of theirs at the place during the gathering), and the share captured there
     at all."""
@@ -183,9 +224,17 @@ def _identified(tables: Tables, names: list[str], person_group: np.ndarray, gids
     return identified, captured
 
 
-def _any_at(tables: Tables, who: np.ndarray, gid: np.ndarray, person: np.ndarray,
-            capture: np.ndarray, gx: np.ndarray, gy: np.ndarray, start: np.ndarray,
-            end: np.ndarray) -> np.ndarray:
+def _any_at(
+    tables: Tables,
+    who: np.ndarray,
+    gid: np.ndarray,
+    person: np.ndarray,
+    capture: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> np.ndarray:
     """For each (participant, gathering): whether one of the captures (``capture``, of
     ``person``) shows them at the gathering's place during it. Independent of row order."""
     out = np.zeros(who.size, bool)

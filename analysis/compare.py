@@ -72,8 +72,9 @@ def bounds(metric: str, values: np.ndarray) -> tuple[float, float]:
     return -math.inf, math.inf
 
 
-def interval(values: np.ndarray, lo_bound: float = -math.inf, hi_bound: float = math.inf,
-             log: bool = False) -> tuple[float, float, float]:
+def interval(
+    values: np.ndarray, lo_bound: float = -math.inf, hi_bound: float = math.inf, log: bool = False
+) -> tuple[float, float, float]:
     """Mean and 95% t-interval of the finite values (NaN interval with fewer than two),
     kept inside [lo_bound, hi_bound]. ``log``: a ratio, with all values positive: the interval
     is taken on the log scale (a geometric one around the geometric mean's), so it never
@@ -101,12 +102,14 @@ def interval(values: np.ndarray, lo_bound: float = -math.inf, hi_bound: float = 
 # listed over all captures of such people, with the exact (Clopper-Pearson) interval of the
 # pooled count. Per-replication t-intervals of a handful of events each cover the truth far
 # less than 95% (benchmarks/coverage.py).
-POOLED = {"false_alert_rate_by_group": ("false_alerts_unlisted_by_group",
-                                        "unlisted_captures_by_group")}
+POOLED = {
+    "false_alert_rate_by_group": ("false_alerts_unlisted_by_group", "unlisted_captures_by_group")
+}
 
 
-def pooled_rate(by: Mapping[tuple[str, str], Mapping[int, float]], scenario: str,
-                metric: str) -> tuple[float, float, float] | None:
+def pooled_rate(
+    by: Mapping[tuple[str, str], Mapping[int, float]], scenario: str, metric: str
+) -> tuple[float, float, float] | None:
     """The pooled rate and its exact interval of a POOLED metric ('name/group'), or None when
     the counts behind it are not in the rows (summaries of an older survsim)."""
     name, _, group = metric.partition("/")
@@ -137,9 +140,21 @@ def comparison_table(rows: Iterable[Mapping[str, Any]], scenarios: list[str]) ->
         by.setdefault((r["scenario"], r["metric"]), {})[int(r["replication"])] = r["value"]
     metrics = sorted({m for _, m in by})
     base = scenarios[0]
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "scenario", "metric", "group", "n", "mean", "ci_low", "ci_high", "diff_mean",
-        "diff_ci_low", "diff_ci_high")}
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "scenario",
+            "metric",
+            "group",
+            "n",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "diff_mean",
+            "diff_ci_low",
+            "diff_ci_high",
+        )
+    }
     for s in scenarios:
         for m in metrics:
             vals = by.get((s, m), {})
@@ -149,9 +164,9 @@ def comparison_table(rows: Iterable[Mapping[str, Any]], scenarios: list[str]) ->
             v = np.array([vals[k] for k in reps], float)
             lo_b, hi_b = bounds(m, v)
             name0 = m.partition("/")[0]
-            mean, lo, hi = (pooled_rate(by, s, m)
-                            or interval(v, lo_b, hi_b,
-                                        log="ratio" in name0 or name0 == "false_alert_disparity"))
+            mean, lo, hi = pooled_rate(by, s, m) or interval(
+                v, lo_b, hi_b, log="ratio" in name0 or name0 == "false_alert_disparity"
+            )
             b = by.get((base, m), {})
             paired = [k for k in reps if k in b]
             d = np.array([vals[k] - b[k] for k in paired], float)
@@ -163,15 +178,24 @@ def comparison_table(rows: Iterable[Mapping[str, Any]], scenarios: list[str]) ->
             cols["metric"].append(name)
             cols["group"].append(group or None)
             cols["n"].append(int(np.isfinite(v).sum()))
-            for k, x in (("mean", mean), ("ci_low", lo), ("ci_high", hi), ("diff_mean", dm),
-                         ("diff_ci_low", dlo), ("diff_ci_high", dhi)):
+            for k, x in (
+                ("mean", mean),
+                ("ci_low", lo),
+                ("ci_high", hi),
+                ("diff_mean", dm),
+                ("diff_ci_low", dlo),
+                ("diff_ci_high", dhi),
+            ):
                 cols[k].append(x)
-    return pa.table({
-        "scenario": pa.array(cols["scenario"], pa.string()),
-        "metric": pa.array(cols["metric"], pa.string()),
-        "group": pa.array(cols["group"], pa.string()),
-        "n": pa.array(cols["n"], pa.int32()),
-        **{k: pa.array(cols[k], pa.float64()) for k in ("mean", "ci_low", "ci_high",
-                                                         "diff_mean", "diff_ci_low",
-                                                         "diff_ci_high")},
-    })
+    return pa.table(
+        {
+            "scenario": pa.array(cols["scenario"], pa.string()),
+            "metric": pa.array(cols["metric"], pa.string()),
+            "group": pa.array(cols["group"], pa.string()),
+            "n": pa.array(cols["n"], pa.int32()),
+            **{
+                k: pa.array(cols[k], pa.float64())
+                for k in ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high")
+            },
+        }
+    )

@@ -18,15 +18,7 @@ import pyarrow as pa
 from analysis import rates
 from analysis.assembly import assembly_summary
 from analysis.summary import check_summary
-from sim.schema import (
-    ARREST,
-    AUTO_ACTED,
-    CONFIRMED,
-    MISSED,
-    REJECTED,
-    TABLES,
-    WRONGFUL_STOP,
-)
+from sim.schema import ARREST, AUTO_ACTED, CONFIRMED, MISSED, REJECTED, TABLES, WRONGFUL_STOP
 
 Tables = Mapping[str, pa.Table]
 
@@ -109,8 +101,9 @@ def alert_is_true(watchlist: pa.Table, alerts: pa.Table, seen: np.ndarray) -> np
     return np.asarray((claimed >= 0) & (claimed == seen), bool)
 
 
-def summarize(tables: Tables, *, wall_s: float | None = None,
-              tracking: pa.Table | None = None) -> dict[str, Any]:
+def summarize(
+    tables: Tables, *, wall_s: float | None = None, tracking: pa.Table | None = None
+) -> dict[str, Any]:
     """The run's summary (the ``summary.json`` keys), from its tables.
 
     Parameters
@@ -194,8 +187,9 @@ class _AlertTruth:
     reviewed: bool  # whether the run had reviews
 
 
-def _alert_truth(tables: Tables, cap_id_to_person: np.ndarray, person_group: np.ndarray,
-                 listed: np.ndarray) -> _AlertTruth:
+def _alert_truth(
+    tables: Tables, cap_id_to_person: np.ndarray, person_group: np.ndarray, listed: np.ndarray
+) -> _AlertTruth:
     """Which alerts are true, whom the false ones fell on, and the reviewers' verdicts."""
     wl, al = tables["watchlist"], tables["alerts"]
     if al.num_rows:
@@ -211,12 +205,20 @@ def _alert_truth(tables: Tables, cap_id_to_person: np.ndarray, person_group: np.
         false_group = false_unlisted_group = detected = np.zeros(0, np.int64)
         flagged = times = np.zeros(0, np.int64)
     confirmed, rejected, reviewed = _verdicts(tables.get("reviews"), al)
-    return _AlertTruth(is_true, false_group, false_unlisted_group, detected, flagged, times,
-                       confirmed, rejected, reviewed)
+    return _AlertTruth(
+        is_true,
+        false_group,
+        false_unlisted_group,
+        detected,
+        flagged,
+        times,
+        confirmed,
+        rejected,
+        reviewed,
+    )
 
 
-def _verdicts(reviews: pa.Table | None,
-              al: pa.Table) -> tuple[np.ndarray, np.ndarray, bool]:
+def _verdicts(reviews: pa.Table | None, al: pa.Table) -> tuple[np.ndarray, np.ndarray, bool]:
     """Per alert, acted on and rejected; and whether there were reviews at all."""
     n_alerts = al.num_rows
     if reviews is None or not reviews.num_rows:
@@ -231,11 +233,17 @@ def _verdicts(reviews: pa.Table | None,
     return confirmed, rejected, True
 
 
-def _run_keys(meta: dict[str, str], tables: Tables, names: list[str], person_group: np.ndarray,
-              per_person: np.ndarray) -> dict[str, Any]:
+def _run_keys(
+    meta: dict[str, str],
+    tables: Tables,
+    names: list[str],
+    person_group: np.ndarray,
+    per_person: np.ndarray,
+) -> dict[str, Any]:
     """The run: scenario, seed, people, duration and captures (in all and per group)."""
-    captures_by_group = np.bincount(person_group, weights=per_person,
-                                    minlength=len(names)).astype(np.int64)
+    captures_by_group = np.bincount(person_group, weights=per_person, minlength=len(names)).astype(
+        np.int64
+    )
     return {
         "scenario": meta.get("scenario", ""),
         "seed": int(meta.get("seed", 0)),
@@ -247,8 +255,13 @@ def _run_keys(meta: dict[str, str], tables: Tables, names: list[str], person_gro
     }
 
 
-def _alert_keys(truth: _AlertTruth, names: list[str], person_group: np.ndarray,
-                listed: np.ndarray, per_person: np.ndarray) -> dict[str, Any]:
+def _alert_keys(
+    truth: _AlertTruth,
+    names: list[str],
+    person_group: np.ndarray,
+    listed: np.ndarray,
+    per_person: np.ndarray,
+) -> dict[str, Any]:
     """Alerts true and false, false-alert rates by group, people falsely flagged, reviews."""
     n_groups = len(names)
     n_alerts = int(truth.is_true.size)
@@ -256,8 +269,9 @@ def _alert_keys(truth: _AlertTruth, names: list[str], person_group: np.ndarray,
     n_false = n_alerts - n_true
     false_by_group = np.bincount(truth.false_group, minlength=n_groups)
     false_unlisted = np.bincount(truth.false_unlisted_group, minlength=n_groups)
-    unlisted_caps_by_group = np.bincount(person_group[~listed], weights=per_person[~listed],
-                                         minlength=n_groups).astype(np.int64)
+    unlisted_caps_by_group = np.bincount(
+        person_group[~listed], weights=per_person[~listed], minlength=n_groups
+    ).astype(np.int64)
     rate, ratio = _false_alert_rates(names, false_unlisted, unlisted_caps_by_group)
     return {
         "alerts": n_alerts,
@@ -269,18 +283,23 @@ def _alert_keys(truth: _AlertTruth, names: list[str], person_group: np.ndarray,
         "false_alert_rate_ratio": ratio,
         # The counts behind each rate, exact intervals, ratios to the reference group, the
         # headline disparity and the parity test (analysis.rates).
-        **rates.summary_keys(_per_group(names, false_unlisted),
-                             _per_group(names, unlisted_caps_by_group)),
+        **rates.summary_keys(
+            _per_group(names, false_unlisted), _per_group(names, unlisted_caps_by_group)
+        ),
         **_flagged(truth.flagged, truth.times, person_group, names),
         "confirmed_alerts": int(truth.confirmed.sum()),
         "confirmed_false_alerts": int((truth.confirmed & ~truth.is_true).sum()),
-        "false_alerts_rejected_share": (float((truth.rejected & ~truth.is_true).sum() / n_false)
-                                        if n_false and truth.reviewed else None),
+        "false_alerts_rejected_share": (
+            float((truth.rejected & ~truth.is_true).sum() / n_false)
+            if n_false and truth.reviewed
+            else None
+        ),
     }
 
 
-def _false_alert_rates(names: list[str], false_unlisted: np.ndarray,
-                       unlisted_caps: np.ndarray) -> tuple[dict[str, float | None], float | None]:
+def _false_alert_rates(
+    names: list[str], false_unlisted: np.ndarray, unlisted_caps: np.ndarray
+) -> tuple[dict[str, float | None], float | None]:
     """False alerts per 1,000 captures of people on no list, by group, and highest / lowest."""
     rate = {}
     for g, name in enumerate(names):
@@ -308,8 +327,9 @@ def _watchlist_keys(watchlist: pa.Table, detected: np.ndarray) -> dict[str, Any]
     }
 
 
-def _provenance_keys(meta: dict[str, str], names: list[str], labels: list[str],
-                     wall_s: float | None) -> dict[str, Any]:
+def _provenance_keys(
+    meta: dict[str, str], names: list[str], labels: list[str], wall_s: float | None
+) -> dict[str, Any]:
     """How the run was made: wall time, group labels, scenario hash, versions, uncertainty."""
     return {
         "wall_s": wall_s,
@@ -323,8 +343,9 @@ def _provenance_keys(meta: dict[str, str], names: list[str], labels: list[str],
     }
 
 
-def _flagged(person: np.ndarray, times: np.ndarray, person_group: np.ndarray,
-             names: list[str]) -> dict[str, Any]:
+def _flagged(
+    person: np.ndarray, times: np.ndarray, person_group: np.ndarray, names: list[str]
+) -> dict[str, Any]:
     """Innocent people falsely flagged (at least once, and more than once), in all and per
     group: with persistent look-alikes, the same person is flagged again and again."""
     k = len(names)
@@ -336,7 +357,8 @@ def _flagged(person: np.ndarray, times: np.ndarray, person_group: np.ndarray,
         "false_alerts_per_flagged_person": (float(times.mean()) if times.size else None),
         "people_falsely_flagged_by_group": {n: int(c) for n, c in zip(names, once, strict=True)},
         "people_falsely_flagged_repeatedly_by_group": {
-            n: int(c) for n, c in zip(names, again, strict=True)},
+            n: int(c) for n, c in zip(names, again, strict=True)
+        },
     }
 
 
@@ -372,13 +394,15 @@ def _stops(tables: Tables, names: list[str], person_group: np.ndarray) -> dict[s
         "wrongful_stops_by_group": {n: int(c) for n, c in zip(names, by_group, strict=True)},
         "wrongful_stops_per_100k_by_group": {
             n: (float(c / r * 100_000) if r else None)
-            for n, c, r in zip(names, by_group, residents, strict=True)},
+            for n, c, r in zip(names, by_group, residents, strict=True)
+        },
         "missed_intercepts": int((~made).sum()),
         "intercept_time_s_median": float(np.median(response[made])) if made.any() else None,
         # The same innocent person stopped again and again (persistent look-alikes).
         "people_wrongfully_stopped": int(np.unique(person[wrongful]).size),
         "people_wrongfully_stopped_repeatedly": int(
-            (np.unique(person[wrongful], return_counts=True)[1] >= 2).sum()),
+            (np.unique(person[wrongful], return_counts=True)[1] >= 2).sum()
+        ),
     }
 
 
@@ -399,7 +423,8 @@ def _patrol_stops(tables: Tables, names: list[str], person_group: np.ndarray) ->
         "patrol_stops_by_group": {n: int(c) for n, c in zip(names, by_group, strict=True)},
         "patrol_stops_per_100k_by_group": {
             n: (float(c / r * 100_000) if r else None)
-            for n, c, r in zip(names, by_group, residents, strict=True)},
+            for n, c, r in zip(names, by_group, residents, strict=True)
+        },
     }
 
 
@@ -408,9 +433,13 @@ def _verifications(tables: Tables, names: list[str]) -> dict[str, Any]:
     let through."""
     v = tables.get("verifications")
     if v is None or v.num_rows == 0:
-        return {"verifications": 0, "false_rejects": 0,
-                "false_reject_rate_by_group": {n: None for n in names},
-                "impostor_attempts": 0, "false_accepts": 0}
+        return {
+            "verifications": 0,
+            "false_rejects": 0,
+            "false_reject_rate_by_group": {n: None for n in names},
+            "impostor_attempts": 0,
+            "false_accepts": 0,
+        }
     genuine = _col(v, "genuine").astype(bool)
     accepted = _col(v, "accepted").astype(bool)
     group = _col(v, "group_id").astype(np.int64)
@@ -421,14 +450,20 @@ def _verifications(tables: Tables, names: list[str]) -> dict[str, Any]:
         "false_rejects": int((genuine & ~accepted).sum()),
         "false_reject_rate_by_group": {  # per 1,000 genuine checks
             n: (float(r / c * 1000) if c else None)
-            for n, r, c in zip(names, refused, checks, strict=True)},
+            for n, r, c in zip(names, refused, checks, strict=True)
+        },
         "impostor_attempts": int((~genuine).sum()),
         "false_accepts": int((~genuine & accepted).sum()),
     }
 
 
-def _tracking(tables: Tables, person_group: np.ndarray, names: list[str],
-              end_s: float, tracking: pa.Table | None = None) -> dict[str, Any]:
+def _tracking(
+    tables: Tables,
+    person_group: np.ndarray,
+    names: list[str],
+    end_s: float,
+    tracking: pa.Table | None = None,
+) -> dict[str, Any]:
     from analysis.tracking import TRACKING_KEYS, tracking_summary, tracking_table
 
     if "trips" not in tables or "nodes" not in tables:
@@ -450,13 +485,13 @@ def _by_deployment(tables: Tables, is_true: np.ndarray) -> dict[str, Any]:
     of_alert = dep[_col(al, "camera_id")] if al.num_rows else np.zeros(0, object)
     return {
         "alerts_by_deployment": {n: int((of_alert == n).sum()) for n in names},
-        "false_alerts_by_deployment": {n: int(((of_alert == n) & ~is_true).sum())
-                                       for n in names},
+        "false_alerts_by_deployment": {n: int(((of_alert == n) & ~is_true).sum()) for n in names},
     }
 
 
-def _label_errors(tables: Tables, names: list[str], person_group: np.ndarray,
-                  cap_id_to_person: np.ndarray) -> dict[str, float | None] | None:
+def _label_errors(
+    tables: Tables, names: list[str], person_group: np.ndarray, cap_id_to_person: np.ndarray
+) -> dict[str, float | None] | None:
     """Share of each group's captured faces that the system's classifier labelled wrongly."""
     labels = tables.get("labels")
     groups = tables["groups"]
@@ -468,8 +503,9 @@ def _label_errors(tables: Tables, names: list[str], person_group: np.ndarray,
     gid = _col(groups, "group_id")
     correct = np.empty(len(names), object)
     correct[gid] = truth
-    person = cap_id_to_person[_col(labels, "capture_id")] if labels.num_rows else \
-        np.zeros(0, np.int64)
+    person = (
+        cap_id_to_person[_col(labels, "capture_id")] if labels.num_rows else np.zeros(0, np.int64)
+    )
     group = person_group[person]
     got = np.asarray(labels.column("label").to_pylist(), object)
     wrong = got != correct[group]

@@ -43,8 +43,9 @@ def rate_interval(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float] |
     return lo * PER, hi * PER
 
 
-def ratio_interval(k1: int, n1: int, k2: int, n2: int,
-                   alpha: float = ALPHA) -> tuple[float, float] | None:
+def ratio_interval(
+    k1: int, n1: int, k2: int, n2: int, alpha: float = ALPHA
+) -> tuple[float, float] | None:
     """Exact conditional interval of (k1 / n1) / (k2 / n2); None when it cannot be formed (no
     captures, or no events in either group). Bounds may be 0 or infinite."""
     if n1 <= 0 or n2 <= 0 or k1 + k2 == 0:
@@ -68,8 +69,9 @@ def ratio_p_value(k1: int, n1: int, k2: int, n2: int) -> float | None:
     return float(stats.binomtest(k1, k1 + k2, n1 / (n1 + n2)).pvalue)
 
 
-def group_rates(false_by_group: Mapping[str, int], captures_by_group: Mapping[str, int]
-                ) -> dict[str, dict[str, Any]]:
+def group_rates(
+    false_by_group: Mapping[str, int], captures_by_group: Mapping[str, int]
+) -> dict[str, dict[str, Any]]:
     """Per group: the count and denominator behind the rate, the rate per 1,000 with its
     interval, and whether the group has too few events to tell."""
     out: dict[str, dict[str, Any]] = {}
@@ -77,10 +79,13 @@ def group_rates(false_by_group: Mapping[str, int], captures_by_group: Mapping[st
         k = int(false_by_group.get(g, 0) or 0)
         n = int(n or 0)
         ci = rate_interval(k, n)
-        out[g] = {"false_alerts": k, "captures": n,
-                  "rate": (k / n * PER) if n else None,
-                  "ci": list(ci) if ci else None,
-                  "too_few": k < FEW_EVENTS}
+        out[g] = {
+            "false_alerts": k,
+            "captures": n,
+            "rate": (k / n * PER) if n else None,
+            "ci": list(ci) if ci else None,
+            "too_few": k < FEW_EVENTS,
+        }
     return out
 
 
@@ -91,8 +96,9 @@ def reference_group(rates: Mapping[str, Mapping[str, Any]]) -> str | None:
     return next((g for g, r in rates.items() if r["captures"]), None)
 
 
-def ratios_to(rates: Mapping[str, Mapping[str, Any]], reference: str
-              ) -> dict[str, dict[str, Any] | None]:
+def ratios_to(
+    rates: Mapping[str, Mapping[str, Any]], reference: str
+) -> dict[str, dict[str, Any] | None]:
     """Each group's rate ratio to ``reference``, with its exact interval and p-value."""
     ref = rates[reference]
     k2, n2 = ref["false_alerts"], ref["captures"]
@@ -103,8 +109,11 @@ def ratios_to(rates: Mapping[str, Mapping[str, Any]], reference: str
         if ci is None:
             out[g] = None
             continue
-        out[g] = {"ratio": (k1 / n1) / (k2 / n2) if k2 else None, "ci": _finite(ci),
-                  "p": ratio_p_value(k1, n1, k2, n2)}
+        out[g] = {
+            "ratio": (k1 / n1) / (k2 / n2) if k2 else None,
+            "ci": _finite(ci),
+            "p": ratio_p_value(k1, n1, k2, n2),
+        }
     return out
 
 
@@ -113,9 +122,11 @@ def _finite(ci: tuple[float, float]) -> list[float | None]:
     return [ci[0], None if math.isinf(ci[1]) else ci[1]]
 
 
-def disparity(rates: Mapping[str, Mapping[str, Any]], reference: str | None,
-              ratios: Mapping[str, dict[str, Any] | None] | None = None
-              ) -> dict[str, Any] | None:
+def disparity(
+    rates: Mapping[str, Mapping[str, Any]],
+    reference: str | None,
+    ratios: Mapping[str, dict[str, Any] | None] | None = None,
+) -> dict[str, Any] | None:
     """The headline disparity: the highest rate ratio to the reference group among groups with
     enough events (not too few to tell), with its exact interval. None when no other group
     has enough events, or the reference has none."""
@@ -133,8 +144,7 @@ def disparity(rates: Mapping[str, Mapping[str, Any]], reference: str | None,
         return None
     q = ratios[best[1]]
     assert q is not None
-    return {"group": best[1], "reference": reference, "ratio": best[0], "ci": q["ci"],
-            "p": q["p"]}
+    return {"group": best[1], "reference": reference, "ratio": best[0], "ci": q["ci"], "p": q["p"]}
 
 
 def parity(rates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -146,8 +156,7 @@ def parity(rates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     - "within": otherwise (including the best-treated group itself);
     - "not assessed": no captures, or no group with enough events to compare against.
     """
-    told = [(r["rate"], g) for g, r in rates.items()
-            if r["rate"] is not None and not r["too_few"]]
+    told = [(r["rate"], g) for g, r in rates.items() if r["rate"] is not None and not r["too_few"]]
     best = min(told)[1] if told else None
     out: dict[str, dict[str, Any]] = {}
     for g, r in rates.items():
@@ -161,20 +170,25 @@ def parity(rates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         else:
             b = rates[best]
             row["ratio"] = r["rate"] / b["rate"] if b["rate"] else None
-            ci = ratio_interval(r["false_alerts"], r["captures"], b["false_alerts"],
-                                b["captures"])
+            ci = ratio_interval(r["false_alerts"], r["captures"], b["false_alerts"], b["captures"])
             row["ci"] = _finite(ci) if ci else None
-            row["p"] = ratio_p_value(r["false_alerts"], r["captures"], b["false_alerts"],
-                                     b["captures"])
-            outside = (row["ratio"] is not None and row["ratio"] > FOUR_FIFTHS
-                       and row["p"] is not None and row["p"] < ALPHA)
+            row["p"] = ratio_p_value(
+                r["false_alerts"], r["captures"], b["false_alerts"], b["captures"]
+            )
+            outside = (
+                row["ratio"] is not None
+                and row["ratio"] > FOUR_FIFTHS
+                and row["p"] is not None
+                and row["p"] < ALPHA
+            )
             row["verdict"] = "outside: flagged more often" if outside else "within"
         out[g] = row
     return out
 
 
-def summary_keys(false_by_group: Mapping[str, int], captures_by_group: Mapping[str, int]
-                 ) -> dict[str, Any]:
+def summary_keys(
+    false_by_group: Mapping[str, int], captures_by_group: Mapping[str, int]
+) -> dict[str, Any]:
     """The summary keys of the false-alert rates' uncertainty (analysis.metrics)."""
     rates = group_rates(false_by_group, captures_by_group)
     ref = reference_group(rates)
@@ -186,10 +200,12 @@ def summary_keys(false_by_group: Mapping[str, int], captures_by_group: Mapping[s
         "false_alert_rate_ci_by_group": {g: r["ci"] for g, r in rates.items()},
         "false_alert_too_few_by_group": {g: r["too_few"] for g, r in rates.items()},
         "false_alert_reference_group": ref,
-        "false_alert_rate_ratio_by_group": {g: (q["ratio"] if q else None)
-                                            for g, q in ratios.items()},
-        "false_alert_rate_ratio_ci_by_group": {g: (q["ci"] if q else None)
-                                               for g, q in ratios.items()},
+        "false_alert_rate_ratio_by_group": {
+            g: (q["ratio"] if q else None) for g, q in ratios.items()
+        },
+        "false_alert_rate_ratio_ci_by_group": {
+            g: (q["ci"] if q else None) for g, q in ratios.items()
+        },
         "false_alert_disparity": disparity(rates, ref, ratios),
         "false_alert_parity_by_group": {g: r["verdict"] for g, r in par.items()},
         "false_alert_parity_best_group": next(iter(par.values()))["best"] if par else None,

@@ -67,8 +67,11 @@ from analysis.summary import Summary, read_summary
 from sim.units import HOUR
 
 REPORT_NAME = "report.html"
-PLOT_CONFIG = {"displaylogo": False, "responsive": True,
-               "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
 
 GENERAL_CAVEATS = (
     "This is a simulation, not a measurement. The city, its residents and their movements are "
@@ -92,6 +95,7 @@ GENERAL_CAVEATS = (
 
 # --------------------------------------------------------------------------- the run's facts
 
+
 def _nonempty(tables: Mapping[str, pa.Table], name: str) -> bool:
     return name in tables and tables[name].num_rows > 0
 
@@ -101,19 +105,26 @@ def _groups(tables: Mapping[str, pa.Table], summary: Summary) -> list[Group]:
     if g is None or g.num_rows == 0:
         names = list(summary.captures_by_group)
         labels = summary.group_labels
-        return [Group(n, str(labels.get(n, n)), PALETTE[i % len(PALETTE)], 0)
-                for i, n in enumerate(names)]
+        return [
+            Group(n, str(labels.get(n, n)), PALETTE[i % len(PALETTE)], 0)
+            for i, n in enumerate(names)
+        ]
     order = np.argsort(_col(g, "group_id"))
     names = g.column("group").to_pylist()
     labels = g.column("label").to_pylist()
     residents = np.zeros(len(names), np.int64)
     people = tables.get("people")
     if people is not None and people.num_rows:
-        residents = np.bincount(_col(people, "group_id").astype(np.int64),
-                                minlength=len(names))
-    return [Group(str(names[i]), str(labels[i] or names[i]), PALETTE[k % len(PALETTE)],
-                  int(residents[int(_col(g, "group_id")[i])]))
-            for k, i in enumerate(order)]
+        residents = np.bincount(_col(people, "group_id").astype(np.int64), minlength=len(names))
+    return [
+        Group(
+            str(names[i]),
+            str(labels[i] or names[i]),
+            PALETTE[k % len(PALETTE)],
+            int(residents[int(_col(g, "group_id")[i])]),
+        )
+        for k, i in enumerate(order)
+    ]
 
 
 def _person_group(tables: Mapping[str, pa.Table]) -> np.ndarray:
@@ -138,34 +149,62 @@ def _alert_facts(tables: Mapping[str, pa.Table], person_group: np.ndarray) -> Al
     row = row_of[_col(al, "capture_id").astype(np.int64)]
     person = _col(caps, "person_id").astype(np.int64)[row]
     wl = tables.get("watchlist")
-    claimed = (claimed_person(wl, al) if wl is not None and wl.num_rows
-               else np.full(al.num_rows, -1, np.int64))
+    claimed = (
+        claimed_person(wl, al)
+        if wl is not None and wl.num_rows
+        else np.full(al.num_rows, -1, np.int64)
+    )
     return AlertFacts(
-        alert_id=_col(al, "alert_id").astype(np.int64), t_s=_col(al, "t_s"),
+        alert_id=_col(al, "alert_id").astype(np.int64),
+        t_s=_col(al, "t_s"),
         x_m=_col(caps, "x_m").astype(np.float64)[row],
         y_m=_col(caps, "y_m").astype(np.float64)[row],
-        person=person, group=person_group[person] if person_group.size else person * 0,
+        person=person,
+        group=person_group[person] if person_group.size else person * 0,
         score=_col(al, "score").astype(np.float64),
-        is_true=(claimed >= 0) & (claimed == person))
+        is_true=(claimed >= 0) & (claimed == person),
+    )
 
 
 def _metadata(tables: Mapping[str, pa.Table], summary: Summary) -> dict[str, str]:
     """Seed, versions and hash from the files' own metadata (the summary as a fallback)."""
-    out = {k: str(v) for k in ("scenario", "seed", "replication", "scenario_hash",
-                               "schema_version", "survsim_version")
-           if (v := getattr(summary, k)) is not None}
+    out = {
+        k: str(v)
+        for k in (
+            "scenario",
+            "seed",
+            "replication",
+            "scenario_hash",
+            "schema_version",
+            "survsim_version",
+        )
+        if (v := getattr(summary, k)) is not None
+    }
     for t in tables.values():
         md = t.schema.metadata or {}
         if b"seed" in md:
-            out.update({k.decode(): v.decode() for k, v in md.items()
-                        if k.decode() in ("scenario", "seed", "replication", "scenario_hash",
-                                          "schema_version", "survsim_version",
-                                          "map_attribution")})
+            out.update(
+                {
+                    k.decode(): v.decode()
+                    for k, v in md.items()
+                    if k.decode()
+                    in (
+                        "scenario",
+                        "seed",
+                        "replication",
+                        "scenario_hash",
+                        "schema_version",
+                        "survsim_version",
+                        "map_attribution",
+                    )
+                }
+            )
             break
     return out
 
 
 # --------------------------------------------------------------------------- figures
+
 
 def _hours(summary: Summary, *t_arrays: np.ndarray) -> np.ndarray:
     end_h = summary.duration_s / HOUR
@@ -182,29 +221,62 @@ def _alerts_section(summary: Summary, facts: AlertFacts) -> Section:
     wrong = np.histogram(h[~facts.is_true], bins=edges)[0]
     mid = edges[:-1] + 0.5
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=mid, y=wrong, name="wrong person (false alert)", marker_color=WRONG,
-                         customdata=[_clock(HOUR * e) for e in edges[:-1]],
-                         hovertemplate="hour from %{customdata}<br>%{y} false alerts"
-                                       "<extra></extra>"))
-    fig.add_trace(go.Bar(x=mid, y=right, name="right person", marker_color=RIGHT,
-                         customdata=[_clock(HOUR * e) for e in edges[:-1]],
-                         hovertemplate="hour from %{customdata}<br>%{y} correct alerts"
-                                       "<extra></extra>"))
+    fig.add_trace(
+        go.Bar(
+            x=mid,
+            y=wrong,
+            name="wrong person (false alert)",
+            marker_color=WRONG,
+            customdata=[_clock(HOUR * e) for e in edges[:-1]],
+            hovertemplate="hour from %{customdata}<br>%{y} false alerts<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=mid,
+            y=right,
+            name="right person",
+            marker_color=RIGHT,
+            customdata=[_clock(HOUR * e) for e in edges[:-1]],
+            hovertemplate="hour from %{customdata}<br>%{y} correct alerts<extra></extra>",
+        )
+    )
     if not facts.t_s.size:
-        fig.add_annotation(text="No alerts were raised in this run.", showarrow=False,
-                           x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 16})
+        fig.add_annotation(
+            text="No alerts were raised in this run.",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font={"size": 16},
+        )
         fig.update_yaxes(range=[0, 1])
-    _layout(fig, 380, barmode="stack", bargap=0.1,
-            legend={"orientation": "h", "y": 1.12, "x": 0},
-            xaxis_title="hours since the start of the run (0 = midnight)",
-            yaxis_title="alerts in the hour")
-    csv_text = _csv(["hour_start", "hour_end", "alerts_right_person", "alerts_wrong_person"],
-                    [[int(a), int(b), int(r), int(w)] for a, b, r, w in
-                     zip(edges[:-1], edges[1:], right, wrong, strict=True)])
-    return Section("alerts", "When it happened: alerts hour by hour",
-                   "Each bar is one hour. Red: alerts that pointed at someone who was not the "
-                   "person on the watchlist; blue: alerts that found the listed person.",
-                   fig, "alerts_per_hour.csv", csv_text)
+    _layout(
+        fig,
+        380,
+        barmode="stack",
+        bargap=0.1,
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+        xaxis_title="hours since the start of the run (0 = midnight)",
+        yaxis_title="alerts in the hour",
+    )
+    csv_text = _csv(
+        ["hour_start", "hour_end", "alerts_right_person", "alerts_wrong_person"],
+        [
+            [int(a), int(b), int(r), int(w)]
+            for a, b, r, w in zip(edges[:-1], edges[1:], right, wrong, strict=True)
+        ],
+    )
+    return Section(
+        "alerts",
+        "When it happened: alerts hour by hour",
+        "Each bar is one hour. Red: alerts that pointed at someone who was not the "
+        "person on the watchlist; blue: alerts that found the listed person.",
+        fig,
+        "alerts_per_hour.csv",
+        csv_text,
+    )
 
 
 def _queue_section(summary: Summary, q: pa.Table) -> Section:
@@ -213,19 +285,36 @@ def _queue_section(summary: Summary, q: pa.Table) -> Section:
     w = _col(q, "waiting")[order]
     x = np.concatenate([[0.0], t / HOUR])
     y = np.concatenate([[0], w])
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", line_shape="hv", fill="tozeroy",
-                               line={"color": "#d35400"}, name="alerts waiting",
-                               hovertemplate="%{x:.2f} h: %{y} waiting<extra></extra>"))
-    _layout(fig, 320, xaxis_title="hours since the start of the run (0 = midnight)",
-            yaxis_title="alerts waiting for a reviewer", showlegend=False)
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line_shape="hv",
+            fill="tozeroy",
+            line={"color": "#d35400"},
+            name="alerts waiting",
+            hovertemplate="%{x:.2f} h: %{y} waiting<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        320,
+        xaxis_title="hours since the start of the run (0 = midnight)",
+        yaxis_title="alerts waiting for a reviewer",
+        showlegend=False,
+    )
     fig.update_xaxes(range=[0, float(_hours(summary, t)[-1])])
-    return Section("review_queue", "The review queue",
-                   "How many alerts were waiting for a human reviewer at each moment. A long "
-                   "queue means alerts are checked late, dropped, or acted on unchecked, "
-                   "depending on the scenario's overflow rule.",
-                   fig, "review_queue.csv",
-                   _csv(["t_s", "waiting"], [[float(a), int(b)] for a, b in
-                                             zip(t, w, strict=True)]))
+    return Section(
+        "review_queue",
+        "The review queue",
+        "How many alerts were waiting for a human reviewer at each moment. A long "
+        "queue means alerts are checked late, dropped, or acted on unchecked, "
+        "depending on the scenario's overflow rule.",
+        fig,
+        "review_queue.csv",
+        _csv(["t_s", "waiting"], [[float(a), int(b)] for a, b in zip(t, w, strict=True)]),
+    )
 
 
 def _assembly_section(summary: Summary, tables: Mapping[str, pa.Table]) -> Section:
@@ -242,77 +331,124 @@ def _assembly_section(summary: Summary, tables: Mapping[str, pa.Table]) -> Secti
     top = float(max(nf.max(), 1)) * 1.15 if nf.size else 5.0
     if g is not None and g.num_rows:
         for name, x, y, s0, s1, size, routine in zip(
-                g.column("name").to_pylist(), _col(g, "x_m"), _col(g, "y_m"),
-                _col(g, "start_s"), _col(g, "end_s"), _col(g, "size"),
-                _col(g, "routine").astype(bool), strict=True):
-            hit = ((np.hypot(ax - x, ay - y) <= MATCH_RADIUS_M) & (at >= s0)
-                   & (at <= s1 + AFTER_S))
+            g.column("name").to_pylist(),
+            _col(g, "x_m"),
+            _col(g, "y_m"),
+            _col(g, "start_s"),
+            _col(g, "end_s"),
+            _col(g, "size"),
+            _col(g, "routine").astype(bool),
+            strict=True,
+        ):
+            hit = (np.hypot(ax - x, ay - y) <= MATCH_RADIUS_M) & (at >= s0) & (at <= s1 + AFTER_S)
             if not routine:
                 real_hit |= hit
             kind = "routine crowd" if routine else "gathering"
-            fig.add_trace(go.Scatter(
-                x=[s0 / HOUR, s1 / HOUR, s1 / HOUR, s0 / HOUR, s0 / HOUR],
-                y=[0, 0, top, top, 0], fill="toself", mode="lines",
-                line={"width": 0}, fillcolor=("rgba(150,150,150,0.25)" if routine
-                                              else "rgba(241,196,15,0.35)"),
-                name=f"{name} ({kind}, {_num(int(size))} people)", hoveron="fills",
-                hoverinfo="name"))
+            fig.add_trace(
+                go.Scatter(
+                    x=[s0 / HOUR, s1 / HOUR, s1 / HOUR, s0 / HOUR, s0 / HOUR],
+                    y=[0, 0, top, top, 0],
+                    fill="toself",
+                    mode="lines",
+                    line={"width": 0},
+                    fillcolor=("rgba(150,150,150,0.25)" if routine else "rgba(241,196,15,0.35)"),
+                    name=f"{name} ({kind}, {_num(int(size))} people)",
+                    hoveron="fills",
+                    hoverinfo="name",
+                )
+            )
             rows.append([f"{kind}: {name}", float(s0), float(s1), int(size), None, None])
-    for sel, name, colour in ((real_hit, "alarm at a real gathering", "#8e44ad"),
-                              (~real_hit, "false alarm", WRONG)):
+    for sel, name, colour in (
+        (real_hit, "alarm at a real gathering", "#8e44ad"),
+        (~real_hit, "false alarm", WRONG),
+    ):
         if sel.any():
-            fig.add_trace(go.Scatter(
-                x=at[sel] / HOUR, y=nf[sel], mode="markers", name=name,
-                marker={"size": 11, "color": colour, "symbol": "diamond"},
-                customdata=[_clock(t) for t in at[sel]],
-                hovertemplate=f"<b>{name}</b><br>%{{customdata}}<br>%{{y}} flagged people"
-                              "<extra></extra>"))
-    rows += [["alarm at a real gathering" if r else "false alarm", float(t), None, None,
-              int(n), f"{x:.0f},{y:.0f}"] for t, n, r, x, y in
-             zip(at, nf, real_hit, ax, ay, strict=True)]
+            fig.add_trace(
+                go.Scatter(
+                    x=at[sel] / HOUR,
+                    y=nf[sel],
+                    mode="markers",
+                    name=name,
+                    marker={"size": 11, "color": colour, "symbol": "diamond"},
+                    customdata=[_clock(t) for t in at[sel]],
+                    hovertemplate=f"<b>{name}</b><br>%{{customdata}}<br>%{{y}} flagged people"
+                    "<extra></extra>",
+                )
+            )
+    rows += [
+        [
+            "alarm at a real gathering" if r else "false alarm",
+            float(t),
+            None,
+            None,
+            int(n),
+            f"{x:.0f},{y:.0f}",
+        ]
+        for t, n, r, x, y in zip(at, nf, real_hit, ax, ay, strict=True)
+    ]
     if not fig.data:  # a gathering-free run without alarms never gets here, but be safe
         fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", name="no alarms"))
-    _layout(fig, 360, xaxis_title="hours since the start of the run (0 = midnight)",
-            yaxis_title="flagged people counted by the alarm",
-            legend={"orientation": "h", "y": 1.15, "x": 0})
+    _layout(
+        fig,
+        360,
+        xaxis_title="hours since the start of the run (0 = midnight)",
+        yaxis_title="flagged people counted by the alarm",
+        legend={"orientation": "h", "y": 1.15, "x": 0},
+    )
     fig.update_xaxes(range=[0, float(_hours(summary, at)[-1])])
     fig.update_yaxes(range=[0, top], rangemode="tozero", dtick=max(1, int(np.ceil(top / 6))))
-    return Section("assembly", "Gatherings and assembly alarms",
-                   "Shaded bands are the gatherings that really took place (yellow)"
-                   + (" and everyday crowds such as a market (grey)" if routine_any else "")
-                   + ". Diamonds are the alarms the "
-                   "assembly detector raised: purple when a real gathering was under way "
-                   f"within {MATCH_RADIUS_M:.0f} m, red when there was none (a false alarm).",
-                   fig, "assembly_alarms.csv",
-                   _csv(["what", "t_s_or_start_s", "end_s", "size", "n_flagged", "x_m,y_m"],
-                        rows))
+    return Section(
+        "assembly",
+        "Gatherings and assembly alarms",
+        "Shaded bands are the gatherings that really took place (yellow)"
+        + (" and everyday crowds such as a market (grey)" if routine_any else "")
+        + ". Diamonds are the alarms the "
+        "assembly detector raised: purple when a real gathering was under way "
+        f"within {MATCH_RADIUS_M:.0f} m, red when there was none (a false alarm).",
+        fig,
+        "assembly_alarms.csv",
+        _csv(["what", "t_s_or_start_s", "end_s", "size", "n_flagged", "x_m,y_m"], rows),
+    )
 
 
-def _reach_section(summary: Summary, tracking: pa.Table,
-                   person_group: np.ndarray, groups: Sequence[Group]) -> Section | None:
+def _reach_section(
+    summary: Summary, tracking: pa.Table, person_group: np.ndarray, groups: Sequence[Group]
+) -> Section | None:
     reach = _col(tracking, "reach")
     away = _col(tracking, "away_s")
     pid = _col(tracking, "person_id").astype(np.int64)
     moving = away > 0
     if not moving.any():
         return None
-    grp = person_group[pid] if person_group.size > int(pid.max()) else np.zeros(pid.size,
-                                                                                  np.int64)
+    grp = person_group[pid] if person_group.size > int(pid.max()) else np.zeros(pid.size, np.int64)
     edges = np.linspace(0.0, 1.0, 21)
     mid = (edges[:-1] + edges[1:]) / 2 * 100
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.2,
-                        subplot_titles=("Share of residents (%) by how much of their time "
-                                        "away the system could place them",
-                                        "Average reach by group"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.62, 0.38],
+        horizontal_spacing=0.2,
+        subplot_titles=(
+            "Share of residents (%) by how much of their time away the system could place them",
+            "Average reach by group",
+        ),
+    )
     header = ["reach_from", "reach_to", "everyone"]
-    table: list[list[object]] = [[float(a), float(b)] for a, b in
-                                 itertools.pairwise(edges)]
+    table: list[list[object]] = [[float(a), float(b)] for a, b in itertools.pairwise(edges)]
     everyone = np.histogram(np.clip(reach[moving], 0, 1), bins=edges)[0]
     share_all = everyone / max(everyone.sum(), 1) * 100
-    fig.add_trace(go.Bar(x=mid, y=share_all, name="everyone", marker_color="#cfd8dc",
-                         width=4.6, hovertemplate="reach %{x:.0f}% ± 2.5: %{y:.1f}% of "
-                                                  "residents<extra>everyone</extra>"),
-                  row=1, col=1)
+    fig.add_trace(
+        go.Bar(
+            x=mid,
+            y=share_all,
+            name="everyone",
+            marker_color="#cfd8dc",
+            width=4.6,
+            hovertemplate="reach %{x:.0f}% ± 2.5: %{y:.1f}% of residents<extra>everyone</extra>",
+        ),
+        row=1,
+        col=1,
+    )
     for row, v in zip(table, everyone, strict=True):
         row.append(int(v))
     means = []
@@ -325,34 +461,60 @@ def _reach_section(summary: Summary, tracking: pa.Table,
         means.append(float(reach[sel].mean()) if sel.any() else None)
         if not sel.any():
             continue
-        fig.add_trace(go.Scatter(x=mid, y=counts / sel.sum() * 100, mode="lines+markers",
-                                 name=g.label, line={"color": g.colour, "width": 1.5},
-                                 marker={"size": 4}, legendgroup=g.name,
-                                 visible="legendonly",
-                                 hovertemplate="reach %{x:.0f}% ± 2.5: %{y:.1f}% of "
-                                               f"{_esc(g.label)}<extra></extra>"),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=mid,
+                y=counts / sel.sum() * 100,
+                mode="lines+markers",
+                name=g.label,
+                line={"color": g.colour, "width": 1.5},
+                marker={"size": 4},
+                legendgroup=g.name,
+                visible="legendonly",
+                hovertemplate="reach %{x:.0f}% ± 2.5: %{y:.1f}% of "
+                f"{_esc(g.label)}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
     rows = list(range(len(groups)))[::-1]
-    fig.add_trace(go.Bar(x=[(means[i] or 0.0) * 100 for i in rows],
-                         y=[groups[i].label for i in rows], orientation="h",
-                         marker_color=[groups[i].colour for i in rows], showlegend=False,
-                         text=[_pct(means[i]) for i in rows], textposition="auto",
-                         hovertemplate="%{y}: %{x:.1f}% on average<extra></extra>"),
-                  row=1, col=2)
-    fig.update_xaxes(title_text="reach: % of time away from home the system knew where they "
-                                "were", range=[0, 100], row=1, col=1)
+    fig.add_trace(
+        go.Bar(
+            x=[(means[i] or 0.0) * 100 for i in rows],
+            y=[groups[i].label for i in rows],
+            orientation="h",
+            marker_color=[groups[i].colour for i in rows],
+            showlegend=False,
+            text=[_pct(means[i]) for i in rows],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1f}% on average<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_xaxes(
+        title_text="reach: % of time away from home the system knew where they were",
+        range=[0, 100],
+        row=1,
+        col=1,
+    )
     fig.update_yaxes(title_text="% of residents who went out", row=1, col=1)
     fig.update_xaxes(title_text="average reach (%)", row=1, col=2)
     _layout(fig, 460, legend={"orientation": "h", "y": -0.25, "x": 0})
     fig.update_layout(margin={"b": 110})
     fig.update_annotations(font_size=13)
-    return Section("reach", "How much of people's movements the system can rebuild",
-                   "Reach is the share of a person's time away from home during which the "
-                   "system, from the captures linked to them that it still held at the end of "
-                   "the run, knew where they had been to within 15 minutes. Residents who never "
-                   "left home are not counted. Click a group in the legend to draw its own "
-                   "distribution over everyone's.",
-                   fig, "tracking_reach_histogram.csv", _csv(header, table))
+    return Section(
+        "reach",
+        "How much of people's movements the system can rebuild",
+        "Reach is the share of a person's time away from home during which the "
+        "system, from the captures linked to them that it still held at the end of "
+        "the run, knew where they had been to within 15 minutes. Residents who never "
+        "left home are not counted. Click a group in the legend to draw its own "
+        "distribution over everyone's.",
+        fig,
+        "tracking_reach_histogram.csv",
+        _csv(header, table),
+    )
 
 
 # --------------------------------------------------------------------------- the page
@@ -398,38 +560,59 @@ nav a { margin-right: 14px; color: #1a5fa8; }
 
 def _csv_link(name: str, text: str) -> str:
     href = "data:text/csv;charset=utf-8," + urllib.parse.quote(text)
-    return (f"<p class='csv'><a class='csv-link' download='{_esc(name)}' href='{href}'>"
-            f"Download the data behind this figure ({_esc(name)})</a></p>")
+    return (
+        f"<p class='csv'><a class='csv-link' download='{_esc(name)}' href='{href}'>"
+        f"Download the data behind this figure ({_esc(name)})</a></p>"
+    )
 
 
 def _figure_html(sec: Section) -> str:
-    div = pio.to_html(sec.fig, full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
-                      div_id=f"fig-{sec.key}", default_width="100%")
-    return (f"<section id='{_esc(sec.key)}'><h2>{_esc(sec.heading)}</h2>"
-            f"<p class='intro'>{_esc(sec.intro)}</p>"
-            f"<figure class='fig' data-fig='{_esc(sec.key)}'>{div}</figure>"
-            f"{_csv_link(sec.csv_name, sec.csv_text)}{sec.after}</section>")
+    div = pio.to_html(
+        sec.fig,
+        full_html=False,
+        include_plotlyjs=False,
+        config=PLOT_CONFIG,
+        div_id=f"fig-{sec.key}",
+        default_width="100%",
+    )
+    return (
+        f"<section id='{_esc(sec.key)}'><h2>{_esc(sec.heading)}</h2>"
+        f"<p class='intro'>{_esc(sec.intro)}</p>"
+        f"<figure class='fig' data-fig='{_esc(sec.key)}'>{div}</figure>"
+        f"{_csv_link(sec.csv_name, sec.csv_text)}{sec.after}</section>"
+    )
 
 
-def _about(meta: Mapping[str, str], scenario: Mapping[str, Any], resolved: str,
-           caveats: Sequence[str] | None, sources: Sequence[str] | None) -> str:
+def _about(
+    meta: Mapping[str, str],
+    scenario: Mapping[str, Any],
+    resolved: str,
+    caveats: Sequence[str] | None,
+    sources: Sequence[str] | None,
+) -> str:
     fm = scenario.get("facematch") or {}
     gov = scenario.get("governance") or {}
     model = str(fm.get("model", "unknown"))
     threshold = gov.get("threshold", fm.get("threshold"))
-    rows = [("scenario", meta.get("scenario", scenario.get("name", ""))),
-            ("seed", meta.get("seed", "")), ("replication", meta.get("replication", "")),
-            ("scenario hash", meta.get("scenario_hash", "")),
-            ("survsim version", meta.get("survsim_version", "")),
-            ("schema version", meta.get("schema_version", "")),
-            ("face-match model", model), ("threshold", threshold)]
+    rows = [
+        ("scenario", meta.get("scenario", scenario.get("name", ""))),
+        ("seed", meta.get("seed", "")),
+        ("replication", meta.get("replication", "")),
+        ("scenario hash", meta.get("scenario_hash", "")),
+        ("survsim version", meta.get("survsim_version", "")),
+        ("schema version", meta.get("schema_version", "")),
+        ("face-match model", model),
+        ("threshold", threshold),
+    ]
     dl = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in rows)
     if caveats:
         model_cav = "".join(f"<li>{_esc(c)}</li>" for c in caveats)
     else:
-        model_cav = (f"<li>The caveats of the model <code>{_esc(model)}</code> were not passed "
-                     f"to this report; see <code>docs/face_match.md</code> or run "
-                     f"<code>survsim errors --model {_esc(model)}</code>.</li>")
+        model_cav = (
+            f"<li>The caveats of the model <code>{_esc(model)}</code> were not passed "
+            f"to this report; see <code>docs/face_match.md</code> or run "
+            f"<code>survsim errors --model {_esc(model)}</code>.</li>"
+        )
     src = "".join(f"<li>{_esc(s)}</li>" for s in (sources or ()))
     general = "".join(f"<li>{_esc(c)}</li>" for c in GENERAL_CAVEATS)
     return (
@@ -442,11 +625,17 @@ def _about(meta: Mapping[str, str], scenario: Mapping[str, Any], resolved: str,
         + f"<h3>Reading these results</h3><ul class='caveats'>{general}</ul>"
         "<details><summary>Scenario settings (every value used, defaults filled in)</summary>"
         f"<pre>{_esc(resolved or '(scenario.resolved.toml not found)')}</pre></details>"
-        "</section>")
+        "</section>"
+    )
 
 
-def build_run_report(run_dir: Path, caveats: list[str] | None = None,
-                     sources: list[str] | None = None, *, overwrite: bool = False) -> Path:
+def build_run_report(
+    run_dir: Path,
+    caveats: list[str] | None = None,
+    sources: list[str] | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
     """Write ``run_dir/report.html``: the run as one self-contained page; returns its path.
 
     Parameters
@@ -508,8 +697,10 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
 
     title = f"What the face-recognition system did: {meta.get('scenario', 'run')}"
     description = str(scenario.get("description", "") or "")
-    findings = "".join(f"<li data-key='{_esc(k)}'>{_esc(t)}</li>"
-                       for k, t in headlines(summary, groups, scenario, n_cameras))
+    findings = "".join(
+        f"<li data-key='{_esc(k)}'>{_esc(t)}</li>"
+        for k, t in headlines(summary, groups, scenario, n_cameras)
+    )
     nav = "".join(f"<a href='#{_esc(s.key)}'>{_esc(s.heading)}</a>" for s in sections)
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -525,7 +716,8 @@ def build_run_report(run_dir: Path, caveats: list[str] | None = None,
         f"<nav>{nav}<a href='#about'>About this run</a></nav>"
         + "".join(_figure_html(s) for s in sections)
         + _about(meta, scenario, resolved, caveats, sources)
-        + "</main></body></html>")
+        + "</main></body></html>"
+    )
     return write_page(run_dir / REPORT_NAME, page, overwrite=overwrite)
 
 

@@ -20,13 +20,26 @@ import pyarrow as pa
 
 from sim.units import DAY, HOUR
 
-PALETTE = ("#1b9e77", "#66c2a5", "#d95f02", "#fc8d62", "#7570b3", "#8da0cb", "#e7298a",
-           "#f4a6c9", "#66a61e", "#a6d854", "#e6ab02", "#ffd92f")
+PALETTE = (
+    "#1b9e77",
+    "#66c2a5",
+    "#d95f02",
+    "#fc8d62",
+    "#7570b3",
+    "#8da0cb",
+    "#e7298a",
+    "#f4a6c9",
+    "#66a61e",
+    "#a6d854",
+    "#e6ab02",
+    "#ffd92f",
+)
 WRONG = "#c0392b"
 RIGHT = "#2e86c1"
 
 
 # --------------------------------------------------------------------------- small helpers
+
 
 def _esc(x: object) -> str:
     return html.escape(str(x), quote=True)
@@ -86,8 +99,7 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for row in rows:
-        w.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)
-                    for v in row])
+        w.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row])
     return buf.getvalue()
 
 
@@ -96,6 +108,7 @@ def _col(t: pa.Table, name: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- records
+
 
 @dataclass(frozen=True)
 class Group:
@@ -136,11 +149,17 @@ class AlertFacts:
 
 # --------------------------------------------------------------------------- figures
 
-def _layout(fig: go.Figure, height: int, **kw: Any) -> go.Figure:
-    fig.update_layout(template="plotly_white", height=height,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50},
-                      font={"family": "system-ui, -apple-system, Segoe UI, Helvetica, Arial, "
-                                      "sans-serif", "size": 13},
-                      hoverlabel={"align": "left"}, **kw)
-    return fig
 
+def _layout(fig: go.Figure, height: int, **kw: Any) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        font={
+            "family": "system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif",
+            "size": 13,
+        },
+        hoverlabel={"align": "left"},
+        **kw,
+    )
+    return fig

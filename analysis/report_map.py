@@ -42,50 +42,83 @@ def _polylines(edges: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def _map_section(tables: Mapping[str, pa.Table], facts: AlertFacts,
-                 groups: Sequence[Group], attribution: str | None = None) -> Section:
+def _map_section(
+    tables: Mapping[str, pa.Table],
+    facts: AlertFacts,
+    groups: Sequence[Group],
+    attribution: str | None = None,
+) -> Section:
     """The map with every layer the run has, and the CSV of its points."""
     fig = go.Figure()
     label = [g.label for g in groups]
     nodes = tables.get("nodes")
     _add_streets(fig, tables.get("edges"))
-    rows = [*_add_crossings(fig, nodes), *_add_cameras(fig, tables.get("cameras")),
-            *_add_false_alerts(fig, facts, label),
-            *_add_wrongful_stops(fig, tables.get("stops"), facts, label),
-            *_add_gatherings(fig, tables.get("gatherings")),
-            *_add_assembly_alarms(fig, tables.get("assembly_alerts"))]
+    rows = [
+        *_add_crossings(fig, nodes),
+        *_add_cameras(fig, tables.get("cameras")),
+        *_add_false_alerts(fig, facts, label),
+        *_add_wrongful_stops(fig, tables.get("stops"), facts, label),
+        *_add_gatherings(fig, tables.get("gatherings")),
+        *_add_assembly_alarms(fig, tables.get("assembly_alerts")),
+    ]
     _layout(fig, 680, legend={"orientation": "h", "y": -0.08, "x": 0.5, "xanchor": "center"})
     rows = _centre(fig, nodes, rows)
-    fig.update_xaxes(title_text="metres east of the centre", showgrid=False, zeroline=False,
-                     constrain="domain")
-    fig.update_yaxes(title_text="metres north of the centre", showgrid=False, zeroline=False,
-                     scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(
+        title_text="metres east of the centre", showgrid=False, zeroline=False, constrain="domain"
+    )
+    fig.update_yaxes(
+        title_text="metres north of the centre",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor="x",
+        scaleratio=1,
+    )
     fig.update_layout(margin={"t": 20})
     if attribution:  # ODbL: the map data's attribution travels with every map shown
-        fig.add_annotation(text=html.escape(attribution.split(", https://")[0]), xref="paper",
-                           yref="paper", x=1, y=0, xanchor="right", yanchor="bottom",
-                           showarrow=False, font={"size": 10, "color": "#555"},
-                           bgcolor="rgba(255,255,255,0.8)")
-    return Section("map", "Where it happened", _map_intro(rows, attribution),
-                   fig, "map_points.csv",
-                   _csv(["layer", "x_m", "y_m", "detail", "t_s", "east_of_centre_m",
-                         "north_of_centre_m"], rows))
+        fig.add_annotation(
+            text=html.escape(attribution.split(", https://")[0]),
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=0,
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 10, "color": "#555"},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    return Section(
+        "map",
+        "Where it happened",
+        _map_intro(rows, attribution),
+        fig,
+        "map_points.csv",
+        _csv(
+            ["layer", "x_m", "y_m", "detail", "t_s", "east_of_centre_m", "north_of_centre_m"], rows
+        ),
+    )
 
 
 def _map_intro(rows: Rows, attribution: str | None) -> str:
     """The map's explanation, naming only the layers it shows."""
     layers = {str(r[0]) for r in rows}
-    shown = [text for layer, text in (
-        ("camera", "blue triangles are cameras"),
-        ("false alert", "red crosses mark where someone was falsely flagged"),
-        ("wrongful stop", "black rings where someone was wrongly stopped"),
-        ("gathering", "stars the gatherings (yellow) and everyday crowds (grey)"),
-        ("assembly alarm", "purple diamonds the assembly alarms")) if layer in layers]
-    return ("The city seen from above: grey lines are the streets and grey dots the "
-            "crossings"
-            + (", " + ", ".join(shown) if shown else "") + ". Click a legend entry to "
-            "hide or show it; drag to zoom, double-click to reset."
-            + (f" {attribution}." if attribution else ""))
+    shown = [
+        text
+        for layer, text in (
+            ("camera", "blue triangles are cameras"),
+            ("false alert", "red crosses mark where someone was falsely flagged"),
+            ("wrongful stop", "black rings where someone was wrongly stopped"),
+            ("gathering", "stars the gatherings (yellow) and everyday crowds (grey)"),
+            ("assembly alarm", "purple diamonds the assembly alarms"),
+        )
+        if layer in layers
+    ]
+    return (
+        "The city seen from above: grey lines are the streets and grey dots the "
+        "crossings" + (", " + ", ".join(shown) if shown else "") + ". Click a legend entry to "
+        "hide or show it; drag to zoom, double-click to reset."
+        + (f" {attribution}." if attribution else "")
+    )
 
 
 def _centre(fig: go.Figure, nodes: pa.Table | None, rows: Rows) -> Rows:
@@ -95,8 +128,7 @@ def _centre(fig: go.Figure, nodes: pa.Table | None, rows: Rows) -> Rows:
     centre = (0.0, 0.0)
     if nodes is not None and nodes.num_rows:
         nx, ny = _col(nodes, "x_m"), _col(nodes, "y_m")
-        centre = ((float(nx.min()) + float(nx.max())) / 2,
-                  (float(ny.min()) + float(ny.max())) / 2)
+        centre = ((float(nx.min()) + float(nx.max())) / 2, (float(ny.min()) + float(ny.max())) / 2)
     for trace in fig.data:
         if trace.x is not None and trace.y is not None:
             trace.x = [None if v is None else float(v) - centre[0] for v in trace.x]
@@ -109,9 +141,16 @@ def _add_streets(fig: go.Figure, edges: pa.Table | None) -> None:
     if edges is not None and edges.num_rows:
         # One trace for all streets: vertices with a gap (None) after each street.
         xs, ys = _polylines(edges)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="streets",
-                                 line={"color": "#d5d8dc", "width": 1},
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name="streets",
+                line={"color": "#d5d8dc", "width": 1},
+                hoverinfo="skip",
+            )
+        )
 
 
 def _add_crossings(fig: go.Figure, nodes: pa.Table | None) -> Rows:
@@ -120,12 +159,21 @@ def _add_crossings(fig: go.Figure, nodes: pa.Table | None) -> Rows:
         return []
     nx, ny = _col(nodes, "x_m"), _col(nodes, "y_m")
     district = [str(d) for d in nodes.column("district").to_pylist()]
-    fig.add_trace(go.Scatter(
-        x=nx, y=ny, mode="markers", name="street crossings",
-        marker={"size": 4, "color": "#c8ccd0"}, text=district,
-        hovertemplate="crossing (%{text})<extra></extra>"))
-    return [["street crossing", float(x), float(y), d, None]
-            for x, y, d in zip(nx, ny, district, strict=True)]
+    fig.add_trace(
+        go.Scatter(
+            x=nx,
+            y=ny,
+            mode="markers",
+            name="street crossings",
+            marker={"size": 4, "color": "#c8ccd0"},
+            text=district,
+            hovertemplate="crossing (%{text})<extra></extra>",
+        )
+    )
+    return [
+        ["street crossing", float(x), float(y), d, None]
+        for x, y, d in zip(nx, ny, district, strict=True)
+    ]
 
 
 def _add_cameras(fig: go.Figure, cams: pa.Table | None) -> Rows:
@@ -135,13 +183,21 @@ def _add_cameras(fig: go.Figure, cams: pa.Table | None) -> Rows:
     cx, cy = _col(cams, "x_m"), _col(cams, "y_m")
     dep = [str(d) for d in cams.column("deployment").to_pylist()]
     kind = [str(k) for k in cams.column("kind").to_pylist()]
-    fig.add_trace(go.Scatter(
-        x=cx, y=cy, mode="markers", name="cameras",
-        marker={"size": 10, "color": RIGHT, "symbol": "triangle-up", "opacity": 0.6},
-        text=[f"{d} ({k})" for d, k in zip(dep, kind, strict=True)],
-        hovertemplate="camera: %{text}<extra></extra>"))
-    return [["camera", float(x), float(y), f"{d} ({k})", None]
-            for x, y, d, k in zip(cx, cy, dep, kind, strict=True)]
+    fig.add_trace(
+        go.Scatter(
+            x=cx,
+            y=cy,
+            mode="markers",
+            name="cameras",
+            marker={"size": 10, "color": RIGHT, "symbol": "triangle-up", "opacity": 0.6},
+            text=[f"{d} ({k})" for d, k in zip(dep, kind, strict=True)],
+            hovertemplate="camera: %{text}<extra></extra>",
+        )
+    )
+    return [
+        ["camera", float(x), float(y), f"{d} ({k})", None]
+        for x, y, d, k in zip(cx, cy, dep, kind, strict=True)
+    ]
 
 
 def _add_false_alerts(fig: go.Figure, facts: AlertFacts, label: Sequence[str]) -> Rows:
@@ -150,18 +206,32 @@ def _add_false_alerts(fig: go.Figure, facts: AlertFacts, label: Sequence[str]) -
     if not wrong.any():
         return []
     who = [label[int(g)] if int(g) < len(label) else "" for g in facts.group[wrong]]
-    text = [f"{_clock(t)}<br>face of: {w}<br>score {sc:.3f}" for t, w, sc in
-            zip(facts.t_s[wrong], who, facts.score[wrong], strict=True)]
-    fig.add_trace(go.Scatter(
-        x=facts.x_m[wrong], y=facts.y_m[wrong], mode="markers", name="false alerts",
-        marker={"size": 7, "color": WRONG, "symbol": "x", "opacity": 0.75}, text=text,
-        hovertemplate="<b>false alert</b><br>%{text}<extra></extra>"))
-    return [["false alert", float(x), float(y), w, float(t)] for x, y, w, t in
-            zip(facts.x_m[wrong], facts.y_m[wrong], who, facts.t_s[wrong], strict=True)]
+    text = [
+        f"{_clock(t)}<br>face of: {w}<br>score {sc:.3f}"
+        for t, w, sc in zip(facts.t_s[wrong], who, facts.score[wrong], strict=True)
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=facts.x_m[wrong],
+            y=facts.y_m[wrong],
+            mode="markers",
+            name="false alerts",
+            marker={"size": 7, "color": WRONG, "symbol": "x", "opacity": 0.75},
+            text=text,
+            hovertemplate="<b>false alert</b><br>%{text}<extra></extra>",
+        )
+    )
+    return [
+        ["false alert", float(x), float(y), w, float(t)]
+        for x, y, w, t in zip(
+            facts.x_m[wrong], facts.y_m[wrong], who, facts.t_s[wrong], strict=True
+        )
+    ]
 
 
-def _add_wrongful_stops(fig: go.Figure, st: pa.Table | None, facts: AlertFacts,
-                        label: Sequence[str]) -> Rows:
+def _add_wrongful_stops(
+    fig: go.Figure, st: pa.Table | None, facts: AlertFacts, label: Sequence[str]
+) -> Rows:
     """Where someone was wrongly stopped (at the alert's capture), with the time and group."""
     if st is None or not st.num_rows or not facts.alert_id.size:
         return []
@@ -175,15 +245,26 @@ def _add_wrongful_stops(fig: go.Figure, st: pa.Table | None, facts: AlertFacts,
     pos = pos[ok]
     t_stop = _col(st, "t_s")[sel][ok]
     who = [label[int(g)] if int(g) < len(label) else "" for g in facts.group[pos]]
-    fig.add_trace(go.Scatter(
-        x=facts.x_m[pos], y=facts.y_m[pos], mode="markers", name="wrongful stops",
-        marker={"size": 13, "color": "rgba(0,0,0,0)",
-                "line": {"color": "#111", "width": 2}, "symbol": "circle"},
-        text=[f"{_clock(t)}<br>person stopped: {w}" for t, w in
-              zip(t_stop, who, strict=True)],
-        hovertemplate="<b>wrongful stop</b><br>%{text}<extra></extra>"))
-    return [["wrongful stop", float(x), float(y), w, float(t)] for x, y, w, t in
-            zip(facts.x_m[pos], facts.y_m[pos], who, t_stop, strict=True)]
+    fig.add_trace(
+        go.Scatter(
+            x=facts.x_m[pos],
+            y=facts.y_m[pos],
+            mode="markers",
+            name="wrongful stops",
+            marker={
+                "size": 13,
+                "color": "rgba(0,0,0,0)",
+                "line": {"color": "#111", "width": 2},
+                "symbol": "circle",
+            },
+            text=[f"{_clock(t)}<br>person stopped: {w}" for t, w in zip(t_stop, who, strict=True)],
+            hovertemplate="<b>wrongful stop</b><br>%{text}<extra></extra>",
+        )
+    )
+    return [
+        ["wrongful stop", float(x), float(y), w, float(t)]
+        for x, y, w, t in zip(facts.x_m[pos], facts.y_m[pos], who, t_stop, strict=True)
+    ]
 
 
 def _add_gatherings(fig: go.Figure, g: pa.Table | None) -> Rows:
@@ -192,32 +273,60 @@ def _add_gatherings(fig: go.Figure, g: pa.Table | None) -> Rows:
         return []
     routine = _col(g, "routine").astype(bool)
     names = [str(n) for n in g.column("name").to_pylist()]
-    text = [f"{n}{' (routine crowd)' if r else ''}: {_num(int(sz))} people, "
-            f"{_clock(s0)} to {_clock(s1)}" for n, r, sz, s0, s1 in zip(
-                names, routine, _col(g, "size"), _col(g, "start_s"), _col(g, "end_s"),
-                strict=True)]
-    fig.add_trace(go.Scatter(
-        x=_col(g, "x_m"), y=_col(g, "y_m"), mode="markers+text", name="gatherings",
-        marker={"size": 20, "symbol": "star",
+    text = [
+        f"{n}{' (routine crowd)' if r else ''}: {_num(int(sz))} people, "
+        f"{_clock(s0)} to {_clock(s1)}"
+        for n, r, sz, s0, s1 in zip(
+            names, routine, _col(g, "size"), _col(g, "start_s"), _col(g, "end_s"), strict=True
+        )
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=_col(g, "x_m"),
+            y=_col(g, "y_m"),
+            mode="markers+text",
+            name="gatherings",
+            marker={
+                "size": 20,
+                "symbol": "star",
                 "color": ["#bdc3c7" if r else "#f1c40f" for r in routine],
-                "line": {"color": "#7d6608", "width": 1}},
-        text=names, textposition="top center", customdata=text,
-        hovertemplate="<b>gathering</b><br>%{customdata}<extra></extra>"))
-    return [["gathering", float(x), float(y), t, float(s0)] for x, y, t, s0 in zip(
-        _col(g, "x_m"), _col(g, "y_m"), text, _col(g, "start_s"), strict=True)]
+                "line": {"color": "#7d6608", "width": 1},
+            },
+            text=names,
+            textposition="top center",
+            customdata=text,
+            hovertemplate="<b>gathering</b><br>%{customdata}<extra></extra>",
+        )
+    )
+    return [
+        ["gathering", float(x), float(y), t, float(s0)]
+        for x, y, t, s0 in zip(
+            _col(g, "x_m"), _col(g, "y_m"), text, _col(g, "start_s"), strict=True
+        )
+    ]
 
 
 def _add_assembly_alarms(fig: go.Figure, aa: pa.Table | None) -> Rows:
     """The assembly detector's alarms, with the time and number of flagged people."""
     if aa is None or not aa.num_rows:
         return []
-    fig.add_trace(go.Scatter(
-        x=_col(aa, "x_m"), y=_col(aa, "y_m"), mode="markers", name="assembly alarms",
-        marker={"size": 10, "color": "#8e44ad", "symbol": "diamond-open",
-                "line": {"width": 2}},
-        text=[f"{_clock(t)}, {int(n)} flagged" for t, n in
-              zip(_col(aa, "t_s"), _col(aa, "n_flagged"), strict=True)],
-        hovertemplate="<b>assembly alarm</b><br>%{text}<extra></extra>"))
-    return [["assembly alarm", float(x), float(y), f"{int(n)} flagged", float(t)]
-            for x, y, n, t in zip(_col(aa, "x_m"), _col(aa, "y_m"), _col(aa, "n_flagged"),
-                                  _col(aa, "t_s"), strict=True)]
+    fig.add_trace(
+        go.Scatter(
+            x=_col(aa, "x_m"),
+            y=_col(aa, "y_m"),
+            mode="markers",
+            name="assembly alarms",
+            marker={"size": 10, "color": "#8e44ad", "symbol": "diamond-open", "line": {"width": 2}},
+            text=[
+                f"{_clock(t)}, {int(n)} flagged"
+                for t, n in zip(_col(aa, "t_s"), _col(aa, "n_flagged"), strict=True)
+            ],
+            hovertemplate="<b>assembly alarm</b><br>%{text}<extra></extra>",
+        )
+    )
+    return [
+        ["assembly alarm", float(x), float(y), f"{int(n)} flagged", float(t)]
+        for x, y, n, t in zip(
+            _col(aa, "x_m"), _col(aa, "y_m"), _col(aa, "n_flagged"), _col(aa, "t_s"), strict=True
+        )
+    ]

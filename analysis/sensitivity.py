@@ -71,8 +71,11 @@ class Factor:
 
 def problem(factors: Sequence[Factor]) -> dict[str, Any]:
     """SALib's problem description."""
-    return {"num_vars": len(factors), "names": [f.key for f in factors],
-            "bounds": [[f.low, f.high] for f in factors]}
+    return {
+        "num_vars": len(factors),
+        "names": [f.key for f in factors],
+        "bounds": [[f.low, f.high] for f in factors],
+    }
 
 
 @contextlib.contextmanager
@@ -115,12 +118,19 @@ def runs_in(method: str, samples: int, k: int) -> int:
 def noise_floor(sd: float, trajectories: int) -> float:
     """The mu* an input with no effect reaches by chance (module docstring)."""
     s = math.sqrt(2.0) * sd / MORRIS_DELTA
-    return s * (math.sqrt(2 / math.pi) + 2 * math.sqrt(1 - 2 / math.pi) / math.sqrt(
-        max(trajectories, 1)))
+    return s * (
+        math.sqrt(2 / math.pi) + 2 * math.sqrt(1 - 2 / math.pi) / math.sqrt(max(trajectories, 1))
+    )
 
 
-def indices(factors: Sequence[Factor], method: str, x: np.ndarray, y: np.ndarray,
-            seed: int, sd: float | None) -> dict[str, Any]:
+def indices(
+    factors: Sequence[Factor],
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    sd: float | None,
+) -> dict[str, Any]:
     """The indices of one metric, and which inputs matter.
 
     Morris drops the trajectories where the metric is undefined (too few events); Sobol needs
@@ -135,13 +145,20 @@ def indices(factors: Sequence[Factor], method: str, x: np.ndarray, y: np.ndarray
     n = len(y) // size
     ok = np.isfinite(y).reshape(n, size).all(axis=1)
     if method == "sobol" and not ok.all():
-        return {"used": 0, "rows": [], "note": f"undefined at {int((~ok).sum())} of {n} "
-                                                 f"sample blocks (too few events)"}
+        return {
+            "used": 0,
+            "rows": [],
+            "note": f"undefined at {int((~ok).sum())} of {n} sample blocks (too few events)",
+        }
     if method == "morris" and ok.sum() < 2:
         bad = int((~np.isfinite(y)).sum())
-        return {"used": 0, "rows": [], "note": f"too few events to tell at {bad} of {len(y)} "
-                                                 f"points, on {int((~ok).sum())} of {n} "
-                                                 f"trajectories (two whole ones are needed)"}
+        return {
+            "used": 0,
+            "rows": [],
+            "note": f"too few events to tell at {bad} of {len(y)} "
+            f"points, on {int((~ok).sum())} of {n} "
+            f"trajectories (two whole ones are needed)",
+        }
     keep = np.repeat(ok, size)
     xs, ys = x[keep], y[keep]
     if np.ptp(ys) == 0:
@@ -149,27 +166,45 @@ def indices(factors: Sequence[Factor], method: str, x: np.ndarray, y: np.ndarray
     rows: list[dict[str, Any]] = []
     with _own_global_state():
         if method == "morris":
-            si = morris.analyze(prob, xs, ys, num_resamples=RESAMPLES, num_levels=NUM_LEVELS,
-                                seed=seed)
+            si = morris.analyze(
+                prob, xs, ys, num_resamples=RESAMPLES, num_levels=NUM_LEVELS, seed=seed
+            )
             top = float(np.max(si["mu_star"]))
             floor = None if sd is None else noise_floor(sd, int(ok.sum()))
             for j, f in enumerate(factors):
                 ms = float(si["mu_star"][j])
-                rows.append({"input": f.key, "mu_star": ms,
-                             "mu_star_conf": float(si["mu_star_conf"][j]),
-                             "mu": float(si["mu"][j]), "sigma": float(si["sigma"][j]),
-                             "strength": ms / top if top > 0 else 0.0, "floor": floor,
-                             "matters": bool(ms >= SHARE_OF_TOP * top and ms > 0 and
-                                             (floor is None or ms > floor))})
+                rows.append(
+                    {
+                        "input": f.key,
+                        "mu_star": ms,
+                        "mu_star_conf": float(si["mu_star_conf"][j]),
+                        "mu": float(si["mu"][j]),
+                        "sigma": float(si["sigma"][j]),
+                        "strength": ms / top if top > 0 else 0.0,
+                        "floor": floor,
+                        "matters": bool(
+                            ms >= SHARE_OF_TOP * top and ms > 0 and (floor is None or ms > floor)
+                        ),
+                    }
+                )
         else:
-            si = sobol.analyze(prob, ys, calc_second_order=False, num_resamples=RESAMPLES,
-                               seed=seed)
+            si = sobol.analyze(
+                prob, ys, calc_second_order=False, num_resamples=RESAMPLES, seed=seed
+            )
             for j, f in enumerate(factors):
                 st, conf = float(si["ST"][j]), float(si["ST_conf"][j])
-                rows.append({"input": f.key, "S1": float(si["S1"][j]),
-                             "S1_conf": float(si["S1_conf"][j]), "ST": st, "ST_conf": conf,
-                             "strength": st, "floor": None,
-                             "matters": bool(st - conf > SOBOL_FLOOR)})
+                rows.append(
+                    {
+                        "input": f.key,
+                        "S1": float(si["S1"][j]),
+                        "S1_conf": float(si["S1_conf"][j]),
+                        "ST": st,
+                        "ST_conf": conf,
+                        "strength": st,
+                        "floor": None,
+                        "matters": bool(st - conf > SOBOL_FLOOR),
+                    }
+                )
     rows.sort(key=lambda r: -r["strength"])
     return {"used": int(keep.sum()), "rows": rows, "note": ""}
 
@@ -210,13 +245,14 @@ class Verdict:
         total = self.holds + self.fails + self.ties + self.undefined
         who = ", ".join(labels.get(d, d) for d in self.drivers[:3])
         if self.chance:
-            return (f"{self.statement}? No conclusion: over the design the difference cannot "
-                    f"be told from run-to-run chance.")
+            return (
+                f"{self.statement}? No conclusion: over the design the difference cannot "
+                f"be told from run-to-run chance."
+            )
         if self.robust:
             out = f"{self.statement}: robust, it holds at all {self.holds} points"
             if self.undefined:
-                out += (f" where it can be told ({self.undefined} of {total} had too few "
-                        f"events)")
+                out += f" where it can be told ({self.undefined} of {total} had too few events)"
             return out + "."
         if self.holds == 0 and self.fails == 0 and self.ties == 0:
             return f"{self.statement}: cannot be told, too few events at every point."
@@ -226,8 +262,10 @@ class Verdict:
         parts.append(f"the opposite at {self.fails}" if self.fails else "never the opposite")
         if self.undefined:
             parts.append(f"too few events to tell at {self.undefined}")
-        out = (f"{self.statement}: depends on {who or 'several inputs at once, none alone'}; "
-               + ", ".join(parts))
+        out = (
+            f"{self.statement}: depends on {who or 'several inputs at once, none alone'}; "
+            + ", ".join(parts)
+        )
         if self.split_input is not None and self.split_value is not None:
             name = labels.get(self.split_input, self.split_input)
             side = "at least" if self.split_above else "at most"
@@ -235,13 +273,29 @@ class Verdict:
         return out + "."
 
 
-VERDICT_FIELDS = ("statement", "holds", "fails", "ties", "undefined", "drivers", "chance",
-                  "split_input", "split_above", "split_value")
+VERDICT_FIELDS = (
+    "statement",
+    "holds",
+    "fails",
+    "ties",
+    "undefined",
+    "drivers",
+    "chance",
+    "split_input",
+    "split_above",
+    "split_value",
+)
 
 
-def verdict(statement: str, values: np.ndarray, drivers: Sequence[str], *,
-            chance: bool = False, factors: Sequence[Factor] = (),
-            x: np.ndarray | None = None) -> Verdict:
+def verdict(
+    statement: str,
+    values: np.ndarray,
+    drivers: Sequence[str],
+    *,
+    chance: bool = False,
+    factors: Sequence[Factor] = (),
+    x: np.ndarray | None = None,
+) -> Verdict:
     """A conclusion of the form "value > 0" checked at every point (NaN: cannot be told).
     Given the design ``x``, finds the input (drivers first) whose values alone separate the
     points where it holds from those where it fails, if one does."""
@@ -259,9 +313,16 @@ def verdict(statement: str, values: np.ndarray, drivers: Sequence[str], *,
             if col[holds].min() > col[fails].max():
                 split = (factors[j].key, False, float(col[fails].max()))
                 break
-    return Verdict(statement, int((fin > 0).sum()), int((fin < 0).sum()),
-                   int((fin == 0).sum()), int(len(v) - len(fin)), tuple(drivers), chance,
-                   *split)
+    return Verdict(
+        statement,
+        int((fin > 0).sum()),
+        int((fin < 0).sum()),
+        int((fin == 0).sum()),
+        int(len(v) - len(fin)),
+        tuple(drivers),
+        chance,
+        *split,
+    )
 
 
 def metric_words(m: str, group_labels: Mapping[str, str] | None = None) -> str:
@@ -295,12 +356,12 @@ def collect(rows: Sequence[Mapping[str, Any]], n_points: int, replications: int)
     for r in rows:
         p, role, rep, m = int(r["point"]), str(r["role"]), int(r["replication"]), r["metric"]
         if p < 0:
-            arr = noise.setdefault(role, {}).setdefault(
-                m, np.full(NOISE_REPLICATIONS, np.nan))
+            arr = noise.setdefault(role, {}).setdefault(m, np.full(NOISE_REPLICATIONS, np.nan))
             arr[rep] = r["value"]
         else:
             arr = values.setdefault(role, {}).setdefault(
-                m, np.full((n_points, replications), np.nan))
+                m, np.full((n_points, replications), np.nan)
+            )
             arr[p, rep] = r["value"]
     return Runs(values, noise)
 
@@ -318,8 +379,7 @@ def _sd(a: np.ndarray | None) -> float | None:
     return float(np.std(v, ddof=1)) if len(v) >= 2 else None
 
 
-def burdened_group(noise: Mapping[str, np.ndarray], reference: str,
-                   few: int) -> str | None:
+def burdened_group(noise: Mapping[str, np.ndarray], reference: str, few: int) -> str | None:
     """The group with the highest false-alert rate ratio to the reference in the runs of the
     scenario as given, among groups (and a reference) with enough false alerts to tell."""
     prefix = "false_alert_rate_ratio_by_group/"
@@ -335,7 +395,7 @@ def burdened_group(noise: Mapping[str, np.ndarray], reference: str,
     for m, v in sorted(noise.items()):
         if not m.startswith(prefix):
             continue
-        g = m[len(prefix):]
+        g = m[len(prefix) :]
         if g == reference or not enough(g) or not np.isfinite(v).any():
             continue
         mean = float(np.nanmean(v))
@@ -344,22 +404,37 @@ def burdened_group(noise: Mapping[str, np.ndarray], reference: str,
     return None if best is None else best[1]
 
 
-def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
-             metrics: Sequence[str], seed: int, *, reference: str | None = None,
-             few: int = 10, labels: Mapping[str, str] | None = None,
-             names: tuple[str, str] = ("the scenario", "the other scenario")
-             ) -> dict[str, Any]:
+def findings(
+    factors: Sequence[Factor],
+    method: str,
+    x: np.ndarray,
+    runs: Runs,
+    metrics: Sequence[str],
+    seed: int,
+    *,
+    reference: str | None = None,
+    few: int = 10,
+    labels: Mapping[str, str] | None = None,
+    names: tuple[str, str] = ("the scenario", "the other scenario"),
+) -> dict[str, Any]:
     """Indices per metric (and per policy difference), and verdicts on the conclusions.
 
     Returns {"indices": [rows: target, metric, input, ...], "metrics": [{target, metric, low,
     high, given, sd, note, drivers}], "verdicts": [Verdict]}."""
     labels = labels or {}
     base = runs.values.get("base", {})
-    burdened = None if reference is None else \
-        burdened_group(runs.noise.get("base", {}), reference, few)
+    burdened = (
+        None if reference is None else burdened_group(runs.noise.get("base", {}), reference, few)
+    )
     if burdened is not None:  # the rates behind the disparity, defined wherever it is not
-        metrics = [*metrics, *(f"false_alert_rate_by_group/{g}" for g in (burdened, reference)
-                               if f"false_alert_rate_by_group/{g}" not in metrics)]
+        metrics = [
+            *metrics,
+            *(
+                f"false_alert_rate_by_group/{g}"
+                for g in (burdened, reference)
+                if f"false_alert_rate_by_group/{g}" not in metrics
+            ),
+        ]
     targets: list[tuple[str, str, np.ndarray, np.ndarray | None]] = []
     for m in metrics:
         if m in base:
@@ -380,24 +455,38 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
             index_rows.append({"target": target, "metric": m, "method": method, **r})
         drivers = tuple(r["input"] for r in res["rows"] if r["matters"])
         fin = y[np.isfinite(y)]
-        given = float(np.nanmean(noise)) if noise is not None and np.isfinite(noise).any() \
-            else None
-        per_metric.append({
-            "target": target, "metric": m, "low": float(fin.min()) if len(fin) else None,
-            "high": float(fin.max()) if len(fin) else None, "given": given,
-            "sd": _sd(noise), "used": res["used"], "note": res["note"], "drivers": drivers})
+        given = float(np.nanmean(noise)) if noise is not None and np.isfinite(noise).any() else None
+        per_metric.append(
+            {
+                "target": target,
+                "metric": m,
+                "low": float(fin.min()) if len(fin) else None,
+                "high": float(fin.max()) if len(fin) else None,
+                "given": given,
+                "sd": _sd(noise),
+                "used": res["used"],
+                "note": res["note"],
+                "drivers": drivers,
+            }
+        )
         overall = float(fin.mean()) if len(fin) else 0.0
         if target == "difference" and overall != 0:
             # The direction the design as a whole shows; "chance" when its mean difference is
             # within two standard errors of zero (the run-to-run spread of the difference).
             word = metric_words(m, labels)
             more = overall > 0
-            verdicts.append(verdict(
-                f"{names[1]} has {'more' if more else 'fewer'} {word} than {names[0]}"
-                if not is_level(m) else
-                f"{names[1]} has a {'higher' if more else 'lower'} {word} than {names[0]}",
-                y if more else -y, drivers,
-                chance=within_chance(overall, _sd(noise), len(fin)), factors=factors, x=x))
+            verdicts.append(
+                verdict(
+                    f"{names[1]} has {'more' if more else 'fewer'} {word} than {names[0]}"
+                    if not is_level(m)
+                    else f"{names[1]} has a {'higher' if more else 'lower'} {word} than {names[0]}",
+                    y if more else -y,
+                    drivers,
+                    chance=within_chance(overall, _sd(noise), len(fin)),
+                    factors=factors,
+                    x=x,
+                )
+            )
     if reference is not None:
         g = burdened
         if g is not None:
@@ -407,22 +496,37 @@ def findings(factors: Sequence[Factor], method: str, x: np.ndarray, runs: Runs,
             if ratio is not None and cg is not None and cr is not None:
                 told = (_mean(cg) >= few) & (_mean(cr) >= few)
                 v = np.where(told, _mean(ratio) - 1.0, np.nan)
-                res = indices(factors, method, x, np.where(told, _mean(ratio), np.nan), seed,
-                              _sd(runs.noise["base"].get(f"false_alert_rate_ratio_by_group/{g}")))
+                res = indices(
+                    factors,
+                    method,
+                    x,
+                    np.where(told, _mean(ratio), np.nan),
+                    seed,
+                    _sd(runs.noise["base"].get(f"false_alert_rate_ratio_by_group/{g}")),
+                )
                 for r in res["rows"]:
-                    index_rows.append({"target": "scenario",
-                                       "metric": f"false_alert_rate_ratio_by_group/{g}",
-                                       "method": method, **r})
-                verdicts.insert(0, verdict(
-                    f"{labels.get(g, g)} are falsely flagged more often than "
-                    f"{labels.get(reference, reference)} (false-alert rate ratio above 1)",
-                    v, tuple(r["input"] for r in res["rows"] if r["matters"]),
-                    factors=factors, x=x))
+                    index_rows.append(
+                        {
+                            "target": "scenario",
+                            "metric": f"false_alert_rate_ratio_by_group/{g}",
+                            "method": method,
+                            **r,
+                        }
+                    )
+                verdicts.insert(
+                    0,
+                    verdict(
+                        f"{labels.get(g, g)} are falsely flagged more often than "
+                        f"{labels.get(reference, reference)} (false-alert rate ratio above 1)",
+                        v,
+                        tuple(r["input"] for r in res["rows"] if r["matters"]),
+                        factors=factors,
+                        x=x,
+                    ),
+                )
     return {"indices": index_rows, "metrics": per_metric, "verdicts": verdicts}
 
 
 def within_chance(mean: float, sd: float | None, n: int = NOISE_REPLICATIONS) -> bool:
     """A mean difference over ``n`` paired runs within two standard errors of zero."""
     return sd is not None and abs(mean) <= 2 * sd / math.sqrt(n)
-
-

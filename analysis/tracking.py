@@ -115,19 +115,21 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
         o = np.where(trip >= 0, outing_of_trip[np.maximum(trip, 0)], -1) if trip.size else trip
         known = _known_time(who, t, o, start_time, outing_end, n)
     reach = np.divide(known, away, out=np.zeros(n), where=away > 0)
-    return pa.table({
-        "person_id": pa.array(np.arange(n, dtype=np.int32)),
-        "trips": pa.array(n_trips.astype(np.int32)),
-        "trips_linked": pa.array(linked_trips.astype(np.int32)),
-        "away_s": pa.array(away),
-        "known_s": pa.array(known),
-        "reach": pa.array(reach),
-        "home_inferred": pa.array(home_inferred),
-        "home_chance": pa.array(home_chance),
-        "links": pa.array(links.astype(np.int32)),
-        "links_true": pa.array(links_true.astype(np.int32)),
-        "believed_s": pa.array(believed),
-    })
+    return pa.table(
+        {
+            "person_id": pa.array(np.arange(n, dtype=np.int32)),
+            "trips": pa.array(n_trips.astype(np.int32)),
+            "trips_linked": pa.array(linked_trips.astype(np.int32)),
+            "away_s": pa.array(away),
+            "known_s": pa.array(known),
+            "reach": pa.array(reach),
+            "home_inferred": pa.array(home_inferred),
+            "home_chance": pa.array(home_chance),
+            "links": pa.array(links.astype(np.int32)),
+            "links_true": pa.array(links_true.astype(np.int32)),
+            "believed_s": pa.array(believed),
+        }
+    )
 
 
 def _covered_time(who: np.ndarray, t: np.ndarray, n: int, end_s: float) -> np.ndarray:
@@ -165,8 +167,14 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:
     return low[high]
 
 
-def _known_time(who: np.ndarray, t: np.ndarray, o: np.ndarray, start_time: np.ndarray,
-                outing_end: np.ndarray, n: int) -> np.ndarray:
+def _known_time(
+    who: np.ndarray,
+    t: np.ndarray,
+    o: np.ndarray,
+    start_time: np.ndarray,
+    outing_end: np.ndarray,
+    n: int,
+) -> np.ndarray:
     """Length of the union of [t - 15 min, t + 15 min] clipped to each capture's outing
     (``o``: the outing of each capture's trip, -1 if none)."""
     ok = o >= 0
@@ -200,8 +208,9 @@ def _order_of_outings(lo: np.ndarray, o: np.ndarray) -> np.ndarray:
     return np.argsort(lo, kind="stable")
 
 
-def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home: np.ndarray,
-          n: int) -> tuple[np.ndarray, np.ndarray]:
+def _home(
+    tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Whether each person's most frequent night-time capture place is near their home, and the
     chance that a guess drawn from everybody's guesses would be (see the module docstring)."""
     hour = t % DAY / HOUR
@@ -242,21 +251,27 @@ def _home(tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home:
     homes = np.unique(h)
     near = np.empty(homes.size)
     for a in range(0, homes.size, 4096):
-        hs = homes[a:a + 4096]
+        hs = homes[a : a + 4096]
         d = np.hypot(nx[hs][:, None] - px[None, :], ny[hs][:, None] - py[None, :])
-        near[a:a + 4096] = (d <= HOME_RADIUS_M) @ w
+        near[a : a + 4096] = (d <= HOME_RADIUS_M) @ w
     chance[top_p] = near[np.searchsorted(homes, h)]
     return out, chance
 
 
 # The summary keys of tracking_summary (None when a run has no trips or street map).
-TRACKING_KEYS = ("tracking_reach_mean", "tracking_reach_by_group", "trips_linked_share_mean",
-                 "home_inferred_share", "home_inferred_chance_share", "false_links",
-                 "tracking_precision_mean", "tracking_reach_believed_mean")
+TRACKING_KEYS = (
+    "tracking_reach_mean",
+    "tracking_reach_by_group",
+    "trips_linked_share_mean",
+    "home_inferred_share",
+    "home_inferred_chance_share",
+    "false_links",
+    "tracking_precision_mean",
+    "tracking_reach_believed_mean",
+)
 
 
-def tracking_summary(table: pa.Table, person_group: np.ndarray,
-                     names: list[str]) -> dict[str, Any]:
+def tracking_summary(table: pa.Table, person_group: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Summary keys: mean reach overall and by group, home inferred share."""
     reach = _col(table, "reach")
     away = _col(table, "away_s")
@@ -270,13 +285,17 @@ def tracking_summary(table: pa.Table, person_group: np.ndarray,
     return {
         "tracking_reach_mean": float(reach[moving].mean()) if moving.any() else None,
         "tracking_reach_by_group": by_group,
-        "trips_linked_share_mean": (float((linked[trips > 0] / trips[trips > 0]).mean())
-                                    if (trips > 0).any() else None),
+        "trips_linked_share_mean": (
+            float((linked[trips > 0] / trips[trips > 0]).mean()) if (trips > 0).any() else None
+        ),
         "home_inferred_share": float(_col(table, "home_inferred").mean())
-        if table.num_rows else None,
-        "home_inferred_chance_share": (float(_col(table, "home_chance").mean())
-                                       if table.num_rows and "home_chance" in
-                                       table.column_names else None),
+        if table.num_rows
+        else None,
+        "home_inferred_chance_share": (
+            float(_col(table, "home_chance").mean())
+            if table.num_rows and "home_chance" in table.column_names
+            else None
+        ),
         **_believed(table, moving),
     }
 
@@ -285,18 +304,20 @@ def _believed(table: pa.Table, moving: np.ndarray) -> dict[str, Any]:
     """What the system believes against what is true: its false links, the precision of the
     histories it rebuilds, and the reach it would claim counting every link."""
     if "links" not in table.column_names:
-        return {"false_links": None, "tracking_precision_mean": None,
-                "tracking_reach_believed_mean": None}
+        return {
+            "false_links": None,
+            "tracking_precision_mean": None,
+            "tracking_reach_believed_mean": None,
+        }
     links = _col(table, "links")
     true = _col(table, "links_true")
     has = links > 0
     away = _col(table, "away_s")
-    claimed = np.minimum(np.divide(_col(table, "believed_s"), away, out=np.ones(away.size),
-                                   where=away > 0), 1.0)
+    claimed = np.minimum(
+        np.divide(_col(table, "believed_s"), away, out=np.ones(away.size), where=away > 0), 1.0
+    )
     return {
         "false_links": int((links - true).sum()),
-        "tracking_precision_mean": float((true[has] / links[has]).mean()) if has.any()
-        else None,
-        "tracking_reach_believed_mean": float(claimed[moving].mean()) if moving.any()
-        else None,
+        "tracking_precision_mean": float((true[has] / links[has]).mean()) if has.any() else None,
+        "tracking_reach_believed_mean": float(claimed[moving].mean()) if moving.any() else None,
     }

@@ -49,8 +49,7 @@ CHILD_TIMEOUT_S = 900.0
 # ---------------------------------------------------------------- the child: one measured run
 def overrides(people: int, cameras: int, hours: float) -> list[str]:
     """``--set`` style overrides of the capital scenario (the radial city is kept as it is)."""
-    return [f"population.people={people}", f"deployment.0.count={cameras}",
-            f"duration_h={hours!r}"]
+    return [f"population.people={people}", f"deployment.0.count={cameras}", f"duration_h={hours!r}"]
 
 
 def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -68,10 +67,10 @@ def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 CACHE_NOTE = {
     "warm": "routing tables (the city's trees, the camera network's skip tables) read from "
-            "the on-disk cache (a private folder the warm-up run fills), as in every run of a "
-            "city and camera layout after its first",
+    "the on-disk cache (a private folder the warm-up run fills), as in every run of a "
+    "city and camera layout after its first",
     "cold": "no on-disk cache (SURVSIM_CACHE=off): every run computes its routing tables, as "
-            "the first run of a city does",
+    "the first run of a city does",
 }
 
 
@@ -161,20 +160,26 @@ class Size:
             "median_peak_rss_mib": self.median("peak_rss_mib"),
             "max_peak_rss_mib": max(r["peak_rss_mib"] for r in self.runs),
             "people_days_per_s": float(statistics.median(people_days / w for w in walls)),
-            "captures_per_s": float(statistics.median(r["captures"] / r["wall_s"]
-                                                      for r in self.runs)),
+            "captures_per_s": float(
+                statistics.median(r["captures"] / r["wall_s"] for r in self.runs)
+            ),
             "captures": self.runs[0]["captures"],
             "alerts": self.runs[0]["alerts"],
             "trips": self.runs[0]["trips"],
             "median_import_s": self.median("import_s"),
             # Same seed, same code: every run must produce the same events.
-            "identical_runs": len({(r["captures"], r["alerts"], r["trips"])
-                                   for r in self.runs}) == 1,
+            "identical_runs": len({(r["captures"], r["alerts"], r["trips"]) for r in self.runs})
+            == 1,
         }
 
 
-def run_child(script: str | Path, args: list[str], label: str,
-              timeout_s: float = CHILD_TIMEOUT_S, tree: Path | None = None) -> dict[str, Any]:
+def run_child(
+    script: str | Path,
+    args: list[str],
+    label: str,
+    timeout_s: float = CHILD_TIMEOUT_S,
+    tree: Path | None = None,
+) -> dict[str, Any]:
     """Run ``script --child ARGS --out TMP/run`` in a fresh interpreter (its output goes to a
     temporary directory) and return the JSON it prints last; exit with the child's stderr if
     it fails. With ``tree`` (a checkout of another commit, see :func:`checkout`), the child is
@@ -185,10 +190,17 @@ def run_child(script: str | Path, args: list[str], label: str,
         script = tree / "benchmarks" / Path(script).name
         env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory(prefix=f"survsim-{name}-") as tmp:
-        cmd = [sys.executable, str(Path(script).resolve()), "--child", *args,
-               "--out", str(Path(tmp) / "run")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                              check=False, env=env)
+        cmd = [
+            sys.executable,
+            str(Path(script).resolve()),
+            "--child",
+            *args,
+            "--out",
+            str(Path(tmp) / "run"),
+        ]
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout_s, check=False, env=env
+        )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"{name}: the {label} run failed (exit {proc.returncode})")
@@ -202,8 +214,12 @@ def run_child(script: str | Path, args: list[str], label: str,
 def measure(size: Size, tree: Path | None = None) -> dict[str, Any]:
     """Run one repetition of ``size`` in a fresh interpreter; its output goes to a temp dir.
     ``tree``: run another commit's code instead (:func:`checkout`)."""
-    return run_child(__file__, ["--people", str(size.people), "--cameras", str(size.cameras),
-                                "--hours", repr(size.hours)], size.label, tree=tree)
+    return run_child(
+        __file__,
+        ["--people", str(size.people), "--cameras", str(size.cameras), "--hours", repr(size.hours)],
+        size.label,
+        tree=tree,
+    )
 
 
 @contextlib.contextmanager
@@ -214,27 +230,47 @@ def checkout(commit: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="survsim-bench-tree-") as tmp:
         tree = Path(tmp) / "tree"
         try:
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=root,
-                           check=True, capture_output=True, text=True)
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), commit],
+                cwd=root,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", "") or str(exc)
-            raise SystemExit(f"--against {commit}: cannot check it out ({detail.strip()})") \
-                from None
+            raise SystemExit(
+                f"--against {commit}: cannot check it out ({detail.strip()})"
+            ) from None
         try:
             yield tree
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root,
-                           check=False, capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)],
+                cwd=root,
+                check=False,
+                capture_output=True,
+            )
 
 
 def git_state() -> dict[str, Any] | None:
     """Commit and dirty flag of the checkout (best effort: None outside a git clone)."""
     root = SCENARIO.parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
-                                capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "analysis"],
-                               cwd=root, check=True, capture_output=True, text=True).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sim", "analysis"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     return {"commit": commit, "dirty": bool(dirty.strip())}
@@ -252,8 +288,14 @@ def fmt_size(s: Size) -> str:
 
 
 def print_table(target: Size, baseline: Size | None, report: dict[str, Any]) -> None:
-    header = ("size", "median wall s (min-max)", "peak RSS MiB", "people-days/s", "captures/s",
-              "targets")
+    header = (
+        "size",
+        "median wall s (min-max)",
+        "peak RSS MiB",
+        "people-days/s",
+        "captures/s",
+        "targets",
+    )
     rows: list[tuple[str, ...]] = []
     for s in (baseline, target):
         if s is None:
@@ -261,47 +303,81 @@ def print_table(target: Size, baseline: Size | None, report: dict[str, Any]) -> 
         st = s.stats()
         met = "met" if report["meets_targets"] else "MISSED"
         verdict = met if s is target else "(baseline)"
-        rows.append((fmt_size(s),
-                     f"{st['median_wall_s']:.2f} ({st['min_wall_s']:.2f}-{st['max_wall_s']:.2f})",
-                     f"{st['median_peak_rss_mib']:.0f}",
-                     f"{st['people_days_per_s']:,.0f}",
-                     f"{st['captures_per_s']:,.0f}",
-                     verdict))
-    print(f"bench_city: radial capital ({SCENARIO.name}), {report['repeats']} repeats, "
-          f"nproc={report['machine']['nproc']}, {report['date']}")
+        rows.append(
+            (
+                fmt_size(s),
+                f"{st['median_wall_s']:.2f} ({st['min_wall_s']:.2f}-{st['max_wall_s']:.2f})",
+                f"{st['median_peak_rss_mib']:.0f}",
+                f"{st['people_days_per_s']:,.0f}",
+                f"{st['captures_per_s']:,.0f}",
+                verdict,
+            )
+        )
+    print(
+        f"bench_city: radial capital ({SCENARIO.name}), {report['repeats']} repeats, "
+        f"nproc={report['machine']['nproc']}, {report['date']}"
+    )
     text_table(header, rows)
-    print(f"targets for {fmt_size(target)}: wall <= {TARGET_WALL_S:g} s, "
-          f"peak RSS <= {TARGET_PEAK_MIB:.0f} MiB (1 GiB), median of runs")
+    print(
+        f"targets for {fmt_size(target)}: wall <= {TARGET_WALL_S:g} s, "
+        f"peak RSS <= {TARGET_PEAK_MIB:.0f} MiB (1 GiB), median of runs"
+    )
     sc = report.get("scaling")
     if sc:
         caps = sc["captures_ratio"]
-        print(f"scaling {sc['people_ratio']:g}x people: wall x{sc['wall_ratio']:.2f}, "
-              f"peak RSS x{sc['peak_rss_ratio']:.2f}, "
-              f"captures x{'-' if caps is None else format(caps, '.2f')} "
-              f"(linear would be x{sc['people_ratio']:g})")
+        print(
+            f"scaling {sc['people_ratio']:g}x people: wall x{sc['wall_ratio']:.2f}, "
+            f"peak RSS x{sc['peak_rss_ratio']:.2f}, "
+            f"captures x{'-' if caps is None else format(caps, '.2f')} "
+            f"(linear would be x{sc['people_ratio']:g})"
+        )
     t = target.stats()
-    print(f"{fmt_size(target)}: {t['trips']:,} trips, {t['captures']:,} captures, "
-          f"{t['alerts']:,} alerts per run; imports (not timed) {t['median_import_s']:.2f} s")
+    print(
+        f"{fmt_size(target)}: {t['trips']:,} trips, {t['captures']:,} captures, "
+        f"{t['alerts']:,} alerts per run; imports (not timed) {t['median_import_s']:.2f} s"
+    )
     print(f"cache: {CACHE_NOTE[report['route_cache']]}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--people", type=int, default=DEFAULT_PEOPLE,
-                   help=f"people in the city (default {DEFAULT_PEOPLE:,})")
-    p.add_argument("--cameras", type=int, default=DEFAULT_CAMERAS,
-                   help=f"cameras of the city network (default {DEFAULT_CAMERAS})")
-    p.add_argument("--hours", type=float, default=DEFAULT_HOURS,
-                   help=f"simulated hours (default {DEFAULT_HOURS:g})")
+    p.add_argument(
+        "--people",
+        type=int,
+        default=DEFAULT_PEOPLE,
+        help=f"people in the city (default {DEFAULT_PEOPLE:,})",
+    )
+    p.add_argument(
+        "--cameras",
+        type=int,
+        default=DEFAULT_CAMERAS,
+        help=f"cameras of the city network (default {DEFAULT_CAMERAS})",
+    )
+    p.add_argument(
+        "--hours",
+        type=float,
+        default=DEFAULT_HOURS,
+        help=f"simulated hours (default {DEFAULT_HOURS:g})",
+    )
     p.add_argument("--repeats", type=int, default=5, help="measured runs per size (default 5)")
-    p.add_argument("--baseline-people", type=int, default=BASELINE_PEOPLE,
-                   help=f"people of the baseline size (default {BASELINE_PEOPLE:,}; 0: none)")
+    p.add_argument(
+        "--baseline-people",
+        type=int,
+        default=BASELINE_PEOPLE,
+        help=f"people of the baseline size (default {BASELINE_PEOPLE:,}; 0: none)",
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable results")
-    p.add_argument("--cold-cache", action="store_true",
-                   help="no on-disk cache: every run computes its routing trees (default: a "
-                        "private cache folder, filled by the warm-up run)")
-    p.add_argument("--check", action="store_true",
-                   help=f"exit 1 if the median misses {TARGET_WALL_S:g} s or 1 GiB")
+    p.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="no on-disk cache: every run computes its routing trees (default: a "
+        "private cache folder, filled by the warm-up run)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit 1 if the median misses {TARGET_WALL_S:g} s or 1 GiB",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -321,8 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     target = Size("target", args.people, args.cameras, args.hours)
-    baseline = (Size("baseline", args.baseline_people, args.cameras, args.hours)
-                if args.baseline_people else None)
+    baseline = (
+        Size("baseline", args.baseline_people, args.cameras, args.hours)
+        if args.baseline_people
+        else None
+    )
     sizes = [s for s in (baseline, target) if s is not None]
     # One unmeasured warm-up (bytecode, page cache, the run cache) at the smallest size.
     log = sys.stderr
@@ -333,27 +412,44 @@ def main(argv: list[str] | None = None) -> int:
             for s in sizes:  # interleaved: drift hits baseline and target alike
                 r = measure(s)
                 s.runs.append(r)
-                print(f"bench_city: [{i + 1}/{args.repeats}] {fmt_size(s)}: "
-                      f"{r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB", file=log, flush=True)
+                print(
+                    f"bench_city: [{i + 1}/{args.repeats}] {fmt_size(s)}: "
+                    f"{r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB",
+                    file=log,
+                    flush=True,
+                )
 
     for s in sizes:
         if not s.stats()["identical_runs"]:
-            print(f"bench_city: warning: the {fmt_size(s)} runs differ in their events "
-                  "(was the code edited during the benchmark?)", file=log)
+            print(
+                f"bench_city: warning: the {fmt_size(s)} runs differ in their events "
+                "(was the code edited during the benchmark?)",
+                file=log,
+            )
     t = target.stats()
     meets = t["median_wall_s"] <= TARGET_WALL_S and t["median_peak_rss_mib"] <= TARGET_PEAK_MIB
     report: dict[str, Any] = {
         "benchmark": "bench_city",
         "scenario": SCENARIO.name,
         "date": dt.date.today().isoformat(),
-        "machine": {"nproc": cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "processor": platform.processor()},
+        "machine": {
+            "nproc": cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+        },
         "git": git_state(),
         "repeats": args.repeats,
         "route_cache": cache_mode,
         "targets": {"wall_s": TARGET_WALL_S, "peak_rss_mib": TARGET_PEAK_MIB},
-        "sizes": {s.label: {**{k: v for k, v in asdict(s).items() if k != "runs"},
-                            **s.stats(), "runs": s.runs} for s in sizes},
+        "sizes": {
+            s.label: {
+                **{k: v for k, v in asdict(s).items() if k != "runs"},
+                **s.stats(),
+                "runs": s.runs,
+            }
+            for s in sizes
+        },
         "meets_targets": meets,
     }
     if baseline is not None:

@@ -37,8 +37,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def compute_times(repeats: int) -> dict[str, dict[str, float]]:
@@ -55,8 +62,12 @@ def compute_times(repeats: int) -> dict[str, dict[str, float]]:
             times.append(time.perf_counter() - t0)
             assert run.status == "computed", run.message
             counters = run.snapshot()["counters"]
-        out[key] = {"compute_s": float(np.median(times)), "captures": counters["captures"],
-                    "alerts": counters["alerts"], "false_alerts": counters["false_alerts"]}
+        out[key] = {
+            "compute_s": float(np.median(times)),
+            "captures": counters["captures"],
+            "alerts": counters["alerts"],
+            "false_alerts": counters["false_alerts"],
+        }
         print(f"  compute {key}: {out[key]['compute_s']:.2f} s", file=sys.stderr)
     return out
 
@@ -74,13 +85,18 @@ def browser_times() -> dict[str, object]:
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        raise SystemExit("bench_demo: Debian's chromium is needed for the browser part "
-                         "(or pass --no-browser)")
+        raise SystemExit(
+            "bench_demo: Debian's chromium is needed for the browser part (or pass --no-browser)"
+        )
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen([sys.executable, "-m", "sim", "demo", "--port", str(port)],
-                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "sim", "demo", "--port", str(port)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             for _ in range(100):
                 try:
@@ -114,12 +130,14 @@ def browser_times() -> dict[str, object]:
                     t0 = time.perf_counter()
                     page.click("#run")
                     page.wait_for_function(  # the previous run's "Finished" gives way first
-                        "() => !document.querySelector('#status').innerText"
-                        ".startsWith('Finished')", timeout=30_000)
+                        "() => !document.querySelector('#status').innerText.startsWith('Finished')",
+                        timeout=30_000,
+                    )
                     page.wait_for_selector("text=Finished", timeout=120_000)
                     results[key] = time.perf_counter() - t0
-                    print(f"  browser {key}: click to finished {results[key]:.1f} s",
-                          file=sys.stderr)
+                    print(
+                        f"  browser {key}: click to finished {results[key]:.1f} s", file=sys.stderr
+                    )
                 stop.set()
                 th.join(timeout=30)
                 b.close()
@@ -127,9 +145,15 @@ def browser_times() -> dict[str, object]:
             server.terminate()
             server.wait(timeout=20)
     lat = np.array(latencies) * 1000
-    return {"click_to_finished_s": results,
-            "layout_ms": {"n": int(lat.size), "median": float(np.median(lat)),
-                          "p95": float(np.percentile(lat, 95)), "max": float(lat.max())}}
+    return {
+        "click_to_finished_s": results,
+        "layout_ms": {
+            "n": int(lat.size),
+            "median": float(np.median(lat)),
+            "p95": float(np.percentile(lat, 95)),
+            "max": float(lat.max()),
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,16 +171,21 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         for key, r in report["compute"].items():  # type: ignore[union-attr]
-            print(f"{key:<10} compute {r['compute_s']:5.2f} s  captures {r['captures']:>6,}  "
-                  f"alerts {r['alerts']:>5,}  false {r['false_alerts']:>5,}")
+            print(
+                f"{key:<10} compute {r['compute_s']:5.2f} s  captures {r['captures']:>6,}  "
+                f"alerts {r['alerts']:>5,}  false {r['false_alerts']:>5,}"
+            )
         if "browser" in report:
             br = report["browser"]
             for key, t in br["click_to_finished_s"].items():  # type: ignore[index]
-                print(f"{key:<10} click to 'Finished' at one day in 15 s: {t:5.1f} s "
-                      f"(target < 20 s)")
+                print(
+                    f"{key:<10} click to 'Finished' at one day in 15 s: {t:5.1f} s (target < 20 s)"
+                )
             lm = br["layout_ms"]  # type: ignore[index]
-            print(f"server answers while runs play: median {lm['median']:.0f} ms, "
-                  f"p95 {lm['p95']:.0f} ms, max {lm['max']:.0f} ms ({lm['n']} requests)")
+            print(
+                f"server answers while runs play: median {lm['median']:.0f} ms, "
+                f"p95 {lm['p95']:.0f} ms, max {lm['max']:.0f} ms ({lm['n']} requests)"
+            )
     ok = True
     if "browser" in report:
         ok = max(report["browser"]["click_to_finished_s"].values()) < 20  # type: ignore[index]

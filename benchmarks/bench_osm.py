@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-EXTRACTS = {"helsinki": "helsinki_center_highways.osm.bz2",
-            "aguascalientes": "aguascalientes.osm.bz2"}
+EXTRACTS = {
+    "helsinki": "helsinki_center_highways.osm.bz2",
+    "aguascalientes": "aguascalientes.osm.bz2",
+}
 
 CHILD = r"""
 import json, sys, time, resource
@@ -53,8 +55,14 @@ def raw_nodes(path: Path) -> int:
 
 def one(path: Path, cache: Path) -> dict[str, float]:
     env = {**os.environ, "SURVSIM_CACHE": str(cache)}
-    p = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
-                       env=env, cwd=HERE.parent, check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=HERE.parent,
+        check=True,
+    )
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -63,12 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.add_argument("--check", action="store_true")
-    p.add_argument("--data", default=os.environ.get("SURVSIM_DATA"),
-                   help="folder with the extracts (default: $SURVSIM_DATA)")
+    p.add_argument(
+        "--data",
+        default=os.environ.get("SURVSIM_DATA"),
+        help="folder with the extracts (default: $SURVSIM_DATA)",
+    )
     a = p.parse_args(argv)
     if not a.data:
-        print("bench_osm: set SURVSIM_DATA (or --data) to the folder with the OSM extracts",
-              file=sys.stderr)
+        print(
+            "bench_osm: set SURVSIM_DATA (or --data) to the folder with the OSM extracts",
+            file=sys.stderr,
+        )
         return 2
     report: dict[str, dict[str, object]] = {}
     for name, file in EXTRACTS.items():
@@ -82,14 +95,14 @@ def main(argv: list[str] | None = None) -> int:
                 cold.append(one(path, cache))
                 warm.append(one(path, cache))
         report[name] = {
-            "raw_nodes": raw_nodes(path), "nodes": cold[0]["nodes"], "edges": cold[0]["edges"],
+            "raw_nodes": raw_nodes(path),
+            "nodes": cold[0]["nodes"],
+            "edges": cold[0]["edges"],
             "places": cold[0]["places"],
             "cold_load_s": float(np.median([r["load_s"] for r in cold])),
-            "cold_load_range_s": [min(r["load_s"] for r in cold),
-                                  max(r["load_s"] for r in cold)],
+            "cold_load_range_s": [min(r["load_s"] for r in cold), max(r["load_s"] for r in cold)],
             "cached_load_s": float(np.median([r["load_s"] for r in warm])),
-            "cached_load_range_s": [min(r["load_s"] for r in warm),
-                                    max(r["load_s"] for r in warm)],
+            "cached_load_range_s": [min(r["load_s"] for r in warm), max(r["load_s"] for r in warm)],
             "import_s": float(np.median([r["import_s"] for r in cold])),
             "cached_run_imports_osmnx": any(r["osmnx_imported"] for r in warm),
             "cold_peak_mib": float(np.median([r["peak_mib"] for r in cold])),
@@ -98,18 +111,26 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         for name, r in report.items():
-            print(f"{name}: {r['raw_nodes']:,} raw OSM nodes -> {r['nodes']:,} crossings, "
-                  f"{r['edges']:,} streets, {r['places']} places")
-            print(f"  prepare (cold): {r['cold_load_s']:.2f} s median "
-                  f"({r['cold_load_range_s'][0]:.2f}-{r['cold_load_range_s'][1]:.2f}), "
-                  f"peak {r['cold_peak_mib']:.0f} MiB")
-            print(f"  from the cache: {r['cached_load_s']:.3f} s median "
-                  f"({r['cached_load_range_s'][0]:.3f}-{r['cached_load_range_s'][1]:.3f}); "
-                  f"osmnx imported: {r['cached_run_imports_osmnx']}")
+            print(
+                f"{name}: {r['raw_nodes']:,} raw OSM nodes -> {r['nodes']:,} crossings, "
+                f"{r['edges']:,} streets, {r['places']} places"
+            )
+            print(
+                f"  prepare (cold): {r['cold_load_s']:.2f} s median "
+                f"({r['cold_load_range_s'][0]:.2f}-{r['cold_load_range_s'][1]:.2f}), "
+                f"peak {r['cold_peak_mib']:.0f} MiB"
+            )
+            print(
+                f"  from the cache: {r['cached_load_s']:.3f} s median "
+                f"({r['cached_load_range_s'][0]:.3f}-{r['cached_load_range_s'][1]:.3f}); "
+                f"osmnx imported: {r['cached_run_imports_osmnx']}"
+            )
             print(f"  import of survsim: {r['import_s']:.2f} s (not counted)")
         h = report["helsinki"]
-        print(f"targets (Helsinki): prepare <= 5 s: {h['cold_load_s']:.2f} s; cached < 1 s: "
-              f"{h['cached_load_s']:.3f} s")
+        print(
+            f"targets (Helsinki): prepare <= 5 s: {h['cold_load_s']:.2f} s; cached < 1 s: "
+            f"{h['cached_load_s']:.3f} s"
+        )
     h = report["helsinki"]
     ok = float(h["cold_load_s"]) <= 5.0 and float(h["cached_load_s"]) < 1.0  # type: ignore[arg-type]
     return 0 if ok or not a.check else 1

@@ -27,8 +27,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parent / "scenarios"
-VARY = ["facematch.threshold=0.58,0.66", "facematch.assumptions.cross_race_shift",
-        "facematch.persistence", "facematch.assumptions.black_male_unfloored_ratio"]
+VARY = [
+    "facematch.threshold=0.58,0.66",
+    "facematch.assumptions.cross_race_shift",
+    "facematch.persistence",
+    "facematch.assumptions.black_male_unfloored_ratio",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,27 +53,40 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.repeats):
             out = Path(tmp) / f"s{i}"
             t0 = time.perf_counter()
-            result = sensitivity(SCENARIOS / "capital_cctv.toml", factors, samples=args.samples,
-                                 against=SCENARIOS / "capital_cctv_regulated.toml", out=out,
-                                 workers=2)
+            result = sensitivity(
+                SCENARIOS / "capital_cctv.toml",
+                factors,
+                samples=args.samples,
+                against=SCENARIOS / "capital_cctv_regulated.toml",
+                out=out,
+                workers=2,
+            )
             times.append(time.perf_counter() - t0)
             tables.append(pq.read_table(out / "sensitivity.parquet"))
     same = all(same_table(t, tables[0]) for t in tables[1:])  # NaN equal to NaN
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     runs = (result["points"] + 5) * 2
-    out = {"points": result["points"], "runs": runs, "wall_s": times,
-           "median_s": statistics.median(times), "s_per_run": statistics.median(times) / runs,
-           "peak_parent_gib": round(peak_self, 2), "peak_worker_gib": round(peak_children, 2),
-           "identical": same,
-           "verdicts": [v["text"] for v in result["verdicts"]]}
+    out = {
+        "points": result["points"],
+        "runs": runs,
+        "wall_s": times,
+        "median_s": statistics.median(times),
+        "s_per_run": statistics.median(times) / runs,
+        "peak_parent_gib": round(peak_self, 2),
+        "peak_worker_gib": round(peak_children, 2),
+        "identical": same,
+        "verdicts": [v["text"] for v in result["verdicts"]],
+    }
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        print(f"{out['points']} points, {runs} runs: median {out['median_s']:.1f} s "
-              f"({out['s_per_run']:.2f} s a run) over {args.repeats} repeats "
-              f"{[round(t, 1) for t in times]}; peak {out['peak_parent_gib']} GiB (parent), "
-              f"{out['peak_worker_gib']} GiB (largest worker); identical: {same}")
+        print(
+            f"{out['points']} points, {runs} runs: median {out['median_s']:.1f} s "
+            f"({out['s_per_run']:.2f} s a run) over {args.repeats} repeats "
+            f"{[round(t, 1) for t in times]}; peak {out['peak_parent_gib']} GiB (parent), "
+            f"{out['peak_worker_gib']} GiB (largest worker); identical: {same}"
+        )
         for v in out["verdicts"]:
             print(" -", v)
     return 0 if same else 1

@@ -34,8 +34,10 @@ SCENARIO = HERE.parent / "scenarios" / "classroom_small.toml"
 def grid(points: int) -> dict[str, list[float]]:
     """``points`` thresholds by two camera counts."""
     half = max(points // 2, 1)
-    return {"facematch.threshold": [round(float(t), 4) for t in np.linspace(0.5, 0.7, half)],
-            "deployment.0.count": [20, 40]}
+    return {
+        "facematch.threshold": [round(float(t), 4) for t in np.linspace(0.5, 0.7, half)],
+        "deployment.0.count": [20, 40],
+    }
 
 
 def same(a: object, b: object) -> bool:
@@ -46,8 +48,7 @@ def same(a: object, b: object) -> bool:
         return False
     for name in a.column_names:
         x, y = a.column(name).to_numpy(), b.column(name).to_numpy()
-        ok = np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f" else \
-            np.array_equal(x, y)
+        ok = np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f" else np.array_equal(x, y)
         if not ok:
             return False
     return True
@@ -83,8 +84,9 @@ def machine_ceiling(repeats: int = 3) -> dict[str, float]:
     return {"alone_s": a, "together_s": t, "ceiling": 2 * a / t}
 
 
-def one_round(g: dict[str, list[float]], replications: int, tmp: Path,
-              order: list[str]) -> tuple[dict[str, float], dict[str, object]]:
+def one_round(
+    g: dict[str, list[float]], replications: int, tmp: Path, order: list[str]
+) -> tuple[dict[str, float], dict[str, object]]:
     """Each backend once, in the given order; wall seconds and the datasets."""
     from distributed import Client, LocalCluster
 
@@ -96,24 +98,41 @@ def one_round(g: dict[str, list[float]], replications: int, tmp: Path,
         print(f"  sweeping on {label} ...", file=sys.stderr)
         out = tmp / f"{label.replace(' ', '_').replace(',', '')}-{time.monotonic_ns()}"
         if label.startswith("dask"):
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, \
-                    Client(cluster.scheduler_address) as client:
+            with (
+                LocalCluster(
+                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
+                Client(cluster.scheduler_address) as client,
+            ):
                 # A cluster named with --scheduler is long-lived: its workers have survsim
                 # imported and have run simulations before. Do that here, outside the timing
                 # (a fresh cluster is slower for its first half minute or so).
                 client.run(_warm)
-                sweep(SCENARIO, {"facematch.threshold": [0.6, 0.62]}, replications=2,
-                      out=tmp / f"warm-{time.monotonic_ns()}",
-                      scheduler=cluster.scheduler_address)
+                sweep(
+                    SCENARIO,
+                    {"facematch.threshold": [0.6, 0.62]},
+                    replications=2,
+                    out=tmp / f"warm-{time.monotonic_ns()}",
+                    scheduler=cluster.scheduler_address,
+                )
                 t0 = time.perf_counter()
-                tables[label] = sweep(SCENARIO, g, replications=replications, out=out,
-                                      scheduler=cluster.scheduler_address)
+                tables[label] = sweep(
+                    SCENARIO,
+                    g,
+                    replications=replications,
+                    out=out,
+                    scheduler=cluster.scheduler_address,
+                )
                 times[label] = time.perf_counter() - t0
         else:
             t0 = time.perf_counter()
-            tables[label] = sweep(SCENARIO, g, replications=replications, out=out,
-                                  workers=1 if "1 worker" in label else 2)
+            tables[label] = sweep(
+                SCENARIO,
+                g,
+                replications=replications,
+                out=out,
+                workers=1 if "1 worker" in label else 2,
+            )
             times[label] = time.perf_counter() - t0
     return times, tables
 
@@ -129,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--points", type=int, default=32)
     p.add_argument("--replications", type=int, default=4)
-    p.add_argument("--repeats", type=int, default=3,
-                   help="rounds of the three backends, in rotating order (medians reported)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="rounds of the three backends, in rotating order (medians reported)",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--check", action="store_true")
     a = p.parse_args(argv)
@@ -141,10 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     first = None
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(a.repeats):
-            print(f"round {k + 1} of {a.repeats}: the machine's two-process ceiling ...",
-                  file=sys.stderr)
+            print(
+                f"round {k + 1} of {a.repeats}: the machine's two-process ceiling ...",
+                file=sys.stderr,
+            )
             ceilings.append(machine_ceiling())
-            order = LABELS[k % 3:] + LABELS[:k % 3]
+            order = LABELS[k % 3 :] + LABELS[: k % 3]
             times, tables = one_round(g, a.replications, Path(tmp), order)
             rounds.append(times)
             first = first if first is not None else tables["local, 1 worker"]
@@ -156,23 +181,37 @@ def main(argv: list[str] | None = None) -> int:
     ceiling_list = [c["ceiling"] for c in ceilings]
     ceiling = float(np.median(ceiling_list))
     runs = len(g["facematch.threshold"]) * len(g["deployment.0.count"]) * a.replications
-    report = {"runs": runs, "median_seconds": med, "rounds": rounds,
-              "speedup_2_over_1": speedup, "speedups": speedups,
-              "dask_extra_cost": dask_cost, "dask_extra_costs": dask_costs,
-              "identical": identical, "machine_ceilings": ceilings,
-              "machine_ceiling": ceiling, "parallel_efficiency": speedup / ceiling}
+    report = {
+        "runs": runs,
+        "median_seconds": med,
+        "rounds": rounds,
+        "speedup_2_over_1": speedup,
+        "speedups": speedups,
+        "dask_extra_cost": dask_cost,
+        "dask_extra_costs": dask_costs,
+        "identical": identical,
+        "machine_ceilings": ceilings,
+        "machine_ceiling": ceiling,
+        "parallel_efficiency": speedup / ceiling,
+    }
     if a.json:
         print(json.dumps(report, indent=2))
     else:
         for k, v in med.items():
             print(f"{k:<18} {v:7.1f} s median  ({runs / v:5.2f} runs/s)")
-        print(f"2 workers over 1: x{speedup:.2f} median of "
-              f"{', '.join(f'x{s:.2f}' for s in speedups)} (target at least x1.8)")
-        print(f"machine ceiling (fixed CPU job, 2 processes at once vs 1): x{ceiling:.2f} "
-              f"median of {', '.join(f'x{c:.2f}' for c in ceiling_list)}; the sweep "
-              f"reaches {speedup / ceiling:.0%} of it")
-        print(f"Dask over local processes: {dask_cost:+.1%} median of "
-              f"{', '.join(f'{c:+.1%}' for c in dask_costs)} (target at most +15%)")
+        print(
+            f"2 workers over 1: x{speedup:.2f} median of "
+            f"{', '.join(f'x{s:.2f}' for s in speedups)} (target at least x1.8)"
+        )
+        print(
+            f"machine ceiling (fixed CPU job, 2 processes at once vs 1): x{ceiling:.2f} "
+            f"median of {', '.join(f'x{c:.2f}' for c in ceiling_list)}; the sweep "
+            f"reaches {speedup / ceiling:.0%} of it"
+        )
+        print(
+            f"Dask over local processes: {dask_cost:+.1%} median of "
+            f"{', '.join(f'{c:+.1%}' for c in dask_costs)} (target at most +15%)"
+        )
         print(f"identical datasets: {identical}")
     ok = identical and speedup >= 1.8 and dask_cost <= 0.15
     return 0 if ok or not a.check else 1

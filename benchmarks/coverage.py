@@ -52,14 +52,18 @@ def run_all(replications: int) -> list[dict[str, Any]]:
     return out
 
 
-def block_coverage(flat: list[dict[str, float]], truth: dict[str, float], n: int
-                   ) -> dict[str, float | None]:
+def block_coverage(
+    flat: list[dict[str, float]], truth: dict[str, float], n: int
+) -> dict[str, float | None]:
     """Per metric: the share of blocks of ``n`` replications whose compare interval (the very
     table ``survsim compare`` writes) holds the truth."""
     hits: dict[str, list[bool]] = {m: [] for m in truth}
     for k in range(len(flat) // n):
-        rows = [{"scenario": "x", "replication": r, "metric": m, "value": v}
-                for r in range(k * n, (k + 1) * n) for m, v in flat[r].items()]
+        rows = [
+            {"scenario": "x", "replication": r, "metric": m, "value": v}
+            for r in range(k * n, (k + 1) * n)
+            for m, v in flat[r].items()
+        ]
         for row in comparison_table(rows, ["x"]).to_pylist():
             m = row["metric"] + (f"/{row['group']}" if row["group"] else "")
             if m in hits and not math.isnan(row["ci_low"]):
@@ -76,10 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     summaries = run_all(a.replications)
     flat = [flatten(s) for s in summaries]
     groups = list(summaries[0]["false_alert_rate_by_group"])
-    metrics = ["false_alerts", "false_alert_share",
-               *(f"false_alert_rate_by_group/{g}" for g in groups)]
-    report: dict[str, Any] = {"scenario": SCENARIO.name, "replications": a.replications,
-                              "compare_intervals": {}, "exact_per_run": {}}
+    metrics = [
+        "false_alerts",
+        "false_alert_share",
+        *(f"false_alert_rate_by_group/{g}" for g in groups),
+    ]
+    report: dict[str, Any] = {
+        "scenario": SCENARIO.name,
+        "replications": a.replications,
+        "compare_intervals": {},
+        "exact_per_run": {},
+    }
     truth: dict[str, float] = {}
     for m in metrics:
         v = np.array([f.get(m, math.nan) for f in flat], float)
@@ -91,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         truth[f"false_alert_rate_by_group/{g}"] = k / n * 1000 if n else math.nan
     cover = {n: block_coverage(flat, truth, n) for n in BLOCKS}
     for m in metrics:
-        report["compare_intervals"][m] = {"truth": truth[m],
-                                          **{f"n={n}": cover[n][m] for n in BLOCKS}}
+        report["compare_intervals"][m] = {
+            "truth": truth[m],
+            **{f"n={n}": cover[n][m] for n in BLOCKS},
+        }
     for g in groups:
         k = sum(s["false_alerts_unlisted_by_group"][g] for s in summaries)
         n = sum(s["unlisted_captures_by_group"][g] for s in summaries)
@@ -101,24 +114,34 @@ def main(argv: list[str] | None = None) -> int:
         pooled = k / n * 1000
         cis = [s["false_alert_rate_ci_by_group"][g] for s in summaries]
         held = [ci[0] <= pooled <= ci[1] for ci in cis if ci]
-        report["exact_per_run"][g] = {"pooled_rate": pooled, "false_alerts_per_run": k /
-                                      len(summaries), "coverage": float(np.mean(held))}
+        report["exact_per_run"][g] = {
+            "pooled_rate": pooled,
+            "false_alerts_per_run": k / len(summaries),
+            "coverage": float(np.mean(held)),
+        }
     report["wall_s"] = time.perf_counter() - started
     if a.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"coverage of 95% intervals, {SCENARIO.name}, {a.replications} replications "
-          f"({report['wall_s']:.0f} s)")
+    print(
+        f"coverage of 95% intervals, {SCENARIO.name}, {a.replications} replications "
+        f"({report['wall_s']:.0f} s)"
+    )
     print(f"{'metric':<42} {'truth':>9} " + " ".join(f"{'n=' + str(n):>7}" for n in BLOCKS))
     for m, r in report["compare_intervals"].items():
-        cells = " ".join(f"{r[f'n={n}']:7.2f}" if r[f"n={n}"] is not None else f"{'n/a':>7}"
-                         for n in BLOCKS)
+        cells = " ".join(
+            f"{r[f'n={n}']:7.2f}" if r[f"n={n}"] is not None else f"{'n/a':>7}" for n in BLOCKS
+        )
         print(f"{m:<42} {r['truth']:9.4g} {cells}")
-    print(f"\n{'group (exact per-run interval)':<32} {'pooled rate':>11} {'false/run':>9} "
-          f"{'coverage':>8}")
+    print(
+        f"\n{'group (exact per-run interval)':<32} {'pooled rate':>11} {'false/run':>9} "
+        f"{'coverage':>8}"
+    )
     for g, r in report["exact_per_run"].items():
-        print(f"{g:<32} {r['pooled_rate']:11.4g} {r['false_alerts_per_run']:9.2f} "
-              f"{r['coverage']:8.2f}")
+        print(
+            f"{g:<32} {r['pooled_rate']:11.4g} {r['false_alerts_per_run']:9.2f} "
+            f"{r['coverage']:8.2f}"
+        )
     return 0
 
 

@@ -188,21 +188,29 @@ class ReferenceEngine:
         # Per person, their trips in departure order (trips are sorted by departure).
         order = np.argsort(trips.person_id, kind="stable")
         self.trip_order = order.tolist()
-        self.person_ptr = np.concatenate([[0], np.cumsum(np.bincount(
-            trips.person_id, minlength=pop.n))]).tolist()
+        self.person_ptr = np.concatenate(
+            [[0], np.cumsum(np.bincount(trips.person_id, minlength=pop.n))]
+        ).tolist()
         # Watchlists and their matchers, as the engine builds them.
         self.lists = list(world.watchlists.values())
         self.list_names = list(world.watchlists)
         keys = world.coins.match()
         self.matchers = [
-            Matcher(world.model, self.threshold, world.model_group[wl.group], keys,
-                    searched_entries(s.governance, wl.size) if i == 0 else None)
-            for i, wl in enumerate(self.lists)]
+            Matcher(
+                world.model,
+                self.threshold,
+                world.model_group[wl.group],
+                keys,
+                searched_entries(s.governance, wl.size) if i == 0 else None,
+            )
+            for i, wl in enumerate(self.lists)
+        ]
         self.entry_of_person = [wl.entry_of_person(pop.n).tolist() for wl in self.lists]
         self.list_person = [wl.person_id.tolist() for wl in self.lists]
         # Rates per list: the searched position of each entry, FPIR per group, claim CDFs.
         self.searched_pos: list[dict[int, int]] = [
-            {int(e): i for i, e in enumerate(m.searched)} for m in self.matchers]
+            {int(e): i for i, e in enumerate(m.searched)} for m in self.matchers
+        ]
         self.fpir = [m.fpir.tolist() for m in self.matchers]
         self.claim_cdf = [m.claim_cdf.tolist() for m in self.matchers]
         self.entries_by_group = [m.entries_by_group.tolist() for m in self.matchers]
@@ -213,8 +221,7 @@ class ReferenceEngine:
         self.counts = RefCounts()
 
     # ------------------------------------------------------------ processes
-    def person(self, env: simpy.Environment,
-               p: int) -> Generator[simpy.Event, None, None]:
+    def person(self, env: simpy.Environment, p: int) -> Generator[simpy.Event, None, None]:
         """One person's day: their trips in order, each street edge one timeout."""
         c = self.counts
         edge_len, cov_ptr, speed = self.edge_len, self.cov_ptr, self.speed[p]
@@ -237,8 +244,9 @@ class ReferenceEngine:
         """Directed street edges of a trip, origin to destination, by walking the routing tree
         of the trip's destination end (toward it), or of its origin (reversed)."""
         toward = self.toward[trip]
-        root, start = ((self.dest[trip], self.origin[trip]) if toward
-                       else (self.origin[trip], self.dest[trip]))
+        root, start = (
+            (self.dest[trip], self.origin[trip]) if toward else (self.origin[trip], self.dest[trip])
+        )
         row = self.row_of[root]
         pred, pred_edge = self.pred[row], self.pred_edge[row]
         edges: list[int] = []
@@ -252,8 +260,17 @@ class ReferenceEngine:
             edges = [e ^ 1 for e in reversed(edges)]
         return edges
 
-    def check_cameras(self, t0: float, dt_s: float, lo: int, hi: int, trip: int, person: int,
-                      speed: float, tried: set[int]) -> None:
+    def check_cameras(
+        self,
+        t0: float,
+        dt_s: float,
+        lo: int,
+        hi: int,
+        trip: int,
+        person: int,
+        speed: float,
+        tried: set[int],
+    ) -> None:
         """The cameras that see this directed edge: first passage of the trip, capture chance,
         the point of the stretch where the frame is grabbed, facing, quality, then the match."""
         rng = self.rng
@@ -266,8 +283,16 @@ class ReferenceEngine:
                 continue
             s = rng.random()
             frac, dist, facing, px, py = passage(
-                self.cov_x0[k], self.cov_y0[k], self.cov_x1[k], self.cov_y1[k], self.cov_f0[k],
-                self.cov_f1[k], s, self.cam_x[cam], self.cam_y[cam])
+                self.cov_x0[k],
+                self.cov_y0[k],
+                self.cov_x1[k],
+                self.cov_y1[k],
+                self.cov_f0[k],
+                self.cov_f1[k],
+                s,
+                self.cam_x[cam],
+                self.cam_y[cam],
+            )
             t = t0 + frac * dt_s
             if facing < _MIN_FACING_COS or t >= self.duration_s:
                 continue
@@ -275,8 +300,15 @@ class ReferenceEngine:
             if not self.cam_from[cam] <= tod < self.cam_to[cam]:
                 continue
             hour = int(t // 3600.0) % 24
-            q = quality(dist, self.cam_height[cam], self.cam_range[cam], facing, hour,
-                        self.cam_crowd[cam][hour], speed)
+            q = quality(
+                dist,
+                self.cam_height[cam],
+                self.cam_range[cam],
+                facing,
+                hour,
+                self.cam_crowd[cam][hour],
+                speed,
+            )
             cid = self.counts.captures
             self.counts.captures += 1
             self.cap_rows.append((cid, t, cam, person, trip, q, dist, px, py))
@@ -303,8 +335,7 @@ class ReferenceEngine:
             self.counts.false_alerts += 1
         self.alert_rows.append((aid, t_alert, cid, cam, self.list_names[li], claimed, score))
 
-    def _decide_rates(self, li: int, a: int, g: int, entry: int, q: float
-                      ) -> tuple[int, float]:
+    def _decide_rates(self, li: int, a: int, g: int, entry: int, q: float) -> tuple[int, float]:
         """Claimed entry (-1: no alert) and score, from the model's rates for one capture."""
         model, rng = self.w.model, self.rng
         pos = self.searched_pos[li].get(entry, -1) if entry >= 0 else -1
@@ -319,17 +350,29 @@ class ReferenceEngine:
         pick = a + min(int(rng.random() * (b - a)), max(b - a - 1, 0))
         claimed_pos = self.entries_by_group[li][pick]
         m = self.matchers[li]
-        score = float(model.impostor_score_above(
-            self.threshold, np.int64(g), m.watchlist_group[claimed_pos], rng.random(),
-            np.int64(a)))
+        score = float(
+            model.impostor_score_above(
+                self.threshold,
+                np.int64(g),
+                m.watchlist_group[claimed_pos],
+                rng.random(),
+                np.int64(a),
+            )
+        )
         return int(m.searched[claimed_pos]), score
 
-    def _decide_matcher(self, li: int, trip: int, cam: int, g: int, a: int, entry: int,
-                        q: float) -> tuple[int, float]:
+    def _decide_matcher(
+        self, li: int, trip: int, cam: int, g: int, a: int, entry: int, q: float
+    ) -> tuple[int, float]:
         """Claimed entry and score from ``Matcher.decide`` called on this one capture."""
-        d = self.matchers[li].decide(np.array([trip]), np.array([self.cam_key[cam]]),
-                                     np.array([g]), np.array([entry]), np.array([q]),
-                                     np.array([a]))
+        d = self.matchers[li].decide(
+            np.array([trip]),
+            np.array([self.cam_key[cam]]),
+            np.array([g]),
+            np.array([entry]),
+            np.array([q]),
+            np.array([a]),
+        )
         return int(d.claimed[0]), float(d.score[0])
 
     # ------------------------------------------------------------ running and output
@@ -370,13 +413,16 @@ class ReferenceEngine:
                 else:
                     arrays.append(pa.array(values, f.type))
             batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            with pa.OSFile(str(out_dir / f"{table}.arrow"), "wb") as sink, \
-                    pa.ipc.new_stream(sink, schema) as writer:
+            with (
+                pa.OSFile(str(out_dir / f"{table}.arrow"), "wb") as sink,
+                pa.ipc.new_stream(sink, schema) as writer,
+            ):
                 writer.write_batch(batch)
 
 
-def quality(dist: float, height: float, range_m: float, facing: float, hour: int,
-            crowd: float, speed: float) -> float:
+def quality(
+    dist: float, height: float, range_m: float, facing: float, hour: int, crowd: float, speed: float
+) -> float:
     """``sim.cameras.capture_quality`` for one capture, in plain floats (checked against it)."""
     slant = math.hypot(dist, height)
     d = slant / range_m
@@ -391,8 +437,9 @@ def quality(dist: float, height: float, range_m: float, facing: float, hour: int
     return min(max(q * min(max(blur, 0.7), 1.0), 0.0), 1.0)
 
 
-def passage(x0: float, y0: float, x1: float, y1: float, f0: float, f1: float, s: float,
-            cx: float, cy: float) -> tuple[float, float, float, float, float]:
+def passage(
+    x0: float, y0: float, x1: float, y1: float, f0: float, f1: float, s: float, cx: float, cy: float
+) -> tuple[float, float, float, float, float]:
     """``Coverage.passage`` for one stretch in view (x0, y0) -> (x1, y1), edge shares f0..f1,
     at position ``s``: share of the edge walked, distance to the camera, facing, the point."""
     dx, dy = x1 - x0, y1 - y0
@@ -406,9 +453,15 @@ def passage(x0: float, y0: float, x1: float, y1: float, f0: float, f1: float, s:
 
 def check_transcriptions(world: World, rng: np.random.Generator, n: int = 500) -> None:
     """The scalar ``quality`` and ``passage`` must equal survsim's vectorised functions."""
-    args = (rng.uniform(0, 30, n), rng.uniform(2, 8, n), rng.uniform(10, 40, n),
-            rng.uniform(-1, 1, n), rng.integers(0, 24, n), rng.uniform(0, 200, n),
-            rng.uniform(0.8, 2.2, n))
+    args = (
+        rng.uniform(0, 30, n),
+        rng.uniform(2, 8, n),
+        rng.uniform(10, 40, n),
+        rng.uniform(-1, 1, n),
+        rng.integers(0, 24, n),
+        rng.uniform(0, 200, n),
+        rng.uniform(0.8, 2.2, n),
+    )
     want = capture_quality(*args)
     got = np.array([quality(*(float(a[i]) for a in args)) for i in range(n)])
     if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
@@ -421,8 +474,12 @@ def check_transcriptions(world: World, rng: np.random.Generator, n: int = 500) -
         cx, cy = world.cameras.x_m[cam], world.cameras.y_m[cam]
         want_p = np.stack(cov.passage(k, s, cx, cy), axis=1)
         cols = (cov.x0_m, cov.y0_m, cov.x1_m, cov.y1_m, cov.frac0, cov.frac1)
-        got_p = np.array([passage(*(float(c[k[i]]) for c in cols), float(s[i]), float(cx[i]),
-                                  float(cy[i])) for i in range(n)])
+        got_p = np.array(
+            [
+                passage(*(float(c[k[i]]) for c in cols), float(s[i]), float(cx[i]), float(cy[i]))
+                for i in range(n)
+            ]
+        )
         if not np.allclose(got_p, want_p, rtol=1e-9, atol=1e-9):
             raise RuntimeError("reference passage() no longer matches Coverage.passage")
 
@@ -445,15 +502,19 @@ def child_survsim(people: int, out: Path) -> dict[str, Any]:
     summary = result.summary
     if summary["people"] != people:
         raise RuntimeError(f"ran {summary['people']} people, expected {people}")
-    return {"impl": "survsim", "people": people, "wall_s": wall_s,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-            "captures": int(summary["captures"]), "alerts": int(summary["alerts"]),
-            "false_alerts": int(summary["false_alerts"]),
-            "trips": int(result.tables["trips"].num_rows)}
+    return {
+        "impl": "survsim",
+        "people": people,
+        "wall_s": wall_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "captures": int(summary["captures"]),
+        "alerts": int(summary["alerts"]),
+        "false_alerts": int(summary["false_alerts"]),
+        "trips": int(result.tables["trips"].num_rows),
+    }
 
 
-def child_reference(people: int, out: Path, decide: str,
-                    max_sim_s: float | None) -> dict[str, Any]:
+def child_reference(people: int, out: Path, decide: str, max_sim_s: float | None) -> dict[str, Any]:
     """The reference's full run in this process (call in a fresh process)."""
     warm_imports()  # as for survsim: its Arrow output would import pandas on first use
     started = time.perf_counter()
@@ -485,21 +546,34 @@ def child_reference(people: int, out: Path, decide: str,
         done_share = counts.edges_walked / max(edges_total, 1)
     scale = 1.0 / max(done_share, 1e-9)
     est_wall_s = wall_s if complete else build_s + setup_s + (sim_s + write_s) * scale
-    return {"impl": "reference", "people": people, "decide": decide,
-            "wall_s": est_wall_s, "measured_wall_s": wall_s,
-            "build_world_s": build_s, "setup_s": setup_s, "simulate_s": sim_s * scale,
-            "write_s": write_s * scale, "measured_simulate_s": sim_s,
-            "measured_write_s": write_s,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-            "complete": complete, "t_reached_s": counts.t_reached_s,
-            "done_share": done_share,
-            "captures": round(counts.captures * scale), "alerts": round(counts.alerts * scale),
-            "false_alerts": round(counts.false_alerts * scale),
-            "events": None if counts.events is None else round(counts.events * scale),
-            "measured_captures": counts.captures, "measured_alerts": counts.alerts,
-            "measured_events": counts.events, "trips": int(trips.n),
-            "trips_started": counts.trips_started, "edges_walked": counts.edges_walked,
-            "edges_total": edges_total}
+    return {
+        "impl": "reference",
+        "people": people,
+        "decide": decide,
+        "wall_s": est_wall_s,
+        "measured_wall_s": wall_s,
+        "build_world_s": build_s,
+        "setup_s": setup_s,
+        "simulate_s": sim_s * scale,
+        "write_s": write_s * scale,
+        "measured_simulate_s": sim_s,
+        "measured_write_s": write_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "complete": complete,
+        "t_reached_s": counts.t_reached_s,
+        "done_share": done_share,
+        "captures": round(counts.captures * scale),
+        "alerts": round(counts.alerts * scale),
+        "false_alerts": round(counts.false_alerts * scale),
+        "events": None if counts.events is None else round(counts.events * scale),
+        "measured_captures": counts.captures,
+        "measured_alerts": counts.alerts,
+        "measured_events": counts.events,
+        "trips": int(trips.n),
+        "trips_started": counts.trips_started,
+        "edges_walked": counts.edges_walked,
+        "edges_total": edges_total,
+    }
 
 
 # ---------------------------------------------------------------- the parent
@@ -525,8 +599,12 @@ class Size:
         caps_s, caps_r = s[0]["captures"], r[0]["captures"]
         return {
             "people": self.people,
-            "survsim_median_s": s_med, "survsim_min_s": min(sw), "survsim_max_s": max(sw),
-            "reference_median_s": r_med, "reference_min_s": min(rw), "reference_max_s": max(rw),
+            "survsim_median_s": s_med,
+            "survsim_min_s": min(sw),
+            "survsim_max_s": max(sw),
+            "reference_median_s": r_med,
+            "reference_min_s": min(rw),
+            "reference_max_s": max(rw),
             "speedup": r_med / s_med,
             # Of the least disturbed runs (the machine's speed drifts between processes).
             "speedup_of_fastest": min(rw) / min(sw),
@@ -538,17 +616,18 @@ class Size:
             "reference_peak_rss_mib": self._median(r, "peak_rss_mib"),
             "captures": {"survsim": caps_s, "reference": caps_r},
             "alerts": {"survsim": s[0]["alerts"], "reference": r[0]["alerts"]},
-            "false_alerts": {"survsim": s[0]["false_alerts"],
-                             "reference": r[0]["false_alerts"]},
+            "false_alerts": {"survsim": s[0]["false_alerts"], "reference": r[0]["false_alerts"]},
             "captures_ratio": caps_r / caps_s if caps_s else None,
-            "captures_in_range": (abs(caps_r - caps_s) <= CAPTURE_TOLERANCE * caps_s
-                                  if caps_s else caps_r == 0),
+            "captures_in_range": (
+                abs(caps_r - caps_s) <= CAPTURE_TOLERANCE * caps_s if caps_s else caps_r == 0
+            ),
             "reference_events": r[0]["events"],
             "trip_edges": r[0]["edges_total"],
             "trips": s[0]["trips"],
             "reference_extrapolated": not all(x["complete"] for x in r),
             "reference_done_share": min(x["done_share"] for x in r),
-            "survsim_runs": len(s), "reference_runs": len(r),
+            "survsim_runs": len(s),
+            "reference_runs": len(r),
         }
 
 
@@ -558,75 +637,119 @@ def measure(args: list[str], label: str) -> dict[str, Any]:
 
 
 def print_table(report: dict[str, Any]) -> None:
-    header = ("people", "survsim s", "reference s", "speed-up", "excl. world",
-              "captures (sv / ref)", "alerts (sv / ref)", "false (sv / ref)", "simpy events")
+    header = (
+        "people",
+        "survsim s",
+        "reference s",
+        "speed-up",
+        "excl. world",
+        "captures (sv / ref)",
+        "alerts (sv / ref)",
+        "false (sv / ref)",
+        "simpy events",
+    )
     rows: list[tuple[str, ...]] = []
     for st in report["sizes"]:
         ex = st["speedup_excluding_world"]
         events = st["reference_events"]
         star = "*" if st["reference_extrapolated"] else ""
-        rows.append((
-            f"{st['people']:,}",
-            f"{st['survsim_median_s']:.2f} ({st['survsim_min_s']:.2f}-{st['survsim_max_s']:.2f})",
-            (f"{st['reference_median_s']:.1f}{star}" if st["reference_runs"] == 1 else
-             f"{st['reference_median_s']:.1f}{star} ({st['reference_min_s']:.1f}-"
-             f"{st['reference_max_s']:.1f})"),
-            f"x{st['speedup']:.1f}",
-            "-" if ex is None else f"x{ex:.1f}",
-            f"{st['captures']['survsim']:,} / {st['captures']['reference']:,}",
-            f"{st['alerts']['survsim']:,} / {st['alerts']['reference']:,}",
-            f"{st['false_alerts']['survsim']:,} / {st['false_alerts']['reference']:,}",
-            "-" if events is None else f"{events:,}{star}",
-        ))
-    print(f"reference_per_edge: {SCENARIO.name}, survsim vs one simpy timeout per street edge "
-          f"(decide={report['decide']}), nproc={report['machine']['nproc']}, {report['date']}")
+        rows.append(
+            (
+                f"{st['people']:,}",
+                f"{st['survsim_median_s']:.2f} "
+                f"({st['survsim_min_s']:.2f}-{st['survsim_max_s']:.2f})",
+                (
+                    f"{st['reference_median_s']:.1f}{star}"
+                    if st["reference_runs"] == 1
+                    else f"{st['reference_median_s']:.1f}{star} ({st['reference_min_s']:.1f}-"
+                    f"{st['reference_max_s']:.1f})"
+                ),
+                f"x{st['speedup']:.1f}",
+                "-" if ex is None else f"x{ex:.1f}",
+                f"{st['captures']['survsim']:,} / {st['captures']['reference']:,}",
+                f"{st['alerts']['survsim']:,} / {st['alerts']['reference']:,}",
+                f"{st['false_alerts']['survsim']:,} / {st['false_alerts']['reference']:,}",
+                "-" if events is None else f"{events:,}{star}",
+            )
+        )
+    print(
+        f"reference_per_edge: {SCENARIO.name}, survsim vs one simpy timeout per street edge "
+        f"(decide={report['decide']}), nproc={report['machine']['nproc']}, {report['date']}"
+    )
     text_table(header, rows)
-    print("times: wall seconds of the full pipeline (scenario -> world -> simulation -> Arrow "
-          "files), median (min-max) of runs in fresh processes, imports not counted")
+    print(
+        "times: wall seconds of the full pipeline (scenario -> world -> simulation -> Arrow "
+        "files), median (min-max) of runs in fresh processes, imports not counted"
+    )
     for st in report["sizes"]:
         verdict = "met" if st["speedup"] >= TARGET_SPEEDUP else "MISSED"
-        print(f"{st['people']:,} people: {st['trips']:,} trips, "
-              f"{st['trip_edges']:,} street edges walked (one timeout each in the reference); "
-              f"world building "
-              f"{st['build_world_s']:.2f} s (in both times; 'excl. world' takes it out of both); "
-              f"reference simulation {st['reference_simulate_s']:.1f} s, writing "
-              f"{st['reference_write_s']:.2f} s; peak RSS survsim "
-              f"{st['survsim_peak_rss_mib']:.0f} MiB, reference "
-              f"{st['reference_peak_rss_mib']:.0f} MiB; runs {st['survsim_runs']} / "
-              f"{st['reference_runs']}; fastest runs x{st['speedup_of_fastest']:.1f}; "
-              f"target x{TARGET_SPEEDUP:g} (medians): {verdict}")
+        print(
+            f"{st['people']:,} people: {st['trips']:,} trips, "
+            f"{st['trip_edges']:,} street edges walked (one timeout each in the reference); "
+            f"world building "
+            f"{st['build_world_s']:.2f} s (in both times; 'excl. world' takes it out of both); "
+            f"reference simulation {st['reference_simulate_s']:.1f} s, writing "
+            f"{st['reference_write_s']:.2f} s; peak RSS survsim "
+            f"{st['survsim_peak_rss_mib']:.0f} MiB, reference "
+            f"{st['reference_peak_rss_mib']:.0f} MiB; runs {st['survsim_runs']} / "
+            f"{st['reference_runs']}; fastest runs x{st['speedup_of_fastest']:.1f}; "
+            f"target x{TARGET_SPEEDUP:g} (medians): {verdict}"
+        )
         if st["reference_extrapolated"]:
-            print(f"  * the reference was stopped after --max-reference-s with "
-                  f"{st['reference_done_share']:.0%} of the day's street edges walked; its "
-                  "simulation and writing times, counts and events are extrapolated linearly "
-                  "from that share")
-    print(f"cache: {CACHE_NOTE[report['route_cache']]} (both sides: the world is built by the "
-          "same function)")
+            print(
+                f"  * the reference was stopped after --max-reference-s with "
+                f"{st['reference_done_share']:.0%} of the day's street edges walked; its "
+                "simulation and writing times, counts and events are extrapolated linearly "
+                "from that share"
+            )
+    print(
+        f"cache: {CACHE_NOTE[report['route_cache']]} (both sides: the world is built by the "
+        "same function)"
+    )
     print(f"target (issue): survsim at least x{TARGET_SPEEDUP:g} faster at every size")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--people", type=int, nargs="+", default=list(DEFAULT_PEOPLE),
-                   help="population sizes (default: 10000 100000)")
-    p.add_argument("--repeats", type=int, default=3,
-                   help="survsim runs per size (default 3)")
-    p.add_argument("--reference-repeats", type=int, default=None,
-                   help=f"reference runs per size (default: --repeats, but 1 from "
-                        f"{SLOW_PEOPLE:,} people on)")
-    p.add_argument("--decide", choices=DECIDE_MODES, default="rates",
-                   help="how the reference decides each capture: the model's rates (default) "
-                        "or a Matcher.decide call per capture")
-    p.add_argument("--max-reference-s", type=float, default=None,
-                   help="stop the reference's simulation after this many wall seconds and "
-                        "extrapolate (default: no limit)")
+    p.add_argument(
+        "--people",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_PEOPLE),
+        help="population sizes (default: 10000 100000)",
+    )
+    p.add_argument("--repeats", type=int, default=3, help="survsim runs per size (default 3)")
+    p.add_argument(
+        "--reference-repeats",
+        type=int,
+        default=None,
+        help=f"reference runs per size (default: --repeats, but 1 from {SLOW_PEOPLE:,} people on)",
+    )
+    p.add_argument(
+        "--decide",
+        choices=DECIDE_MODES,
+        default="rates",
+        help="how the reference decides each capture: the model's rates (default) "
+        "or a Matcher.decide call per capture",
+    )
+    p.add_argument(
+        "--max-reference-s",
+        type=float,
+        default=None,
+        help="stop the reference's simulation after this many wall seconds and "
+        "extrapolate (default: no limit)",
+    )
     p.add_argument("--no-warmup", action="store_true", help="skip the unmeasured warm-up run")
-    p.add_argument("--cold-cache", action="store_true",
-                   help="no on-disk cache: every run computes its routing trees (default: a "
-                        "private cache folder, filled by the warm-up run)")
+    p.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="no on-disk cache: every run computes its routing trees (default: a "
+        "private cache folder, filled by the warm-up run)",
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable results")
-    p.add_argument("--check", action="store_true",
-                   help=f"exit 1 if a speed-up is below x{TARGET_SPEEDUP:g}")
+    p.add_argument(
+        "--check", action="store_true", help=f"exit 1 if a speed-up is below x{TARGET_SPEEDUP:g}"
+    )
     p.add_argument("--child", choices=("survsim", "reference"), help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -656,16 +779,23 @@ def run_sizes(sizes: list[Size], args: argparse.Namespace, log: Any) -> None:
             if i < args.repeats:
                 r = measure(["survsim", "--people", str(size.people)], "survsim")
                 size.survsim.append(r)
-                print(f"reference_per_edge: {size.people:,} people, survsim "
-                      f"[{i + 1}/{args.repeats}]: {r['wall_s']:.2f} s", file=log, flush=True)
+                print(
+                    f"reference_per_edge: {size.people:,} people, survsim "
+                    f"[{i + 1}/{args.repeats}]: {r['wall_s']:.2f} s",
+                    file=log,
+                    flush=True,
+                )
             if i < n_ref:
                 r = measure(ref_args, "reference")
                 size.reference.append(r)
                 note = "" if r["complete"] else " (extrapolated)"
-                print(f"reference_per_edge: {size.people:,} people, reference "
-                      f"[{i + 1}/{n_ref}]: {r['wall_s']:.2f} s{note} (world "
-                      f"{r['build_world_s']:.2f} s, simulation {r['simulate_s']:.2f} s)",
-                      file=log, flush=True)
+                print(
+                    f"reference_per_edge: {size.people:,} people, reference "
+                    f"[{i + 1}/{n_ref}]: {r['wall_s']:.2f} s{note} (world "
+                    f"{r['build_world_s']:.2f} s, simulation {r['simulate_s']:.2f} s)",
+                    file=log,
+                    flush=True,
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -674,8 +804,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child_survsim(args.people[0], args.out)))
         return 0
     if args.child == "reference":
-        print(json.dumps(child_reference(args.people[0], args.out, args.decide,
-                                         args.max_reference_s)))
+        print(
+            json.dumps(child_reference(args.people[0], args.out, args.decide, args.max_reference_s))
+        )
         return 0
 
     log = sys.stderr
@@ -685,22 +816,29 @@ def main(argv: list[str] | None = None) -> int:
     stats = [s.stats() for s in sizes]
     for st in stats:
         if not st["captures_in_range"]:
-            print(f"reference_per_edge: warning: at {st['people']:,} people the captures differ "
-                  f"by more than {CAPTURE_TOLERANCE:.0%} (survsim {st['captures']['survsim']:,}, "
-                  f"reference {st['captures']['reference']:,}): the two do not simulate the "
-                  "same thing", file=log)
+            print(
+                f"reference_per_edge: warning: at {st['people']:,} people the captures differ "
+                f"by more than {CAPTURE_TOLERANCE:.0%} (survsim {st['captures']['survsim']:,}, "
+                f"reference {st['captures']['reference']:,}): the two do not simulate the "
+                "same thing",
+                file=log,
+            )
     meets = all(st["speedup"] >= TARGET_SPEEDUP for st in stats)
     report: dict[str, Any] = {
         "benchmark": "reference_per_edge",
         "scenario": SCENARIO.name,
         "date": dt.date.today().isoformat(),
-        "machine": {"nproc": cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "processor": platform.processor()},
+        "machine": {
+            "nproc": cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+        },
         "git": git_state(),
         "decide": args.decide,
         "route_cache": cache_mode,
         "timed": "full pipeline in both: load_scenario + build_world + simulation + output "
-                 "(survsim: sim.edge.api.run with out=tmpdir); imports not counted",
+        "(survsim: sim.edge.api.run with out=tmpdir); imports not counted",
         "target_speedup": TARGET_SPEEDUP,
         "sizes": stats,
         "runs": {str(s.people): {"survsim": s.survsim, "reference": s.reference} for s in sizes},

@@ -33,8 +33,9 @@ from bench_city import checkout  # noqa: E402
 _VOLATILE = ("wall_s", "survsim_version", "library_versions")
 
 
-def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str],
-            reports: bool = False) -> None:
+def run_all(
+    tree: Path, out: Path, scenarios: list[Path], sets: list[str], reports: bool = False
+) -> None:
     """Run every scenario with the code of ``tree`` (one fresh process), into ``out``; with
     ``reports``, build each run's report too."""
     code = (
@@ -47,11 +48,16 @@ def run_all(tree: Path, out: Path, scenarios: list[Path], sets: list[str],
         "    run(load_scenario(p, sets), out=sys.argv[1] + '/' + name, overwrite=True)\n"
         "    if REPORTS:\n"
         "        from analysis.report import build_run_report\n"
-        "        build_run_report(__import__('pathlib').Path(sys.argv[1]) / name)\n")
+        "        build_run_report(__import__('pathlib').Path(sys.argv[1]) / name)\n"
+    )
     code = f"REPORTS = {reports}\n" + code
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    subprocess.run([sys.executable, "-c", code, str(out), "\x1f".join(sets),
-                    *map(str, scenarios)], cwd=tree, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-c", code, str(out), "\x1f".join(sets), *map(str, scenarios)],
+        cwd=tree,
+        env=env,
+        check=True,
+    )
 
 
 def compare(a: Path, b: Path, ignore: tuple[str, ...] = ()) -> list[str]:
@@ -67,8 +73,10 @@ def compare(a: Path, b: Path, ignore: tuple[str, ...] = ()) -> list[str]:
     if json.dumps(sa, sort_keys=True) != json.dumps(sb, sort_keys=True):
         keys = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k))
         diffs.append(f"summary: {', '.join(keys[:8])}")
-    names = sorted({p.name for p in (a / "events").glob("*.arrow")} |
-                   {p.name for p in (b / "events").glob("*.arrow")})
+    names = sorted(
+        {p.name for p in (a / "events").glob("*.arrow")}
+        | {p.name for p in (b / "events").glob("*.arrow")}
+    )
     for n in names:
         pa_, pb_ = a / "events" / n, b / "events" / n
         if not (pa_.exists() and pb_.exists()):
@@ -90,8 +98,9 @@ def _report_text(run_dir: Path) -> str:
     time in the settings' provenance, the library versions)."""
     import re
 
-    text = (run_dir / "report.html").read_text("utf-8") if (run_dir / "report.html").exists() \
-        else ""
+    text = (
+        (run_dir / "report.html").read_text("utf-8") if (run_dir / "report.html").exists() else ""
+    )
     return re.sub(r"wall_s[^<,]*", "", text)
 
 
@@ -100,19 +109,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", required=True, metavar="COMMIT")
     ap.add_argument("--people", type=int, default=6000)
     ap.add_argument("--hours", type=float, default=24)
-    ap.add_argument("--ignore", action="append", default=[], metavar="KEY",
-                    help="A summary key to leave out (scenario_hash, when the scenario format "
-                         "gained keys since COMMIT).")
-    ap.add_argument("--reports", action="store_true",
-                    help="Also build every run's report.html and compare them.")
+    ap.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="A summary key to leave out (scenario_hash, when the scenario format "
+        "gained keys since COMMIT).",
+    )
+    ap.add_argument(
+        "--reports",
+        action="store_true",
+        help="Also build every run's report.html and compare them.",
+    )
     args = ap.parse_args(argv)
     scenarios = sorted((ROOT / "scenarios").glob("*.toml"))
     if not os.environ.get("SURVSIM_DATA"):
         scenarios = [p for p in scenarios if "osm" not in p.read_text()]
     sets = [f"population.people={args.people}", f"duration_h={args.hours:g}"]
     bad = 0
-    with tempfile.TemporaryDirectory(prefix="survsim-same-") as tmp, \
-            checkout(args.against) as tree:
+    with tempfile.TemporaryDirectory(prefix="survsim-same-") as tmp, checkout(args.against) as tree:
         here, there = Path(tmp) / "here", Path(tmp) / "there"
         run_all(ROOT, here, scenarios, sets, args.reports)
         run_all(tree, there, scenarios, sets, args.reports)

@@ -24,11 +24,17 @@ RIGHT = "#2471a3"
 WRONG = "#c0392b"
 FEW = "#b8b8b8"  # a group with too few false alerts to tell
 SPEEDS = {"5": 5.0, "15": 15.0, "45": 45.0, "0": 0.0}  # seconds of playback per simulated day
-COUNTERS = (("captures", "faces captured"), ("alerts", "alerts"),
-            ("true_alerts", "true alerts"), ("false_alerts", "false alerts"),
-            ("stops", "people stopped"), ("wrongful_stops", "wrongful stops"),
-            ("patrol_stops", "patrol stops"), ("assembly_alarms", "assembly alarms"),
-            ("protesters_named", "at the gathering, named by the system"))
+COUNTERS = (
+    ("captures", "faces captured"),
+    ("alerts", "alerts"),
+    ("true_alerts", "true alerts"),
+    ("false_alerts", "false alerts"),
+    ("stops", "people stopped"),
+    ("wrongful_stops", "wrongful stops"),
+    ("patrol_stops", "patrol stops"),
+    ("assembly_alarms", "assembly alarms"),
+    ("protesters_named", "at the gathering, named by the system"),
+)
 ALWAYS = ("captures", "alerts", "true_alerts", "false_alerts")
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #1c2833; background: #fbfcfc; }
@@ -54,8 +60,7 @@ button.use { padding: 4px 10px; margin-top: 6px; cursor: pointer; }
 def create_app(sessions: Sessions | None = None) -> dash.Dash:
     """The Dash app, with its own session registry."""
     sessions = sessions or Sessions()
-    app = dash.Dash(__name__, title="survsim classroom", update_title="",
-                    serve_locally=True)
+    app = dash.Dash(__name__, title="survsim classroom", update_title="", serve_locally=True)
     app.index_string = app.index_string.replace("</head>", f"<style>{_CSS}</style></head>")
     app.layout = _layout
     _callbacks(app, sessions)
@@ -69,93 +74,231 @@ def _control(label: str, component: Any) -> html.Div:
 
 def _layout() -> html.Div:
     c = Controls()
-    return html.Div([
-        dcc.Store(id="session", data=uuid.uuid4().hex),
-        dcc.Interval(id="tick", interval=600, disabled=True),
-        html.Div([html.H1("survsim classroom: face recognition in a small city"),
-                  html.P("Pick a policy, press Run, and watch one day in town.")],
-                 className="top"),
-        html.Div([
-            html.Div([
-                dcc.Tabs(id="mode", value="free", children=[
-                    dcc.Tab(label="Free play", value="free"),
-                    *(dcc.Tab(label=f"Lesson {i + 1}", value=str(i))
-                      for i in range(len(LESSONS)))]),
-                html.Div(id="lesson"),
-                html.Button("Use these settings", id="lesson-use", className="use",
-                            n_clicks=0, style={"display": "none"}),
-                _control("Scenario", dcc.Dropdown(
-                    id="preset", clearable=False, value=c.preset,
-                    options=[{"label": p.label, "value": k} for k, p in PRESETS.items()])),
-                html.Div(id="blurb", style={"fontSize": "0.9em"}),
-                _control("People in town", dcc.Slider(
-                    id="people", min=1000, max=8000, step=500, value=c.people,
-                    marks={1000: "1k", 3000: "3k", 5000: "5k", 8000: "8k"})),
-                _control("Cameras (officers for body-cams)", dcc.Slider(
-                    id="cameras", min=0, max=200, step=10, value=c.cameras,
-                    marks={0: "0", 50: "50", 100: "100", 200: "200"})),
-                _control("Match threshold (higher: fewer matches)", dcc.Slider(
-                    id="threshold", min=0.50, max=0.75, step=0.01, value=c.threshold,
-                    marks={0.5: "0.50", 0.6: "0.60", 0.7: "0.70"})),
-                _control("People on the watchlist", dcc.Slider(
-                    id="watchlist", min=50, max=2000, step=50, value=c.watchlist,
-                    marks={50: "50", 500: "500", 1000: "1k", 2000: "2k"})),
-                _control("Keep unmatched faces for (days)", dcc.Slider(
-                    id="retention", min=0, max=30, step=None, value=c.retention_days,
-                    marks={0: "0", 1: "1", 7: "7", 30: "30"})),
-                _control("Safeguards", dcc.Checklist(id="switches", options=[
-                    {"label": " human review of every alert", "value": "review"},
-                    {"label": " no cameras near places of worship, schools, hospitals",
-                     "value": "exclusion"}], value=[])),
-                _control("Playback: one day in", dcc.RadioItems(
-                    id="speed", value="15", inline=True,
-                    options=[{"label": " 5 s ", "value": "5"}, {"label": " 15 s ", "value": "15"},
-                             {"label": " 45 s ", "value": "45"},
-                             {"label": " instant", "value": "0"}])),
-                html.Button("Run", id="run", className="run", n_clicks=0),
-            ], className="side"),
-            html.Div([
-                html.Div(id="status", className="status", children="Press Run to start."),
-                html.Div(id="counters", className="counters"),
-                html.Div([
-                    html.Div(dcc.Graph(id="map", config={"displaylogo": False},
-                                       figure=_empty("The town appears here.")),
-                             style={"flex": "3"}),
-                    html.Div([dcc.Graph(id="bars", config={"displayModeBar": False},
-                                        figure=_empty("False alerts by group")),
-                              html.H3("What just happened", style={"margin": "4px 0"}),
-                              html.Ul(id="narration", className="narr")],
-                             style={"flex": "2"}),
-                ], className="row2"),
-            ], className="main"),
-        ], className="wrap"),
-    ])
+    return html.Div(
+        [
+            dcc.Store(id="session", data=uuid.uuid4().hex),
+            dcc.Interval(id="tick", interval=600, disabled=True),
+            html.Div(
+                [
+                    html.H1("survsim classroom: face recognition in a small city"),
+                    html.P("Pick a policy, press Run, and watch one day in town."),
+                ],
+                className="top",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            dcc.Tabs(
+                                id="mode",
+                                value="free",
+                                children=[
+                                    dcc.Tab(label="Free play", value="free"),
+                                    *(
+                                        dcc.Tab(label=f"Lesson {i + 1}", value=str(i))
+                                        for i in range(len(LESSONS))
+                                    ),
+                                ],
+                            ),
+                            html.Div(id="lesson"),
+                            html.Button(
+                                "Use these settings",
+                                id="lesson-use",
+                                className="use",
+                                n_clicks=0,
+                                style={"display": "none"},
+                            ),
+                            _control(
+                                "Scenario",
+                                dcc.Dropdown(
+                                    id="preset",
+                                    clearable=False,
+                                    value=c.preset,
+                                    options=[
+                                        {"label": p.label, "value": k} for k, p in PRESETS.items()
+                                    ],
+                                ),
+                            ),
+                            html.Div(id="blurb", style={"fontSize": "0.9em"}),
+                            _control(
+                                "People in town",
+                                dcc.Slider(
+                                    id="people",
+                                    min=1000,
+                                    max=8000,
+                                    step=500,
+                                    value=c.people,
+                                    marks={1000: "1k", 3000: "3k", 5000: "5k", 8000: "8k"},
+                                ),
+                            ),
+                            _control(
+                                "Cameras (officers for body-cams)",
+                                dcc.Slider(
+                                    id="cameras",
+                                    min=0,
+                                    max=200,
+                                    step=10,
+                                    value=c.cameras,
+                                    marks={0: "0", 50: "50", 100: "100", 200: "200"},
+                                ),
+                            ),
+                            _control(
+                                "Match threshold (higher: fewer matches)",
+                                dcc.Slider(
+                                    id="threshold",
+                                    min=0.50,
+                                    max=0.75,
+                                    step=0.01,
+                                    value=c.threshold,
+                                    marks={0.5: "0.50", 0.6: "0.60", 0.7: "0.70"},
+                                ),
+                            ),
+                            _control(
+                                "People on the watchlist",
+                                dcc.Slider(
+                                    id="watchlist",
+                                    min=50,
+                                    max=2000,
+                                    step=50,
+                                    value=c.watchlist,
+                                    marks={50: "50", 500: "500", 1000: "1k", 2000: "2k"},
+                                ),
+                            ),
+                            _control(
+                                "Keep unmatched faces for (days)",
+                                dcc.Slider(
+                                    id="retention",
+                                    min=0,
+                                    max=30,
+                                    step=None,
+                                    value=c.retention_days,
+                                    marks={0: "0", 1: "1", 7: "7", 30: "30"},
+                                ),
+                            ),
+                            _control(
+                                "Safeguards",
+                                dcc.Checklist(
+                                    id="switches",
+                                    options=[
+                                        {
+                                            "label": " human review of every alert",
+                                            "value": "review",
+                                        },
+                                        {
+                                            "label": " no cameras near places of worship, "
+                                            "schools, hospitals",
+                                            "value": "exclusion",
+                                        },
+                                    ],
+                                    value=[],
+                                ),
+                            ),
+                            _control(
+                                "Playback: one day in",
+                                dcc.RadioItems(
+                                    id="speed",
+                                    value="15",
+                                    inline=True,
+                                    options=[
+                                        {"label": " 5 s ", "value": "5"},
+                                        {"label": " 15 s ", "value": "15"},
+                                        {"label": " 45 s ", "value": "45"},
+                                        {"label": " instant", "value": "0"},
+                                    ],
+                                ),
+                            ),
+                            html.Button("Run", id="run", className="run", n_clicks=0),
+                        ],
+                        className="side",
+                    ),
+                    html.Div(
+                        [
+                            html.Div(
+                                id="status", className="status", children="Press Run to start."
+                            ),
+                            html.Div(id="counters", className="counters"),
+                            html.Div(
+                                [
+                                    html.Div(
+                                        dcc.Graph(
+                                            id="map",
+                                            config={"displaylogo": False},
+                                            figure=_empty("The town appears here."),
+                                        ),
+                                        style={"flex": "3"},
+                                    ),
+                                    html.Div(
+                                        [
+                                            dcc.Graph(
+                                                id="bars",
+                                                config={"displayModeBar": False},
+                                                figure=_empty("False alerts by group"),
+                                            ),
+                                            html.H3(
+                                                "What just happened", style={"margin": "4px 0"}
+                                            ),
+                                            html.Ul(id="narration", className="narr"),
+                                        ],
+                                        style={"flex": "2"},
+                                    ),
+                                ],
+                                className="row2",
+                            ),
+                        ],
+                        className="main",
+                    ),
+                ],
+                className="wrap",
+            ),
+        ]
+    )
 
 
 def _empty(title: str) -> dict[str, Any]:
-    return {"data": [], "layout": {"title": {"text": title}, "height": 420,
-                                   "xaxis": {"visible": False}, "yaxis": {"visible": False},
-                                   "margin": {"t": 40, "l": 10, "r": 10, "b": 10}}}
+    return {
+        "data": [],
+        "layout": {
+            "title": {"text": title},
+            "height": 420,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "margin": {"t": 40, "l": 10, "r": 10, "b": 10},
+        },
+    }
 
 
-def _controls(preset: Any, people: Any, cameras: Any, threshold: Any, watchlist: Any,
-              retention: Any, switches: Any) -> Controls:
+def _controls(
+    preset: Any,
+    people: Any,
+    cameras: Any,
+    threshold: Any,
+    watchlist: Any,
+    retention: Any,
+    switches: Any,
+) -> Controls:
     """Controls from browser values; anything malformed raises ValueError (shown in the page)."""
     if not isinstance(preset, str) or preset not in PRESETS:
         raise ValueError(f"unknown scenario {preset!r}; pick one from the list")
     sw = switches if isinstance(switches, list) else []
     try:
-        return Controls(preset=preset, people=int(people), cameras=int(cameras),
-                        threshold=float(threshold), watchlist=int(watchlist),
-                        retention_days=float(retention), review="review" in sw,
-                        exclusion="exclusion" in sw)
+        return Controls(
+            preset=preset,
+            people=int(people),
+            cameras=int(cameras),
+            threshold=float(threshold),
+            watchlist=int(watchlist),
+            retention_days=float(retention),
+            review="review" in sw,
+            exclusion="exclusion" in sw,
+        )
     except (TypeError, ValueError):
         raise ValueError("a control sent a value that is not a number") from None
 
 
 def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
-    @app.callback(Output("blurb", "children"), Output("cameras", "disabled"),
-                  Input("preset", "value"))
+    @app.callback(
+        Output("blurb", "children"), Output("cameras", "disabled"), Input("preset", "value")
+    )
     def blurb(preset: str) -> tuple[str, bool]:
         p = PRESETS.get(preset)
         return (p.blurb if p else ""), (p is None or p.camera_key is None)
@@ -169,16 +312,29 @@ def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
         if mode == "free" or not str(mode).isdigit() or int(mode) >= len(LESSONS):
             return html.Div("Free play: change anything, then press Run.", className="lesson")
         ls = LESSONS[int(mode)]
-        return html.Div([html.B(ls.title), html.P(ls.text),
-                         html.P(ls.question, className="q"), html.P(ls.look_at)],
-                        className="lesson")
+        return html.Div(
+            [
+                html.B(ls.title),
+                html.P(ls.text),
+                html.P(ls.question, className="q"),
+                html.P(ls.look_at),
+            ],
+            className="lesson",
+        )
 
-    @app.callback(Output("preset", "value"), Output("people", "value"),
-                  Output("cameras", "value"), Output("threshold", "value"),
-                  Output("watchlist", "value"), Output("retention", "value"),
-                  Output("switches", "value"),
-                  Input("preset", "value"), Input("lesson-use", "n_clicks"),
-                  State("mode", "value"), prevent_initial_call=True)
+    @app.callback(
+        Output("preset", "value"),
+        Output("people", "value"),
+        Output("cameras", "value"),
+        Output("threshold", "value"),
+        Output("watchlist", "value"),
+        Output("retention", "value"),
+        Output("switches", "value"),
+        Input("preset", "value"),
+        Input("lesson-use", "n_clicks"),
+        State("mode", "value"),
+        prevent_initial_call=True,
+    )
     def settings(preset: Any, n: Any, mode: Any) -> tuple[Any, ...]:
         """A picked preset shows its own settings; a lesson's button sets the lesson's."""
         if dash.ctx.triggered_id == "lesson-use":
@@ -189,27 +345,67 @@ def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
             c = PRESETS[preset].defaults
         else:
             raise dash.exceptions.PreventUpdate
-        return (c.preset, c.people, c.cameras, c.threshold, c.watchlist, c.retention_days,
-                [k for k, on in (("review", c.review), ("exclusion", c.exclusion)) if on])
+        return (
+            c.preset,
+            c.people,
+            c.cameras,
+            c.threshold,
+            c.watchlist,
+            c.retention_days,
+            [k for k, on in (("review", c.review), ("exclusion", c.exclusion)) if on],
+        )
 
-    @app.callback(Output("status", "children", allow_duplicate=True),
-                  Output("tick", "disabled", allow_duplicate=True),
-                  Input("run", "n_clicks"),
-                  State("session", "data"), State("preset", "value"), State("people", "value"),
-                  State("cameras", "value"), State("threshold", "value"),
-                  State("watchlist", "value"), State("retention", "value"),
-                  State("switches", "value"), State("speed", "value"),
-                  prevent_initial_call=True)
-    def start(n: int, session: Any, preset: Any, people: Any, cameras: Any, threshold: Any,
-              watchlist: Any, retention: Any, switches: Any, speed: Any) -> tuple[Any, bool]:
-        return start_run(sessions, session, preset, people, cameras, threshold, watchlist,
-                         retention, switches, speed)
+    @app.callback(
+        Output("status", "children", allow_duplicate=True),
+        Output("tick", "disabled", allow_duplicate=True),
+        Input("run", "n_clicks"),
+        State("session", "data"),
+        State("preset", "value"),
+        State("people", "value"),
+        State("cameras", "value"),
+        State("threshold", "value"),
+        State("watchlist", "value"),
+        State("retention", "value"),
+        State("switches", "value"),
+        State("speed", "value"),
+        prevent_initial_call=True,
+    )
+    def start(
+        n: int,
+        session: Any,
+        preset: Any,
+        people: Any,
+        cameras: Any,
+        threshold: Any,
+        watchlist: Any,
+        retention: Any,
+        switches: Any,
+        speed: Any,
+    ) -> tuple[Any, bool]:
+        return start_run(
+            sessions,
+            session,
+            preset,
+            people,
+            cameras,
+            threshold,
+            watchlist,
+            retention,
+            switches,
+            speed,
+        )
 
-    @app.callback(Output("status", "children"), Output("counters", "children"),
-                  Output("map", "figure"), Output("bars", "figure"),
-                  Output("narration", "children"), Output("tick", "disabled"),
-                  Input("tick", "n_intervals"), State("session", "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("status", "children"),
+        Output("counters", "children"),
+        Output("map", "figure"),
+        Output("bars", "figure"),
+        Output("narration", "children"),
+        Output("tick", "disabled"),
+        Input("tick", "n_intervals"),
+        State("session", "data"),
+        prevent_initial_call=True,
+    )
     def tick(_: int, session: Any) -> tuple[Any, ...]:
         run = sessions.get(str(session))
         if run is None:
@@ -217,15 +413,23 @@ def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
         return render(run.snapshot())
 
 
-def start_run(sessions: Sessions, session: Any, preset: Any, people: Any, cameras: Any,
-              threshold: Any, watchlist: Any, retention: Any, switches: Any,
-              speed: Any) -> tuple[Any, bool]:
+def start_run(
+    sessions: Sessions,
+    session: Any,
+    preset: Any,
+    people: Any,
+    cameras: Any,
+    threshold: Any,
+    watchlist: Any,
+    retention: Any,
+    switches: Any,
+    speed: Any,
+) -> tuple[Any, bool]:
     """Start a session's run; a message and the poller's state for the page."""
     if not isinstance(session, str) or not session.isalnum() or len(session) > 64:
         return html.Span("This page lost its session; reload it.", className="error"), True
     try:
-        controls = _controls(preset, people, cameras, threshold, watchlist, retention,
-                             switches)
+        controls = _controls(preset, people, cameras, threshold, watchlist, retention, switches)
     except ValueError as exc:
         return html.Span(str(exc), className="error"), True
     seconds = SPEEDS.get(str(speed), 15.0)
@@ -255,56 +459,115 @@ def render(snap: dict[str, Any]) -> tuple[Any, ...]:
             shown = f"{v} of {snap['counters']['protesters']}"
         else:
             shown = f"{v:,}"
-        cls = "counter bad" if key in ("false_alerts", "wrongful_stops") else \
-            "counter good" if key == "true_alerts" else "counter"
+        cls = (
+            "counter bad"
+            if key in ("false_alerts", "wrongful_stops")
+            else "counter good"
+            if key == "true_alerts"
+            else "counter"
+        )
         counters.append(html.Div([html.B(shown, id=f"c-{key}"), name], className=cls))
     c = snap["counters"]
     if c["alerts"]:
-        counters.append(html.Div([html.B(f"{100 * c['false_alerts'] / c['alerts']:.0f}"),
-                                  "of every 100 alerts wrong"], className="counter bad"))
+        counters.append(
+            html.Div(
+                [
+                    html.B(f"{100 * c['false_alerts'] / c['alerts']:.0f}"),
+                    "of every 100 alerts wrong",
+                ],
+                className="counter bad",
+            )
+        )
     narration = [html.Li(line) for line in snap["narration"]]
-    return (text, counters, _map_figure(snap["map"]),
-            _bars_figure(snap["groups"]), narration, finished)
+    return (
+        text,
+        counters,
+        _map_figure(snap["map"]),
+        _bars_figure(snap["groups"]),
+        narration,
+        finished,
+    )
 
 
 def _map_figure(m: dict[str, Any]) -> dict[str, Any]:
     def pts(name: str, xy: Any, **marker: Any) -> dict[str, Any]:
-        return {"type": "scatter", "mode": "markers", "name": name, "x": xy[0], "y": xy[1],
-                "marker": marker, "hoverinfo": "name"}
+        return {
+            "type": "scatter",
+            "mode": "markers",
+            "name": name,
+            "x": xy[0],
+            "y": xy[1],
+            "marker": marker,
+            "hoverinfo": "name",
+        }
 
     data = [
-        {"type": "scatter", "mode": "lines", "name": "streets", "x": m["streets"][0],
-         "y": m["streets"][1], "line": {"color": "#d5d8dc", "width": 1}, "hoverinfo": "skip"},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "streets",
+            "x": m["streets"][0],
+            "y": m["streets"][1],
+            "line": {"color": "#d5d8dc", "width": 1},
+            "hoverinfo": "skip",
+        },
         pts("cameras", m["cameras"], size=7, color=RIGHT, symbol="triangle-up", opacity=0.5),
         pts("people walking", m["people"], size=5, color="#7f8c8d"),
         pts("gatherings", m["gatherings"], size=22, color="#f1c40f", symbol="star"),
         pts("true alerts", m["true"], size=9, color=RIGHT, symbol="circle"),
         pts("false alerts", m["false"], size=8, color=WRONG, symbol="x"),
-        pts("wrongful stops", m["stops"], size=14, color="rgba(0,0,0,0)",
-            line={"color": "#111", "width": 2}),
-        pts("assembly alarms", m["assemblies"], size=11, color="#8e44ad",
-            symbol="diamond-open"),
+        pts(
+            "wrongful stops",
+            m["stops"],
+            size=14,
+            color="rgba(0,0,0,0)",
+            line={"color": "#111", "width": 2},
+        ),
+        pts("assembly alarms", m["assemblies"], size=11, color="#8e44ad", symbol="diamond-open"),
     ]
-    return {"data": data, "layout": {
-        "height": 520, "margin": {"t": 10, "l": 10, "r": 10, "b": 10}, "uirevision": "map",
-        "xaxis": {"visible": False}, "yaxis": {"visible": False, "scaleanchor": "x"},
-        "legend": {"orientation": "h", "y": -0.02}, "plot_bgcolor": "white",
-        "transition": {"duration": 0}}}
+    return {
+        "data": data,
+        "layout": {
+            "height": 520,
+            "margin": {"t": 10, "l": 10, "r": 10, "b": 10},
+            "uirevision": "map",
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False, "scaleanchor": "x"},
+            "legend": {"orientation": "h", "y": -0.02},
+            "plot_bgcolor": "white",
+            "transition": {"duration": 0},
+        },
+    }
 
 
 def _bars_figure(g: dict[str, Any]) -> dict[str, Any]:
     """False alerts by group; a group with fewer than FEW_EVENTS is drawn grey and marked
     "too few to tell" (its bar is chance as much as bias), as in the report."""
     few = [n < FEW_EVENTS for n in g["false_alerts"]]
-    return {"data": [{"type": "bar", "orientation": "h", "y": g["labels"], "x": g["per_10k"],
-                      "marker": {"color": [FEW if f else WRONG for f in few]},
-                      "text": [f"{n} (too few to tell)" if f else f"{n}"
-                               for n, f in zip(g["false_alerts"], few, strict=True)],
-                      "textposition": "auto",
-                      "hovertemplate": "%{y}: %{x:.1f} per 10,000 residents<extra></extra>"}],
-            "layout": {"title": {"text": "False alerts per 10,000 residents"}, "height": 300,
-                       "margin": {"t": 40, "l": 150, "r": 10, "b": 30},
-                       "yaxis": {"autorange": "reversed"}, "uirevision": "bars"}}
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": g["labels"],
+                "x": g["per_10k"],
+                "marker": {"color": [FEW if f else WRONG for f in few]},
+                "text": [
+                    f"{n} (too few to tell)" if f else f"{n}"
+                    for n, f in zip(g["false_alerts"], few, strict=True)
+                ],
+                "textposition": "auto",
+                "hovertemplate": "%{y}: %{x:.1f} per 10,000 residents<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": "False alerts per 10,000 residents"},
+            "height": 300,
+            "margin": {"t": 40, "l": 150, "r": 10, "b": 30},
+            "yaxis": {"autorange": "reversed"},
+            "uirevision": "bars",
+        },
+    }
 
 
 def is_loopback(host: str) -> bool:
@@ -340,4 +603,3 @@ def make_server(host: str = "127.0.0.1", port: int = 8050) -> Any:
 
 def serve(host: str = "127.0.0.1", port: int = 8050) -> None:  # pragma: no cover - a server
     make_server(host, port).serve_forever()
-

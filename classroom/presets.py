@@ -16,10 +16,17 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 # A small capital: 6 rings of 220 m (a town about 2.6 km across), 8 avenues, fewer places.
 _SMALL_CITY: dict[str, Any] = {
-    "city.rings": 6, "city.centre_rings": 1, "city.places.workplaces": 60,
-    "city.places.shops": 50, "city.places.transit_hubs": 4, "city.places.plazas": 3,
-    "city.places.places_of_worship": 6, "city.places.schools": 5, "city.places.hospitals": 1,
-    "duration_h": 24, "watchlist.present": 3,
+    "city.rings": 6,
+    "city.centre_rings": 1,
+    "city.places.workplaces": 60,
+    "city.places.shops": 50,
+    "city.places.transit_hubs": 4,
+    "city.places.plazas": 3,
+    "city.places.places_of_worship": 6,
+    "city.places.schools": 5,
+    "city.places.hospitals": 1,
+    "duration_h": 24,
+    "watchlist.present": 3,
 }
 
 
@@ -48,31 +55,68 @@ class Preset:
     defaults: Controls = Controls()  # what the controls show when the preset is picked
 
 
-PRESETS: dict[str, Preset] = {p.key: p for p in (
-    Preset("capital", "Capital CCTV", "capital_cctv.toml",
-           "Live face recognition on the city's street cameras, searching a watchlist.",
-           "deployment.0.count"),
-    Preset("ban", "Ban", "ban.toml",
-           "Face recognition banned: the cameras record nothing for the system.", None,
-           defaults=Controls(preset="ban")),
-    Preset("bodycam", "Body-cam stops", "bodycam_stops.toml",
-           "Officers on foot patrol scan the face of everyone they stop; some groups are "
-           "stopped more often.", "deployment.0.officers",
-           {"deployment.0.beat_nodes": 6}, Controls(preset="bodycam", cameras=10)),
-    Preset("protest", "Protest", "capital_protest.toml",
-           "A protest at the Central Plaza under the camera network, with assembly analytics.",
-           "deployment.0.count",
-           {"gathering.0.size": 400, "gathering.0.watchlisted": 4, "gathering.1.size": 150,
-            "gathering.1.place": "plaza"}, Controls(preset="protest", retention_days=30)),
-    Preset("minority", "Minority alarm", "minority_alarm.toml",
-           "An ethnicity classifier raises an alarm when members of a minority gather.",
-           "deployment.0.count", {"gathering.0.size": 150},
-           Controls(preset="minority", retention_days=30)),
-    Preset("regulated", "Regulated", "capital_cctv_regulated.toml",
-           "A higher threshold, human review, officers dispatched, no retention, and no "
-           "cameras near places of worship, schools and hospitals.", "deployment.0.count",
-           defaults=Controls(preset="regulated", threshold=0.64, review=True, exclusion=True)),
-)}
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in (
+        Preset(
+            "capital",
+            "Capital CCTV",
+            "capital_cctv.toml",
+            "Live face recognition on the city's street cameras, searching a watchlist.",
+            "deployment.0.count",
+        ),
+        Preset(
+            "ban",
+            "Ban",
+            "ban.toml",
+            "Face recognition banned: the cameras record nothing for the system.",
+            None,
+            defaults=Controls(preset="ban"),
+        ),
+        Preset(
+            "bodycam",
+            "Body-cam stops",
+            "bodycam_stops.toml",
+            "Officers on foot patrol scan the face of everyone they stop; some groups are "
+            "stopped more often.",
+            "deployment.0.officers",
+            {"deployment.0.beat_nodes": 6},
+            Controls(preset="bodycam", cameras=10),
+        ),
+        Preset(
+            "protest",
+            "Protest",
+            "capital_protest.toml",
+            "A protest at the Central Plaza under the camera network, with assembly analytics.",
+            "deployment.0.count",
+            {
+                "gathering.0.size": 400,
+                "gathering.0.watchlisted": 4,
+                "gathering.1.size": 150,
+                "gathering.1.place": "plaza",
+            },
+            Controls(preset="protest", retention_days=30),
+        ),
+        Preset(
+            "minority",
+            "Minority alarm",
+            "minority_alarm.toml",
+            "An ethnicity classifier raises an alarm when members of a minority gather.",
+            "deployment.0.count",
+            {"gathering.0.size": 150},
+            Controls(preset="minority", retention_days=30),
+        ),
+        Preset(
+            "regulated",
+            "Regulated",
+            "capital_cctv_regulated.toml",
+            "A higher threshold, human review, officers dispatched, no retention, and no "
+            "cameras near places of worship, schools and hospitals.",
+            "deployment.0.count",
+            defaults=Controls(preset="regulated", threshold=0.64, review=True, exclusion=True),
+        ),
+    )
+}
 
 
 def overrides(c: Controls) -> tuple[Path, dict[str, Any]]:
@@ -93,7 +137,8 @@ def overrides(c: Controls) -> tuple[Path, dict[str, Any]]:
         out["governance.review.enabled"] = True
     if c.exclusion:
         out["governance.exclusion_zones"] = [
-            {"place_types": ["place_of_worship", "school", "hospital"], "buffer_m": 100.0}]
+            {"place_types": ["place_of_worship", "school", "hospital"], "buffer_m": 100.0}
+        ]
     elif p.key == "regulated":
         out["governance.exclusion_zones"] = []
     if p.key == "regulated" and not c.review:
@@ -111,28 +156,40 @@ class Lesson:
 
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson("1. Base rates",
-           "A face-recognition system compares every passing face with every face on its "
-           "watchlist. Each comparison is almost always right, but thousands of innocent faces "
-           "pass the cameras for every person on the list who does.",
-           "The system is very accurate per comparison. Out of every 100 alerts, how many "
-           "do you think point at the right person?",
-           Controls(preset="capital", people=3000, cameras=60, threshold=0.58, watchlist=1000),
-           "Watch the counters: compare 'true alerts' with 'false alerts'."),
-    Lesson("2. Bias by group",
-           "The same algorithm makes more false matches for some groups than for others "
-           "(NIST FRVT 2019, NISTIR 8280). Everyone in town walks past the same cameras.",
-           "Which group is falsely flagged most often, and how many times as often as White "
-           "men? Does a stricter threshold close the gap?",
-           Controls(preset="capital", people=5000, cameras=100, threshold=0.57, watchlist=1000),
-           "Watch the bars of false alerts per 10,000 residents. Then raise the threshold and "
-           "run again."),
-    Lesson("3. Assemblies and tracking",
-           "400 people join a protest at the Central Plaza. The cameras capture faces in the "
-           "crowd; kept captures can be searched later to name who was there.",
-           "How many protesters can the system name afterwards when captures are kept for 30 "
-           "days? And with no retention?",
-           Controls(preset="protest", people=3000, cameras=60, threshold=0.58, watchlist=1000,
-                    retention_days=30),
-           "Watch 'protesters named' and the purple assembly alarms; then set retention to 0."),
+    Lesson(
+        "1. Base rates",
+        "A face-recognition system compares every passing face with every face on its "
+        "watchlist. Each comparison is almost always right, but thousands of innocent faces "
+        "pass the cameras for every person on the list who does.",
+        "The system is very accurate per comparison. Out of every 100 alerts, how many "
+        "do you think point at the right person?",
+        Controls(preset="capital", people=3000, cameras=60, threshold=0.58, watchlist=1000),
+        "Watch the counters: compare 'true alerts' with 'false alerts'.",
+    ),
+    Lesson(
+        "2. Bias by group",
+        "The same algorithm makes more false matches for some groups than for others "
+        "(NIST FRVT 2019, NISTIR 8280). Everyone in town walks past the same cameras.",
+        "Which group is falsely flagged most often, and how many times as often as White "
+        "men? Does a stricter threshold close the gap?",
+        Controls(preset="capital", people=5000, cameras=100, threshold=0.57, watchlist=1000),
+        "Watch the bars of false alerts per 10,000 residents. Then raise the threshold and "
+        "run again.",
+    ),
+    Lesson(
+        "3. Assemblies and tracking",
+        "400 people join a protest at the Central Plaza. The cameras capture faces in the "
+        "crowd; kept captures can be searched later to name who was there.",
+        "How many protesters can the system name afterwards when captures are kept for 30 "
+        "days? And with no retention?",
+        Controls(
+            preset="protest",
+            people=3000,
+            cameras=60,
+            threshold=0.58,
+            watchlist=1000,
+            retention_days=30,
+        ),
+        "Watch 'protesters named' and the purple assembly alarms; then set retention to 0.",
+    ),
 )

@@ -156,14 +156,18 @@ class Run:
             "cameras": (w.cameras.x_m.tolist(), w.cameras.y_m.tolist()),
             "labels": list(w.population.group_labels),
             "residents": np.bincount(w.population.group, minlength=len(groups)).tolist(),
-            "places": (city.node_x_m[city.place_node], city.node_y_m[city.place_node],
-                       list(city.place_name)),
+            "places": (
+                city.node_x_m[city.place_node],
+                city.node_y_m[city.place_node],
+                list(city.place_name),
+            ),
         }
         gov = w.scenario.governance
         self.static["relevant"] = [
             *(["stops", "wrongful_stops"] if gov.alert_action != "log" else []),
             *(["patrol_stops"] if w.patrols.n else []),
-            *(["assembly_alarms"] if gov.assembly_analytics else [])]
+            *(["assembly_alarms"] if gov.assembly_analytics else []),
+        ]
         stride = max(1, w.population.n // SAMPLE_PEOPLE)
         self.sample = np.arange(0, w.population.n, stride)[:SAMPLE_PEOPLE]
 
@@ -202,9 +206,14 @@ class Run:
             self.ev.add("asm.x", x)
             self.ev.add("asm.y", y)
             for ti, xi, yi, ki in zip(t, x, y, k, strict=True):
-                self.narration.append((float(ti), f"The system raised an assembly alarm "
-                                       f"{self._near(xi, yi)}: {int(ki)} flagged people "
-                                       f"seen together."))
+                self.narration.append(
+                    (
+                        float(ti),
+                        f"The system raised an assembly alarm "
+                        f"{self._near(xi, yi)}: {int(ki)} flagged people "
+                        f"seen together.",
+                    )
+                )
         elif name == "gathering_participants":
             self.ev.add("gp.person", a("person_id"))
             self.ev.add("gp.gathering", a("gathering_id"))
@@ -228,15 +237,25 @@ class Run:
         assert self.world is not None
         rows = self._capture_rows(a("capture_id"))
         person = self.ev.get("cap.person", np.int64)[rows]
-        true = (alert_is_true(pa.Table.from_batches(self.watchlist),
-                              pa.Table.from_batches([batch]), person) if self.watchlist
-                else np.zeros(batch.num_rows, bool))
+        true = (
+            alert_is_true(
+                pa.Table.from_batches(self.watchlist), pa.Table.from_batches([batch]), person
+            )
+            if self.watchlist
+            else np.zeros(batch.num_rows, bool)
+        )
         group = self.ev.get("person.group", np.int64)[person]
         t = a("t_s")
         x = self.ev.get("cap.x")[rows]
         y = self.ev.get("cap.y")[rows]
-        for f, v in (("al.id", a("alert_id")), ("al.t", t), ("al.x", x), ("al.y", y),
-                     ("al.true", true), ("al.group", group)):
+        for f, v in (
+            ("al.id", a("alert_id")),
+            ("al.t", t),
+            ("al.x", x),
+            ("al.y", y),
+            ("al.true", true),
+            ("al.group", group),
+        ):
             self.ev.add(f, v)
         labels = self.static["labels"]
         for i in range(t.size):
@@ -244,8 +263,10 @@ class Run:
             if true[i]:
                 text = f"A camera {self._near(x[i], y[i])} recognised a person on the watchlist."
             else:
-                text = (f"An innocent person, {who}, was falsely matched to the watchlist "
-                        f"{self._near(x[i], y[i])}.")
+                text = (
+                    f"An innocent person, {who}, was falsely matched to the watchlist "
+                    f"{self._near(x[i], y[i])}."
+                )
             self.narration.append((float(t[i]), text))
 
     def _stops(self, a: Any, outcome: list[Any]) -> None:
@@ -261,12 +282,20 @@ class Run:
         labels = self.static["labels"]
         for i in np.flatnonzero(wrong):
             g = int(self.ev.get("al.group", np.int64)[pos[i]]) if ids.size else 0
-            x, y = (self.ev.get("al.x")[pos[i]], self.ev.get("al.y")[pos[i]]) if ids.size \
+            x, y = (
+                (self.ev.get("al.x")[pos[i]], self.ev.get("al.y")[pos[i]])
+                if ids.size
                 else (math.nan, math.nan)
+            )
             who = article(singular(labels[g]))
-            self.narration.append((float(t[i]), f"{who[0].upper()}{who[1:]} "
-                                   f"was stopped by officers {self._near(x, y)} after a false "
-                                   f"match."))
+            self.narration.append(
+                (
+                    float(t[i]),
+                    f"{who[0].upper()}{who[1:]} "
+                    f"was stopped by officers {self._near(x, y)} after a false "
+                    f"match.",
+                )
+            )
 
     def _near(self, x: float, y: float) -> str:
         px, py, names = self.static["places"]
@@ -293,12 +322,15 @@ class Run:
         with self.lock:
             t = self.clock_s()
             done = self.status == "computed" and t >= self.duration_s
-            status = "done" if done else \
-                "running" if self.status == "computed" else self.status
-            out: dict[str, Any] = {"status": status, "message": self.message,
-                                   "clock": _clock(t), "t_s": t,
-                                   "progress": t / self.duration_s if self.duration_s else 0.0,
-                                   "controls": self.controls.__dict__}
+            status = "done" if done else "running" if self.status == "computed" else self.status
+            out: dict[str, Any] = {
+                "status": status,
+                "message": self.message,
+                "clock": _clock(t),
+                "t_s": t,
+                "progress": t / self.duration_s if self.duration_s else 0.0,
+                "controls": self.controls.__dict__,
+            }
             if not self.static:
                 return out
             out["relevant"] = self.static["relevant"]
@@ -313,29 +345,46 @@ class Run:
             labels = self.static["labels"]
             false_by_group = np.bincount(
                 ev.get("al.group", np.int64)[seen & ~al_true].astype(np.int64),
-                minlength=len(labels))
+                minlength=len(labels),
+            )
             residents = np.asarray(self.static["residents"], np.float64)
             named = self._protesters_named(t)
-            out.update({
-                "counters": {
-                    "captures": int(np.count_nonzero(cap_t <= t)),
-                    "alerts": n_alerts, "true_alerts": n_true,
-                    "false_alerts": n_alerts - n_true,
-                    "stops": int(np.count_nonzero(s_seen)),
-                    "wrongful_stops": int(np.count_nonzero(stop_wrong[s_seen])),
-                    "patrol_stops": int(np.count_nonzero(ev.get("pstop.t") <= t)),
-                    "assembly_alarms": int(np.count_nonzero(ev.get("asm.t") <= t)),
-                    **({"protesters_named": named[0], "protesters": named[1]}
-                       if named is not None else {}),
-                },
-                "groups": {"labels": labels, "false_alerts": false_by_group.tolist(),
-                           "per_10k": [float(f / r * 10_000) if r else 0.0 for f, r in
-                                       zip(false_by_group, residents, strict=True)]},
-                "map": self._map(t),
-                "narration": [f"{_clock(ts)}  {text}" for ts, text in
-                              sorted((n for n in self.narration if n[0] <= t),
-                                     key=lambda n: n[0], reverse=True)[:8]],
-            })
+            out.update(
+                {
+                    "counters": {
+                        "captures": int(np.count_nonzero(cap_t <= t)),
+                        "alerts": n_alerts,
+                        "true_alerts": n_true,
+                        "false_alerts": n_alerts - n_true,
+                        "stops": int(np.count_nonzero(s_seen)),
+                        "wrongful_stops": int(np.count_nonzero(stop_wrong[s_seen])),
+                        "patrol_stops": int(np.count_nonzero(ev.get("pstop.t") <= t)),
+                        "assembly_alarms": int(np.count_nonzero(ev.get("asm.t") <= t)),
+                        **(
+                            {"protesters_named": named[0], "protesters": named[1]}
+                            if named is not None
+                            else {}
+                        ),
+                    },
+                    "groups": {
+                        "labels": labels,
+                        "false_alerts": false_by_group.tolist(),
+                        "per_10k": [
+                            float(f / r * 10_000) if r else 0.0
+                            for f, r in zip(false_by_group, residents, strict=True)
+                        ],
+                    },
+                    "map": self._map(t),
+                    "narration": [
+                        f"{_clock(ts)}  {text}"
+                        for ts, text in sorted(
+                            (n for n in self.narration if n[0] <= t),
+                            key=lambda n: n[0],
+                            reverse=True,
+                        )[:8]
+                    ],
+                }
+            )
             return out
 
     def _protesters_named(self, t: float) -> tuple[int, int] | None:
@@ -365,13 +414,16 @@ class Run:
         gx, gy = ev.get("g.x"), ev.get("g.y")
         g_on = (ev.get("g.start") <= t) & (ev.get("g.end") >= t)
         return {
-            "streets": self.static["streets"], "cameras": self.static["cameras"],
+            "streets": self.static["streets"],
+            "cameras": self.static["cameras"],
             "people": self._people(t),
             "true": (x[tru].round(1).tolist(), y[tru].round(1).tolist()),
             "false": (x[~tru].round(1).tolist(), y[~tru].round(1).tolist()),
             "stops": (sx[s_sel].round(1).tolist(), sy[s_sel].round(1).tolist()),
-            "assemblies": (ev.get("asm.x")[asm].round(1).tolist(),
-                           ev.get("asm.y")[asm].round(1).tolist()),
+            "assemblies": (
+                ev.get("asm.x")[asm].round(1).tolist(),
+                ev.get("asm.y")[asm].round(1).tolist(),
+            ),
             "gatherings": (gx[g_on].tolist(), gy[g_on].tolist()),
         }
 

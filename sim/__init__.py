@@ -22,5 +22,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "UserError", "__version__", "load_scenario",
-           "run", "stream"]
+__all__ = [
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "UserError",
+    "__version__",
+    "load_scenario",
+    "run",
+    "stream",
+]

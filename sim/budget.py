@@ -102,16 +102,23 @@ def memory_parts(sc: Scenario, city: City | None = None) -> list[Part]:
     days = _days(sc)
     n = city.n_nodes if city is not None else crossings(sc.city)
     trips = people * days * trips_per_person_day(sc) + sum(g.size * 2 for g in sc.gathering)
-    parts = [Part("residents", "population.people", people * _PER_PERSON),
-             Part("trips", "population.people", trips * _PER_TRIP)]
+    parts = [
+        Part("residents", "population.people", people * _PER_PERSON),
+        Part("trips", "population.people", trips * _PER_TRIP),
+    ]
     if n is not None:
         if city is not None:
             dest = len(set(city.place_node.tolist())) + len(city.district_names)
         else:
             places = sc.city.places
             dest = sum(int(getattr(places, f)) for f in type(places).model_fields) + 33
-        parts.append(Part("routing trees (destinations x crossings)", "city",
-                          float(min(dest, n)) * n * _PER_TREE_ENTRY))
+        parts.append(
+            Part(
+                "routing trees (destinations x crossings)",
+                "city",
+                float(min(dest, n)) * n * _PER_TREE_ENTRY,
+            )
+        )
     deployments = [] if sc.governance.ban else sc.deployment
     street = sum(getattr(d, "count", 0) for d in deployments if d.kind in street_view_kinds())
     if n and street:
@@ -119,20 +126,30 @@ def memory_parts(sc: Scenario, city: City | None = None) -> list[Part]:
         parts.append(Part("captures", "deployment.count", trips * per_trip * _PER_CAPTURE))
     entries = sc.watchlist.size + sum(w.size for w in sc.watchlists.values())
     lists = 1 + len(sc.watchlists)
-    parts.append(Part("watchlist entries", "watchlist.size", entries * _PER_ENTRY
-                      + lists * people * 4.0))
-    mean_edge = (float(city.edge_length_m.mean()) if city is not None and city.n_edges
-                 else _block_m(sc))
+    parts.append(
+        Part("watchlist entries", "watchlist.size", entries * _PER_ENTRY + lists * people * 4.0)
+    )
+    mean_edge = (
+        float(city.edge_length_m.mean()) if city is not None and city.n_edges else _block_m(sc)
+    )
     for i, d in enumerate(deployments):
         if isinstance(d, Bodycam | Carcam):
             shift_s = (d.end_h - d.start_h) * HOUR
             step_s = d.dwell_s if isinstance(d, Bodycam) else max(mean_edge / d.speed_mps, 1.0)
             devices = d.officers if isinstance(d, Bodycam) else d.cars
-            parts.append(Part("patrol schedule", f"deployment.{i}",
-                              devices * days * (shift_s / step_s + 1) * _PER_INTERVAL))
+            parts.append(
+                Part(
+                    "patrol schedule",
+                    f"deployment.{i}",
+                    devices * days * (shift_s / step_s + 1) * _PER_INTERVAL,
+                )
+            )
         elif isinstance(d, Facility):
-            checks = (d.inmates * d.checks_per_inmate_per_day + d.impostor_attempts_per_day
-                      + d.visitors_per_day) * days
+            checks = (
+                d.inmates * d.checks_per_inmate_per_day
+                + d.impostor_attempts_per_day
+                + d.visitors_per_day
+            ) * days
             parts.append(Part("door checks", f"deployment.{i}", checks * _PER_CHECK))
     return parts
 
@@ -150,32 +167,40 @@ def budget_problems(sc: Scenario, city: City | None = None) -> list[str]:
     problems: list[str] = []
     n = crossings(sc.city) if city is None else city.n_nodes
     if n is not None and n > MAX_CROSSINGS:
-        problems.append(f"city: these settings make a city of {_count(n)} street crossings; "
-                        f"expected at most {MAX_CROSSINGS:,} (fewer rings or columns, or a "
-                        f"longer block_m)")
+        problems.append(
+            f"city: these settings make a city of {_count(n)} street crossings; "
+            f"expected at most {MAX_CROSSINGS:,} (fewer rings or columns, or a "
+            f"longer block_m)"
+        )
         return problems  # nothing else can be estimated for such a city
     batches = sc.duration_s / sc.engine.batch_s
     if batches > MAX_BATCHES:
-        problems.append(f"engine.batch_s: {sc.engine.batch_s:g} s makes {_count(batches)} "
-                        f"micro-batches over {sc.duration_h:g} h; expected at most "
-                        f"{MAX_BATCHES:,} (batch_s at least {sc.duration_s / MAX_BATCHES:.3g} s)")
+        problems.append(
+            f"engine.batch_s: {sc.engine.batch_s:g} s makes {_count(batches)} "
+            f"micro-batches over {sc.duration_h:g} h; expected at most "
+            f"{MAX_BATCHES:,} (batch_s at least {sc.duration_s / MAX_BATCHES:.3g} s)"
+        )
     for i, d in enumerate([] if sc.governance.ban else sc.deployment):
         if isinstance(d, Bodycam | Carcam):
             devices = d.officers if isinstance(d, Bodycam) else d.cars
             loop = 2 * (d.beat_nodes if isinstance(d, Bodycam) else d.route_nodes)
             if devices * loop > MAX_LOOP_STEPS:
-                problems.append(f"deployment.{i}: {devices:,} devices x {loop:,} crossings per "
-                                f"round is {_count(devices * loop)} steps to draw; expected at "
-                                f"most {MAX_LOOP_STEPS:,}")
+                problems.append(
+                    f"deployment.{i}: {devices:,} devices x {loop:,} crossings per "
+                    f"round is {_count(devices * loop)} steps to draw; expected at "
+                    f"most {MAX_LOOP_STEPS:,}"
+                )
     parts = memory_parts(sc, city)
     need = _BASE + sum(p.bytes for p in parts)
     limit = memory_limit_bytes()
     if need > limit:
         top = sorted(parts, key=lambda p: -p.bytes)[:3]
         detail = ", ".join(f"{p.what} {_gib(p.bytes)} ({p.key})" for p in top if p.bytes > 0)
-        problems.append(f"this run would need about {_gib(need)} of memory, more than the "
-                        f"{_gib(limit)} allowed here (80% of this machine's memory, or "
-                        f"SURVSIM_MAX_MEMORY_GB); most of it: {detail}. Make the run smaller")
+        problems.append(
+            f"this run would need about {_gib(need)} of memory, more than the "
+            f"{_gib(limit)} allowed here (80% of this machine's memory, or "
+            f"SURVSIM_MAX_MEMORY_GB); most of it: {detail}. Make the run smaller"
+        )
     return problems
 
 
@@ -196,4 +221,3 @@ def _count(x: float) -> str:
     if not math.isfinite(x):
         return "unboundedly many"
     return f"{x:,.0f}" if x < 1e15 else f"{x:.2g}"
-

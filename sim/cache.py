@@ -72,8 +72,12 @@ def route_entry(kind: str, *parts: str | bytes | np.ndarray) -> Path:
     return cache_dir() / "routes" / f"{kind}-{h.hexdigest()[:32]}"
 
 
-def memo(entry: Path | None, names: tuple[str, ...], compute: Callable[[], Arrays],
-         fits: Callable[[Arrays], bool]) -> Arrays:
+def memo(
+    entry: Path | None,
+    names: tuple[str, ...],
+    compute: Callable[[], Arrays],
+    fits: Callable[[Arrays], bool],
+) -> Arrays:
     """The arrays ``names`` of ``entry`` if it holds them and they ``fit`` (shapes, types);
     otherwise ``compute()``, stored in ``entry`` for the next run (under the ``routes``
     bound). ``entry`` None: always computed, never stored."""
@@ -95,8 +99,10 @@ def read_arrays(entry: Path, names: tuple[str, ...]) -> Arrays | None:
     if not enabled() or not entry.is_dir():
         return None
     try:
-        out = {name: np.asarray(np.load(entry / f"{name}.npy", mmap_mode="r",
-                                        allow_pickle=False)) for name in names}
+        out = {
+            name: np.asarray(np.load(entry / f"{name}.npy", mmap_mode="r", allow_pickle=False))
+            for name in names
+        }
     except (OSError, ValueError, EOFError):
         return None
     with contextlib.suppress(OSError):

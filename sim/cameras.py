@@ -84,28 +84,52 @@ class Cameras:
     @classmethod
     def empty(cls) -> Cameras:
         z = np.zeros(0)
-        return cls(node=np.zeros(0, np.int32), x_m=z, y_m=z, heading_deg=z, fov_deg=z,
-                   range_m=z, p_capture=z, deployment=np.zeros(0, np.int16), height_m=z,
-                   deployment_names=[], kind=np.zeros(0, np.int8),
-                   watchlist=np.zeros(0, np.int16), active_from_s=z, active_to_s=z,
-                   fixed_quality=z)
+        return cls(
+            node=np.zeros(0, np.int32),
+            x_m=z,
+            y_m=z,
+            heading_deg=z,
+            fov_deg=z,
+            range_m=z,
+            p_capture=z,
+            deployment=np.zeros(0, np.int16),
+            height_m=z,
+            deployment_names=[],
+            kind=np.zeros(0, np.int8),
+            watchlist=np.zeros(0, np.int16),
+            active_from_s=z,
+            active_to_s=z,
+            fixed_quality=z,
+        )
 
     def sectors(self) -> npt.NDArray[Any]:
         """Each camera's view as a shapely polygon (a circular sector, metres)."""
         out = np.empty(self.n, dtype=object)
         round_view = self.fov_deg >= 360.0
         for i in np.flatnonzero(round_view):
-            out[i] = sector(float(self.x_m[i]), float(self.y_m[i]), float(self.heading_deg[i]),
-                            float(self.fov_deg[i]), float(self.range_m[i]))
+            out[i] = sector(
+                float(self.x_m[i]),
+                float(self.y_m[i]),
+                float(self.heading_deg[i]),
+                float(self.fov_deg[i]),
+                float(self.range_m[i]),
+            )
         cut = np.flatnonzero(~round_view)
         if cut.size:  # every other sector at once (the same points as sector() gives)
-            out[cut] = shapely.polygons(_sector_rings(self.x_m[cut], self.y_m[cut],
-                                                      self.heading_deg[cut], self.fov_deg[cut],
-                                                      self.range_m[cut]))
+            out[cut] = shapely.polygons(
+                _sector_rings(
+                    self.x_m[cut],
+                    self.y_m[cut],
+                    self.heading_deg[cut],
+                    self.fov_deg[cut],
+                    self.range_m[cut],
+                )
+            )
         return out
 
-    def sees(self, camera: int | npt.NDArray[np.integer[Any]], x_m: npt.ArrayLike,
-             y_m: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    def sees(
+        self, camera: int | npt.NDArray[np.integer[Any]], x_m: npt.ArrayLike, y_m: npt.ArrayLike
+    ) -> npt.NDArray[np.bool_]:
         """Whether camera ``camera`` (or each of an array of cameras) has the points (x_m, y_m)
         in view."""
         dx = np.asarray(x_m, np.float64) - self.x_m[camera]
@@ -114,12 +138,14 @@ class Cameras:
         bearing = np.degrees(np.arctan2(dy, dx))
         off = np.abs((bearing - self.heading_deg[camera] + 180.0) % 360.0 - 180.0)
         inside = (dist <= self.range_m[camera]) & (
-            (off <= self.fov_deg[camera] / 2.0) | (self.fov_deg[camera] >= 360.0))
+            (off <= self.fov_deg[camera] / 2.0) | (self.fov_deg[camera] >= 360.0)
+        )
         return np.asarray(inside | (dist == 0.0))
 
 
-def sector(x: float, y: float, heading_deg: float, fov_deg: float, range_m: float,
-           n_arc: int = 24) -> shapely.Polygon:
+def sector(
+    x: float, y: float, heading_deg: float, fov_deg: float, range_m: float, n_arc: int = 24
+) -> shapely.Polygon:
     """A circular sector polygon with its apex at (x, y)."""
     if fov_deg >= 360.0:
         return shapely.Point(x, y).buffer(range_m, quad_segs=n_arc)
@@ -127,14 +153,20 @@ def sector(x: float, y: float, heading_deg: float, fov_deg: float, range_m: floa
     return shapely.Polygon(_sector_rings(one[0], one[1], one[2], one[3], one[4], n_arc)[0])
 
 
-def _sector_rings(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
-                  heading_deg: npt.NDArray[np.float64], fov_deg: npt.NDArray[np.float64],
-                  range_m: npt.NDArray[np.float64], n_arc: int = 24) -> npt.NDArray[np.float64]:
+def _sector_rings(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    heading_deg: npt.NDArray[np.float64],
+    fov_deg: npt.NDArray[np.float64],
+    range_m: npt.NDArray[np.float64],
+    n_arc: int = 24,
+) -> npt.NDArray[np.float64]:
     """Closed rings (apex, arc of ``n_arc`` segments, apex) of many sectors: (n, n_arc + 3, 2)."""
     x, y, r = (np.asarray(v, np.float64)[:, None] for v in (x, y, range_m))
     half = np.asarray(fov_deg, np.float64) / 2
-    a = np.radians(np.asarray(heading_deg, np.float64)[:, None]
-                   + np.linspace(-half, half, n_arc + 1, axis=1))
+    a = np.radians(
+        np.asarray(heading_deg, np.float64)[:, None] + np.linspace(-half, half, n_arc + 1, axis=1)
+    )
     ring = np.empty((x.shape[0], n_arc + 3, 2))
     ring[:, 0, 0], ring[:, 0, 1] = x[:, 0], y[:, 0]
     ring[:, 1:-1, 0] = x + r * np.cos(a)
@@ -143,9 +175,14 @@ def _sector_rings(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
     return ring
 
 
-def place_cameras(deployments: Sequence[Deployment], city: City,
-                  footfall: npt.NDArray[np.float64], rng: np.random.Generator,
-                  heading_key: np.uint64, watchlist_index: dict[str, int]) -> Cameras:
+def place_cameras(
+    deployments: Sequence[Deployment],
+    city: City,
+    footfall: npt.NDArray[np.float64],
+    rng: np.random.Generator,
+    heading_key: np.uint64,
+    watchlist_index: dict[str, int],
+) -> Cameras:
     """Place the devices of every deployment, each where its kind puts them (:mod:`sim.kinds`).
 
     Parameters
@@ -163,45 +200,76 @@ def place_cameras(deployments: Sequence[Deployment], city: City,
         Watchlist name -> index.
     """
     registry = kinds()
-    problems = [p for i, spec in enumerate(deployments)
-                for p in registry[spec.kind].check(spec, i, city)]
+    problems = [
+        p for i, spec in enumerate(deployments) for p in registry[spec.kind].check(spec, i, city)
+    ]
     if problems:
         raise ScenarioError(problems)
     if not deployments:
         return Cameras.empty()
     at = Placing(city, footfall, rng)
-    parts = [_devices(index, spec, registry[spec.kind], at, heading_key, watchlist_index)
-             for index, spec in enumerate(deployments)]
+    parts = [
+        _devices(index, spec, registry[spec.kind], at, heading_key, watchlist_index)
+        for index, spec in enumerate(deployments)
+    ]
     col = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     node = col["node"]
-    return Cameras(node=node, x_m=city.node_x_m[node], y_m=city.node_y_m[node],
-                   heading_deg=col["heading"], fov_deg=col["fov"], range_m=col["range"],
-                   p_capture=col["p"], deployment=col["dep"], height_m=col["height"],
-                   deployment_names=[d.name for d in deployments], kind=col["kind"],
-                   watchlist=col["wl"], active_from_s=col["from"], active_to_s=col["to"],
-                   fixed_quality=col["fixed_q"])
+    return Cameras(
+        node=node,
+        x_m=city.node_x_m[node],
+        y_m=city.node_y_m[node],
+        heading_deg=col["heading"],
+        fov_deg=col["fov"],
+        range_m=col["range"],
+        p_capture=col["p"],
+        deployment=col["dep"],
+        height_m=col["height"],
+        deployment_names=[d.name for d in deployments],
+        kind=col["kind"],
+        watchlist=col["wl"],
+        active_from_s=col["from"],
+        active_to_s=col["to"],
+        fixed_quality=col["fixed_q"],
+    )
 
 
-def _devices(index: int, spec: Any, kind: Kind, at: Placing, heading_key: np.uint64,
-             watchlist_index: dict[str, int]) -> dict[str, np.ndarray]:
+def _devices(
+    index: int,
+    spec: Any,
+    kind: Kind,
+    at: Placing,
+    heading_key: np.uint64,
+    watchlist_index: dict[str, int],
+) -> dict[str, np.ndarray]:
     """The columns of one deployment's devices, from its kind's placement and its model's
     fields (:mod:`sim.kinds`)."""
     nodes = np.asarray(kind.place(spec, at)).astype(np.int32)
     k = nodes.size
     if kind.street_view:
-        view = (_headings(at.city, nodes, keyed_uniform(heading_key, nodes, index)),
-                spec.fov_deg, spec.range_m, spec.height_m, np.nan)
+        view = (
+            _headings(at.city, nodes, keyed_uniform(heading_key, nodes, index)),
+            spec.fov_deg,
+            spec.range_m,
+            spec.height_m,
+            np.nan,
+        )
     else:  # at a door or on a patrol: close by, all round, at a set quality
         view = (np.zeros(k), 360.0, 2.0, 1.6, spec.quality)
     start_h, end_h = getattr(spec, "start_h", 0.0), getattr(spec, "end_h", 24.0)
-    return {"node": nodes, "kind": np.full(k, kind_index(spec.kind), np.int8),
-            "dep": np.full(k, index, np.int16),
-            "wl": np.full(k, watchlist_index[spec.watchlist], np.int16),
-            "p": np.full(k, getattr(spec, "p_capture", 1.0), np.float64),
-            "heading": np.asarray(view[0], np.float64),
-            "fov": np.full(k, view[1]), "range": np.full(k, view[2]),
-            "height": np.full(k, view[3]), "fixed_q": np.full(k, view[4]),
-            "from": np.full(k, start_h * HOUR), "to": np.full(k, end_h * HOUR)}
+    return {
+        "node": nodes,
+        "kind": np.full(k, kind_index(spec.kind), np.int8),
+        "dep": np.full(k, index, np.int16),
+        "wl": np.full(k, watchlist_index[spec.watchlist], np.int16),
+        "p": np.full(k, getattr(spec, "p_capture", 1.0), np.float64),
+        "heading": np.asarray(view[0], np.float64),
+        "fov": np.full(k, view[1]),
+        "range": np.full(k, view[2]),
+        "height": np.full(k, view[3]),
+        "fixed_q": np.full(k, view[4]),
+        "from": np.full(k, start_h * HOUR),
+        "to": np.full(k, end_h * HOUR),
+    }
 
 
 def entry_points(city: City) -> npt.NDArray[np.int64]:
@@ -212,23 +280,30 @@ def entry_points(city: City) -> npt.NDArray[np.int64]:
     return np.flatnonzero(shapely.distance(rim, pts) <= 1.0).astype(np.int64)
 
 
-def _headings(city: City, nodes: npt.NDArray[np.integer[Any]],
-              pick: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _headings(
+    city: City, nodes: npt.NDArray[np.integer[Any]], pick: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Each camera looks down one street of its crossing, chosen by the uniform ``pick``."""
     adj = city.adjacency
     out = np.empty(nodes.size)
     for i, n in enumerate(nodes):
-        nbrs = adj.indices[adj.indptr[n]:adj.indptr[n + 1]]
+        nbrs = adj.indices[adj.indptr[n] : adj.indptr[n + 1]]
         m = nbrs[int(pick[i] * nbrs.size)]
-        out[i] = np.degrees(np.arctan2(city.node_y_m[m] - city.node_y_m[n],
-                                       city.node_x_m[m] - city.node_x_m[n]))
+        out[i] = np.degrees(
+            np.arctan2(city.node_y_m[m] - city.node_y_m[n], city.node_x_m[m] - city.node_x_m[n])
+        )
     return out
 
 
-def capture_quality(distance_m: npt.ArrayLike, height_m: npt.ArrayLike,
-                    range_m: npt.ArrayLike, facing: npt.ArrayLike, hour: npt.ArrayLike,
-                    crowd_per_min: npt.ArrayLike,
-                    speed_mps: npt.ArrayLike) -> npt.NDArray[np.float64]:
+def capture_quality(
+    distance_m: npt.ArrayLike,
+    height_m: npt.ArrayLike,
+    range_m: npt.ArrayLike,
+    facing: npt.ArrayLike,
+    hour: npt.ArrayLike,
+    crowd_per_min: npt.ArrayLike,
+    speed_mps: npt.ArrayLike,
+) -> npt.NDArray[np.float64]:
     """Quality of a face capture in [0, 1] (1 = a custody portrait).
 
     Parameters
@@ -281,8 +356,9 @@ class Coverage:
     def n_pairs(self) -> int:
         return int(self.camera.size)
 
-    def passage(self, pair: npt.ArrayLike, s: npt.ArrayLike, cam_x_m: npt.ArrayLike,
-                cam_y_m: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], ...]:
+    def passage(
+        self, pair: npt.ArrayLike, s: npt.ArrayLike, cam_x_m: npt.ArrayLike, cam_y_m: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.float64], ...]:
         """Where along the stretch in view a walker is when the camera grabs the frame.
 
         Parameters
@@ -309,8 +385,7 @@ class Coverage:
         tx, ty = np.asarray(cam_x_m) - px, np.asarray(cam_y_m) - py
         dist = np.hypot(tx, ty)
         # Right under the camera no face is seen (facing 0).
-        facing = np.where(dist > 1e-6, (dx * tx + dy * ty) / (step * np.maximum(dist, 1e-9)),
-                          0.0)
+        facing = np.where(dist > 1e-6, (dx * tx + dy * ty) / (step * np.maximum(dist, 1e-9)), 0.0)
         frac = self.frac0[k] + u * dfrac_all[k]
         return frac, dist, facing, px, py
 
@@ -322,8 +397,7 @@ class Coverage:
         return dx, dy, np.maximum(np.hypot(dx, dy), 1e-9), self.frac1 - self.frac0
 
 
-def coverage(city: City, cams: Cameras, excluded: Any = None, *,
-             cache: bool = False) -> Coverage:
+def coverage(city: City, cams: Cameras, excluded: Any = None, *, cache: bool = False) -> Coverage:
     """Which stretches of street each camera sees, for both walking directions.
 
     Pairs whose walkers never face the camera within 60 degrees (walking away) are dropped.
@@ -339,8 +413,12 @@ def coverage(city: City, cams: Cameras, excluded: Any = None, *,
         table = _coverage(city, cams, excluded)
         return {f: getattr(table, f) for f in _COVERAGE_FIELDS}
 
-    got = sim_cache.memo(_coverage_entry(city, cams, excluded), _COVERAGE_FIELDS, computed,
-                         lambda got: got["ptr"].shape == (2 * city.n_edges + 1,))
+    got = sim_cache.memo(
+        _coverage_entry(city, cams, excluded),
+        _COVERAGE_FIELDS,
+        computed,
+        lambda got: got["ptr"].shape == (2 * city.n_edges + 1,),
+    )
     return Coverage(**got)
 
 
@@ -350,12 +428,20 @@ COVERAGE_VERSION = 1  # bump when what coverage() computes changes
 
 def _coverage_entry(city: City, cams: Cameras, excluded: Any) -> Path:
     return sim_cache.route_entry(
-        "coverage", f"v{COVERAGE_VERSION}:numpy{np.__version__}:shapely{shapely.__version__}:"
+        "coverage",
+        f"v{COVERAGE_VERSION}:numpy{np.__version__}:shapely{shapely.__version__}:"
         f"geos{shapely.geos_version_string}",
         shapely.get_coordinates(city.edge_geometry),
-        shapely.get_num_coordinates(city.edge_geometry), city.edge_length_m, cams.x_m,
-        cams.y_m, cams.heading_deg, cams.fov_deg, cams.range_m, cams.kind,
-        b"" if excluded is None else shapely.to_wkb(excluded))
+        shapely.get_num_coordinates(city.edge_geometry),
+        city.edge_length_m,
+        cams.x_m,
+        cams.y_m,
+        cams.heading_deg,
+        cams.fov_deg,
+        cams.range_m,
+        cams.kind,
+        b"" if excluded is None else shapely.to_wkb(excluded),
+    )
 
 
 def _coverage(city: City, cams: Cameras, excluded: Any) -> Coverage:
@@ -395,8 +481,10 @@ def _coverage(city: City, cams: Cameras, excluded: Any) -> Coverage:
     # Directed rows: 2e (u->v) and 2e+1 (v->u: the stretch is walked the other way).
     de = np.concatenate([2 * edge_idx, 2 * edge_idx + 1])
     cam = np.concatenate([cam_idx, cam_idx]).astype(np.int32)
-    cols = [np.concatenate(c) for c in ((f0, 1 - f1), (f1, 1 - f0), (x0, x1), (y0, y1),
-                                        (x1, x0), (y1, y0))]
+    cols = [
+        np.concatenate(c)
+        for c in ((f0, 1 - f1), (f1, 1 - f0), (x0, x1), (y0, y1), (x1, x0), (y1, y0))
+    ]
     table = Coverage(np.zeros(0, np.int64), cam, *cols)
     # A straight stretch faces the camera best at one of its ends.
     ends = np.arange(de.size)

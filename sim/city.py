@@ -30,14 +30,26 @@ if TYPE_CHECKING:
 
 # Scenario key (city.places.<key>) for each place type.
 _PLACE_KEYS = {
-    "workplace": "workplaces", "shop": "shops", "transit_hub": "transit_hubs", "plaza": "plazas",
-    "place_of_worship": "places_of_worship", "school": "schools", "hospital": "hospitals",
-    "airport": "airports", "prison": "prisons",
+    "workplace": "workplaces",
+    "shop": "shops",
+    "transit_hub": "transit_hubs",
+    "plaza": "plazas",
+    "place_of_worship": "places_of_worship",
+    "school": "schools",
+    "hospital": "hospitals",
+    "airport": "airports",
+    "prison": "prisons",
 }
 _LABELS = {
-    "workplace": "Workplace", "shop": "Shop", "transit_hub": "Station", "plaza": "Plaza",
-    "place_of_worship": "Place of worship", "school": "School", "hospital": "Hospital",
-    "airport": "Airport", "prison": "Prison",
+    "workplace": "Workplace",
+    "shop": "Shop",
+    "transit_hub": "Station",
+    "plaza": "Plaza",
+    "place_of_worship": "Place of worship",
+    "school": "School",
+    "hospital": "Hospital",
+    "airport": "Airport",
+    "prison": "Prison",
 }
 
 IntArray = npt.NDArray[np.int32]
@@ -123,16 +135,20 @@ class City:
         """One shapely LineString per edge, in metres (from u to v)."""
         if self.shapes is not None:
             return self.shapes
-        coords = np.stack([
-            np.stack([self.node_x_m[self.edge_u], self.node_y_m[self.edge_u]], axis=1),
-            np.stack([self.node_x_m[self.edge_v], self.node_y_m[self.edge_v]], axis=1),
-        ], axis=1)
+        coords = np.stack(
+            [
+                np.stack([self.node_x_m[self.edge_u], self.node_y_m[self.edge_u]], axis=1),
+                np.stack([self.node_x_m[self.edge_v], self.node_y_m[self.edge_v]], axis=1),
+            ],
+            axis=1,
+        )
         return shapely.linestrings(coords)
 
     @cached_property
     def node_degree(self) -> npt.NDArray[np.int32]:
-        return np.bincount(np.concatenate([self.edge_u, self.edge_v]),
-                           minlength=self.n_nodes).astype(np.int32)
+        return np.bincount(
+            np.concatenate([self.edge_u, self.edge_v]), minlength=self.n_nodes
+        ).astype(np.int32)
 
     def places_of(self, place_type: str) -> IntArray:
         """Nodes of the places of one type."""
@@ -149,18 +165,29 @@ class City:
 
         g = nx.Graph()
         for i in range(self.n_nodes):
-            g.add_node(i, x_m=float(self.node_x_m[i]), y_m=float(self.node_y_m[i]),
-                       district=self.district_names[self.node_district[i]])
+            g.add_node(
+                i,
+                x_m=float(self.node_x_m[i]),
+                y_m=float(self.node_y_m[i]),
+                district=self.district_names[self.node_district[i]],
+            )
         geoms = self.edge_geometry
         for e in range(self.n_edges):
-            g.add_edge(int(self.edge_u[e]), int(self.edge_v[e]),
-                       length_m=float(self.edge_length_m[e]), geometry=geoms[e])
+            g.add_edge(
+                int(self.edge_u[e]),
+                int(self.edge_v[e]),
+                length_m=float(self.edge_length_m[e]),
+                geometry=geoms[e],
+            )
         return g
 
 
 # ---------------------------------------------------------------- generators
-declare("city.places.*", "where the places of each type lie: a priority per crossing, keyed "
-                         "by crossing (city seed, not the run seed)")
+declare(
+    "city.places.*",
+    "where the places of each type lie: a priority per crossing, keyed "
+    "by crossing (city seed, not the run seed)",
+)
 
 
 def city_seed(spec: GridCity | RadialCity | OsmCity) -> int:
@@ -195,8 +222,9 @@ def build_city(spec: GridCity | RadialCity | OsmCity) -> City:
     return city
 
 
-def _edges(u: list[int] | IntArray, v: list[int] | IntArray,
-           x: FloatArray, y: FloatArray) -> tuple[IntArray, IntArray, FloatArray]:
+def _edges(
+    u: list[int] | IntArray, v: list[int] | IntArray, x: FloatArray, y: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
     a = np.asarray(u, np.int64)
     b = np.asarray(v, np.int64)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -234,8 +262,16 @@ def _grid(spec: GridCity) -> City:
     return City("grid", x, y, eu, ev, length, district, names, centre)
 
 
-_COMPASS8 = ["East", "North-East", "North", "North-West", "West", "South-West", "South",
-             "South-East"]
+_COMPASS8 = [
+    "East",
+    "North-East",
+    "North",
+    "North-West",
+    "West",
+    "South-West",
+    "South",
+    "South-East",
+]
 
 
 def _radial(spec: RadialCity) -> City:
@@ -252,8 +288,9 @@ def _radial(spec: RadialCity) -> City:
         r = k * spec.ring_spacing_m
         # Nodes per ring: spokes x 2^j, j never decreasing, so every crossing on ring k has a
         # partner at the same angle on ring k+1 (local streets continue outward).
-        want = max(0, int(np.round(np.log2(max(2 * np.pi * r / (spec.block_m * spec.spokes),
-                                                 1.0)))))
+        want = max(
+            0, int(np.round(np.log2(max(2 * np.pi * r / (spec.block_m * spec.spokes), 1.0))))
+        )
         doubling = max(doubling, want)
         n = spec.spokes * 2**doubling
         theta = 2 * np.pi * np.arange(n) / n
@@ -294,8 +331,9 @@ def _radial(spec: RadialCity) -> City:
 TaggedPlaces = dict[str, tuple[IntArray, list[str]]]
 
 
-def _place(city: City, places: Places, streams: Streams,
-           tagged: TaggedPlaces | None = None) -> None:
+def _place(
+    city: City, places: Places, streams: Streams, tagged: TaggedPlaces | None = None
+) -> None:
     """Put typed places on nodes; the centre node is always the central plaza.
 
     Each type ranks the crossings by a keyed priority (weighted sampling without replacement,
@@ -329,9 +367,11 @@ def _place(city: City, places: Places, streams: Streams,
     for t_index, t in enumerate(PLACE_TYPES):
         count = int(getattr(places, _PLACE_KEYS[t]))
         if count > n:
-            problems.append(f"city.places.{_PLACE_KEYS[t]}: {count:,} places of this type but "
-                            f"the city has only {n:,} crossings to put them on; expected at most "
-                            f"{n:,}")
+            problems.append(
+                f"city.places.{_PLACE_KEYS[t]}: {count:,} places of this type but "
+                f"the city has only {n:,} crossings to put them on; expected at most "
+                f"{n:,}"
+            )
             continue
         w = weights[t].astype(np.float64)
         rank = _ranked(streams.key(f"city.places.{t}"), w)
@@ -339,17 +379,20 @@ def _place(city: City, places: Places, streams: Streams,
             have, have_names = tagged[t]
             if t == "plaza":  # the central plaza first
                 keep = have != city.centre_node
-                centre_name = [nm for nd, nm in zip(have, have_names, strict=True)
-                               if nd == city.centre_node]
+                centre_name = [
+                    nm for nd, nm in zip(have, have_names, strict=True) if nd == city.centre_node
+                ]
                 have = np.concatenate([[city.centre_node], have[keep]]).astype(np.int32)
-                have_names = [centre_name[0] if centre_name else "Central Square",
-                              *(nm for nm, k in zip(have_names, keep, strict=True) if k)]
+                have_names = [
+                    centre_name[0] if centre_name else "Central Square",
+                    *(nm for nm, k in zip(have_names, keep, strict=True) if k),
+                ]
             free = rank[~np.isin(rank, have)]
-            extra = free[:max(0, min(count - have.size, int(np.count_nonzero(w[free]))))]
+            extra = free[: max(0, min(count - have.size, int(np.count_nonzero(w[free]))))]
             chosen = np.concatenate([have, extra]).astype(np.int32)
             given = list(have_names)
         elif t == "plaza":
-            others = rank[rank != city.centre_node][:count - 1]
+            others = rank[rank != city.centre_node][: count - 1]
             chosen = np.concatenate([[city.centre_node], others]).astype(np.int32)
             given = ["Central Plaza"]
         else:
@@ -359,8 +402,9 @@ def _place(city: City, places: Places, streams: Streams,
         types.append(np.full(chosen.size, t_index, np.int8))
         for i, node in enumerate(chosen):
             district = city.district_names[city.node_district[node]]
-            names.append(given[i] if i < len(given) and given[i] else
-                         f"{_LABELS[t]} {i + 1} ({district})")
+            names.append(
+                given[i] if i < len(given) and given[i] else f"{_LABELS[t]} {i + 1} ({district})"
+            )
     if problems:
         raise ScenarioError(problems)
     city.place_node = np.concatenate(nodes).astype(np.int32)

@@ -70,39 +70,66 @@ _SKIN = {"white": "lighter", "asian": "lighter", "black": "darker", "amerindian"
 
 def gender_shades(vendor: str) -> Classifier:
     lm, lf, dm, df = _GENDER_SHADES[vendor]
-    err = {("lighter", "male"): lm, ("lighter", "female"): lf,
-           ("darker", "male"): dm, ("darker", "female"): df}
+    err = {
+        ("lighter", "male"): lm,
+        ("lighter", "female"): lf,
+        ("darker", "male"): dm,
+        ("darker", "female"): df,
+    }
     rows = []
     for g in NIST_GROUPS:
         e = err[(_SKIN[_race(g)], _sex(g))]
         rows.append((1 - e, e) if _sex(g) == "male" else (e, 1 - e))
     return Classifier(
-        name=f"gender_shades_{vendor}", attribute="sex", groups=NIST_GROUPS,
-        labels=("male", "female"), confusion=tuple(rows),
+        name=f"gender_shades_{vendor}",
+        attribute="sex",
+        groups=NIST_GROUPS,
+        labels=("male", "female"),
+        confusion=tuple(rows),
         truth=tuple(_sex(g) for g in NIST_GROUPS),
-        caveats=("Gender Shades measured 2017 commercial APIs on parliamentarians' portraits; "
-                 "errors on live video are likely higher.",
-                 "Asian faces are taken as 'lighter' and American Indian faces as 'darker' "
-                 "(assumption: the paper reports by skin type, not race)."),
-        sources=("Buolamwini & Gebru (2018), Gender Shades, Proceedings of Machine Learning "
-                 "Research 81:77-91",))
+        caveats=(
+            "Gender Shades measured 2017 commercial APIs on parliamentarians' portraits; "
+            "errors on live video are likely higher.",
+            "Asian faces are taken as 'lighter' and American Indian faces as 'darker' "
+            "(assumption: the paper reports by skin type, not race).",
+        ),
+        sources=(
+            "Buolamwini & Gebru (2018), Gender Shades, Proceedings of Machine Learning "
+            "Research 81:77-91",
+        ),
+    )
 
 
-def ethnicity(accuracy: float | Mapping[str, float], *, name: str = "ethnicity",
-              groups: Sequence[str] = NIST_GROUPS) -> Classifier:
+def ethnicity(
+    accuracy: float | Mapping[str, float],
+    *,
+    name: str = "ethnicity",
+    groups: Sequence[str] = NIST_GROUPS,
+) -> Classifier:
     """A configurable ethnicity classifier: right with ``accuracy`` (overall or per group),
     wrong labels spread evenly over the other ethnicities."""
     races = tuple(dict.fromkeys(_race(g) for g in groups))
     rows = []
     for g in groups:
-        a = accuracy.get(g, accuracy.get(_race(g), 1.0)) if isinstance(accuracy, Mapping) \
+        a = (
+            accuracy.get(g, accuracy.get(_race(g), 1.0))
+            if isinstance(accuracy, Mapping)
             else float(accuracy)
+        )
         wrong = (1.0 - a) / max(len(races) - 1, 1)
         rows.append(tuple(a if r == _race(g) else wrong for r in races))
-    return Classifier(name=name, attribute="ethnicity", groups=tuple(groups), labels=races,
-                      confusion=tuple(rows), truth=tuple(_race(g) for g in groups),
-                      caveats=("A configurable classifier: its accuracy is the scenario "
-                               "author's assumption, not a measurement.",))
+    return Classifier(
+        name=name,
+        attribute="ethnicity",
+        groups=tuple(groups),
+        labels=races,
+        confusion=tuple(rows),
+        truth=tuple(_race(g) for g in groups),
+        caveats=(
+            "A configurable classifier: its accuracy is the scenario "
+            "author's assumption, not a measurement.",
+        ),
+    )
 
 
 CLASSIFIERS: dict[str, Classifier] = {
@@ -113,8 +140,13 @@ CLASSIFIERS: dict[str, Classifier] = {
 }
 
 
-def classifier_for(model: str, model_groups: Sequence[str], *, accuracy: float = 0.9,
-                   accuracy_by_group: Mapping[str, float] | None = None) -> Classifier:
+def classifier_for(
+    model: str,
+    model_groups: Sequence[str],
+    *,
+    accuracy: float = 0.9,
+    accuracy_by_group: Mapping[str, float] | None = None,
+) -> Classifier:
     """The classifier a scenario asks for, over the face-match model's groups."""
     if model == "ethnicity":
         given = dict(accuracy_by_group or {})

@@ -23,8 +23,7 @@ _MEANING = {
     "passage_position": "where in the view the frame is grabbed (trip, camera)",
     # Patrols: a walker meeting a body-cam officer or a patrol car.
     "patrol_stop": "an officer stops a walker they meet (trip, device)",
-    "patrol_suspicion": "a stop counts as on suspicion, for scan = 'suspicion_only' "
-                        "(trip, device)",
+    "patrol_suspicion": "a stop counts as on suspicion, for scan = 'suspicion_only' (trip, device)",
     "capture_carcam": "a patrol car's camera catches a walker's face (trip, device)",
     # Gatherings: people standing in a crowd that a camera watches.
     "capture_crowd": "a camera watching a gathering catches a participant (trip, camera)",
@@ -41,12 +40,12 @@ _MEANING = {
     "claim_entry": "which entry of that group it names (trip, camera)",
     "score": "the similarity score the system sees (trip, camera)",
     "lookalike_order": "how closely a person resembles the list's faces: which of the "
-                       "look-alike model's virtual people they are (person)",
+    "look-alike model's virtual people they are (person)",
     "lookalike_pick": "which entries of that group those look-alikes are (person, group, k)",
     # What the system does with captures.
     "link": "a retained capture is found by a later search for its owner (trip, camera)",
     "false_link": "a retained capture is falsely found by a later search for somebody else "
-                  "(trip, camera)",
+    "(trip, camera)",
     "false_link_group": "the group of the person it is falsely linked to (trip, camera)",
     "false_link_person": "which person of that group (trip, camera)",
     "label": "the demographic classifier's label of a face (trip, camera)",
@@ -92,15 +91,28 @@ class Coins:
 
     def match(self) -> dict[str, np.uint64]:
         """The keys :class:`sim.matching.Matcher` draws with."""
-        return {k: getattr(self, k) for k in ("hit", "false", "claim_group", "claim_entry",
-                                              "score", "lookalike_order", "lookalike_pick")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "hit",
+                "false",
+                "claim_group",
+                "claim_entry",
+                "score",
+                "lookalike_order",
+                "lookalike_pick",
+            )
+        }
 
     def false_links(self) -> dict[str, np.uint64]:
         """The keys of the retrospective search's false links, for
         :meth:`sim.matching.Matcher.false_matches` (a matcher whose 'list' is every resident:
         whether a kept face falsely matches somebody, whose group and which person)."""
-        return {"false": self.false_link, "claim_group": self.false_link_group,
-                "claim_entry": self.false_link_person}
+        return {
+            "false": self.false_link,
+            "claim_group": self.false_link_group,
+            "claim_entry": self.false_link_person,
+        }
 
 
 assert set(_MEANING) == {f.name for f in dataclasses.fields(Coins)}, "one meaning per coin"

@@ -72,33 +72,46 @@ class Engine:
         # Each device searches its list at its deployment's threshold (one it cannot go below
         # is the regulator's).
         devices = world.cameras
-        thresholds = np.array([s.threshold_of(i) for i in range(len(s.deployment))]
-                              if devices.n else [], np.float64)
-        self.cam_threshold = (thresholds[devices.deployment] if devices.n
-                              else np.zeros(0, np.float64))
+        thresholds = np.array(
+            [s.threshold_of(i) for i in range(len(s.deployment))] if devices.n else [], np.float64
+        )
+        self.cam_threshold = (
+            thresholds[devices.deployment] if devices.n else np.zeros(0, np.float64)
+        )
         self.camera_key = world.cameras.stable_key(world.city.n_nodes)
-        self.sensors = build_sensors(Context(world, world.coins, self.camera_key,
-                                             self.cam_threshold, self.duration_s))
+        self.sensors = build_sensors(
+            Context(world, world.coins, self.camera_key, self.cam_threshold, self.duration_s)
+        )
         # Truth's last step (what the instruments return of each capture), and the system
         # that acts on it without knowing whose faces they are.
         self.observer = Observer(world, self.camera_key, self.cam_threshold)
         self.system = SystemView(
-            s, devices.x_m, devices.y_m, devices.watchlist,
+            s,
+            devices.x_m,
+            devices.y_m,
+            devices.watchlist,
             [wl.person_id for wl in world.watchlists.values()],
-            world.classifier.labels if world.classifier is not None else None)
+            world.classifier.labels if world.classifier is not None else None,
+        )
         self._routed = [x for x in self.sensors if x.routed]
         n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
-        self._window_ends = np.array([min((k + 1) * self.batch_s, self.duration_s)
-                                      for k in range(n_windows)], np.float64)
+        self._window_ends = np.array(
+            [min((k + 1) * self.batch_s, self.duration_s) for k in range(n_windows)], np.float64
+        )
         # Captures, released in time order (then trip, camera).
-        self._pending = Held(self._window_ends, "t",
-                              sort=lambda c: time_order(c["t"], c["trip"], c["camera"]))
+        self._pending = Held(
+            self._window_ends, "t", sort=lambda c: time_order(c["t"], c["trip"], c["camera"])
+        )
         self._later_next = 0  # the window whose release of held rows comes next
         self._routed_to = 0  # trips before this one have their routes expanded
         self._trip_rows = (0, 0)  # the trips in _trip_batch (rows a to b)
         self._trip_batch: pa.RecordBatch | None = None
         self._rows: dict[str, list[tuple[Any, ...]]] = {
-            "alerts": [], "reviews": [], "review_queue": [], "stops": []}
+            "alerts": [],
+            "reviews": [],
+            "review_queue": [],
+            "stops": [],
+        }
         self._in_custody: set[tuple[int, int]] = set()  # (list, entry) arrested
         self._being_handled: set[tuple[int, int]] = set()  # an officer is on the way
         self.reviewers: simpy.Resource | None = None
@@ -182,12 +195,19 @@ class Engine:
             t = self.w.trips
             stop = self._chunk_stop(a, b)
             sl = slice(a, stop)
-            self._trip_batch = batch("trips", {
-                "trip_id": np.arange(a, stop), "person_id": t.person_id[sl],
-                "depart_s": t.depart_s[sl], "arrive_s": t.arrive_s[sl],
-                "origin_node": t.origin_node[sl], "dest_node": t.dest_node[sl],
-                "purpose": t.purpose[sl], "length_m": t.length_m[sl],
-            })
+            self._trip_batch = batch(
+                "trips",
+                {
+                    "trip_id": np.arange(a, stop),
+                    "person_id": t.person_id[sl],
+                    "depart_s": t.depart_s[sl],
+                    "arrive_s": t.arrive_s[sl],
+                    "origin_node": t.origin_node[sl],
+                    "dest_node": t.dest_node[sl],
+                    "purpose": t.purpose[sl],
+                    "length_m": t.length_m[sl],
+                },
+            )
             self._trip_rows = (a, stop)
         assert self._trip_batch is not None
         self.outbox.append(("trips", self._trip_batch.slice(a - self._trip_rows[0], b - a)))
@@ -199,8 +219,9 @@ class Engine:
         ends = self._window_ends
         limit = min(max(b, a + _ROUTE_CHUNK), trips.n)
         if limit > b:  # extend to the end of the window of the limit's trip
-            last = min(int(np.searchsorted(ends, trips.depart_s[limit - 1], side="right")),
-                       ends.size - 1)
+            last = min(
+                int(np.searchsorted(ends, trips.depart_s[limit - 1], side="right")), ends.size - 1
+            )
             b = max(b, int(np.searchsorted(trips.depart_s, ends[last], side="left")))
         return b
 
@@ -241,8 +262,11 @@ class Engine:
             n = int(order.size)
             # Numbered in release order, unless the rows carry their own ids (assembly alarms
             # and their members share the detector's alarm numbers).
-            ids = (out[id_col][order].astype(np.int64) if id_col in out
-                   else np.arange(start, start + n, dtype=np.int64))
+            ids = (
+                out[id_col][order].astype(np.int64)
+                if id_col in out
+                else np.arange(start, start + n, dtype=np.int64)
+            )
             cols: dict[str, object] = {id_col: pa.array(ids)}
             for f in list(schema)[1:]:
                 v = out[f.name][order]
@@ -261,13 +285,26 @@ class Engine:
         n = cap["t"].size
         ids = np.arange(self.n_captures, self.n_captures + n, dtype=np.int64)
         self.n_captures += n
-        self.outbox.append(("captures", batch("captures", {
-            "capture_id": ids, "t_s": cap["t"], "camera_id": cap["camera"],
-            "person_id": cap["person"], "trip_id": cap["trip"], "quality": cap["quality"],
-            "distance_m": cap["distance"], "x_m": cap["x"], "y_m": cap["y"],
-        })))
-        seen = self.system.release(ids, {k: v for k, v in cap.items()
-                                         if k not in TRUTH_COLUMNS})
+        self.outbox.append(
+            (
+                "captures",
+                batch(
+                    "captures",
+                    {
+                        "capture_id": ids,
+                        "t_s": cap["t"],
+                        "camera_id": cap["camera"],
+                        "person_id": cap["person"],
+                        "trip_id": cap["trip"],
+                        "quality": cap["quality"],
+                        "distance_m": cap["distance"],
+                        "x_m": cap["x"],
+                        "y_m": cap["y"],
+                    },
+                ),
+            )
+        )
+        seen = self.system.release(ids, {k: v for k, v in cap.items() if k not in TRUTH_COLUMNS})
         self.outbox.extend(seen.batches)
         for table, rows in seen.held:
             self._queue(table, rows)
@@ -275,14 +312,16 @@ class Engine:
         for alert in seen.alerts:  # the person stopped, if it comes to that: truth
             env.process(self._alert(env, alert, int(person[alert.row])))
 
-    def _alert(self, env: simpy.Environment, a: Alert,
-               person: int) -> Generator[simpy.Event, None, None]:
+    def _alert(
+        self, env: simpy.Environment, a: Alert, person: int
+    ) -> Generator[simpy.Event, None, None]:
         """An alert's life: raised, reviewed (queue), acted on (an officer travels and stops)."""
         yield env.timeout(a.t - env.now)
         alert_id = self.n_alerts
         self.n_alerts += 1
-        self._rows["alerts"].append((alert_id, a.t, a.capture, a.camera,
-                                     self._list_names[a.watchlist], a.entry, a.score))
+        self._rows["alerts"].append(
+            (alert_id, a.t, a.capture, a.camera, self._list_names[a.watchlist], a.entry, a.score)
+        )
         gov = self.w.scenario.governance
         act = True
         if self.w.reviewer is not None:
@@ -291,8 +330,9 @@ class Engine:
             waiting = len(self.reviewers.queue)
             if waiting >= rv.max_queue and rv.overflow != "wait":
                 act = rv.overflow == "auto_act"
-                self._rows["reviews"].append((alert_id, env.now, 0.0,
-                                              AUTO_ACTED if act else DROPPED))
+                self._rows["reviews"].append(
+                    (alert_id, env.now, 0.0, AUTO_ACTED if act else DROPPED)
+                )
             else:
                 arrived = env.now
                 with self.reviewers.request() as req:
@@ -301,9 +341,14 @@ class Engine:
                     self._queue_changed(env)
                     yield env.timeout(rv.review_time_s)
                 act = a.confirms
-                self._rows["reviews"].append((alert_id, env.now, env.now - arrived -
-                                              rv.review_time_s,
-                                              CONFIRMED if act else REJECTED))
+                self._rows["reviews"].append(
+                    (
+                        alert_id,
+                        env.now,
+                        env.now - arrived - rv.review_time_s,
+                        CONFIRMED if act else REJECTED,
+                    )
+                )
         if not act or gov.alert_action == "log":
             return
         # One intervention per identity at a time, and none once that identity is in custody.
@@ -319,10 +364,10 @@ class Engine:
             if env.now - a.t > gov.intercept_window_s:
                 outcome, busy = MISSED, 0.0
             else:
-                outcome, busy = ((ARREST if a.finds_listed else WRONGFUL_STOP),
-                                 gov.stop_duration_s)
-            self._rows["stops"].append((self.n_stops, alert_id, env.now, person, outcome,
-                                        busy, env.now - a.t))
+                outcome, busy = ((ARREST if a.finds_listed else WRONGFUL_STOP), gov.stop_duration_s)
+            self._rows["stops"].append(
+                (self.n_stops, alert_id, env.now, person, outcome, busy, env.now - a.t)
+            )
             self.n_stops += 1
             if outcome == ARREST:
                 self._in_custody.add(who)

@@ -49,9 +49,9 @@ def shown(value: object, limit: int = 80) -> str:
         return f"a {type(value).__name__} too large to show"
     if len(text) <= limit:
         return text
-    return f"{text[:limit - 20]}... ({len(text):,} characters)"
+    return f"{text[: limit - 20]}... ({len(text):,} characters)"
 
 
 def short(text: str, limit: int = 160) -> str:
     """A text (a file name, say) for an error message, shortened like :func:`shown`."""
-    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text):,} characters)"
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} characters)"

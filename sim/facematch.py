@@ -56,8 +56,14 @@ from sim.schema import AGE_BANDS as AGE_BANDS
 Array = npt.NDArray[np.float64]
 
 NIST_GROUPS: tuple[str, ...] = (
-    "white_male", "white_female", "black_male", "black_female",
-    "asian_male", "asian_female", "amerindian_male", "amerindian_female",
+    "white_male",
+    "white_female",
+    "black_male",
+    "black_female",
+    "asian_male",
+    "asian_female",
+    "amerindian_male",
+    "amerindian_female",
 )
 SEXES: tuple[str, ...] = ("male", "female")
 RACES: tuple[str, ...] = ("white", "black", "asian", "amerindian")
@@ -189,8 +195,7 @@ class ScoreModel:
         sex, race = (np.asarray(x) for x in demo)
         st = self.structure
         assert st is not None
-        units = (st.sex * (sex[:, None] != sex[None, :])
-                 + st.race * (race[:, None] != race[None, :]))
+        units = st.sex * (sex[:, None] != sex[None, :]) + st.race * (race[:, None] != race[None, :])
         out = np.empty((3, k, k))
         for a in range(3):
             across = st.age if a != ADULT else 0.0
@@ -233,8 +238,9 @@ class ScoreModel:
         """Chance that a listed person of each group is found (their genuine score passes)."""
         return 1.0 - self.fnmr(threshold, quality)
 
-    def p_hit(self, threshold: npt.ArrayLike, group: npt.ArrayLike,
-              quality: npt.ArrayLike) -> Array:
+    def p_hit(
+        self, threshold: npt.ArrayLike, group: npt.ArrayLike, quality: npt.ArrayLike
+    ) -> Array:
         """TPIR of many captures at once (vectorised over captures, and over thresholds)."""
         g = np.asarray(group, np.int64)
         q = np.asarray(quality, np.float64)
@@ -242,16 +248,22 @@ class ScoreModel:
         return np.asarray(_sf((_logit(threshold) - mu) / np.asarray(self.gen_sd)[g]), np.float64)
 
     # ---------------------------------------------------------------- scores of alerts
-    def genuine_score_above(self, threshold: float, group: npt.ArrayLike,
-                            quality: npt.ArrayLike, u: npt.ArrayLike) -> Array:
+    def genuine_score_above(
+        self, threshold: float, group: npt.ArrayLike, quality: npt.ArrayLike, u: npt.ArrayLike
+    ) -> Array:
         """A genuine score drawn given that it passed the threshold (inverse CDF with ``u``)."""
         g = np.asarray(group, np.int64)
         mu = np.asarray(self.gen_mu)[g] - self.quality_shift * (1.0 - np.asarray(quality))
         return _above(threshold, mu, np.asarray(self.gen_sd)[g], u)
 
-    def impostor_score_above(self, threshold: float, probe: npt.ArrayLike,
-                             enrolled: npt.ArrayLike, u: npt.ArrayLike,
-                             age: npt.ArrayLike = ADULT) -> Array:
+    def impostor_score_above(
+        self,
+        threshold: float,
+        probe: npt.ArrayLike,
+        enrolled: npt.ArrayLike,
+        u: npt.ArrayLike,
+        age: npt.ArrayLike = ADULT,
+    ) -> Array:
         """An impostor score drawn given that it passed the threshold."""
         pmu, psd = self.pair_params_by_age()
         a = np.asarray(age, np.int64)
@@ -259,14 +271,22 @@ class ScoreModel:
         e = np.asarray(enrolled, np.int64)
         return _above(threshold, pmu[a, p, e], psd[a, p, e], u)
 
-    def summary(self, threshold: float, enrolled: npt.ArrayLike | None = None,
-                quality: float = 1.0) -> dict[str, dict[str, float]]:
+    def summary(
+        self, threshold: float, enrolled: npt.ArrayLike | None = None, quality: float = 1.0
+    ) -> dict[str, dict[str, float]]:
         """Per-group FMR, FNMR, FPIR (adult probes) and TPIR (``survsim errors --json``)."""
         n = np.zeros(len(self.groups)) if enrolled is None else np.asarray(enrolled, float)
         fmr, fnmr = self.fmr(threshold), self.fnmr(threshold, quality)
         fpir = self.fpir(threshold, n)
-        return {g: {"fmr": float(fmr[i]), "fnmr": float(fnmr[i]), "fpir": float(fpir[i]),
-                    "tpir": float(1.0 - fnmr[i])} for i, g in enumerate(self.groups)}
+        return {
+            g: {
+                "fmr": float(fmr[i]),
+                "fnmr": float(fnmr[i]),
+                "fpir": float(fpir[i]),
+                "tpir": float(1.0 - fnmr[i]),
+            }
+            for i, g in enumerate(self.groups)
+        }
 
 
 def _above(threshold: float, mu: Array, sd: Array, u: npt.ArrayLike) -> Array:
@@ -280,9 +300,16 @@ def _above(threshold: float, mu: Array, sd: Array, u: npt.ArrayLike) -> Array:
 
 
 # ---------------------------------------------------------------- fitting
-def fit_means(threshold: float, fmr: Sequence[float], fnmr: Sequence[float],
-              imp_sd: Sequence[float], gen_sd: Sequence[float], *, quality: float = 1.0,
-              quality_shift: float = 0.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def fit_means(
+    threshold: float,
+    fmr: Sequence[float],
+    fnmr: Sequence[float],
+    imp_sd: Sequence[float],
+    gen_sd: Sequence[float],
+    *,
+    quality: float = 1.0,
+    quality_shift: float = 0.0,
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Logit means that give exactly the rates ``fmr`` and ``fnmr`` at ``threshold``.
 
     ``quality`` is the capture quality at which ``fnmr`` was measured (1 for portraits); the
@@ -296,30 +323,55 @@ def fit_means(threshold: float, fmr: Sequence[float], fnmr: Sequence[float],
     return tuple(float(x) for x in imp), tuple(float(x) for x in gen)
 
 
-def from_rates(name: str, groups: Sequence[str], threshold: float, fmr: Sequence[float],
-               fnmr: Sequence[float], *, imp_sd: float | Sequence[float] | None = None,
-               gen_sd: float | Sequence[float] | None = None, quality: float = 1.0,
-               cross_shift: float | None = None, quality_shift: float | None = None,
-               structure: Structure | None = None, persistence: float | None = None,
-               description: str = "", caveats: Sequence[str] = (),
-               sources: Sequence[str] = ()) -> ScoreModel:
+def from_rates(
+    name: str,
+    groups: Sequence[str],
+    threshold: float,
+    fmr: Sequence[float],
+    fnmr: Sequence[float],
+    *,
+    imp_sd: float | Sequence[float] | None = None,
+    gen_sd: float | Sequence[float] | None = None,
+    quality: float = 1.0,
+    cross_shift: float | None = None,
+    quality_shift: float | None = None,
+    structure: Structure | None = None,
+    persistence: float | None = None,
+    description: str = "",
+    caveats: Sequence[str] = (),
+    sources: Sequence[str] = (),
+) -> ScoreModel:
     """A model whose groups have the given same-group FMR and FNMR at ``threshold``."""
     k = len(groups)
     isd = _per_group(IMPOSTOR_SD if imp_sd is None else imp_sd, k)
     gsd = _per_group(GENUINE_SD if gen_sd is None else gen_sd, k)
     qs = QUALITY_SHIFT if quality_shift is None else quality_shift
     imp, gen = fit_means(threshold, fmr, fnmr, isd, gsd, quality=quality, quality_shift=qs)
-    return ScoreModel(name=name, groups=tuple(groups), imp_mu=imp, imp_sd=isd, gen_mu=gen,
-                      gen_sd=gsd, cross_shift=CROSS_SHIFT if cross_shift is None else cross_shift,
-                      quality_shift=qs, threshold_ref=threshold, description=description,
-                      caveats=tuple(caveats), sources=tuple(sources),
-                      structure=NIST_STRUCTURE if structure is None else structure,
-                      persistence=LOOKALIKE_PERSISTENCE if persistence is None else persistence)
+    return ScoreModel(
+        name=name,
+        groups=tuple(groups),
+        imp_mu=imp,
+        imp_sd=isd,
+        gen_mu=gen,
+        gen_sd=gsd,
+        cross_shift=CROSS_SHIFT if cross_shift is None else cross_shift,
+        quality_shift=qs,
+        threshold_ref=threshold,
+        description=description,
+        caveats=tuple(caveats),
+        sources=tuple(sources),
+        structure=NIST_STRUCTURE if structure is None else structure,
+        persistence=LOOKALIKE_PERSISTENCE if persistence is None else persistence,
+    )
 
 
-def fit_to_gallery(model: ScoreModel, threshold: float, gallery: npt.ArrayLike,
-                   target_fpir: npt.ArrayLike, probes: npt.ArrayLike | None = None
-                   ) -> ScoreModel:
+def fit_to_gallery(
+    model: ScoreModel,
+    threshold: float,
+    gallery: npt.ArrayLike,
+    target_fpir: npt.ArrayLike,
+    probes: npt.ArrayLike | None = None,
+) -> ScoreModel:
     """The model with its impostor means moved so that one-to-many search of adult probes
     against ``gallery`` (enrolled faces per group) gives ``target_fpir``.
 
@@ -436,8 +488,7 @@ CROSS_SHIFT = 0.1
 #   algorithm's figures; the direction matches NISTIR 8280's summary ("higher error rates for
 #   ... the youngest and oldest", AP 2019-12-19).
 _RACE_UNITS = (shift_units(2.0e-4, 1.0e-3, 2.25e-3) + shift_units(5.0e-4, 2.9e-3, 1.17e-2)) / 2
-NIST_STRUCTURE = Structure(sex=0.42, race=round(_RACE_UNITS, 3), age=0.5,
-                           level=(0.7, 0.0, 0.37))
+NIST_STRUCTURE = Structure(sex=0.42, race=round(_RACE_UNITS, 3), age=0.5, level=(0.7, 0.0, 0.37))
 
 # Persistent look-alikes (sim.lookalikes): the share of an impostor score's variance that belongs
 # to the pair of people rather than to the capture. No published figure pins it (an assumption).
@@ -473,8 +524,9 @@ _UNFLOORED_RATIO: dict[str, float] = {"white_female": 2.9, "black_male": 2.25, "
 _UNFLOORED_AT = 1e-3
 
 
-def censored_floor(fmr: Sequence[float], floor: float = _FLOOR,
-                   unfloored: Mapping[str, float] | None = None) -> tuple[float, ...]:
+def censored_floor(
+    fmr: Sequence[float], floor: float = _FLOOR, unfloored: Mapping[str, float] | None = None
+) -> tuple[float, ...]:
     """NIST groups' FMRs with the floored ones imputed (see the comment above); ``unfloored``:
     the groups' FMR ratios to White men at FMR 1e-3 (default the FRVT 1:1 medians)."""
     f = np.asarray(fmr, np.float64)
@@ -484,16 +536,29 @@ def censored_floor(fmr: Sequence[float], floor: float = _FLOOR,
     known = _UNFLOORED_RATIO if unfloored is None else unfloored
     ratio = np.array([ratio_at(floor, known.get(g, 1.0), _UNFLOORED_AT) for g in NIST_GROUPS])
     top = float(ratio[on_floor].max())
-    return tuple(float(floor * ratio[i] / top) if on_floor[i] else float(f[i])
-                 for i in range(f.size))
+    return tuple(
+        float(floor * ratio[i] / top) if on_floor[i] else float(f[i]) for i in range(f.size)
+    )
 
 
-def _nist(name: str, fmr: Sequence[float], fnmr: Sequence[float], description: str,
-          inputs: Inputs, extra_caveats: Sequence[str] = ()) -> ScoreModel:
+def _nist(
+    name: str,
+    fmr: Sequence[float],
+    fnmr: Sequence[float],
+    description: str,
+    inputs: Inputs,
+    extra_caveats: Sequence[str] = (),
+) -> ScoreModel:
     return from_rates(
-        name, NIST_GROUPS, T_REF, censored_floor(fmr, unfloored=dict(inputs.unfloored_ratio)),
-        fnmr, imp_sd=impostor_sd(inputs.fmr_slope), structure=inputs.structure,
-        persistence=inputs.persistence, description=description,
+        name,
+        NIST_GROUPS,
+        T_REF,
+        censored_floor(fmr, unfloored=dict(inputs.unfloored_ratio)),
+        fnmr,
+        imp_sd=impostor_sd(inputs.fmr_slope),
+        structure=inputs.structure,
+        persistence=inputs.persistence,
+        description=description,
         caveats=(
             "NIST's Annex 15 FMR scale floors at 1e-5; floored values are at most 1e-5, and are "
             "imputed from NIST's unfloored FRVT 1:1 mugshot ratios (White women, Black men; "
@@ -502,11 +567,15 @@ def _nist(name: str, fmr: Sequence[float], fnmr: Sequence[float], description: s
             "threshold; the FMR slope comes from NPL 2023 (NEC), the genuine spread is assumed.",
             "Cross-demographic structure (different sex, race, age band) from NIST's FRVT 1:1 "
             "measurements of other algorithms, applied to this one.",
-            *extra_caveats),
-        sources=("NIST FRVT Part 3: Demographic Effects, NISTIR 8280 (Grother, Ngan, Hanaoka "
-                 "2019), Annex 15",
-                 "NIST FRVT 1:1 report cards (usnistgov/frvt) and per-algorithm mugshot FMR "
-                 "matrices (M. Bruveris' transcription, 2020)"))
+            *extra_caveats,
+        ),
+        sources=(
+            "NIST FRVT Part 3: Demographic Effects, NISTIR 8280 (Grother, Ngan, Hanaoka "
+            "2019), Annex 15",
+            "NIST FRVT 1:1 report cards (usnistgov/frvt) and per-algorithm mugshot FMR "
+            "matrices (M. Bruveris' transcription, 2020)",
+        ),
+    )
 
 
 # NISTIR 8280 Annex 15: median over the 88 algorithms with White-male FNMR < 0.02 of each group's
@@ -519,16 +588,26 @@ _NIST_FNMR_MULT = (1.0, 1.31, 0.39, 0.69, 0.94, 2.14, 1.97, 2.89)
 # groups in NIST_GROUPS order (White M, White F, Black M, Black F, Asian M, Asian F, Am.Ind. M,
 # Am.Ind. F).
 _NAMED: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "visionlabs_007": ((1e-5, 1e-5, 1e-5, 6.3e-5, 1e-5, 3.2e-5, 2.0e-4, 5.0e-4),
-                       (.0046, .0033, .0014, .0017, .0036, .0047, .0067, .0080)),
-    "idemia_005": ((1e-5, 1.3e-5, 1.6e-5, 2.0e-4, 1e-5, 6.3e-5, 7.9e-5, 5.0e-4),
-                   (.0089, .0123, .0031, .0068, .0075, .0220, .0229, .0371)),
-    "cognitec_001": ((1e-5, 1.3e-5, 1e-5, 1.0e-4, 1.6e-5, 7.9e-5, 1.3e-4, 5.0e-4),
-                     (.0111, .0145, .0058, .0108, .0128, .0345, .0311, .0514)),
-    "rankone_007": ((1e-5, 1e-5, 1e-5, 3.2e-5, 4.0e-5, 1.3e-4, 1.6e-4, 5.0e-4),
-                    (.0114, .0169, .0048, .0096, .0132, .0347, .0321, .0536)),
-    "yitu_003": ((1e-5, 1.6e-5, 1.3e-5, 3.2e-5, 1.6e-5, 2.5e-5, 3.2e-4, 4.0e-4),
-                 (.0085, .0107, .0029, .0045, .0099, .0304, .0250, .0396)),
+    "visionlabs_007": (
+        (1e-5, 1e-5, 1e-5, 6.3e-5, 1e-5, 3.2e-5, 2.0e-4, 5.0e-4),
+        (0.0046, 0.0033, 0.0014, 0.0017, 0.0036, 0.0047, 0.0067, 0.0080),
+    ),
+    "idemia_005": (
+        (1e-5, 1.3e-5, 1.6e-5, 2.0e-4, 1e-5, 6.3e-5, 7.9e-5, 5.0e-4),
+        (0.0089, 0.0123, 0.0031, 0.0068, 0.0075, 0.0220, 0.0229, 0.0371),
+    ),
+    "cognitec_001": (
+        (1e-5, 1.3e-5, 1e-5, 1.0e-4, 1.6e-5, 7.9e-5, 1.3e-4, 5.0e-4),
+        (0.0111, 0.0145, 0.0058, 0.0108, 0.0128, 0.0345, 0.0311, 0.0514),
+    ),
+    "rankone_007": (
+        (1e-5, 1e-5, 1e-5, 3.2e-5, 4.0e-5, 1.3e-4, 1.6e-4, 5.0e-4),
+        (0.0114, 0.0169, 0.0048, 0.0096, 0.0132, 0.0347, 0.0321, 0.0536),
+    ),
+    "yitu_003": (
+        (1e-5, 1.6e-5, 1.3e-5, 3.2e-5, 1.6e-5, 2.5e-5, 3.2e-4, 4.0e-4),
+        (0.0085, 0.0107, 0.0029, 0.0045, 0.0099, 0.0304, 0.0250, 0.0396),
+    ),
 }
 
 # UK NPL 2023 (Mansfield), NEC NeoFace V4 live facial recognition: at 0.60, FPIR 1 in 6,000 with
@@ -554,8 +633,9 @@ _NPL_WHITE_SHARE = float(_NPL_PROBES[:2].sum())
 _NPL_PRIOR_SD = 1.0  # lognormal prior on the ratio, centred on 1 (no differential): an assumption
 
 
-def minority_ratio_posterior(k: int = 7, n: int = 7, white_share: float = _NPL_WHITE_SHARE,
-                             prior_sd: float = _NPL_PRIOR_SD) -> tuple[Array, Array]:
+def minority_ratio_posterior(
+    k: int = 7, n: int = 7, white_share: float = _NPL_WHITE_SHARE, prior_sd: float = _NPL_PRIOR_SD
+) -> tuple[Array, Array]:
     """Posterior of the minority / White FMR ratio R given that ``k`` of ``n`` false positives
     were of minority subjects, among probes ``white_share`` White: each false positive is
     minority with probability R (1 - w) / (R (1 - w) + w); prior log R ~ N(0, prior_sd).
@@ -563,7 +643,7 @@ def minority_ratio_posterior(k: int = 7, n: int = 7, white_share: float = _NPL_W
     log_r = np.linspace(-6 * prior_sd, 6 * prior_sd + 4, 4001)
     r = np.exp(log_r)
     p = r * (1 - white_share) / (r * (1 - white_share) + white_share)
-    post = np.exp(-0.5 * (log_r / prior_sd) ** 2) * p ** k * (1 - p) ** (n - k)
+    post = np.exp(-0.5 * (log_r / prior_sd) ** 2) * p**k * (1 - p) ** (n - k)
     return r, post / post.sum()
 
 
@@ -609,68 +689,103 @@ class Inputs:
 def _build_presets(inputs: Inputs | None = None) -> dict[str, ScoreModel]:
     inputs = Inputs() if inputs is None else inputs
     wm_fnmr = 0.0103
-    median_fmr = censored_floor([_FLOOR * m for m in inputs.nist_fmr_mult],
-                                unfloored=dict(inputs.unfloored_ratio))
+    median_fmr = censored_floor(
+        [_FLOOR * m for m in inputs.nist_fmr_mult], unfloored=dict(inputs.unfloored_ratio)
+    )
     presets: dict[str, ScoreModel] = {
         "nist_frvt2019_median": _nist(
-            "nist_frvt2019_median", [_FLOOR * m for m in inputs.nist_fmr_mult],
+            "nist_frvt2019_median",
+            [_FLOOR * m for m in inputs.nist_fmr_mult],
             [wm_fnmr * m for m in inputs.nist_fnmr_mult],
             "Median demographic differentials of 88 one-to-one algorithms (NIST FRVT 2019).",
-            inputs),
+            inputs,
+        ),
         "equal_rates": from_rates(
-            "equal_rates", NIST_GROUPS, T_REF, [median_fmr[0]] * 8, [wm_fnmr] * 8,
-            imp_sd=impostor_sd(inputs.fmr_slope), structure=inputs.structure,
+            "equal_rates",
+            NIST_GROUPS,
+            T_REF,
+            [median_fmr[0]] * 8,
+            [wm_fnmr] * 8,
+            imp_sd=impostor_sd(inputs.fmr_slope),
+            structure=inputs.structure,
             persistence=inputs.persistence,
             description="Counterfactual: every group gets the NIST median's White-male rates.",
-            caveats=("Not a real algorithm: a control that separates base-rate effects "
-                     "(who is on the list, who is captured) from demographic differentials; "
-                     "the cross-demographic structure is kept.",),
-            sources=("NISTIR 8280 Annex 15 (White-male reference rates)",)),
+            caveats=(
+                "Not a real algorithm: a control that separates base-rate effects "
+                "(who is on the list, who is captured) from demographic differentials; "
+                "the cross-demographic structure is kept.",
+            ),
+            sources=("NISTIR 8280 Annex 15 (White-male reference rates)",),
+        ),
     }
     for name, (fmr, fnmr) in _NAMED.items():
-        presets[name] = _nist(name, fmr, fnmr,
-                              f"{name.replace('_', '-')} as measured in NISTIR 8280 Annex 15.",
-                              inputs)
+        presets[name] = _nist(
+            name,
+            fmr,
+            fnmr,
+            f"{name.replace('_', '-')} as measured in NISTIR 8280 Annex 15.",
+            inputs,
+        )
     ratio = [1.0 if g.startswith("white") else inputs.npl_ratio for g in NIST_GROUPS]
     npl = from_rates(
-        "uk_lfr_npl2023", NIST_GROUPS, T_REF, [_NPL_FMR * r for r in ratio],
-        [_NPL_FNMR_LIVE] * 8, imp_sd=impostor_sd(inputs.fmr_slope, _NPL_FMR),
-        quality=LIVE_QUALITY_NPL, structure=inputs.structure, persistence=inputs.persistence,
+        "uk_lfr_npl2023",
+        NIST_GROUPS,
+        T_REF,
+        [_NPL_FMR * r for r in ratio],
+        [_NPL_FNMR_LIVE] * 8,
+        imp_sd=impostor_sd(inputs.fmr_slope, _NPL_FMR),
+        quality=LIVE_QUALITY_NPL,
+        structure=inputs.structure,
+        persistence=inputs.persistence,
         description="NEC NeoFace V4 live facial recognition as tested by the UK NPL in 2023.",
-        caveats=(f"All 7 false positives at 0.60 were of ethnic-minority subjects: the minority "
-                 f"/ White FMR ratio is the posterior median {NPL_MINORITY_RATIO:.2g} given "
-                 f"7 of 7 with half the probes White and a lognormal prior on the ratio "
-                 f"(sd {_NPL_PRIOR_SD:g}); NPL found no statistically significant difference, "
-                 f"which 7 events cannot show either way.",
-                 "Fitted so that FPIR is 1 in 6,000 against NPL's balanced 10,000-person "
-                 "gallery for the assumed probe mix; another list make-up gives other rates.",
-                 "TPIR 0.89 was measured on live video; it is taken to hold at capture quality "
-                 "0.8."),
-        sources=("UK NPL 2023 (Mansfield), as reported by The Register 2023-04-06 and "
-                 "ComputerWeekly 2023-04-12",))
+        caveats=(
+            f"All 7 false positives at 0.60 were of ethnic-minority subjects: the minority "
+            f"/ White FMR ratio is the posterior median {NPL_MINORITY_RATIO:.2g} given "
+            f"7 of 7 with half the probes White and a lognormal prior on the ratio "
+            f"(sd {_NPL_PRIOR_SD:g}); NPL found no statistically significant difference, "
+            f"which 7 events cannot show either way.",
+            "Fitted so that FPIR is 1 in 6,000 against NPL's balanced 10,000-person "
+            "gallery for the assumed probe mix; another list make-up gives other rates.",
+            "TPIR 0.89 was measured on live video; it is taken to hold at capture quality 0.8.",
+        ),
+        sources=(
+            "UK NPL 2023 (Mansfield), as reported by The Register 2023-04-06 and "
+            "ComputerWeekly 2023-04-12",
+        ),
+    )
     presets["uk_lfr_npl2023"] = replace(
         fit_to_gallery(npl, T_REF, _NPL_GALLERY, _NPL_FPIR, probes=_NPL_PROBES),
-        gallery=tuple(float(x) for x in _NPL_GALLERY / _NPL_GALLERY.sum()))
+        gallery=tuple(float(x) for x in _NPL_GALLERY / _NPL_GALLERY.sum()),
+    )
     pnd = from_rates(
-        "uk_pnd_retrospective2025", NIST_GROUPS, T_REF,
-        [-np.log1p(-p) / _PND_N for p in _PND_FPIR], [wm_fnmr] * 8,
-        imp_sd=impostor_sd(inputs.fmr_slope), structure=inputs.structure,
+        "uk_pnd_retrospective2025",
+        NIST_GROUPS,
+        T_REF,
+        [-np.log1p(-p) / _PND_N for p in _PND_FPIR],
+        [wm_fnmr] * 8,
+        imp_sd=impostor_sd(inputs.fmr_slope),
+        structure=inputs.structure,
         persistence=inputs.persistence,
         description="Retrospective search of the UK Police National Database (Cognitec, "
-                    "NPL 2025) at its lower setting.",
-        caveats=("Only FPIR was published; FNMR is set to NIST's White-male reference "
-                 "(an assumption).",
-                 "Per-sex figures exist only for Black subjects; American Indian subjects get "
-                 "the Asian figures (assumptions).",
-                 "Fitted so that each group's FPIR is the published one against a 19-million "
-                 "custody gallery made up like England and Wales arrests (an assumption: the "
-                 "PND's make-up is not published)."),
-        sources=("NPL 2025 report as reported by the Guardian (December 2025); UK Parliament "
-                 "written answer HL12797",))
+        "NPL 2025) at its lower setting.",
+        caveats=(
+            "Only FPIR was published; FNMR is set to NIST's White-male reference (an assumption).",
+            "Per-sex figures exist only for Black subjects; American Indian subjects get "
+            "the Asian figures (assumptions).",
+            "Fitted so that each group's FPIR is the published one against a 19-million "
+            "custody gallery made up like England and Wales arrests (an assumption: the "
+            "PND's make-up is not published).",
+        ),
+        sources=(
+            "NPL 2025 report as reported by the Guardian (December 2025); UK Parliament "
+            "written answer HL12797",
+        ),
+    )
     gallery = _pnd_gallery()
     presets["uk_pnd_retrospective2025"] = replace(
         fit_to_gallery(pnd, T_REF, gallery, _PND_FPIR),
-        gallery=tuple(float(x) for x in gallery / gallery.sum()))
+        gallery=tuple(float(x) for x in gallery / gallery.sum()),
+    )
     return presets
 
 

@@ -78,6 +78,7 @@ def _structure(field: str) -> Callable[[Inputs, float], Inputs]:
             changes: dict[str, Any] = {field: v}
             new = replace(st, **changes)
         return replace(inputs, structure=new)
+
     return apply
 
 
@@ -86,6 +87,7 @@ def _unfloored(group: str) -> Callable[[Inputs, float], Inputs]:
         ratios = dict(inputs.unfloored_ratio)
         ratios[group] = v
         return replace(inputs, unfloored_ratio=tuple(ratios.items()))
+
     return apply
 
 
@@ -93,6 +95,7 @@ def _field(name: str) -> Callable[[Inputs, float], Inputs]:
     def apply(inputs: Inputs, v: float) -> Inputs:
         changes: dict[str, Any] = {name: v}
         return replace(inputs, **changes)
+
     return apply
 
 
@@ -103,40 +106,112 @@ def _npl_interval() -> tuple[float, float]:
 _POINT = Inputs()
 _st = _POINT.structure
 ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption("cross_sex_shift", "cross-sex shift (spreads)", 0.25, 0.6, _st.sex,
-               _structure("sex"), "NIST visa report cards, same-sex vs any pairing (an "
-                                  "inference)"),
-    Assumption("cross_race_shift", "cross-race shift (spreads)", 0.57, 0.78, _st.race,
-               _structure("race"), "NIST FRVT 1:1 mugshot matrices: men 0.57, women 0.78"),
-    Assumption("cross_age_shift", "cross-age-band shift (spreads)", 0.3, 0.75, _st.age,
-               _structure("age"), "NIST 3divi_005 age heatmap: 0.39-0.72 across bins"),
-    Assumption("child_level", "children's level (spreads)", 0.45, 1.0, _st.level[0],
-               _structure("child"), "3divi_005: ages 4-16"),
-    Assumption("senior_level", "seniors' level (spreads)", 0.2, 0.45, _st.level[2],
-               _structure("senior"), "3divi_005: ages 64+"),
-    Assumption("white_female_unfloored_ratio", "White women's unfloored ratio", 2.3, 3.3,
-               _UNFLOORED_RATIO["white_female"], _unfloored("white_female"),
-               "FRVT 1:1 mugshot IQR over 240 algorithms"),
-    Assumption("black_male_unfloored_ratio", "Black men's unfloored ratio", 1.9, 3.4,
-               _UNFLOORED_RATIO["black_male"], _unfloored("black_male"),
-               "FRVT 1:1 mugshot IQR over 240 algorithms"),
-    Assumption("asian_male_ratio", "Asian men's ratio to White men", 0.5, 2.0, 1.0,
-               _unfloored("asian_male"), "no figure found: an assumption"),
-    Assumption("fmr_fall_per_step", "FMR fall per +0.02", 3.0, 20.0, FMR_SLOPE,
-               _field("fmr_slope"), "NPL 2023: 7 -> 1 false positives (Poisson counts)"),
-    Assumption("facematch.persistence", "look-alike persistence", 0.3, 0.9,
-               LOOKALIKE_PERSISTENCE, _field("persistence"),
-               "no published figure; 0.82-0.87 measured on studio photographs"),
-    Assumption("npl_minority_ratio", "NPL minority / White ratio", *_npl_interval(),
-               NPL_MINORITY_RATIO, _field("npl_ratio"),
-               f"posterior of 7 of 7 (prior sd {_NPL_PRIOR_SD:g}), 90%"),
+    Assumption(
+        "cross_sex_shift",
+        "cross-sex shift (spreads)",
+        0.25,
+        0.6,
+        _st.sex,
+        _structure("sex"),
+        "NIST visa report cards, same-sex vs any pairing (an inference)",
+    ),
+    Assumption(
+        "cross_race_shift",
+        "cross-race shift (spreads)",
+        0.57,
+        0.78,
+        _st.race,
+        _structure("race"),
+        "NIST FRVT 1:1 mugshot matrices: men 0.57, women 0.78",
+    ),
+    Assumption(
+        "cross_age_shift",
+        "cross-age-band shift (spreads)",
+        0.3,
+        0.75,
+        _st.age,
+        _structure("age"),
+        "NIST 3divi_005 age heatmap: 0.39-0.72 across bins",
+    ),
+    Assumption(
+        "child_level",
+        "children's level (spreads)",
+        0.45,
+        1.0,
+        _st.level[0],
+        _structure("child"),
+        "3divi_005: ages 4-16",
+    ),
+    Assumption(
+        "senior_level",
+        "seniors' level (spreads)",
+        0.2,
+        0.45,
+        _st.level[2],
+        _structure("senior"),
+        "3divi_005: ages 64+",
+    ),
+    Assumption(
+        "white_female_unfloored_ratio",
+        "White women's unfloored ratio",
+        2.3,
+        3.3,
+        _UNFLOORED_RATIO["white_female"],
+        _unfloored("white_female"),
+        "FRVT 1:1 mugshot IQR over 240 algorithms",
+    ),
+    Assumption(
+        "black_male_unfloored_ratio",
+        "Black men's unfloored ratio",
+        1.9,
+        3.4,
+        _UNFLOORED_RATIO["black_male"],
+        _unfloored("black_male"),
+        "FRVT 1:1 mugshot IQR over 240 algorithms",
+    ),
+    Assumption(
+        "asian_male_ratio",
+        "Asian men's ratio to White men",
+        0.5,
+        2.0,
+        1.0,
+        _unfloored("asian_male"),
+        "no figure found: an assumption",
+    ),
+    Assumption(
+        "fmr_fall_per_step",
+        "FMR fall per +0.02",
+        3.0,
+        20.0,
+        FMR_SLOPE,
+        _field("fmr_slope"),
+        "NPL 2023: 7 -> 1 false positives (Poisson counts)",
+    ),
+    Assumption(
+        "facematch.persistence",
+        "look-alike persistence",
+        0.3,
+        0.9,
+        LOOKALIKE_PERSISTENCE,
+        _field("persistence"),
+        "no published figure; 0.82-0.87 measured on studio photographs",
+    ),
+    Assumption(
+        "npl_minority_ratio",
+        "NPL minority / White ratio",
+        *_npl_interval(),
+        NPL_MINORITY_RATIO,
+        _field("npl_ratio"),
+        f"posterior of 7 of 7 (prior sd {_NPL_PRIOR_SD:g}), 90%",
+    ),
 )
 ASSUMPTION_BY_PATH: dict[str, Assumption] = {a.path: a for a in ASSUMPTIONS}
 
 
 @functools.lru_cache(maxsize=64)
-def _presets_assuming(draw: int | None, values: tuple[tuple[str, float], ...]
-                      ) -> dict[str, ScoreModel]:
+def _presets_assuming(
+    draw: int | None, values: tuple[tuple[str, float], ...]
+) -> dict[str, ScoreModel]:
     inputs = Inputs() if draw is None else draw_inputs(draw)
     for path, v in values:
         inputs = ASSUMPTION_BY_PATH[path].apply(inputs, v)
@@ -153,23 +228,35 @@ def _presets_assuming(draw: int | None, values: tuple[tuple[str, float], ...]
 declare("facematch.ensemble", "the inputs of the face-match presets in ensemble draw r")
 
 # Annex 15 interquartile ranges of the groups above the floor (CALIBRATION.md section 1).
-_FMR_IQR = {"black_female": (5.0, 10.0), "asian_female": (3.2, 6.3),
-            "amerindian_male": (10.0, 20.0), "amerindian_female": (40.0, 63.0)}
-_FNMR_IQR = {"white_female": (1.18, 1.39), "black_male": (0.35, 0.43),
-             "black_female": (0.58, 0.80), "asian_male": (0.85, 1.04),
-             "asian_female": (1.81, 2.52), "amerindian_male": (1.72, 2.23),
-             "amerindian_female": (2.50, 3.56)}
+_FMR_IQR = {
+    "black_female": (5.0, 10.0),
+    "asian_female": (3.2, 6.3),
+    "amerindian_male": (10.0, 20.0),
+    "amerindian_female": (40.0, 63.0),
+}
+_FNMR_IQR = {
+    "white_female": (1.18, 1.39),
+    "black_male": (0.35, 0.43),
+    "black_female": (0.58, 0.80),
+    "asian_male": (0.85, 1.04),
+    "asian_female": (1.81, 2.52),
+    "amerindian_male": (1.72, 2.23),
+    "amerindian_female": (2.50, 3.56),
+}
 # FRVT 1:1 mugshot ratios' interquartile ranges over 240 algorithms (Bruveris' transcription);
 # Asian men's ratio (no figure) lognormal around 1 with a spread of 0.35 (a factor of 2 either
 # way at 95%: an assumption).
-_UNFLOORED_IQR = {"white_female": (2.3, 3.3), "black_male": (1.9, 3.4),
-                  "black_female": (8.1, 14.1)}
+_UNFLOORED_IQR = {"white_female": (2.3, 3.3), "black_male": (1.9, 3.4), "black_female": (8.1, 14.1)}
 _ASIAN_MALE_SPREAD = 0.35
 # The structure's and the look-alikes' plausible ranges (ASSUMPTIONS, uniform).
-_STRUCTURE_RANGE = {part: (a.low, a.high) for part, a in zip(
-    ("sex", "race", "age", "child", "senior"), ASSUMPTIONS[:5], strict=True)}
-PERSISTENCE_RANGE = (ASSUMPTION_BY_PATH["facematch.persistence"].low,
-                     ASSUMPTION_BY_PATH["facematch.persistence"].high)
+_STRUCTURE_RANGE = {
+    part: (a.low, a.high)
+    for part, a in zip(("sex", "race", "age", "child", "senior"), ASSUMPTIONS[:5], strict=True)
+}
+PERSISTENCE_RANGE = (
+    ASSUMPTION_BY_PATH["facematch.persistence"].low,
+    ASSUMPTION_BY_PATH["facematch.persistence"].high,
+)
 
 
 def _lognormal(rng: np.random.Generator, median: float, q1: float, q3: float) -> float:
@@ -186,8 +273,7 @@ def draw_inputs(draw: int) -> Inputs:
     fnmr = list(base.nist_fnmr_mult)
     for g, (q1, q3) in _FNMR_IQR.items():
         fnmr[NIST_GROUPS.index(g)] = _lognormal(rng, fnmr[NIST_GROUPS.index(g)], q1, q3)
-    unfloored = {g: _lognormal(rng, _UNFLOORED_RATIO[g], *iqr)
-                 for g, iqr in _UNFLOORED_IQR.items()}
+    unfloored = {g: _lognormal(rng, _UNFLOORED_RATIO[g], *iqr) for g, iqr in _UNFLOORED_IQR.items()}
     unfloored["asian_male"] = float(np.exp(_ASIAN_MALE_SPREAD * rng.standard_normal()))
     st = {k: float(rng.uniform(*r)) for k, r in _STRUCTURE_RANGE.items()}
     # FMR's fall per +0.02: the ratio of the two Poisson rates behind NPL's 7 and 1 false
@@ -195,19 +281,23 @@ def draw_inputs(draw: int) -> Inputs:
     slope = float(np.clip(rng.gamma(7.5) / rng.gamma(1.5), 2.0, 30.0))
     r_grid, post = minority_ratio_posterior()
     npl = float(np.interp(rng.random(), np.cumsum(post), r_grid))
-    return Inputs(nist_fmr_mult=tuple(fmr), nist_fnmr_mult=tuple(fnmr),
-                  unfloored_ratio=tuple(unfloored.items()),
-                  structure=Structure(sex=st["sex"], race=st["race"], age=st["age"],
-                                      level=(st["child"], 0.0, st["senior"])),
-                  fmr_slope=slope, npl_ratio=npl,
-                  persistence=float(rng.uniform(*PERSISTENCE_RANGE)))
+    return Inputs(
+        nist_fmr_mult=tuple(fmr),
+        nist_fnmr_mult=tuple(fnmr),
+        unfloored_ratio=tuple(unfloored.items()),
+        structure=Structure(
+            sex=st["sex"], race=st["race"], age=st["age"], level=(st["child"], 0.0, st["senior"])
+        ),
+        fmr_slope=slope,
+        npl_ratio=npl,
+        persistence=float(rng.uniform(*PERSISTENCE_RANGE)),
+    )
 
 
 @functools.lru_cache(maxsize=32)
 def ensemble_models(draw: int) -> dict[str, ScoreModel]:
     """Every preset as built from draw ``draw`` of the ensemble."""
     return _build_presets(draw_inputs(draw))
-
 
 
 # ---------------------------------------------------------------- user-defined models
@@ -223,10 +313,16 @@ class GroupParams:
     genuine_sd_logit: float | None = None
 
 
-def custom_model(name: str, threshold_ref: float, groups: Mapping[str, GroupParams], *,
-                 cross_shift: float, quality_shift: float,
-                 default_imp_sd: float = IMPOSTOR_SD,
-                 default_gen_sd: float = GENUINE_SD) -> ScoreModel:
+def custom_model(
+    name: str,
+    threshold_ref: float,
+    groups: Mapping[str, GroupParams],
+    *,
+    cross_shift: float,
+    quality_shift: float,
+    default_imp_sd: float = IMPOSTOR_SD,
+    default_gen_sd: float = GENUINE_SD,
+) -> ScoreModel:
     """Build a model from per-group targets (FMR/FNMR at ``threshold_ref``) or parameters."""
     names = tuple(groups)
     imp_mu, imp_sd, gen_mu, gen_sd = [], [], [], []
@@ -235,18 +331,32 @@ def custom_model(name: str, threshold_ref: float, groups: Mapping[str, GroupPara
         p = groups[g]
         isd = p.impostor_sd_logit if p.impostor_sd_logit is not None else default_imp_sd
         gsd = p.genuine_sd_logit if p.genuine_sd_logit is not None else default_gen_sd
-        imp_mu.append(p.impostor_mean_logit if p.impostor_mean_logit is not None
-                      else lt - isd * float(ndtri(1.0 - float(p.fmr or 0.0))))
-        gen_mu.append(p.genuine_mean_logit if p.genuine_mean_logit is not None
-                      else lt - gsd * float(ndtri(float(p.fnmr or 0.0))))
+        imp_mu.append(
+            p.impostor_mean_logit
+            if p.impostor_mean_logit is not None
+            else lt - isd * float(ndtri(1.0 - float(p.fmr or 0.0)))
+        )
+        gen_mu.append(
+            p.genuine_mean_logit
+            if p.genuine_mean_logit is not None
+            else lt - gsd * float(ndtri(float(p.fnmr or 0.0)))
+        )
         imp_sd.append(isd)
         gen_sd.append(gsd)
-    return ScoreModel(name=name, groups=names, imp_mu=tuple(imp_mu), imp_sd=tuple(imp_sd),
-                      gen_mu=tuple(gen_mu), gen_sd=tuple(gen_sd), cross_shift=cross_shift,
-                      quality_shift=quality_shift, threshold_ref=threshold_ref,
-                      description="Defined in the scenario file.",
-                      caveats=("A user-defined model: its values are the scenario author's.",),
-                      persistence=LOOKALIKE_PERSISTENCE)
+    return ScoreModel(
+        name=name,
+        groups=names,
+        imp_mu=tuple(imp_mu),
+        imp_sd=tuple(imp_sd),
+        gen_mu=tuple(gen_mu),
+        gen_sd=tuple(gen_sd),
+        cross_shift=cross_shift,
+        quality_shift=quality_shift,
+        threshold_ref=threshold_ref,
+        description="Defined in the scenario file.",
+        caveats=("A user-defined model: its values are the scenario author's.",),
+        persistence=LOOKALIKE_PERSISTENCE,
+    )
 
 
 def model_for(spec: FaceMatchSpec, replication: int = 0) -> ScoreModel:
@@ -259,11 +369,21 @@ def model_for(spec: FaceMatchSpec, replication: int = 0) -> ScoreModel:
             return _presets_assuming(draw, assumed)[spec.model]
         return MODELS[spec.model] if draw is None else ensemble_models(draw)[spec.model]
     c = spec.custom
-    groups = {name: GroupParams(fmr=g.fmr, fnmr=g.fnmr,
-                                impostor_mean_logit=g.impostor_mean_logit,
-                                impostor_sd_logit=g.impostor_sd_logit,
-                                genuine_mean_logit=g.genuine_mean_logit,
-                                genuine_sd_logit=g.genuine_sd_logit)
-              for name, g in c.groups.items()}
-    return custom_model("custom", c.threshold_ref, groups, cross_shift=c.cross_shift_logit,
-                        quality_shift=c.quality_shift_logit)
+    groups = {
+        name: GroupParams(
+            fmr=g.fmr,
+            fnmr=g.fnmr,
+            impostor_mean_logit=g.impostor_mean_logit,
+            impostor_sd_logit=g.impostor_sd_logit,
+            genuine_mean_logit=g.genuine_mean_logit,
+            genuine_sd_logit=g.genuine_sd_logit,
+        )
+        for name, g in c.groups.items()
+    }
+    return custom_model(
+        "custom",
+        c.threshold_ref,
+        groups,
+        cross_shift=c.cross_shift_logit,
+        quality_shift=c.quality_shift_logit,
+    )

@@ -21,8 +21,12 @@ class Held:
     gathers more than one part.
     """
 
-    def __init__(self, ends: npt.NDArray[np.float64], key: str,
-                 sort: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        ends: npt.NDArray[np.float64],
+        key: str,
+        sort: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+    ) -> None:
         self.ends = ends  # end time of each window, as the clock computes it
         self.key = key
         self.sort = sort
@@ -44,17 +48,22 @@ class Held:
             return
         if self.sort is not None:  # in time order, so each window's rows are a slice
             cuts = np.flatnonzero(b[1:] != b[:-1]) + 1
-            for lo, hi in zip(np.concatenate([[0], cuts]).tolist(),
-                              np.concatenate([cuts, [b.size]]).tolist(), strict=True):
+            for lo, hi in zip(
+                np.concatenate([[0], cuts]).tolist(),
+                np.concatenate([cuts, [b.size]]).tolist(),
+                strict=True,
+            ):
                 self.buckets.setdefault(int(b[lo]), []).append(
-                    {k: v[lo:hi] for k, v in rows.items()})
+                    {k: v[lo:hi] for k, v in rows.items()}
+                )
             return
         order = int_order(b)  # window numbers: small keys, a radix sort
         sb = b[order]
         cuts = np.flatnonzero(sb[1:] != sb[:-1]) + 1
         for part in np.split(order, cuts):
             self.buckets.setdefault(int(b[part[0]]), []).append(
-                {k: v[part] for k, v in rows.items()})
+                {k: v[part] for k, v in rows.items()}
+            )
 
     def release(self, k: int) -> dict[str, np.ndarray]:
         """The rows window ``k`` releases (empty dict if none), in the order they were added

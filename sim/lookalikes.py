@@ -86,10 +86,18 @@ class Lookalikes:
         must then carry its person's own group and age band.
     """
 
-    def __init__(self, model: ScoreModel, threshold: float, enrolled: npt.ArrayLike,
-                 rho: float, person_key: np.uint64, pick_key: np.uint64,
-                 n_people: int = 0, people_group: npt.ArrayLike | None = None,
-                 people_age: npt.ArrayLike | None = None) -> None:
+    def __init__(
+        self,
+        model: ScoreModel,
+        threshold: float,
+        enrolled: npt.ArrayLike,
+        rho: float,
+        person_key: np.uint64,
+        pick_key: np.uint64,
+        n_people: int = 0,
+        people_group: npt.ArrayLike | None = None,
+        people_age: npt.ArrayLike | None = None,
+    ) -> None:
         self.rho = float(rho)
         self.person_key, self.pick_key = person_key, pick_key
         self.n = np.asarray(enrolled, np.float64)
@@ -102,11 +110,13 @@ class Lookalikes:
         self._virtual: dict[tuple[int, int], _Virtual] = {}
         # Every virtual person's chance, by (age band, group), filled as combinations appear.
         self._p = np.full((*self.fpir.shape, VIRTUAL), np.nan)
-        self._index = (keyed_index(person_key, VIRTUAL_BITS, np.arange(n_people))
-                       if n_people else None)
+        self._index = (
+            keyed_index(person_key, VIRTUAL_BITS, np.arange(n_people)) if n_people else None
+        )
         self._p_person: Array | None = None
-        self._tables: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
-                            npt.NDArray[np.float32]] | None = None
+        self._tables: (
+            tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]] | None
+        ) = None
         if self._index is not None and people_group is not None and people_age is not None:
             g = np.asarray(people_group, np.int64)
             a = np.asarray(people_age, np.int64)
@@ -121,8 +131,12 @@ class Lookalikes:
         q = _sf((self.z[age, group, cell] - self.a * _GRID) / self.b)
         dens = _phi(_GRID) * (_GRID[1] - _GRID[0])
         below, mass = np.cumsum(q * dens), np.cumsum(dens)
-        return np.asarray(np.clip(np.interp(c, _GRID, below) / np.maximum(
-            np.interp(c, _GRID, mass), _EPS), 0.0, 1.0), np.float64)
+        return np.asarray(
+            np.clip(
+                np.interp(c, _GRID, below) / np.maximum(np.interp(c, _GRID, mass), _EPS), 0.0, 1.0
+            ),
+            np.float64,
+        )
 
     @staticmethod
     def order_statistics(n: int, v: Array) -> Array:
@@ -140,8 +154,12 @@ class Lookalikes:
         got = self._virtual.get((age, group))
         if got is None:
             got = self._virtual[(age, group)] = _build(
-                self.rho, tuple(self.n.tolist()), tuple(self.z[age, group].tolist()),
-                float(self.fpir[age, group]), group)
+                self.rho,
+                tuple(self.n.tolist()),
+                tuple(self.z[age, group].tolist()),
+                float(self.fpir[age, group]),
+                group,
+            )
         return got
 
     def _which(self, person: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -150,8 +168,7 @@ class Lookalikes:
         return keyed_index(self.person_key, VIRTUAL_BITS, person)
 
     # ------------------------------------------------------------ residents
-    def p_false(self, person: npt.ArrayLike, group: npt.ArrayLike,
-                age: npt.ArrayLike) -> Array:
+    def p_false(self, person: npt.ArrayLike, group: npt.ArrayLike, age: npt.ArrayLike) -> Array:
         """Each person's chance, at one capture, of a false match to some entry."""
         p = np.asarray(person, np.int64)
         if self._p_person is not None and (not p.size or int(p.max()) < self._p_person.size):
@@ -169,9 +186,14 @@ class Lookalikes:
                 for gi in range(self.fpir.shape[1]):
                     self._p[ai, gi] = self.virtual(ai, gi).p
 
-    def claim(self, person: npt.ArrayLike, group: npt.ArrayLike, age: npt.ArrayLike,
-              u_slot: npt.ArrayLike, u_rest: npt.ArrayLike
-              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Array]:
+    def claim(
+        self,
+        person: npt.ArrayLike,
+        group: npt.ArrayLike,
+        age: npt.ArrayLike,
+        u_slot: npt.ArrayLike,
+        u_rest: npt.ArrayLike,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Array]:
         """For false matches of these people: the cell (index into ``cells``), the entry's
         position within the cell, and the pair's A (NaN for an entry of the rest)."""
         p = np.asarray(person, np.int64)
@@ -194,26 +216,33 @@ class Lookalikes:
         if ti.size:
             picks = self._floyd(p[ti], self.cells[cell[ti]], n[ti])
             pos[ti] = picks[np.arange(ti.size), k[ti]]
-        big_a = np.where(is_top, tops_all[row, cell, np.minimum(k, TOP - 1)].astype(
-            np.float64), np.nan)
+        big_a = np.where(
+            is_top, tops_all[row, cell, np.minimum(k, TOP - 1)].astype(np.float64), np.nan
+        )
         return cell.astype(np.int64), pos, big_a
 
-    def _claim_tables(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
-                                      npt.NDArray[np.float32]]:
+    def _claim_tables(
+        self,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """Every virtual person's slot weights summed per cell and cumulated over cells, the
         slots cumulated within each cell, and the TOP resemblances, stacked over (age band,
         group) so that a batch of claims is three gathers (built on first use)."""
         if self._tables is None:
-            virtual = [self.virtual(ai, gi) for ai in range(self.fpir.shape[0])
-                       for gi in range(self.fpir.shape[1])]
+            virtual = [
+                self.virtual(ai, gi)
+                for ai in range(self.fpir.shape[0])
+                for gi in range(self.fpir.shape[1])
+            ]
             self._tables = (
                 np.concatenate([np.cumsum(v.slots.sum(axis=2), axis=1) for v in virtual]),
                 np.concatenate([np.cumsum(v.slots, axis=2) for v in virtual]),
-                np.concatenate([v.tops for v in virtual]))
+                np.concatenate([v.tops for v in virtual]),
+            )
         return self._tables
 
-    def _floyd(self, person: npt.NDArray[np.int64], cell: npt.NDArray[np.int64],
-               n: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    def _floyd(
+        self, person: npt.NDArray[np.int64], cell: npt.NDArray[np.int64], n: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
         """TOP distinct entry positions per person and cell (Floyd's sampling with keyed
         coins): the entries that a resident's TOP look-alike slots of the cell stand for."""
         k = np.minimum(TOP, n)
@@ -227,8 +256,14 @@ class Lookalikes:
             out[:, step] = np.where(live, np.where(taken, j, t), -1)
         return out
 
-    def score_above(self, age: npt.ArrayLike, group: npt.ArrayLike, cell: npt.ArrayLike,
-                    big_a: npt.ArrayLike, u: npt.ArrayLike) -> Array:
+    def score_above(
+        self,
+        age: npt.ArrayLike,
+        group: npt.ArrayLike,
+        cell: npt.ArrayLike,
+        big_a: npt.ArrayLike,
+        u: npt.ArrayLike,
+    ) -> Array:
         """The impostor score of a false match of a TOP look-alike (its pair's A known): the
         capture part drawn given that the score passed the threshold."""
         a, g, h = (np.asarray(x, np.int64) for x in (age, group, cell))
@@ -238,7 +273,8 @@ class Lookalikes:
         tail = _sf(e0) * (1.0 - np.asarray(u, np.float64))
         e = np.maximum(-ndtri(np.clip(tail, _EPS, 1.0)), e0)
         logit_s = self.pmu[a, g, self.cells[h]] + self.psd[a, g, self.cells[h]] * (
-            self.a * big + self.b * e)
+            self.a * big + self.b * e
+        )
         return np.asarray(1.0 / (1.0 + np.exp(-logit_s)), np.float64)
 
 
@@ -246,8 +282,9 @@ BUILD_VERSION = "1"  # of _compute's tables: change it when they change (cached 
 
 
 @functools.lru_cache(maxsize=256)
-def _build(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: float,
-           own: int) -> _Virtual:
+def _build(
+    rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: float, own: int
+) -> _Virtual:
     """The virtual people of one (age band, group), from the list's cells and each cell's z.
 
     A pure function of its arguments (its draws come from a generator seeded by them), so the
@@ -256,29 +293,49 @@ def _build(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: 
     about 0.3 s).
     """
     n_cells = sum(1 for x in enrolled if x > 0)
-    entry = cache.route_entry("lookalikes", BUILD_VERSION, repr(rho), repr(fpir), str(own),
-                              np.asarray(enrolled, np.float64), np.asarray(z, np.float64))
+    entry = cache.route_entry(
+        "lookalikes",
+        BUILD_VERSION,
+        repr(rho),
+        repr(fpir),
+        str(own),
+        np.asarray(enrolled, np.float64),
+        np.asarray(z, np.float64),
+    )
 
     def fits(got: cache.Arrays) -> bool:
-        return (got["p"].shape == (VIRTUAL,) and got["p"].dtype == np.float64
-                and got["slots"].shape == (VIRTUAL, n_cells, TOP + 1)
-                and got["tops"].shape == (VIRTUAL, n_cells, TOP)
-                and got["slots"].dtype == got["tops"].dtype == np.float32)
+        return (
+            got["p"].shape == (VIRTUAL,)
+            and got["p"].dtype == np.float64
+            and got["slots"].shape == (VIRTUAL, n_cells, TOP + 1)
+            and got["tops"].shape == (VIRTUAL, n_cells, TOP)
+            and got["slots"].dtype == got["tops"].dtype == np.float32
+        )
 
-    got = cache.memo(entry if cache.enabled() else None, ("p", "slots", "tops"),
-                     lambda: _compute(rho, enrolled, z, fpir, own), fits)
+    got = cache.memo(
+        entry if cache.enabled() else None,
+        ("p", "slots", "tops"),
+        lambda: _compute(rho, enrolled, z, fpir, own),
+        fits,
+    )
     return _Virtual(np.asarray(got["p"]), np.asarray(got["slots"]), np.asarray(got["tops"]))
 
 
-def _compute(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: float,
-             own: int) -> cache.Arrays:
+def _compute(
+    rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir: float, own: int
+) -> cache.Arrays:
     """:func:`_build`'s tables, computed."""
     n = np.asarray(enrolled, np.float64)
     zz = np.asarray(z, np.float64)
     cells = np.flatnonzero(n > 0)
     a, b = np.sqrt(rho), np.sqrt(1.0 - rho)
-    seed = [stable_hash("lookalikes.virtual"), int(rho * 1e6), own,
-            *(int(x) for x in n), *(int(abs(x) * 1e6) for x in zz)]
+    seed = [
+        stable_hash("lookalikes.virtual"),
+        int(rho * 1e6),
+        own,
+        *(int(x) for x in n),
+        *(int(abs(x) * 1e6) for x in zz),
+    ]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     m = VIRTUAL
     slots = np.zeros((m, cells.size, TOP + 1))
@@ -304,5 +361,8 @@ def _compute(rho: float, enrolled: tuple[float, ...], z: tuple[float, ...], fpir
     # The mean over people of the chance is the FPIR exactly (each entry's mean chance is its
     # FMR, and entries are independent): scale the finite sample of virtual people to it.
     scale = fpir / p.mean() if p.mean() > 0 else 1.0
-    return {"p": np.minimum(p * scale, 1.0), "slots": (slots * scale).astype(np.float32),
-            "tops": tops.astype(np.float32)}
+    return {
+        "p": np.minimum(p * scale, 1.0),
+        "slots": (slots * scale).astype(np.float32),
+        "tops": tops.astype(np.float32),
+    }

@@ -58,18 +58,29 @@ class Matcher:
         their person's own group and age band).
     """
 
-    def __init__(self, model: ScoreModel, threshold: float,
-                 watchlist_group: npt.ArrayLike, keys: dict[str, np.uint64],
-                 searched: npt.ArrayLike | None = None, *, persistence: float = 0.0,
-                 n_people: int = 0, people_group: npt.ArrayLike | None = None,
-                 people_age: npt.ArrayLike | None = None) -> None:
+    def __init__(
+        self,
+        model: ScoreModel,
+        threshold: float,
+        watchlist_group: npt.ArrayLike,
+        keys: dict[str, np.uint64],
+        searched: npt.ArrayLike | None = None,
+        *,
+        persistence: float = 0.0,
+        n_people: int = 0,
+        people_group: npt.ArrayLike | None = None,
+        people_age: npt.ArrayLike | None = None,
+    ) -> None:
         self.model = model
         self.threshold = threshold
         self.keys = keys
         all_groups = np.asarray(watchlist_group, np.int64)
         # The entries the system may search for (a warrant names a few); ids stay global.
-        self.searched = (np.arange(all_groups.size) if searched is None
-                         else np.unique(np.asarray(searched, np.int64)))
+        self.searched = (
+            np.arange(all_groups.size)
+            if searched is None
+            else np.unique(np.asarray(searched, np.int64))
+        )
         wl = all_groups[self.searched]
         self.watchlist_group = wl
         n_groups = len(model.groups)
@@ -79,30 +90,50 @@ class Matcher:
         # Whom a false match points at: entry group h with weight FMR[a, g, h] * N_h.
         w = model.fmr_matrix_by_age(threshold) * enrolled[None, None, :]
         sums = w.sum(axis=2, keepdims=True)
-        self.claim_cdf = np.cumsum(np.divide(w, sums, out=np.zeros_like(w), where=sums > 0),
-                                   axis=2)
+        self.claim_cdf = np.cumsum(np.divide(w, sums, out=np.zeros_like(w), where=sums > 0), axis=2)
         self.entries_by_group = np.argsort(wl, kind="stable").astype(np.int32)
         self.entries_start = np.concatenate([[0], np.cumsum(enrolled)]).astype(np.int64)
-        self.lookalikes = (Lookalikes(model, threshold, enrolled, persistence,
-                                      keys["lookalike_order"], keys["lookalike_pick"],
-                                      n_people, people_group, people_age)
-                           if persistence > 0 else None)
+        self.lookalikes = (
+            Lookalikes(
+                model,
+                threshold,
+                enrolled,
+                persistence,
+                keys["lookalike_order"],
+                keys["lookalike_pick"],
+                n_people,
+                people_group,
+                people_age,
+            )
+            if persistence > 0
+            else None
+        )
 
-    def _pick(self, a: npt.NDArray[np.int64], g: npt.NDArray[np.int64],
-              u_g: npt.NDArray[np.float64], u_e: npt.NDArray[np.float64]
-              ) -> npt.NDArray[np.int64]:
+    def _pick(
+        self,
+        a: npt.NDArray[np.int64],
+        g: npt.NDArray[np.int64],
+        u_g: npt.NDArray[np.float64],
+        u_e: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.int64]:
         """Without look-alikes: the position (in ``entries_by_group``) of the entry a false
         match names: its group h with weight FMR[a, g, h] N_h, then an entry of it."""
         cdf = self.claim_cdf[a, g]
         h = np.minimum((u_g[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
         size = self.entries_start[h + 1] - self.entries_start[h]
-        return np.asarray(self.entries_start[h] + np.minimum((u_e * size).astype(np.int64),
-                                                             np.maximum(size - 1, 0)),
-                          np.int64)
+        return np.asarray(
+            self.entries_start[h]
+            + np.minimum((u_e * size).astype(np.int64), np.maximum(size - 1, 0)),
+            np.int64,
+        )
 
-    def false_matches(self, trip: npt.ArrayLike, camera_key: npt.ArrayLike,
-                      group: npt.ArrayLike, age: npt.ArrayLike
-                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def false_matches(
+        self,
+        trip: npt.ArrayLike,
+        camera_key: npt.ArrayLike,
+        group: npt.ArrayLike,
+        age: npt.ArrayLike,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Only the false matches of faces none of which is on the list (rows, claimed entry
         ids), with the very coins :meth:`decide` draws: the cheap path for searching every
         kept capture against every resident (no scores, no hits; no look-alikes)."""
@@ -121,18 +152,28 @@ class Matcher:
         claimed = self.entries_by_group[self._pick(a[fi], g[fi], u_g, u_e)]
         return fi, self.searched[claimed].astype(np.int64)
 
-    def p_false(self, person: npt.NDArray[np.int64], group: npt.NDArray[np.int64],
-                age: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def p_false(
+        self,
+        person: npt.NDArray[np.int64],
+        group: npt.NDArray[np.int64],
+        age: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.float64]:
         """Each captured person's chance of a false match at a capture: the group's FPIR, or,
         with persistent look-alikes, the person's own."""
         if self.lookalikes is None:
             return np.asarray(self.fpir[age, group], np.float64)
         return self.lookalikes.p_false(person, group, age)
 
-    def decide(self, trip: npt.ArrayLike, camera_key: npt.ArrayLike, group: npt.ArrayLike,
-               entry: npt.ArrayLike, quality: npt.ArrayLike,
-               age: npt.ArrayLike | None = None,
-               person: npt.ArrayLike | None = None) -> Decisions:
+    def decide(
+        self,
+        trip: npt.ArrayLike,
+        camera_key: npt.ArrayLike,
+        group: npt.ArrayLike,
+        entry: npt.ArrayLike,
+        quality: npt.ArrayLike,
+        age: npt.ArrayLike | None = None,
+        person: npt.ArrayLike | None = None,
+    ) -> Decisions:
         """Decide a batch of captures.
 
         Parameters
@@ -200,11 +241,13 @@ class Matcher:
             # The similarity the system sees: an impostor score above the threshold (given
             # the pair's persistent resemblance, for a look-alike).
             s = self.model.impostor_score_above(
-                self.threshold, g[fi], self.watchlist_group[claimed[fi]], u_s, a[fi])
+                self.threshold, g[fi], self.watchlist_group[claimed[fi]], u_s, a[fi]
+            )
             if self.lookalikes is not None:
                 known = np.flatnonzero(~np.isnan(big_a))
-                s[known] = self.lookalikes.score_above(a[fi][known], g[fi][known],
-                                                       cell[known], big_a[known], u_s[known])
+                s[known] = self.lookalikes.score_above(
+                    a[fi][known], g[fi][known], cell[known], big_a[known], u_s[known]
+                )
             score[fi] = s
         ai = np.flatnonzero(claimed >= 0)
         claimed[ai] = self.searched[claimed[ai]]

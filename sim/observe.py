@@ -39,8 +39,12 @@ TRUTH_COLUMNS = ("person", "trip")
 class Observer:
     """The instruments' answers for captures of one world (see the module docstring)."""
 
-    def __init__(self, world: World, camera_key: npt.NDArray[np.int64],
-                 cam_threshold: npt.NDArray[np.float64]) -> None:
+    def __init__(
+        self,
+        world: World,
+        camera_key: npt.NDArray[np.int64],
+        cam_threshold: npt.NDArray[np.float64],
+    ) -> None:
         self.w = world
         s = world.scenario
         pop = world.population
@@ -52,17 +56,29 @@ class Observer:
         # Each device searches its list at its deployment's threshold: one matcher per (list,
         # threshold) in use; a warrant limits the search of the main list.
         devices = world.cameras
-        pairs = sorted({(int(li), float(t)) for li, t in zip(devices.watchlist.tolist(),
-                                                              cam_threshold.tolist(),
-                                                              strict=True)}) or [(0, s.threshold)]
-        rho = world.model.persistence if s.facematch.persistence is None \
-            else s.facematch.persistence
+        pairs = sorted(
+            {
+                (int(li), float(t))
+                for li, t in zip(devices.watchlist.tolist(), cam_threshold.tolist(), strict=True)
+            }
+        ) or [(0, s.threshold)]
+        rho = (
+            world.model.persistence if s.facematch.persistence is None else s.facematch.persistence
+        )
         self.matchers = [
-            Matcher(world.model, t, world.model_group[self.lists[li].group], coins.match(),
-                    searched_entries(s.governance, self.lists[li].size) if li == 0 else None,
-                    persistence=rho, n_people=pop.n,
-                    people_group=world.model_group[pop.group], people_age=pop.age_band)
-            for li, t in pairs]
+            Matcher(
+                world.model,
+                t,
+                world.model_group[self.lists[li].group],
+                coins.match(),
+                searched_entries(s.governance, self.lists[li].size) if li == 0 else None,
+                persistence=rho,
+                n_people=pop.n,
+                people_group=world.model_group[pop.group],
+                people_age=pop.age_band,
+            )
+            for li, t in pairs
+        ]
         # A later search of kept captures for one person's face also finds other people's
         # faces (false links): a one-to-many search of each kept capture against every
         # resident, at the model's impostor rates (sim.matching; independent coins, residents
@@ -70,11 +86,24 @@ class Observer:
         gov = s.governance
         self.retained = gov.scan_scope == "everyone" and gov.retention_days > 0
         self.link_matcher = (
-            Matcher(world.model, s.threshold, world.model_group[pop.group],
-                    coins.false_links(), persistence=0.0) if self.retained else None)
+            Matcher(
+                world.model,
+                s.threshold,
+                world.model_group[pop.group],
+                coins.false_links(),
+                persistence=0.0,
+            )
+            if self.retained
+            else None
+        )
         index = {pair: i for i, pair in enumerate(pairs)}
-        self.matcher_of_cam = np.array([index[(int(li), float(t))] for li, t in zip(
-            devices.watchlist.tolist(), cam_threshold.tolist(), strict=True)], np.int64)
+        self.matcher_of_cam = np.array(
+            [
+                index[(int(li), float(t))]
+                for li, t in zip(devices.watchlist.tolist(), cam_threshold.tolist(), strict=True)
+            ],
+            np.int64,
+        )
         self.matcher_list = np.array([li for li, _ in pairs], np.int64)
 
     def observe(self, cap: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -100,9 +129,15 @@ class Observer:
         for m in np.unique(mi):
             sel = slice(None) if len(self.matchers) == 1 else np.flatnonzero(mi == m)
             li = self.matcher_list[m]
-            d = self.matchers[m].decide(trip[sel], ckey[sel], group[sel],
-                                        self.entry_of_person[li, person[sel]],
-                                        cap["quality"][sel], age[sel], person[sel])
+            d = self.matchers[m].decide(
+                trip[sel],
+                ckey[sel],
+                group[sel],
+                self.entry_of_person[li, person[sel]],
+                cap["quality"][sel],
+                age[sel],
+                person[sel],
+            )
             claimed[sel] = d.claimed
             score[sel] = d.score
         out["claimed"] = claimed
@@ -128,6 +163,7 @@ class Observer:
         out["confirms"] = confirms
         if w.classifier is not None:
             u = keyed_uniform(self.coins.label, trip, ckey)
-            out["label"] = w.classifier.classify(w.classifier_row[w.population.group[person]],
-                                                 u).astype(np.int16)
+            out["label"] = w.classifier.classify(
+                w.classifier_row[w.population.group[person]], u
+            ).astype(np.int16)
         return out

@@ -53,19 +53,41 @@ from sim.files import atomic_path
 from sim.osm_districts import districts
 from sim.scenario import OsmCity, expand_map_path
 
-ATTRIBUTION = ("Map data © OpenStreetMap contributors, available under the Open Database "
-               "License (ODbL) 1.0, https://www.openstreetmap.org/copyright")
+ATTRIBUTION = (
+    "Map data © OpenStreetMap contributors, available under the Open Database "
+    "License (ODbL) 1.0, https://www.openstreetmap.org/copyright"
+)
 PREP_VERSION = 3  # bump when the preparation changes what a cached map holds
-INSTALL_HINT = ("real street maps need osmnx, an optional extra: install it with "
-                "`pip install 'survsim[osm]'` (or `.venv/bin/pip install -e '.[osm]'` in a "
-                "checkout)")
+INSTALL_HINT = (
+    "real street maps need osmnx, an optional extra: install it with "
+    "`pip install 'survsim[osm]'` (or `.venv/bin/pip install -e '.[osm]'` in a "
+    "checkout)"
+)
 
 # Street classes and how many homes a metre of them carries (relative), for home placement.
-_HOME_PER_M = {"residential": 1.0, "living_street": 1.0, "unclassified": 0.6,
-               "tertiary": 0.6, "service": 0.4, "secondary": 0.4, "primary": 0.3}
+_HOME_PER_M = {
+    "residential": 1.0,
+    "living_street": 1.0,
+    "unclassified": 0.6,
+    "tertiary": 0.6,
+    "service": 0.4,
+    "secondary": 0.4,
+    "primary": 0.3,
+}
 _HOME_PER_M_OTHER = 0.15  # footways, paths, steps, trunk roads
-_RESIDENTIAL_BUILDINGS = {"yes", "house", "residential", "apartments", "detached", "terrace",
-                          "semidetached_house", "dormitory", "bungalow", "flats", "hut"}
+_RESIDENTIAL_BUILDINGS = {
+    "yes",
+    "house",
+    "residential",
+    "apartments",
+    "detached",
+    "terrace",
+    "semidetached_house",
+    "dormitory",
+    "bungalow",
+    "flats",
+    "hut",
+}
 _MIN_BUILDINGS = 100  # fewer residential buildings than this: place homes by street length
 _SNAP_M = 300.0  # tagged features farther than this from any crossing are outside the map
 
@@ -87,8 +109,11 @@ def load_osm_city(spec: OsmCity) -> tuple[City, TaggedPlaces]:
 
 def _source_key(spec: OsmCity) -> tuple[str, str]:
     h = hashlib.sha256()
-    h.update(json.dumps({"v": PREP_VERSION, "consolidate_m": spec.consolidate_m,
-                         "districts": spec.districts}).encode())
+    h.update(
+        json.dumps(
+            {"v": PREP_VERSION, "consolidate_m": spec.consolidate_m, "districts": spec.districts}
+        ).encode()
+    )
     if spec.place is not None:
         h.update(b"place:" + spec.place.strip().lower().encode())
         return spec.place, h.hexdigest()
@@ -109,11 +134,15 @@ def _map_path(spec: OsmCity) -> Path:
     try:
         exists, is_file = path.exists(), path.is_file()
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a symlink loop...
-        raise ScenarioError(f"city.path: {shown}: not a usable file name ({exc.__class__.__name__}"
-                            f": {short(str(exc), 120)})") from None
+        raise ScenarioError(
+            f"city.path: {shown}: not a usable file name ({exc.__class__.__name__}"
+            f": {short(str(exc), 120)})"
+        ) from None
     if not exists:
-        raise ScenarioError(f"city.path: {shown}: no such file (expected an OpenStreetMap "
-                            f"extract: .osm, .osm.bz2, .osm.pbf, or an osmnx .graphml file)")
+        raise ScenarioError(
+            f"city.path: {shown}: no such file (expected an OpenStreetMap "
+            f"extract: .osm, .osm.bz2, .osm.pbf, or an osmnx .graphml file)"
+        )
     if not is_file:
         raise ScenarioError(f"city.path: {shown}: not a file")
     return path
@@ -130,8 +159,15 @@ class Prepared:
     tagged: TaggedPlaces = field(default_factory=dict)
 
 
-_CITY_ARRAYS = ("node_x_m", "node_y_m", "edge_u", "edge_v", "edge_length_m", "node_district",
-                "home_weight")
+_CITY_ARRAYS = (
+    "node_x_m",
+    "node_y_m",
+    "edge_u",
+    "edge_v",
+    "edge_length_m",
+    "node_district",
+    "home_weight",
+)
 
 
 def _write_cache(path: Path, p: Prepared) -> None:
@@ -139,13 +175,23 @@ def _write_cache(path: Path, p: Prepared) -> None:
     c = p.city
     coords = shapely.get_coordinates(c.edge_geometry)
     counts = shapely.get_num_coordinates(c.edge_geometry)
-    meta = {"district_names": c.district_names, "centre_node": c.centre_node, "crs": c.crs,
-            "kind": c.kind, "tagged_names": {t: names for t, (_, names) in p.tagged.items()}}
+    meta = {
+        "district_names": c.district_names,
+        "centre_node": c.centre_node,
+        "crs": c.crs,
+        "kind": c.kind,
+        "tagged_names": {t: names for t, (_, names) in p.tagged.items()},
+    }
     arrays = {name: getattr(c, name) for name in _CITY_ARRAYS}
     arrays.update({f"tagged_{t}": nodes for t, (nodes, _) in p.tagged.items()})
     with atomic_path(path, suffix=".tmp.npz") as tmp:  # numpy adds .npz to other names
-        np.savez(tmp, shape_coords=coords, shape_counts=counts,
-                 meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+        np.savez(
+            tmp,
+            shape_coords=coords,
+            shape_counts=counts,
+            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+            **arrays,
+        )
 
 
 def _read_cache(path: Path) -> tuple[City, TaggedPlaces]:
@@ -154,15 +200,29 @@ def _read_cache(path: Path) -> tuple[City, TaggedPlaces]:
         a = {name: z[name] for name in _CITY_ARRAYS}
         counts = z["shape_counts"]
         coords = z["shape_coords"]
-        tagged = {t: (z[f"tagged_{t}"].astype(np.int32), list(names))
-                  for t, names in meta["tagged_names"].items()}
+        tagged = {
+            t: (z[f"tagged_{t}"].astype(np.int32), list(names))
+            for t, names in meta["tagged_names"].items()
+        }
     starts = np.concatenate([[0], np.cumsum(counts)])
-    shapes = np.array([shapely.LineString(coords[s:e])
-                       for s, e in itertools.pairwise(starts)], dtype=object)
-    city = City(meta["kind"], a["node_x_m"], a["node_y_m"], a["edge_u"], a["edge_v"],
-                a["edge_length_m"], a["node_district"], list(meta["district_names"]),
-                int(meta["centre_node"]), shapes=shapes, home_weight=a["home_weight"],
-                crs=meta["crs"], attribution=ATTRIBUTION)
+    shapes = np.array(
+        [shapely.LineString(coords[s:e]) for s, e in itertools.pairwise(starts)], dtype=object
+    )
+    city = City(
+        meta["kind"],
+        a["node_x_m"],
+        a["node_y_m"],
+        a["edge_u"],
+        a["edge_v"],
+        a["edge_length_m"],
+        a["node_district"],
+        list(meta["district_names"]),
+        int(meta["centre_node"]),
+        shapes=shapes,
+        home_weight=a["home_weight"],
+        crs=meta["crs"],
+        attribution=ATTRIBUTION,
+    )
     return city, tagged
 
 
@@ -210,8 +270,10 @@ def _read_extract(ox: Any, path: Path) -> tuple[Any, list[Feature], Any]:
         try:
             graph = ox.load_graphml(path)
         except Exception as exc:
-            raise ScenarioError(f"city.path: {path}: not a GraphML street graph saved by osmnx "
-                                f"({type(exc).__name__}: {exc})") from None
+            raise ScenarioError(
+                f"city.path: {path}: not a GraphML street graph saved by osmnx "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         return graph, [], None
     if name.endswith(".pbf"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -224,15 +286,18 @@ def _pbf_to_xml(path: Path, out: Path) -> Path:
     try:
         import osmium
     except ImportError:
-        raise ScenarioError(f"city.path: {path}: reading .osm.pbf needs pyosmium, part of the "
-                            f"osm extra: {INSTALL_HINT}") from None
+        raise ScenarioError(
+            f"city.path: {path}: reading .osm.pbf needs pyosmium, part of the "
+            f"osm extra: {INSTALL_HINT}"
+        ) from None
     try:
         with osmium.SimpleWriter(str(out)) as writer:
             for obj in osmium.FileProcessor(str(path)):
                 writer.add(obj)
     except Exception as exc:
-        raise ScenarioError(f"city.path: {path}: not a readable OpenStreetMap PBF file "
-                            f"({exc})") from None
+        raise ScenarioError(
+            f"city.path: {path}: not a readable OpenStreetMap PBF file ({exc})"
+        ) from None
     return out
 
 
@@ -270,9 +335,11 @@ def _scan_xml(path: Path, shown: Path) -> tuple[list[Feature], bool, int]:
                 if event == "start":
                     if not root_seen:
                         if el.tag != "osm":
-                            raise ScenarioError(f"city.path: {shown}: not an OpenStreetMap "
-                                                f"XML file (its root element is <{el.tag}>, "
-                                                f"expected <osm>)")
+                            raise ScenarioError(
+                                f"city.path: {shown}: not an OpenStreetMap "
+                                f"XML file (its root element is <{el.tag}>, "
+                                f"expected <osm>)"
+                            )
                         root_seen = True
                     continue
                 if el.tag == "node":
@@ -294,8 +361,9 @@ def _scan_xml(path: Path, shown: Path) -> tuple[list[Feature], bool, int]:
                         if pts.size:
                             closed = len(refs) > 3 and refs[0] == refs[-1]
                             mid = pts.mean(axis=0)
-                            features.append(Feature(tags, float(mid[0]), float(mid[1]),
-                                                    pts if closed else None))
+                            features.append(
+                                Feature(tags, float(mid[0]), float(mid[1]), pts if closed else None)
+                            )
                     el.clear()
                 elif el.tag == "relation":
                     if _tags(el).get("boundary") == "administrative":
@@ -304,8 +372,10 @@ def _scan_xml(path: Path, shown: Path) -> tuple[list[Feature], bool, int]:
     except ScenarioError:
         raise
     except (ET.ParseError, EOFError, OSError, ValueError) as exc:
-        raise ScenarioError(f"city.path: {shown}: not a complete OpenStreetMap XML file "
-                            f"({type(exc).__name__}: {exc}); is it truncated?") from None
+        raise ScenarioError(
+            f"city.path: {shown}: not a complete OpenStreetMap XML file "
+            f"({type(exc).__name__}: {exc}); is it truncated?"
+        ) from None
     if not root_seen:
         raise ScenarioError(f"city.path: {shown}: empty, not an OpenStreetMap XML file")
     return features, admin, streets
@@ -318,13 +388,16 @@ def _tags(el: ET.Element) -> dict[str, str]:
 def _read_xml(ox: Any, path: Path, shown: Path) -> tuple[Any, list[Feature], Any]:
     features, admin, streets = _scan_xml(path, shown)
     if streets == 0:
-        raise ScenarioError(f"city.path: {shown}: the extract has no streets (no ways tagged "
-                            f"highway=*)")
+        raise ScenarioError(
+            f"city.path: {shown}: the extract has no streets (no ways tagged highway=*)"
+        )
     try:
         graph = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
     except Exception as exc:
-        raise ScenarioError(f"city.path: {shown}: osmnx could not build a street graph from "
-                            f"it ({type(exc).__name__}: {exc})") from None
+        raise ScenarioError(
+            f"city.path: {shown}: osmnx could not build a street graph from "
+            f"it ({type(exc).__name__}: {exc})"
+        ) from None
     boundaries = None
     if admin:
         with contextlib.suppress(Exception):  # districts fall back to clustering
@@ -340,14 +413,14 @@ def _download(ox: Any, place: str) -> tuple[Any, list[Feature], Any]:
         raise ScenarioError(
             f"city.place: could not download {place!r} through osmnx ({type(exc).__name__}: "
             f"{_short(exc)}). The machine may be offline, or the name unknown to the "
-            f"geocoder; download an extract elsewhere and give it as city.path") from None
+            f"geocoder; download an extract elsewhere and give it as city.path"
+        ) from None
     features = []
     for _, row in gdf.iterrows():
         geom = row["geometry"]
-        tags = {k: str(v) for k, v in row.items()
-                if k != "geometry" and isinstance(v, str)}
+        tags = {k: str(v) for k, v in row.items() if k != "geometry" and isinstance(v, str)}
         c = geom.representative_point() if geom.geom_type != "Point" else geom
-        ring = (np.asarray(geom.exterior.coords) if geom.geom_type == "Polygon" else None)
+        ring = np.asarray(geom.exterior.coords) if geom.geom_type == "Polygon" else None
         features.append(Feature(tags, float(c.x), float(c.y), ring))
     boundaries = None
     with contextlib.suppress(Exception):
@@ -361,15 +434,35 @@ def _short(exc: BaseException) -> str:
 
 
 _FEATURE_TAGS: dict[str, bool | str | list[str]] = {
-    "amenity": True, "shop": True, "office": True, "building": True, "leisure": ["park"],
-    "place": ["square"], "railway": ["station", "halt", "subway_entrance"],
-    "public_transport": ["station"], "aeroway": ["aerodrome", "terminal"], "craft": True,
+    "amenity": True,
+    "shop": True,
+    "office": True,
+    "building": True,
+    "leisure": ["park"],
+    "place": ["square"],
+    "railway": ["station", "halt", "subway_entrance"],
+    "public_transport": ["station"],
+    "aeroway": ["aerodrome", "terminal"],
+    "craft": True,
 }
 
 
 def _interesting(tags: dict[str, str]) -> bool:
-    return any(k in tags for k in ("amenity", "shop", "office", "building", "leisure", "place",
-                                   "railway", "public_transport", "aeroway", "craft"))
+    return any(
+        k in tags
+        for k in (
+            "amenity",
+            "shop",
+            "office",
+            "building",
+            "leisure",
+            "place",
+            "railway",
+            "public_transport",
+            "aeroway",
+            "craft",
+        )
+    )
 
 
 def place_type_of(tags: dict[str, str]) -> str | None:
@@ -385,25 +478,38 @@ def place_type_of(tags: dict[str, str]) -> str | None:
         return "prison"
     if tags.get("aeroway") in ("aerodrome", "terminal"):
         return "airport"
-    if (tags.get("railway") in ("station", "halt", "subway_entrance")
-            or tags.get("public_transport") == "station" or amenity == "bus_station"):
+    if (
+        tags.get("railway") in ("station", "halt", "subway_entrance")
+        or tags.get("public_transport") == "station"
+        or amenity == "bus_station"
+    ):
         return "transit_hub"
-    if (amenity == "marketplace" or tags.get("place") == "square"
-            or tags.get("leisure") == "park"):
+    if amenity == "marketplace" or tags.get("place") == "square" or tags.get("leisure") == "park":
         return "plaza"
-    if "shop" in tags or amenity in ("restaurant", "cafe", "fast_food", "bar", "pub",
-                                     "pharmacy", "bank"):
+    if "shop" in tags or amenity in (
+        "restaurant",
+        "cafe",
+        "fast_food",
+        "bar",
+        "pub",
+        "pharmacy",
+        "bank",
+    ):
         return "shop"
-    if ("office" in tags or "craft" in tags
-            or tags.get("building") in ("office", "commercial", "industrial")
-            or amenity in ("townhall", "courthouse", "police", "fire_station", "post_office")):
+    if (
+        "office" in tags
+        or "craft" in tags
+        or tags.get("building") in ("office", "commercial", "industrial")
+        or amenity in ("townhall", "courthouse", "police", "fire_station", "post_office")
+    ):
         return "workplace"
     return None
 
 
 # ---------------------------------------------------------------- graph to arrays
-def _assemble(ox: Any, graph: Any, features: list[Feature], boundaries: Any, spec: OsmCity,
-              where: str) -> Prepared:
+def _assemble(
+    ox: Any, graph: Any, features: list[Feature], boundaries: Any, spec: OsmCity, where: str
+) -> Prepared:
     g = _walkable(graph)
     if g.number_of_edges() == 0:
         raise ScenarioError(f"{where}: the map has no walkable streets")
@@ -464,22 +570,36 @@ def _assemble(ox: Any, graph: Any, features: list[Feature], boundaries: Any, spe
     length = np.array([best[kk][0] for kk in keys])
     shapes = np.array([shapely.LineString(best[kk][1]) for kk in keys], dtype=object)
     street_class = [best[kk][2] for kk in keys]
-    x, y, eu, ev, length, shapes, street_class = _largest(x, y, eu, ev, length, shapes,
-                                                          street_class)
+    x, y, eu, ev, length, shapes, street_class = _largest(
+        x, y, eu, ev, length, shapes, street_class
+    )
     if x.size < 2:
         raise ScenarioError(f"{where}: the map has fewer than two connected crossings")
     fx, fy, ftype, fname, fring = _features_xy(features, to_xy)
     centre = _centre(x, y, fx, fy, ftype)
     district, names = districts(x, y, centre, boundaries, crs, spec.districts)
-    city = City("osm", x, y, eu, ev, length, district, names, centre, shapes=shapes,
-                crs=crs, attribution=ATTRIBUTION)
+    city = City(
+        "osm",
+        x,
+        y,
+        eu,
+        ev,
+        length,
+        district,
+        names,
+        centre,
+        shapes=shapes,
+        crs=crs,
+        attribution=ATTRIBUTION,
+    )
     city.home_weight = _home_weight(city, street_class, fx, fy, fring, features)
     tagged = _tagged_places(city, fx, fy, ftype, fname)
     return Prepared(city, tagged)
 
 
-def consolidate(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
-                tolerance: float) -> npt.NDArray[np.int64]:
+def consolidate(
+    x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray, tolerance: float
+) -> npt.NDArray[np.int64]:
     """Cluster index of every node after merging nearby intersections (osmnx's rule).
 
     As ``osmnx.consolidate_intersections``: nodes whose ``tolerance`` buffers overlap (closer
@@ -496,8 +616,7 @@ def consolidate(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
     near = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, candidate = connected_components(near, directed=False)
     inside = candidate[eu] == candidate[ev]
-    street = sp.coo_matrix((np.ones(int(inside.sum())), (eu[inside], ev[inside])),
-                           shape=(n, n))
+    street = sp.coo_matrix((np.ones(int(inside.sum())), (eu[inside], ev[inside])), shape=(n, n))
     _, label = connected_components(street, directed=False)
     # Renumber by smallest member so the result does not depend on scipy's numbering.
     first = np.full(label.max() + 1, n, np.int64)
@@ -517,8 +636,9 @@ def _utm(x: np.ndarray, y: np.ndarray) -> str:
     lon, lat = float(np.median(x)), float(np.median(y))
     if lat > 84 or lat < -80:
         return "EPSG:32661" if lat > 0 else "EPSG:32761"
-    zones = query_utm_crs_info(datum_name="WGS 84",
-                               area_of_interest=AreaOfInterest(lon, lat, lon, lat))
+    zones = query_utm_crs_info(
+        datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
+    )
     return f"EPSG:{zones[0].code}"
 
 
@@ -527,9 +647,12 @@ def _walkable(graph: Any) -> Any:
     edge merged from several ways (a tag's values in a list) is excluded by a rule when all
     its values match it."""
     g = graph.copy()
-    drop = [(u, v, k) for u, v, k, d in g.edges(keys=True, data=True)
-            if d.get("highway") is None or any(_excluded(d.get(tag), pattern)
-                                               for tag, pattern in walk_filter())]
+    drop = [
+        (u, v, k)
+        for u, v, k, d in g.edges(keys=True, data=True)
+        if d.get("highway") is None
+        or any(_excluded(d.get(tag), pattern) for tag, pattern in walk_filter())
+    ]
     g.remove_edges_from(drop)
     g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
     return g
@@ -563,8 +686,15 @@ def _is_projected(g: Any) -> bool:
         return False
 
 
-def _largest(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
-             length: np.ndarray, shapes: np.ndarray, street_class: list[str]) -> tuple[Any, ...]:
+def _largest(
+    x: np.ndarray,
+    y: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    length: np.ndarray,
+    shapes: np.ndarray,
+    street_class: list[str],
+) -> tuple[Any, ...]:
     """Only the largest connected part (merging can in principle split or strand nodes)."""
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
@@ -578,9 +708,15 @@ def _largest(x: np.ndarray, y: np.ndarray, eu: np.ndarray, ev: np.ndarray,
     keep = used & (label == int(np.argmax(sizes)))
     new = np.cumsum(keep) - 1
     e_keep = keep[eu] & keep[ev]
-    return (x[keep], y[keep], new[eu[e_keep]].astype(np.int32), new[ev[e_keep]].astype(np.int32),
-            length[e_keep], shapes[e_keep],
-            [c for c, k in zip(street_class, e_keep, strict=True) if k])
+    return (
+        x[keep],
+        y[keep],
+        new[eu[e_keep]].astype(np.int32),
+        new[ev[e_keep]].astype(np.int32),
+        length[e_keep],
+        shapes[e_keep],
+        [c for c, k in zip(street_class, e_keep, strict=True) if k],
+    )
 
 
 def _projector(crs: str) -> Any:
@@ -609,8 +745,9 @@ def _features_xy(features: list[Feature], to_xy: Any) -> tuple[Any, ...]:
     return np.asarray(fx, float), np.asarray(fy, float), ftype, fname, rings
 
 
-def _centre(x: np.ndarray, y: np.ndarray, fx: np.ndarray, fy: np.ndarray,
-            ftype: list[str | None]) -> int:
+def _centre(
+    x: np.ndarray, y: np.ndarray, fx: np.ndarray, fy: np.ndarray, ftype: list[str | None]
+) -> int:
     """The crossing nearest the middle of the map, or a tagged square close to it."""
     mx, my = float(np.median(x)), float(np.median(y))
     d = np.hypot(x - mx, y - my)
@@ -634,19 +771,25 @@ def _nearest(city: City, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np
     return np.asarray(node, np.int64), np.asarray(dist, np.float64)
 
 
-def _home_weight(city: City, street_class: list[str], fx: np.ndarray, fy: np.ndarray,
-                 rings: list[Any], features: list[Feature]) -> np.ndarray:
+def _home_weight(
+    city: City,
+    street_class: list[str],
+    fx: np.ndarray,
+    fy: np.ndarray,
+    rings: list[Any],
+    features: list[Feature],
+) -> np.ndarray:
     """Relative number of homes at each crossing: buildings where there are enough, else streets.
 
     Every crossing keeps a little weight (from its streets), so every district has homes.
     """
     per_m = np.array([_HOME_PER_M.get(c, _HOME_PER_M_OTHER) for c in street_class])
     half = 0.5 * city.edge_length_m * per_m
-    street = np.bincount(city.edge_u, half, city.n_nodes) + \
-        np.bincount(city.edge_v, half, city.n_nodes)
+    street = np.bincount(city.edge_u, half, city.n_nodes) + np.bincount(
+        city.edge_v, half, city.n_nodes
+    )
     street = street / street.sum()
-    homes = [i for i, f in enumerate(features)
-             if f.tags.get("building") in _RESIDENTIAL_BUILDINGS]
+    homes = [i for i, f in enumerate(features) if f.tags.get("building") in _RESIDENTIAL_BUILDINGS]
     if len(homes) < _MIN_BUILDINGS:
         return street + 1e-6
     idx = np.array(homes)
@@ -672,8 +815,9 @@ def _levels(tags: dict[str, str]) -> float:
         return 1.0
 
 
-def _tagged_places(city: City, fx: np.ndarray, fy: np.ndarray, ftype: list[str | None],
-                   fname: list[str]) -> TaggedPlaces:
+def _tagged_places(
+    city: City, fx: np.ndarray, fy: np.ndarray, ftype: list[str | None], fname: list[str]
+) -> TaggedPlaces:
     out: TaggedPlaces = {}
     if not ftype:
         return out
@@ -697,11 +841,9 @@ def _tagged_places(city: City, fx: np.ndarray, fy: np.ndarray, ftype: list[str |
     return out
 
 
-def _one_per_cluster(sel: list[int], fx: np.ndarray, fy: np.ndarray,
-                     radius: float) -> list[int]:
+def _one_per_cluster(sel: list[int], fx: np.ndarray, fy: np.ndarray, radius: float) -> list[int]:
     kept: list[int] = []
     for i in sorted(sel, key=lambda i: (fx[i], fy[i])):
         if all(math.hypot(fx[i] - fx[j], fy[i] - fy[j]) > radius for j in kept):
             kept.append(i)
     return kept
-

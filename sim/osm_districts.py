@@ -14,12 +14,21 @@ import shapely
 
 from sim.scenario import unique_names
 
-_COMPASS = ["East", "North-East", "North", "North-West", "West", "South-West", "South",
-            "South-East"]
+_COMPASS = [
+    "East",
+    "North-East",
+    "North",
+    "North-West",
+    "West",
+    "South-West",
+    "South",
+    "South-East",
+]
 
 
-def districts(x: np.ndarray, y: np.ndarray, centre: int, boundaries: Any, crs: str,
-              k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
+def districts(
+    x: np.ndarray, y: np.ndarray, centre: int, boundaries: Any, crs: str, k: int
+) -> tuple[npt.NDArray[np.int16], list[str]]:
     """Each crossing's district and the districts' names: administrative where the map has
     them, else ``k`` sectors around ``centre``."""
     found = _admin_districts(x, y, boundaries, crs)
@@ -28,8 +37,9 @@ def districts(x: np.ndarray, y: np.ndarray, centre: int, boundaries: Any, crs: s
     return _cluster_districts(x, y, centre, k)
 
 
-def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
-                     crs: str) -> tuple[npt.NDArray[np.int16], list[str]] | None:
+def _admin_districts(
+    x: np.ndarray, y: np.ndarray, boundaries: Any, crs: str
+) -> tuple[npt.NDArray[np.int16], list[str]] | None:
     """Districts from the most local administrative level that splits the map in two or more."""
     if boundaries is None or len(boundaries) == 0 or "admin_level" not in boundaries:
         return None
@@ -39,8 +49,10 @@ def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
         return None
     b = b[b.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     pts = shapely.points(x, y)
-    levels = sorted({str(v) for v in b["admin_level"].dropna()},
-                    key=lambda s: -float(s) if s.replace(".", "").isdigit() else 0)
+    levels = sorted(
+        {str(v) for v in b["admin_level"].dropna()},
+        key=lambda s: -float(s) if s.replace(".", "").isdigit() else 0,
+    )
     for level in levels:
         sub = b[b["admin_level"].astype(str) == level]
         label = np.full(x.size, -1, np.int64)
@@ -49,8 +61,9 @@ def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
             inside = shapely.contains(geom, pts) & (label < 0)
             if inside.any():
                 label[inside] = len(names)
-                names.append(str(name) if isinstance(name, str) and name else
-                             f"District {len(names) + 1}")
+                names.append(
+                    str(name) if isinstance(name, str) and name else f"District {len(names) + 1}"
+                )
         if len(names) >= 2 and np.mean(label >= 0) >= 0.5:
             out = label < 0
             if out.any():  # crossings outside every boundary join the nearest inside one
@@ -63,8 +76,9 @@ def _admin_districts(x: np.ndarray, y: np.ndarray, boundaries: Any,
     return None
 
 
-def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
-                       k: int) -> tuple[npt.NDArray[np.int16], list[str]]:
+def _cluster_districts(
+    x: np.ndarray, y: np.ndarray, centre: int, k: int
+) -> tuple[npt.NDArray[np.int16], list[str]]:
     """k-means of the crossings (scipy's ``kmeans2``, 50 rounds at most, from a deterministic
     start: the centre, then each time the crossing farthest from the seeds so far)."""
     from scipy.cluster.vq import kmeans2
@@ -80,8 +94,13 @@ def _cluster_districts(x: np.ndarray, y: np.ndarray, centre: int,
     # An emptied cluster keeps its centre (missing="warn"; its warning says nothing to a user).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, label = kmeans2(pts.astype(np.float64), pts[seeds].astype(np.float64), iter=50,
-                           minit="matrix", missing="warn")
+        _, label = kmeans2(
+            pts.astype(np.float64),
+            pts[seeds].astype(np.float64),
+            iter=50,
+            minit="matrix",
+            missing="warn",
+        )
     # The cluster holding the centre is "Centre"; the others are named by compass direction.
     label = np.unique(label, return_inverse=True)[1]
     k = int(label.max()) + 1

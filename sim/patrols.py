@@ -64,8 +64,13 @@ class Patrols:
         return out
 
 
-def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
-                  duration_s: float, rng: np.random.Generator) -> Patrols:
+def build_patrols(
+    cams: Cameras,
+    deployments: Sequence[Deployment],
+    city: City,
+    duration_s: float,
+    rng: np.random.Generator,
+) -> Patrols:
     """The schedule of every body-worn and car camera over the run."""
     devices = np.flatnonzero(cams.is_kind("bodycam", "carcam"))
     if devices.size == 0:
@@ -76,16 +81,20 @@ def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
     for dev in devices:
         spec = deployments[int(cams.deployment[dev])]
         assert isinstance(spec, Bodycam | Carcam)
-        loop = _random_loop(adj, int(cams.node[dev]),
-                            spec.beat_nodes if isinstance(spec, Bodycam) else spec.route_nodes,
-                            rng)
+        loop = _random_loop(
+            adj,
+            int(cams.node[dev]),
+            spec.beat_nodes if isinstance(spec, Bodycam) else spec.route_nodes,
+            rng,
+        )
         if isinstance(spec, Bodycam):
             stay = np.full(loop.size, spec.dwell_s)
             slack = 0.0
         else:
             nxt = np.roll(loop, -1)
-            leg = np.hypot(city.node_x_m[nxt] - city.node_x_m[loop],
-                           city.node_y_m[nxt] - city.node_y_m[loop])
+            leg = np.hypot(
+                city.node_x_m[nxt] - city.node_x_m[loop], city.node_y_m[nxt] - city.node_y_m[loop]
+            )
             stay = np.maximum(leg / spec.speed_mps, 1.0)
             slack = _CAR_SLACK_S
         shift = (spec.end_h - spec.start_h) * HOUR
@@ -99,8 +108,14 @@ def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
             t0 = day * DAY + spec.start_h * HOUR
             start = t0 + rel
             end = np.minimum(start + dur, t0 + shift)
-            parts.append((np.full(nodes.size, dev, np.int64), nodes.astype(np.int32),
-                          start - slack, end + slack))
+            parts.append(
+                (
+                    np.full(nodes.size, dev, np.int64),
+                    nodes.astype(np.int32),
+                    start - slack,
+                    end + slack,
+                )
+            )
     device = np.concatenate([p[0] for p in parts])
     node = np.concatenate([p[1] for p in parts])
     start = np.concatenate([p[2] for p in parts])
@@ -109,8 +124,9 @@ def build_patrols(cams: Cameras, deployments: Sequence[Deployment], city: City,
     return Patrols(device[order], node[order], start[order], end[order])
 
 
-def _random_loop(adj: object, start: int, length: int,
-                 rng: np.random.Generator) -> npt.NDArray[np.int32]:
+def _random_loop(
+    adj: object, start: int, length: int, rng: np.random.Generator
+) -> npt.NDArray[np.int32]:
     """A beat: a walk of ``length`` crossings from ``start`` that avoids going straight back,
     then back the same way, so that repeating it is a continuous round."""
     indptr = adj.indptr  # type: ignore[attr-defined]
@@ -119,7 +135,7 @@ def _random_loop(adj: object, start: int, length: int,
     prev = -1
     for _ in range(length - 1):
         cur = walk[-1]
-        nbrs = indices[indptr[cur]:indptr[cur + 1]]
+        nbrs = indices[indptr[cur] : indptr[cur + 1]]
         options = nbrs[nbrs != prev] if nbrs.size > 1 else nbrs
         prev = cur
         walk.append(int(options[int(rng.integers(options.size))]))

@@ -28,12 +28,17 @@ from sim.scenario import Scenario
 
 def place_rows(city: City) -> list[dict[str, Any]]:
     """One row per place: name, type, district, node and position (metres)."""
-    return [{"name": name, "type": PLACE_TYPES[int(t)],
-             "district": city.district_names[int(city.node_district[node])],
-             "node": int(node), "x_m": round(float(city.node_x_m[node]), 1),
-             "y_m": round(float(city.node_y_m[node]), 1)}
-            for name, t, node in zip(city.place_name, city.place_type, city.place_node,
-                                     strict=True)]
+    return [
+        {
+            "name": name,
+            "type": PLACE_TYPES[int(t)],
+            "district": city.district_names[int(city.node_district[node])],
+            "node": int(node),
+            "x_m": round(float(city.node_x_m[node]), 1),
+            "y_m": round(float(city.node_y_m[node]), 1),
+        }
+        for name, t, node in zip(city.place_name, city.place_type, city.place_node, strict=True)
+    ]
 
 
 def suggest_places(name: str, city: City, of_type: str | None = None) -> str:
@@ -43,12 +48,17 @@ def suggest_places(name: str, city: City, of_type: str | None = None) -> str:
     if of_type is None:
         label = name.split(" ")[0].lower()
         of_type = next((t for t in PLACE_TYPES if t.startswith(label)), None)
-    same = ([n for n, t in zip(names, city.place_type, strict=True)
-             if PLACE_TYPES[int(t)] == of_type] if of_type else [])
+    same = (
+        [n for n, t in zip(names, city.place_type, strict=True) if PLACE_TYPES[int(t)] == of_type]
+        if of_type
+        else []
+    )
     if not same:  # no type to go by: the first two of every type
-        same = [n for t in range(len(PLACE_TYPES))
-                for n in [m for m, ty in zip(names, city.place_type, strict=True)
-                          if ty == t][:2]]
+        same = [
+            n
+            for t in range(len(PLACE_TYPES))
+            for n in [m for m, ty in zip(names, city.place_type, strict=True) if ty == t][:2]
+        ]
     picked = list(dict.fromkeys([*close, *same]))[:14]
     more = len(city.place_name) - len(picked)
     listing = ", ".join(map(repr, picked)) + (f" and {more:,} more" if more > 0 else "")
@@ -65,12 +75,16 @@ def reference_problems(scenario: Scenario, city: City) -> list[str]:
             continue
         if g.place in PLACE_TYPES:
             if counts[g.place] == 0:
-                problems.append(f"gathering.{i}.place: the city has no place of type "
-                                f"{shown(g.place)}; set city.places to include one, or name a "
-                                f"place")
+                problems.append(
+                    f"gathering.{i}.place: the city has no place of type "
+                    f"{shown(g.place)}; set city.places to include one, or name a "
+                    f"place"
+                )
             continue
-        problems.append(f"gathering.{i}.place: no place named {shown(g.place)} and no such place "
-                        f"type; {suggest_places(g.place, city)}")
+        problems.append(
+            f"gathering.{i}.place: no place named {shown(g.place)} and no such place "
+            f"type; {suggest_places(g.place, city)}"
+        )
     try:
         district_composition(scenario.population, city.district_names, district_capacity(city))
     except ScenarioError as exc:
@@ -87,11 +101,15 @@ def place_type_problems(spec: Any, index: int, city: City, count: int | None) ->
     have = int(np.unique(city.places_of(ptype)).size)
     want = count or have
     if have == 0:
-        return [f"deployment.{index}.place_type: the city has no place of type {shown(ptype)}; "
-                f"set city.places to include some"]
+        return [
+            f"deployment.{index}.place_type: the city has no place of type {shown(ptype)}; "
+            f"set city.places to include some"
+        ]
     if want > have:
-        return [f"deployment.{index}.count: {want} {spec.kind}s at places of type "
-                f"{shown(ptype)} but the city has {have}; expected at most {have}"]
+        return [
+            f"deployment.{index}.count: {want} {spec.kind}s at places of type "
+            f"{shown(ptype)} but the city has {have}; expected at most {have}"
+        ]
     return []
 
 

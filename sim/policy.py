@@ -24,13 +24,13 @@ def stations(city: City) -> npt.NDArray[np.int32]:
         if nodes.size == 0:
             continue
         cx, cy = city.node_x_m[nodes].mean(), city.node_y_m[nodes].mean()
-        out.append(nodes[np.argmin(np.hypot(city.node_x_m[nodes] - cx,
-                                            city.node_y_m[nodes] - cy))])
+        out.append(nodes[np.argmin(np.hypot(city.node_x_m[nodes] - cx, city.node_y_m[nodes] - cy))])
     return np.unique(np.asarray(out, np.int32))
 
 
-def travel_time_s(dist_from_stations_m: npt.NDArray[np.float64], nodes: npt.ArrayLike,
-                  speed_mps: float) -> npt.NDArray[np.float64]:
+def travel_time_s(
+    dist_from_stations_m: npt.NDArray[np.float64], nodes: npt.ArrayLike, speed_mps: float
+) -> npt.NDArray[np.float64]:
     """Time for the nearest station's officer to reach each node.
 
     Parameters
@@ -53,8 +53,11 @@ def exclusion_area(city: City, zones: list[ExclusionZone]) -> Any:
         types = [PLACE_TYPES.index(t) for t in z.place_types]
         nodes = city.place_node[np.isin(city.place_type, types)]
         if nodes.size:
-            parts.append(shapely.buffer(shapely.points(city.node_x_m[nodes],
-                                                       city.node_y_m[nodes]), z.buffer_m))
+            parts.append(
+                shapely.buffer(
+                    shapely.points(city.node_x_m[nodes], city.node_y_m[nodes]), z.buffer_m
+                )
+            )
     if not parts:
         return None
     return shapely.union_all(np.concatenate(parts))

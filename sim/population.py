@@ -48,8 +48,9 @@ class Population:
         return np.bincount(self.group, minlength=len(self.group_names))
 
 
-def build_population(spec: PopulationSpec, city: City, router: Router,
-                     rng: np.random.Generator) -> Population:
+def build_population(
+    spec: PopulationSpec, city: City, router: Router, rng: np.random.Generator
+) -> Population:
     """Draw groups, ages, homes, workplaces and walking speeds.
 
     Homes: every crossing holds homes; a group's chance of living in a district follows its
@@ -88,8 +89,7 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     workplaces = city.places_of("workplace")
     attract = np.exp(-city.distance_from_centre_m()[workplaces] / 2000.0) + 0.1
     workers = (age_band == 1) & (rng.random(n) < spec.employment_rate)
-    work_node[workers] = rng.choice(workplaces, size=int(workers.sum()),
-                                    p=attract / attract.sum())
+    work_node[workers] = rng.choice(workplaces, size=int(workers.sum()), p=attract / attract.sum())
     # Children go to the school nearest home; schools are destinations so the router knows them.
     children = np.flatnonzero(age_band == 0)
     schools = city.places_of("school")
@@ -101,8 +101,15 @@ def build_population(spec: PopulationSpec, city: City, router: Router,
     # Seniors walk more slowly (Bohannon 1997: ~1.2-1.3 m/s past 60 versus ~1.4 below).
     speed = np.where(age_band == 2, speed * 0.9, speed)
     speed_mps = np.clip(speed, 0.5, 2.5).astype(np.float32)
-    return Population(group, age_band, home_node, work_node, speed_mps, names,
-                      [g.label or g.name.replace("_", " ") for g in spec.groups])
+    return Population(
+        group,
+        age_band,
+        home_node,
+        work_node,
+        speed_mps,
+        names,
+        [g.label or g.name.replace("_", " ") for g in spec.groups],
+    )
 
 
 def district_capacity(city: City) -> npt.NDArray[np.float64]:
@@ -111,12 +118,12 @@ def district_capacity(city: City) -> npt.NDArray[np.float64]:
     n_d = len(city.district_names)
     if city.home_weight is None:
         return np.bincount(city.node_district, minlength=n_d).astype(np.float64)
-    return np.asarray(np.bincount(city.node_district, city.home_weight, minlength=n_d),
-                      np.float64)
+    return np.asarray(np.bincount(city.node_district, city.home_weight, minlength=n_d), np.float64)
 
 
-def district_composition(spec: PopulationSpec, district_names: list[str],
-                         capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def district_composition(
+    spec: PopulationSpec, district_names: list[str], capacity: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Share of each group (rows) among each district's residents (columns).
 
     The shares a scenario names (``district_shares``) are kept; the rest is fitted by iterative
@@ -133,33 +140,41 @@ def district_composition(spec: PopulationSpec, district_names: list[str],
             if dname not in district_names:
                 problems.append(
                     f"population.groups.{gi}.district_shares: unknown district {dname!r}; the "
-                    f"city's districts are: {', '.join(district_names)}")
+                    f"city's districts are: {', '.join(district_names)}"
+                )
                 continue
             d = district_names.index(dname)
             fixed[gi, d] = True
             c[gi, d] = share
     w = capacity / capacity.sum()
     for dd in np.flatnonzero((c * fixed).sum(axis=0) > 1 + 1e-9).tolist():
-        problems.append(f"population.groups: the district_shares given for "
-                        f"{district_names[dd]!r} add up to more than 1")
+        problems.append(
+            f"population.groups: the district_shares given for "
+            f"{district_names[dd]!r} add up to more than 1"
+        )
     for gg in np.flatnonzero((c * fixed * w).sum(axis=1) > shares + 1e-9).tolist():
-        problems.append(f"population.groups.{gg}.district_shares: these districts alone would "
-                        f"hold more of group {spec.groups[gg].name!r} than its city-wide share "
-                        f"{shares[gg]:g} allows")
+        problems.append(
+            f"population.groups.{gg}.district_shares: these districts alone would "
+            f"hold more of group {spec.groups[gg].name!r} than its city-wide share "
+            f"{shares[gg]:g} allows"
+        )
     for dd in range(n_d):
         total = float((c * fixed)[:, dd].sum())
         if fixed[:, dd].all() and abs(total - 1) > 1e-6:
-            problems.append(f"population.groups: every group's district_shares name "
-                            f"{district_names[dd]!r}, and they add up to {total:g}; expected 1 "
-                            f"(no group is left to make up the rest of its residents)")
+            problems.append(
+                f"population.groups: every group's district_shares name "
+                f"{district_names[dd]!r}, and they add up to {total:g}; expected 1 "
+                f"(no group is left to make up the rest of its residents)"
+            )
     if problems:
         raise ScenarioError(problems)
     free = ~fixed
     for _ in range(200):
         col_room = 1.0 - (c * fixed).sum(axis=0)
         col_free = (c * free).sum(axis=0)
-        c = np.where(free, c * np.divide(col_room, col_free, out=np.zeros(n_d),
-                                         where=col_free > 0), c)
+        c = np.where(
+            free, c * np.divide(col_room, col_free, out=np.zeros(n_d), where=col_free > 0), c
+        )
         row_room = shares - (c * fixed * w).sum(axis=1)
         row_free = (c * free * w).sum(axis=1)
         factor = np.divide(row_room, row_free, out=np.ones(n_g), where=row_free > 0)
@@ -169,9 +184,11 @@ def district_composition(spec: PopulationSpec, district_names: list[str],
     c = np.clip(c, 0.0, None)
     empty = [district_names[d] for d in np.flatnonzero(~(c.sum(axis=0) > 0)).tolist()]
     if empty:
-        raise ScenarioError(f"population.groups: with these shares and district_shares no "
-                            f"group can live in {', '.join(map(repr, empty))}; every district "
-                            f"has homes, so some group needs a share above 0 there")
+        raise ScenarioError(
+            f"population.groups: with these shares and district_shares no "
+            f"group can live in {', '.join(map(repr, empty))}; every district "
+            f"has homes, so some group needs a share above 0 there"
+        )
     return c / c.sum(axis=0, keepdims=True)
 
 
@@ -201,9 +218,15 @@ def trip_destinations(city: City) -> npt.NDArray[np.int32]:
     return np.unique(city.place_node)
 
 
-def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router,
-               duration_s: float, streams_for_day: list[np.random.Generator],
-               visits: Sequence[tuple[int, float]] = ()) -> Trips:
+def plan_trips(
+    pop: Population,
+    spec: PopulationSpec,
+    city: City,
+    router: Router,
+    duration_s: float,
+    streams_for_day: list[np.random.Generator],
+    visits: Sequence[tuple[int, float]] = (),
+) -> Trips:
     """Turn each person's day plan into trips, day by day.
 
     A day: workers and pupils leave home in the morning, stay at work or school and come back,
@@ -214,8 +237,9 @@ def plan_trips(pop: Population, spec: PopulationSpec, city: City, router: Router
     """
     log = _TripLog(router, pop.speed_mps.astype(np.float64), pop.home_node)
     shops = city.places_of("shop")
-    leisure_nodes = np.concatenate([city.places_of("plaza"), city.places_of("place_of_worship"),
-                                    city.places_of("transit_hub")])
+    leisure_nodes = np.concatenate(
+        [city.places_of("plaza"), city.places_of("place_of_worship"), city.places_of("transit_hub")]
+    )
     airports = city.places_of("airport")
     for day, rng in enumerate(streams_for_day):
         t0 = day * 24 * HOUR
@@ -238,24 +262,53 @@ class _TripLog:
     home: npt.NDArray[np.int32]  # home node per person
     parts: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def add(self, who: np.ndarray, depart: np.ndarray, origin: np.ndarray, dest: np.ndarray,
-            toward: np.ndarray, purpose: int) -> np.ndarray:
+    def add(
+        self,
+        who: np.ndarray,
+        depart: np.ndarray,
+        origin: np.ndarray,
+        dest: np.ndarray,
+        toward: np.ndarray,
+        purpose: int,
+    ) -> np.ndarray:
         """Record one trip per person of ``who``; returns their arrival times."""
         root = np.where(toward, dest, origin)
         other = np.where(toward, origin, dest)
         length = self.router.distance_m(root, other)
         arrive = depart + length / self.speed[who]
-        self.parts.append({"person_id": who, "depart_s": depart, "arrive_s": arrive,
-                           "origin_node": origin, "dest_node": dest, "toward_dest": toward,
-                           "purpose": np.full(who.size, purpose, np.int8), "length_m": length})
+        self.parts.append(
+            {
+                "person_id": who,
+                "depart_s": depart,
+                "arrive_s": arrive,
+                "origin_node": origin,
+                "dest_node": dest,
+                "toward_dest": toward,
+                "purpose": np.full(who.size, purpose, np.int8),
+                "length_m": length,
+            }
+        )
         return arrive
 
-    def there_and_home(self, who: np.ndarray, depart: np.ndarray, origin: np.ndarray,
-                       dest: np.ndarray, stay_s: np.ndarray, purpose: int) -> np.ndarray:
+    def there_and_home(
+        self,
+        who: np.ndarray,
+        depart: np.ndarray,
+        origin: np.ndarray,
+        dest: np.ndarray,
+        stay_s: np.ndarray,
+        purpose: int,
+    ) -> np.ndarray:
         """Trips from ``origin`` to ``dest``, a stay there, then home; returns the times home."""
         there = self.add(who, depart, origin, dest, np.ones(who.size, bool), purpose)
-        return self.add(who, there + stay_s, dest, self.home[who], np.zeros(who.size, bool),
-                        PURPOSES.index("home"))
+        return self.add(
+            who,
+            there + stay_s,
+            dest,
+            self.home[who],
+            np.zeros(who.size, bool),
+            PURPOSES.index("home"),
+        )
 
 
 @dataclass
@@ -284,47 +337,71 @@ def _commutes(log: _TripLog, day: _Day, pop: Population, shops: np.ndarray) -> N
     rng = day.rng
     commuters = _people(pop.work_node >= 0)
     is_child = pop.age_band[commuters] == 0
-    leave = np.where(is_child, rng.normal(*day.plan.school_leave_h, commuters.size),
-                     rng.normal(*day.plan.work_leave_h, commuters.size))
+    leave = np.where(
+        is_child,
+        rng.normal(*day.plan.school_leave_h, commuters.size),
+        rng.normal(*day.plan.work_leave_h, commuters.size),
+    )
     leave = day.t0 + np.clip(leave, *day.plan.leave_range_h) * HOUR
-    stay = np.where(is_child, rng.normal(*day.plan.school_stay_h, commuters.size),
-                    rng.normal(*day.plan.work_stay_h, commuters.size))
+    stay = np.where(
+        is_child,
+        rng.normal(*day.plan.school_stay_h, commuters.size),
+        rng.normal(*day.plan.work_stay_h, commuters.size),
+    )
     stay = np.clip(stay, *day.plan.stay_range_h) * HOUR
     home = pop.home_node[commuters]
     work = pop.work_node[commuters]
     purpose = np.where(is_child, PURPOSES.index("school"), PURPOSES.index("work"))
     for p in np.unique(purpose):
         sel = purpose == p
-        arrive = log.add(commuters[sel], leave[sel], home[sel], work[sel],
-                         np.ones(sel.sum(), bool), int(p))
+        arrive = log.add(
+            commuters[sel], leave[sel], home[sel], work[sel], np.ones(sel.sum(), bool), int(p)
+        )
         back = arrive + stay[sel]
         shop_stop = (~is_child[sel]) & (rng.random(sel.sum()) < day.plan.shop_stop_share)
         who = commuters[sel]
         direct = ~shop_stop
         day.free_at[who[direct]] = log.add(
-            who[direct], back[direct], work[sel][direct], home[sel][direct],
-            np.zeros(direct.sum(), bool), PURPOSES.index("home"))
+            who[direct],
+            back[direct],
+            work[sel][direct],
+            home[sel][direct],
+            np.zeros(direct.sum(), bool),
+            PURPOSES.index("home"),
+        )
         if shop_stop.any():
             s_who = who[shop_stop]
             shop = rng.choice(shops, size=s_who.size)
             dwell = rng.uniform(*day.plan.shop_stop_min, s_who.size) * MINUTE
-            day.free_at[s_who] = log.there_and_home(s_who, back[shop_stop], work[sel][shop_stop],
-                                                    shop, dwell, PURPOSES.index("errand"))
+            day.free_at[s_who] = log.there_and_home(
+                s_who, back[shop_stop], work[sel][shop_stop], shop, dwell, PURPOSES.index("errand")
+            )
 
 
-def _home_tours(log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec,
-                shops: np.ndarray, leisure_nodes: np.ndarray) -> None:
+def _home_tours(
+    log: _TripLog,
+    day: _Day,
+    pop: Population,
+    spec: PopulationSpec,
+    shops: np.ndarray,
+    leisure_nodes: np.ndarray,
+) -> None:
     """Errands and leisure as home-based tours, in the order of their wished start times."""
     rng = day.rng
     busy = pop.work_node >= 0
-    n_err = rng.poisson(spec.errands_per_day * np.where(busy, day.plan.errands_factor_busy,
-                                                        day.plan.errands_factor_free))
+    n_err = rng.poisson(
+        spec.errands_per_day
+        * np.where(busy, day.plan.errands_factor_busy, day.plan.errands_factor_free)
+    )
     n_lei = rng.poisson(spec.leisure_per_day, pop.n)
     max_tours = int(max(n_err.max(initial=0) + n_lei.max(initial=0), 0))
     if not max_tours:
         return
-    wish = np.where(np.arange(max_tours) < (n_err + n_lei)[:, None],
-                    rng.uniform(*day.plan.tour_start_h, (pop.n, max_tours)), np.inf)
+    wish = np.where(
+        np.arange(max_tours) < (n_err + n_lei)[:, None],
+        rng.uniform(*day.plan.tour_start_h, (pop.n, max_tours)),
+        np.inf,
+    )
     wish.sort(axis=1)  # in place: a million people's tours are large arrays
     # Which of a person's tours are leisure: a random subset of size n_lei.
     rank = np.argsort(rng.random((pop.n, max_tours)), axis=1)
@@ -334,8 +411,14 @@ def _home_tours(log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec,
         _tours_of_rank(log, day, wish[:, k], is_leisure[:, k], shops, leisure_nodes)
 
 
-def _tours_of_rank(log: _TripLog, day: _Day, wish_h: np.ndarray, is_leisure: np.ndarray,
-                   shops: np.ndarray, leisure_nodes: np.ndarray) -> None:
+def _tours_of_rank(
+    log: _TripLog,
+    day: _Day,
+    wish_h: np.ndarray,
+    is_leisure: np.ndarray,
+    shops: np.ndarray,
+    leisure_nodes: np.ndarray,
+) -> None:
     """Everyone's k-th tour of the day (``wish_h``: its wished start, inf for none)."""
     rng = day.rng
     who = _people(np.isfinite(wish_h))
@@ -343,30 +426,38 @@ def _tours_of_rank(log: _TripLog, day: _Day, wish_h: np.ndarray, is_leisure: np.
         return
     who, depart = day.departures(who, wish_h[who])
     lei = is_leisure[who]
-    dest = np.where(lei, rng.choice(leisure_nodes, size=who.size),
-                    rng.choice(shops, size=who.size)).astype(np.int32)
+    dest = np.where(
+        lei, rng.choice(leisure_nodes, size=who.size), rng.choice(shops, size=who.size)
+    ).astype(np.int32)
     purpose = np.where(lei, PURPOSES.index("leisure"), PURPOSES.index("errand"))
-    dwell = np.where(lei, rng.uniform(*day.plan.leisure_min, who.size),
-                     rng.uniform(*day.plan.errand_min, who.size)) * MINUTE
+    dwell = (
+        np.where(
+            lei,
+            rng.uniform(*day.plan.leisure_min, who.size),
+            rng.uniform(*day.plan.errand_min, who.size),
+        )
+        * MINUTE
+    )
     for p in (PURPOSES.index("errand"), PURPOSES.index("leisure")):
         sel = purpose == p
         if not sel.any():
             continue
         w = who[sel]
-        day.free_at[w] = log.there_and_home(w, depart[sel], log.home[w], dest[sel], dwell[sel],
-                                            p)
+        day.free_at[w] = log.there_and_home(w, depart[sel], log.home[w], dest[sel], dwell[sel], p)
 
 
-def _airport_trips(log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec,
-                   airports: np.ndarray) -> None:
+def _airport_trips(
+    log: _TripLog, day: _Day, pop: Population, spec: PopulationSpec, airports: np.ndarray
+) -> None:
     """A trip to the airport (a flight, or meeting one): out, a stay there, back home."""
     rng = day.rng
     fly = _people(rng.random(pop.n) < spec.flights_per_day)
     fly, depart = day.departures(fly, rng.uniform(*day.plan.airport_depart_h, fly.size))
     port = rng.choice(airports, size=fly.size).astype(np.int32)
     stay = rng.uniform(*day.plan.airport_stay_h, fly.size) * HOUR
-    day.free_at[fly] = log.there_and_home(fly, depart, pop.home_node[fly], port, stay,
-                                          PURPOSES.index("airport"))
+    day.free_at[fly] = log.there_and_home(
+        fly, depart, pop.home_node[fly], port, stay, PURPOSES.index("airport")
+    )
 
 
 def _visits(log: _TripLog, day: _Day, pop: Population, node: int, per_day: float) -> None:
@@ -376,21 +467,32 @@ def _visits(log: _TripLog, day: _Day, pop: Population, node: int, per_day: float
     who, depart = day.departures(who, rng.uniform(*day.plan.visit_depart_h, who.size))
     dest = np.full(who.size, node, np.int32)
     stay = rng.uniform(*day.plan.visit_stay_h, who.size) * HOUR
-    day.free_at[who] = log.there_and_home(who, depart, pop.home_node[who], dest, stay,
-                                          PURPOSES.index("visit"))
+    day.free_at[who] = log.there_and_home(
+        who, depart, pop.home_node[who], dest, stay, PURPOSES.index("visit")
+    )
 
 
 def _joined(parts: list[dict[str, np.ndarray]], duration_s: float) -> Trips:
     """The planned trips in time order: those leaving before the end and going somewhere."""
     # Column by column, each part's arrays released as they are joined (a city of a million
     # people plans 3.6 million trips; holding every copy at once would triple the memory).
-    dtypes = {"person_id": np.int32, "depart_s": np.float64, "arrive_s": np.float64,
-              "origin_node": np.int32, "dest_node": np.int32, "toward_dest": np.bool_,
-              "purpose": np.int8, "length_m": np.float64}
-    cols = {k: np.concatenate([p.pop(k) for p in parts]) if parts else np.zeros(0, dt)
-            for k, dt in dtypes.items()}
-    keep = np.flatnonzero((cols["depart_s"] < duration_s)
-                          & (cols["origin_node"] != cols["dest_node"]))
+    dtypes = {
+        "person_id": np.int32,
+        "depart_s": np.float64,
+        "arrive_s": np.float64,
+        "origin_node": np.int32,
+        "dest_node": np.int32,
+        "toward_dest": np.bool_,
+        "purpose": np.int8,
+        "length_m": np.float64,
+    }
+    cols = {
+        k: np.concatenate([p.pop(k) for p in parts]) if parts else np.zeros(0, dt)
+        for k, dt in dtypes.items()
+    }
+    keep = np.flatnonzero(
+        (cols["depart_s"] < duration_s) & (cols["origin_node"] != cols["dest_node"])
+    )
     sel = keep[time_order(cols["depart_s"][keep], cols["person_id"][keep])]
     del keep
     return Trips(**{k: cols.pop(k)[sel].astype(dt, copy=False) for k, dt in dtypes.items()})
@@ -415,14 +517,27 @@ class Gatherings:
     @classmethod
     def empty(cls) -> Gatherings:
         z = np.zeros(0)
-        return cls([], np.zeros(0, np.int32), z, z, np.zeros(0, bool), np.zeros(0, np.int32),
-                   np.zeros(0, np.int32))
+        return cls(
+            [],
+            np.zeros(0, np.int32),
+            z,
+            z,
+            np.zeros(0, bool),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+        )
 
 
-def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec], city: City,
-                   router: Router, group_shares: npt.ArrayLike,
-                   rngs: Sequence[np.random.Generator],
-                   listed: npt.ArrayLike = ()) -> tuple[Trips, Gatherings]:
+def add_gatherings(
+    trips: Trips,
+    pop: Population,
+    specs: Sequence[GatheringSpec],
+    city: City,
+    router: Router,
+    group_shares: npt.ArrayLike,
+    rngs: Sequence[np.random.Generator],
+    listed: npt.ArrayLike = (),
+) -> tuple[Trips, Gatherings]:
     """Send participants to each gathering: residents free at the time, by group mix.
 
     A participant walks there to arrive around the start (``arrival_spread_min``), stays to
@@ -438,9 +553,11 @@ def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec]
         elif g.place in PLACE_TYPES and city.places_of(g.place).size:
             nodes.append(int(city.places_of(g.place)[0]))
         else:
-            problems.append(f"gathering.{i}.place: no place named or of type {g.place!r} in "
-                            f"the city; expected a place name (e.g. {city.place_name[0]!r}) or "
-                            f"a place type the city has")
+            problems.append(
+                f"gathering.{i}.place: no place named or of type {g.place!r} in "
+                f"the city; expected a place name (e.g. {city.place_name[0]!r}) or "
+                f"a place type the city has"
+            )
     if problems:
         raise ScenarioError(problems)
     home = pop.home_node
@@ -456,8 +573,9 @@ def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec]
         starts.append(start)
         ends.append(end)
         free = _free_during(trips, pop, start - HOUR, end + HOUR) & ~taken
-        mix = (np.array([g.group_mix.get(n, 0.0) for n in pop.group_names]) if g.group_mix
-               else shares)
+        mix = (
+            np.array([g.group_mix.get(n, 0.0) for n in pop.group_names]) if g.group_mix else shares
+        )
         want = np.floor(mix / mix.sum() * g.size + 0.5).astype(np.int64)
         chosen = []
         listed_free = np.intersect1d(np.asarray(listed, np.int64), np.flatnonzero(free))
@@ -473,8 +591,7 @@ def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec]
             k = int(min(want[gi], pool.size))
             if k:
                 chosen.append(rng.choice(pool, size=k, replace=False))
-        who = np.sort(np.concatenate(chosen)).astype(np.int32) if chosen else \
-            np.zeros(0, np.int32)
+        who = np.sort(np.concatenate(chosen)).astype(np.int32) if chosen else np.zeros(0, np.int32)
         who = who[home[who] != node]
         taken[who] = True
         p_gathering.append(np.full(who.size, i, np.int32))
@@ -483,29 +600,42 @@ def add_gatherings(trips: Trips, pop: Population, specs: Sequence[GatheringSpec]
         length = router.distance_m(dest, home[who])
         arrive = start + rng.normal(0.0, g.arrival_spread_min * 60.0, who.size)
         depart = arrive - length / speed[who]
-        leave = np.maximum(end + rng.normal(0.0, g.arrival_spread_min * 30.0, who.size),
-                           arrive + 600.0)
+        leave = np.maximum(
+            end + rng.normal(0.0, g.arrival_spread_min * 30.0, who.size), arrive + 600.0
+        )
         back = leave + length / speed[who]
         n = who.size
-        parts.append(Trips(
-            person_id=np.concatenate([who, who]),
-            depart_s=np.concatenate([depart, leave]), arrive_s=np.concatenate([arrive, back]),
-            origin_node=np.concatenate([home[who], dest]),
-            dest_node=np.concatenate([dest, home[who]]),
-            toward_dest=np.concatenate([np.ones(n, bool), np.zeros(n, bool)]),
-            purpose=np.concatenate([np.full(n, PURPOSES.index("gathering"), np.int8),
-                                    np.full(n, PURPOSES.index("home"), np.int8)]),
-            length_m=np.concatenate([length, length])))
-    allt = Trips(*(np.concatenate([getattr(t, f) for t in parts])
-                   for f in Trips.__dataclass_fields__))
+        parts.append(
+            Trips(
+                person_id=np.concatenate([who, who]),
+                depart_s=np.concatenate([depart, leave]),
+                arrive_s=np.concatenate([arrive, back]),
+                origin_node=np.concatenate([home[who], dest]),
+                dest_node=np.concatenate([dest, home[who]]),
+                toward_dest=np.concatenate([np.ones(n, bool), np.zeros(n, bool)]),
+                purpose=np.concatenate(
+                    [
+                        np.full(n, PURPOSES.index("gathering"), np.int8),
+                        np.full(n, PURPOSES.index("home"), np.int8),
+                    ]
+                ),
+                length_m=np.concatenate([length, length]),
+            )
+        )
+    allt = Trips(
+        *(np.concatenate([getattr(t, f) for t in parts]) for f in Trips.__dataclass_fields__)
+    )
     keep = allt.depart_s >= 0
     order = np.flatnonzero(keep)[time_order(allt.depart_s[keep], allt.person_id[keep])]
     return allt.take(order), Gatherings(
-        name=[g.name for g in specs], node=np.asarray(nodes, np.int32),
-        start_s=np.asarray(starts), end_s=np.asarray(ends),
+        name=[g.name for g in specs],
+        node=np.asarray(nodes, np.int32),
+        start_s=np.asarray(starts),
+        end_s=np.asarray(ends),
         routine=np.array([g.routine for g in specs], bool),
         participant_gathering=np.concatenate(p_gathering),
-        participant_person=np.concatenate(p_person))
+        participant_person=np.concatenate(p_person),
+    )
 
 
 def _free_during(trips: Trips, pop: Population, t0: float, t1: float) -> npt.NDArray[np.bool_]:

@@ -68,8 +68,11 @@ def london_crowd() -> np.ndarray:
 
 def listed(size: int, make_up: str) -> np.ndarray:
     """A watchlist of ``size`` by exact quotas: a custody preset, or 'crowd'."""
-    w = (london_crowd() if make_up == "crowd"
-         else np.array([WATCHLIST_PRESETS[make_up][g] for g in NIST_GROUPS]))
+    w = (
+        london_crowd()
+        if make_up == "crowd"
+        else np.array([WATCHLIST_PRESETS[make_up][g] for g in NIST_GROUPS])
+    )
     return np.asarray(quotas(size, list(w)), np.float64)
 
 
@@ -100,63 +103,97 @@ def _two_sided(cdf_low: float, sf_high: float) -> float:
     return float(min(1.0, 2 * min(cdf_low, sf_high)))
 
 
-def black_share(draws: int = DRAWS, threshold: float = 0.64, size: int = 10_000,
-                make_up: str = "custody_england_wales_2018") -> Prediction:
+def black_share(
+    draws: int = DRAWS,
+    threshold: float = 0.64,
+    size: int = 10_000,
+    make_up: str = "custody_england_wales_2018",
+) -> Prediction:
     """P1: the share of false alerts that fall on Black people."""
     black = np.array([g.startswith("black") for g in NIST_GROUPS])
     shares = []
     for r in range(draws):
-        rates = false_rates(npl_model(r), threshold,
-                            listed(size, make_up))
+        rates = false_rates(npl_model(r), threshold, listed(size, make_up))
         shares.append(float(rates[black].sum() / rates.sum()))
     p = np.asarray(shares)
     # The observed 8 of 10 against a binomial count mixed over the draws.
     le = float(np.mean(stats.binom.cdf(MET_FALSE_BLACK, MET_FALSE, p)))
     ge = float(np.mean(stats.binom.sf(MET_FALSE_BLACK - 1, MET_FALSE, p)))
-    return Prediction("P1 Black share of the Met's false alerts, 2024-25",
-                      f"uk_lfr_npl2023 at {threshold:g}, {size:,} entries like {make_up}",
-                      f"{MET_FALSE_BLACK} of {MET_FALSE} (0.80)", float(np.median(p)),
-                      float(np.quantile(p, 0.05)), float(np.quantile(p, 0.95)),
-                      _two_sided(le, ge), "share")
+    return Prediction(
+        "P1 Black share of the Met's false alerts, 2024-25",
+        f"uk_lfr_npl2023 at {threshold:g}, {size:,} entries like {make_up}",
+        f"{MET_FALSE_BLACK} of {MET_FALSE} (0.80)",
+        float(np.median(p)),
+        float(np.quantile(p, 0.05)),
+        float(np.quantile(p, 0.95)),
+        _two_sided(le, ge),
+        "share",
+    )
 
 
-def met_false_alerts(draws: int = DRAWS, threshold: float = 0.64, size: int = 10_000,
-                     make_up: str = "custody_england_wales_2018") -> Prediction:
+def met_false_alerts(
+    draws: int = DRAWS,
+    threshold: float = 0.64,
+    size: int = 10_000,
+    make_up: str = "custody_england_wales_2018",
+) -> Prediction:
     """P2: false alerts among the Met's 3,147,436 faces."""
-    expected = np.array([
-        MET_FACES * false_rates(npl_model(r), threshold,
-                                listed(size, make_up)).sum() for r in range(draws)])
+    expected = np.array(
+        [
+            MET_FACES * false_rates(npl_model(r), threshold, listed(size, make_up)).sum()
+            for r in range(draws)
+        ]
+    )
     le = float(np.mean(stats.poisson.cdf(MET_FALSE, expected)))
     ge = float(np.mean(stats.poisson.sf(MET_FALSE - 1, expected)))
-    return Prediction("P2 the Met's false alerts, 2024-25",
-                      f"uk_lfr_npl2023 at {threshold:g}, {size:,} entries like {make_up}",
-                      f"{MET_FALSE} in {MET_FACES:,} faces", float(np.median(expected)),
-                      float(np.quantile(expected, 0.05)), float(np.quantile(expected, 0.95)),
-                      _two_sided(le, ge), "false alerts")
+    return Prediction(
+        "P2 the Met's false alerts, 2024-25",
+        f"uk_lfr_npl2023 at {threshold:g}, {size:,} entries like {make_up}",
+        f"{MET_FALSE} in {MET_FACES:,} faces",
+        float(np.median(expected)),
+        float(np.quantile(expected, 0.05)),
+        float(np.quantile(expected, 0.95)),
+        _two_sided(le, ge),
+        "false alerts",
+    )
 
 
 # P3's published figures. Cardiff: 2,297 false alerts; faces = 170,000 visitors x 1.72 faces a
 # visitor (the validation city's figure, docs/validation.md). The Met's trials: 42 alerts of
 # which 8 correct, so 34 false, at "1 in 1,000" faces: about 34,000 faces (an inference).
-EARLIER = (("P3a Cardiff 2017 false alerts", 2_000, round(170_000 * 1.72), 2_297),
-           ("P3b Met 2016-19 false alerts", 3_000, 34_000, 34))
+EARLIER = (
+    ("P3a Cardiff 2017 false alerts", 2_000, round(170_000 * 1.72), 2_297),
+    ("P3b Met 2016-19 false alerts", 3_000, 34_000, 34),
+)
 
 
 def earlier_deployments(draws: int = DRAWS) -> list[Prediction]:
     """P3: Cardiff 2017 and the Met's 2016-19 trials with the 2023 algorithm at 0.60."""
     out = []
     for name, size, faces, count in EARLIER:
-        expected = np.array([
-            faces * false_rates(npl_model(r), 0.60,
-                                listed(size, "custody_england_wales_2018")).sum()
-            for r in range(draws)])
-        p_value = _two_sided(float(np.mean(stats.poisson.cdf(count, expected))),
-                             float(np.mean(stats.poisson.sf(count - 1, expected))))
-        out.append(Prediction(name, f"uk_lfr_npl2023 at 0.6, {size:,} entries like "
-                                    f"custody_england_wales_2018", f"{count:,} in about "
-                                                                   f"{faces:,} faces",
-                              float(np.median(expected)), float(np.quantile(expected, 0.05)),
-                              float(np.quantile(expected, 0.95)), p_value, "false alerts"))
+        expected = np.array(
+            [
+                faces
+                * false_rates(npl_model(r), 0.60, listed(size, "custody_england_wales_2018")).sum()
+                for r in range(draws)
+            ]
+        )
+        p_value = _two_sided(
+            float(np.mean(stats.poisson.cdf(count, expected))),
+            float(np.mean(stats.poisson.sf(count - 1, expected))),
+        )
+        out.append(
+            Prediction(
+                name,
+                f"uk_lfr_npl2023 at 0.6, {size:,} entries like custody_england_wales_2018",
+                f"{count:,} in about {faces:,} faces",
+                float(np.median(expected)),
+                float(np.quantile(expected, 0.05)),
+                float(np.quantile(expected, 0.95)),
+                p_value,
+                "false alerts",
+            )
+        )
     return out
 
 
@@ -172,13 +209,18 @@ def all_predictions(draws: int = DRAWS) -> list[Prediction]:
 
 
 def markdown(rows: Sequence[Prediction]) -> str:
-    lines = ["| prediction | settings (assumptions) | observed | predicted median "
-             "(90% over the ensemble) | p | verdict |", "|---|---|---|---:|---:|---|"]
+    lines = [
+        "| prediction | settings (assumptions) | observed | predicted median "
+        "(90% over the ensemble) | p | verdict |",
+        "|---|---|---|---:|---:|---|",
+    ]
     for p in rows:
         fmt = "{:.2f}" if p.unit == "share" else "{:,.3g}"
-        lines.append(f"| {p.name} | {p.settings} | {p.observed} | {fmt.format(p.median)} "
-                     f"({fmt.format(p.low)} to {fmt.format(p.high)}) | {p.p_value:.2g} | "
-                     f"{p.verdict} |")
+        lines.append(
+            f"| {p.name} | {p.settings} | {p.observed} | {fmt.format(p.median)} "
+            f"({fmt.format(p.low)} to {fmt.format(p.high)}) | {p.p_value:.2g} | "
+            f"{p.verdict} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 # share is about the same, not re-checked here), rounded to 50/50 because the difference is
 # below the model's precision.
 _RACE_SHARES = {"white": 0.616, "black": 0.124, "asian": 0.060, "amerindian": 0.011}
-_RACE_LABELS = {"white": "White", "black": "Black", "asian": "Asian",
-                "amerindian": "American Indian"}
+_RACE_LABELS = {
+    "white": "White",
+    "black": "Black",
+    "asian": "Asian",
+    "amerindian": "American Indian",
+}
 
 
 def _nist_sex_race() -> list[dict[str, object]]:
@@ -20,11 +24,13 @@ def _nist_sex_race() -> list[dict[str, object]]:
     groups: list[dict[str, object]] = []
     for race, share in _RACE_SHARES.items():
         for sex, noun in (("male", "men"), ("female", "women")):
-            groups.append({
-                "name": f"{race}_{sex}",
-                "label": f"{_RACE_LABELS[race]} {noun}",
-                "share": round(share / total / 2, 6),
-            })
+            groups.append(
+                {
+                    "name": f"{race}_{sex}",
+                    "label": f"{_RACE_LABELS[race]} {noun}",
+                    "share": round(share / total / 2, 6),
+                }
+            )
     # Put the rounding residue on the largest group so the shares sum to exactly 1.
     shares = [share / total / 2 for share in _RACE_SHARES.values() for _ in range(2)]
     residue = 1.0 - sum(round(s, 6) for s in shares)
@@ -55,8 +61,7 @@ AGE_BANDS_US2020 = {"child": 0.221, "adult": 0.611, "senior": 0.168}
 # are counted within the race columns (mostly White), as the FBI does. Sex: 73% of arrests were
 # of men (CIUS 2018 Table 42, as tabulated by Belknap, The Invisible Woman, Table 4.1). The FBI
 # publishes race and sex separately, never crossed, so each race is split 73/27 (an assumption).
-_US_ARRESTS_2018 = {"white": 5_319_654, "black": 2_115_381, "asian": 92_737,
-                    "amerindian": 164_430}
+_US_ARRESTS_2018 = {"white": 5_319_654, "black": 2_115_381, "asian": 92_737, "amerindian": 164_430}
 _US_MALE_SHARE_2018 = 0.73
 
 # England and Wales, 2017/18: gov.uk Ethnicity facts and figures, "Arrests" (updated 10 February

@@ -33,7 +33,8 @@ def tune_allocator(mmap_threshold: int = 32 << 20, trim_threshold: int = 128 << 
     except (OSError, AttributeError):
         return False  # not glibc (e.g. musl): nothing to tune
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and \
-        bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    ok = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+    )
     _done = ok
     return ok

@@ -64,15 +64,19 @@ def run_state(out: Path) -> str | None:
         return "running"  # a torn marker: the run never finished writing it
 
 
-_STATE_WORDS = {"running": "did not finish (it was stopped or killed while running)",
-                "interrupted": "was interrupted (Ctrl-C) before it finished",
-                "failed": "stopped with an error before it finished"}
+_STATE_WORDS = {
+    "running": "did not finish (it was stopped or killed while running)",
+    "interrupted": "was interrupted (Ctrl-C) before it finished",
+    "failed": "stopped with an error before it finished",
+}
 
 
 def describe_incomplete(out: Path, state: str) -> str:
     """A sentence for a run that did not finish."""
-    return (f"{out}: the run there {_STATE_WORDS.get(state, 'did not finish')}; its files are "
-            f"incomplete. Run it again with --overwrite")
+    return (
+        f"{out}: the run there {_STATE_WORDS.get(state, 'did not finish')}; its files are "
+        f"incomplete. Run it again with --overwrite"
+    )
 
 
 def mark_run(out: Path, state: str, **info: Any) -> None:
@@ -91,8 +95,7 @@ def mark_run(out: Path, state: str, **info: Any) -> None:
 def _is_survsim_run(out: Path) -> bool:
     marker = out / RUN_MARKER
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        return bool(json.loads(marker.read_text(encoding="utf-8")).get("written_by")
-                    == "survsim")
+        return bool(json.loads(marker.read_text(encoding="utf-8")).get("written_by") == "survsim")
     resolved = out / "scenario.resolved.toml"  # a run of an earlier survsim, without run.json
     with contextlib.suppress(OSError, UnicodeDecodeError):
         return resolved.read_text(encoding="utf-8")[:200].startswith("# Resolved scenario '")
@@ -105,26 +108,33 @@ def _prepare(out: Path, *, overwrite: bool, check_only: bool) -> Path:
     if out.is_dir():
         other = [f for f in _OTHER_OUTPUTS if (out / f).exists()]
         if other:
-            raise UserError(f"{out}: holds a {other[0].split('.')[0]} (it has {other[0]}), not "
-                            f"a run; choose another --out")
+            raise UserError(
+                f"{out}: holds a {other[0].split('.')[0]} (it has {other[0]}), not "
+                f"a run; choose another --out"
+            )
         found = [f for f in RUN_FILES if (out / f).exists()]
         if found and not _is_survsim_run(out):
-            raise UserError(f"{out}: holds {', '.join(found)} but not a run survsim wrote "
-                            f"(no run.json); not replacing them, even with --overwrite. "
-                            f"Choose another --out")
+            raise UserError(
+                f"{out}: holds {', '.join(found)} but not a run survsim wrote "
+                f"(no run.json); not replacing them, even with --overwrite. "
+                f"Choose another --out"
+            )
         if found and not overwrite:
             state = run_state(out)
             if state not in (None, "complete"):
                 raise UserError(describe_incomplete(out, state))
-            raise UserError(f"{out}: already holds a run; choose another --out or pass "
-                            f"--overwrite to replace it")
+            raise UserError(
+                f"{out}: already holds a run; choose another --out or pass "
+                f"--overwrite to replace it"
+            )
     if check_only:
         probe = out
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
         if not os.access(probe, os.W_OK):
-            raise UserError(f"{out}: cannot write the run directory (no write permission "
-                            f"in {probe})")
+            raise UserError(
+                f"{out}: cannot write the run directory (no write permission in {probe})"
+            )
         return out
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -178,8 +188,9 @@ class ArrowRecorder:
             schema = TABLES[table].schema(self.metadata)
             # Buffered, and flushed after every batch: one write call per batch (not one per
             # column buffer), and a killed run still leaves every completed batch on disk.
-            sink = pa.BufferedOutputStream(pa.OSFile(str(self.events_dir / f"{table}.arrow"),
-                                                     "wb"), _BUFFER_BYTES)
+            sink = pa.BufferedOutputStream(
+                pa.OSFile(str(self.events_dir / f"{table}.arrow"), "wb"), _BUFFER_BYTES
+            )
             w = pa.ipc.new_stream(sink, schema)
             sink.flush()
             self._sinks[table] = sink

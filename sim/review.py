@@ -37,14 +37,17 @@ class Reviewer:
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
-    def confirms(self, is_true: npt.ArrayLike, same_group: npt.ArrayLike,
-                 u: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    def confirms(
+        self, is_true: npt.ArrayLike, same_group: npt.ArrayLike, u: npt.ArrayLike
+    ) -> npt.NDArray[np.bool_]:
         """Whether each alert is confirmed (uniforms ``u`` decide)."""
         t = np.asarray(is_true, bool)
         same = np.asarray(same_group, bool)
-        p_reject = np.where(t, self.p_reject_true,
-                            np.where(same, self.p_reject_false_same_group,
-                                     self.p_reject_false_other_group))
+        p_reject = np.where(
+            t,
+            self.p_reject_true,
+            np.where(same, self.p_reject_false_same_group, self.p_reject_false_other_group),
+        )
         return np.asarray(np.asarray(u, np.float64) >= p_reject, bool)
 
 
@@ -56,16 +59,27 @@ REVIEWERS: dict[str, Reviewer] = {
     # Other-group false alerts are rejected with 0.98: an assumption (an obvious mismatch of sex
     # or ethnicity is rarely missed), not a measurement.
     "passport_officers_2014": Reviewer(
-        name="passport_officers_2014", p_reject_false_same_group=0.86,
-        p_reject_false_other_group=0.98, p_reject_true=0.065,
-        caveats=("Measured on photo-to-person matching at a passport desk, not on CCTV stills; "
-                 "review of low-quality video frames is likely worse.",
-                 "The 0.98 rejection of other-group false alerts is an assumption."),
-        sources=("White et al. (2014), Passport officers' errors in face matching, PLoS ONE "
-                 "9(8): e103510",)),
+        name="passport_officers_2014",
+        p_reject_false_same_group=0.86,
+        p_reject_false_other_group=0.98,
+        p_reject_true=0.065,
+        caveats=(
+            "Measured on photo-to-person matching at a passport desk, not on CCTV stills; "
+            "review of low-quality video frames is likely worse.",
+            "The 0.98 rejection of other-group false alerts is an assumption.",
+        ),
+        sources=(
+            "White et al. (2014), Passport officers' errors in face matching, PLoS ONE "
+            "9(8): e103510",
+        ),
+    ),
     # A reviewer who confirms everything: what 'human in the loop' means when reviewers defer to
     # the machine (automation bias). A counterfactual, not a measurement.
     "rubber_stamp": Reviewer(
-        name="rubber_stamp", p_reject_false_same_group=0.0, p_reject_false_other_group=0.0,
-        p_reject_true=0.0, caveats=("A counterfactual: every alert is confirmed.",)),
+        name="rubber_stamp",
+        p_reject_false_same_group=0.0,
+        p_reject_false_other_group=0.0,
+        p_reject_true=0.0,
+        caveats=("A counterfactual: every alert is confirmed.",),
+    ),
 }

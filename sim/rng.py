@@ -47,14 +47,17 @@ def declare(name: str, meaning: str) -> str:
         If the name is already declared, or its stream hash collides with another purpose's.
     """
     if name in PURPOSES:
-        raise RandomPurposeError(f"random purpose {name!r} is declared twice: two decisions "
-                                 f"would share their random numbers; give each its own name")
+        raise RandomPurposeError(
+            f"random purpose {name!r} is declared twice: two decisions "
+            f"would share their random numbers; give each its own name"
+        )
     if not name.endswith("*"):
         h = stable_hash(name)
         other = _BY_HASH.get(h)
         if other is not None:
-            raise RandomPurposeError(f"random purposes {name!r} and {other!r} hash to the same "
-                                     f"stream; rename one")
+            raise RandomPurposeError(
+                f"random purposes {name!r} and {other!r} hash to the same stream; rename one"
+            )
         _BY_HASH[h] = name
     PURPOSES[name] = meaning
     return name
@@ -64,8 +67,9 @@ def is_declared(name: str) -> bool:
     """Whether ``name`` is a declared purpose or a member of a declared family."""
     if name in PURPOSES:
         return True
-    return any(p.endswith("*") and name.startswith(p[:-1]) and len(name) > len(p) - 1
-               for p in PURPOSES)
+    return any(
+        p.endswith("*") and name.startswith(p[:-1]) and len(name) > len(p) - 1 for p in PURPOSES
+    )
 
 
 class Streams:
@@ -92,15 +96,22 @@ class Streams:
 
     def _sequence(self, purpose: str) -> np.random.SeedSequence:
         if not is_declared(purpose):
-            raise RandomPurposeError(f"random purpose {purpose!r} is not declared; declare it "
-                                     f"with sim.rng.declare(name, what it decides)")
+            raise RandomPurposeError(
+                f"random purpose {purpose!r} is not declared; declare it "
+                f"with sim.rng.declare(name, what it decides)"
+            )
         h = stable_hash(purpose)
         before = self._claimed.get(h)
         if before is not None:
-            what = ("drawn twice in one run" if before == purpose
-                    else f"hashes to the same stream as {before!r}")
-            raise RandomPurposeError(f"random purpose {purpose!r} is {what}: two decisions "
-                                     f"would share their random numbers")
+            what = (
+                "drawn twice in one run"
+                if before == purpose
+                else f"hashes to the same stream as {before!r}"
+            )
+            raise RandomPurposeError(
+                f"random purpose {purpose!r} is {what}: two decisions "
+                f"would share their random numbers"
+            )
         self._claimed[h] = purpose
         return np.random.SeedSequence([self.seed, self.replication, h])
 
@@ -113,8 +124,7 @@ class Streams:
         return np.uint64(self._sequence(purpose).generate_state(1, dtype=np.uint64)[0])
 
 
-_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9),
-        np.uint64(0x94D049BB133111EB))
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
 def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -70,16 +70,19 @@ class Steps:
     _ahead: npt.NDArray[np.bool_]  # walked toward the tree's root
     _router: Router
 
-    def along(self, rows: npt.NDArray[np.int64] | slice = slice(None)
-              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def along(
+        self, rows: npt.NDArray[np.int64] | slice = slice(None)
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Distance walked at the start and at the end of the steps ``rows``."""
         dist = self._router.dist_m.ravel()
         c, s, ahead = self._entry[rows], self._start[rows], self._ahead[rows]
         parent = self._router._up()[c].astype(np.int64)
         # Toward the root the step leaves c for its parent; away from it (a reversed tree
         # path) it arrives at c from the parent.
-        return (np.where(ahead, dist[s] - dist[c], dist[parent]),
-                np.where(ahead, dist[s] - dist[parent], dist[c]))
+        return (
+            np.where(ahead, dist[s] - dist[c], dist[parent]),
+            np.where(ahead, dist[s] - dist[parent], dist[c]),
+        )
 
     @property
     def along0_m(self) -> npt.NDArray[np.float64]:
@@ -134,28 +137,36 @@ class Router:
         self._lift: list[npt.NDArray[np.int64]] | None = None
         self._parent: npt.NDArray[np.int64] | None = None
         self._levels: _Levels | None = None
-        self._entry = (_cache_entry(city, self.destinations) if cache and sim_cache.enabled()
-                       else None)
+        self._entry = (
+            _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
+        )
         if self._entry is None:
             self._build_trees()
             return
         shape = (self.destinations.size, city.n_nodes)
-        trees = sim_cache.memo(self._entry, _CACHED, self._computed_trees,
-                               lambda got: _fits(got, shape))
+        trees = sim_cache.memo(
+            self._entry, _CACHED, self._computed_trees, lambda got: _fits(got, shape)
+        )
         self.dist_m, self.pred = trees["dist_m"], trees["pred"]
         self.hops, self.pred_edge = trees["hops"], trees["pred_edge"]
         self._parent = trees["up"]
-        self._levels = _Levels(trees["level_order"], trees["level_first"],
-                               trees["level_at"], trees["level_parent"])
+        self._levels = _Levels(
+            trees["level_order"], trees["level_first"], trees["level_at"], trees["level_parent"]
+        )
 
     def _computed_trees(self) -> sim_cache.Arrays:
         """The trees computed afresh, with the tables every run with cameras uses (the
         parent and level-order tables), as the cache keeps them."""
         self._build_trees()
         lv = self._level_order()
-        return {**{name: getattr(self, name) for name in _TREES}, "up": self._up(),
-                "level_order": lv.order, "level_first": lv.first, "level_at": lv.at,
-                "level_parent": lv.parent}
+        return {
+            **{name: getattr(self, name) for name in _TREES},
+            "up": self._up(),
+            "level_order": lv.order,
+            "level_first": lv.first,
+            "level_at": lv.at,
+            "level_parent": lv.parent,
+        }
 
     def _build_trees(self) -> None:
         """Shortest-path trees whose shape does not depend on the scipy version.
@@ -168,8 +179,9 @@ class Router:
         again along the chosen trees (the same additions on every machine).
         """
         city = self.city
-        dist, fallback = dijkstra(city.adjacency, directed=False, indices=self.destinations,
-                                  return_predecessors=True)
+        dist, fallback = dijkstra(
+            city.adjacency, directed=False, indices=self.destinations, return_predecessors=True
+        )
         if not np.all(np.isfinite(dist)):
             raise ValueError("the street graph is not connected")
         self.pred = _canonical_parents(city, dist, fallback.astype(np.int32))
@@ -236,8 +248,9 @@ class Router:
             self._lift = tables
         return self._lift
 
-    def skip_tables(self, marked: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any],
-                                                                   npt.NDArray[Any]]:
+    def skip_tables(
+        self, marked: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         """For every tree entry, the first entry on the way to the root (itself included) whose
         tree step is on a marked directed edge, walked toward the root (first table) or away
         from it (second table, the reverse edge); ``pred.size`` where there is none. Entries
@@ -247,18 +260,25 @@ class Router:
         marked, else its parent's), one pass over the entries. A router built with
         ``cache=True`` keeps the tables of each set of marked edges (a camera network) in the
         on-disk cache too."""
-        entry = (sim_cache.route_entry("skips", self._entry.name, np.asarray(marked, bool))
-                 if self._entry is not None and sim_cache.enabled() else None)
+        entry = (
+            sim_cache.route_entry("skips", self._entry.name, np.asarray(marked, bool))
+            if self._entry is not None and sim_cache.enabled()
+            else None
+        )
         dtype = self._level_order().parent.dtype
         got = sim_cache.memo(
-            entry, ("toward", "away"),
+            entry,
+            ("toward", "away"),
             lambda: dict(zip(("toward", "away"), self._skip_tables(marked), strict=True)),
-            lambda got: all(a.shape == (self.pred.size,) and a.dtype == dtype
-                            for a in got.values()))
+            lambda got: all(
+                a.shape == (self.pred.size,) and a.dtype == dtype for a in got.values()
+            ),
+        )
         return got["toward"], got["away"]
 
-    def _skip_tables(self, marked: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any],
-                                                                    npt.NDArray[Any]]:
+    def _skip_tables(
+        self, marked: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         lv = self._level_order()
         none = lv.order.size
         dtype = lv.parent.dtype
@@ -271,13 +291,13 @@ class Router:
             jump = np.full(none, none, dtype)
             for level in range(1, lv.first.size - 1):
                 a, b = int(lv.first[level]), int(lv.first[level + 1])
-                jump[a:b] = np.where(here[a:b], np.arange(a, b, dtype=dtype),
-                                     jump[lv.parent[a:b]])
+                jump[a:b] = np.where(here[a:b], np.arange(a, b, dtype=dtype), jump[lv.parent[a:b]])
             tables.append(jump)
         return tables[0], tables[1]
 
-    def _trees_of(self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
-                  ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    def _trees_of(
+        self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """Per trip: whether it walks toward its tree's root, the tree (row), and the node
         where its walk up the tree starts (the end that is not the root)."""
         origin = np.asarray(origin, np.int32)
@@ -288,9 +308,13 @@ class Router:
             raise ValueError("a trip with neither end at a destination node")
         return toward, row, np.where(toward, origin, dest)
 
-    def marked_steps(self, tables: tuple[npt.NDArray[Any], npt.NDArray[Any]],
-                     origin: npt.ArrayLike, dest: npt.ArrayLike,
-                     toward_dest: npt.ArrayLike) -> Steps:
+    def marked_steps(
+        self,
+        tables: tuple[npt.NDArray[Any], npt.NDArray[Any]],
+        origin: npt.ArrayLike,
+        dest: npt.ArrayLike,
+        toward_dest: npt.ArrayLike,
+    ) -> Steps:
         """The steps of many trips that walk a marked directed edge (see :meth:`skip_tables`),
         found by jumping from marked step to marked step instead of expanding every path:
         the same steps, positions and distances as :meth:`expand` gives for them."""
@@ -324,8 +348,7 @@ class Router:
         count = np.bincount(found, minlength=toward.size)
         first = np.concatenate([[0], np.cumsum(count)[:-1]])
         total = int(count.sum())
-        slot = np.concatenate([first[i] + (r if f else count[i] - 1 - r)
-                               for i, _, r, f in rounds])
+        slot = np.concatenate([first[i] + (r if f else count[i] - 1 - r) for i, _, r, f in rounds])
         order = np.empty(total, np.int64)
         order[slot] = np.arange(total)
         trip = found.astype(np.int64)[order]
@@ -343,8 +366,7 @@ class Router:
             none = hops.size
             depth = int(hops.max()) if hops.size else -1
             # A radix sort when the levels fit 16 bits.
-            order = np.argsort(hops.astype(np.uint16) if depth < 1 << 16 else hops,
-                               kind="stable")
+            order = np.argsort(hops.astype(np.uint16) if depth < 1 << 16 else hops, kind="stable")
             first = np.zeros(depth + 2, np.int64)
             np.cumsum(np.bincount(hops, minlength=depth + 1), out=first[1:])
             dtype = _index_dtype(none)
@@ -358,16 +380,22 @@ class Router:
         if self._parent is None:
             n_rows, n = self.pred.shape
             dtype = _index_dtype(n_rows * n)
-            parent: npt.NDArray[Any] = np.where(self.pred >= 0, self.pred,
-                                                np.arange(n, dtype=np.int32)[None, :]
-                                                ).astype(dtype)
+            parent: npt.NDArray[Any] = np.where(
+                self.pred >= 0, self.pred, np.arange(n, dtype=np.int32)[None, :]
+            ).astype(dtype)
             parent += (np.arange(n_rows, dtype=dtype) * n)[:, None]
             self._parent = parent.ravel()
         return self._parent
 
-    def _walk(self, row: npt.NDArray[np.int32], start: npt.NDArray[np.int32],
-              toward: npt.NDArray[np.bool_], length: npt.NDArray[np.int64],
-              offset: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]:
+    def _walk(
+        self,
+        row: npt.NDArray[np.int32],
+        start: npt.NDArray[np.int32],
+        toward: npt.NDArray[np.bool_],
+        length: npt.NDArray[np.int64],
+        offset: npt.NDArray[np.int64],
+        total: int,
+    ) -> npt.NDArray[np.int64]:
         """Flat (row, node) index of every path position, walking all trips up their trees
         one step at a time (reversed trips are written from their end)."""
         up = self._up()
@@ -385,9 +413,11 @@ class Router:
             active = active[length[active] > k]
         return out.astype(np.int64)
 
-    def climb(self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
-              ) -> tuple[npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[Any],
-                                                                npt.NDArray[np.float64]]]]:
+    def climb(
+        self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
+    ) -> tuple[
+        npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[Any], npt.NDArray[np.float64]]]
+    ]:
         """Every node of many trips' paths, for callers that only count visits (not in path
         order): the trips sorted longest path first (``order``), and one item per step up the
         trees, ``(m, node, along_m)`` for the trips ``order[:m]`` that still walk: the node each
@@ -421,8 +451,9 @@ class Router:
 
         return order, steps()
 
-    def expand(self, origin: npt.ArrayLike, dest: npt.ArrayLike,
-               toward_dest: npt.ArrayLike) -> Paths:
+    def expand(
+        self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
+    ) -> Paths:
         """Expand the paths of many trips.
 
         Parameters
@@ -479,8 +510,14 @@ def _cache_entry(city: City, destinations: npt.NDArray[np.int32]) -> Path:
     edge), the destinations, and the versions of what computes the trees (scipy's dijkstra
     breaks ties between equally short paths its own way)."""
     return sim_cache.route_entry(
-        "trees", f"v{TREES_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}",
-        np.asarray(city.n_nodes), city.edge_u, city.edge_v, city.edge_length_m, destinations)
+        "trees",
+        f"v{TREES_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}",
+        np.asarray(city.n_nodes),
+        city.edge_u,
+        city.edge_v,
+        city.edge_length_m,
+        destinations,
+    )
 
 
 def _index_dtype(size: int) -> type[np.signedinteger[Any]]:
@@ -492,10 +529,9 @@ def _index_dtype(size: int) -> type[np.signedinteger[Any]]:
 def _fits(trees: dict[str, np.ndarray], shape: tuple[int, int]) -> bool:
     """Whether a cache entry holds trees of this shape (and its level tables cover them)."""
     size = shape[0] * shape[1]
-    return (all(trees[k].shape == shape and trees[k].dtype == np.dtype(t)
-                for k, t in _TREE_DTYPES.items())
-            and all(trees[k].shape == (size,)
-                    for k in ("up", "level_order", "level_at", "level_parent")))
+    return all(
+        trees[k].shape == shape and trees[k].dtype == np.dtype(t) for k, t in _TREE_DTYPES.items()
+    ) and all(trees[k].shape == (size,) for k in ("up", "level_order", "level_at", "level_parent"))
 
 
 # Relative tolerance of "equally short" when trees are made canonical (far above the rounding
@@ -504,8 +540,9 @@ _TIE_RTOL = 1e-9
 _CANON_CHUNK = 1 << 22  # tree entries x directed edges handled per block (memory bound)
 
 
-def _canonical_parents(city: City, dist: npt.NDArray[np.float64],
-                       fallback: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+def _canonical_parents(
+    city: City, dist: npt.NDArray[np.float64], fallback: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int32]:
     """Each node's parent in each tree: its lowest-numbered neighbour ``p`` on a shortest path
     to the root (``dist[p] + length >= dist[node]`` within the tolerance, which for streets
     longer than the tolerance also means ``dist[p] < dist[node]``: no cycles); ``fallback``
@@ -524,7 +561,7 @@ def _canonical_parents(city: City, dist: npt.NDArray[np.float64],
     dst32 = dst.astype(np.int32)
     rows = max(1, _CANON_CHUNK // max(src.size, 1))
     for a in range(0, n_rows, rows):
-        d = dist[a:a + rows]
+        d = dist[a : a + rows]
         tol = _TIE_RTOL * (1.0 + d.max(axis=1, keepdims=True))  # per tree, in metres
         gap = d[:, src]
         gap -= d[:, dst]
@@ -533,6 +570,6 @@ def _canonical_parents(city: City, dist: npt.NDArray[np.float64],
         if float(length.min()) <= 2.0 * float(tol.max()):  # streets shorter than rounding
             ok &= d[:, dst] < d[:, src]
         best = np.minimum.reduceat(np.where(ok, dst32, np.int32(n)), starts, axis=1)
-        pred[a:a + rows, nodes] = np.where(best < n, best, fallback[a:a + rows][:, nodes])
+        pred[a : a + rows, nodes] = np.where(best < n, best, fallback[a : a + rows][:, nodes])
     pred[dist == 0] = -1  # the roots (street lengths are positive: only a root is at 0)
     return pred

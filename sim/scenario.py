@@ -63,9 +63,14 @@ class GridCity(_Strict):
     districts_x: int = Field(2, ge=1, le=26)
     districts_y: int = Field(2, ge=1, le=26)
     places: Places = Places()
-    seed: int | None = Field(None, ge=0, lt=2**63, description="Fixes the map, its places, "
-                             "their names and the districts (default: derived from the other "
-                             "[city] settings, never from the run seed or replication).")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        lt=2**63,
+        description="Fixes the map, its places, "
+        "their names and the districts (default: derived from the other "
+        "[city] settings, never from the run seed or replication).",
+    )
 
 
 class RadialCity(_Strict):
@@ -75,20 +80,27 @@ class RadialCity(_Strict):
     rings: int = Field(12, ge=1, le=400, description="Ring roads around the central plaza.")
     ring_spacing_m: float = Field(250.0, gt=0, le=10_000)
     spokes: int = Field(8, ge=3, le=256, description="Avenues from the centre to the edge.")
-    block_m: float = Field(120.0, gt=0, le=10_000,
-                           description="Target street length between crossings on a ring.")
+    block_m: float = Field(
+        120.0, gt=0, le=10_000, description="Target street length between crossings on a ring."
+    )
     centre_rings: int = Field(2, ge=0, description="Rings inside the 'Centre' district.")
     districts: int = Field(8, ge=1, le=32, description="Outer districts, one per sector.")
     places: Places = Places()
-    seed: int | None = Field(None, ge=0, lt=2**63, description="Fixes the map, its places, "
-                             "their names and the districts (default: derived from the other "
-                             "[city] settings, never from the run seed or replication).")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        lt=2**63,
+        description="Fixes the map, its places, "
+        "their names and the districts (default: derived from the other "
+        "[city] settings, never from the run seed or replication).",
+    )
 
     @model_validator(mode="after")
     def _centre_inside(self) -> RadialCity:
         if self.centre_rings > self.rings:
-            raise ValueError(f"centre_rings ({self.centre_rings}) must be at most rings "
-                             f"({self.rings})")
+            raise ValueError(
+                f"centre_rings ({self.centre_rings}) must be at most rings ({self.rings})"
+            )
         return self
 
 
@@ -103,25 +115,57 @@ class OsmCity(_Strict):
     """
 
     kind: Literal["osm"]
-    path: str | None = Field(None, min_length=1, description="An OpenStreetMap extract or an "
-                             "osmnx GraphML file (relative to the scenario file).")
-    place: str | None = Field(None, min_length=1, description="A place name, e.g. 'Cardiff, "
-                              "Wales', downloaded through osmnx (online only; cached).")
-    consolidate_m: float = Field(5.0, ge=0, le=50, description="Merge intersection nodes "
-                                 "within twice this distance into one crossing (0: keep all).")
-    districts: int = Field(6, ge=1, le=32, description="Districts made by spatial clustering "
-                           "when the map has no administrative boundaries.")
-    places: Places = Places(workplaces=40, shops=30, transit_hubs=2, plazas=2,
-                            places_of_worship=3, schools=3, hospitals=1)
-    seed: int | None = Field(None, ge=0, lt=2**63, description="Fixes the map, its places, "
-                             "their names and the districts (default: derived from the other "
-                             "[city] settings, never from the run seed or replication).")
+    path: str | None = Field(
+        None,
+        min_length=1,
+        description="An OpenStreetMap extract or an "
+        "osmnx GraphML file (relative to the scenario file).",
+    )
+    place: str | None = Field(
+        None,
+        min_length=1,
+        description="A place name, e.g. 'Cardiff, "
+        "Wales', downloaded through osmnx (online only; cached).",
+    )
+    consolidate_m: float = Field(
+        5.0,
+        ge=0,
+        le=50,
+        description="Merge intersection nodes "
+        "within twice this distance into one crossing (0: keep all).",
+    )
+    districts: int = Field(
+        6,
+        ge=1,
+        le=32,
+        description="Districts made by spatial clustering "
+        "when the map has no administrative boundaries.",
+    )
+    places: Places = Places(
+        workplaces=40,
+        shops=30,
+        transit_hubs=2,
+        plazas=2,
+        places_of_worship=3,
+        schools=3,
+        hospitals=1,
+    )
+    seed: int | None = Field(
+        None,
+        ge=0,
+        lt=2**63,
+        description="Fixes the map, its places, "
+        "their names and the districts (default: derived from the other "
+        "[city] settings, never from the run seed or replication).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> OsmCity:
         if (self.path is None) == (self.place is None):
-            raise ValueError("give exactly one of 'path' (an extract on disk) or 'place' (a "
-                             "place name to download)")
+            raise ValueError(
+                "give exactly one of 'path' (an extract on disk) or 'place' (a "
+                "place name to download)"
+            )
         return self
 
 
@@ -136,11 +180,13 @@ class GroupSpec(_Strict):
     share: float = Field(ge=0, le=1, description="Share of the city's population.")
     label: str | None = Field(None, description="Readable name for reports.")
     model_group: str | None = Field(
-        None, description="Face-match model group whose error rates apply (default: name).")
+        None, description="Face-match model group whose error rates apply (default: name)."
+    )
     district_shares: dict[str, float] = Field(
         default_factory=dict,
         description="Share of this group among the residents of named districts "
-                    "(segregated cities); other districts get the rest.")
+        "(segregated cities); other districts get the rest.",
+    )
 
     @field_validator("district_shares")
     @classmethod
@@ -167,14 +213,18 @@ class AgeBands(_Strict):
 
 
 # Two numbers: a TOML array of two (a list) read as a pair.
-Pair = Annotated[tuple[float, float],
-                 BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+Pair = Annotated[
+    tuple[float, float], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)
+]
 _MEAN_SD = ("school_leave_h", "work_leave_h", "school_stay_h", "work_stay_h")  # normal draws
 
 
 def _plan(default: Pair | float, description: str, pair: str = "") -> Any:
-    return Field(default, description=f"{description}{f' ({pair})' if pair else ''}; an "
-                                      f"assumption of survsim, with no source.")
+    return Field(
+        default,
+        description=f"{description}{f' ({pair})' if pair else ''}; an "
+        f"assumption of survsim, with no source.",
+    )
 
 
 class DayPlan(_Strict):
@@ -185,34 +235,67 @@ class DayPlan(_Strict):
 
     school_leave_h: Pair = _plan((7.75, 0.25), "When pupils leave home", "mean, sd")
     work_leave_h: Pair = _plan((8.0, 0.9), "When workers leave home", "mean, sd")
-    leave_range_h: Pair = _plan((5.0, 11.0), "Nobody leaves for work or school before or "
-                                             "after these hours", "low, high")
+    leave_range_h: Pair = _plan(
+        (5.0, 11.0), "Nobody leaves for work or school before or after these hours", "low, high"
+    )
     school_stay_h: Pair = _plan((6.5, 0.5), "Hours at school", "mean, sd")
     work_stay_h: Pair = _plan((8.5, 1.0), "Hours at work", "mean, sd")
-    stay_range_h: Pair = _plan((3.0, 12.0), "Hours at work or school, at least and at most",
-                               "low, high")
-    shop_stop_share: float = Field(0.3, ge=0, le=1, description=(
-        "Share of adults stopping at a shop on the way home from work; an assumption of "
-        "survsim, with no source."))
+    stay_range_h: Pair = _plan(
+        (3.0, 12.0), "Hours at work or school, at least and at most", "low, high"
+    )
+    shop_stop_share: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description=(
+            "Share of adults stopping at a shop on the way home from work; an assumption of "
+            "survsim, with no source."
+        ),
+    )
     shop_stop_min: Pair = _plan((10, 30), "Minutes at that shop", "low, high")
-    errands_factor_busy: float = Field(0.6, ge=0, le=10, description=(
-        "errands_per_day is multiplied by this for workers and pupils; an assumption of "
-        "survsim, with no source."))
-    errands_factor_free: float = Field(1.4, ge=0, le=10, description=(
-        "errands_per_day is multiplied by this for everyone else; an assumption of survsim, "
-        "with no source."))
-    tour_start_h: Pair = _plan((9.0, 21.0), "Wished start of an errand or leisure tour",
-                               "low, high")
-    tour_gap_s: float = Field(600.0, ge=0, le=86_400, description=(
-        "Seconds at home, at least, before leaving again; an assumption of survsim, with no "
-        "source."))
-    last_departure_h: float = Field(23.0, gt=0, le=24, description=(
-        "No tour leaves home at or after this hour; an assumption of survsim, with no "
-        "source."))
+    errands_factor_busy: float = Field(
+        0.6,
+        ge=0,
+        le=10,
+        description=(
+            "errands_per_day is multiplied by this for workers and pupils; an assumption of "
+            "survsim, with no source."
+        ),
+    )
+    errands_factor_free: float = Field(
+        1.4,
+        ge=0,
+        le=10,
+        description=(
+            "errands_per_day is multiplied by this for everyone else; an assumption of survsim, "
+            "with no source."
+        ),
+    )
+    tour_start_h: Pair = _plan(
+        (9.0, 21.0), "Wished start of an errand or leisure tour", "low, high"
+    )
+    tour_gap_s: float = Field(
+        600.0,
+        ge=0,
+        le=86_400,
+        description=(
+            "Seconds at home, at least, before leaving again; an assumption of survsim, with no "
+            "source."
+        ),
+    )
+    last_departure_h: float = Field(
+        23.0,
+        gt=0,
+        le=24,
+        description=(
+            "No tour leaves home at or after this hour; an assumption of survsim, with no source."
+        ),
+    )
     leisure_min: Pair = _plan((30, 120), "Minutes of a leisure stay", "low, high")
     errand_min: Pair = _plan((10, 40), "Minutes of an errand", "low, high")
-    airport_depart_h: Pair = _plan((6.0, 20.0), "Wished start of a trip to the airport",
-                                   "low, high")
+    airport_depart_h: Pair = _plan(
+        (6.0, 20.0), "Wished start of a trip to the airport", "low, high"
+    )
     airport_stay_h: Pair = _plan((1.0, 3.0), "Hours at the airport", "low, high")
     visit_depart_h: Pair = _plan((9.0, 17.0), "Wished start of a visit", "low, high")
     visit_stay_h: Pair = _plan((1.0, 2.0), "Hours of a visit", "low, high")
@@ -239,21 +322,29 @@ class Population(_Strict):
 
     people: int = Field(50_000, gt=0, le=50_000_000)
     groups: list[GroupSpec] = Field(
-        default_factory=lambda: [GroupSpec.model_validate(g)
-                                 for g in GROUP_PRESETS["nist_sex_race"]],
-        description="A list of groups, or a preset name: " + ", ".join(GROUP_PRESETS))
+        default_factory=lambda: [
+            GroupSpec.model_validate(g) for g in GROUP_PRESETS["nist_sex_race"]
+        ],
+        description="A list of groups, or a preset name: " + ", ".join(GROUP_PRESETS),
+    )
     age_bands: AgeBands = AgeBands()
-    employment_rate: float = Field(0.72, ge=0, le=1,
-                                   description="Share of adults who commute to a workplace.")
-    walking_speed_mps: float = Field(1.34, gt=0.1, le=5,
-                                     description="Mean walking speed (Bohannon 1997: 1.34 m/s).")
+    employment_rate: float = Field(
+        0.72, ge=0, le=1, description="Share of adults who commute to a workplace."
+    )
+    walking_speed_mps: float = Field(
+        1.34, gt=0.1, le=5, description="Mean walking speed (Bohannon 1997: 1.34 m/s)."
+    )
     walking_speed_sd_mps: float = Field(0.2, ge=0, le=2)
     errands_per_day: float = Field(0.8, ge=0, le=10, description="Mean shop trips per day.")
-    leisure_per_day: float = Field(0.4, ge=0, le=10,
-                                   description="Mean visits to plazas, worship, hubs per day.")
-    flights_per_day: float = Field(0.01, ge=0, le=2,
-                                   description="Chance a person goes to the airport on a day "
-                                               "(if the city has one).")
+    leisure_per_day: float = Field(
+        0.4, ge=0, le=10, description="Mean visits to plazas, worship, hubs per day."
+    )
+    flights_per_day: float = Field(
+        0.01,
+        ge=0,
+        le=2,
+        description="Chance a person goes to the airport on a day (if the city has one).",
+    )
     day_plan: DayPlan = DayPlan()
 
     @field_validator("groups", mode="before")
@@ -261,8 +352,10 @@ class Population(_Strict):
     def _expand_preset(cls, v: Any) -> Any:
         if isinstance(v, str):
             if v not in GROUP_PRESETS:
-                raise ValueError(f"unknown group preset {shown(v)}; expected a list of groups "
-                                 f"or one of: {', '.join(GROUP_PRESETS)}")
+                raise ValueError(
+                    f"unknown group preset {shown(v)}; expected a list of groups "
+                    f"or one of: {', '.join(GROUP_PRESETS)}"
+                )
             return copy.deepcopy(GROUP_PRESETS[v])
         return v
 
@@ -284,19 +377,28 @@ class Population(_Strict):
 class Watchlist(_Strict):
     """The list of people the system searches for (truth: who is on it and who is in town)."""
 
-    size: int = Field(1000, ge=0, le=20_000_000, description="Identities on the list (at most "
-                      "20 million: the UK Police National Database, the largest list searched "
-                      "in practice, holds about 19 million custody images; an assumption of "
-                      "scale, not a limit of the model).")
-    composition: Literal["proportional", "skewed", "arrests_us_2018",
-                         "custody_england_wales_2018"] = Field(
-        "proportional", description="'proportional' to the population's group shares; "
-                                    "'skewed' with group_shares; or a custody proxy: "
-                                    "'arrests_us_2018' (FBI UCR 2018) or "
-                                    "'custody_england_wales_2018' (gov.uk arrests 2017/18), "
-                                    "by the groups' model_group (sim/presets.py).")
-    group_shares: dict[str, float] = Field(default_factory=dict,
-                                           description="Share of the list per group (skewed).")
+    size: int = Field(
+        1000,
+        ge=0,
+        le=20_000_000,
+        description="Identities on the list (at most "
+        "20 million: the UK Police National Database, the largest list searched "
+        "in practice, holds about 19 million custody images; an assumption of "
+        "scale, not a limit of the model).",
+    )
+    composition: Literal[
+        "proportional", "skewed", "arrests_us_2018", "custody_england_wales_2018"
+    ] = Field(
+        "proportional",
+        description="'proportional' to the population's group shares; "
+        "'skewed' with group_shares; or a custody proxy: "
+        "'arrests_us_2018' (FBI UCR 2018) or "
+        "'custody_england_wales_2018' (gov.uk arrests 2017/18), "
+        "by the groups' model_group (sim/presets.py).",
+    )
+    group_shares: dict[str, float] = Field(
+        default_factory=dict, description="Share of the list per group (skewed)."
+    )
     present: int = Field(20, ge=0, description="Listed people who live in the city.")
 
     @model_validator(mode="after")
@@ -308,8 +410,9 @@ class Watchlist(_Strict):
                 raise ValueError("composition 'skewed' needs group_shares")
             total = sum(self.group_shares.values())
             if abs(total - 1) > SHARE_TOLERANCE or min(self.group_shares.values()) < 0:
-                raise ValueError(f"group_shares must be non-negative and sum to 1, "
-                                 f"they sum to {total:.6g}")
+                raise ValueError(
+                    f"group_shares must be non-negative and sum to 1, they sum to {total:.6g}"
+                )
         elif self.group_shares:
             raise ValueError("group_shares is only used with composition = 'skewed'")
         return self
@@ -323,8 +426,9 @@ class CustomGroup(_Strict):
     """
 
     fmr: float | None = Field(None, gt=0, lt=1, description="False match rate at threshold_ref.")
-    fnmr: float | None = Field(None, gt=0, lt=1,
-                               description="False non-match rate at threshold_ref.")
+    fnmr: float | None = Field(
+        None, gt=0, lt=1, description="False non-match rate at threshold_ref."
+    )
     impostor_mean_logit: float | None = Field(None, ge=-20, le=20)
     impostor_sd_logit: float | None = Field(None, gt=0, le=10)
     genuine_mean_logit: float | None = Field(None, ge=-20, le=20)
@@ -335,22 +439,31 @@ class CustomGroup(_Strict):
         for rate, mean in (("fmr", "impostor_mean_logit"), ("fnmr", "genuine_mean_logit")):
             given = [k for k in (rate, mean) if getattr(self, k) is not None]
             if len(given) != 1:
-                raise ValueError(f"give exactly one of {rate} or {mean}"
-                                 + (" (both given)" if len(given) == 2 else ""))
+                raise ValueError(
+                    f"give exactly one of {rate} or {mean}"
+                    + (" (both given)" if len(given) == 2 else "")
+                )
         return self
 
 
 class CustomModel(_Strict):
     """A face-match model defined in the scenario (use with ``model = "custom"``)."""
 
-    threshold_ref: float = Field(0.6, gt=0, lt=1,
-                                 description="Threshold at which fmr and fnmr are given.")
-    cross_shift_logit: float = Field(0.1, ge=0, le=10,
-                                     description="How much lower cross-group impostor scores "
-                                                 "are (logit units).")
-    quality_shift_logit: float = Field(2.7218, ge=0, le=50,
-                                       description="Genuine-score loss per unit of lost capture "
-                                                   "quality (logit units).")
+    threshold_ref: float = Field(
+        0.6, gt=0, lt=1, description="Threshold at which fmr and fnmr are given."
+    )
+    cross_shift_logit: float = Field(
+        0.1,
+        ge=0,
+        le=10,
+        description="How much lower cross-group impostor scores are (logit units).",
+    )
+    quality_shift_logit: float = Field(
+        2.7218,
+        ge=0,
+        le=50,
+        description="Genuine-score loss per unit of lost capture quality (logit units).",
+    )
     groups: dict[str, CustomGroup] = Field(min_length=1, description="One table per group.")
 
     @field_validator("groups")
@@ -364,9 +477,14 @@ class CustomModel(_Strict):
 
 def _assumed(low: float, high: float, what: str, *, above: float | None = 0.0) -> Any:
     """A ratio (above 0, or ``above``), or a shift (``above=None``: 0 or more)."""
-    return Field(None, gt=above, ge=0 if above is None else None, le=1000,
-                 description=f"{what} Default: the point estimate; plausible range "
-                             f"{low:.3g}-{high:.3g} (docs/face_match.md 2.9).")
+    return Field(
+        None,
+        gt=above,
+        ge=0 if above is None else None,
+        le=1000,
+        description=f"{what} Default: the point estimate; plausible range "
+        f"{low:.3g}-{high:.3g} (docs/face_match.md 2.9).",
+    )
 
 
 class Assumptions(_Strict):
@@ -375,56 +493,82 @@ class Assumptions(_Strict):
     them. Look-alike persistence is ``facematch.persistence``."""
 
     cross_sex_shift: float | None = _assumed(
-        0.25, 0.6, "How much less a pair of different sex resembles each other (in "
-                   "spreads).", above=None)
+        0.25,
+        0.6,
+        "How much less a pair of different sex resembles each other (in spreads).",
+        above=None,
+    )
     cross_race_shift: float | None = _assumed(
-        0.57, 0.78, "How much less a pair of different race resembles each other (in "
-                    "spreads).", above=None)
+        0.57,
+        0.78,
+        "How much less a pair of different race resembles each other (in spreads).",
+        above=None,
+    )
     cross_age_shift: float | None = _assumed(
-        0.3, 0.75, "How much less a probe of another age band resembles a listed adult (in "
-                   "spreads).", above=None)
+        0.3,
+        0.75,
+        "How much less a probe of another age band resembles a listed adult (in spreads).",
+        above=None,
+    )
     child_level: float | None = _assumed(
-        0.45, 1.0, "How much more children resemble each other (in spreads).", above=None)
+        0.45, 1.0, "How much more children resemble each other (in spreads).", above=None
+    )
     senior_level: float | None = _assumed(
-        0.2, 0.45, "How much more seniors resemble each other (in spreads).", above=None)
+        0.2, 0.45, "How much more seniors resemble each other (in spreads).", above=None
+    )
     white_female_unfloored_ratio: float | None = _assumed(
-        2.3, 3.3, "White women's false-match rate over White men's where NIST's floor hides "
-                  "it.")
+        2.3, 3.3, "White women's false-match rate over White men's where NIST's floor hides it."
+    )
     black_male_unfloored_ratio: float | None = _assumed(
-        1.9, 3.4, "Black men's false-match rate over White men's where NIST's floor hides it.")
+        1.9, 3.4, "Black men's false-match rate over White men's where NIST's floor hides it."
+    )
     asian_male_ratio: float | None = _assumed(
-        0.5, 2.0, "Asian men's false-match rate over White men's (no published figure).")
+        0.5, 2.0, "Asian men's false-match rate over White men's (no published figure)."
+    )
     fmr_fall_per_step: float | None = _assumed(
-        3.0, 20.0, "How many times the false-match rate falls per +0.02 of threshold.",
-        above=1.0)
+        3.0, 20.0, "How many times the false-match rate falls per +0.02 of threshold.", above=1.0
+    )
     npl_minority_ratio: float | None = _assumed(
-        1.42, 14.2, "uk_lfr_npl2023: minority subjects' false-match rate over White "
-                    "subjects' (90% posterior range).")
+        1.42,
+        14.2,
+        "uk_lfr_npl2023: minority subjects' false-match rate over White "
+        "subjects' (90% posterior range).",
+    )
 
 
 class FaceMatch(_Strict):
     """Which face-match model decides who is flagged, and at what similarity threshold."""
 
-    model: str = Field("nist_frvt2019_median",
-                       description="A preset name, or 'custom' with a [facematch.custom] table.")
+    model: str = Field(
+        "nist_frvt2019_median",
+        description="A preset name, or 'custom' with a [facematch.custom] table.",
+    )
     threshold: float = Field(0.62, ge=0, le=1, description="Similarity threshold in [0, 1].")
-    latency_s: float = Field(2.0, ge=0, le=3600,
-                             description="Time from capture to alert (search and transmission).")
+    latency_s: float = Field(
+        2.0, ge=0, le=3600, description="Time from capture to alert (search and transmission)."
+    )
     persistence: float | None = Field(
-        None, ge=0, le=0.99, description="Share of an impostor score's variance that belongs "
-                                         "to the pair of people, the same at every capture: "
-                                         "a look-alike of a listed person is flagged again and "
-                                         "again (0: independent at every capture; default: the "
-                                         "model's, docs/face_match.md).")
+        None,
+        ge=0,
+        le=0.99,
+        description="Share of an impostor score's variance that belongs "
+        "to the pair of people, the same at every capture: "
+        "a look-alike of a listed person is flagged again and "
+        "again (0: independent at every capture; default: the "
+        "model's, docs/face_match.md).",
+    )
     custom: CustomModel | None = Field(None, description="A user-defined model.")
-    assumptions: Assumptions = Field(default_factory=Assumptions,
-                                     description="The presets' named assumptions, if not "
-                                                 "at their point estimates.")
+    assumptions: Assumptions = Field(
+        default_factory=Assumptions,
+        description="The presets' named assumptions, if not at their point estimates.",
+    )
     uncertainty: Literal["none", "ensemble"] = Field(
-        "none", description="'ensemble': replication r uses draw r of the preset's uncertain "
-                            "inputs (NIST's interquartile ranges, the assumptions' ranges, "
-                            "NPL's counts), so compare and sweep intervals include model "
-                            "uncertainty; 'none': the point estimates in every replication.")
+        "none",
+        description="'ensemble': replication r uses draw r of the preset's uncertain "
+        "inputs (NIST's interquartile ranges, the assumptions' ranges, "
+        "NPL's counts), so compare and sweep intervals include model "
+        "uncertainty; 'none': the point estimates in every replication.",
+    )
 
     @field_validator("model")
     @classmethod
@@ -432,8 +576,9 @@ class FaceMatch(_Strict):
         from sim.facematch import MODELS  # local: facematch depends on nothing here
 
         if v != "custom" and v not in MODELS:
-            raise ValueError(f"unknown model {shown(v)}; expected 'custom' or one of: "
-                             f"{', '.join(MODELS)}")
+            raise ValueError(
+                f"unknown model {shown(v)}; expected 'custom' or one of: {', '.join(MODELS)}"
+            )
         return v
 
     @model_validator(mode="after")
@@ -443,17 +588,24 @@ class FaceMatch(_Strict):
         if self.model != "custom" and self.custom is not None:
             raise ValueError("[facematch.custom] is only used with model = 'custom'")
         if self.model == "custom" and self.uncertainty == "ensemble":
-            raise ValueError("uncertainty 'ensemble' needs a preset model: a custom model's "
-                             "values are the scenario author's, with no ensemble of them")
+            raise ValueError(
+                "uncertainty 'ensemble' needs a preset model: a custom model's "
+                "values are the scenario author's, with no ensemble of them"
+            )
         if self.model == "custom" and self.assumed():
-            raise ValueError("[facematch.assumptions] are the presets' inputs; a custom "
-                             "model's values are given in [facematch.custom]")
+            raise ValueError(
+                "[facematch.assumptions] are the presets' inputs; a custom "
+                "model's values are given in [facematch.custom]"
+            )
         return self
 
     def assumed(self) -> tuple[tuple[str, float], ...]:
         """The named assumptions set, as (scenario path, value), in declaration order."""
-        return tuple((f"facematch.assumptions.{k}", float(v))
-                     for k, v in self.assumptions.model_dump().items() if v is not None)
+        return tuple(
+            (f"facematch.assumptions.{k}", float(v))
+            for k, v in self.assumptions.model_dump().items()
+            if v is not None
+        )
 
     def model_groups(self) -> tuple[str, ...]:
         from sim.facematch import MODELS
@@ -467,12 +619,15 @@ class DemographicClassifier(_Strict):
     """A classifier that labels every captured face with a sex or an ethnicity (system view)."""
 
     model: str = Field(description="A preset (e.g. 'gender_shades_ibm') or 'ethnicity'.")
-    accuracy: float = Field(0.9, gt=0, le=1,
-                            description="With model 'ethnicity': chance of the right label.")
+    accuracy: float = Field(
+        0.9, gt=0, le=1, description="With model 'ethnicity': chance of the right label."
+    )
     accuracy_by_group: dict[str, float] = Field(
-        default_factory=dict, description="With model 'ethnicity': accuracy per population "
-                                          "group or per ethnicity (the part of the group name "
-                                          "before its last '_', e.g. 'black').")
+        default_factory=dict,
+        description="With model 'ethnicity': accuracy per population "
+        "group or per ethnicity (the part of the group name "
+        "before its last '_', e.g. 'black').",
+    )
 
     @field_validator("model")
     @classmethod
@@ -480,8 +635,10 @@ class DemographicClassifier(_Strict):
         from sim.classifier import CLASSIFIERS
 
         if v != "ethnicity" and v not in CLASSIFIERS:
-            raise ValueError(f"unknown classifier {shown(v)}; expected 'ethnicity' or one of: "
-                             f"{', '.join(CLASSIFIERS)}")
+            raise ValueError(
+                f"unknown classifier {shown(v)}; expected 'ethnicity' or one of: "
+                f"{', '.join(CLASSIFIERS)}"
+            )
         return v
 
     @field_validator("accuracy_by_group")
@@ -502,28 +659,37 @@ class Gathering(_Strict):
     """
 
     name: str = Field("gathering", description="Label in the output tables.")
-    place: str = Field(description="A place name (e.g. 'Central Plaza') or a place type "
-                                    "(e.g. 'plaza', 'place_of_worship': the first of it).")
+    place: str = Field(
+        description="A place name (e.g. 'Central Plaza') or a place type "
+        "(e.g. 'plaza', 'place_of_worship': the first of it)."
+    )
     day: int = Field(0, ge=0, description="Day of the run (0 = the first).")
     start_h: float = Field(ge=0, lt=24, description="Time of day it starts (hour).")
     duration_h: float = Field(2.0, gt=0, le=24)
     size: int = Field(gt=0, le=10_000_000, description="Participants.")
     group_mix: dict[str, float] = Field(
-        default_factory=dict, description="Share of participants per group (default: like the "
-                                          "city).")
-    arrival_spread_min: float = Field(20.0, ge=0, le=600,
-                                      description="Spread of arrivals around the start.")
+        default_factory=dict,
+        description="Share of participants per group (default: like the city).",
+    )
+    arrival_spread_min: float = Field(
+        20.0, ge=0, le=600, description="Spread of arrivals around the start."
+    )
     routine: bool = Field(False, description="An everyday crowd, not an assembly.")
-    watchlisted: int = Field(0, ge=0, description="How many of the participants are people on "
-                                                  "the main watchlist who live in the city "
-                                                  "(e.g. known activists); the rest by mix.")
+    watchlisted: int = Field(
+        0,
+        ge=0,
+        description="How many of the participants are people on "
+        "the main watchlist who live in the city "
+        "(e.g. known activists); the rest by mix.",
+    )
 
     @field_validator("group_mix")
     @classmethod
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
         if v and (abs(sum(v.values()) - 1) > SHARE_TOLERANCE or min(v.values()) < 0):
-            raise ValueError(f"group_mix must be non-negative and sum to 1, it sums to "
-                             f"{sum(v.values()):.6g}")
+            raise ValueError(
+                f"group_mix must be non-negative and sum to 1, it sums to {sum(v.values()):.6g}"
+            )
         return v
 
 
@@ -531,10 +697,13 @@ class Assembly(_Strict):
     """The system's assembly detector (runs when governance.assembly_analytics = true)."""
 
     flag: Literal["listed", "label"] = Field(
-        "listed", description="Who counts: people matched to a watchlist ('listed'), or faces "
-                              "the demographic classifier labels target_label ('label').")
-    target_label: str | None = Field(None, description="With flag 'label': the label, e.g. "
-                                                       "an ethnicity.")
+        "listed",
+        description="Who counts: people matched to a watchlist ('listed'), or faces "
+        "the demographic classifier labels target_label ('label').",
+    )
+    target_label: str | None = Field(
+        None, description="With flag 'label': the label, e.g. an ethnicity."
+    )
     k: int = Field(3, ge=1, le=100_000, description="Flagged people that make an assembly.")
     radius_m: float = Field(150.0, gt=0, le=10_000)
     window_min: float = Field(30.0, gt=0, le=1440)
@@ -549,19 +718,26 @@ class Assembly(_Strict):
 class Engine(_Strict):
     """Engine settings that change batching, never results."""
 
-    batch_s: float = Field(900.0, gt=0, le=86_400,
-                           description="Micro-batch length of the event stream, simulated "
-                           "seconds. Results do not depend on it; shorter batches reach a "
-                           "reader sooner, and each batch has a fixed cost (a few Arrow "
-                           "writes), which short batches multiply in a small city.")
+    batch_s: float = Field(
+        900.0,
+        gt=0,
+        le=86_400,
+        description="Micro-batch length of the event stream, simulated "
+        "seconds. Results do not depend on it; shorter batches reach a "
+        "reader sooner, and each batch has a fixed cost (a few Arrow "
+        "writes), which short batches multiply in a small city.",
+    )
 
 
 class Scenario(_Strict):
     """A whole scenario: the city, its people, the watchlist, the model and the deployments."""
 
-    name: str = Field("scenario", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
-                      description="Short name used in reports and as the default run directory "
-                                  "(letters, digits, '_', '-', '.').")
+    name: str = Field(
+        "scenario",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="Short name used in reports and as the default run directory "
+        "(letters, digits, '_', '-', '.').",
+    )
     description: str = ""
     seed: int = Field(1, ge=0, lt=2**63)
     duration_h: float = Field(24.0, gt=0, le=24 * 28)
@@ -569,15 +745,19 @@ class Scenario(_Strict):
     population: Population = Population()
     watchlist: Watchlist = Watchlist()
     watchlists: dict[str, Watchlist] = Field(
-        default_factory=dict, description="More watchlists by name (a van's event list, a "
-                                          "shop's banned customers); [watchlist] is 'main'.")
+        default_factory=dict,
+        description="More watchlists by name (a van's event list, a "
+        "shop's banned customers); [watchlist] is 'main'.",
+    )
     facematch: FaceMatch = FaceMatch()
     deployment: list[Deployment] = Field(default_factory=list)
     governance: Governance = Governance()
     classifier: DemographicClassifier | None = Field(
-        None, description="Label captured faces with a demographic classifier.")
-    gathering: list[Gathering] = Field(default_factory=list,
-                                       description="Gatherings (protests, services, markets).")
+        None, description="Label captured faces with a demographic classifier."
+    )
+    gathering: list[Gathering] = Field(
+        default_factory=list, description="Gatherings (protests, services, markets)."
+    )
     assembly: Assembly = Assembly()
     engine: Engine = Engine()
 
@@ -590,78 +770,105 @@ class Scenario(_Strict):
         lists = {"main", *self.watchlists}
         for i, d in enumerate(self.deployment):
             if d.watchlist not in lists:
-                problems.append(f"deployment.{i}.watchlist: no watchlist named "
-                                f"{shown(d.watchlist)}; expected one of: "
-                                f"{', '.join(sorted(lists))}")
+                problems.append(
+                    f"deployment.{i}.watchlist: no watchlist named "
+                    f"{shown(d.watchlist)}; expected one of: "
+                    f"{', '.join(sorted(lists))}"
+                )
         for i, d in enumerate(self.deployment):
             problems.extend(d.scenario_problems(i, names, self.city))
         for i, gth in enumerate(self.gathering):
             unknown_m = sorted(set(gth.group_mix) - names)
             if unknown_m:
-                problems.append(f"gathering.{i}.group_mix names unknown groups: "
-                                f"{', '.join(unknown_m)}")
+                problems.append(
+                    f"gathering.{i}.group_mix names unknown groups: {', '.join(unknown_m)}"
+                )
             if gth.size > self.population.people:
                 problems.append(f"gathering.{i}.size ({gth.size}) exceeds population.people")
             if gth.day * 24 + gth.start_h >= self.duration_h:
-                problems.append(f"gathering.{i}: starts after the end of the run "
-                                f"(duration_h = {self.duration_h:g})")
-        if (self.governance.assembly_analytics and self.assembly.flag == "label"
-                and self.classifier is None):
+                problems.append(
+                    f"gathering.{i}: starts after the end of the run "
+                    f"(duration_h = {self.duration_h:g})"
+                )
+        if (
+            self.governance.assembly_analytics
+            and self.assembly.flag == "label"
+            and self.classifier is None
+        ):
             problems.append("assembly.flag: 'label' needs a [classifier]")
         for name, wl in self.watchlists.items():
             if wl.present > self.population.people:
-                problems.append(f"watchlists.{name}.present ({wl.present}) exceeds "
-                                f"population.people ({self.population.people})")
+                problems.append(
+                    f"watchlists.{name}.present ({wl.present}) exceeds "
+                    f"population.people ({self.population.people})"
+                )
             unknown_g = sorted(set(wl.group_shares) - names)
             if unknown_g:
-                problems.append(f"watchlists.{name}.group_shares names unknown groups: "
-                                f"{', '.join(unknown_g)}")
+                problems.append(
+                    f"watchlists.{name}.group_shares names unknown groups: {', '.join(unknown_g)}"
+                )
         bad = [t for t in self.governance.warrant_targets if not 0 <= t < self.watchlist.size]
         if bad:
-            problems.append(f"governance.warrant_targets: entries {bad} are not on the "
-                            f"watchlist (ids 0 to {self.watchlist.size - 1})")
+            problems.append(
+                f"governance.warrant_targets: entries {bad} are not on the "
+                f"watchlist (ids 0 to {self.watchlist.size - 1})"
+            )
         if self.watchlist.present > self.population.people:
-            problems.append(f"watchlist.present ({self.watchlist.present}) exceeds "
-                            f"population.people ({self.population.people})")
+            problems.append(
+                f"watchlist.present ({self.watchlist.present}) exceeds "
+                f"population.people ({self.population.people})"
+            )
         unknown = sorted(set(self.watchlist.group_shares) - names)
         if unknown:
             problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
         from sim.presets import WATCHLIST_PRESETS
 
         keys = [g.model_group or g.name for g in self.population.groups]
-        for where, wl in (("watchlist", self.watchlist),
-                          *((f"watchlists.{n}", w) for n, w in self.watchlists.items())):
+        for where, wl in (
+            ("watchlist", self.watchlist),
+            *((f"watchlists.{n}", w) for n, w in self.watchlists.items()),
+        ):
             preset = WATCHLIST_PRESETS.get(wl.composition)
             if preset is not None and not any(preset.get(k, 0.0) > 0 for k in keys):
-                problems.append(f"{where}.composition: {wl.composition!r} gives shares to "
-                                f"the groups {', '.join(k for k, v in preset.items() if v)}, "
-                                f"and no population group is (or has model_group) one of "
-                                f"them; use composition = 'skewed' with group_shares")
+                problems.append(
+                    f"{where}.composition: {wl.composition!r} gives shares to "
+                    f"the groups {', '.join(k for k, v in preset.items() if v)}, "
+                    f"and no population group is (or has model_group) one of "
+                    f"them; use composition = 'skewed' with group_shares"
+                )
         model_groups = self.facematch.model_groups()
         if self.classifier is not None and self.classifier.accuracy_by_group:
-            labelled = ([g.name for g in self.population.groups]
-                        if self.classifier.model == "ethnicity" else list(model_groups))
+            labelled = (
+                [g.name for g in self.population.groups]
+                if self.classifier.model == "ethnicity"
+                else list(model_groups)
+            )
             known = set(labelled) | {g.rsplit("_", 1)[0] for g in labelled}
             unknown = sorted(set(self.classifier.accuracy_by_group) - known)
             if unknown:
-                problems.append(f"classifier.accuracy_by_group: unknown groups "
-                                f"{', '.join(unknown)}; expected face-match groups or "
-                                f"ethnicities: {', '.join(sorted(known))}")
+                problems.append(
+                    f"classifier.accuracy_by_group: unknown groups "
+                    f"{', '.join(unknown)}; expected face-match groups or "
+                    f"ethnicities: {', '.join(sorted(known))}"
+                )
         if self.classifier is not None and self.classifier.model != "ethnicity":
             from sim.classifier import CLASSIFIERS
 
             missing = sorted(set(model_groups) - set(CLASSIFIERS[self.classifier.model].groups))
             if missing:
-                problems.append(f"classifier.model: {shown(self.classifier.model)} has no "
-                                f"labels for face-match groups {', '.join(missing)}; use model = "
-                                f"'ethnicity' with a custom face-match model")
+                problems.append(
+                    f"classifier.model: {shown(self.classifier.model)} has no "
+                    f"labels for face-match groups {', '.join(missing)}; use model = "
+                    f"'ethnicity' with a custom face-match model"
+                )
         for i, g in enumerate(self.population.groups):
             target = g.model_group or g.name
             if target not in model_groups:
                 problems.append(
                     f"population.groups.{i}.model_group: model {shown(self.facematch.model)} has "
                     f"no rates for group {shown(target)}; set model_group to one of: "
-                    f"{', '.join(model_groups)}")
+                    f"{', '.join(model_groups)}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -690,8 +897,10 @@ class Scenario(_Strict):
 
     def to_toml(self) -> str:
         """Every value used, defaults filled in; loading it gives back the same scenario."""
-        header = (f"Resolved scenario '{self.name}' (survsim): every value used, defaults filled "
-                  f"in.\n{self.description}".rstrip())
+        header = (
+            f"Resolved scenario '{self.name}' (survsim): every value used, defaults filled "
+            f"in.\n{self.description}".rstrip()
+        )
         return tomlio.dumps(self.to_dict(), header=header)
 
     def content_hash(self) -> str:
@@ -725,8 +934,10 @@ def expand_map_path(raw: str, label: str) -> Path:
     expanded = os.path.expandvars(os.path.expanduser(raw))
     missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
     if missing:
-        raise ScenarioError(f"{label}: city.path: {shown(raw)} names the environment variable "
-                            f"{missing[0]}, which is not set")
+        raise ScenarioError(
+            f"{label}: city.path: {shown(raw)} names the environment variable "
+            f"{missing[0]}, which is not set"
+        )
     return Path(expanded)
 
 
@@ -736,7 +947,9 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "survsim scenario"
     schema.setdefault("properties", {})["extends"] = {
-        "type": "string", "description": "A scenario file this one is based on (relative path)."}
+        "type": "string",
+        "description": "A scenario file this one is based on (relative path).",
+    }
     return schema
 
 
@@ -749,7 +962,8 @@ def accept_deployments(extra: list[type[Device]]) -> None:
 
     fields = Scenario.model_fields
     fields["deployment"] = FieldInfo.merge_field_infos(
-        fields["deployment"], annotation=list[deployment_type((*DEVICE_MODELS, *extra))],  # type: ignore[misc]
+        fields["deployment"],
+        annotation=list[deployment_type((*DEVICE_MODELS, *extra))],  # type: ignore[misc]
     )
     Scenario.model_rebuild(force=True)
 

@@ -12,5 +12,6 @@ class _Strict(BaseModel):
     # strict: a quoted "3000" is not a number and "yes" is not true; no NaN or infinity.
     # protected_namespaces=(): keys such as population.groups.model_group are the format's own
     # (pydantic 2.6 to 2.9 warn about a "model_" prefix otherwise).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False,
-                              protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, protected_namespaces=()
+    )

@@ -10,8 +10,17 @@ from pydantic import Field, field_validator, model_validator
 from sim.errors import shown
 from sim.scenario_base import SHARE_TOLERANCE, _Strict
 
-PlaceType = Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school",
-                    "hospital", "airport", "prison"]
+PlaceType = Literal[
+    "workplace",
+    "shop",
+    "transit_hub",
+    "plaza",
+    "place_of_worship",
+    "school",
+    "hospital",
+    "airport",
+    "prison",
+]
 
 
 class Device(_Strict):
@@ -20,9 +29,13 @@ class Device(_Strict):
     list searched); see :mod:`sim.kinds`."""
 
     threshold: float | None = Field(
-        None, ge=0, le=1, description="This deployment's similarity threshold (forces set "
-                                      "them per deployment); default facematch.threshold. A "
-                                      "governance.threshold is a floor it cannot go below.")
+        None,
+        ge=0,
+        le=1,
+        description="This deployment's similarity threshold (forces set "
+        "them per deployment); default facematch.threshold. A "
+        "governance.threshold is a floor it cannot go below.",
+    )
 
     def scenario_problems(self, index: int, groups: set[str], city: Any) -> list[str]:
         """What this deployment asks of the rest of the scenario that it lacks (the population
@@ -35,21 +48,26 @@ class Cctv(Device):
 
     kind: Literal["cctv"]
     name: str = Field("cctv", description="Label in the output tables.")
-    watchlist: str = Field("main", description="The list searched: 'main' ([watchlist]) or a "
-                                               "name from [watchlists].")
+    watchlist: str = Field(
+        "main", description="The list searched: 'main' ([watchlist]) or a name from [watchlists]."
+    )
     count: int = Field(100, ge=0, le=1_000_000)
     placement: Literal["random", "footfall", "centre", "districts", "entry_points"] = Field(
-        "footfall", description="'random' nodes, 'footfall' (busiest crossings), 'centre' "
-                                "(nearest the central plaza), 'districts' (busiest crossings "
-                                "of the named districts) or 'entry_points' (the roads into "
-                                "the city, at its edge).")
-    districts: list[str] = Field(default_factory=list,
-                                 description="With placement 'districts': which districts.")
+        "footfall",
+        description="'random' nodes, 'footfall' (busiest crossings), 'centre' "
+        "(nearest the central plaza), 'districts' (busiest crossings "
+        "of the named districts) or 'entry_points' (the roads into "
+        "the city, at its edge).",
+    )
+    districts: list[str] = Field(
+        default_factory=list, description="With placement 'districts': which districts."
+    )
     range_m: float = Field(25.0, gt=0, le=500, description="Distance at which faces are usable.")
     fov_deg: float = Field(90.0, gt=0, le=360, description="Horizontal field of view.")
     height_m: float = Field(4.0, ge=0, le=100, description="Mounting height above the street.")
-    p_capture: float = Field(0.7, ge=0, le=1,
-                             description="Chance a face passing in view is detected and usable.")
+    p_capture: float = Field(
+        0.7, ge=0, le=1, description="Chance a face passing in view is detected and usable."
+    )
 
     @model_validator(mode="after")
     def _districts(self) -> Cctv:
@@ -66,8 +84,9 @@ class Van(Device):
     kind: Literal["van"]
     name: str = Field("van", description="Label in the output tables.")
     watchlist: str = Field("main", description="The list searched (often an event's own).")
-    places: list[str] = Field(default_factory=list,
-                              description="Place names where vans park, e.g. 'Central Plaza'.")
+    places: list[str] = Field(
+        default_factory=list, description="Place names where vans park, e.g. 'Central Plaza'."
+    )
     place_type: PlaceType | None = Field(None, description="Or: park at places of this type.")
     count: int = Field(1, ge=1, le=10_000, description="With place_type: how many vans.")
     start_h: float = Field(10.0, ge=0, lt=24, description="Daily start of operation (hour).")
@@ -95,10 +114,12 @@ class EntryPoint(Device):
     watchlist: str = Field("main", description="The list searched at the doors.")
     place_type: PlaceType = Field(description="Which places have door cameras.")
     count: int | None = Field(None, ge=1, description="How many of those places (default: all).")
-    p_capture: float = Field(0.95, ge=0, le=1, description="Chance a person entering is "
-                                                           "captured (doors funnel faces).")
-    quality: float = Field(0.9, gt=0, le=1, description="Capture quality at a door: close and "
-                                                        "frontal (an assumption).")
+    p_capture: float = Field(
+        0.95, ge=0, le=1, description="Chance a person entering is captured (doors funnel faces)."
+    )
+    quality: float = Field(
+        0.9, gt=0, le=1, description="Capture quality at a door: close and frontal (an assumption)."
+    )
 
 
 class Bodycam(Device):
@@ -114,23 +135,32 @@ class Bodycam(Device):
     watchlist: str = Field("main", description="The list searched at a scan.")
     officers: int = Field(20, ge=1, le=100_000, description="Officers on patrol.")
     beat_nodes: int = Field(12, ge=1, le=1000, description="Crossings in each officer's beat.")
-    dwell_s: float = Field(300.0, gt=0, le=86_400,
-                           description="Time spent at each crossing of the beat.")
+    dwell_s: float = Field(
+        300.0, gt=0, le=86_400, description="Time spent at each crossing of the beat."
+    )
     start_h: float = Field(8.0, ge=0, lt=24, description="Daily start of the shift (hour).")
     end_h: float = Field(20.0, gt=0, le=24, description="Daily end of the shift (hour).")
     stops_per_officer_hour: float = Field(
-        0.5, ge=0, le=60, description="Stops an officer makes per hour on patrol (an "
-                                      "assumption to be set per force).")
+        0.5,
+        ge=0,
+        le=60,
+        description="Stops an officer makes per hour on patrol (an "
+        "assumption to be set per force).",
+    )
     stop_propensity: dict[str, float] = Field(
-        default_factory=dict, description="Relative chance of being stopped, per population "
-                                          "group (default 1).")
+        default_factory=dict,
+        description="Relative chance of being stopped, per population group (default 1).",
+    )
     scan: Literal["all", "suspicion_only", "none"] = Field(
-        "all", description="Which stops include a face scan.")
-    p_suspicion: float = Field(0.2, ge=0, le=1, description="With 'suspicion_only': share of "
-                                                            "stops where a scan is made.")
+        "all", description="Which stops include a face scan."
+    )
+    p_suspicion: float = Field(
+        0.2, ge=0, le=1, description="With 'suspicion_only': share of stops where a scan is made."
+    )
     quality: float = Field(0.85, gt=0, le=1, description="Scan quality at arm's length.")
     placement: Literal["random", "footfall", "centre"] = Field(
-        "footfall", description="Where beats start.")
+        "footfall", description="Where beats start."
+    )
 
     @model_validator(mode="after")
     def _shift(self) -> Bodycam:
@@ -143,8 +173,11 @@ class Bodycam(Device):
 
     def scenario_problems(self, index: int, groups: set[str], city: Any) -> list[str]:
         unknown = sorted(set(self.stop_propensity) - groups)
-        return ([f"deployment.{index}.stop_propensity names unknown groups: "
-                 f"{', '.join(unknown)}"] if unknown else [])
+        return (
+            [f"deployment.{index}.stop_propensity names unknown groups: {', '.join(unknown)}"]
+            if unknown
+            else []
+        )
 
 
 class Carcam(Device):
@@ -158,10 +191,12 @@ class Carcam(Device):
     route_nodes: int = Field(40, ge=2, le=10_000, description="Crossings in each car's loop.")
     start_h: float = Field(0.0, ge=0, lt=24)
     end_h: float = Field(24.0, gt=0, le=24)
-    p_capture: float = Field(0.4, ge=0, le=1, description="Chance a passer-by's face is caught "
-                                                          "from a moving car.")
-    quality: float = Field(0.6, gt=0, le=1, description="Capture quality from a moving car "
-                                                        "(an assumption).")
+    p_capture: float = Field(
+        0.4, ge=0, le=1, description="Chance a passer-by's face is caught from a moving car."
+    )
+    quality: float = Field(
+        0.6, gt=0, le=1, description="Capture quality from a moving car (an assumption)."
+    )
     placement: Literal["random", "footfall", "centre"] = Field("random")
 
     @model_validator(mode="after")
@@ -177,20 +212,24 @@ class Facility(Device):
 
     kind: Literal["facility"]
     name: str = Field("prison", description="Label in the output tables.")
-    watchlist: str = Field("main", description="Unused by one-to-one checks; kept for "
-                                               "uniformity.")
+    watchlist: str = Field("main", description="Unused by one-to-one checks; kept for uniformity.")
     place_type: Literal["prison"] = "prison"
     inmates: int = Field(800, ge=0, le=1_000_000, description="Enrolled inmates.")
     inmate_group_shares: dict[str, float] = Field(
-        default_factory=dict, description="Make-up of the inmates by group (default: the "
-                                          "city's shares).")
+        default_factory=dict,
+        description="Make-up of the inmates by group (default: the city's shares).",
+    )
     checks_per_inmate_per_day: float = Field(
-        6.0, ge=0, le=200, description="Door checks per inmate per day (an assumption).")
+        6.0, ge=0, le=200, description="Door checks per inmate per day (an assumption)."
+    )
     staff: int = Field(150, ge=0, description="Residents who work at the facility.")
     visitors_per_day: float = Field(100.0, ge=0, description="Residents visiting per day.")
     impostor_attempts_per_day: float = Field(
-        0.2, ge=0, description="Attempts per day to pass a door as someone else (an inmate "
-                               "posing as a visitor, say); an assumption.")
+        0.2,
+        ge=0,
+        description="Attempts per day to pass a door as someone else (an inmate "
+        "posing as a visitor, say); an assumption.",
+    )
     quality: float = Field(0.9, gt=0, le=1, description="Capture quality at a controlled door.")
 
     @field_validator("inmate_group_shares")
@@ -204,12 +243,15 @@ class Facility(Device):
         out = []
         unknown = sorted(set(self.inmate_group_shares) - groups)
         if unknown:
-            out.append(f"deployment.{index}.inmate_group_shares names unknown groups: "
-                       f"{', '.join(unknown)}")
+            out.append(
+                f"deployment.{index}.inmate_group_shares names unknown groups: {', '.join(unknown)}"
+            )
         # A real map may have its prison tagged; a generated city has the ones asked for.
         if city.kind != "osm" and city.places.prisons < 1:
-            out.append(f"deployment.{index}: a facility needs a prison in the city; set "
-                       f"city.places.prisons = 1")
+            out.append(
+                f"deployment.{index}: a facility needs a prison in the city; set "
+                f"city.places.prisons = 1"
+            )
         return out
 
 
@@ -231,20 +273,30 @@ class Review(_Strict):
     enabled: bool = Field(False, description="Every alert is reviewed before anyone acts on it.")
     reviewer: str = Field("passport_officers_2014", description="A reviewer preset.")
     p_reject_false_same_group: float | None = Field(
-        None, ge=0, le=1, description="Override: chance of rejecting a false alert whose two "
-                                      "faces are of the same group.")
+        None,
+        ge=0,
+        le=1,
+        description="Override: chance of rejecting a false alert whose two "
+        "faces are of the same group.",
+    )
     p_reject_false_other_group: float | None = Field(
-        None, ge=0, le=1, description="Override: the same for faces of different groups.")
+        None, ge=0, le=1, description="Override: the same for faces of different groups."
+    )
     p_reject_true: float | None = Field(
-        None, ge=0, le=1, description="Override: chance of wrongly rejecting a true alert.")
+        None, ge=0, le=1, description="Override: chance of wrongly rejecting a true alert."
+    )
     reviewers: int = Field(2, ge=1, le=10_000, description="Reviewers on duty at any time.")
-    review_time_s: float = Field(90.0, gt=0, le=86_400,
-                                 description="Time one review takes (an assumption).")
-    max_queue: int = Field(20, ge=0, description="Alerts waiting beyond which the overflow "
-                                                 "rule applies.")
+    review_time_s: float = Field(
+        90.0, gt=0, le=86_400, description="Time one review takes (an assumption)."
+    )
+    max_queue: int = Field(
+        20, ge=0, description="Alerts waiting beyond which the overflow rule applies."
+    )
     overflow: Literal["wait", "drop", "auto_act"] = Field(
-        "wait", description="When the queue is full: 'wait' (queue anyway), 'drop' (discard the "
-                            "alert unreviewed) or 'auto_act' (act on it unreviewed).")
+        "wait",
+        description="When the queue is full: 'wait' (queue anyway), 'drop' (discard the "
+        "alert unreviewed) or 'auto_act' (act on it unreviewed).",
+    )
 
     @field_validator("reviewer")
     @classmethod
@@ -252,16 +304,20 @@ class Review(_Strict):
         from sim.review import REVIEWERS
 
         if v not in REVIEWERS:
-            raise ValueError(f"unknown reviewer {shown(v)}; expected one of: "
-                             f"{', '.join(REVIEWERS)}")
+            raise ValueError(
+                f"unknown reviewer {shown(v)}; expected one of: {', '.join(REVIEWERS)}"
+            )
         return v
 
 
 class ExclusionZone(_Strict):
     """No face is captured within ``buffer_m`` of any place of the given types."""
 
-    place_types: list[Literal["workplace", "shop", "transit_hub", "plaza", "place_of_worship",
-                              "school", "hospital"]] = Field(min_length=1)
+    place_types: list[
+        Literal[
+            "workplace", "shop", "transit_hub", "plaza", "place_of_worship", "school", "hospital"
+        ]
+    ] = Field(min_length=1)
     buffer_m: float = Field(100.0, gt=0, le=10_000)
 
 
@@ -270,35 +326,51 @@ class Governance(_Strict):
 
     ban: bool = Field(False, description="Face recognition banned: no face is captured.")
     threshold: float | None = Field(
-        None, ge=0, le=1, description="The threshold the regulator sets; overrides "
-                                      "facematch.threshold when given.")
+        None,
+        ge=0,
+        le=1,
+        description="The threshold the regulator sets; overrides facematch.threshold when given.",
+    )
     scan_scope: Literal["everyone", "watchlist_only", "warrant"] = Field(
-        "everyone", description="'everyone': every face is searched against the whole list "
-                                "and unmatched captures are kept for retention_days; "
-                                "'watchlist_only': only matches are logged, other captures "
-                                "are discarded at once; 'warrant': only the warrant targets "
-                                "are searched for.")
+        "everyone",
+        description="'everyone': every face is searched against the whole list "
+        "and unmatched captures are kept for retention_days; "
+        "'watchlist_only': only matches are logged, other captures "
+        "are discarded at once; 'warrant': only the warrant targets "
+        "are searched for.",
+    )
     warrant_targets: list[int] = Field(
-        default_factory=list, description="Watchlist entry ids named in warrants (scope "
-                                          "'warrant').")
+        default_factory=list, description="Watchlist entry ids named in warrants (scope 'warrant')."
+    )
     review: Review = Review()
     alert_action: Literal["log", "dispatch", "stop"] = Field(
-        "log", description="What a (confirmed) alert triggers: 'log' it, 'dispatch' an officer "
-                           "from the nearest station, or 'stop' the person on the spot.")
+        "log",
+        description="What a (confirmed) alert triggers: 'log' it, 'dispatch' an officer "
+        "from the nearest station, or 'stop' the person on the spot.",
+    )
     officers: int = Field(20, ge=1, le=1_000_000, description="Officers available to act.")
-    officer_speed_mps: float = Field(8.0, gt=0, le=50,
-                                     description="Travel speed to an intercept (car in town).")
+    officer_speed_mps: float = Field(
+        8.0, gt=0, le=50, description="Travel speed to an intercept (car in town)."
+    )
     intercept_window_s: float = Field(
-        600.0, gt=0, description="An officer arriving later than this after the alert finds "
-                                 "the person gone.")
+        600.0,
+        gt=0,
+        description="An officer arriving later than this after the alert finds the person gone.",
+    )
     stop_duration_s: float = Field(1200.0, gt=0, description="Length of a stop (an assumption).")
     exclusion_zones: list[ExclusionZone] = Field(
-        default_factory=list, description="Places around which no face may be captured.")
+        default_factory=list, description="Places around which no face may be captured."
+    )
     retention_days: float = Field(
-        30.0, ge=0, le=3650, description="How long unmatched captures are kept, searchable "
-                                         "retrospectively (0 = discarded at once).")
+        30.0,
+        ge=0,
+        le=3650,
+        description="How long unmatched captures are kept, searchable "
+        "retrospectively (0 = discarded at once).",
+    )
     assembly_analytics: bool = Field(
-        False, description="Run the assembly detector over captures and alerts.")
+        False, description="Run the assembly detector over captures and alerts."
+    )
 
     @model_validator(mode="after")
     def _warrant(self) -> Governance:

@@ -19,8 +19,9 @@ from sim.errors import ScenarioError, short, shown
 from sim.scenario import Scenario, expand_map_path
 
 
-def load_scenario(source: str | Path | Mapping[str, Any],
-                  overrides: Sequence[str] | Mapping[str, Any] = ()) -> Scenario:
+def load_scenario(
+    source: str | Path | Mapping[str, Any], overrides: Sequence[str] | Mapping[str, Any] = ()
+) -> Scenario:
     """Read, merge (``extends``), override and validate a scenario.
 
     Parameters
@@ -76,8 +77,9 @@ def _resolve_map_path(data: dict[str, Any], label: str, base_dir: Path) -> None:
     try:
         city["path"] = str(p if p.is_absolute() else (base_dir / p).resolve())
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte...
-        raise ScenarioError(f"{label}: city.path: {shown(city['path'])} is not a usable file "
-                            f"name ({exc})") from None
+        raise ScenarioError(
+            f"{label}: city.path: {shown(city['path'])} is not a usable file name ({exc})"
+        ) from None
 
 
 _MAX_EXTENDS = 32  # files in one 'extends' chain
@@ -100,6 +102,8 @@ def nesting_depth(value: Any) -> int:
         if deepest > 10 * MAX_DEPTH:
             break
     return deepest
+
+
 _MAX_FILE_BYTES = 10_000_000  # a scenario is a short text file
 
 
@@ -111,8 +115,10 @@ class _Loader:
     def load_file(self, path: Path, stack: tuple[Path, ...]) -> dict[str, Any]:
         where = str(path)
         if len(stack) >= _MAX_EXTENDS:
-            raise ScenarioError(f"{short(where)}: 'extends' chains more than {_MAX_EXTENDS} "
-                                f"files (from {stack[0]}); expected a shorter chain")
+            raise ScenarioError(
+                f"{short(where)}: 'extends' chains more than {_MAX_EXTENDS} "
+                f"files (from {stack[0]}); expected a shorter chain"
+            )
         try:
             resolved = path.resolve()
             is_file = path.is_file()
@@ -123,13 +129,17 @@ class _Loader:
             chain = " -> ".join(str(p) for p in (*stack, resolved))
             raise ScenarioError(f"{where}: circular 'extends' ({chain})")
         if not is_file:
-            raise ScenarioError(f"{short(where)}: no such scenario file"
-                                + (f" (extended by {stack[-1]})" if stack else ""))
+            raise ScenarioError(
+                f"{short(where)}: no such scenario file"
+                + (f" (extended by {stack[-1]})" if stack else "")
+            )
         try:
             size = path.stat().st_size
             if size > _MAX_FILE_BYTES:
-                raise ScenarioError(f"{where}: {size:,} bytes is too large for a scenario file "
-                                    f"(at most {_MAX_FILE_BYTES:,})")
+                raise ScenarioError(
+                    f"{where}: {size:,} bytes is too large for a scenario file "
+                    f"(at most {_MAX_FILE_BYTES:,})"
+                )
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{where}: cannot read the file ({exc})") from None
@@ -144,18 +154,22 @@ class _Loader:
         self.lines[where] = _key_lines(text)
         return self.resolve_dict(data, where, base_dir=path.parent, stack=(*stack, resolved))
 
-    def resolve_dict(self, data: dict[str, Any], label: str, base_dir: Path,
-                     stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+    def resolve_dict(
+        self, data: dict[str, Any], label: str, base_dir: Path, stack: tuple[Path, ...] = ()
+    ) -> dict[str, Any]:
         depth = nesting_depth(data)
         if depth > MAX_DEPTH:
-            raise ScenarioError(f"{label}: tables and arrays nested {depth} deep; a scenario "
-                                f"is at most {MAX_DEPTH} deep")
+            raise ScenarioError(
+                f"{label}: tables and arrays nested {depth} deep; a scenario "
+                f"is at most {MAX_DEPTH} deep"
+            )
         parent: dict[str, Any] = {}
         ext = data.pop("extends", None)
         if ext is not None:
             if not isinstance(ext, str) or not ext:
-                raise ScenarioError(f"{label}: extends: expected a file name (a string), "
-                                    f"got {shown(ext)}")
+                raise ScenarioError(
+                    f"{label}: extends: expected a file name (a string), got {shown(ext)}"
+                )
             parent = self.load_file(base_dir / ext, stack)
         try:
             keys = _leaf_paths(data)
@@ -165,8 +179,12 @@ class _Loader:
             self.provenance[key] = label
         _resolve_map_path(data, label, base_dir)
         city = data.get("city")
-        if (isinstance(city, dict) and "kind" in city and isinstance(parent.get("city"), dict)
-                and _city_kind(parent) != _city_kind(data)):
+        if (
+            isinstance(city, dict)
+            and "kind" in city
+            and isinstance(parent.get("city"), dict)
+            and _city_kind(parent) != _city_kind(data)
+        ):
             # Another kind of city is another city: the parent's table does not carry over.
             parent = {k: v for k, v in parent.items() if k != "city"}
             self.forget("city", keep=label)
@@ -175,12 +193,14 @@ class _Loader:
     def forget(self, prefix: str, keep: str | None = None) -> None:
         """Drop the provenance of keys under ``prefix`` (a table that was replaced), except
         those set by ``keep``."""
-        for k in [k for k, v in self.provenance.items()
-                  if (k == prefix or k.startswith(prefix + ".")) and v != keep]:
+        for k in [
+            k
+            for k, v in self.provenance.items()
+            if (k == prefix or k.startswith(prefix + ".")) and v != keep
+        ]:
             del self.provenance[k]
 
-    def format(self, exc: ValidationError, label: str, *,
-               data: Any = None) -> list[str]:
+    def format(self, exc: ValidationError, label: str, *, data: Any = None) -> list[str]:
         problems: list[tuple[str, int, str]] = []
         for err in exc.errors():
             loc = _clean_loc(err["loc"])
@@ -309,8 +329,12 @@ def _explain(err: Any, loc: Sequence[int | str], data: Any = None) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        word = {"greater_than": "greater than", "greater_than_equal": "at least",
-                "less_than": "less than", "less_than_equal": "at most"}[kind]
+        word = {
+            "greater_than": "greater than",
+            "greater_than_equal": "at least",
+            "less_than": "less than",
+            "less_than_equal": "at most",
+        }[kind]
         bound = next(iter(ctx.values())) if ctx else "?"
         return f"expected a number {word} {bound}, got {shown(value)}"
     if kind == "finite_number":
@@ -326,20 +350,25 @@ def _explain(err: Any, loc: Sequence[int | str], data: Any = None) -> str:
     if kind == "literal_error":
         return f"expected {ctx.get('expected', 'one of the allowed values')}, got {shown(value)}"
     if kind == "union_tag_invalid":
-        return (f"expected kind {ctx.get('expected_tags')}, got {shown(ctx.get('tag'))}"
-                " (this kind is not available in this version of survsim)")
+        return (
+            f"expected kind {ctx.get('expected_tags')}, got {shown(ctx.get('tag'))}"
+            " (this kind is not available in this version of survsim)"
+        )
     if kind == "union_tag_not_found":
-        tags = {"city": "'grid', 'radial', 'osm'"}.get(str(loc[0]) if loc else "",
-                                                "'cctv', 'van', 'entry_point', 'bodycam', "
-                                                "'carcam', 'facility'")
+        tags = {"city": "'grid', 'radial', 'osm'"}.get(
+            str(loc[0]) if loc else "",
+            "'cctv', 'van', 'entry_point', 'bodycam', 'carcam', 'facility'",
+        )
         return f"a 'kind' key is required (one of {tags})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a table, got {shown(value)}"
     if kind == "list_type":
         return f"expected an array, got {shown(value)}"
     if kind == "string_pattern_mismatch":
-        return (f"expected lower-case letters, digits and '_' starting with a letter, "
-                f"got {shown(value)}")
+        return (
+            f"expected lower-case letters, digits and '_' starting with a letter, "
+            f"got {shown(value)}"
+        )
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg']} (got {shown(value)})"
@@ -380,8 +409,9 @@ def _parse_overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple
         key, sep, text = raw.partition("=")
         key = key.strip()
         if not sep or not key or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", key):
-            problems.append(f"--set {shown(raw)}: expected key.path=value, e.g. "
-                            f"population.people=5000")
+            problems.append(
+                f"--set {shown(raw)}: expected key.path=value, e.g. population.people=5000"
+            )
             continue
         items.append((key, _parse_value(text.strip(), key)))
     if problems:
@@ -398,11 +428,11 @@ def _parse_value(text: str, key: str = "") -> Any:
     except tomllib.TOMLDecodeError:
         return text  # a bare word such as grid or footfall
     except RecursionError:
-        raise ScenarioError(f"--set {key}: the value is nested too deeply to be a scenario "
-                            f"value") from None
+        raise ScenarioError(
+            f"--set {key}: the value is nested too deeply to be a scenario value"
+        ) from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise ScenarioError(f"--set {key}: cannot read the value {shown(text)} ({exc})"
-                            ) from None
+        raise ScenarioError(f"--set {key}: cannot read the value {shown(text)} ({exc})") from None
 
 
 def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
@@ -418,8 +448,10 @@ def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
             node = node[p]
         if not isinstance(node, dict | list):
             where = ".".join(parts[: i + 1])
-            raise ScenarioError(f"--set {key}: {where} is a value ({shown(node)}), not a table; "
-                                f"cannot set a key inside it")
+            raise ScenarioError(
+                f"--set {key}: {where} is a value ({shown(node)}), not a table; "
+                f"cannot set a key inside it"
+            )
     last = parts[-1]
     if isinstance(node, list):
         idx = _index(node, last, key)
@@ -430,12 +462,14 @@ def _apply_override(data: dict[str, Any], key: str, value: Any) -> None:
 
 def _index(seq: list[Any], part: str, key: str) -> int:
     if not part.isdigit():
-        raise ScenarioError(f"--set {key}: expected an index (0, 1, ...) where {shown(part)} "
-                            f"stands")
+        raise ScenarioError(
+            f"--set {key}: expected an index (0, 1, ...) where {shown(part)} stands"
+        )
     idx = int(part)
     if idx >= len(seq):
-        raise ScenarioError(f"--set {key}: index {idx} is out of range; the scenario has "
-                            f"{len(seq)} entries there")
+        raise ScenarioError(
+            f"--set {key}: index {idx} is out of range; the scenario has {len(seq)} entries there"
+        )
     return idx
 
 
@@ -456,7 +490,7 @@ def _key_lines(text: str) -> dict[str, int]:
     for n, line in enumerate(text.splitlines(), start=1):
         m = _HEADER.match(line)
         if m:
-            parts = [p.strip().strip('"\'') for p in m.group(2).split(".")]
+            parts = [p.strip().strip("\"'") for p in m.group(2).split(".")]
             if m.group(1) == "[[":
                 name = ".".join(parts)
                 idx = counts.get(name, 0)
@@ -468,6 +502,6 @@ def _key_lines(text: str) -> dict[str, int]:
             continue
         m = _KEYLINE.match(line)
         if m:
-            parts = [p.strip().strip('"\'') for p in m.group(1).split(".")]
+            parts = [p.strip().strip("\"'") for p in m.group(1).split(".")]
             out.setdefault(".".join([*current, *parts]), n)
     return out

@@ -36,8 +36,14 @@ UK_ONLY = frozenset({"NPL minority / White ratio"})  # only the UK preset uses i
 UK_ALSO = frozenset({"FMR fall per +0.02", "cross-race shift (spreads)"})  # shown for both
 LIST_SIZE = 1000
 CAPTURES_A_DAY = 6  # a resident of the capital is captured about 6 times a day
-GROUPS_SHOWN = ("white_female", "black_male", "black_female", "asian_male", "asian_female",
-                "amerindian_female")
+GROUPS_SHOWN = (
+    "white_female",
+    "black_male",
+    "black_female",
+    "asian_male",
+    "asian_female",
+    "amerindian_female",
+)
 
 
 POINT = Inputs()
@@ -50,8 +56,9 @@ def _population() -> tuple[np.ndarray, np.ndarray]:
     return shares / shares.sum(), ages / ages.sum()
 
 
-def outcome(inputs: Inputs, model_name: str = "nist_frvt2019_median",
-            composition: str = "arrests_us_2018") -> dict[str, float]:
+def outcome(
+    inputs: Inputs, model_name: str = "nist_frvt2019_median", composition: str = "arrests_us_2018"
+) -> dict[str, float]:
     """The closed-form outcome of the default deployment under ``inputs``."""
     model = _build_presets(inputs)[model_name]
     shares, ages = _population()
@@ -66,8 +73,14 @@ def outcome(inputs: Inputs, model_name: str = "nist_frvt2019_median",
     return out
 
 
-def repeat_share(model: object, listed: np.ndarray, rho: float, shares: np.ndarray,
-                 ages: np.ndarray, n: int = CAPTURES_A_DAY) -> float:
+def repeat_share(
+    model: object,
+    listed: np.ndarray,
+    rho: float,
+    shares: np.ndarray,
+    ages: np.ndarray,
+    n: int = CAPTURES_A_DAY,
+) -> float:
     """Of the people falsely flagged in a day, the share flagged more than once."""
     look = Lookalikes(model, THRESHOLD, listed, rho, np.uint64(0), np.uint64(0))  # type: ignore[arg-type]
     once = twice = 0.0
@@ -86,25 +99,50 @@ def table(assumptions: Sequence[Assumption] = ASSUMPTIONS) -> list[dict[str, obj
     rows: list[dict[str, object]] = []
     for model, composition in ((NIST, "arrests_us_2018"), (UK, "custody_england_wales_2018")):
         base = outcome(POINT, model, composition)
-        rows.append({"assumption": f"point estimates: {model}, {composition} list",
-                     "range": "", "low": base, "high": base, "source": "", "model": model})
+        rows.append(
+            {
+                "assumption": f"point estimates: {model}, {composition} list",
+                "range": "",
+                "low": base,
+                "high": base,
+                "source": "",
+                "model": model,
+            }
+        )
         for a in assumptions:
             shown = a.name in UK_ONLY | UK_ALSO if model == UK else a.name not in UK_ONLY
             if not shown:
                 continue
             lo, hi = (outcome(a.apply(POINT, v), model, composition) for v in (a.low, a.high))
-            rows.append({"assumption": a.name, "range": f"{a.low:.3g}-{a.high:.3g} "
-                                                         f"(point {a.point:.3g})",
-                         "low": lo, "high": hi, "source": a.source, "model": model})
+            rows.append(
+                {
+                    "assumption": a.name,
+                    "range": f"{a.low:.3g}-{a.high:.3g} (point {a.point:.3g})",
+                    "low": lo,
+                    "high": hi,
+                    "source": a.source,
+                    "model": model,
+                }
+            )
     return rows
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
     cols = ["false_per_million", *(f"{g}/white_male" for g in GROUPS_SHOWN), "repeat_share"]
-    heads = ["false alerts / 1M captures", "White F / WM", "Black M / WM", "Black F / WM",
-             "Asian M / WM", "Asian F / WM", "Am.Ind. F / WM", "flagged twice+ (share)"]
-    lines = ["| assumption (range) | " + " | ".join(heads) + " | source |",
-             "|---|" + "---:|" * len(heads) + "---|"]
+    heads = [
+        "false alerts / 1M captures",
+        "White F / WM",
+        "Black M / WM",
+        "Black F / WM",
+        "Asian M / WM",
+        "Asian F / WM",
+        "Am.Ind. F / WM",
+        "flagged twice+ (share)",
+    ]
+    lines = [
+        "| assumption (range) | " + " | ".join(heads) + " | source |",
+        "|---|" + "---:|" * len(heads) + "---|",
+    ]
     for r in rows:
         lo, hi = r["low"], r["high"]
         assert isinstance(lo, dict) and isinstance(hi, dict)
@@ -112,38 +150,67 @@ def markdown(rows: list[dict[str, object]]) -> str:
         for c in cols:
             a, b = lo[c], hi[c]
             fmt = "{:.1f}" if c == "false_per_million" else "{:.2f}"
-            cells.append(fmt.format(a) if abs(a - b) < 1e-12 else
-                         f"{fmt.format(a)} to {fmt.format(b)}")
+            cells.append(
+                fmt.format(a) if abs(a - b) < 1e-12 else f"{fmt.format(a)} to {fmt.format(b)}"
+            )
         name = r["assumption"] if not r["range"] else f"{r['assumption']} ({r['range']})"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['source']} |")
     return "\n".join(lines) + "\n"
 
 
-TABLE_GROUPS = ("White men", "White women", "Black men", "Black women", "Asian men",
-                "Asian women", "American Indian men", "American Indian women")
+TABLE_GROUPS = (
+    "White men",
+    "White women",
+    "Black men",
+    "Black women",
+    "Asian men",
+    "Asian women",
+    "American Indian men",
+    "American Indian women",
+)
 
 
-def preset_tables(composition: str = "arrests_us_2018", size: int = LIST_SIZE,
-                  thresholds: tuple[float, float] = (0.60, 0.64)) -> str:
+def preset_tables(
+    composition: str = "arrests_us_2018",
+    size: int = LIST_SIZE,
+    thresholds: tuple[float, float] = (0.60, 0.64),
+) -> str:
     """docs/face_match.md section 2.7: every preset's FMR, FNMR, FPIR (adults, against a list of
     ``size`` entries made up like ``composition``, exact quotas) and TPIR, at two thresholds."""
     from sim.facematch import MODELS
 
     listed = quotas(size, [WATCHLIST_PRESETS[composition][g] for g in NIST_GROUPS])
-    head = ("| group | " + " | ".join(["FMR", "FNMR", "FPIR", "TPIR q=1", "TPIR q=0.8"] * 2)
-            + " |\n|---|" + "---:|" * 10 + "\n")
+    head = (
+        "| group | "
+        + " | ".join(["FMR", "FNMR", "FPIR", "TPIR q=1", "TPIR q=0.8"] * 2)
+        + " |\n|---|"
+        + "---:|" * 10
+        + "\n"
+    )
     out = []
     for name, model in MODELS.items():
         cols = []
         for t in thresholds:
-            cols.append((model.fmr(t), model.fnmr(t), model.fpir(t, listed), model.tpir(t),
-                         model.tpir(t, 0.8)))
+            cols.append(
+                (
+                    model.fmr(t),
+                    model.fnmr(t),
+                    model.fpir(t, listed),
+                    model.tpir(t),
+                    model.tpir(t, 0.8),
+                )
+            )
         lines = [f"#### `{name}`\n\n", head]
         for i, g in enumerate(TABLE_GROUPS):
             cells = []
             for fmr, fnmr, fpir, t1, t8 in cols:
-                cells += [f"{fmr[i]:.2e}", f"{fnmr[i]:.4f}", f"{fpir[i]:.2e}", f"{t1[i]:.3f}",
-                          f"{t8[i]:.3f}"]
+                cells += [
+                    f"{fmr[i]:.2e}",
+                    f"{fnmr[i]:.4f}",
+                    f"{fpir[i]:.2e}",
+                    f"{t1[i]:.3f}",
+                    f"{t8[i]:.3f}",
+                ]
             lines.append(f"| {g} | " + " | ".join(cells) + " |\n")
         out.append("".join(lines))
     return "\n".join(out)

@@ -49,8 +49,13 @@ def quotas(total: int, shares: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return out
 
 
-def build_watchlist(spec: WatchlistSpec, pop: Population, population_shares: npt.ArrayLike,
-                    rng: np.random.Generator, group_keys: list[str] | None = None) -> Watchlist:
+def build_watchlist(
+    spec: WatchlistSpec,
+    pop: Population,
+    population_shares: npt.ArrayLike,
+    rng: np.random.Generator,
+    group_keys: list[str] | None = None,
+) -> Watchlist:
     """The list's group composition, by exact quotas, and which listed people live in the city.
 
     ``proportional`` follows the scenario's group shares (the population the list is drawn
@@ -85,8 +90,7 @@ def build_watchlist(spec: WatchlistSpec, pop: Population, population_shares: npt
             take = take + extra
         start = np.concatenate([[0], np.cumsum(per_group)])
         for g in np.flatnonzero(take).tolist():
-            residents = rng.choice(np.flatnonzero(pop.group == g), size=int(take[g]),
-                                   replace=False)
+            residents = rng.choice(np.flatnonzero(pop.group == g), size=int(take[g]), replace=False)
             entries = start[g] + rng.choice(int(per_group[g]), size=int(take[g]), replace=False)
             person[entries] = residents.astype(np.int32)
         left = spec.present - int(take.sum())

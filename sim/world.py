@@ -77,15 +77,18 @@ class World:
     classifier: Classifier | None = None
     reviewer: Reviewer | None = None
     stations: npt.NDArray[np.int32] = dataclasses.field(
-        default_factory=lambda: np.zeros(0, np.int32))
+        default_factory=lambda: np.zeros(0, np.int32)
+    )
     travel_s: npt.NDArray[np.float64] = dataclasses.field(  # per camera, nearest station
-        default_factory=lambda: np.zeros(0))
+        default_factory=lambda: np.zeros(0)
+    )
     patrols: Patrols = dataclasses.field(default_factory=Patrols.empty)
     # Inmates' door checks and impostor attempts at closed facilities (columns, sorted by t_s).
     facility_checks: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     # Population group -> the classifier's row (its confusion matrix is by these groups).
     classifier_row: npt.NDArray[np.int16] = dataclasses.field(
-        default_factory=lambda: np.zeros(0, np.int16))
+        default_factory=lambda: np.zeros(0, np.int16)
+    )
     gatherings: Gatherings = dataclasses.field(default_factory=Gatherings.empty)
     excluded: Any = None  # the exclusion zones' union (shapely), or None
 
@@ -136,66 +139,127 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     shares = [g.share for g in scenario.population.groups]
     keys = [g.model_group or g.name for g in scenario.population.groups]
-    watchlists = {"main": build_watchlist(scenario.watchlist, pop, shares,
-                                          streams.generator("watchlist"), keys)}
+    watchlists = {
+        "main": build_watchlist(
+            scenario.watchlist, pop, shares, streams.generator("watchlist"), keys
+        )
+    }
     for name, spec in scenario.watchlists.items():
-        watchlists[name] = build_watchlist(spec, pop, shares,
-                                           streams.generator(f"watchlist.{name}"), keys)
+        watchlists[name] = build_watchlist(
+            spec, pop, shares, streams.generator(f"watchlist.{name}"), keys
+        )
     n_days = int(np.ceil(scenario.duration_h / 24.0))
     visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
-    trips = plan_trips(pop, scenario.population, city, router, scenario.duration_s,
-                       [streams.generator(f"plans.day{d}") for d in range(n_days)], visits)
+    trips = plan_trips(
+        pop,
+        scenario.population,
+        city,
+        router,
+        scenario.duration_s,
+        [streams.generator(f"plans.day{d}") for d in range(n_days)],
+        visits,
+    )
     trips, gatherings = add_gatherings(
-        trips, pop, scenario.gathering, city, router, shares,
+        trips,
+        pop,
+        scenario.gathering,
+        city,
+        router,
+        shares,
         [streams.generator(f"gathering.{i}") for i in range(len(scenario.gathering))],
-        listed=watchlists["main"].person_id[watchlists["main"].person_id >= 0])
+        listed=watchlists["main"].person_id[watchlists["main"].person_id >= 0],
+    )
     if gatherings.n:
         keep = trips.depart_s < scenario.duration_s
         trips = trips.take(np.flatnonzero(keep))
     deployments = [] if scenario.governance.ban else list(scenario.deployment)
-    hourly = (estimate_footfall(city, router, trips, pop, streams.generator("footfall"))
-              if deployments else np.zeros((city.n_nodes, 24)))
-    cams = place_cameras(deployments, city, hourly.sum(axis=1), streams.generator("cameras"),
-                         streams.key("camera.heading"),
-                         {name: i for i, name in enumerate(watchlists)})
+    hourly = (
+        estimate_footfall(city, router, trips, pop, streams.generator("footfall"))
+        if deployments
+        else np.zeros((city.n_nodes, 24))
+    )
+    cams = place_cameras(
+        deployments,
+        city,
+        hourly.sum(axis=1),
+        streams.generator("cameras"),
+        streams.key("camera.heading"),
+        {name: i for i, name in enumerate(watchlists)},
+    )
     model = model_for(scenario.facematch, replication)
-    model_group = np.array([model.groups.index(g.model_group or g.name)
-                            for g in scenario.population.groups], np.int16)
+    model_group = np.array(
+        [model.groups.index(g.model_group or g.name) for g in scenario.population.groups], np.int16
+    )
     clf = scenario.classifier
     # Presets label NIST's groups (by face-match group); the configurable ethnicity classifier
     # labels the scenario's own groups (so a minority the model has no rates for can be named).
     by_population = clf is not None and clf.model == "ethnicity"
     group_names = [g.name for g in scenario.population.groups]
-    classifier = None if clf is None else classifier_for(
-        clf.model, group_names if by_population else model.groups, accuracy=clf.accuracy,
-        accuracy_by_group=clf.accuracy_by_group)
-    classifier_row = (np.arange(len(group_names), dtype=np.int16) if by_population
-                      else model_group)
+    classifier = (
+        None
+        if clf is None
+        else classifier_for(
+            clf.model,
+            group_names if by_population else model.groups,
+            accuracy=clf.accuracy,
+            accuracy_by_group=clf.accuracy_by_group,
+        )
+    )
+    classifier_row = np.arange(len(group_names), dtype=np.int16) if by_population else model_group
     rv = scenario.governance.review
     reviewer = None
     if rv.enabled:
         base = REVIEWERS[rv.reviewer]
-        reviewer = dataclasses.replace(base, **{
-            k: getattr(rv, k) for k in ("p_reject_false_same_group",
-                                        "p_reject_false_other_group", "p_reject_true")
-            if getattr(rv, k) is not None})
+        reviewer = dataclasses.replace(
+            base,
+            **{
+                k: getattr(rv, k)
+                for k in (
+                    "p_reject_false_same_group",
+                    "p_reject_false_other_group",
+                    "p_reject_true",
+                )
+                if getattr(rv, k) is not None
+            },
+        )
     gov = scenario.governance
     excluded = exclusion_area(city, gov.exclusion_zones)
-    travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node,
-                           gov.officer_speed_mps)
-    patrols = build_patrols(cams, deployments, city, scenario.duration_s,
-                            streams.generator("patrols"))
-    checks = _facility_checks(scenario, deployments, cams, pop,
-                              streams.generator("facility.inmates"))
-    return World(scenario, streams, city, router, pop, trips, watchlists, cams,
-                 coverage(city, cams, excluded, cache=True), model, model_group, hourly,
-                 Coins.claim(streams), classifier=classifier, reviewer=reviewer,
-                 stations=police, travel_s=travel, patrols=patrols, facility_checks=checks,
-                 classifier_row=classifier_row, gatherings=gatherings, excluded=excluded)
+    travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node, gov.officer_speed_mps)
+    patrols = build_patrols(
+        cams, deployments, city, scenario.duration_s, streams.generator("patrols")
+    )
+    checks = _facility_checks(
+        scenario, deployments, cams, pop, streams.generator("facility.inmates")
+    )
+    return World(
+        scenario,
+        streams,
+        city,
+        router,
+        pop,
+        trips,
+        watchlists,
+        cams,
+        coverage(city, cams, excluded, cache=True),
+        model,
+        model_group,
+        hourly,
+        Coins.claim(streams),
+        classifier=classifier,
+        reviewer=reviewer,
+        stations=police,
+        travel_s=travel,
+        patrols=patrols,
+        facility_checks=checks,
+        classifier_row=classifier_row,
+        gatherings=gatherings,
+        excluded=excluded,
+    )
 
 
-def _facility_staff_and_visits(scenario: Scenario, city: City, pop: Population,
-                               rng: np.random.Generator) -> list[tuple[int, float]]:
+def _facility_staff_and_visits(
+    scenario: Scenario, city: City, pop: Population, rng: np.random.Generator
+) -> list[tuple[int, float]]:
     """Facilities employ residents (their workplace becomes the site) and receive visitors.
 
     Done whether or not face recognition is allowed: a ban changes the checks, not who works
@@ -214,8 +278,13 @@ def _facility_staff_and_visits(scenario: Scenario, city: City, pop: Population,
     return visits
 
 
-def _facility_checks(scenario: Scenario, deployments: list[Deployment], cams: Cameras,
-                     pop: Population, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _facility_checks(
+    scenario: Scenario,
+    deployments: list[Deployment],
+    cams: Cameras,
+    pop: Population,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
     """Every inmate door check and impostor attempt of the run (inmates live inside)."""
     parts: list[dict[str, np.ndarray]] = []
     n_days = int(np.ceil(scenario.duration_h / 24.0))
@@ -223,20 +292,32 @@ def _facility_checks(scenario: Scenario, deployments: list[Deployment], cams: Ca
     for cam in np.flatnonzero(cams.is_kind("facility")):
         spec = deployments[int(cams.deployment[cam])]
         assert isinstance(spec, Facility)
-        shares = (np.array([spec.inmate_group_shares.get(g, 0.0) for g in pop.group_names])
-                  if spec.inmate_group_shares else shares_city)
+        shares = (
+            np.array([spec.inmate_group_shares.get(g, 0.0) for g in pop.group_names])
+            if spec.inmate_group_shares
+            else shares_city
+        )
         group = rng.choice(len(shares), size=spec.inmates, p=shares / shares.sum())
         for day in range(n_days):
             per = rng.poisson(spec.checks_per_inmate_per_day, spec.inmates)
             inmate = np.repeat(np.arange(spec.inmates), per)
             n_imp = rng.poisson(spec.impostor_attempts_per_day)
-            impostor = rng.integers(0, max(spec.inmates, 1), n_imp) if spec.inmates else \
-                np.zeros(0, np.int64)
+            impostor = (
+                rng.integers(0, max(spec.inmates, 1), n_imp)
+                if spec.inmates
+                else np.zeros(0, np.int64)
+            )
             who = np.concatenate([inmate, impostor])
             t = day * DAY + rng.uniform(7.0, 21.0, who.size) * HOUR
-            parts.append({"t_s": t, "camera_id": np.full(who.size, cam),
-                          "inmate_id": who, "group_id": group[who] if who.size else who,
-                          "genuine": np.arange(who.size) < inmate.size})
+            parts.append(
+                {
+                    "t_s": t,
+                    "camera_id": np.full(who.size, cam),
+                    "inmate_id": who,
+                    "group_id": group[who] if who.size else who,
+                    "genuine": np.arange(who.size) < inmate.size,
+                }
+            )
     if not parts:
         return {}
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -245,8 +326,9 @@ def _facility_checks(scenario: Scenario, deployments: list[Deployment], cams: Ca
     return {k: v[keep][order] for k, v in out.items()}
 
 
-def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
-                      rng: np.random.Generator) -> npt.NDArray[np.float64]:
+def estimate_footfall(
+    city: City, router: Router, trips: Trips, pop: Population, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
     """Expected walkers through each node in each hour of the day, from a sample of the trips.
 
     Averaged over the days of the run; used to place cameras by footfall and for crowding at a
@@ -258,8 +340,9 @@ def estimate_footfall(city: City, router: Router, trips: Trips, pop: Population,
     sample = np.sort(rng.choice(trips.n, size=k, replace=False))
     # A walker reaches each node of the path at depart + along / speed. Only the counts matter,
     # so the paths are walked up their trees all at once (Router.climb), not in path order.
-    order, steps = router.climb(trips.origin_node[sample], trips.dest_node[sample],
-                                trips.toward_dest[sample])
+    order, steps = router.climb(
+        trips.origin_node[sample], trips.dest_node[sample], trips.toward_dest[sample]
+    )
     depart = trips.depart_s[sample][order]
     speed = pop.speed_mps[trips.person_id[sample]][order]
     keys = []

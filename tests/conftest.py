@@ -35,14 +35,27 @@ def small_dict(**over: Any) -> dict[str, Any]:
         "name": "tiny",
         "seed": 11,
         "duration_h": 24,
-        "city": {"kind": "grid", "columns": 10, "rows": 10, "block_m": 100,
-                 "places": {"workplaces": 12, "shops": 10, "transit_hubs": 2, "plazas": 2,
-                            "places_of_worship": 2, "schools": 2, "hospitals": 1}},
+        "city": {
+            "kind": "grid",
+            "columns": 10,
+            "rows": 10,
+            "block_m": 100,
+            "places": {
+                "workplaces": 12,
+                "shops": 10,
+                "transit_hubs": 2,
+                "plazas": 2,
+                "places_of_worship": 2,
+                "schools": 2,
+                "hospitals": 1,
+            },
+        },
         "population": {"people": 800},
         "watchlist": {"size": 200, "present": 8},
         "facematch": {"threshold": 0.58},
-        "deployment": [{"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30,
-                        "p_capture": 0.8}],
+        "deployment": [
+            {"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30, "p_capture": 0.8}
+        ],
     }
     for key, value in over.items():
         node = d
@@ -71,8 +84,15 @@ def tiny_run() -> Any:
 # Debian's chromium, driven by playwright (.ci/run installs it). Without it the browser tests
 # skip, except in CI (CI=true), where a missing browser is a failure.
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

@@ -56,25 +56,114 @@ def _raw(text: str) -> str:
 
 
 HOSTILE_VALUES: list[Any] = [
-    0, -1, 1, 2, 7, 10**6, 10**18, 2**63, 2**64, -(2**63), 10**30,
-    _raw("9" * 5000), _raw("-" + "1" * 4400),
-    0.0, -0.0, 1e-9, 5e-324, 0.5, 1.5, 1e300, -1e300, _raw("nan"), _raw("inf"), _raw("-inf"),
-    True, False, "", " ", "x" * 1_000_000, "\x00", "a\x7fb", "tab\there", "\U0001F600",
-    "line\nbreak", "../../etc/passwd", "$HOME/x", "${SURVSIM_NO_SUCH_VARIABLE}/m.osm",
-    "Central Plaza", "plaza", "grid", "osm", "footfall", "North-East", "white_male",
-    [], [1, "a"], [[]], {}, {"x": 1}, {"": 0}, {"\U0001F600": 1.0},
-    _raw("[" * 600 + "]" * 600), _raw("1979-05-27T07:32:00Z"), _raw("07:32:00"),
+    0,
+    -1,
+    1,
+    2,
+    7,
+    10**6,
+    10**18,
+    2**63,
+    2**64,
+    -(2**63),
+    10**30,
+    _raw("9" * 5000),
+    _raw("-" + "1" * 4400),
+    0.0,
+    -0.0,
+    1e-9,
+    5e-324,
+    0.5,
+    1.5,
+    1e300,
+    -1e300,
+    _raw("nan"),
+    _raw("inf"),
+    _raw("-inf"),
+    True,
+    False,
+    "",
+    " ",
+    "x" * 1_000_000,
+    "\x00",
+    "a\x7fb",
+    "tab\there",
+    "\U0001f600",
+    "line\nbreak",
+    "../../etc/passwd",
+    "$HOME/x",
+    "${SURVSIM_NO_SUCH_VARIABLE}/m.osm",
+    "Central Plaza",
+    "plaza",
+    "grid",
+    "osm",
+    "footfall",
+    "North-East",
+    "white_male",
+    [],
+    [1, "a"],
+    [[]],
+    {},
+    {"x": 1},
+    {"": 0},
+    {"\U0001f600": 1.0},
+    _raw("[" * 600 + "]" * 600),
+    _raw("1979-05-27T07:32:00Z"),
+    _raw("07:32:00"),
     _raw("{ a = { b = { c = 1 } } }"),
 ]
 SET_TEXTS = [
-    "", "=", "1", "-1", "0", "1e999", "nan", "inf", "1_000", "0x10", "grid", "true", "yes",
-    '"unterminated', "{a=1", "[1,2", "[" * 600 + "]" * 600, "9" * 5000, "x" * 100_000,
-    "\x00", '"\\u0000"', '"\U0001F600"', "1979-05-27", "{}", "[]", "[[1]]", '"a","b"',
-    "0.62", "3", "100000000", "1e300", "-1e300", "5e-324",
+    "",
+    "=",
+    "1",
+    "-1",
+    "0",
+    "1e999",
+    "nan",
+    "inf",
+    "1_000",
+    "0x10",
+    "grid",
+    "true",
+    "yes",
+    '"unterminated',
+    "{a=1",
+    "[1,2",
+    "[" * 600 + "]" * 600,
+    "9" * 5000,
+    "x" * 100_000,
+    "\x00",
+    '"\\u0000"',
+    '"\U0001f600"',
+    "1979-05-27",
+    "{}",
+    "[]",
+    "[[1]]",
+    '"a","b"',
+    "0.62",
+    "3",
+    "100000000",
+    "1e300",
+    "-1e300",
+    "5e-324",
 ]
-SCHEDULERS = ["foo", "tcp://", "http://example", "tcp://127.0.0.1:1", "tcp://:", "tcp://[::1",
-              "inproc://", "", " ", "tcp://256.256.256.256:99999", "\x00", "ucx://a:b",
-              "tcp://127.0.0.1:-5", "tls://127.0.0.1:1", "x" * 5000]
+SCHEDULERS = [
+    "foo",
+    "tcp://",
+    "http://example",
+    "tcp://127.0.0.1:1",
+    "tcp://:",
+    "tcp://[::1",
+    "inproc://",
+    "",
+    " ",
+    "tcp://256.256.256.256:99999",
+    "\x00",
+    "ucx://a:b",
+    "tcp://127.0.0.1:-5",
+    "tls://127.0.0.1:1",
+    "x" * 5000,
+]
 
 
 @dataclass
@@ -123,7 +212,7 @@ def _dumps(data: dict[str, Any]) -> str:
     while _RAW in text:
         start = text.index('"' + _RAW)
         end = text.index(_RAW + '"', start + 1) + len(_RAW) + 1
-        text = text[:start] + text[start + 1 + len(_RAW):end - 1 - len(_RAW)] + text[end:]
+        text = text[:start] + text[start + 1 + len(_RAW) : end - 1 - len(_RAW)] + text[end:]
     return text
 
 
@@ -156,18 +245,24 @@ def base_dict(path: Path) -> dict[str, Any]:
 
 
 def _map_files() -> dict[str, bytes]:
-    return {"maps/aguascalientes.osm.bz2": (SCENARIOS / "maps" / "aguascalientes.osm.bz2")
-            .read_bytes()}
+    return {
+        "maps/aguascalientes.osm.bz2": (SCENARIOS / "maps" / "aguascalientes.osm.bz2").read_bytes()
+    }
 
 
 def generate(number: int, seed: int = 0) -> Case:
     """Case ``number`` of the campaign of ``seed`` (the same on every machine)."""
     rng = random.Random(f"{seed}:{number}")
     kinds: list[tuple[str, Callable[[random.Random, int], Case], float]] = [
-        ("value", _case_value, 40), ("structure", _case_structure, 12),
-        ("set", _case_set, 18), ("grid", _case_grid, 8), ("bytes", _case_bytes, 6),
-        ("paths", _case_paths, 8), ("scheduler", _case_scheduler, 2),
-        ("extends", _case_extends, 6)]
+        ("value", _case_value, 40),
+        ("structure", _case_structure, 12),
+        ("set", _case_set, 18),
+        ("grid", _case_grid, 8),
+        ("bytes", _case_bytes, 6),
+        ("paths", _case_paths, 8),
+        ("scheduler", _case_scheduler, 2),
+        ("extends", _case_extends, 6),
+    ]
     kind = rng.choices([k for k, _, _ in kinds], weights=[w for _, _, w in kinds])[0]
     make = dict((k, f) for k, f, _ in kinds)[kind]
     case = make(rng, number)
@@ -179,8 +274,13 @@ def _pick_base(rng: random.Random) -> Path:
     return rng.choice(BASES)
 
 
-def _scenario_case(rng: random.Random, number: int, data: dict[str, Any], base: Path,
-                   extra: list[str] | None = None) -> Case:
+def _scenario_case(
+    rng: random.Random,
+    number: int,
+    data: dict[str, Any],
+    base: Path,
+    extra: list[str] | None = None,
+) -> Case:
     files: dict[str, bytes | str] = {"s.toml": _dumps(data)}
     city = data.get("city")
     if isinstance(city, dict) and city.get("kind") == "osm":
@@ -213,7 +313,7 @@ def _case_structure(rng: random.Random, number: int) -> Case:
             for p in path[:-1]:
                 node = node[p]
             if isinstance(node, dict):
-                node[rng.choice(["ringz", "x" * 300, "\U0001F600", "kind", "seed2"])] = 1
+                node[rng.choice(["ringz", "x" * 300, "\U0001f600", "kind", "seed2"])] = 1
         elif op == "table":
             _set_at(data, path, {"value": 1})
         elif op == "array":
@@ -230,9 +330,23 @@ def _set_key(rng: random.Random, data: dict[str, Any]) -> str:
     if rng.random() < 0.8:
         path = rng.choice(_leaf_paths(data))
         return ".".join(str(p) for p in path)
-    return rng.choice(["a..b", "x" * 1000, "deployment.99.count", "population.people.x",
-                       "city.kind.x", ".", "city", "deployment.-1.count", "seed.0", "\U0001F600",
-                       "population.groups.0.name", "engine.batch_s", "city.path"])
+    return rng.choice(
+        [
+            "a..b",
+            "x" * 1000,
+            "deployment.99.count",
+            "population.people.x",
+            "city.kind.x",
+            ".",
+            "city",
+            "deployment.-1.count",
+            "seed.0",
+            "\U0001f600",
+            "population.groups.0.name",
+            "engine.batch_s",
+            "city.path",
+        ]
+    )
 
 
 def _case_set(rng: random.Random, number: int) -> Case:
@@ -250,13 +364,27 @@ def _case_grid(rng: random.Random, number: int) -> Case:
     data = base_dict(base)
     grid = []
     for _ in range(rng.choice([1, 2, 2, 3])):
-        key = _set_key(rng, data) if rng.random() < 0.7 else rng.choice(
-            ["facematch.threshold", "facematch.threshold"])  # a key given twice
+        key = (
+            _set_key(rng, data)
+            if rng.random() < 0.7
+            else rng.choice(["facematch.threshold", "facematch.threshold"])
+        )  # a key given twice
         values = ",".join(rng.choice(SET_TEXTS) for _ in range(rng.choice([1, 2, 3])))
         grid += ["--grid", f"{key}={values}"]
     case = _scenario_case(rng, number, data, base)
-    case.argv = ["sweep", "s.toml", *grid, "--replications", "1", "--out", "sweep",
-                 "--workers", "1", "-q", "--dry-run"]
+    case.argv = [
+        "sweep",
+        "s.toml",
+        *grid,
+        "--replications",
+        "1",
+        "--out",
+        "sweep",
+        "--workers",
+        "1",
+        "-q",
+        "--dry-run",
+    ]
     return case
 
 
@@ -265,7 +393,7 @@ def _case_bytes(rng: random.Random, number: int) -> Case:
     text = _dumps(base_dict(base)).encode()
     op = rng.choice(["truncate", "garbage", "bom", "latin1", "huge", "nul", "dotted"])
     if op == "truncate":
-        data = text[:rng.randrange(len(text))]
+        data = text[: rng.randrange(len(text))]
     elif op == "garbage":
         data = bytes(rng.randrange(256) for _ in range(rng.choice([10, 200, 2000])))
     elif op == "bom":
@@ -286,8 +414,20 @@ def _case_bytes(rng: random.Random, number: int) -> Case:
 def _case_paths(rng: random.Random, number: int) -> Case:
     base = SCENARIOS / "real_city_example.toml"
     data = base_dict(base)
-    op = rng.choice(["loop_scenario", "loop_map", "dir_map", "nul_map", "missing_map",
-                     "garbage_map", "truncated_map", "empty_map", "long_name", "var_map"])
+    op = rng.choice(
+        [
+            "loop_scenario",
+            "loop_map",
+            "dir_map",
+            "nul_map",
+            "missing_map",
+            "garbage_map",
+            "truncated_map",
+            "empty_map",
+            "long_name",
+            "var_map",
+        ]
+    )
     files: dict[str, bytes | str] = {}
     links: dict[str, str] = {}
     target = "s.toml"
@@ -309,7 +449,7 @@ def _case_paths(rng: random.Random, number: int) -> Case:
         data["city"]["path"] = "maps/g.osm"
     elif op == "truncated_map":
         whole = (SCENARIOS / "maps" / "aguascalientes.osm.bz2").read_bytes()
-        files["maps/t.osm.bz2"] = whole[:rng.randrange(100, len(whole) // 2)]
+        files["maps/t.osm.bz2"] = whole[: rng.randrange(100, len(whole) // 2)]
         data["city"]["path"] = "maps/t.osm.bz2"
     elif op == "empty_map":
         files["maps/e.osm"] = b""
@@ -331,8 +471,9 @@ def _case_extends(rng: random.Random, number: int) -> Case:
     if op == "chain":
         n = rng.choice([30, 33, 500])
         for i in range(n):
-            files[f"e{i}.toml"] = f'extends = "e{i + 1}.toml"\n' if i + 1 < n else \
-                'extends = "base.toml"\n'
+            files[f"e{i}.toml"] = (
+                f'extends = "e{i + 1}.toml"\n' if i + 1 < n else 'extends = "base.toml"\n'
+            )
         files["s.toml"] = 'extends = "e0.toml"\n'
     elif op == "self":
         files["s.toml"] = 'extends = "s.toml"\n'
@@ -358,8 +499,19 @@ def _case_scheduler(rng: random.Random, number: int) -> Case:
     base = SCENARIOS / "classroom_small.toml"
     data = base_dict(base)
     case = _scenario_case(rng, number, data, base)
-    case.argv = ["sweep", "s.toml", "--grid", "facematch.threshold=0.6", "--replications",
-                 "1", "--out", "sweep", "-q", "--scheduler", rng.choice(SCHEDULERS)]
+    case.argv = [
+        "sweep",
+        "s.toml",
+        "--grid",
+        "facematch.threshold=0.6",
+        "--replications",
+        "1",
+        "--out",
+        "sweep",
+        "-q",
+        "--scheduler",
+        rng.choice(SCHEDULERS),
+    ]
     return case
 
 
@@ -422,10 +574,14 @@ def failures_of(case: Case, outcome: Outcome, folder: Path) -> list[str]:
     bad = []
     if outcome.traceback:
         lines = outcome.traceback.strip().splitlines()
-        ours = [ln.strip() for ln in lines if ln.strip().startswith("File") and
-                ("/sim/" in ln or "/analysis/" in ln)]
-        where = ours[-1].replace('File "', "").replace('", line ', ":").split(",")[0] \
-            if ours else "?"
+        ours = [
+            ln.strip()
+            for ln in lines
+            if ln.strip().startswith("File") and ("/sim/" in ln or "/analysis/" in ln)
+        ]
+        where = (
+            ours[-1].replace('File "', "").replace('", line ', ":").split(",")[0] if ours else "?"
+        )
         kind = lines[-1].split(":")[0]
         bad.append(f"traceback: {kind} at {where.split(str(ROOT) + '/')[-1]}")
     elif outcome.code not in (0, 2):
@@ -480,9 +636,15 @@ def run_valid(case: Case, memory_gb: float, timeout_s: float) -> list[str]:
 
         env = {**os.environ, "SURVSIM_MAX_MEMORY_GB": f"{memory_gb * 0.5:g}"}
         try:
-            p = subprocess.run([sys.executable, "-m", "sim", "run", case.argv[1], "--out",
-                                "run", "-q"], cwd=folder, capture_output=True, text=True,
-                               timeout=timeout_s, preexec_fn=limit, env=env)
+            p = subprocess.run(
+                [sys.executable, "-m", "sim", "run", case.argv[1], "--out", "run", "-q"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                preexec_fn=limit,
+                env=env,
+            )
         except subprocess.TimeoutExpired:
             return [f"run took more than {timeout_s:g} s"]
         if "Traceback" in p.stderr or p.returncode not in (0, 2):
@@ -491,8 +653,15 @@ def run_valid(case: Case, memory_gb: float, timeout_s: float) -> list[str]:
         return []
 
 
-def campaign(cases: int, seed: int = 0, start: int = 0, runs: int = 0, memory_gb: float = 6,
-             timeout_s: float = 300, show: Callable[[str], None] = print) -> dict[str, Any]:
+def campaign(
+    cases: int,
+    seed: int = 0,
+    start: int = 0,
+    runs: int = 0,
+    memory_gb: float = 6,
+    timeout_s: float = 300,
+    show: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Run ``cases`` cases; returns counts and every failure with the case that made it."""
     counts: Counter[str] = Counter()
     exits: Counter[int] = Counter()
@@ -507,24 +676,47 @@ def campaign(cases: int, seed: int = 0, start: int = 0, runs: int = 0, memory_gb
         if outcome.code == 0 and case.argv[0] == "validate":
             valid.append(case)
         if bad:
-            failures.append({"case": n, "kind": case.kind, "base": case.base,
-                             "argv": [a[:200] for a in case.argv], "problems": bad,
-                             "detail": (outcome.traceback or outcome.stderr)[-2000:]})
+            failures.append(
+                {
+                    "case": n,
+                    "kind": case.kind,
+                    "base": case.base,
+                    "argv": [a[:200] for a in case.argv],
+                    "problems": bad,
+                    "detail": (outcome.traceback or outcome.stderr)[-2000:],
+                }
+            )
             show(f"case {n} ({case.kind}, {case.base}): {'; '.join(bad)}")
         if (n - start + 1) % 500 == 0:
-            show(f"{n - start + 1:,} cases, {len(failures)} failures, "
-                 f"{time.perf_counter() - started:.0f} s")
+            show(
+                f"{n - start + 1:,} cases, {len(failures)} failures, "
+                f"{time.perf_counter() - started:.0f} s"
+            )
     ran = 0
     for case in random.Random(seed).sample(valid, min(runs, len(valid))):
         bad = run_valid(case, memory_gb, timeout_s)
         ran += 1
         if bad:
-            failures.append({"case": case.number, "kind": case.kind + "+run",
-                             "base": case.base, "argv": case.argv, "problems": bad})
+            failures.append(
+                {
+                    "case": case.number,
+                    "kind": case.kind + "+run",
+                    "base": case.base,
+                    "argv": case.argv,
+                    "problems": bad,
+                }
+            )
             show(f"case {case.number} run: {'; '.join(bad)}")
-    return {"cases": cases, "seed": seed, "by_kind": dict(counts),
-            "exit_codes": {str(k): v for k, v in sorted(exits.items())}, "valid": len(valid),
-            "runs": ran, "failures": failures, "seconds": round(time.perf_counter() - started)}
+    return {
+        "cases": cases,
+        "seed": seed,
+        "by_kind": dict(counts),
+        "exit_codes": {str(k): v for k, v in sorted(exits.items())},
+        "valid": len(valid),
+        "runs": ran,
+        "failures": failures,
+        "seconds": round(time.perf_counter() - started),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -549,4 +741,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

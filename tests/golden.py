@@ -18,8 +18,10 @@ SCENARIOS = HERE.parent / "scenarios"
 
 # Shrunk so the whole set runs in a few seconds; the structure of each scenario is kept.
 CASES: dict[str, tuple[str, list[str]]] = {
-    "capital_cctv_small": ("capital_cctv.toml", ["population.people=8000", "duration_h=24",
-                                                 "deployment.0.count=120"]),
+    "capital_cctv_small": (
+        "capital_cctv.toml",
+        ["population.people=8000", "duration_h=24", "deployment.0.count=120"],
+    ),
     "ban_small": ("ban.toml", ["population.people=3000", "duration_h=12"]),
     "classroom_small": ("classroom_small.toml", []),
 }
@@ -30,8 +32,11 @@ def compute(name: str) -> dict[str, Any]:
 
     file, overrides = CASES[name]
     result = sim.run(load_scenario(SCENARIOS / file, overrides))
-    summary = {k: v for k, v in result.summary.items()
-               if k not in ("wall_s", "survsim_version", "scenario_hash", "library_versions")}
+    summary = {
+        k: v
+        for k, v in result.summary.items()
+        if k not in ("wall_s", "survsim_version", "scenario_hash", "library_versions")
+    }
     rows = {t: tab.num_rows for t, tab in sorted(result.tables.items())}
     return {"summary": _round(summary), "rows": rows}
 

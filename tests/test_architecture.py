@@ -33,8 +33,11 @@ def test_sim_does_not_import_analysis_or_plotting() -> None:
 
 
 def test_only_the_engine_touches_simpy() -> None:
-    users = {p.relative_to(ROOT).as_posix() for p in (ROOT / "sim").rglob("*.py")
-             if "simpy" in imports(p)}
+    users = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "sim").rglob("*.py")
+        if "simpy" in imports(p)
+    }
     assert users == {"sim/engine.py"}, users
 
 
@@ -44,10 +47,10 @@ def test_analysis_imports_only_the_schema_from_sim() -> None:
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and \
-                    node.module.startswith("sim"):
-                assert node.module in ("sim.schema", "sim.files", "sim.units"), \
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+                assert node.module in ("sim.schema", "sim.files", "sim.units"), (
                     f"{path.name} imports {node.module}"
+                )
 
 
 def test_no_global_random_state_in_the_code() -> None:
@@ -85,13 +88,18 @@ def test_the_system_view_reads_no_truth() -> None:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-                assert node.slice.value not in TRUTH_COLUMNS, \
+                assert node.slice.value not in TRUTH_COLUMNS, (
                     f"{rel}:{node.lineno} reads the truth column {node.slice.value!r}"
+                )
             if isinstance(node, ast.Attribute):
                 assert node.attr not in truth_objects, f"{rel}:{node.lineno} reads {node.attr}"
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert node.module not in ("sim.world", "sim.population", "sim.observe",
-                                           "sim.engine"), f"{rel} imports {node.module}"
+                assert node.module not in (
+                    "sim.world",
+                    "sim.population",
+                    "sim.observe",
+                    "sim.engine",
+                ), f"{rel} imports {node.module}"
 
 
 def test_the_engine_hands_the_system_no_truth_column(monkeypatch) -> None:
@@ -110,22 +118,24 @@ def test_the_engine_hands_the_system_no_truth_column(monkeypatch) -> None:
         return real(self, ids, cap)
 
     monkeypatch.setattr(SystemView, "release", spy)
-    run(load_scenario(SCENARIOS / "classroom_small.toml",
-                      ["population.people=800", "duration_h=6"]))
+    run(
+        load_scenario(SCENARIOS / "classroom_small.toml", ["population.people=800", "duration_h=6"])
+    )
     assert seen and all(not (cols & set(TRUTH_COLUMNS)) for cols in seen)
     assert all({"claimed", "score", "confirms", "finds_listed"} <= cols for cols in seen)
 
 
 def test_a_run_does_not_import_networkx() -> None:
     """networkx is a view for users and tests (City.to_networkx), not on the runtime path."""
-    code = ("import sys\nfrom sim.edge.api import run\nfrom sim.scenario import load_scenario\n"
-            "run(load_scenario('scenarios/classroom_small.toml', ['population.people=300', "
-            "'duration_h=2']))\nassert 'networkx' not in sys.modules, 'networkx imported'\n")
+    code = (
+        "import sys\nfrom sim.edge.api import run\nfrom sim.scenario import load_scenario\n"
+        "run(load_scenario('scenarios/classroom_small.toml', ['population.people=300', "
+        "'duration_h=2']))\nassert 'networkx' not in sys.modules, 'networkx imported'\n"
+    )
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -141,18 +151,30 @@ def test_enumerated_columns_hold_only_their_declared_values() -> None:
     from tests.conftest import SCENARIOS
 
     seen: set[tuple[str, str]] = set()
-    for name in ("bodycam_stops", "capital_cctv_regulated", "prison", "minority_alarm",
-                 "capital_protest"):
+    for name in (
+        "bodycam_stops",
+        "capital_cctv_regulated",
+        "prison",
+        "minority_alarm",
+        "capital_protest",
+    ):
         res = run(load_scenario(SCENARIOS / f"{name}.toml", ["population.people=4000"]))
         for table, t in res.tables.items():
             for col in TABLES[table].columns:
                 if not (col.values and t.num_rows):
                     continue
-                used = set(pc.unique(t.column(col.name).combine_chunks()).cast(
-                    pa.string()).to_pylist())
+                used = set(
+                    pc.unique(t.column(col.name).combine_chunks()).cast(pa.string()).to_pylist()
+                )
                 assert used <= set(col.values), (table, col.name, used - set(col.values))
                 seen.add((table, col.name))
     # The runs exercised the enumerations (a test that saw none could not fail).
-    assert {("stops", "outcome"), ("reviews", "verdict"), ("verifications", "subject"),
-            ("identity_log", "source"), ("assembly_alerts", "flag"),
-            ("trips", "purpose"), ("cameras", "kind")} <= seen, seen
+    assert {
+        ("stops", "outcome"),
+        ("reviews", "verdict"),
+        ("verifications", "subject"),
+        ("identity_log", "source"),
+        ("assembly_alerts", "flag"),
+        ("trips", "purpose"),
+        ("cameras", "kind"),
+    } <= seen, seen

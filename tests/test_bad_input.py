@@ -62,8 +62,14 @@ def _corpus() -> list[Case]:
     cases = []
     for path in sorted(BAD.glob("*.toml")):
         h = _header(path)
-        cases.append(Case(path, h.get("expect", ""), h.get("mode", "validate"),
-                          int(h["problems"]) if "problems" in h else None))
+        cases.append(
+            Case(
+                path,
+                h.get("expect", ""),
+                h.get("mode", "validate"),
+                int(h["problems"]) if "problems" in h else None,
+            )
+        )
     return cases
 
 
@@ -73,8 +79,15 @@ CORPUS = _corpus()
 def survsim(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m sim ARGS`` and capture its output (never raises on a non-zero exit)."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True,
-                          text=True, errors="replace", timeout=120, cwd=cwd or ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+        cwd=cwd or ROOT,
+        env=env,
+    )
 
 
 def assert_user_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -91,8 +104,11 @@ def error_lines(stderr: str) -> list[str]:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---------------------------------------------------------------- the corpus itself
@@ -100,23 +116,24 @@ def test_corpus_is_complete() -> None:
     assert len(CORPUS) >= 24
     for case in CORPUS:
         first = case.path.read_bytes().splitlines()[0]
-        assert first.startswith(b"# ") and b"expect:" not in first, \
+        assert first.startswith(b"# ") and b"expect:" not in first, (
             f"{case.path.name}: the first line says what is wrong"
+        )
         assert case.expect, f"{case.path.name}: has an '# expect: <substring>' line"
         assert case.mode in ("validate", "run"), f"{case.path.name}: mode {case.mode!r}"
     assert sum(c.mode == "run" for c in CORPUS) >= 3
 
 
 # ---------------------------------------------------------------- one subprocess per file
-@pytest.mark.parametrize("case", [c for c in CORPUS if c.mode == "validate"],
-                         ids=lambda c: c.path.stem)
+@pytest.mark.parametrize(
+    "case", [c for c in CORPUS if c.mode == "validate"], ids=lambda c: c.path.stem
+)
 def test_validate_rejects(case: Case) -> None:
     proc = survsim("validate", case.path)
     assert_user_error(proc, case.expect, case.path.name)
 
 
-@pytest.mark.parametrize("case", [c for c in CORPUS if c.mode == "run"],
-                         ids=lambda c: c.path.stem)
+@pytest.mark.parametrize("case", [c for c in CORPUS if c.mode == "run"], ids=lambda c: c.path.stem)
 def test_run_rejects_and_writes_nothing(case: Case, tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = survsim("run", case.path, "--out", out)
@@ -131,8 +148,14 @@ def test_run_rejects_and_writes_nothing(case: Case, tmp_path: Path) -> None:
 def test_several_problems_are_reported_at_once() -> None:
     case = next(c for c in CORPUS if c.problems is not None)
     proc = survsim("validate", case.path)
-    assert_user_error(proc, "duration_h", "city.ringz", "population.people",
-                      "facematch.threshold", "deployment.0.fov_deg")
+    assert_user_error(
+        proc,
+        "duration_h",
+        "city.ringz",
+        "population.people",
+        "facematch.threshold",
+        "deployment.0.fov_deg",
+    )
     lines = error_lines(proc.stderr)
     assert len(lines) == case.problems, proc.stderr
     assert all(case.path.name in line for line in lines), proc.stderr
@@ -151,8 +174,9 @@ def test_set_bad_value_in_run_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-@pytest.mark.parametrize("raw", ["population.people", "=5", "population people=5",
-                                 "population..people=5"])
+@pytest.mark.parametrize(
+    "raw", ["population.people", "=5", "population people=5", "population..people=5"]
+)
 def test_set_malformed(raw: str) -> None:
     proc = survsim("validate", CLASSROOM, "--set", raw)
     assert_user_error(proc, "expected key.path=value")
@@ -242,8 +266,11 @@ def test_nul_in_scenario_name_with_default_out(tmp_path: Path) -> None:
     # Without --out the run directory is runs/<scenario name>; a name holding NUL makes
     # prepare_run_dir's Path.exists() raise ValueError ("embedded null byte"): a traceback.
     path = tmp_path / "nul_name.toml"
-    path.write_text('# the scenario name holds a NUL character\nname = "run\\u0000name"\n'
-                    f'extends = "{CLASSROOM.as_posix()}"\n', encoding="utf-8")
+    path.write_text(
+        '# the scenario name holds a NUL character\nname = "run\\u0000name"\n'
+        f'extends = "{CLASSROOM.as_posix()}"\n',
+        encoding="utf-8",
+    )
     proc = survsim("run", path, *QUICK, cwd=tmp_path)
     assert_user_error(proc, "name")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nul_name.toml"]
@@ -256,8 +283,11 @@ def test_deeply_nested_toml(kind: str, tmp_path: Path) -> None:
     # tables recursively (_leaf_paths, _merge): 1,000 levels raise RecursionError, not a
     # ScenarioError, and the CLI shows a traceback with exit code 1.
     depth = 1000
-    text = ("x = " + "[" * depth + "]" * depth if kind == "nested_arrays"
-            else "[" + ".".join(["a"] * depth) + "]\nb = 1")
+    text = (
+        "x = " + "[" * depth + "]" * depth
+        if kind == "nested_arrays"
+        else "[" + ".".join(["a"] * depth) + "]\nb = 1"
+    )
     path = tmp_path / f"{kind}.toml"
     path.write_text(f"# {depth} levels of nesting\n{text}\n")
     proc = survsim("validate", path)
@@ -293,7 +323,7 @@ def test_unknown_grid_city_key_lists_grid_keys() -> None:
 def test_missing_kind_names_the_kinds() -> None:
     # pydantic's union_tag_not_found context has 'discriminator', not 'expected_tags', so the
     # message reads "a 'kind' key is required (one of ?)".
-    (problem,) = _problems('[[deployment]]\ncount = 3\n')
+    (problem,) = _problems("[[deployment]]\ncount = 3\n")
     assert "a 'kind' key is required" in problem
     assert "?" not in problem and "cctv" in problem, problem
 
@@ -305,24 +335,92 @@ def test_problems_carry_line_numbers() -> None:
 
 # ---------------------------------------------------------------- property-based: garbage in
 KNOWN_KEYS = [
-    "name", "description", "seed", "duration_h", "extends", "city", "kind", "columns", "rows",
-    "block_m", "districts_x", "districts_y", "places", "workplaces", "shops", "transit_hubs",
-    "plazas", "places_of_worship", "schools", "hospitals", "rings", "ring_spacing_m", "spokes",
-    "centre_rings", "districts", "population", "people", "groups", "share", "label",
-    "model_group", "district_shares", "age_bands", "child", "adult", "senior",
-    "employment_rate", "walking_speed_mps", "walking_speed_sd_mps", "errands_per_day",
-    "leisure_per_day", "watchlist", "size", "composition", "group_shares", "present",
-    "facematch", "model", "threshold", "latency_s", "deployment", "count", "placement",
-    "range_m", "fov_deg", "p_capture", "governance", "ban", "engine", "batch_s",
+    "name",
+    "description",
+    "seed",
+    "duration_h",
+    "extends",
+    "city",
+    "kind",
+    "columns",
+    "rows",
+    "block_m",
+    "districts_x",
+    "districts_y",
+    "places",
+    "workplaces",
+    "shops",
+    "transit_hubs",
+    "plazas",
+    "places_of_worship",
+    "schools",
+    "hospitals",
+    "rings",
+    "ring_spacing_m",
+    "spokes",
+    "centre_rings",
+    "districts",
+    "population",
+    "people",
+    "groups",
+    "share",
+    "label",
+    "model_group",
+    "district_shares",
+    "age_bands",
+    "child",
+    "adult",
+    "senior",
+    "employment_rate",
+    "walking_speed_mps",
+    "walking_speed_sd_mps",
+    "errands_per_day",
+    "leisure_per_day",
+    "watchlist",
+    "size",
+    "composition",
+    "group_shares",
+    "present",
+    "facematch",
+    "model",
+    "threshold",
+    "latency_s",
+    "deployment",
+    "count",
+    "placement",
+    "range_m",
+    "fov_deg",
+    "p_capture",
+    "governance",
+    "ban",
+    "engine",
+    "batch_s",
 ]
 KNOWN_WORDS = [
-    "grid", "radial", "cctv", "bodycam", "random", "footfall", "centre", "skewed",
-    "proportional", "nist_sex_race", "nist_frvt2019_median", "equal_rates", "white_male",
-    "black_female", "Centre", "South-West", "", "classroom_small.toml", "../scenarios",
+    "grid",
+    "radial",
+    "cctv",
+    "bodycam",
+    "random",
+    "footfall",
+    "centre",
+    "skewed",
+    "proportional",
+    "nist_sex_race",
+    "nist_frvt2019_median",
+    "equal_rates",
+    "white_male",
+    "black_female",
+    "Centre",
+    "South-West",
+    "",
+    "classroom_small.toml",
+    "../scenarios",
 ]
 # Text without NUL: a NUL in 'extends' is a known crash with its own test (extends_nul_byte.toml).
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-               max_size=12)
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
 KEYS = st.one_of(st.sampled_from(KNOWN_KEYS), TEXT.filter(bool))
 SCALARS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
@@ -335,20 +433,54 @@ SCALARS = st.one_of(
 )
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(KEYS, inner, max_size=5)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=5)),
     max_leaves=25,
 )
 SCENARIO_DICTS = st.dictionaries(KEYS, VALUES, max_size=8)
 
 TOML_TOKENS = [
-    "\n", " ", "=", "[", "]", "[[", "]]", "{", "}", ",", ".", '"', "'", '"""', "#", "-", "+",
-    "0", "1", "3000", "0.5", "1e3", "nan", "inf", "true", "false", "1979-05-27", "07:32:00",
-    "0x1F", "\\u0041", "\\", *KNOWN_KEYS, *[f'"{w}"' for w in KNOWN_WORDS],
+    "\n",
+    " ",
+    "=",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    ",",
+    ".",
+    '"',
+    "'",
+    '"""',
+    "#",
+    "-",
+    "+",
+    "0",
+    "1",
+    "3000",
+    "0.5",
+    "1e3",
+    "nan",
+    "inf",
+    "true",
+    "false",
+    "1979-05-27",
+    "07:32:00",
+    "0x1F",
+    "\\u0041",
+    "\\",
+    *KNOWN_KEYS,
+    *[f'"{w}"' for w in KNOWN_WORDS],
 ]
 TOMLISH = st.lists(st.sampled_from(TOML_TOKENS), max_size=60).map("".join)
-GARBAGE = settings(max_examples=200, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+GARBAGE = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def _load_text(text: str, directory: Path) -> None:
@@ -398,18 +530,53 @@ def test_random_nested_dicts(garbage_dir: Path, data: dict[str, Any]) -> None:
 
 
 SET_KEYS = st.one_of(
-    st.sampled_from(["population.people", "duration_h", "city.kind", "city.rings",
-                     "deployment.0.count", "deployment.0.kind", "deployment.1.count",
-                     "watchlist.composition", "watchlist.group_shares", "population.groups",
-                     "population.groups.0.share", "facematch.model", "seed", "extends",
-                     "city.places.shops", "governance.ban"]),
-    st.lists(st.sampled_from([*KNOWN_KEYS[:30], "0", "1", "x"]), min_size=1, max_size=4)
-    .map(".".join),
+    st.sampled_from(
+        [
+            "population.people",
+            "duration_h",
+            "city.kind",
+            "city.rings",
+            "deployment.0.count",
+            "deployment.0.kind",
+            "deployment.1.count",
+            "watchlist.composition",
+            "watchlist.group_shares",
+            "population.groups",
+            "population.groups.0.share",
+            "facematch.model",
+            "seed",
+            "extends",
+            "city.places.shops",
+            "governance.ban",
+        ]
+    ),
+    st.lists(st.sampled_from([*KNOWN_KEYS[:30], "0", "1", "x"]), min_size=1, max_size=4).map(
+        ".".join
+    ),
 )
-SET_VALUES = st.one_of(st.sampled_from(["3", "-3", "0.5", "nan", "true", "grid", "radial",
-                                        '"cctv"', "[]", "{}", "[1, 2]", '{white_male = 1.0}',
-                                        "", "=", "[", "1979-05-27"]),
-                       TEXT)
+SET_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "3",
+            "-3",
+            "0.5",
+            "nan",
+            "true",
+            "grid",
+            "radial",
+            '"cctv"',
+            "[]",
+            "{}",
+            "[1, 2]",
+            "{white_male = 1.0}",
+            "",
+            "=",
+            "[",
+            "1979-05-27",
+        ]
+    ),
+    TEXT,
+)
 
 
 @GARBAGE
@@ -422,10 +589,18 @@ def test_random_overrides(sets: list[str]) -> None:
 
 
 # A few of the same through the command line: exit code 0 or 2, never a traceback.
-@settings(max_examples=10, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.one_of(SCENARIO_DICTS.map(tomlio.dumps), TOMLISH,
-                      st.text(string.printable, max_size=200)))
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    data=st.one_of(
+        SCENARIO_DICTS.map(tomlio.dumps), TOMLISH, st.text(string.printable, max_size=200)
+    )
+)
 def test_cli_never_shows_a_traceback(garbage_dir: Path, data: str) -> None:
     path = garbage_dir / "cli_garbage.toml"
     path.write_text(data, encoding="utf-8", errors="surrogateescape")

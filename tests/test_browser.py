@@ -16,9 +16,23 @@ from tests.conftest import ROOT
 
 def test_error_sweep_figure_renders_offline(browser: Any, tmp_path: Path) -> None:
     out = tmp_path / "sweep.html"
-    p = subprocess.run([sys.executable, "-m", "sim", "errors", "--model", "idemia_005",
-                        "--sweep", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "errors",
+            "--model",
+            "idemia_005",
+            "--sweep",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors: list[str] = []
@@ -31,8 +45,9 @@ def test_error_sweep_figure_renders_offline(browser: Any, tmp_path: Path) -> Non
     assert page.locator(".legendtext").count() == 8
     assert "idemia_005" in (page.locator(".gtitle").first.text_content() or "")
     assert not errors, errors
-    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), \
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), (
         f"the figure must open offline, it fetched {requests}"
+    )
     shot = page.screenshot(path=str(tmp_path / "sweep.png"))
     assert len(shot) > 50_000, "a figure, not a blank page"
     page.close()

@@ -39,15 +39,28 @@ def size_of(entry: Path) -> int:
 
 
 def grid(columns: int = 5, rows: int = 5, block_m: float = 100.0) -> City:
-    spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
-                    places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
-                                  places_of_worship=1, schools=1, hospitals=1))
+    spec = GridCity(
+        kind="grid",
+        columns=columns,
+        rows=rows,
+        block_m=block_m,
+        places=Places(
+            workplaces=2,
+            shops=2,
+            transit_hubs=1,
+            plazas=1,
+            places_of_worship=1,
+            schools=1,
+            hospitals=1,
+        ),
+    )
     return build_city(spec)
 
 
 def no_dijkstra(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("the trees were computed, not loaded")
+
     monkeypatch.setattr(routing, "dijkstra", fail)
 
 
@@ -56,8 +69,9 @@ def radial() -> tuple[object, np.ndarray]:
     return city, np.concatenate([city.places_of("shop"), city.places_of("workplace")])
 
 
-def test_cached_trees_are_the_computed_trees(cache_dir: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_trees_are_the_computed_trees(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     city, dest = radial()
     fresh = Router(city, dest)  # type: ignore[arg-type]
     assert not cache_dir.exists(), "a router built without cache=True writes nothing"
@@ -91,8 +105,9 @@ def test_another_city_or_destination_set_misses(cache_dir: Path) -> None:
     r = Router(longer, [0, 35], cache=True)
     assert len(entries(cache_dir)) == 3, "one entry per (graph, destinations)"
     assert (longer.edge_u[0], longer.edge_v[0]) == (0, 1)
-    assert r.distance_m([0], [1])[0] == pytest.approx(250.0), \
+    assert r.distance_m([0], [1])[0] == pytest.approx(250.0), (
         "the longer street (250 m; around the block is 300 m), not the cached 100 m"
+    )
 
 
 def test_a_damaged_entry_is_computed_again(cache_dir: Path) -> None:
@@ -122,8 +137,9 @@ def test_off_writes_nothing(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not cache_dir.exists()
 
 
-def test_the_size_bound_evicts_the_least_recently_used(cache_dir: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_size_bound_evicts_the_least_recently_used(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     city = grid(20, 20, 50.0)
     dests = [np.arange(k, k + 5) for k in (0, 100, 200, 300)]  # same-sized entries
     Router(city, dests[0], cache=True)
@@ -144,8 +160,9 @@ def test_the_size_bound_evicts_the_least_recently_used(cache_dir: Path,
     assert len(entries(cache_dir)) == 2
 
 
-def test_skip_tables_are_kept_per_set_of_marked_edges(cache_dir: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_skip_tables_are_kept_per_set_of_marked_edges(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     city, dest = radial()
     rng = np.random.default_rng(5)
     marked = [rng.random(2 * city.n_edges) < p for p in (0.1, 0.3)]  # type: ignore[attr-defined]
@@ -158,26 +175,35 @@ def test_skip_tables_are_kept_per_set_of_marked_edges(cache_dir: Path,
     monkeypatch.setattr(loaded, "_skip_tables", lambda m: calls.append(m) or fresh.skip_tables(m))
     got = loaded.skip_tables(marked[0])
     assert not calls, "the first network's tables are read, not computed"
-    assert all(np.array_equal(a, b) and a.dtype == b.dtype
-               for a, b in zip(got, expected[0], strict=True))
+    assert all(
+        np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(got, expected[0], strict=True)
+    )
     got = loaded.skip_tables(marked[1])
     assert len(calls) == 1, "another network is computed"
     assert all(np.array_equal(a, b) for a, b in zip(got, expected[1], strict=True))
     assert len(entries(cache_dir)) == 3
 
 
-def test_coverage_is_kept_per_camera_network(cache_dir: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_coverage_is_kept_per_camera_network(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     city, _ = radial()
     n = 12
     rng = np.random.default_rng(6)
 
     def network(heading: float) -> Cameras:
-        return Cameras(node=np.zeros(n, np.int32), x_m=rng.uniform(-300, 300, n),
-                       y_m=rng.uniform(-300, 300, n), heading_deg=np.full(n, heading),
-                       fov_deg=np.full(n, 90.0), range_m=np.full(n, 60.0),
-                       p_capture=np.ones(n), deployment=np.zeros(n, np.int16),
-                       height_m=np.full(n, 4.0), deployment_names=["test"])
+        return Cameras(
+            node=np.zeros(n, np.int32),
+            x_m=rng.uniform(-300, 300, n),
+            y_m=rng.uniform(-300, 300, n),
+            heading_deg=np.full(n, heading),
+            fov_deg=np.full(n, 90.0),
+            range_m=np.full(n, 60.0),
+            p_capture=np.ones(n),
+            deployment=np.zeros(n, np.int16),
+            height_m=np.full(n, 4.0),
+            deployment_names=["test"],
+        )
 
     nets = [network(0.0), network(135.0)]
     zone = shapely.Point(0.0, 0.0).buffer(80.0)
@@ -206,8 +232,12 @@ def test_concurrent_runs_share_one_entry(cache_dir: Path) -> None:
     city, dest = radial()
     expected = Router(city, dest)  # type: ignore[arg-type]
     with ThreadPoolExecutor(4) as pool:
-        routers = list(pool.map(lambda _: Router(city, dest, cache=True),  # type: ignore[arg-type]
-                                range(8)))
+        routers = list(
+            pool.map(
+                lambda _: Router(city, dest, cache=True),  # type: ignore[arg-type]
+                range(8),
+            )
+        )
     for r in [*routers, Router(city, dest, cache=True)]:  # type: ignore[arg-type]
         for name in ARRAYS:
             assert np.array_equal(getattr(r, name), getattr(expected, name)), name
@@ -215,8 +245,9 @@ def test_concurrent_runs_share_one_entry(cache_dir: Path) -> None:
     assert not [p for p in cache_dir.iterdir() if p.name.startswith(".")], "no temporary left"
 
 
-def test_the_default_folder_is_the_platforms_cache_folder(monkeypatch: pytest.MonkeyPatch,
-                                                           tmp_path: Path) -> None:
+def test_the_default_folder_is_the_platforms_cache_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Without SURVSIM_CACHE, the cache lives in the platform's cache folder (platformdirs;
     on Linux $XDG_CACHE_HOME, else ~/.cache); SURVSIM_CACHE names another one."""
     import platformdirs

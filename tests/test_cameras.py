@@ -12,13 +12,26 @@ from sim.cameras import Cameras, coverage, sector
 from tests.test_city_routing import grid
 
 
-def one_camera(x: float = 0.0, y: float = 0.0, heading: float = 0.0, fov: float = 90.0,
-               range_m: float = 25.0, node: int = 0) -> Cameras:
-    return Cameras(node=np.array([node], np.int32), x_m=np.array([x]), y_m=np.array([y]),
-                   heading_deg=np.array([heading]), fov_deg=np.array([fov]),
-                   range_m=np.array([range_m]), p_capture=np.array([1.0]),
-                   deployment=np.zeros(1, np.int16), height_m=np.array([4.0]),
-                   deployment_names=["test"])
+def one_camera(
+    x: float = 0.0,
+    y: float = 0.0,
+    heading: float = 0.0,
+    fov: float = 90.0,
+    range_m: float = 25.0,
+    node: int = 0,
+) -> Cameras:
+    return Cameras(
+        node=np.array([node], np.int32),
+        x_m=np.array([x]),
+        y_m=np.array([y]),
+        heading_deg=np.array([heading]),
+        fov_deg=np.array([fov]),
+        range_m=np.array([range_m]),
+        p_capture=np.array([1.0]),
+        deployment=np.zeros(1, np.int16),
+        height_m=np.array([4.0]),
+        deployment_names=["test"],
+    )
 
 
 def test_camera_sees_known_points() -> None:
@@ -44,10 +57,16 @@ def test_full_circle_camera() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(heading=st.floats(-180, 180), fov=st.floats(5, 350), range_m=st.floats(1, 100),
-       px=st.floats(-120, 120), py=st.floats(-120, 120))
-def test_sector_polygon_agrees_with_sees(heading: float, fov: float, range_m: float,
-                                         px: float, py: float) -> None:
+@given(
+    heading=st.floats(-180, 180),
+    fov=st.floats(5, 350),
+    range_m=st.floats(1, 100),
+    px=st.floats(-120, 120),
+    py=st.floats(-120, 120),
+)
+def test_sector_polygon_agrees_with_sees(
+    heading: float, fov: float, range_m: float, px: float, py: float
+) -> None:
     cam = one_camera(heading=heading, fov=fov, range_m=range_m)
     poly = sector(0.0, 0.0, heading, fov, range_m, n_arc=256)
     inside = bool(cam.sees(0, [px], [py])[0])
@@ -112,15 +131,27 @@ def test_all_sectors_at_once_equal_one_by_one() -> None:
     rng = np.random.default_rng(8)
     n = 40
     fov = rng.choice([60.0, 90.0, 135.0, 360.0], n)
-    cams = Cameras(node=np.zeros(n, np.int32), x_m=rng.uniform(-500, 500, n),
-                   y_m=rng.uniform(-500, 500, n), heading_deg=rng.uniform(0, 360, n),
-                   fov_deg=fov, range_m=rng.uniform(10, 40, n), p_capture=np.ones(n),
-                   deployment=np.zeros(n, np.int16), height_m=np.full(n, 4.0),
-                   deployment_names=["test"])
+    cams = Cameras(
+        node=np.zeros(n, np.int32),
+        x_m=rng.uniform(-500, 500, n),
+        y_m=rng.uniform(-500, 500, n),
+        heading_deg=rng.uniform(0, 360, n),
+        fov_deg=fov,
+        range_m=rng.uniform(10, 40, n),
+        p_capture=np.ones(n),
+        deployment=np.zeros(n, np.int16),
+        height_m=np.full(n, 4.0),
+        deployment_names=["test"],
+    )
     got = cams.sectors()
     for i in range(n):
-        one = sector(float(cams.x_m[i]), float(cams.y_m[i]), float(cams.heading_deg[i]),
-                     float(fov[i]), float(cams.range_m[i]))
+        one = sector(
+            float(cams.x_m[i]),
+            float(cams.y_m[i]),
+            float(cams.heading_deg[i]),
+            float(fov[i]),
+            float(cams.range_m[i]),
+        )
         assert np.array_equal(shapely.get_coordinates(got[i]), shapely.get_coordinates(one))
         assert got[i].is_valid and got[i].area > 0
     quarter = sector(0.0, 0.0, 0.0, 90.0, 10.0)

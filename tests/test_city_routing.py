@@ -15,9 +15,21 @@ from sim.scenario import GridCity, Places, RadialCity
 
 
 def grid(columns: int = 4, rows: int = 4, block_m: float = 100.0):
-    spec = GridCity(kind="grid", columns=columns, rows=rows, block_m=block_m,
-                    places=Places(workplaces=2, shops=2, transit_hubs=1, plazas=1,
-                                  places_of_worship=1, schools=1, hospitals=1))
+    spec = GridCity(
+        kind="grid",
+        columns=columns,
+        rows=rows,
+        block_m=block_m,
+        places=Places(
+            workplaces=2,
+            shops=2,
+            transit_hubs=1,
+            plazas=1,
+            places_of_worship=1,
+            schools=1,
+            hospitals=1,
+        ),
+    )
     return build_city(spec)
 
 
@@ -35,7 +47,7 @@ def test_grid_routing_known_answer() -> None:
     r = Router(city, [opposite])
     assert r.distance_m([opposite], [corner])[0] == pytest.approx(600.0), "Manhattan distance"
     paths = r.expand([corner], [opposite], [True])
-    nodes = paths.node[paths.offset[0]:paths.offset[1]]
+    nodes = paths.node[paths.offset[0] : paths.offset[1]]
     assert nodes[0] == corner and nodes[-1] == opposite, "path runs origin to destination"
     assert nodes.size == 7, "6 blocks, 7 crossings"
     assert np.allclose(paths.along_m, np.arange(7) * 100.0), "100 m per block"
@@ -48,8 +60,8 @@ def test_reversed_trip_is_the_mirror_of_the_forward_trip() -> None:
     r = Router(city, [12])
     fwd = r.expand([0], [12], [True])
     back = r.expand([12], [0], [False])
-    f = fwd.node[fwd.offset[0]:fwd.offset[1]]
-    b = back.node[back.offset[0]:back.offset[1]]
+    f = fwd.node[fwd.offset[0] : fwd.offset[1]]
+    b = back.node[back.offset[0] : back.offset[1]]
     assert np.array_equal(f, b[::-1]), "going home retraces the way out"
     assert np.allclose(back.along_m, np.arange(b.size) * 100.0), "distance grows from the origin"
 
@@ -66,8 +78,8 @@ def test_step_edges_match_node_pairs() -> None:
     d2 = np.where(toward, d, origin)
     paths = r.expand(o2, d2, toward)
     for i in range(paths.n_trips):
-        nodes = paths.node[paths.offset[i]:paths.offset[i + 1]]
-        steps = paths.step_edge[paths.offset[i]:paths.offset[i + 1]]
+        nodes = paths.node[paths.offset[i] : paths.offset[i + 1]]
+        steps = paths.step_edge[paths.offset[i] : paths.offset[i + 1]]
         assert steps[-1] == -1, "no step after the last node"
         if nodes.size > 1:
             expect = city.directed_edge(nodes[:-1], nodes[1:])
@@ -88,15 +100,19 @@ def test_router_distances_agree_with_networkx() -> None:
 
 
 def test_radial_capital_structure() -> None:
-    spec = RadialCity(kind="radial", rings=8, ring_spacing_m=200, spokes=8, centre_rings=2,
-                      districts=8)
+    spec = RadialCity(
+        kind="radial", rings=8, ring_spacing_m=200, spokes=8, centre_rings=2, districts=8
+    )
     city = build_city(spec)
     assert city.centre_node == 0 and city.node_x_m[0] == 0 and city.node_y_m[0] == 0
     assert city.district_names[0] == "Centre" and len(city.district_names) == 9
     assert "North" in city.district_names, "compass district names"
     assert nx.is_connected(city.to_networkx()), "every street reachable"
-    plaza_names = [n for n, t in zip(city.place_name, city.place_type, strict=True)
-                   if PLACE_TYPES[t] == "plaza"]
+    plaza_names = [
+        n
+        for n, t in zip(city.place_name, city.place_type, strict=True)
+        if PLACE_TYPES[t] == "plaza"
+    ]
     assert plaza_names[0] == "Central Plaza"
     assert city.places_of("plaza")[0] == 0, "the central plaza is at the centre"
     r = np.hypot(city.node_x_m, city.node_y_m)
@@ -135,8 +151,9 @@ def test_hop_counts_equal_walking_the_predecessor_links() -> None:
             assert cur == router.destinations[row]
 
 
-def radial_trips(seed: int, n: int) -> tuple[Any, Router, np.ndarray, np.ndarray, np.ndarray,
-                                             np.random.Generator]:
+def radial_trips(
+    seed: int, n: int
+) -> tuple[Any, Router, np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
     """A radial city, a router to 15 destinations and ``n`` trips, half of them toward one."""
     city = build_city(RadialCity(kind="radial", rings=6))
     rng = np.random.default_rng(seed + 1)
@@ -144,8 +161,14 @@ def radial_trips(seed: int, n: int) -> tuple[Any, Router, np.ndarray, np.ndarray
     toward = rng.random(n) < 0.5
     ends = rng.choice(dest, n)
     others = rng.integers(0, city.n_nodes, n)
-    return (city, Router(city, dest), np.where(toward, others, ends),
-            np.where(toward, ends, others), toward, rng)
+    return (
+        city,
+        Router(city, dest),
+        np.where(toward, others, ends),
+        np.where(toward, ends, others),
+        toward,
+        rng,
+    )
 
 
 @pytest.mark.parametrize("share", [0.0, 0.05, 0.4, 1.0])
@@ -193,10 +216,17 @@ def test_climb_visits_every_node_of_every_path() -> None:
     assert np.array_equal(np.sort(order), np.arange(n))
     lengths = np.diff(paths.offset)
     assert np.all(np.diff(lengths[order]) <= 0), "longest path first"
-    got = [(int(order[i]), int(node[i]), float(along[i]))
-           for m, node, along in steps for i in range(m)]
-    want = list(zip(paths.trip_of_position().tolist(), paths.node.tolist(),
-                    paths.along_m.tolist(), strict=True))
+    got = [
+        (int(order[i]), int(node[i]), float(along[i])) for m, node, along in steps for i in range(m)
+    ]
+    want = list(
+        zip(
+            paths.trip_of_position().tolist(),
+            paths.node.tolist(),
+            paths.along_m.tolist(),
+            strict=True,
+        )
+    )
     assert sorted(got) == sorted(want)
     assert len(got) == int(paths.offset[-1])
 
@@ -216,8 +246,13 @@ def test_climb_known_answer_on_a_grid() -> None:
 
 # ---------------------------------------------------------------- a city fixed by its own seed
 def _fingerprint(city: Any) -> tuple[Any, ...]:
-    return (city.node_x_m.tobytes(), city.edge_u.tobytes(), city.place_node.tobytes(),
-            tuple(city.place_name), tuple(city.district_names))
+    return (
+        city.node_x_m.tobytes(),
+        city.edge_u.tobytes(),
+        city.place_node.tobytes(),
+        tuple(city.place_name),
+        tuple(city.district_names),
+    )
 
 
 def test_the_city_does_not_change_with_the_run_seed_or_replication() -> None:
@@ -228,8 +263,9 @@ def test_the_city_does_not_change_with_the_run_seed_or_replication() -> None:
     a = build_world(sc, seed=1)
     b = build_world(sc, seed=2, replication=3)
     assert _fingerprint(a.city) == _fingerprint(b.city), "one place at every seed"
-    assert not np.array_equal(a.population.home_node, b.population.home_node), \
+    assert not np.array_equal(a.population.home_node, b.population.home_node), (
         "but other people live there"
+    )
 
 
 def test_city_seed_changes_the_map_and_the_derived_seed_is_stable() -> None:
@@ -239,8 +275,7 @@ def test_city_seed_changes_the_map_and_the_derived_seed_is_stable() -> None:
     assert city_seed(spec) == city_seed(RadialCity(kind="radial", rings=6)), "same settings"
     assert city_seed(spec) != city_seed(RadialCity(kind="radial", rings=7))
     # Place counts do not enter the derived seed, and a given seed is kept.
-    assert city_seed(spec) == city_seed(RadialCity(kind="radial", rings=6,
-                                                   places=Places(shops=99)))
+    assert city_seed(spec) == city_seed(RadialCity(kind="radial", rings=6, places=Places(shops=99)))
     assert city_seed(RadialCity(kind="radial", rings=6, seed=42)) == 42
     a = build_city(RadialCity(kind="radial", rings=6, seed=1))
     b = build_city(RadialCity(kind="radial", rings=6, seed=2))
@@ -253,16 +288,23 @@ def test_more_places_keep_the_places_and_names_there_were() -> None:
     more = build_city(RadialCity(kind="radial", rings=6, places=Places(shops=25, plazas=5)))
     for t in ("shop", "plaza", "workplace"):
         a, b = few.places_of(t), more.places_of(t)
-        assert np.array_equal(b[:a.size], a), f"the first {a.size} {t}s stay where they were"
+        assert np.array_equal(b[: a.size], a), f"the first {a.size} {t}s stay where they were"
     named = dict(zip(more.place_name, more.place_node, strict=True))
     for name, node in zip(few.place_name, few.place_node, strict=True):
         assert named[name] == node, f"{name} keeps its name and place"
-    assert "Shop 1 (" in few.place_name[few.place_name.index(next(
-        n for n in few.place_name if n.startswith("Shop 1 (")))]
+    assert (
+        "Shop 1 ("
+        in few.place_name[
+            few.place_name.index(next(n for n in few.place_name if n.startswith("Shop 1 (")))
+        ]
+    )
 
 
-SMALL_CITY = {"city": {"kind": "radial", "rings": 5}, "population": {"people": 500},
-              "watchlist": {"size": 50, "present": 2}}
+SMALL_CITY = {
+    "city": {"kind": "radial", "rings": 5},
+    "population": {"people": 500},
+    "watchlist": {"size": 50, "present": 2},
+}
 
 
 # ---------------------------------------------------------------- trees independent of scipy
@@ -277,9 +319,10 @@ def test_trees_take_the_lowest_numbered_of_equally_short_parents() -> None:
             if node == root:
                 assert r.pred[row, node] == -1
                 continue
-            nbrs = adj.indices[adj.indptr[node]:adj.indptr[node + 1]]
-            on_shortest = [int(p) for p in nbrs
-                           if abs(r.dist_m[row, p] + 100.0 - r.dist_m[row, node]) < 1e-6]
+            nbrs = adj.indices[adj.indptr[node] : adj.indptr[node + 1]]
+            on_shortest = [
+                int(p) for p in nbrs if abs(r.dist_m[row, p] + 100.0 - r.dist_m[row, node]) < 1e-6
+            ]
             assert r.pred[row, node] == min(on_shortest), (root, node)
     assert np.allclose(r.dist_m[r.row_of[0]], (np.arange(30) % 6 + np.arange(30) // 6) * 100)
 
@@ -291,12 +334,13 @@ def test_trees_do_not_depend_on_the_predecessors_dijkstra_returns() -> None:
 
     city = build_city(RadialCity(kind="radial", rings=7))
     dest = np.unique(city.places_of("shop"))  # in the router's row order
-    dist, pred = dijkstra(city.adjacency, directed=False, indices=dest,
-                          return_predecessors=True)
+    dist, pred = dijkstra(city.adjacency, directed=False, indices=dest, return_predecessors=True)
     rng = np.random.default_rng(0)
     garbage = rng.integers(0, city.n_nodes, pred.shape).astype(np.int32)
-    assert np.array_equal(_canonical_parents(city, dist, pred.astype(np.int32)),
-                          _canonical_parents(city, dist, garbage)), "scipy's choice unused"
+    assert np.array_equal(
+        _canonical_parents(city, dist, pred.astype(np.int32)),
+        _canonical_parents(city, dist, garbage),
+    ), "scipy's choice unused"
     r = Router(city, dest)
     # Distances are sums along the chosen trees, equal to Dijkstra's within rounding.
     assert np.allclose(r.dist_m, dist, rtol=1e-12)

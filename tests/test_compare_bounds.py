@@ -11,15 +11,21 @@ from analysis.compare import bounds, comparison_table, interval
 
 
 def rows(scenario: str, metric: str, values: list[float]) -> list[dict[str, object]]:
-    return [{"scenario": scenario, "metric": metric, "replication": r, "value": v}
-            for r, v in enumerate(values)]
+    return [
+        {"scenario": scenario, "metric": metric, "replication": r, "value": v}
+        for r, v in enumerate(values)
+    ]
 
 
 def test_two_replications_never_give_a_negative_count_or_a_share_above_one() -> None:
-    data = (rows("a", "false_alerts", [0.0, 9.0]) + rows("a", "false_alert_share", [0.05, 0.99])
-            + rows("b", "false_alerts", [1.0, 40.0]) + rows("b", "false_alert_share", [0.0, 1.0])
-            + rows("a", "false_alert_rate_ratio", [1.5, 30.0])
-            + rows("b", "false_alert_rate_ratio", [2.0, 3.0]))
+    data = (
+        rows("a", "false_alerts", [0.0, 9.0])
+        + rows("a", "false_alert_share", [0.05, 0.99])
+        + rows("b", "false_alerts", [1.0, 40.0])
+        + rows("b", "false_alert_share", [0.0, 1.0])
+        + rows("a", "false_alert_rate_ratio", [1.5, 30.0])
+        + rows("b", "false_alert_rate_ratio", [2.0, 3.0])
+    )
     t = comparison_table(data, ["a", "b"]).to_pylist()
     got = {(r["scenario"], r["metric"]): r for r in t}
     for s in ("a", "b"):
@@ -34,8 +40,9 @@ def test_two_replications_never_give_a_negative_count_or_a_share_above_one() -> 
     v = np.log([1.5, 30.0])
     half = 12.706204736174707 * v.std(ddof=1) / math.sqrt(2)
     ra = got[("a", "false_alert_rate_ratio")]
-    assert (ra["ci_low"], ra["ci_high"]) == pytest.approx((math.exp(v.mean() - half),
-                                                           math.exp(v.mean() + half)))
+    assert (ra["ci_low"], ra["ci_high"]) == pytest.approx(
+        (math.exp(v.mean() - half), math.exp(v.mean() + half))
+    )
     assert ra["mean"] == pytest.approx(15.75)
 
 

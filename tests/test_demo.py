@@ -33,8 +33,11 @@ def _wait(run: Run, timeout: float = 60.0) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- presets and sessions
-@pytest.mark.parametrize("controls", [p.defaults for p in PRESETS.values()]
-                         + [ls.controls for ls in LESSONS], ids=lambda c: c.preset)
+@pytest.mark.parametrize(
+    "controls",
+    [p.defaults for p in PRESETS.values()] + [ls.controls for ls in LESSONS],
+    ids=lambda c: c.preset,
+)
 def test_every_preset_and_lesson_is_a_valid_classroom_scenario(controls: Controls) -> None:
     path, ov = overrides(controls)
     sc = load_scenario(path, ov)  # the same validation as scenario files
@@ -45,8 +48,9 @@ def test_every_preset_and_lesson_is_a_valid_classroom_scenario(controls: Control
 
 def test_the_page_shows_what_the_simulation_produced() -> None:
     """Counters after playback equal the summary of the same scenario run through the API."""
-    controls = Controls(preset="regulated", people=2000, cameras=40, threshold=0.58,
-                        watchlist=1000, review=True)
+    controls = Controls(
+        preset="regulated", people=2000, cameras=40, threshold=0.58, watchlist=1000, review=True
+    )
     sessions = Sessions(workers=1)
     snap = _wait(sessions.start("s1", controls, seconds_per_day=0.0))
     assert snap["status"] == "done", snap.get("message")
@@ -126,8 +130,13 @@ def test_narration_words() -> None:
 def test_loopback_rule_and_the_cli_refuses_other_hosts() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
-    p = subprocess.run([sys.executable, "-m", "sim", "demo", "--host", "0.0.0.0"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "sim", "demo", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert p.returncode == 2
     assert "--public" in p.stderr and "Traceback" not in p.stderr
 
@@ -144,9 +153,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log_path = tmp_path_factory.mktemp("demo") / "server.log"
     log = log_path.open("w")  # a file, not a pipe nobody reads (a full pipe blocks the server)
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "demo", "--port", str(port)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "demo", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -197,13 +210,15 @@ def test_page_runs_live_in_chromium(browser: Any, server: str, tmp_path: Path) -
     box = page.locator("#people input").last
     box.fill("2000")
     box.press("Enter")
-    page.locator("#speed input[value=\"5\"]").check()
+    page.locator('#speed input[value="5"]').check()
     page.click("#run")
     page.wait_for_selector("#c-captures", timeout=30_000)
     first = _counter(page, "captures")
     page.wait_for_function(
         f"() => Number(document.querySelector('#c-captures').innerText.replace(/,/g, '')) > "
-        f"{first}", timeout=30_000)
+        f"{first}",
+        timeout=30_000,
+    )
     # The page stays responsive while the run plays: a tab switch answers at once.
     page.click("text=Lesson 1")
     page.wait_for_selector("text=Base rates", timeout=3_000)
@@ -218,8 +233,9 @@ def test_page_runs_live_in_chromium(browser: Any, server: str, tmp_path: Path) -
     shot = page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
     assert len(shot) > 60_000, "a page with a map, not a blank one"
     assert not errors, errors
-    assert all(u.startswith(server) or u.startswith("data:") for u in requests), \
+    assert all(u.startswith(server) or u.startswith("data:") for u in requests), (
         "the demo must work offline"
+    )
     # A lesson sets its controls.
     page.click("text=Lesson 2")
     page.click("#lesson-use")
@@ -229,7 +245,8 @@ def test_page_runs_live_in_chromium(browser: Any, server: str, tmp_path: Path) -
 
 
 def test_a_forged_request_fails_in_the_page_and_the_server_keeps_serving(
-        browser: Any, server: str) -> None:
+    browser: Any, server: str
+) -> None:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -249,7 +266,7 @@ def test_a_forged_request_fails_in_the_page_and_the_server_keeps_serving(
     text = page.inner_text("#status")
     assert "could not be done" in text and "governance.threshold" in text
     page.unroute("**/_dash-update-component*")
-    page.locator("#speed input[value=\"0\"]").check()
+    page.locator('#speed input[value="0"]').check()
     page.click("#run")
     page.wait_for_selector("text=Finished", timeout=60_000)
     assert _counter(page, "captures") > 0
@@ -273,7 +290,7 @@ def test_twenty_concurrent_sessions(browser: Any, server: str) -> None:
         box = page.locator("#people input").last
         box.fill(str(1000 + 500 * (i % 4)))
         box.press("Enter")
-        page.locator("#speed input[value=\"0\"]").check()
+        page.locator('#speed input[value="0"]').check()
         page.click("#run")
     for i, ctx, page in pages:
         page.wait_for_selector("text=Finished", timeout=150_000)
@@ -286,8 +303,9 @@ def test_groups_with_too_few_false_alerts_are_marked_not_ranked() -> None:
     from analysis.rates import FEW_EVENTS
     from classroom.app import FEW, WRONG, _bars_figure
 
-    fig = _bars_figure({"labels": ["a", "b"], "false_alerts": [FEW_EVENTS - 1, FEW_EVENTS],
-                        "per_10k": [50.0, 2.0]})
+    fig = _bars_figure(
+        {"labels": ["a", "b"], "false_alerts": [FEW_EVENTS - 1, FEW_EVENTS], "per_10k": [50.0, 2.0]}
+    )
     bar = fig["data"][0]
     assert bar["text"] == [f"{FEW_EVENTS - 1} (too few to tell)", f"{FEW_EVENTS}"]
     assert bar["marker"]["color"] == [FEW, WRONG]

@@ -11,16 +11,33 @@ from sim.scenario import load_scenario
 from sim.world import build_world
 from tests.conftest import small_dict
 
-VAN = {"kind": "van", "name": "event van", "places": ["Central Plaza"], "start_h": 10,
-       "end_h": 16, "watchlist": "event"}
+VAN = {
+    "kind": "van",
+    "name": "event van",
+    "places": ["Central Plaza"],
+    "start_h": 10,
+    "end_h": 16,
+    "watchlist": "event",
+}
 EVENT_LIST = {"event": {"size": 50, "present": 5}}
-DOORS = {"kind": "entry_point", "name": "shop doors", "place_type": "shop",
-         "watchlist": "banned", "p_capture": 0.9}
+DOORS = {
+    "kind": "entry_point",
+    "name": "shop doors",
+    "place_type": "shop",
+    "watchlist": "banned",
+    "p_capture": 0.9,
+}
 
 
 def test_van_works_its_hours_at_its_place_with_its_own_list() -> None:
-    sc = load_scenario(small_dict(population={"people": 3000}, facematch={"threshold": 0.5},
-                                  deployment=[VAN], watchlists=EVENT_LIST))
+    sc = load_scenario(
+        small_dict(
+            population={"people": 3000},
+            facematch={"threshold": 0.5},
+            deployment=[VAN],
+            watchlists=EVENT_LIST,
+        )
+    )
     res = sim.run(sc)
     cams = res.tables["cameras"]
     assert cams.num_rows == 1 and cams.column("kind").to_pylist() == ["van"]
@@ -30,8 +47,10 @@ def test_van_works_its_hours_at_its_place_with_its_own_list() -> None:
     assert np.all((hour >= 10) & (hour < 16)), "only during the event's hours"
     w = build_world(sc)
     plaza = w.city.place_node[w.city.place_name.index("Central Plaza")]
-    d = np.hypot(caps.column("x_m").to_numpy() - w.city.node_x_m[plaza],
-                 caps.column("y_m").to_numpy() - w.city.node_y_m[plaza])
+    d = np.hypot(
+        caps.column("x_m").to_numpy() - w.city.node_x_m[plaza],
+        caps.column("y_m").to_numpy() - w.city.node_y_m[plaza],
+    )
     assert np.all(d <= 30.0 + 1e-3), "within the van's range of the plaza"
     lists = set(res.tables["alerts"].column("watchlist").to_pylist())
     assert lists == {"event"}, "the van searches its own list"
@@ -39,16 +58,22 @@ def test_van_works_its_hours_at_its_place_with_its_own_list() -> None:
 
 
 def test_van_outside_the_city_is_an_error() -> None:
-    sc = load_scenario(small_dict(deployment=[{**VAN, "places": ["Wembley Stadium"]}],
-                                  watchlists=EVENT_LIST))
+    sc = load_scenario(
+        small_dict(deployment=[{**VAN, "places": ["Wembley Stadium"]}], watchlists=EVENT_LIST)
+    )
     with pytest.raises(ScenarioError, match=r"deployment\.0\.places.*outside the city"):
         build_world(sc)
 
 
 def test_door_cameras_check_everyone_entering() -> None:
-    sc = load_scenario(small_dict(population={"people": 3000}, facematch={"threshold": 0.5},
-                                  deployment=[DOORS],
-                                  watchlists={"banned": {"size": 30, "present": 30}}))
+    sc = load_scenario(
+        small_dict(
+            population={"people": 3000},
+            facematch={"threshold": 0.5},
+            deployment=[DOORS],
+            watchlists={"banned": {"size": 30, "present": 30}},
+        )
+    )
     res = sim.run(sc)
     trips = res.tables["trips"]
     caps = res.tables["captures"]
@@ -79,13 +104,19 @@ def test_lists_do_not_disturb_each_other() -> None:
     """Adding a shop's list and doors changes nothing for the street cameras (CRN)."""
     base = small_dict(population={"people": 2000}, facematch={"threshold": 0.5})
     a = sim.run(load_scenario(base))
-    more = small_dict(population={"people": 2000}, facematch={"threshold": 0.5},
-                      watchlists={"banned": {"size": 30, "present": 10}})
+    more = small_dict(
+        population={"people": 2000},
+        facematch={"threshold": 0.5},
+        watchlists={"banned": {"size": 30, "present": 10}},
+    )
     more["deployment"] = [*more["deployment"], DOORS]
     b = sim.run(load_scenario(more))
     street = lambda t: t["captures"].filter(  # noqa: E731
-        np.isin(t["captures"].column("camera_id").to_numpy(),
-                np.flatnonzero(np.asarray(t["cameras"].column("kind").to_pylist()) == "cctv")))
+        np.isin(
+            t["captures"].column("camera_id").to_numpy(),
+            np.flatnonzero(np.asarray(t["cameras"].column("kind").to_pylist()) == "cctv"),
+        )
+    )
     sa, sb = street(a.tables), street(b.tables)
     assert sa.num_rows == sb.num_rows > 0
     assert np.array_equal(sa.column("trip_id").to_numpy(), sb.column("trip_id").to_numpy())
@@ -93,17 +124,44 @@ def test_lists_do_not_disturb_each_other() -> None:
 
 
 def test_cctv_in_chosen_districts_and_at_entry_points() -> None:
-    w = build_world(load_scenario(small_dict(deployment=[
-        {"kind": "cctv", "count": 8, "placement": "districts", "districts": ["North-East"]}])))
+    w = build_world(
+        load_scenario(
+            small_dict(
+                deployment=[
+                    {
+                        "kind": "cctv",
+                        "count": 8,
+                        "placement": "districts",
+                        "districts": ["North-East"],
+                    }
+                ]
+            )
+        )
+    )
     names = {w.city.district_names[d] for d in w.city.node_district[w.cameras.node]}
     assert names == {"North-East"}
-    w = build_world(load_scenario(small_dict(deployment=[
-        {"kind": "cctv", "count": 12, "placement": "entry_points"}])))
+    w = build_world(
+        load_scenario(
+            small_dict(deployment=[{"kind": "cctv", "count": 12, "placement": "entry_points"}])
+        )
+    )
     x, y = w.cameras.x_m, w.cameras.y_m
     on_edge = (x == 0) | (x == 900) | (y == 0) | (y == 900)
     assert np.all(on_edge), "on the edge of the 10 x 10 grid"
     with pytest.raises(ScenarioError, match=r"deployment\.0\.districts: no district 'Mars'"):
-        build_world(load_scenario(small_dict(deployment=[
-            {"kind": "cctv", "count": 2, "placement": "districts", "districts": ["Mars"]}])))
+        build_world(
+            load_scenario(
+                small_dict(
+                    deployment=[
+                        {
+                            "kind": "cctv",
+                            "count": 2,
+                            "placement": "districts",
+                            "districts": ["Mars"],
+                        }
+                    ]
+                )
+            )
+        )
     with pytest.raises(ScenarioError, match=r"placement 'districts' needs districts"):
         load_scenario(small_dict(deployment=[{"kind": "cctv", "placement": "districts"}]))

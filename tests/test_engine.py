@@ -47,8 +47,12 @@ def test_replications_differ_but_repeat() -> None:
 
 def test_changing_cameras_changes_no_trip() -> None:
     base = run_tables()
-    for over in ({"deployment__0__count": 60}, {"deployment__0__placement": "random"},
-                 {"governance": {"ban": True}}, {"facematch": {"threshold": 0.7}}):
+    for over in (
+        {"deployment__0__count": 60},
+        {"deployment__0__placement": "random"},
+        {"governance": {"ban": True}},
+        {"facematch": {"threshold": 0.7}},
+    ):
         other = run_tables(**over)
         assert other["trips"].equals(base["trips"]), f"{over}: trips changed"
         assert other["people"].equals(base["people"]), f"{over}: people changed"
@@ -67,23 +71,34 @@ def test_more_cameras_keep_every_coin_of_the_old_ones() -> None:
     a = run_tables()
     b = run_tables(deployment__0__count=40)  # footfall top-40 contains the top-20
     ca, cb = a["cameras"], b["cameras"]
-    pos_a = dict(zip(ca.column("node").to_pylist(), ca.column("camera_id").to_pylist(),
-                     strict=True))
-    pos_b = dict(zip(cb.column("node").to_pylist(), cb.column("camera_id").to_pylist(),
-                     strict=True))
+    pos_a = dict(
+        zip(ca.column("node").to_pylist(), ca.column("camera_id").to_pylist(), strict=True)
+    )
+    pos_b = dict(
+        zip(cb.column("node").to_pylist(), cb.column("camera_id").to_pylist(), strict=True)
+    )
     assert set(pos_a) <= set(pos_b), "the busiest 20 crossings are among the busiest 40"
-    hd_a = dict(zip(ca.column("node").to_pylist(), ca.column("heading_deg").to_pylist(),
-                    strict=True))
-    hd_b = dict(zip(cb.column("node").to_pylist(), cb.column("heading_deg").to_pylist(),
-                    strict=True))
+    hd_a = dict(
+        zip(ca.column("node").to_pylist(), ca.column("heading_deg").to_pylist(), strict=True)
+    )
+    hd_b = dict(
+        zip(cb.column("node").to_pylist(), cb.column("heading_deg").to_pylist(), strict=True)
+    )
     assert all(hd_a[n] == hd_b[n] for n in pos_a), "a camera looks the same way"
 
     def seen(t: dict[str, pa.Table], cams: dict[int, int]) -> set[tuple[int, int, float]]:
         c = t["captures"]
         by_id = {v: k for k, v in cams.items()}
-        return {(by_id[cam], trip, round(ts, 6)) for cam, trip, ts in zip(
-            c.column("camera_id").to_pylist(), c.column("trip_id").to_pylist(),
-            c.column("t_s").to_pylist(), strict=True) if by_id[cam] in pos_a}
+        return {
+            (by_id[cam], trip, round(ts, 6))
+            for cam, trip, ts in zip(
+                c.column("camera_id").to_pylist(),
+                c.column("trip_id").to_pylist(),
+                c.column("t_s").to_pylist(),
+                strict=True,
+            )
+            if by_id[cam] in pos_a
+        }
 
     assert seen(a, pos_a) == seen(b, pos_b), "same passages captured at the shared cameras"
 
@@ -98,23 +113,32 @@ def _decoded(t: pa.Table) -> pa.Table:
 
 @pytest.mark.parametrize("batch_s", [45.0, 300.0, 3600.0])
 def test_batch_length_changes_batching_not_results(batch_s: float) -> None:
-    a = sim.run(load_scenario(small_dict(governance={"retention_days": 7,
-                                                     "review": {"enabled": True}})))
-    b = sim.run(load_scenario(small_dict(governance={"retention_days": 7,
-                                                     "review": {"enabled": True}},
-                                         engine={"batch_s": batch_s})))
+    a = sim.run(
+        load_scenario(small_dict(governance={"retention_days": 7, "review": {"enabled": True}}))
+    )
+    b = sim.run(
+        load_scenario(
+            small_dict(
+                governance={"retention_days": 7, "review": {"enabled": True}},
+                engine={"batch_s": batch_s},
+            )
+        )
+    )
     assert a.tables["alerts"].num_rows > 0 and a.tables["identity_log"].num_rows > 0
     for name in a.tables:  # (dictionary columns are encoded batch by batch: compare values)
-        assert _decoded(a.tables[name]).equals(_decoded(b.tables[name])), \
+        assert _decoded(a.tables[name]).equals(_decoded(b.tables[name])), (
             f"{name}: results depend on the micro-batch length"
+        )
     assert a.tables["captures"].column(0).num_chunks != b.tables["captures"].column(0).num_chunks
-    assert {k: v for k, v in a.summary.items() if k not in ("wall_s", "scenario_hash")} == \
-        {k: v for k, v in b.summary.items() if k not in ("wall_s", "scenario_hash")}
+    assert {k: v for k, v in a.summary.items() if k not in ("wall_s", "scenario_hash")} == {
+        k: v for k, v in b.summary.items() if k not in ("wall_s", "scenario_hash")
+    }
 
 
 @pytest.mark.parametrize("scenario", ["cctv", "bodycams_doors_retention"])
-def test_routing_trips_ahead_in_chunks_changes_nothing(scenario: str,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_routing_trips_ahead_in_chunks_changes_nothing(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The engine expands routes (and decides their captures and matches) for several
     micro-batches at once; every table must be the same whether it routes one window at a
     time or the whole day at once."""
@@ -122,11 +146,14 @@ def test_routing_trips_ahead_in_chunks_changes_nothing(scenario: str,
 
     over: dict[str, object] = {}
     if scenario != "cctv":
-        over = {"deployment": [
-            {"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30},
-            {"kind": "bodycam", "officers": 8},
-            {"kind": "entry_point", "place_type": "shop", "count": 4}],
-            "governance": {"scan_scope": "everyone", "retention_days": 7}}
+        over = {
+            "deployment": [
+                {"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30},
+                {"kind": "bodycam", "officers": 8},
+                {"kind": "entry_point", "place_type": "shop", "count": 4},
+            ],
+            "governance": {"scan_scope": "everyone", "retention_days": 7},
+        }
     sc = load_scenario(small_dict(**over))
     tables = []
     for chunk in (1, 10**9):
@@ -161,8 +188,9 @@ def test_every_alert_refers_to_an_earlier_capture(tiny_run) -> None:
     cid = al.column("capture_id").to_numpy()
     assert np.all(cid < caps.num_rows), "the capture exists"
     assert np.all(cap_t[cid] < al.column("t_s").to_numpy()), "the capture came first"
-    assert np.array_equal(caps.column("camera_id").to_numpy()[cid],
-                          al.column("camera_id").to_numpy()), "same camera"
+    assert np.array_equal(
+        caps.column("camera_id").to_numpy()[cid], al.column("camera_id").to_numpy()
+    ), "same camera"
 
 
 def test_captures_happen_during_the_trip_at_a_camera_on_the_route(tiny_run) -> None:
@@ -173,8 +201,9 @@ def test_captures_happen_during_the_trip_at_a_camera_on_the_route(tiny_run) -> N
     dep = trips.column("depart_s").to_numpy()[tid]
     arr = trips.column("arrive_s").to_numpy()[tid]
     assert np.all((t >= dep) & (t <= arr + 1e-6)), "captured while walking"
-    assert np.array_equal(caps.column("person_id").to_numpy(),
-                          trips.column("person_id").to_numpy()[tid]), "the walker's face"
+    assert np.array_equal(
+        caps.column("person_id").to_numpy(), trips.column("person_id").to_numpy()[tid]
+    ), "the walker's face"
     q = caps.column("quality").to_numpy()
     assert np.all((q > 0) & (q <= 1))
     cams = tiny_run.tables["cameras"]
@@ -184,13 +213,17 @@ def test_captures_happen_during_the_trip_at_a_camera_on_the_route(tiny_run) -> N
 
 def test_false_alert_frequency_matches_the_model() -> None:
     """Known answer: non-listed captures of group g alert falsely with probability FPIR_g."""
-    over = {"population": {"people": 3000}, "facematch": {"threshold": 0.52},
-            "watchlist": {"size": 2000, "present": 0}}
+    over = {
+        "population": {"people": 3000},
+        "facematch": {"threshold": 0.52},
+        "watchlist": {"size": 2000, "present": 0},
+    }
     sc = load_scenario(small_dict(**over))
     world = build_world(sc)
     res = sim.run(sc)
-    enrolled = np.bincount(world.model_group[world.watchlist.group],
-                           minlength=len(world.model.groups))
+    enrolled = np.bincount(
+        world.model_group[world.watchlist.group], minlength=len(world.model.groups)
+    )
     # FPIR of each (age band, population group): children and seniors resemble the list's
     # adults less than adults do.
     fpir = world.model.fpir_by_age(0.52, enrolled)[:, world.model_group]
@@ -209,8 +242,11 @@ def test_false_alert_frequency_matches_the_model() -> None:
 
 
 def test_listed_people_are_found_at_the_model_rate() -> None:
-    over = {"population": {"people": 2000}, "watchlist": {"size": 400, "present": 400},
-            "facematch": {"threshold": 0.75}}
+    over = {
+        "population": {"people": 2000},
+        "watchlist": {"size": 400, "present": 400},
+        "facematch": {"threshold": 0.75},
+    }
     sc = load_scenario(small_dict(**over))
     world = build_world(sc)
     res = sim.run(sc)
@@ -233,8 +269,10 @@ def test_run_leaves_global_random_state_untouched() -> None:
     py_state = random.getstate()
     run_tables()
     after = np.random.get_state()  # noqa: NPY002
-    assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
-               for a, b in zip(np_state, after, strict=True)), "numpy global RNG touched"
+    assert all(
+        np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+        for a, b in zip(np_state, after, strict=True)
+    ), "numpy global RNG touched"
     assert random.getstate() == py_state, "random module touched"
 
 
@@ -251,8 +289,9 @@ def test_stream_yields_the_same_batches_in_time_order() -> None:
     tables = sim.run(sc).tables
     for name, batches in seen.items():
         streamed = pa.Table.from_batches(batches)
-        assert streamed.equals(tables[name].replace_schema_metadata(None)
-                               .cast(streamed.schema)), name
+        assert streamed.equals(tables[name].replace_schema_metadata(None).cast(streamed.schema)), (
+            name
+        )
 
 
 def test_duration_cuts_the_run() -> None:

@@ -64,26 +64,56 @@ def test_every_scenario_at_three_seeds_and_two_replications(path: Path) -> None:
             s = sim.run(sc, seed=seed, replication=replication).summary
             check_plausible(s, sc)
             captures.add(s["captures"])
-    if not sc.governance.ban and len(sc.deployment) and \
-            any(d.kind in ("cctv", "van", "entry_point") for d in sc.deployment):
+    if (
+        not sc.governance.ban
+        and len(sc.deployment)
+        and any(d.kind in ("cctv", "van", "entry_point") for d in sc.deployment)
+    ):
         assert len(captures) > 1, "other seeds and replications, other people and movements"
 
 
 def survsim(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_compare_and_sweep_over_the_protest(tmp_path: Path) -> None:
     protest, capital = SCENARIOS / "capital_protest.toml", SCENARIOS / "capital_cctv.toml"
     small = ["--set", "population.people=8000"]
-    p = survsim("compare", protest, capital, "--replications", "3", "--out", "cmp", "-q",
-                *small, cwd=tmp_path)
+    p = survsim(
+        "compare",
+        protest,
+        capital,
+        "--replications",
+        "3",
+        "--out",
+        "cmp",
+        "-q",
+        *small,
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     assert (tmp_path / "cmp" / "comparison.parquet").is_file()
-    p = survsim("sweep", protest, "--grid", "facematch.threshold=0.6,0.64", "--replications",
-                "2", "--out", "sw", "-q", "--seed", "2", cwd=tmp_path)
+    p = survsim(
+        "sweep",
+        protest,
+        "--grid",
+        "facematch.threshold=0.6,0.64",
+        "--replications",
+        "2",
+        "--out",
+        "sw",
+        "-q",
+        "--seed",
+        "2",
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     p = survsim("run", protest, "--seed", "2", "--out", "r", "-q", *small, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-2000:]

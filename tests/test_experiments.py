@@ -44,8 +44,9 @@ def _metric(table, scenario: str, metric: str, group: str | None = None) -> dict
 
 
 def test_identical_scenarios_differ_by_exactly_zero(tmp_path: Path) -> None:
-    t = compare([CLASSROOM, CLASSROOM], replications=3, out=tmp_path / "c", workers=2,
-                overrides=SMALL)
+    t = compare(
+        [CLASSROOM, CLASSROOM], replications=3, out=tmp_path / "c", workers=2, overrides=SMALL
+    )
     second = [r for r in t.to_pylist() if r["scenario"] == "classroom_small-2"]
     assert second and all(r["diff_mean"] == 0.0 or np.isnan(r["diff_mean"]) for r in second)
     assert all(r["diff_ci_low"] == 0.0 or np.isnan(r["diff_ci_low"]) for r in second)
@@ -64,9 +65,12 @@ def test_intervals_shrink_with_replications(tmp_path: Path) -> None:
 
 
 def test_a_policy_difference_is_paired(tmp_path: Path) -> None:
-    t = compare([SCENARIOS / "capital_cctv.toml", SCENARIOS / "capital_cctv_regulated.toml"],
-                replications=3, out=tmp_path / "p",
-                overrides=["population.people=8000", "deployment.0.count=100"])
+    t = compare(
+        [SCENARIOS / "capital_cctv.toml", SCENARIOS / "capital_cctv_regulated.toml"],
+        replications=3,
+        out=tmp_path / "p",
+        overrides=["population.people=8000", "deployment.0.count=100"],
+    )
     base = _metric(t, "capital_cctv", "false_alerts")
     d = _metric(t, "capital_cctv_regulated", "false_alerts")
     assert base["mean"] > 5
@@ -98,11 +102,18 @@ def test_sweep_writes_every_point_and_resume_skips_done_ones(tmp_path: Path) -> 
 
 
 def test_parse_grid() -> None:
-    g = parse_grid(["facematch.threshold=0.6,0.62", "deployment.0.placement=random,footfall",
-                    "governance.ban=true,false"])
-    assert g == {"facematch.threshold": [0.6, 0.62],
-                 "deployment.0.placement": ["random", "footfall"],
-                 "governance.ban": [True, False]}
+    g = parse_grid(
+        [
+            "facematch.threshold=0.6,0.62",
+            "deployment.0.placement=random,footfall",
+            "governance.ban=true,false",
+        ]
+    )
+    assert g == {
+        "facematch.threshold": [0.6, 0.62],
+        "deployment.0.placement": ["random", "footfall"],
+        "governance.ban": [True, False],
+    }
     with pytest.raises(UserError):
         parse_grid(["nonsense"])
 
@@ -112,17 +123,35 @@ def test_dask_cluster_equals_local_even_when_a_worker_dies(tmp_path: Path) -> No
     sc = tmp_path / "small.toml"
     sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 24\n[population]\npeople = 1500\n')
     local = sweep(sc, GRID, replications=2, out=tmp_path / "local", workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        on_dask = sweep(sc, GRID, replications=2, out=tmp_path / "dask",
-                        scheduler=cluster.scheduler_address)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask = sweep(
+            sc, GRID, replications=2, out=tmp_path / "dask", scheduler=cluster.scheduler_address
+        )
         assert same(on_dask, local), "results do not depend on where runs execute"
         # Kill one worker process while a sweep is running: its tasks are rerun elsewhere.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sim", "sweep", str(sc), "--grid",
-             "facematch.threshold=0.55,0.6", "--grid", "deployment.0.count=10,20",
-             "--replications", "2", "--out", str(tmp_path / "killed"), "--scheduler",
-             cluster.scheduler_address, "--quiet"], cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "sweep",
+                str(sc),
+                "--grid",
+                "facematch.threshold=0.55,0.6",
+                "--grid",
+                "deployment.0.count=10,20",
+                "--replications",
+                "2",
+                "--out",
+                str(tmp_path / "killed"),
+                "--scheduler",
+                cluster.scheduler_address,
+                "--quiet",
+            ],
+            cwd=ROOT,
+        )
         deadline = time.monotonic() + 120
         while not list((tmp_path / "killed" / "points").glob("point-*.parquet")):
             assert time.monotonic() < deadline and proc.poll() is None
@@ -140,8 +169,12 @@ def test_dask_cluster_equals_local_even_when_a_worker_dies(tmp_path: Path) -> No
 def test_compare_and_sweep_reports_open_in_a_browser(browser, tmp_path: Path) -> None:
     from analysis.report_many import build_report
 
-    compare([CLASSROOM, SCENARIOS / "classroom_small.toml"], replications=2,
-            out=tmp_path / "c", overrides=SMALL)
+    compare(
+        [CLASSROOM, SCENARIOS / "classroom_small.toml"],
+        replications=2,
+        out=tmp_path / "c",
+        overrides=SMALL,
+    )
     sc = tmp_path / "small.toml"
     sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 8\n[population]\npeople = 400\n')
     sweep(sc, GRID, replications=2, out=tmp_path / "s", workers=2)
@@ -180,13 +213,18 @@ def test_model_uncertainty_widens_compare_intervals(tmp_path: Path) -> None:
     from sim.edge.experiments import compare
 
     fixed = tmp_path / "fixed.toml"
-    fixed.write_text(f'extends = "{CLASSROOM}"\nname = "fixed"\n[population]\npeople = 2500\n'
-                     f'[facematch]\nthreshold = 0.56\n')
+    fixed.write_text(
+        f'extends = "{CLASSROOM}"\nname = "fixed"\n[population]\npeople = 2500\n'
+        f"[facematch]\nthreshold = 0.56\n"
+    )
     ens = tmp_path / "ens.toml"
     ens.write_text(f'extends = "{fixed}"\nname = "ens"\n[facematch]\nuncertainty = "ensemble"\n')
     table = compare([fixed, ens], replications=6, out=tmp_path / "c", workers=2)
-    rows = {r["scenario"]: r for r in table.to_pylist()
-            if r["metric"] == "false_alerts" and r["group"] is None}
+    rows = {
+        r["scenario"]: r
+        for r in table.to_pylist()
+        if r["metric"] == "false_alerts" and r["group"] is None
+    }
     width = {n: r["ci_high"] - r["ci_low"] for n, r in rows.items()}
     assert width["ens"] > 1.5 * width["fixed"], width
     meta = json.loads((tmp_path / "c" / "compare.json").read_text())
@@ -199,10 +237,13 @@ def test_compare_report_speaks_plainly(tmp_path: Path) -> None:
     from analysis.report_many import build_compare_report
 
     strict = tmp_path / "strict.toml"
-    strict.write_text(f'extends = "{CLASSROOM}"\nname = "strict"\n[facematch]\n'
-                      f'threshold = 0.66\n')
-    compare([CLASSROOM, strict], replications=2, out=tmp_path / "c",
-            overrides=["population.people=1500"])
+    strict.write_text(f'extends = "{CLASSROOM}"\nname = "strict"\n[facematch]\nthreshold = 0.66\n')
+    compare(
+        [CLASSROOM, strict],
+        replications=2,
+        out=tmp_path / "c",
+        overrides=["population.people=1500"],
+    )
     html = build_compare_report(tmp_path / "c").read_text()
     findings = html.split("Key findings")[1].split("</ul>")[0]
     assert "percentage points" in findings and "%" in findings, "shares in percent"
@@ -223,11 +264,18 @@ def test_sweep_report_has_bands_a_trade_off_and_no_silent_gaps(tmp_path: Path) -
 
     sc = tmp_path / "small.toml"
     sc.write_text(f'extends = "{CLASSROOM}"\nduration_h = 8\n[population]\npeople = 600\n')
-    sweep(sc, parse_grid(["facematch.threshold=0.5,0.6"]), replications=2,
-          out=tmp_path / "s", workers=1)
+    sweep(
+        sc,
+        parse_grid(["facematch.threshold=0.5,0.6"]),
+        replications=2,
+        out=tmp_path / "s",
+        workers=1,
+    )
     html = build_sweep_report(tmp_path / "s").read_text()
-    assert "face-match threshold" in html and "facematch.threshold" not in html.split(
-        "Key findings")[1].split("</ul>")[0], "plain labels in the findings"
+    assert (
+        "face-match threshold" in html
+        and "facematch.threshold" not in html.split("Key findings")[1].split("</ul>")[0]
+    ), "plain labels in the findings"
     assert '"fill":"toself"' in html.replace(" ", ""), "95% bands"
     assert "The trade-off: listed people found against false alerts" in html
     # classroom_small's officers do not stop anyone: the wrongful-stops panel is left out

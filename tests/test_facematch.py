@@ -47,8 +47,9 @@ def _floored(fmr: tuple[float, ...]) -> np.ndarray:
 def test_nist_median_reproduces_annex15_and_reads_the_floor_as_at_most() -> None:
     fmr, fnmr = MEDIAN.fmr(0.60), MEDIAN.fnmr(0.60)
     floored = _floored(ANNEX15_FMR)
-    assert np.allclose(fmr[~floored], np.asarray(ANNEX15_FMR)[~floored], rtol=1e-6), \
+    assert np.allclose(fmr[~floored], np.asarray(ANNEX15_FMR)[~floored], rtol=1e-6), (
         "groups above NIST's floor keep Annex 15's FMR"
+    )
     assert np.all(fmr[floored] <= 1e-5 * (1 + 1e-9)), "floored groups: at most 1e-5"
     assert fmr[idx("white_female")] == pytest.approx(1e-5), "the highest floored group"
     # NIST's unfloored mugshot ratios (FRVT 1:1, White men at FMR 1e-3) carried to 1e-5.
@@ -113,7 +114,7 @@ def test_npl2023_minority_differential_is_estimated_from_the_seven() -> None:
     # with the estimate it is unremarkable.
     f = _NPL_PROBES * NPL.fpir(0.60, _NPL_GALLERY)
     p_minority = float(f[2:].sum() / f.sum())
-    assert p_minority ** 7 > 0.1 > 0.5 ** 7
+    assert p_minority**7 > 0.1 > 0.5**7
     for t in (0.56, 0.58):  # "more Black subjects falsely matched than ... White"
         assert NPL.fpir(t, _NPL_GALLERY)[idx("black_male")] > NPL.fpir(t, _NPL_GALLERY)[WM]
 
@@ -121,8 +122,12 @@ def test_npl2023_minority_differential_is_estimated_from_the_seven() -> None:
 def test_pnd2025_reproduces_published_fpir_at_its_gallery() -> None:
     from sim.facematch import _pnd_gallery
 
-    published = {"white_male": 0.0004, "asian_female": 0.040, "black_male": 0.004,
-                 "black_female": 0.099}
+    published = {
+        "white_male": 0.0004,
+        "asian_female": 0.040,
+        "black_male": 0.004,
+        "black_female": 0.099,
+    }
     fpir = PND.fpir(0.60, _pnd_gallery())
     for g, p in published.items():
         assert fpir[idx(g)] == pytest.approx(p, rel=1e-6), g
@@ -163,46 +168,74 @@ def test_fpir_exact_and_its_approximation() -> None:
 
 def test_own_group_on_the_list_raises_false_matches() -> None:
     bf = idx("black_female")
-    assert MEDIAN.fpir(0.6, only("black_female", 500))[bf] > \
-        5 * MEDIAN.fpir(0.6, only("white_male", 500))[bf]
+    assert (
+        MEDIAN.fpir(0.6, only("black_female", 500))[bf]
+        > 5 * MEDIAN.fpir(0.6, only("white_male", 500))[bf]
+    )
 
 
 def test_threshold_trades_errors() -> None:
     assert np.all(MEDIAN.fmr(0.62) < MEDIAN.fmr(0.60))
     assert np.all(MEDIAN.fnmr(0.62) > MEDIAN.fnmr(0.60))
     wf = idx("white_female")  # at FMR 1e-5, the level the spread was pinned at
-    assert MEDIAN.fmr(0.60)[wf] / MEDIAN.fmr(0.62)[wf] == pytest.approx(7.0, rel=0.01), \
+    assert MEDIAN.fmr(0.60)[wf] / MEDIAN.fmr(0.62)[wf] == pytest.approx(7.0, rel=0.01), (
         "about 7x fewer false matches per +0.02 (NPL 2023)"
+    )
 
 
 models = st.builds(
     lambda imp, isd, gen, gsd, cross, qs: ScoreModel(
-        name="h", groups=("a", "b", "c"), imp_mu=tuple(imp), imp_sd=tuple(isd),
-        gen_mu=tuple(gen), gen_sd=tuple(gsd), cross_shift=cross, quality_shift=qs,
-        threshold_ref=0.6),
+        name="h",
+        groups=("a", "b", "c"),
+        imp_mu=tuple(imp),
+        imp_sd=tuple(isd),
+        gen_mu=tuple(gen),
+        gen_sd=tuple(gsd),
+        cross_shift=cross,
+        quality_shift=qs,
+        threshold_ref=0.6,
+    ),
     st.lists(st.floats(-6, 6), min_size=3, max_size=3),
     st.lists(st.floats(0.01, 3), min_size=3, max_size=3),
     st.lists(st.floats(-6, 8), min_size=3, max_size=3),
     st.lists(st.floats(0.01, 3), min_size=3, max_size=3),
-    st.floats(0, 3), st.floats(0, 10))
+    st.floats(0, 3),
+    st.floats(0, 10),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(m=models, t=st.floats(0, 1), n=st.lists(st.integers(0, 10**8), min_size=3, max_size=3),
-       q=st.floats(0, 1))
-def test_rates_are_probabilities_for_any_parameters(m: ScoreModel, t: float, n: list[int],
-                                                    q: float) -> None:
-    for name, v in (("fmr", m.fmr(t)), ("fnmr", m.fnmr(t, q)), ("fmr_matrix", m.fmr_matrix(t)),
-                    ("fpir", m.fpir(t, n)), ("tpir", m.tpir(t, q)),
-                    ("p_hit", m.p_hit(t, [0, 1, 2], [q, q, q]))):
+@given(
+    m=models,
+    t=st.floats(0, 1),
+    n=st.lists(st.integers(0, 10**8), min_size=3, max_size=3),
+    q=st.floats(0, 1),
+)
+def test_rates_are_probabilities_for_any_parameters(
+    m: ScoreModel, t: float, n: list[int], q: float
+) -> None:
+    for name, v in (
+        ("fmr", m.fmr(t)),
+        ("fnmr", m.fnmr(t, q)),
+        ("fmr_matrix", m.fmr_matrix(t)),
+        ("fpir", m.fpir(t, n)),
+        ("tpir", m.tpir(t, q)),
+        ("p_hit", m.p_hit(t, [0, 1, 2], [q, q, q])),
+    ):
         assert np.all((v >= 0) & (v <= 1)), f"{name} outside [0, 1]: {v}"
 
 
 @settings(max_examples=200, deadline=None)
-@given(m=models, t1=st.floats(0.01, 0.99), t2=st.floats(0.01, 0.99),
-       n1=st.integers(0, 10**6), n2=st.integers(0, 10**6))
-def test_fpir_is_monotone_in_list_size_and_threshold(m: ScoreModel, t1: float, t2: float,
-                                                     n1: int, n2: int) -> None:
+@given(
+    m=models,
+    t1=st.floats(0.01, 0.99),
+    t2=st.floats(0.01, 0.99),
+    n1=st.integers(0, 10**6),
+    n2=st.integers(0, 10**6),
+)
+def test_fpir_is_monotone_in_list_size_and_threshold(
+    m: ScoreModel, t1: float, t2: float, n1: int, n2: int
+) -> None:
     lo_t, hi_t = sorted((t1, t2))
     lo_n, hi_n = sorted((n1, n2))
     e = np.array([1.0, 1.0, 1.0])
@@ -227,35 +260,57 @@ def test_alert_scores_follow_the_truncated_distribution() -> None:
 
 
 # ---------------------------------------------------------------- user-defined models
-CUSTOM = {"model": "custom", "custom": {"threshold_ref": 0.7, "groups": {
-    "group_a": {"fmr": 1e-4, "fnmr": 0.02},
-    "group_b": {"impostor_mean_logit": 0.0, "impostor_sd_logit": 0.3,
-                "genuine_mean_logit": 2.5}}}}
+CUSTOM = {
+    "model": "custom",
+    "custom": {
+        "threshold_ref": 0.7,
+        "groups": {
+            "group_a": {"fmr": 1e-4, "fnmr": 0.02},
+            "group_b": {
+                "impostor_mean_logit": 0.0,
+                "impostor_sd_logit": 0.3,
+                "genuine_mean_logit": 2.5,
+            },
+        },
+    },
+}
 
 
 def test_custom_model_from_a_scenario_hits_its_targets() -> None:
     from sim.facematch import model_for
 
-    sc = load_scenario({"facematch": CUSTOM, "population": {"groups": [
-        {"name": "group_a", "share": 0.5}, {"name": "group_b", "share": 0.5}]}})
+    sc = load_scenario(
+        {
+            "facematch": CUSTOM,
+            "population": {
+                "groups": [{"name": "group_a", "share": 0.5}, {"name": "group_b", "share": 0.5}]
+            },
+        }
+    )
     m = model_for(sc.facematch)
     assert m.groups == ("group_a", "group_b")
     assert m.fmr(0.7)[0] == pytest.approx(1e-4) and m.fnmr(0.7)[0] == pytest.approx(0.02)
     assert m.imp_mu[1] == 0.0 and m.imp_sd[1] == 0.3 and m.gen_mu[1] == 2.5
 
 
-@pytest.mark.parametrize(("patch", "where"), [
-    ({"fmr": -1e-4}, "facematch.custom.groups.group_a.fmr"),
-    ({"fnmr": 1.5}, "facematch.custom.groups.group_a.fnmr"),
-    ({"impostor_mean_logit": 0.1}, "facematch.custom.groups.group_a: give exactly one of fmr"),
-    ({"genuine_sd_logit": 0}, "facematch.custom.groups.group_a.genuine_sd_logit"),
-])
+@pytest.mark.parametrize(
+    ("patch", "where"),
+    [
+        ({"fmr": -1e-4}, "facematch.custom.groups.group_a.fmr"),
+        ({"fnmr": 1.5}, "facematch.custom.groups.group_a.fnmr"),
+        ({"impostor_mean_logit": 0.1}, "facematch.custom.groups.group_a: give exactly one of fmr"),
+        ({"genuine_sd_logit": 0}, "facematch.custom.groups.group_a.genuine_sd_logit"),
+    ],
+)
 def test_bad_custom_models_name_the_key(patch: dict, where: str) -> None:
-    spec = {"model": "custom", "custom": {"groups": {"group_a": {"fmr": 1e-4, "fnmr": 0.02,
-                                                                 **patch}}}}
+    spec = {
+        "model": "custom",
+        "custom": {"groups": {"group_a": {"fmr": 1e-4, "fnmr": 0.02, **patch}}},
+    }
     with pytest.raises(ScenarioError, match=where.replace(".", r"\.")):
-        load_scenario({"facematch": spec, "population": {"groups": [
-            {"name": "group_a", "share": 1.0}]}})
+        load_scenario(
+            {"facematch": spec, "population": {"groups": [{"name": "group_a", "share": 1.0}]}}
+        )
 
 
 def test_unknown_preset_and_missing_custom_table() -> None:
@@ -271,14 +326,15 @@ def test_capital_scenario_detects_listed_people_at_live_video_rates() -> None:
     import sim
     from tests.conftest import SCENARIOS
 
-    sc = load_scenario(SCENARIOS / "capital_cctv.toml", [
-        "population.people=6000", "deployment.0.count=120", "facematch.threshold=0.6"])
+    sc = load_scenario(
+        SCENARIOS / "capital_cctv.toml",
+        ["population.people=6000", "deployment.0.count=120", "facematch.threshold=0.6"],
+    )
     res = sim.run(sc)
     caps = res.tables["captures"]
     hour = caps.column("t_s").to_numpy() % 86400 / 3600
     day = (hour >= 6) & (hour < 20)
-    groups = res.tables["people"].column("group_id").to_numpy()[caps.column("person_id")
-                                                                  .to_numpy()]
+    groups = res.tables["people"].column("group_id").to_numpy()[caps.column("person_id").to_numpy()]
     q = caps.column("quality").to_numpy()
     tpir = MEDIAN.p_hit(0.6, groups[day], q[day])  # groups are the NIST groups, in order
     assert 0.70 <= float(tpir.mean()) <= 0.89, f"daytime TPIR {tpir.mean():.3f}"
@@ -310,9 +366,16 @@ def test_ensemble_draws_are_fixed_vary_and_keep_each_presets_anchor() -> None:
 
 
 def test_ensemble_is_for_presets() -> None:
-    assert load_scenario({"facematch": {"uncertainty": "ensemble"}}).facematch.uncertainty \
+    assert (
+        load_scenario({"facematch": {"uncertainty": "ensemble"}}).facematch.uncertainty
         == "ensemble"
+    )
     with pytest.raises(ScenarioError, match="ensemble' needs a preset model"):
-        load_scenario({"facematch": {**CUSTOM, "uncertainty": "ensemble"},
-                       "population": {"groups": [{"name": "group_a", "share": 0.5},
-                                                 {"name": "group_b", "share": 0.5}]}})
+        load_scenario(
+            {
+                "facematch": {**CUSTOM, "uncertainty": "ensemble"},
+                "population": {
+                    "groups": [{"name": "group_a", "share": 0.5}, {"name": "group_b", "share": 0.5}]
+                },
+            }
+        )

@@ -11,8 +11,15 @@ from sim.facematch import MODELS
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS, small_dict
 
-PRISON = {"kind": "facility", "inmates": 400, "checks_per_inmate_per_day": 8, "staff": 40,
-          "visitors_per_day": 30, "impostor_attempts_per_day": 2000.0, "quality": 0.9}
+PRISON = {
+    "kind": "facility",
+    "inmates": 400,
+    "checks_per_inmate_per_day": 8,
+    "staff": 40,
+    "visitors_per_day": 30,
+    "impostor_attempts_per_day": 2000.0,
+    "quality": 0.9,
+}
 
 
 def prison(**over: object) -> sim.RunResult:
@@ -46,8 +53,7 @@ def test_impostors_rarely_pass_and_a_ban_stops_the_checks() -> None:
     assert s["impostor_attempts"] > 1000
     assert s["false_accepts"] <= 5, "an FMR of about 1e-5 lets almost nobody through"
     banned = prison()
-    d = small_dict(population={"people": 3000}, deployment=[PRISON],
-                   governance={"ban": True})
+    d = small_dict(population={"people": 3000}, deployment=[PRISON], governance={"ban": True})
     d["city"]["places"]["prisons"] = 1
     b = sim.run(load_scenario(d))
     assert b.summary["verifications"] == 0

@@ -14,5 +14,7 @@ def test_golden_summary(name: str) -> None:
     path = GOLDEN / f"{name}.json"
     expected = json.loads(path.read_text())
     got = json.loads(json.dumps(compute(name), sort_keys=True))
-    assert got == expected, (f"{name}: model output changed. If deliberate, run "
-                             f"`make golden` and note it in CHANGELOG.md")
+    assert got == expected, (
+        f"{name}: model output changed. If deliberate, run "
+        f"`make golden` and note it in CHANGELOG.md"
+    )

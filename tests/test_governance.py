@@ -12,8 +12,11 @@ from sim.scenario import load_scenario
 from sim.world import build_world
 from tests.conftest import SCENARIOS, small_dict
 
-BUSY = {"population": {"people": 3000}, "facematch": {"threshold": 0.5},
-        "watchlist": {"size": 300, "present": 30}}
+BUSY = {
+    "population": {"people": 3000},
+    "facematch": {"threshold": 0.5},
+    "watchlist": {"size": 300, "present": 30},
+}
 
 
 def run(**over: object) -> sim.RunResult:
@@ -32,8 +35,10 @@ def test_exclusion_zones_remove_every_capture_inside() -> None:
     assert caps.num_rows > 0
     inside = shapely.contains(area, pts) & (shapely.distance(area.boundary, pts) > 0.01)
     assert not inside.any(), "no capture inside an exclusion zone"
-    fpts = shapely.points(free.tables["captures"].column("x_m").to_numpy(),
-                          free.tables["captures"].column("y_m").to_numpy())
+    fpts = shapely.points(
+        free.tables["captures"].column("x_m").to_numpy(),
+        free.tables["captures"].column("y_m").to_numpy(),
+    )
     assert shapely.contains(area, fpts).sum() > 50, "without the rule, many were inside"
     assert ruled.summary["captures"] < free.summary["captures"]
     assert ruled.tables["trips"].equals(free.tables["trips"]), "people move the same"
@@ -52,8 +57,9 @@ def test_review_backlog_grows_and_overflow_rules_apply() -> None:
     auto = run(governance={"review": {**slow, "overflow": "auto_act"}})
     v = auto.tables["reviews"].column("verdict").to_pylist()
     assert v.count("auto_acted") > 50
-    assert auto.summary["confirmed_false_alerts"] > dropped.summary["confirmed_false_alerts"], \
+    assert auto.summary["confirmed_false_alerts"] > dropped.summary["confirmed_false_alerts"], (
         "acting unreviewed lets false alerts through"
+    )
 
 
 def test_dispatch_makes_stops_and_arrests() -> None:
@@ -64,10 +70,15 @@ def test_dispatch_makes_stops_and_arrests() -> None:
     outcome = stops.column("outcome").to_pylist()
     assert s["wrongful_stops"] == outcome.count("wrongful_stop")
     alerts = res.tables["alerts"]
-    t_alert = dict(zip(alerts.column("alert_id").to_pylist(), alerts.column("t_s").to_pylist(),
-                       strict=True))
-    for aid, t, resp in zip(stops.column("alert_id").to_pylist(), stops.column("t_s").to_pylist(),
-                            stops.column("response_s").to_pylist(), strict=True):
+    t_alert = dict(
+        zip(alerts.column("alert_id").to_pylist(), alerts.column("t_s").to_pylist(), strict=True)
+    )
+    for aid, t, resp in zip(
+        stops.column("alert_id").to_pylist(),
+        stops.column("t_s").to_pylist(),
+        stops.column("response_s").to_pylist(),
+        strict=True,
+    ):
         assert t == pytest.approx(t_alert[aid] + resp) and resp >= 0
     logged = run()
     assert logged.summary["stops"] == 0 and logged.tables["stops"].num_rows == 0, "'log' only"
@@ -96,13 +107,16 @@ def test_governance_threshold_overrides_facematch() -> None:
     assert a.tables["alerts"].equals(b.tables["alerts"])
 
 
-@pytest.mark.parametrize(("gov", "message"), [
-    ({"scan_scope": "warrant"}, "needs warrant_targets"),
-    ({"warrant_targets": [1]}, "only used with scan_scope"),
-    ({"scan_scope": "warrant", "warrant_targets": [10_000]}, "not on the watchlist"),
-    ({"exclusion_zones": [{"place_types": ["castle"]}]}, "exclusion_zones.0.place_types.0"),
-    ({"review": {"overflow": "panic"}}, "governance.review.overflow"),
-])
+@pytest.mark.parametrize(
+    ("gov", "message"),
+    [
+        ({"scan_scope": "warrant"}, "needs warrant_targets"),
+        ({"warrant_targets": [1]}, "only used with scan_scope"),
+        ({"scan_scope": "warrant", "warrant_targets": [10_000]}, "not on the watchlist"),
+        ({"exclusion_zones": [{"place_types": ["castle"]}]}, "exclusion_zones.0.place_types.0"),
+        ({"review": {"overflow": "panic"}}, "governance.review.overflow"),
+    ],
+)
 def test_conflicting_settings_are_validation_errors(gov: dict, message: str) -> None:
     with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
         load_scenario(small_dict(governance=gov))
@@ -110,15 +124,14 @@ def test_conflicting_settings_are_validation_errors(gov: dict, message: str) -> 
 
 def test_regulated_capital_is_kinder_than_the_unregulated_one() -> None:
     small = ["population.people=12000", "deployment.0.count=120"]
-    plain = sim.run(load_scenario(SCENARIOS / "capital_cctv.toml",
-                                  [*small, "governance.alert_action=dispatch"]))
+    plain = sim.run(
+        load_scenario(SCENARIOS / "capital_cctv.toml", [*small, "governance.alert_action=dispatch"])
+    )
     reg = sim.run(load_scenario(SCENARIOS / "capital_cctv_regulated.toml", small))
     assert reg.tables["trips"].equals(plain.tables["trips"]), "common random numbers"
     assert reg.summary["false_alerts"] < plain.summary["false_alerts"]
     assert reg.summary["wrongful_stops"] < plain.summary["wrongful_stops"]
     assert plain.summary["wrongful_stops"] > 0
-
-
 
 
 def test_regulated_capital_tracks_nobody_unlisted() -> None:
@@ -139,10 +152,26 @@ def _alerts_by_camera_network(result: sim.RunResult) -> dict[str, int]:
 
 
 def test_each_deployment_searches_at_its_own_threshold() -> None:
-    two = [{"kind": "cctv", "name": "loose", "count": 20, "placement": "footfall",
-            "range_m": 30, "p_capture": 0.8, "threshold": 0.52},
-           {"kind": "cctv", "name": "strict", "count": 20, "placement": "random",
-            "range_m": 30, "p_capture": 0.8, "threshold": 0.66}]
+    two = [
+        {
+            "kind": "cctv",
+            "name": "loose",
+            "count": 20,
+            "placement": "footfall",
+            "range_m": 30,
+            "p_capture": 0.8,
+            "threshold": 0.52,
+        },
+        {
+            "kind": "cctv",
+            "name": "strict",
+            "count": 20,
+            "placement": "random",
+            "range_m": 30,
+            "p_capture": 0.8,
+            "threshold": 0.66,
+        },
+    ]
     base = run(deployment=two)
     per = _alerts_by_camera_network(base)
     assert per.get("loose", 0) > 5 * max(per.get("strict", 0), 1), per
@@ -156,13 +185,13 @@ def test_each_deployment_searches_at_its_own_threshold() -> None:
 
 
 def test_the_regulators_threshold_is_a_floor_for_every_deployment() -> None:
-    dep = {"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30,
-           "p_capture": 0.8}
+    dep = {"kind": "cctv", "count": 20, "placement": "footfall", "range_m": 30, "p_capture": 0.8}
     floor = run(deployment=[{**dep, "threshold": 0.52}], governance={"threshold": 0.64})
     plain = run(deployment=[dep], governance={"threshold": 0.64})
     higher = run(deployment=[{**dep, "threshold": 0.70}], governance={"threshold": 0.64})
     assert floor.summary["alerts"] == plain.summary["alerts"], "0.52 is raised to the 0.64 floor"
     assert higher.summary["alerts"] < plain.summary["alerts"], "a stricter one stays stricter"
-    sc = load_scenario(small_dict(deployment=[{**dep, "threshold": 0.52}],
-                                  governance={"threshold": 0.64}))
+    sc = load_scenario(
+        small_dict(deployment=[{**dep, "threshold": 0.52}], governance={"threshold": 0.64})
+    )
     assert sc.threshold_of(0) == 0.64

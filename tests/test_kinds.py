@@ -54,28 +54,46 @@ class KioskScans(BaseSensor):
             return NOTHING
         cam = self.at[t.origin_node[trip]]
         c = w.cameras
-        return [("captures", {"t": t.depart_s[trip], "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": c.fixed_quality[cam],
-                              "distance": np.ones(trip.size), "x": c.x_m[cam], "y": c.y_m[cam]})]
+        return [
+            (
+                "captures",
+                {
+                    "t": t.depart_s[trip],
+                    "trip": trip,
+                    "camera": cam.astype(np.int32),
+                    "person": t.person_id[trip],
+                    "quality": c.fixed_quality[cam],
+                    "distance": np.ones(trip.size),
+                    "x": c.x_m[cam],
+                    "y": c.y_m[cam],
+                },
+            )
+        ]
 
 
 def place_kiosks(spec: Kiosk, at: Placing) -> np.ndarray:
-    return np.unique(at.city.places_of("transit_hub"))[:spec.hubs]
+    return np.unique(at.city.places_of("transit_hub"))[: spec.hubs]
 
 
 def check_kiosks(spec: Kiosk, index: int, city: City) -> list[str]:
     have = np.unique(city.places_of("transit_hub")).size
-    return [] if spec.hubs <= have else [
-        f"deployment.{index}.hubs: {spec.hubs} kiosks but {have} transit hubs"]
+    return (
+        []
+        if spec.hubs <= have
+        else [f"deployment.{index}.hubs: {spec.hubs} kiosks but {have} transit hubs"]
+    )
 
 
 KIOSK = Kind(Kiosk, place_kiosks, KioskScans, check_kiosks)
 
 
 def _scenario(**kiosk: object) -> dict[str, object]:
-    return small_dict(population={"people": 2000}, facematch={"threshold": 0.5},
-                      watchlist={"size": 40, "present": 40},
-                      deployment=[{"kind": "kiosk", **kiosk}])
+    return small_dict(
+        population={"people": 2000},
+        facematch={"threshold": 0.5},
+        watchlist={"size": 40, "present": 40},
+        deployment=[{"kind": "kiosk", **kiosk}],
+    )
 
 
 def test_a_registered_kind_runs_end_to_end() -> None:
@@ -95,7 +113,8 @@ def test_a_registered_kind_runs_end_to_end() -> None:
     assert caps.num_rows == int(from_hub.sum()) > 0
     assert np.allclose(caps.column("quality").to_numpy(), 0.9)
     assert sorted(caps.column("t_s").to_pylist()) == sorted(
-        trips.column("depart_s").to_numpy()[from_hub].tolist())
+        trips.column("depart_s").to_numpy()[from_hub].tolist()
+    )
     # The scans go through the face-match search like any capture: listed people passing a
     # hub raise alerts.
     assert res.summary["captures"] == caps.num_rows
@@ -117,6 +136,9 @@ def test_the_kind_is_gone_after_the_block_and_the_built_ins_keep_their_order() -
     assert kind_names() == ("cctv", "van", "entry_point", "bodycam", "carcam", "facility")
     with pytest.raises(ScenarioError, match=r"deployment\.0"):
         load_scenario(_scenario())
-    with (pytest.raises(ValueError, match="registered already"),
-          registered(Kind(Kiosk, place_kiosks, None)), registered(KIOSK)):
+    with (
+        pytest.raises(ValueError, match="registered already"),
+        registered(Kind(Kiosk, place_kiosks, None)),
+        registered(KIOSK),
+    ):
         pass

@@ -18,8 +18,9 @@ KEYS = (np.uint64(2026), np.uint64(1201))
 LIST = np.array([505, 187, 200, 74, 9, 3, 16, 6], np.float64)  # a custody-like list of 1,000
 
 
-def chances(rho: float, enrolled: np.ndarray = LIST, group: int = 0, n: int = 100_000,
-            t: float = 0.60) -> np.ndarray:
+def chances(
+    rho: float, enrolled: np.ndarray = LIST, group: int = 0, n: int = 100_000, t: float = 0.60
+) -> np.ndarray:
     look = Lookalikes(MEDIAN, t, enrolled, rho, *KEYS)
     p = np.arange(n)
     return look.p_false(p, np.full(n, group), np.full(n, ADULT))
@@ -68,8 +69,9 @@ def test_order_statistics_and_distinct_look_alikes() -> None:
     person = np.arange(5000)
     picks = look._floyd(person, np.zeros(5000, np.int64), np.full(5000, 505))
     assert all(len(set(row)) == 4 for row in picks.tolist()), "four different entries"
-    assert np.array_equal(picks, look._floyd(person, np.zeros(5000, np.int64),
-                                             np.full(5000, 505))), "keyed: the same again"
+    assert np.array_equal(
+        picks, look._floyd(person, np.zeros(5000, np.int64), np.full(5000, 505))
+    ), "keyed: the same again"
     small = look._floyd(person, np.zeros(5000, np.int64), np.full(5000, 3))
     assert all(sorted(r[:3]) == [0, 1, 2] and r[3] == -1 for r in small.tolist())
 
@@ -78,9 +80,11 @@ def test_repeat_flagging_in_a_run_matches_the_closed_form() -> None:
     """People flagged at least once (and more than once) = sum over people of 1 - (1 - P)^n
     (and of 1 - (1 - P)^n - n P (1 - P)^(n-1)), with P each person's chance and n their
     captures."""
-    over = small_dict(population={"people": 3000}, facematch={"threshold": 0.52,
-                                                              "persistence": 0.8},
-                      watchlist={"size": 2000, "present": 0})
+    over = small_dict(
+        population={"people": 3000},
+        facematch={"threshold": 0.52, "persistence": 0.8},
+        watchlist={"size": 2000, "present": 0},
+    )
     sc = load_scenario(over)
     world = build_world(sc)
     res = sim.run(sc)
@@ -88,21 +92,25 @@ def test_repeat_flagging_in_a_run_matches_the_closed_form() -> None:
     caps = res.tables["captures"]
     n = np.bincount(caps.column("person_id").to_numpy(), minlength=world.population.n)
     enrolled = np.bincount(world.model_group[world.watchlist.group], minlength=8)
-    look = Lookalikes(world.model, 0.52, enrolled, 0.8, world.coins.lookalike_order,
-                      world.coins.lookalike_pick)
+    look = Lookalikes(
+        world.model, 0.52, enrolled, 0.8, world.coins.lookalike_order, world.coins.lookalike_pick
+    )
     pop = world.population
     p = look.p_false(np.arange(pop.n), world.model_group[pop.group], pop.age_band)
     none = (1 - p) ** n
     one = n * p * (1 - p) ** np.maximum(n - 1, 0)
     at_least_once, twice = 1 - none, 1 - none - one
-    for key, probs in (("people_falsely_flagged", at_least_once),
-                       ("people_falsely_flagged_repeatedly", twice)):
+    for key, probs in (
+        ("people_falsely_flagged", at_least_once),
+        ("people_falsely_flagged_repeatedly", twice),
+    ):
         expect = float(probs.sum())
         sd = float(np.sqrt((probs * (1 - probs)).sum()))
         assert expect > 20, f"{key}: enough people for a sharp test"
         assert abs(s[key] - expect) < 4 * sd, (key, s[key], expect)
-    assert s["people_falsely_flagged_repeatedly"] > 0.2 * s["people_falsely_flagged"], \
+    assert s["people_falsely_flagged_repeatedly"] > 0.2 * s["people_falsely_flagged"], (
         "a look-alike is flagged again and again"
+    )
     by_group = s["people_falsely_flagged_by_group"]
     assert sum(by_group.values()) == s["people_falsely_flagged"]
     # Where false alerts are rare (a stricter threshold), independent coins spread them over

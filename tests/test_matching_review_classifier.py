@@ -62,16 +62,18 @@ def test_matcher_coins_are_keyed_by_capture_identity() -> None:
     trips = np.arange(50_000)
     g = trips % 8
     full = m.decide(trips, trips * 3, g, np.full(trips.size, -1), np.ones(trips.size))
-    part = m.decide(trips[::7], trips[::7] * 3, g[::7], np.full(trips[::7].size, -1),
-                    np.ones(trips[::7].size))
+    part = m.decide(
+        trips[::7], trips[::7] * 3, g[::7], np.full(trips[::7].size, -1), np.ones(trips[::7].size)
+    )
     assert np.array_equal(full.claimed[::7], part.claimed), "a capture's outcome is its own"
 
 
 def test_gender_shades_classifier_errors() -> None:
     ibm = CLASSIFIERS["gender_shades_ibm"]
     err = dict(zip(NIST_GROUPS, ibm.error_by_group(), strict=True))
-    assert err["white_male"] == pytest.approx(0.003) and err["black_female"] == \
-        pytest.approx(0.347), "Buolamwini & Gebru 2018, IBM"
+    assert err["white_male"] == pytest.approx(0.003) and err["black_female"] == pytest.approx(
+        0.347
+    ), "Buolamwini & Gebru 2018, IBM"
     n = 200_000
     g = np.full(n, NIST_GROUPS.index("black_female"))
     labels = ibm.classify(g, np.random.default_rng(1).random(n))
@@ -90,19 +92,29 @@ def test_reviewer_verdicts() -> None:
     r = REVIEWERS["passport_officers_2014"]
     n = 200_000
     u = np.random.default_rng(2).random(n)
-    assert r.confirms(np.zeros(n, bool), np.ones(n, bool), u).mean() == pytest.approx(0.14,
-                                                                                      abs=0.005)
-    assert r.confirms(np.ones(n, bool), np.ones(n, bool), u).mean() == pytest.approx(0.935,
-                                                                                     abs=0.005)
+    assert r.confirms(np.zeros(n, bool), np.ones(n, bool), u).mean() == pytest.approx(
+        0.14, abs=0.005
+    )
+    assert r.confirms(np.ones(n, bool), np.ones(n, bool), u).mean() == pytest.approx(
+        0.935, abs=0.005
+    )
     assert r.confirms(np.zeros(n, bool), np.zeros(n, bool), u).mean() < 0.03
-    assert REVIEWERS["rubber_stamp"].confirms(np.zeros(10, bool), np.ones(10, bool),
-                                              np.full(10, 0.5)).all()
+    assert (
+        REVIEWERS["rubber_stamp"]
+        .confirms(np.zeros(10, bool), np.ones(10, bool), np.full(10, 0.5))
+        .all()
+    )
 
 
 def test_review_and_labels_in_a_run() -> None:
-    sc = load_scenario(small_dict(population={"people": 2500}, facematch={"threshold": 0.5},
-                                  governance={"review": {"enabled": True}},
-                                  classifier={"model": "gender_shades_microsoft"}))
+    sc = load_scenario(
+        small_dict(
+            population={"people": 2500},
+            facematch={"threshold": 0.5},
+            governance={"review": {"enabled": True}},
+            classifier={"model": "gender_shades_microsoft"},
+        )
+    )
     res = sim.run(sc)
     s = res.summary
     assert s["false_alerts"] > 100
@@ -113,21 +125,33 @@ def test_review_and_labels_in_a_run() -> None:
     err = s["label_error_by_group"]
     assert err["black_female"] == pytest.approx(0.208, abs=0.06), "Microsoft darker female"
     assert err["white_male"] < 0.02
-    plain = sim.run(load_scenario(small_dict(population={"people": 2500},
-                                             facematch={"threshold": 0.5}))).summary
+    plain = sim.run(
+        load_scenario(small_dict(population={"people": 2500}, facematch={"threshold": 0.5}))
+    ).summary
     assert plain["confirmed_alerts"] == plain["alerts"], "without review every alert stands"
     assert plain["label_error_by_group"] is None
     assert plain["false_alerts"] == s["false_alerts"], "review changes verdicts, not matches"
 
 
 def survsim(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_errors_command_json_and_table() -> None:
-    p = survsim("errors", "--model", "uk_pnd_retrospective2025", "--threshold", "0.6",
-                "--watchlist", "19000000", "--list", "evaluation", "--json")
+    p = survsim(
+        "errors",
+        "--model",
+        "uk_pnd_retrospective2025",
+        "--threshold",
+        "0.6",
+        "--watchlist",
+        "19000000",
+        "--list",
+        "evaluation",
+        "--json",
+    )
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert set(d["groups"]) == set(NIST_GROUPS)
@@ -144,13 +168,22 @@ def test_errors_sweep_writes_an_offline_figure(tmp_path: Path) -> None:
     p = survsim("errors", "--model", "nist_frvt2019_median", "--sweep", "--out", str(out))
     assert p.returncode == 0, p.stderr
     html = out.read_text()
-    assert "plotly" in html and "black female" in html and len(html) > 1_000_000, \
+    assert "plotly" in html and "black female" in html and len(html) > 1_000_000, (
         "plotly.js embedded, one line per group"
+    )
 
 
-@pytest.mark.parametrize("args", [["--model", "acme"], ["--threshold", "1.5"],
-                                  ["--sweep"], ["--watchlist", "-3"], ["--list", "nope"],
-                                  ["--list", "evaluation"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model", "acme"],
+        ["--threshold", "1.5"],
+        ["--sweep"],
+        ["--watchlist", "-3"],
+        ["--list", "nope"],
+        ["--list", "evaluation"],
+    ],
+)
 def test_errors_bad_input(args: list[str]) -> None:
     p = survsim("errors", *args)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
@@ -159,15 +192,20 @@ def test_errors_bad_input(args: list[str]) -> None:
 def test_ethnicity_accuracy_by_ethnicity_and_group_in_a_scenario() -> None:
     from sim.classifier import classifier_for
 
-    c = classifier_for("ethnicity", NIST_GROUPS, accuracy=0.9,
-                       accuracy_by_group={"black": 0.6, "black_female": 0.5})
+    c = classifier_for(
+        "ethnicity",
+        NIST_GROUPS,
+        accuracy=0.9,
+        accuracy_by_group={"black": 0.6, "black_female": 0.5},
+    )
     err = dict(zip(NIST_GROUPS, c.error_by_group(), strict=True))
     assert err["black_male"] == pytest.approx(0.4), "the ethnicity's accuracy"
     assert err["black_female"] == pytest.approx(0.5), "the group's own wins"
     assert err["white_male"] == pytest.approx(0.1), "the overall accuracy otherwise"
     with pytest.raises(Exception, match=r"classifier\.accuracy_by_group: unknown groups martian"):
-        load_scenario(small_dict(classifier={"model": "ethnicity",
-                                             "accuracy_by_group": {"martian": 0.5}}))
+        load_scenario(
+            small_dict(classifier={"model": "ethnicity", "accuracy_by_group": {"martian": 0.5}})
+        )
 
 
 def test_the_list_make_up_matters_for_every_preset() -> None:
@@ -193,8 +231,10 @@ def test_false_matches_is_decide_for_faces_not_on_the_list() -> None:
 
     rng = np.random.default_rng(5)
     model = MODELS["nist_frvt2019_median"]
-    keys = {k: np.uint64(i + 11) for i, k in enumerate(
-        ("hit", "false", "claim_group", "claim_entry", "score"))}
+    keys = {
+        k: np.uint64(i + 11)
+        for i, k in enumerate(("hit", "false", "claim_group", "claim_entry", "score"))
+    }
     m = Matcher(model, 0.5, rng.integers(0, 8, 3000), keys)
     n = 200_000
     trip, cam = np.arange(n), rng.integers(0, 500, n)

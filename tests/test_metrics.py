@@ -11,16 +11,31 @@ from hypothesis import strategies as st
 from analysis.metrics import summarize
 from sim.schema import TABLES
 
-SUMMARY_KEYS = {"scenario", "seed", "replication", "people", "duration_s", "captures",
-                "captures_by_group", "alerts", "true_alerts", "false_alerts",
-                "false_alert_share", "false_alerts_by_group", "false_alert_rate_by_group",
-                "false_alert_rate_ratio", "watchlist_present", "watchlist_detected_share",
-                "wall_s"}
+SUMMARY_KEYS = {
+    "scenario",
+    "seed",
+    "replication",
+    "people",
+    "duration_s",
+    "captures",
+    "captures_by_group",
+    "alerts",
+    "true_alerts",
+    "false_alerts",
+    "false_alert_share",
+    "false_alerts_by_group",
+    "false_alert_rate_by_group",
+    "false_alert_rate_ratio",
+    "watchlist_present",
+    "watchlist_detected_share",
+    "wall_s",
+}
 
 
 def table(name: str, **cols: list) -> pa.Table:
-    schema = TABLES[name].schema({"scenario": "hand", "seed": "4", "replication": "0",
-                                  "duration_s": "3600.0"})
+    schema = TABLES[name].schema(
+        {"scenario": "hand", "seed": "4", "replication": "0", "duration_s": "3600.0"}
+    )
     arrays = []
     for f in schema:
         v = cols[f.name]
@@ -39,29 +54,71 @@ def hand_made() -> dict[str, pa.Table]:
     capture 5 -> entry 1 (false, person 2 of group b), capture 6 -> entry 1 (false, person 2).
     """
     return {
-        "groups": table("groups", group_id=[0, 1], group=["a", "b"], label=["A", "B"],
-                        share=[0.5, 0.5], model_group=["a", "b"],
-                        classifier_label=["", ""]),
-        "people": table("people", person_id=[0, 1, 2], group_id=[0, 0, 1],
-                        age_band=["adult"] * 3, home_node=[0, 0, 0], work_node=[-1] * 3,
-                        speed_mps=[1.3] * 3, is_listed=[True, False, False]),
-        "watchlist": table("watchlist", watchlist=["main", "main"], entry_id=[0, 1],
-                           group_id=[0, 1], person_id=[0, -1]),
-        "captures": table("captures", capture_id=list(range(10)), t_s=[float(i) for i in
-                                                                         range(10)],
-                          camera_id=[0] * 10, person_id=[0, 0, 1, 1, 1, 2, 2, 2, 2, 2],
-                          trip_id=list(range(10)), quality=[1.0] * 10, distance_m=[5.0] * 10,
-                          x_m=[0.0] * 10, y_m=[0.0] * 10),
-        "alerts": table("alerts", alert_id=[0, 1, 2, 3], t_s=[0.5, 2.5, 5.5, 6.5],
-                        capture_id=[0, 2, 5, 6], camera_id=[0] * 4, watchlist=["main"] * 4,
-                        entry_id=[0, 0, 1, 1],
-                        score=[0.9, 0.7, 0.65, 0.66]),
-        "reviews": table("reviews", alert_id=[0, 1, 2, 3], t_s=[60.5, 62.5, 65.5, 66.5],
-                         wait_s=[0.0, 0.0, 0.0, 0.0],
-                         verdict=["confirmed", "rejected", "auto_acted", "dropped"]),
-        "stops": table("stops", stop_id=[0, 1], alert_id=[0, 2], t_s=[200.5, 300.0],
-                       person_id=[0, 2], outcome=["arrest", "wrongful_stop"],
-                       duration_s=[1200.0, 1200.0], response_s=[200.0, 294.5]),
+        "groups": table(
+            "groups",
+            group_id=[0, 1],
+            group=["a", "b"],
+            label=["A", "B"],
+            share=[0.5, 0.5],
+            model_group=["a", "b"],
+            classifier_label=["", ""],
+        ),
+        "people": table(
+            "people",
+            person_id=[0, 1, 2],
+            group_id=[0, 0, 1],
+            age_band=["adult"] * 3,
+            home_node=[0, 0, 0],
+            work_node=[-1] * 3,
+            speed_mps=[1.3] * 3,
+            is_listed=[True, False, False],
+        ),
+        "watchlist": table(
+            "watchlist",
+            watchlist=["main", "main"],
+            entry_id=[0, 1],
+            group_id=[0, 1],
+            person_id=[0, -1],
+        ),
+        "captures": table(
+            "captures",
+            capture_id=list(range(10)),
+            t_s=[float(i) for i in range(10)],
+            camera_id=[0] * 10,
+            person_id=[0, 0, 1, 1, 1, 2, 2, 2, 2, 2],
+            trip_id=list(range(10)),
+            quality=[1.0] * 10,
+            distance_m=[5.0] * 10,
+            x_m=[0.0] * 10,
+            y_m=[0.0] * 10,
+        ),
+        "alerts": table(
+            "alerts",
+            alert_id=[0, 1, 2, 3],
+            t_s=[0.5, 2.5, 5.5, 6.5],
+            capture_id=[0, 2, 5, 6],
+            camera_id=[0] * 4,
+            watchlist=["main"] * 4,
+            entry_id=[0, 0, 1, 1],
+            score=[0.9, 0.7, 0.65, 0.66],
+        ),
+        "reviews": table(
+            "reviews",
+            alert_id=[0, 1, 2, 3],
+            t_s=[60.5, 62.5, 65.5, 66.5],
+            wait_s=[0.0, 0.0, 0.0, 0.0],
+            verdict=["confirmed", "rejected", "auto_acted", "dropped"],
+        ),
+        "stops": table(
+            "stops",
+            stop_id=[0, 1],
+            alert_id=[0, 2],
+            t_s=[200.5, 300.0],
+            person_id=[0, 2],
+            outcome=["arrest", "wrongful_stop"],
+            duration_s=[1200.0, 1200.0],
+            response_s=[200.0, 294.5],
+        ),
     }
 
 

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from sim.order import time_order
 
-ROWS = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3), st.integers(0, 2)),
-                max_size=60)
+ROWS = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3), st.integers(0, 2)), max_size=60)
 
 
 @settings(max_examples=80, deadline=None)

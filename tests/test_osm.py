@@ -26,8 +26,10 @@ from tests.conftest import ROOT
 
 DATA = os.environ.get("SURVSIM_DATA")
 needs_data = pytest.mark.skipif(
-    not DATA, reason="SURVSIM_DATA is not set: it names the folder with the OpenStreetMap "
-                     "extracts (shared/data); .ci/run sets it")
+    not DATA,
+    reason="SURVSIM_DATA is not set: it names the folder with the OpenStreetMap "
+    "extracts (shared/data); .ci/run sets it",
+)
 AGS = "aguascalientes.osm.bz2"
 HEL = "helsinki_center_highways.osm.bz2"
 
@@ -62,8 +64,9 @@ def test_consolidate_merges_only_nearby_nodes_joined_by_a_street() -> None:
 
 
 def test_place_types_from_tags() -> None:
-    assert place_type_of({"amenity": "place_of_worship", "religion": "muslim"}) == \
-        "place_of_worship"
+    assert (
+        place_type_of({"amenity": "place_of_worship", "religion": "muslim"}) == "place_of_worship"
+    )
     assert place_type_of({"amenity": "kindergarten"}) == "school"
     assert place_type_of({"railway": "subway_entrance"}) == "transit_hub"
     assert place_type_of({"place": "square", "highway": "pedestrian"}) == "plaza"
@@ -83,7 +86,8 @@ def test_exactly_one_source() -> None:
 
 
 def test_path_is_relative_to_the_scenario_file_and_expands_variables(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "sub").mkdir()
     f = tmp_path / "sub" / "s.toml"
     f.write_text('[city]\nkind = "osm"\npath = "maps/x.osm"\n')
@@ -96,8 +100,9 @@ def test_path_is_relative_to_the_scenario_file_and_expands_variables(
         load_scenario(f)
 
 
-def test_without_osmnx_the_error_says_how_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path: Path) -> None:
+def test_without_osmnx_the_error_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setitem(sys.modules, "osmnx", None)  # import osmnx now fails
     f = tmp_path / "a.osm"
     f.write_text("<osm version='0.6'></osm>")
@@ -107,12 +112,12 @@ def test_without_osmnx_the_error_says_how_to_install(monkeypatch: pytest.MonkeyP
 
 # ---------------------------------------------------------------- the two real extracts
 @needs_data
-@pytest.mark.parametrize(("name", "nodes", "edges", "km"), [
-    (AGS, 855, 1208, 88.9),
-    (HEL, 890, 1288, 61.0),
-])
-def test_extracts_load_as_clean_walking_graphs(name: str, nodes: int, edges: int,
-                                               km: float) -> None:
+@pytest.mark.parametrize(
+    ("name", "nodes", "edges", "km"), [(AGS, 855, 1208, 88.9), (HEL, 890, 1288, 61.0)]
+)
+def test_extracts_load_as_clean_walking_graphs(
+    name: str, nodes: int, edges: int, km: float
+) -> None:
     city, _ = _city(name)
     assert city.kind == "osm" and city.attribution == ATTRIBUTION
     assert city.crs in ("EPSG:32613", "EPSG:32635")  # the UTM zones osmnx picks for them
@@ -151,21 +156,29 @@ def test_map_files_are_filtered_by_osmnx_own_walking_filter(tmp_path: Path) -> N
     # The rules are osmnx's own query, clause by clause.
     query = _overpass._get_network_filter("walk")
     assert [f'["{k}"!~"{p.pattern}"]' for k, p in walk_filter()] == re.findall(
-        r'\["[^"]+"!~"[^"]*"\]', query)
+        r'\["[^"]+"!~"[^"]*"\]', query
+    )
     # One way per rule it applies, along a row of crossings 0.001 degrees apart.
-    ways = {"residential": {"highway": "residential"}, "footway": {"highway": "footway"},
-            "motorway": {"highway": "motorway"}, "rest_area": {"highway": "rest_area"},
-            "foot_no": {"highway": "primary", "foot": "no"},
-            "sidewalk": {"highway": "secondary", "sidewalk": "separate"},
-            "sidewalk_left": {"highway": "tertiary", "sidewalk:left": "separate"},
-            "private": {"highway": "service", "access": "private"},
-            "area": {"highway": "pedestrian", "area": "yes"}}
-    nodes = "".join(f'<node id="{i + 1}" lat="60.0" lon="{24 + i / 1000:.3f}"/>'
-                    for i in range(len(ways) + 1))
+    ways = {
+        "residential": {"highway": "residential"},
+        "footway": {"highway": "footway"},
+        "motorway": {"highway": "motorway"},
+        "rest_area": {"highway": "rest_area"},
+        "foot_no": {"highway": "primary", "foot": "no"},
+        "sidewalk": {"highway": "secondary", "sidewalk": "separate"},
+        "sidewalk_left": {"highway": "tertiary", "sidewalk:left": "separate"},
+        "private": {"highway": "service", "access": "private"},
+        "area": {"highway": "pedestrian", "area": "yes"},
+    }
+    nodes = "".join(
+        f'<node id="{i + 1}" lat="60.0" lon="{24 + i / 1000:.3f}"/>' for i in range(len(ways) + 1)
+    )
     body = "".join(
         f'<way id="{i + 1}"><nd ref="{i + 1}"/><nd ref="{i + 2}"/><tag k="name" v="{name}"/>'
-        + "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items()) + "</way>"
-        for i, (name, tags) in enumerate(ways.items()))
+        + "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        + "</way>"
+        for i, (name, tags) in enumerate(ways.items())
+    )
     path = tmp_path / "rules.osm"
     path.write_text(f'<?xml version="1.0"?><osm version="0.6">{nodes}{body}</osm>')
     _osmnx()
@@ -224,12 +237,17 @@ def test_routes_between_two_known_points_in_helsinki() -> None:
         ends.append(int(np.argmin(d)))
     router = Router(city, np.array(ends))
     ours = float(router.dist_m[router.row_of[ends[0]], ends[1]])
-    straight = float(np.hypot(city.node_x_m[ends[0]] - city.node_x_m[ends[1]],
-                              city.node_y_m[ends[0]] - city.node_y_m[ends[1]]))
+    straight = float(
+        np.hypot(
+            city.node_x_m[ends[0]] - city.node_x_m[ends[1]],
+            city.node_y_m[ends[0]] - city.node_y_m[ends[1]],
+        )
+    )
     assert 450 < straight < 550
     assert straight < ours < 1.4 * straight
-    assert ours == pytest.approx(nx.dijkstra_path_length(city.to_networkx(), ends[0], ends[1],
-                                                         weight="length_m"))
+    assert ours == pytest.approx(
+        nx.dijkstra_path_length(city.to_networkx(), ends[0], ends[1], weight="length_m")
+    )
     # The same walk on osmnx's own, unconsolidated graph is within 5% of ours.
     import osmnx as ox
 
@@ -238,15 +256,17 @@ def test_routes_between_two_known_points_in_helsinki() -> None:
     _osmnx()
     g = ox.graph_from_xml(_extract(HEL), bidirectional=True, retain_all=True)
     g = ox.project_graph(ox.truncate.largest_component(_walkable(g)), to_crs=city.crs)
-    a, b = (ox.distance.nearest_nodes(g, float(city.node_x_m[e]), float(city.node_y_m[e]))
-            for e in ends)
+    a, b = (
+        ox.distance.nearest_nodes(g, float(city.node_x_m[e]), float(city.node_y_m[e])) for e in ends
+    )
     theirs = nx.shortest_path_length(g, a, b, weight="length")
     assert ours == pytest.approx(theirs, rel=0.05)
 
 
 @needs_data
-def test_second_load_comes_from_the_cache_and_is_identical(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_load_comes_from_the_cache_and_is_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SURVSIM_CACHE", str(tmp_path / "cache"))
     first, tag1 = _city(AGS)
     files = list((tmp_path / "cache" / "maps").glob("*.npz"))
@@ -254,12 +274,20 @@ def test_second_load_comes_from_the_cache_and_is_identical(tmp_path: Path,
     t0 = time.perf_counter()
     second, tag2 = _city(AGS)
     assert time.perf_counter() - t0 < 1.0
-    for attr in ("node_x_m", "node_y_m", "edge_u", "edge_v", "edge_length_m", "node_district",
-                 "home_weight"):
+    for attr in (
+        "node_x_m",
+        "node_y_m",
+        "edge_u",
+        "edge_v",
+        "edge_length_m",
+        "node_district",
+        "home_weight",
+    ):
         np.testing.assert_array_equal(getattr(first, attr), getattr(second, attr))
     assert first.district_names == second.district_names
-    assert {k: (v[0].tolist(), v[1]) for k, v in tag1.items()} == \
-        {k: (v[0].tolist(), v[1]) for k, v in tag2.items()}
+    assert {k: (v[0].tolist(), v[1]) for k, v in tag1.items()} == {
+        k: (v[0].tolist(), v[1]) for k, v in tag2.items()
+    }
     assert shapely.equals_exact(first.edge_geometry, second.edge_geometry, 1e-9).all()
     # Another consolidation is another map; a damaged cache file is rebuilt.
     _city(AGS, consolidate_m=0)
@@ -295,9 +323,17 @@ def test_short_scenario_end_to_end_with_report(tmp_path: Path) -> None:
     from analysis.report_many import build_report
     from sim.edge.api import run
 
-    sc = load_scenario(ROOT / "scenarios" / "real_city_example.toml", [
-        f"city.path={json.dumps(str(_extract(AGS)))}", "population.people=2000",
-        "duration_h=24", "watchlist.size=300", "watchlist.present=5", "gathering.0.size=200"])
+    sc = load_scenario(
+        ROOT / "scenarios" / "real_city_example.toml",
+        [
+            f"city.path={json.dumps(str(_extract(AGS)))}",
+            "population.people=2000",
+            "duration_h=24",
+            "watchlist.size=300",
+            "watchlist.present=5",
+            "gathering.0.size=200",
+        ],
+    )
     res = run(sc, out=tmp_path / "run")
     t = res.tables
     assert t["nodes"].num_rows == 855 and t["edges"].num_rows == 1208
@@ -323,13 +359,19 @@ def test_short_scenario_end_to_end_with_report(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- bad input, from the CLI
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def _scenario(tmp_path: Path, city: str) -> Path:
     f = tmp_path / "s.toml"
-    f.write_text(f"[city]\nkind = \"osm\"\n{city}\n[population]\npeople = 200\n")
+    f.write_text(f'[city]\nkind = "osm"\n{city}\n[population]\npeople = 200\n')
     return f
 
 
@@ -347,8 +389,11 @@ def test_bad_extracts_exit_2_with_one_clear_message(tmp_path: Path, make: str) -
         (tmp_path / "m.osm.bz2").write_bytes(b"BZh9 this is not bzip2 data at all")
         want = "not a complete OpenStreetMap XML file"
     elif make == "no_streets":
-        (tmp_path / "m.osm.bz2").write_bytes(bz2.compress(
-            b"<?xml version='1.0'?><osm version='0.6'><node id='1' lat='1' lon='1'/></osm>"))
+        (tmp_path / "m.osm.bz2").write_bytes(
+            bz2.compress(
+                b"<?xml version='1.0'?><osm version='0.6'><node id='1' lat='1' lon='1'/></osm>"
+            )
+        )
         want = "no streets"
     else:
         want = "no such file"
@@ -364,10 +409,22 @@ def test_bad_extracts_exit_2_with_one_clear_message(tmp_path: Path, make: str) -
 def test_place_while_offline_exits_2(tmp_path: Path) -> None:
     f = _scenario(tmp_path, 'place = "Cardiff, Wales"')
     dead = "http://127.0.0.1:9"  # nothing listens: every download fails at once, as offline
-    p = _cli("run", str(f), "--out", str(tmp_path / "out"), "-q",
-             env={"HTTPS_PROXY": dead, "HTTP_PROXY": dead, "https_proxy": dead,
-                  "http_proxy": dead, "NO_PROXY": "", "no_proxy": "",
-                  "SURVSIM_CACHE": str(tmp_path / "cache")})
+    p = _cli(
+        "run",
+        str(f),
+        "--out",
+        str(tmp_path / "out"),
+        "-q",
+        env={
+            "HTTPS_PROXY": dead,
+            "HTTP_PROXY": dead,
+            "https_proxy": dead,
+            "http_proxy": dead,
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "SURVSIM_CACHE": str(tmp_path / "cache"),
+        },
+    )
     assert p.returncode == 2, p.stderr
     assert "city.place" in p.stderr and "offline" in p.stderr
     assert "Traceback" not in p.stderr + p.stdout
@@ -381,10 +438,13 @@ def _with_extra_elements(tmp_path: Path, elements: str) -> Path:
     return out
 
 
-def _closed_way(way_id: int, first_node: int, corners: list[tuple[float, float]],
-                tags: dict[str, str]) -> str:
-    nodes = "".join(f'<node id="{first_node + i}" lat="{lat}" lon="{lon}" version="1"/>'
-                    for i, (lon, lat) in enumerate(corners))
+def _closed_way(
+    way_id: int, first_node: int, corners: list[tuple[float, float]], tags: dict[str, str]
+) -> str:
+    nodes = "".join(
+        f'<node id="{first_node + i}" lat="{lat}" lon="{lon}" version="1"/>'
+        for i, (lon, lat) in enumerate(corners)
+    )
     refs = "".join(f'<nd ref="{first_node + i}"/>' for i in range(len(corners)))
     tag = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
     return f'{nodes}<way id="{way_id}" version="1">{refs}<nd ref="{first_node}"/>{tag}</way>'
@@ -394,18 +454,24 @@ def _closed_way(way_id: int, first_node: int, corners: list[tuple[float, float]]
 def test_districts_follow_administrative_boundaries(tmp_path: Path) -> None:
     """Two boundary polygons split the map at longitude -102.272: west and east districts."""
     south, north, west, east, cut = 21.84, 21.89, -102.30, -102.25, -102.272
-    extra = (_closed_way(-1, -100, [(west, south), (cut, south), (cut, north), (west, north)],
-                         {"boundary": "administrative", "admin_level": "10",
-                          "name": "Poniente"})
-             + _closed_way(-2, -200, [(cut, south), (east, south), (east, north), (cut, north)],
-                           {"boundary": "administrative", "admin_level": "10",
-                            "name": "Oriente"}))
+    extra = _closed_way(
+        -1,
+        -100,
+        [(west, south), (cut, south), (cut, north), (west, north)],
+        {"boundary": "administrative", "admin_level": "10", "name": "Poniente"},
+    ) + _closed_way(
+        -2,
+        -200,
+        [(cut, south), (east, south), (east, north), (cut, north)],
+        {"boundary": "administrative", "admin_level": "10", "name": "Oriente"},
+    )
     city, _ = load_osm_city(OsmCity(kind="osm", path=str(_with_extra_elements(tmp_path, extra))))
     assert sorted(city.district_names) == ["Oriente", "Poniente"]
     import pyproj
 
     lon, _lat = pyproj.Transformer.from_crs(city.crs, "EPSG:4326", always_xy=True).transform(
-        city.node_x_m, city.node_y_m)
+        city.node_x_m, city.node_y_m
+    )
     names = np.array(city.district_names)[city.node_district]
     assert np.all(names[lon < cut - 0.0005] == "Poniente")
     assert np.all(names[lon > cut + 0.0005] == "Oriente")
@@ -419,18 +485,24 @@ def test_homes_follow_residential_buildings_when_the_map_has_them(tmp_path: Path
     for i in range(150):
         x = lon0 + 0.0002 * (i % 15)
         y = lat0 - 0.0002 * (i // 15)
-        blocks.append(_closed_way(-1000 - i, -10_000 - 10 * i,
-                                  [(x, y), (x + 0.0001, y), (x + 0.0001, y + 0.0001),
-                                   (x, y + 0.0001)],
-                                  {"building": "apartments", "building:levels": "5"}))
+        blocks.append(
+            _closed_way(
+                -1000 - i,
+                -10_000 - 10 * i,
+                [(x, y), (x + 0.0001, y), (x + 0.0001, y + 0.0001), (x, y + 0.0001)],
+                {"building": "apartments", "building:levels": "5"},
+            )
+        )
     plain, _ = _city(AGS)
-    built, _ = load_osm_city(OsmCity(kind="osm",
-                                     path=str(_with_extra_elements(tmp_path, "".join(blocks)))))
+    built, _ = load_osm_city(
+        OsmCity(kind="osm", path=str(_with_extra_elements(tmp_path, "".join(blocks))))
+    )
     assert plain.home_weight is not None and built.home_weight is not None
     import pyproj
 
     x0, y0 = pyproj.Transformer.from_crs("EPSG:4326", built.crs, always_xy=True).transform(
-        lon0 + 0.0015, lat0 - 0.001)
+        lon0 + 0.0015, lat0 - 0.001
+    )
     near = np.hypot(built.node_x_m - x0, built.node_y_m - y0) < 300
     share_built = built.home_weight[near].sum() / built.home_weight.sum()
     near_plain = np.hypot(plain.node_x_m - x0, plain.node_y_m - y0) < 300
@@ -458,8 +530,15 @@ def test_real_city_is_the_same_whatever_the_hash_seed_and_the_cache(tmp_path: Pa
     runs = [("cold", "1", str(cache)), ("warm", "2", str(cache)), ("off", "3", "off")]
     tables = []
     for name, hash_seed, where in runs:
-        p = _cli("run", str(scenario), "--out", str(tmp_path / name), "-q", *small,
-                 env={"PYTHONHASHSEED": hash_seed, "SURVSIM_CACHE": where})
+        p = _cli(
+            "run",
+            str(scenario),
+            "--out",
+            str(tmp_path / name),
+            "-q",
+            *small,
+            env={"PYTHONHASHSEED": hash_seed, "SURVSIM_CACHE": where},
+        )
         assert p.returncode == 0, p.stderr
         tables.append(_tables(tmp_path / name))
     for (name, _, _), got in zip(runs[1:], tables[1:], strict=True):

@@ -17,9 +17,16 @@ OFFICERS = {"kind": "bodycam", "officers": 12, "stops_per_officer_hour": 1.0}
 
 
 def run(deployment: list[dict], **over: object) -> sim.RunResult:
-    return sim.run(load_scenario(small_dict(population={"people": 6000},
-                                            facematch={"threshold": 0.55},
-                                            deployment=deployment, **over)))
+    return sim.run(
+        load_scenario(
+            small_dict(
+                population={"people": 6000},
+                facematch={"threshold": 0.55},
+                deployment=deployment,
+                **over,
+            )
+        )
+    )
 
 
 def test_officers_walk_their_beats_during_the_shift() -> None:

@@ -19,8 +19,9 @@ SMALL = "population.people=4000"
 
 
 def _run(stem: str, *overrides: str, seed: int | None = None) -> Any:
-    return sim.run(sim.load_scenario(SCENARIOS / f"{stem}.toml", overrides=list(overrides)),
-                   seed=seed)
+    return sim.run(
+        sim.load_scenario(SCENARIOS / f"{stem}.toml", overrides=list(overrides)), seed=seed
+    )
 
 
 def _col(table: pa.Table, name: str) -> np.ndarray:
@@ -45,8 +46,7 @@ def school() -> Any:
     return _run("school_entry", SMALL, "duration_h=72")
 
 
-@pytest.mark.parametrize("stem", ["lfr_event_van", "airport_entry", "school_entry",
-                                  "retail_entry"])
+@pytest.mark.parametrize("stem", ["lfr_event_van", "airport_entry", "school_entry", "retail_entry"])
 def test_scenario_is_named_after_its_file_and_says_what_it_models(stem: str) -> None:
     path = SCENARIOS / f"{stem}.toml"
     assert sim.load_scenario(path).name == stem
@@ -64,8 +64,9 @@ def test_event_vans_capture_only_during_the_event(van: Any) -> None:
     assert hour.min() < 13 and hour.max() > 21, "throughout the event"
     # Every capture within the van's camera range of the van.
     cam = _col(caps, "camera_id")
-    d = np.hypot(_col(caps, "x_m") - _col(cams, "x_m")[cam],
-                 _col(caps, "y_m") - _col(cams, "y_m")[cam])
+    d = np.hypot(
+        _col(caps, "x_m") - _col(cams, "x_m")[cam], _col(caps, "y_m") - _col(cams, "y_m")[cam]
+    )
     assert np.all(d <= 30.0 + 1e-3)
 
 
@@ -80,8 +81,11 @@ def test_event_vans_search_only_the_event_list(van: Any) -> None:
 
 # ---------------------------------------------------------------- airport doors
 def test_airport_doors_capture_only_arrivals_at_the_airport(airport: Any) -> None:
-    trips, caps, cams = airport.tables["trips"], airport.tables["captures"], \
-        airport.tables["cameras"]
+    trips, caps, cams = (
+        airport.tables["trips"],
+        airport.tables["captures"],
+        airport.tables["cameras"],
+    )
     airport_nodes = set(_col(cams, "node").tolist())
     assert len(airport_nodes) == 1 and set(_col(cams, "kind")) == {"entry_point"}
     tid = _col(caps, "trip_id")
@@ -94,9 +98,10 @@ def test_airport_doors_capture_only_arrivals_at_the_airport(airport: Any) -> Non
     assert captured.mean() == pytest.approx(0.95, abs=0.04)
 
 
-@pytest.mark.parametrize("stem, purpose", [("airport_entry", "airport"),
-                                           ("school_entry", "school"),
-                                           ("retail_entry", "errand")])
+@pytest.mark.parametrize(
+    "stem, purpose",
+    [("airport_entry", "airport"), ("school_entry", "school"), ("retail_entry", "errand")],
+)
 def test_door_cameras_see_only_people_visiting_the_place(stem: str, purpose: str) -> None:
     res = _run(stem, SMALL, "duration_h=24")
     tid = _col(res.tables["captures"], "trip_id")
@@ -105,8 +110,7 @@ def test_door_cameras_see_only_people_visiting_the_place(stem: str, purpose: str
 
 # ---------------------------------------------------------------- school doors
 def test_school_doors_scan_pupils_every_school_day(school: Any) -> None:
-    people, trips, caps = school.tables["people"], school.tables["trips"], \
-        school.tables["captures"]
+    people, trips, caps = school.tables["people"], school.tables["trips"], school.tables["captures"]
     child = _col(people, "age_band") == "child"
     who = _col(caps, "person_id")
     assert child[who].mean() > 0.6, "captures of children dominate"

@@ -34,10 +34,8 @@ def test_black_share_is_the_closed_form_over_the_draws() -> None:
 def test_a_count_inside_its_prediction_passes_and_far_outside_fails() -> None:
     # The two-sided mixed p-value: an expectation equal to the observed count is a pass, one a
     # hundred times smaller a fail.
-    assert pr._two_sided(float(stats.poisson.cdf(10, 10.0)),
-                         float(stats.poisson.sf(9, 10.0))) > 0.5
-    assert pr._two_sided(float(stats.poisson.cdf(10, 0.1)),
-                         float(stats.poisson.sf(9, 0.1))) < 1e-10
+    assert pr._two_sided(float(stats.poisson.cdf(10, 10.0)), float(stats.poisson.sf(9, 10.0))) > 0.5
+    assert pr._two_sided(float(stats.poisson.cdf(10, 0.1)), float(stats.poisson.sf(9, 0.1))) < 1e-10
     p = pr.met_false_alerts(draws=2, threshold=0.60, size=10_000)
     assert p.verdict == ("pass" if p.p_value >= 0.05 else "fail")
     assert p.low <= p.median <= p.high

@@ -25,8 +25,9 @@ def test_clopper_pearson_covers_at_least_95_percent() -> None:
     rng = np.random.default_rng(7)
     n, p = 2000, 0.003
     ks = rng.binomial(n, p, size=2000)
-    cover = np.mean([lo <= p * 1000 <= hi
-                     for lo, hi in (rates.rate_interval(int(k), n) or (0, 0) for k in ks)])
+    cover = np.mean(
+        [lo <= p * 1000 <= hi for lo, hi in (rates.rate_interval(int(k), n) or (0, 0) for k in ks)]
+    )
     assert cover >= 0.95
 
 
@@ -55,8 +56,10 @@ def test_ratio_interval_matches_the_conditional_binomial() -> None:
 
 
 def test_parity_against_the_best_treated_group() -> None:
-    r = rates.group_rates({"a": 100, "b": 200, "c": 5, "d": 110, "e": 0},
-                          {"a": 10**6, "b": 10**6, "c": 10**6, "d": 10**6, "e": 0})
+    r = rates.group_rates(
+        {"a": 100, "b": 200, "c": 5, "d": 110, "e": 0},
+        {"a": 10**6, "b": 10**6, "c": 10**6, "d": 10**6, "e": 0},
+    )
     par = rates.parity(r)
     assert par["a"]["best"] == "a" and par["a"]["verdict"] == "within"
     assert par["b"]["verdict"] == "outside: flagged more often"
@@ -70,14 +73,16 @@ def test_parity_against_the_best_treated_group() -> None:
 
 
 def test_disparity_ignores_groups_with_too_few_events() -> None:
-    r = rates.group_rates({"ref": 50, "big": 60, "tiny": 3},
-                          {"ref": 10**6, "big": 10**5, "tiny": 10**3})
+    r = rates.group_rates(
+        {"ref": 50, "big": 60, "tiny": 3}, {"ref": 10**6, "big": 10**5, "tiny": 10**3}
+    )
     d = rates.disparity(r, rates.reference_group(r))
     assert d is not None and d["group"] == "big" and d["reference"] == "ref"
     assert d["ratio"] == pytest.approx(12.0)
     assert d["ci"][0] < 12 < d["ci"][1]
-    keys = rates.summary_keys({"ref": 50, "big": 60, "tiny": 3},
-                              {"ref": 10**6, "big": 10**5, "tiny": 10**3})
+    keys = rates.summary_keys(
+        {"ref": 50, "big": 60, "tiny": 3}, {"ref": 10**6, "big": 10**5, "tiny": 10**3}
+    )
     assert keys["false_alert_too_few_by_group"] == {"ref": False, "big": False, "tiny": True}
     assert keys["false_alert_rate_ratio_by_group"]["ref"] == pytest.approx(1.0)
     assert keys["false_alert_parity_best_group"] == "ref"

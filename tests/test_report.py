@@ -27,13 +27,25 @@ from tests.conftest import SCENARIOS
 # alerts (stops), one slow reviewer (a queue), a protest with listed activists and the assembly
 # detector (gatherings, alarms), and 30 days of retention (tracking reach).
 OVERRIDES: dict[str, Any] = {
-    "population.people": 1500, "facematch.threshold": 0.58, "watchlist.present": 25,
-    "governance.alert_action": "dispatch", "governance.officers": 6,
+    "population.people": 1500,
+    "facematch.threshold": 0.58,
+    "watchlist.present": 25,
+    "governance.alert_action": "dispatch",
+    "governance.officers": 6,
     "governance.review": {"enabled": True, "reviewers": 1, "review_time_s": 60},
-    "governance.assembly_analytics": True, "governance.retention_days": 30,
+    "governance.assembly_analytics": True,
+    "governance.retention_days": 30,
     "assembly": {"k": 3, "radius_m": 200, "window_min": 60},
-    "gathering": [{"name": "protest", "place": "plaza", "start_h": 18, "duration_h": 2,
-                   "size": 400, "watchlisted": 12}],
+    "gathering": [
+        {
+            "name": "protest",
+            "place": "plaza",
+            "start_h": 18,
+            "duration_h": 2,
+            "size": 400,
+            "watchlisted": 12,
+        }
+    ],
 }
 FIGURES = {"groups", "stops", "repeats", "map", "alerts", "review_queue", "assembly", "reach"}
 
@@ -60,14 +72,15 @@ def page_html(run_dir: Path) -> str:
 
 
 def findings(page: str) -> dict[str, str]:
-    return {k: html.unescape(v) for k, v in
-            re.findall(r"<li data-key='(\w+)'>(.*?)</li>", page, flags=re.S)}
+    return {
+        k: html.unescape(v)
+        for k, v in re.findall(r"<li data-key='(\w+)'>(.*?)</li>", page, flags=re.S)
+    }
 
 
 def csv_links(page: str) -> dict[str, list[dict[str, str]]]:
     out = {}
-    for name, href in re.findall(r"<a class='csv-link' download='([^']+)' href='([^']+)'>",
-                                 page):
+    for name, href in re.findall(r"<a class='csv-link' download='([^']+)' href='([^']+)'>", page):
         assert href.startswith("data:text/csv;charset=utf-8,")
         text = urllib.parse.unquote(href.split(",", 1)[1])
         out[name] = list(csv.DictReader(io.StringIO(text)))
@@ -75,8 +88,16 @@ def csv_links(page: str) -> dict[str, list[dict[str, str]]]:
 
 
 def test_the_scenario_exercises_every_section(summary: dict[str, Any]) -> None:
-    for key in ("alerts", "false_alerts", "stops", "wrongful_stops", "review_backlog_max",
-                "gatherings", "assembly_alarms", "false_assembly_alarms"):
+    for key in (
+        "alerts",
+        "false_alerts",
+        "stops",
+        "wrongful_stops",
+        "review_backlog_max",
+        "gatherings",
+        "assembly_alarms",
+        "false_assembly_alarms",
+    ):
         assert summary[key] > 0, key
     assert summary["tracking_reach_mean"] > 0
 
@@ -88,8 +109,10 @@ def test_headlines_carry_the_summary_numbers(summary: dict[str, Any], page_html:
     assert f"of the city's {s['people']:,} residents" in f["captures"]
 
     share = s["false_alerts"] / s["alerts"]
-    assert f["false_share"] == (f"Of every 100 alerts, {100 * share:.0f} pointed at the wrong "
-                                f"person ({s['false_alerts']:,} of {s['alerts']:,} alerts).")
+    assert f["false_share"] == (
+        f"Of every 100 alerts, {100 * share:.0f} pointed at the wrong "
+        f"person ({s['false_alerts']:,} of {s['alerts']:,} alerts)."
+    )
 
     # The headline disparity: the summary's, with its interval, in readable names.
     label = s["group_labels"]
@@ -97,7 +120,8 @@ def test_headlines_carry_the_summary_numbers(summary: dict[str, Any], page_html:
     if d:
         assert f["disparity"].startswith(
             f"{label[d['group']]} were {d['ratio']:.1f} times as likely as "
-            f"{label[d['reference']]} to be falsely flagged")
+            f"{label[d['reference']]} to be falsely flagged"
+        )
         assert f"95% interval {d['ci'][0]:.1f} to" in f["disparity"]
     few = [g for g, v in s["false_alert_too_few_by_group"].items() if v]
     for g in few:
@@ -113,8 +137,10 @@ def test_headlines_carry_the_summary_numbers(summary: dict[str, Any], page_html:
     assert f"{s['wrongful_stops']} wrongful stops" in f["stops"]
     per100k = s["wrongful_stops_per_100k_by_group"]
     top = max(per100k, key=per100k.__getitem__)
-    assert f"{label[top]} were stopped wrongfully most often ({per100k[top]:,.0f}" \
+    assert (
+        f"{label[top]} were stopped wrongfully most often ({per100k[top]:,.0f}"
         in f["wrongful_per_100k"]
+    )
 
     assert f"for {100 * s['tracking_reach_mean']:.0f}% of their time away" in f["tracking"]
     assert f"home of {100 * s['home_inferred_share']:.1f}% of residents" in f["tracking"]
@@ -131,18 +157,30 @@ def test_headlines_carry_the_summary_numbers(summary: dict[str, Any], page_html:
 
 
 def test_parity_table_applies_the_four_fifths_rule_to_the_best_treated_group(
-        summary: dict[str, Any], run_dir: Path, page_html: str) -> None:
+    summary: dict[str, Any], run_dir: Path, page_html: str
+) -> None:
     # Recomputed from the run's own tables: false alerts on people not listed, per group, and
     # captures of such people; the best-treated group has the lowest rate among groups with at
     # least 10 false alerts.
     t = read_run(run_dir)
-    group_of = dict(zip(t["people"].column("person_id").to_pylist(),
-                        t["people"].column("group_id").to_pylist(), strict=True))
+    group_of = dict(
+        zip(
+            t["people"].column("person_id").to_pylist(),
+            t["people"].column("group_id").to_pylist(),
+            strict=True,
+        )
+    )
     listed = set(np.flatnonzero(t["people"].column("is_listed").to_numpy()).tolist())
-    names = dict(zip(t["groups"].column("group_id").to_pylist(),
-                     t["groups"].column("group").to_pylist(), strict=True))
-    captured = Counter(names[group_of[p]] for p in t["captures"].column("person_id").to_pylist()
-                       if p not in listed)
+    names = dict(
+        zip(
+            t["groups"].column("group_id").to_pylist(),
+            t["groups"].column("group").to_pylist(),
+            strict=True,
+        )
+    )
+    captured = Counter(
+        names[group_of[p]] for p in t["captures"].column("person_id").to_pylist() if p not in listed
+    )
     false = summary["false_alerts_unlisted_by_group"]
     assert summary["unlisted_captures_by_group"] == {g: captured[g] for g in false}
     told = {g: false[g] / captured[g] for g in false if false[g] >= 10 and captured[g]}
@@ -167,7 +205,7 @@ def test_the_page_fetches_nothing(page_html: str) -> None:
     # The plotly.js bundle names web addresses in its own code (links it can draw, such as the
     # logo's), none fetched on loading: the browser test checks what is actually requested.
     start = page_html.index("* plotly.js v")
-    rest = page_html[:start] + page_html[page_html.index("</script>", start):]
+    rest = page_html[:start] + page_html[page_html.index("</script>", start) :]
     assert not re.search(r"<script[^>]*\ssrc=", rest), "no external scripts"
     assert not re.search(r"<(?:link|iframe|img|object|embed)\b", rest)
     assert "@import" not in rest and "url(" not in rest
@@ -176,10 +214,15 @@ def test_the_page_fetches_nothing(page_html: str) -> None:
     assert not re.search(r"https?://", rest), re.findall(r".{40}https?://.{40}", rest)[:3]
 
 
-def test_run_details_settings_and_model_caveats(page_html: str, run_dir: Path,
-                                                summary: dict[str, Any]) -> None:
-    for value in (summary["scenario_hash"], summary["survsim_version"],
-                  f"<dd>{summary['seed']}</dd>", "nist_frvt2019_median"):
+def test_run_details_settings_and_model_caveats(
+    page_html: str, run_dir: Path, summary: dict[str, Any]
+) -> None:
+    for value in (
+        summary["scenario_hash"],
+        summary["survsim_version"],
+        f"<dd>{summary['seed']}</dd>",
+        "nist_frvt2019_median",
+    ):
         assert str(value) in page_html
     settings = page_html.split("<details>")[1].split("</details>")[0]
     resolved = (run_dir / "scenario.resolved.toml").read_text()
@@ -188,8 +231,9 @@ def test_run_details_settings_and_model_caveats(page_html: str, run_dir: Path,
         assert html.escape(c, quote=True) in page_html
 
 
-def test_csv_downloads_hold_the_tables_behind_the_figures(page_html: str,
-                                                          summary: dict[str, Any]) -> None:
+def test_csv_downloads_hold_the_tables_behind_the_figures(
+    page_html: str, summary: dict[str, Any]
+) -> None:
     links = csv_links(page_html)
     assert len(links) == len(FIGURES), sorted(links)
     groups = links["false_alerts_by_group.csv"]
@@ -206,8 +250,10 @@ def test_csv_downloads_hold_the_tables_behind_the_figures(page_html: str,
 
 
 def test_a_run_without_alerts_still_reads_well(tmp_path: Path) -> None:
-    sc = load_scenario(SCENARIOS / "classroom_small.toml",
-                       overrides={"population.people": 400, "governance.ban": True})
+    sc = load_scenario(
+        SCENARIOS / "classroom_small.toml",
+        overrides={"population.people": 400, "governance.ban": True},
+    )
     sim.run(sc, out=tmp_path / "ban")
     page = build_run_report(tmp_path / "ban").read_text(encoding="utf-8")
     f = findings(page)
@@ -219,18 +265,22 @@ def test_a_run_without_alerts_still_reads_well(tmp_path: Path) -> None:
 
 def test_headlines_survive_missing_and_null_values() -> None:
     assert headlines({}, [], {}, 0)
-    nulls = {"alerts": 3, "false_alerts": 0, "false_alert_share": None,
-             "false_alert_rate_by_group": {"a": None, "b": 0.0},
-             "tracking_reach_mean": None, "watchlist_detected_share": None,
-             "gatherings": 0, "assembly_alarms": 2}
+    nulls = {
+        "alerts": 3,
+        "false_alerts": 0,
+        "false_alert_share": None,
+        "false_alert_rate_by_group": {"a": None, "b": 0.0},
+        "tracking_reach_mean": None,
+        "watchlist_detected_share": None,
+        "gatherings": 0,
+        "assembly_alarms": 2,
+    }
     text = " ".join(t for _, t in headlines(nulls, [], {}, 5))
     assert "None" not in text and "nan" not in text
     assert "all false alarms" in text
 
 
-
-def test_report_renders_offline_in_a_browser(browser: Any, run_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_report_renders_offline_in_a_browser(browser: Any, run_dir: Path, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -248,8 +298,9 @@ def test_report_renders_offline_in_a_browser(browser: Any, run_dir: Path,
     assert page.locator("a.csv-link[download]").count() == len(FIGURES)
     assert page.locator(".findings li").count() >= 8
     assert not errors, errors
-    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), \
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), (
         f"the report must open offline, it fetched {requests}"
+    )
     shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert len(shot) > 50_000, "a report, not a blank page"
     page.close()
@@ -281,13 +332,23 @@ def test_the_headline_disparity_has_its_interval_and_names_the_groups_too_few_to
     from analysis import rates
     from analysis.report import Group, headlines
 
-    groups = [Group("a", "Group A", "#000", 1000), Group("b", "Group B", "#111", 1000),
-              Group("c", "Group C", "#222", 10)]
+    groups = [
+        Group("a", "Group A", "#000", 1000),
+        Group("b", "Group B", "#111", 1000),
+        Group("c", "Group C", "#222", 10),
+    ]
     false, caps = {"a": 40, "b": 90, "c": 2}, {"a": 100_000, "b": 50_000, "c": 400}
-    s = {"captures": 150_400, "people": 2010, "duration_s": 86_400, "alerts": 200,
-         "false_alerts": 132, "false_alert_share": 0.66, "false_alerts_by_group": false,
-         "false_alert_rate_by_group": {g: false[g] / caps[g] * 1000 for g in false},
-         **rates.summary_keys(false, caps)}
+    s = {
+        "captures": 150_400,
+        "people": 2010,
+        "duration_s": 86_400,
+        "alerts": 200,
+        "false_alerts": 132,
+        "false_alert_share": 0.66,
+        "false_alerts_by_group": false,
+        "false_alert_rate_by_group": {g: false[g] / caps[g] * 1000 for g in false},
+        **rates.summary_keys(false, caps),
+    }
     text = dict(headlines(s, groups, {}, 10))["disparity"]
     lo, hi = rates.ratio_interval(90, 50_000, 40, 100_000) or (0, 0)
     assert text.startswith("Group B were 4.5 times as likely as Group A to be falsely flagged")

@@ -77,9 +77,12 @@ def _coin_sites() -> dict[str, list[str]]:
     for path in sorted((ROOT / "sim").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and node.attr in fields
-                    and isinstance(node.value, ast.Attribute | ast.Name)
-                    and getattr(node.value, "attr", getattr(node.value, "id", "")) == "coins"):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in fields
+                and isinstance(node.value, ast.Attribute | ast.Name)
+                and getattr(node.value, "attr", getattr(node.value, "id", "")) == "coins"
+            ):
                 sites[node.attr].append(f"{path.name}:{node.lineno}")
     return sites
 

@@ -29,10 +29,16 @@ SMALL = SCENARIOS / "classroom_small.toml"
 CAPITAL = SCENARIOS / "capital_cctv.toml"
 
 
-def survsim(*args: object, cwd: Path | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
+def survsim(
+    *args: object, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def refused(p: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -45,13 +51,19 @@ def refused(p: subprocess.CompletedProcess[str], *needles: str) -> str:
 
 
 # ---------------------------------------------------------------- interrupts
-def _interrupt(args: list[object], ready: Path, cwd: Path,
-               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _interrupt(
+    args: list[object], ready: Path, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Start ``survsim ARGS``, wait until ``ready`` exists, then Ctrl-C it as a terminal
     does (SIGINT to the whole process group)."""
-    p = subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     while not ready.exists() and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -65,8 +77,11 @@ def _interrupt(args: list[object], ready: Path, cwd: Path,
 @pytest.mark.slow
 def test_ctrl_c_on_run_exits_130_and_marks_the_folder(tmp_path: Path) -> None:
     run_dir = tmp_path / "r"
-    p = _interrupt(["run", CAPITAL, "--out", run_dir, "--set", "population.people=600000"],
-                   run_dir / "run.json", tmp_path)
+    p = _interrupt(
+        ["run", CAPITAL, "--out", run_dir, "--set", "population.people=600000"],
+        run_dir / "run.json",
+        tmp_path,
+    )
     assert p.returncode == 130, (p.returncode, p.stderr[-1000:])
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in p.stderr, lines
@@ -82,13 +97,27 @@ def test_ctrl_c_on_run_exits_130_and_marks_the_folder(tmp_path: Path) -> None:
 def test_ctrl_c_on_sweep_exits_130_and_resume_finishes_it(tmp_path: Path) -> None:
     grid = ["--grid", "population.people=40000,2000", "--grid", "facematch.threshold=0.6,0.62"]
     out = tmp_path / "s"
-    p = _interrupt(["sweep", SMALL, *grid, "--replications", "2", "--out", out, "--workers",
-                    "2"], out / "sweep.json", tmp_path)
+    p = _interrupt(
+        ["sweep", SMALL, *grid, "--replications", "2", "--out", out, "--workers", "2"],
+        out / "sweep.json",
+        tmp_path,
+    )
     assert p.returncode == 130, (p.returncode, p.stderr[-1000:])
     assert "interrupted" in p.stderr and "--resume" in p.stderr
     assert "Traceback" not in p.stderr, p.stderr[-2000:]
-    done = survsim("sweep", SMALL, *grid, "--replications", "2", "--out", out, "--resume",
-                   "-q", "--workers", "2")
+    done = survsim(
+        "sweep",
+        SMALL,
+        *grid,
+        "--replications",
+        "2",
+        "--out",
+        out,
+        "--resume",
+        "-q",
+        "--workers",
+        "2",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list((out / "points").glob("point-*.parquet"))) == 4
 
@@ -96,8 +125,21 @@ def test_ctrl_c_on_sweep_exits_130_and_resume_finishes_it(tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_ctrl_c_on_compare_exits_130(tmp_path: Path) -> None:
     out = tmp_path / "c"
-    p = _interrupt(["compare", CAPITAL, SMALL, "--replications", "2", "--out", out,
-                    "--set", "population.people=300000"], out, tmp_path)
+    p = _interrupt(
+        [
+            "compare",
+            CAPITAL,
+            SMALL,
+            "--replications",
+            "2",
+            "--out",
+            out,
+            "--set",
+            "population.people=300000",
+        ],
+        out,
+        tmp_path,
+    )
     assert p.returncode == 130, (p.returncode, p.stderr[-1000:])
     assert "interrupted" in p.stderr and "Traceback" not in p.stderr, p.stderr[-2000:]
 
@@ -116,17 +158,36 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc").is_dir() or shutil.which("pgrep") is None,
-                    reason="needs /proc and pgrep")
+@pytest.mark.skipif(
+    not Path("/proc").is_dir() or shutil.which("pgrep") is None, reason="needs /proc and pgrep"
+)
 def test_workers_of_a_killed_sweep_stop(tmp_path: Path) -> None:
-    p = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(SMALL), "--grid",
-                          "population.people=60000,60001,60002", "--replications", "2",
-                          "--out", str(tmp_path / "s"), "-q", "--workers", "2"])
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(SMALL),
+            "--grid",
+            "population.people=60000,60001,60002",
+            "--replications",
+            "2",
+            "--out",
+            str(tmp_path / "s"),
+            "-q",
+            "--workers",
+            "2",
+        ]
+    )
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while time.monotonic() < deadline and len(workers) < 2:
-        workers = [c for c in _children(p.pid)
-                   if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")]
+        workers = [
+            c
+            for c in _children(p.pid)
+            if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")
+        ]
         time.sleep(0.1)
     assert len(workers) == 2, "two workers started"
     p.send_signal(signal.SIGKILL)
@@ -178,15 +239,33 @@ def test_errors_figure_does_not_replace_other_files(tmp_path: Path) -> None:
 
 def test_a_sweep_does_not_resume_into_a_run_or_another_folder(tmp_path: Path) -> None:
     run_dir = tmp_path / "r"
-    assert survsim("run", SMALL, "--out", run_dir, "-q",
-                   "--set", "population.people=300").returncode == 0
-    refused(survsim("sweep", SMALL, "--grid", "facematch.threshold=0.6", "--out", run_dir,
-                    "--resume", "-q"), "not empty")
+    assert (
+        survsim("run", SMALL, "--out", run_dir, "-q", "--set", "population.people=300").returncode
+        == 0
+    )
+    refused(
+        survsim(
+            "sweep", SMALL, "--grid", "facematch.threshold=0.6", "--out", run_dir, "--resume", "-q"
+        ),
+        "not empty",
+    )
 
 
 def test_grid_key_given_twice_is_refused(tmp_path: Path) -> None:
-    refused(survsim("sweep", SMALL, "--grid", "facematch.threshold=0.6", "--grid",
-                    "facematch.threshold=0.7", "--out", tmp_path / "s", "-q"), "given twice")
+    refused(
+        survsim(
+            "sweep",
+            SMALL,
+            "--grid",
+            "facematch.threshold=0.6",
+            "--grid",
+            "facematch.threshold=0.7",
+            "--out",
+            tmp_path / "s",
+            "-q",
+        ),
+        "given twice",
+    )
 
 
 def test_resume_refuses_an_edited_scenario(tmp_path: Path) -> None:
@@ -194,21 +273,46 @@ def test_resume_refuses_an_edited_scenario(tmp_path: Path) -> None:
     sc.write_text(f'extends = "{SMALL}"\nduration_h = 2\n[population]\npeople = 300\n')
     grid = ["--grid", "facematch.threshold=0.6,0.62"]
     out = tmp_path / "sw"
-    assert survsim("sweep", sc, *grid, "--replications", "1", "--out", out, "-q",
-                   "--workers", "1").returncode == 0
+    assert (
+        survsim(
+            "sweep", sc, *grid, "--replications", "1", "--out", out, "-q", "--workers", "1"
+        ).returncode
+        == 0
+    )
     (out / "points" / "point-00001.parquet").unlink()
     sc.write_text(f'extends = "{SMALL}"\nduration_h = 2\n[population]\npeople = 350\n')
-    refused(survsim("sweep", sc, *grid, "--replications", "1", "--out", out, "--resume",
-                    "-q"), "content", "changed")
+    refused(
+        survsim("sweep", sc, *grid, "--replications", "1", "--out", out, "--resume", "-q"),
+        "content",
+        "changed",
+    )
 
 
 def test_validate_and_sweep_dry_run_check_places_at_every_point(tmp_path: Path) -> None:
     protest = SCENARIOS / "capital_protest.toml"
-    refused(survsim("sweep", protest, "--grid", 'gathering.1.place="Plaza 5 (West)","Nowhere"',
-                    "--out", tmp_path / "s", "--dry-run"), "Nowhere", "Central Plaza",
-            "survsim places")
-    ok = survsim("sweep", protest, "--grid", "facematch.threshold=0.6,0.62", "--out",
-                 tmp_path / "s", "--dry-run")
+    refused(
+        survsim(
+            "sweep",
+            protest,
+            "--grid",
+            'gathering.1.place="Plaza 5 (West)","Nowhere"',
+            "--out",
+            tmp_path / "s",
+            "--dry-run",
+        ),
+        "Nowhere",
+        "Central Plaza",
+        "survsim places",
+    )
+    ok = survsim(
+        "sweep",
+        protest,
+        "--grid",
+        "facematch.threshold=0.6,0.62",
+        "--out",
+        tmp_path / "s",
+        "--dry-run",
+    )
     assert ok.returncode == 0 and "2 points" in ok.stdout, ok.stderr
 
 
@@ -232,20 +336,33 @@ def test_extends_with_another_city_kind_replaces_the_city(tmp_path: Path) -> Non
     sc = load_scenario(child)
     assert sc.city.kind == "grid" and sc.city.columns == 12
     assert load_scenario(CAPITAL, ["city.kind=grid"]).city.kind == "grid"
-    osm = load_scenario(CAPITAL, ["city.kind=osm",
-                                  f"city.path={SCENARIOS / 'maps' / 'aguascalientes.osm.bz2'}"])
+    osm = load_scenario(
+        CAPITAL, ["city.kind=osm", f"city.path={SCENARIOS / 'maps' / 'aguascalientes.osm.bz2'}"]
+    )
     assert osm.city.kind == "osm"
     same_kind = load_scenario(CAPITAL, ["city.kind=radial"])
     assert same_kind.city == load_scenario(CAPITAL).city, "the same kind keeps the table"
 
 
-def test_a_relative_city_path_from_the_command_line_is_from_where_it_runs(
-        tmp_path: Path) -> None:
+def test_a_relative_city_path_from_the_command_line_is_from_where_it_runs(tmp_path: Path) -> None:
     (tmp_path / "maps").mkdir()
     shutil.copy(SCENARIOS / "maps" / "aguascalientes.osm.bz2", tmp_path / "maps")
-    p = survsim("run", SCENARIOS / "real_city_example.toml", "--out", "r", "-q", "--set",
-                "city.path=maps/aguascalientes.osm.bz2", "--set", "population.people=400",
-                "--set", "duration_h=2", "--set", "gathering=[]", cwd=tmp_path)
+    p = survsim(
+        "run",
+        SCENARIOS / "real_city_example.toml",
+        "--out",
+        "r",
+        "-q",
+        "--set",
+        "city.path=maps/aguascalientes.osm.bz2",
+        "--set",
+        "population.people=400",
+        "--set",
+        "duration_h=2",
+        "--set",
+        "gathering=[]",
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     again = load_scenario(tmp_path / "r" / "scenario.resolved.toml")
     assert Path(str(again.city.path)).is_file(), "the resolved file names the map it used"
@@ -256,17 +373,31 @@ TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",))
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(description=TEXT, label=TEXT, district=TEXT.filter(bool))
-def test_the_resolved_scenario_always_loads_back(tmp_path_factory: pytest.TempPathFactory,
-                                                 description: str, label: str,
-                                                 district: str) -> None:
+def test_the_resolved_scenario_always_loads_back(
+    tmp_path_factory: pytest.TempPathFactory, description: str, label: str, district: str
+) -> None:
     d = tmp_path_factory.mktemp("rt")
-    sc = load_scenario({
-        "name": "rt", "description": description, "seed": 2**63 - 1,
-        "city": {"kind": "grid", "columns": 5, "rows": 5, "seed": 2**63 - 1},
-        "population": {"people": 10, "groups": [
-            {"name": "a", "share": 1.0, "label": label, "model_group": "white_male",
-             "district_shares": {district: 0.5}}]},
-        "watchlist": {"size": 5, "present": 1}})
+    sc = load_scenario(
+        {
+            "name": "rt",
+            "description": description,
+            "seed": 2**63 - 1,
+            "city": {"kind": "grid", "columns": 5, "rows": 5, "seed": 2**63 - 1},
+            "population": {
+                "people": 10,
+                "groups": [
+                    {
+                        "name": "a",
+                        "share": 1.0,
+                        "label": label,
+                        "model_group": "white_male",
+                        "district_shares": {district: 0.5},
+                    }
+                ],
+            },
+            "watchlist": {"size": 5, "present": 1},
+        }
+    )
     path = d / "scenario.resolved.toml"
     path.write_text(sc.to_toml(), encoding="utf-8")
     assert load_scenario(path).to_dict() == sc.to_dict()
@@ -306,9 +437,12 @@ def test_sweep_and_compare_tables_record_the_versions(tmp_path: Path) -> None:
     sc.write_text(f'extends = "{SMALL}"\nduration_h = 2\n[population]\npeople = 300\n')
     sweep(sc, {"facematch.threshold": [0.6]}, replications=1, out=tmp_path / "sw", workers=1)
     compare([sc], replications=1, out=tmp_path / "c", workers=1)
-    for f in (tmp_path / "sw" / "sweep.parquet", tmp_path / "c" / "comparison.parquet",
-              tmp_path / "c" / "replications.parquet",
-              tmp_path / "sw" / "points" / "point-00000.parquet"):
+    for f in (
+        tmp_path / "sw" / "sweep.parquet",
+        tmp_path / "c" / "comparison.parquet",
+        tmp_path / "c" / "replications.parquet",
+        tmp_path / "sw" / "points" / "point-00000.parquet",
+    ):
         meta = pq.read_schema(f).metadata
         assert b"numpy" in meta[b"library_versions"], f
 
@@ -318,14 +452,31 @@ def test_a_scheduler_that_dies_mid_sweep_ends_in_one_message(tmp_path: Path) -> 
     distributed = pytest.importorskip("distributed")
     sc = tmp_path / "s.toml"
     sc.write_text(f'extends = "{SMALL}"\nduration_h = 24\n[population]\npeople = 3000\n')
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sim", "sweep", str(sc), "--grid",
-             "facematch.threshold=0.5,0.52,0.54,0.56,0.58,0.6,0.62,0.64", "--replications", "2",
-             "--out", str(tmp_path / "sw"), "--scheduler", cluster.scheduler_address, "-q"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "sweep",
+                str(sc),
+                "--grid",
+                "facematch.threshold=0.5,0.52,0.54,0.56,0.58,0.6,0.62,0.64",
+                "--replications",
+                "2",
+                "--out",
+                str(tmp_path / "sw"),
+                "--scheduler",
+                cluster.scheduler_address,
+                "-q",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         while not list((tmp_path / "sw" / "points").glob("point-*.parquet")):
             assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
@@ -339,8 +490,10 @@ def test_a_scheduler_that_dies_mid_sweep_ends_in_one_message(tmp_path: Path) -> 
 
 def test_report_of_a_damaged_run_is_one_message(tmp_path: Path) -> None:
     run_dir = tmp_path / "r"
-    assert survsim("run", SMALL, "--out", run_dir, "-q",
-                   "--set", "population.people=300").returncode == 0
+    assert (
+        survsim("run", SMALL, "--out", run_dir, "-q", "--set", "population.people=300").returncode
+        == 0
+    )
     (run_dir / "summary.json").write_text("{not json")
     refused(survsim("report", run_dir), "damaged")
     (run_dir / "summary.json").write_text("[1, 2]")

@@ -46,9 +46,11 @@ def test_defaults_fill_every_value() -> None:
 def test_extends_merges_tables_key_by_key(tmp_path: Path) -> None:
     (tmp_path / "base.toml").write_text(
         'name = "base"\n[population]\npeople = 900\nerrands_per_day = 2.0\n'
-        '[[deployment]]\nkind = "cctv"\ncount = 3\n')
+        '[[deployment]]\nkind = "cctv"\ncount = 3\n'
+    )
     (tmp_path / "child.toml").write_text(
-        'extends = "base.toml"\nname = "child"\n[population]\npeople = 100\n')
+        'extends = "base.toml"\nname = "child"\n[population]\npeople = 100\n'
+    )
     sc = load_scenario(tmp_path / "child.toml")
     assert sc.name == "child"
     assert sc.population.people == 100, "child wins"
@@ -73,9 +75,18 @@ def test_missing_parent_names_the_child(tmp_path: Path) -> None:
 
 
 def test_set_overrides_any_key() -> None:
-    sc = load_scenario(SCENARIOS / "capital_cctv.toml", [
-        "population.people=5000", "facematch.threshold=0.7", "deployment.0.count=12",
-        "deployment.0.placement=random", "governance.ban=true", "seed=3", "city.rings=4"])
+    sc = load_scenario(
+        SCENARIOS / "capital_cctv.toml",
+        [
+            "population.people=5000",
+            "facematch.threshold=0.7",
+            "deployment.0.count=12",
+            "deployment.0.placement=random",
+            "governance.ban=true",
+            "seed=3",
+            "city.rings=4",
+        ],
+    )
     assert sc.population.people == 5000
     assert sc.facematch.threshold == 0.7
     assert sc.deployment[0].count == 12 and sc.deployment[0].placement == "random"
@@ -89,9 +100,11 @@ def test_set_unknown_key_is_reported() -> None:
 
 def test_every_problem_at_once_with_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "bad.toml"
-    f.write_text('seed = 1\nduration_h = -2\n[population]\npeople = "many"\n'
-                 '[facematch]\nthreshold = 1.5\n[watchlist]\nsize = 5\npresent = 9\n'
-                 '[city]\nkind = "radial"\nringz = 3\n')
+    f.write_text(
+        'seed = 1\nduration_h = -2\n[population]\npeople = "many"\n'
+        "[facematch]\nthreshold = 1.5\n[watchlist]\nsize = 5\npresent = 9\n"
+        '[city]\nkind = "radial"\nringz = 3\n'
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(f)
     problems = info.value.problems

@@ -17,8 +17,7 @@ def test_point_outcome_is_the_presets_closed_form() -> None:
     out = sens.outcome(sens.POINT)
     model = MODELS["nist_frvt2019_median"]
     shares, ages = sens._population()
-    listed = sens.quotas(1000, [sens.WATCHLIST_PRESETS["arrests_us_2018"][g]
-                                for g in NIST_GROUPS])
+    listed = sens.quotas(1000, [sens.WATCHLIST_PRESETS["arrests_us_2018"][g] for g in NIST_GROUPS])
     rate = ages @ model.fpir_by_age(0.62, listed)
     assert out["false_per_million"] == pytest.approx(float(shares @ rate) * 1e6)
     assert out["black_male/white_male"] == pytest.approx(rate[2] / rate[0])
@@ -28,8 +27,7 @@ def test_without_persistence_repeats_are_the_binomial_share() -> None:
     no = dataclasses.replace(sens.POINT, persistence=1e-9)
     model = MODELS["nist_frvt2019_median"]
     shares, ages = sens._population()
-    listed = sens.quotas(1000, [sens.WATCHLIST_PRESETS["arrests_us_2018"][g]
-                                for g in NIST_GROUPS])
+    listed = sens.quotas(1000, [sens.WATCHLIST_PRESETS["arrests_us_2018"][g] for g in NIST_GROUPS])
     got = sens.repeat_share(model, listed, no.persistence, shares, ages)
     p = model.fpir_by_age(0.62, listed)
     w = ages[:, None] * shares[None, :]
@@ -49,8 +47,9 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "face_match.md"
 def test_the_docs_quote_the_code(table: list[dict[str, object]]) -> None:
     doc = DOC.read_text(encoding="utf-8")
     assert sens.markdown(table) in doc, "docs/face_match.md 2.9: python -m sim.sensitivity"
-    assert sens.preset_tables() in doc, \
+    assert sens.preset_tables() in doc, (
         "docs/face_match.md 2.7: python -m sim.sensitivity --presets"
+    )
 
 
 def test_directions_of_the_table(table: list[dict[str, object]]) -> None:
@@ -60,8 +59,9 @@ def test_directions_of_the_table(table: list[dict[str, object]]) -> None:
     bm = rows["Black men's unfloored ratio"]
     assert bm["high"]["black_male/white_male"] > bm["low"]["black_male/white_male"]
     slope = rows["FMR fall per +0.02"]
-    assert slope["high"]["false_per_million"] < slope["low"]["false_per_million"], \
+    assert slope["high"]["false_per_million"] < slope["low"]["false_per_million"], (
         "a steeper fall, fewer false alerts at 0.62"
+    )
     assert np.isfinite([v for r in rows.values() for v in r["low"].values()]).all()
     assert "| assumption (range) |" in sens.markdown(list(rows.values()))
     uk = {r["assumption"]: r for r in table if r["model"] == sens.UK}

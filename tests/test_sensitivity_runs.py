@@ -74,8 +74,7 @@ def test_chance_alone_rarely_makes_a_null_input_matter() -> None:
     null_hits = real_hits = 0
     for seed in range(60):
         x = sa.design(f, "morris", 10, seed=seed + 1)
-        y = 3.0 * sd / sa.MORRIS_DELTA * x[:, 0] + \
-            np.random.default_rng(seed).normal(0, sd, len(x))
+        y = 3.0 * sd / sa.MORRIS_DELTA * x[:, 0] + np.random.default_rng(seed).normal(0, sd, len(x))
         got = {r["input"]: r for r in sa.indices(f, "morris", x, y, seed=1, sd=sd)["rows"]}
         null_hits += got["null"]["matters"]
         real_hits += got["real"]["matters"]
@@ -96,31 +95,37 @@ def test_undefined_points_drop_their_trajectory_or_give_a_reason() -> None:
     ys = xs[:, 0].copy()
     ys[5] = np.nan
     assert "undefined at 1 of 8" in sa.indices(F2, "sobol", xs, ys, seed=1, sd=None)["note"]
-    assert sa.indices(F2, "morris", x, np.ones(len(x)), 1, None)["note"] == \
-        "the same at every point"
+    assert (
+        sa.indices(F2, "morris", x, np.ones(len(x)), 1, None)["note"] == "the same at every point"
+    )
 
 
 def test_noise_floor_is_the_null_mu_star_plus_two_standard_errors() -> None:
     rng = np.random.default_rng(0)
     s = np.sqrt(2.0) / sa.MORRIS_DELTA
     mu_star = np.abs(rng.normal(0, s, (200_000, 10))).mean(axis=1)
-    assert sa.noise_floor(1.0, 10) == pytest.approx(mu_star.mean() + 2 * mu_star.std(),
-                                                    rel=0.01)
+    assert sa.noise_floor(1.0, 10) == pytest.approx(mu_star.mean() + 2 * mu_star.std(), rel=0.01)
 
 
 # ---------------------------------------------------------------- verdicts
 def test_verdicts_count_holds_ties_opposites_and_unknowns() -> None:
-    v = sa.verdict("B has fewer false alerts than A", np.array([1.0, 2.0, -1.0, 0.0, np.nan]),
-                   ["facematch.threshold"])
+    v = sa.verdict(
+        "B has fewer false alerts than A",
+        np.array([1.0, 2.0, -1.0, 0.0, np.nan]),
+        ["facematch.threshold"],
+    )
     assert (v.holds, v.fails, v.ties, v.undefined) == (2, 1, 1, 1) and not v.robust
     assert v.text({"facematch.threshold": "threshold"}) == (
         "B has fewer false alerts than A: depends on threshold; it holds at 2 of 5 points, no "
-        "difference at 1, the opposite at 1, too few events to tell at 1.")
+        "difference at 1, the opposite at 1, too few events to tell at 1."
+    )
     ok = sa.verdict("X", np.array([0.5, 1.0, np.nan]), [])
     assert ok.robust and "robust, it holds at all 2 points where it can be told" in ok.text()
     assert not sa.verdict("X", np.array([1.0]), [], chance=True).robust
-    assert "cannot be told from run-to-run chance" in \
-        sa.verdict("X", np.array([1.0]), [], chance=True).text()
+    assert (
+        "cannot be told from run-to-run chance"
+        in sa.verdict("X", np.array([1.0]), [], chance=True).text()
+    )
     assert sa.within_chance(0.5, 1.0) and not sa.within_chance(2.0, 1.0)
 
 
@@ -136,19 +141,25 @@ def test_a_verdict_says_where_one_input_splits_it() -> None:
 
 # ---------------------------------------------------------------- --vary
 def test_parse_vary() -> None:
-    got = parse_vary(["facematch.threshold=0.55, 0.7", "watchlist.size=100,400",
-                      "facematch.assumptions.cross_race_shift"])
+    got = parse_vary(
+        [
+            "facematch.threshold=0.55, 0.7",
+            "watchlist.size=100,400",
+            "facematch.assumptions.cross_race_shift",
+        ]
+    )
     assert got[0] == sa.Factor("facematch.threshold", 0.55, 0.7, False, "")
     assert got[1].integer and (got[1].low, got[1].high) == (100, 400)
-    assert (got[2].low, got[2].high, got[2].label) == (0.57, 0.78,
-                                                       "cross-race shift (spreads)")
-    bad = {"population.people": "a key alone is only for the face-match model's declared",
-           "facematch.threshold=0.7": "expected two numbers",
-           "facematch.threshold=0.7,0.6": "expected low < high",
-           "facematch.threshold=low,0.6": "is not a number",
-           "facematch.threshold=true,0.6": "is not a number",
-           "watchlist.size=10,12": "at least four values",
-           "=1,2": "expected key.path=low,high"}
+    assert (got[2].low, got[2].high, got[2].label) == (0.57, 0.78, "cross-race shift (spreads)")
+    bad = {
+        "population.people": "a key alone is only for the face-match model's declared",
+        "facematch.threshold=0.7": "expected two numbers",
+        "facematch.threshold=0.7,0.6": "expected low < high",
+        "facematch.threshold=low,0.6": "is not a number",
+        "facematch.threshold=true,0.6": "is not a number",
+        "watchlist.size=10,12": "at least four values",
+        "=1,2": "expected key.path=low,high",
+    }
     for raw, msg in bad.items():
         with pytest.raises(UserError, match=re.escape(msg)):
             parse_vary([raw])
@@ -161,39 +172,49 @@ def test_a_scenario_sets_a_named_assumption_of_the_presets() -> None:
     from sim.facematch import ASSUMPTIONS, MODELS, NIST_STRUCTURE, model_for
     from sim.scenario import Assumptions, load_scenario
 
-    sc = load_scenario(CLASSROOM, ["facematch.assumptions.cross_race_shift=0.78",
-                                   "facematch.assumptions.child_level=0"])
+    sc = load_scenario(
+        CLASSROOM,
+        ["facematch.assumptions.cross_race_shift=0.78", "facematch.assumptions.child_level=0"],
+    )
     m = model_for(sc.facematch)
     assert m.structure.race == 0.78 and m.structure.level[0] == 0.0
     assert m.structure.sex == NIST_STRUCTURE.sex
     assert model_for(load_scenario(CLASSROOM).facematch) is MODELS[sc.facematch.model]
     # A set assumption overrides the ensemble's draw of it, the rest still drawn.
-    ens = load_scenario(CLASSROOM, ['facematch.uncertainty="ensemble"',
-                                    "facematch.assumptions.cross_race_shift=0.6"])
+    ens = load_scenario(
+        CLASSROOM,
+        ['facematch.uncertainty="ensemble"', "facematch.assumptions.cross_race_shift=0.6"],
+    )
     a, b = model_for(ens.facematch, 1), model_for(ens.facematch, 2)
     assert a.structure.race == b.structure.race == 0.6 and a.structure.sex != b.structure.sex
     # Every declared assumption but persistence (facematch.persistence) is a key, its range
     # in the schema's description the registry's.
     fields = Assumptions.model_fields
-    keys = {a.path.rsplit(".", 1)[1] for a in ASSUMPTIONS if a.path.startswith(
-        "facematch.assumptions.")}
+    keys = {
+        a.path.rsplit(".", 1)[1] for a in ASSUMPTIONS if a.path.startswith("facematch.assumptions.")
+    }
     assert set(fields) == keys
     for a in ASSUMPTIONS:
         if a.path.startswith("facematch.assumptions."):
             desc = fields[a.key].description or ""
             assert f"{a.low:.3g}-{a.high:.3g}" in desc, (a.key, desc)
-    spec = {"model": "custom", "assumptions": {"cross_race_shift": 0.7},
-            "custom": {"groups": {"group_a": {"fmr": 1e-4, "fnmr": 0.02}}}}
+    spec = {
+        "model": "custom",
+        "assumptions": {"cross_race_shift": 0.7},
+        "custom": {"groups": {"group_a": {"fmr": 1e-4, "fnmr": 0.02}}},
+    }
     with pytest.raises(ScenarioError, match=r"a custom model's values are given in"):
-        load_scenario({"facematch": spec, "population": {"groups": [
-            {"name": "group_a", "share": 1.0}]}})
+        load_scenario(
+            {"facematch": spec, "population": {"groups": [{"name": "group_a", "share": 1.0}]}}
+        )
 
 
 # ---------------------------------------------------------------- a whole design
 def _scenarios(tmp_path: Path) -> tuple[Path, Path]:
     base = tmp_path / "small.toml"
-    base.write_text(f'extends = "{CLASSROOM}"\nname = "small"\nduration_h = 8\n'
-                    f'[population]\npeople = 800\n')
+    base.write_text(
+        f'extends = "{CLASSROOM}"\nname = "small"\nduration_h = 8\n[population]\npeople = 800\n'
+    )
     ban = tmp_path / "ban.toml"
     ban.write_text(f'extends = "{base}"\nname = "small_ban"\n[governance]\nban = true\n')
     return base, ban
@@ -211,12 +232,18 @@ def test_a_design_runs_reproducibly_resumes_and_judges_a_policy(tmp_path: Path) 
     assert set(t1.column("point").to_pylist()) == set(range(-1, 9))
     # The face-match threshold drives false alerts (from 0.45 to 0.55 they fall many-fold);
     # the cross-race shift moves them far less.
-    fa = next(m for m in r["metric_ranges"]
-              if m["target"] == "scenario" and m["metric"] == "false_alerts")
+    fa = next(
+        m for m in r["metric_ranges"] if m["target"] == "scenario" and m["metric"] == "false_alerts"
+    )
     assert fa["drivers"][0] == "facematch.threshold" and fa["high"] > 3 * max(fa["low"], 1)
     idx = pq.read_table(tmp_path / "s1" / "indices.parquet").to_pylist()
-    row = next(x for x in idx if x["metric"] == "false_alerts" and x["target"] == "scenario"
-               and x["input"] == "facematch.threshold")
+    row = next(
+        x
+        for x in idx
+        if x["metric"] == "false_alerts"
+        and x["target"] == "scenario"
+        and x["input"] == "facematch.threshold"
+    )
     assert row["matters"] and row["mu"] < 0  # a higher threshold, fewer false alerts
     # A ban has no false alerts at any point: robustly fewer.
     v = next(v for v in r["verdicts"] if "fewer false alerts" in v["statement"])
@@ -241,19 +268,32 @@ def test_sensitivity_on_dask_equals_local(tmp_path: Path) -> None:
     base, _ = _scenarios(tmp_path)
     f = parse_vary(["facematch.threshold=0.5,0.62"])
     sensitivity(base, f, samples=2, out=tmp_path / "local", workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        sensitivity(base, f, samples=2, out=tmp_path / "dask",
-                    scheduler=cluster.scheduler_address)
-    assert same(pq.read_table(tmp_path / "dask" / "sensitivity.parquet"),
-                pq.read_table(tmp_path / "local" / "sensitivity.parquet"))
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        sensitivity(base, f, samples=2, out=tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert same(
+        pq.read_table(tmp_path / "dask" / "sensitivity.parquet"),
+        pq.read_table(tmp_path / "local" / "sensitivity.parquet"),
+    )
 
 
 def test_cli_runs_a_design_and_its_report_opens(browser, tmp_path: Path) -> None:
     base, ban = _scenarios(tmp_path)
     out = tmp_path / "cli"
-    proc = survsim("sensitivity", base, *[a for v in VARY for a in ("--vary", v)],
-                   "--samples", "2", "--against", ban, "--out", out, "--workers", "2")
+    proc = survsim(
+        "sensitivity",
+        base,
+        *[a for v in VARY for a in ("--vary", v)],
+        "--samples",
+        "2",
+        "--against",
+        ban,
+        "--out",
+        out,
+        "--workers",
+        "2",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "robust" in proc.stdout and "small_ban has fewer false alerts" in proc.stdout
     html = (out / "report.html").read_text()
@@ -267,19 +307,28 @@ def test_cli_runs_a_design_and_its_report_opens(browser, tmp_path: Path) -> None
     assert n > 0 and page.locator(".js-plotly-plot").count() == n
     assert not errors, errors
     page.close()
-    dry = survsim("sensitivity", base, "--vary", VARY[0], "--method", "sobol", "--samples",
-                  "4", "--dry-run")
+    dry = survsim(
+        "sensitivity", base, "--vary", VARY[0], "--method", "sobol", "--samples", "4", "--dry-run"
+    )
     assert dry.returncode == 0 and "all 12 points" in dry.stdout, dry.stdout + dry.stderr
 
 
 def test_cli_refuses_bad_designs_in_one_line(tmp_path: Path) -> None:
     base, _ = _scenarios(tmp_path)
-    cases = {("--vary", "population.peple=10,20"): "population.peple",
-             ("--vary", "facematch.threshold=0.5,0.7", "--method", "sobol", "--samples", "6"):
-                 "power of two",
-             ("--vary", "facematch.threshold=0.5,0.7", "--method", "lhs"): "expected one of",
-             ("--vary", "facematch.threshold=0.5,1.5"): "facematch.threshold",
-             ("--vary", "facematch.threshold=0.5,0.7", "--samples", "100000"): "expected at most"}
+    cases = {
+        ("--vary", "population.peple=10,20"): "population.peple",
+        (
+            "--vary",
+            "facematch.threshold=0.5,0.7",
+            "--method",
+            "sobol",
+            "--samples",
+            "6",
+        ): "power of two",
+        ("--vary", "facematch.threshold=0.5,0.7", "--method", "lhs"): "expected one of",
+        ("--vary", "facematch.threshold=0.5,1.5"): "facematch.threshold",
+        ("--vary", "facematch.threshold=0.5,0.7", "--samples", "100000"): "expected at most",
+    }
     for args, needle in cases.items():
         proc = survsim("sensitivity", base, *args, "--out", tmp_path / "bad", "--quiet")
         assert_user_error(proc, needle)

@@ -46,8 +46,11 @@ def _table(name: str, **cols: list) -> pa.Table:
     arrays = []
     for f in schema:
         v = cols[f.name]
-        arrays.append(pa.array(v).dictionary_encode().cast(f.type)
-                      if pa.types.is_dictionary(f.type) else pa.array(v, f.type))
+        arrays.append(
+            pa.array(v).dictionary_encode().cast(f.type)
+            if pa.types.is_dictionary(f.type)
+            else pa.array(v, f.type)
+        )
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -55,31 +58,82 @@ def test_known_answers_on_a_hand_built_world() -> None:
     """Person 0 lives at node 0 and goes out 20:00-02:00 every night for two nights, seen at
     23:00 each night by camera 0, 100 m from home. Person 1 is never seen."""
     day = 86_400.0
-    trips = _table("trips", trip_id=[0, 1, 2, 3, 4, 5],
-                   person_id=[0, 0, 0, 0, 1, 1],
-                   depart_s=[20 * 3600, 25.5 * 3600, day + 20 * 3600, day + 25.5 * 3600,
-                             9 * 3600, 17 * 3600],
-                   arrive_s=[20.5 * 3600, 26 * 3600, day + 20.5 * 3600, day + 26 * 3600,
-                             9.5 * 3600, 17.5 * 3600],
-                   origin_node=[0, 2, 0, 2, 1, 2], dest_node=[2, 0, 2, 0, 2, 1],
-                   purpose=["leisure", "home"] * 3, length_m=[500.0] * 6)
-    caps = _table("captures", capture_id=[0, 1], t_s=[23 * 3600 + 0.0, day + 23 * 3600],
-                  camera_id=[0, 0], person_id=[0, 0], trip_id=[0, 2], quality=[0.8, 0.8],
-                  distance_m=[5.0, 5.0], x_m=[100.0, 100.0], y_m=[0.0, 0.0])
-    log = _table("identity_log", capture_id=[0, 1], t_s=[23 * 3600.0, day + 23 * 3600],
-                 camera_id=[0, 0], identity=[0, 0], source=["retained", "retained"],
-                 kept_until_s=[10 * day, 10 * day])
+    trips = _table(
+        "trips",
+        trip_id=[0, 1, 2, 3, 4, 5],
+        person_id=[0, 0, 0, 0, 1, 1],
+        depart_s=[20 * 3600, 25.5 * 3600, day + 20 * 3600, day + 25.5 * 3600, 9 * 3600, 17 * 3600],
+        arrive_s=[
+            20.5 * 3600,
+            26 * 3600,
+            day + 20.5 * 3600,
+            day + 26 * 3600,
+            9.5 * 3600,
+            17.5 * 3600,
+        ],
+        origin_node=[0, 2, 0, 2, 1, 2],
+        dest_node=[2, 0, 2, 0, 2, 1],
+        purpose=["leisure", "home"] * 3,
+        length_m=[500.0] * 6,
+    )
+    caps = _table(
+        "captures",
+        capture_id=[0, 1],
+        t_s=[23 * 3600 + 0.0, day + 23 * 3600],
+        camera_id=[0, 0],
+        person_id=[0, 0],
+        trip_id=[0, 2],
+        quality=[0.8, 0.8],
+        distance_m=[5.0, 5.0],
+        x_m=[100.0, 100.0],
+        y_m=[0.0, 0.0],
+    )
+    log = _table(
+        "identity_log",
+        capture_id=[0, 1],
+        t_s=[23 * 3600.0, day + 23 * 3600],
+        camera_id=[0, 0],
+        identity=[0, 0],
+        source=["retained", "retained"],
+        kept_until_s=[10 * day, 10 * day],
+    )
     tables = {
-        "people": _table("people", person_id=[0, 1], group_id=[0, 0],
-                         age_band=["adult", "adult"], home_node=[0, 1], work_node=[-1, -1],
-                         speed_mps=[1.3, 1.3], is_listed=[False, False]),
-        "trips": trips, "captures": caps, "identity_log": log,
-        "cameras": _table("cameras", camera_id=[0], deployment=["c"], node=[3], x_m=[100.0],
-                          y_m=[0.0], heading_deg=[0.0], fov_deg=[90.0], range_m=[25.0],
-                          height_m=[4.0], kind=["cctv"], watchlist=["main"],
-                          active_from_s=[0.0], active_to_s=[day]),
-        "nodes": _table("nodes", node=[0, 1, 2, 3], x_m=[0.0, 5000.0, 900.0, 100.0],
-                        y_m=[0.0, 0.0, 0.0, 0.0], district=["a"] * 4),
+        "people": _table(
+            "people",
+            person_id=[0, 1],
+            group_id=[0, 0],
+            age_band=["adult", "adult"],
+            home_node=[0, 1],
+            work_node=[-1, -1],
+            speed_mps=[1.3, 1.3],
+            is_listed=[False, False],
+        ),
+        "trips": trips,
+        "captures": caps,
+        "identity_log": log,
+        "cameras": _table(
+            "cameras",
+            camera_id=[0],
+            deployment=["c"],
+            node=[3],
+            x_m=[100.0],
+            y_m=[0.0],
+            heading_deg=[0.0],
+            fov_deg=[90.0],
+            range_m=[25.0],
+            height_m=[4.0],
+            kind=["cctv"],
+            watchlist=["main"],
+            active_from_s=[0.0],
+            active_to_s=[day],
+        ),
+        "nodes": _table(
+            "nodes",
+            node=[0, 1, 2, 3],
+            x_m=[0.0, 5000.0, 900.0, 100.0],
+            y_m=[0.0, 0.0, 0.0, 0.0],
+            district=["a"] * 4,
+        ),
     }
     t = tracking_table(tables, end_s=2 * day + 6 * 3600)
     away = 2 * 6 * 3600.0  # two outings of 6 h
@@ -95,34 +149,43 @@ def test_known_answers_on_a_hand_built_world() -> None:
     assert t.column("believed_s").to_pylist()[0] == pytest.approx(2 * 1800.0)
     # A false link: capture 1 (person 0's) also linked to person 1 by a search for their face.
     tables["identity_log"] = _table(
-        "identity_log", capture_id=[0, 1, 1],
-        t_s=[23 * 3600.0, day + 23 * 3600, day + 23 * 3600], camera_id=[0, 0, 0],
+        "identity_log",
+        capture_id=[0, 1, 1],
+        t_s=[23 * 3600.0, day + 23 * 3600, day + 23 * 3600],
+        camera_id=[0, 0, 0],
         identity=[0, 0, 1],
-        source=["retained"] * 3, kept_until_s=[10 * day] * 3)
+        source=["retained"] * 3,
+        kept_until_s=[10 * day] * 3,
+    )
     t = tracking_table(tables, end_s=2 * day + 6 * 3600)
     assert t.column("links").to_pylist() == [2, 1]
     assert t.column("links_true").to_pylist() == [2, 0]
     assert t.column("known_s").to_pylist()[1] == 0.0, "a false link is no true knowledge"
     assert t.column("believed_s").to_pylist()[1] == pytest.approx(1800.0)
-    assert t.column("home_inferred").to_pylist() == [True, False], \
+    assert t.column("home_inferred").to_pylist() == [True, False], (
         "the false link points to camera 0, 5 km from person 1's home"
+    )
     from analysis.tracking import tracking_summary
 
     summ = tracking_summary(t, np.zeros(2, np.int64), ["everyone"])
     assert summ["false_links"] == 1
     assert summ["tracking_precision_mean"] == pytest.approx(0.5), "person 0: 1, person 1: 0"
     # Deleted before the end of the run: not held any more, nothing known.
-    tables["identity_log"] = _table("identity_log", capture_id=[0, 1],
-                                    t_s=[23 * 3600.0, day + 23 * 3600], camera_id=[0, 0],
-                                    identity=[0, 0], source=["retained"] * 2,
-                                    kept_until_s=[day, day])
+    tables["identity_log"] = _table(
+        "identity_log",
+        capture_id=[0, 1],
+        t_s=[23 * 3600.0, day + 23 * 3600],
+        camera_id=[0, 0],
+        identity=[0, 0],
+        source=["retained"] * 2,
+        kept_until_s=[day, day],
+    )
     t = tracking_table(tables, end_s=2 * day + 6 * 3600)
     assert t.column("known_s").to_pylist()[0] == 0.0
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 200_000), st.integers(0, 5)), max_size=80),
-       st.booleans())
+@given(st.lists(st.tuples(st.integers(0, 200_000), st.integers(0, 5)), max_size=80), st.booleans())
 def test_trips_per_person_in_time_order(rows: list[tuple[int, int]], sort_times: bool) -> None:
     """The radix sort of trips by person (times already sorted) is np.lexsort((t, person)),
     ties included; unsorted times fall back to lexsort itself."""
@@ -136,10 +199,14 @@ def test_trips_per_person_in_time_order(rows: list[tuple[int, int]], sort_times:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 70_000), st.integers(0, 4)), max_size=80),
-       st.booleans(), st.sampled_from([1e9, 1.0]))
+@given(
+    st.lists(st.tuples(st.integers(0, 70_000), st.integers(0, 4)), max_size=80),
+    st.booleans(),
+    st.sampled_from([1e9, 1.0]),
+)
 def test_outing_order_is_the_stable_sort_of_the_shifted_times(
-        rows: list[tuple[int, int]], grow: bool, shift: float) -> None:
+    rows: list[tuple[int, int]], grow: bool, shift: float
+) -> None:
     """The union of known stretches sorts captures by start time shifted by outing: a radix
     sort by outing gives that order when times grow within each outing, ties included;
     otherwise (unsorted times, or outings close enough to interleave) the full sort is used."""
@@ -185,22 +252,34 @@ def test_false_links_come_at_the_models_impostor_rate() -> None:
 
     _, res = reach(governance={"retention_days": 30}, facematch={"threshold": 0.55})
     t = res.tables
-    sc = load_scenario(small_dict(**{**BASE, "governance": {"retention_days": 30},
-                                     "facematch": {"threshold": 0.55}}))
+    sc = load_scenario(
+        small_dict(
+            **{**BASE, "governance": {"retention_days": 30}, "facematch": {"threshold": 0.55}}
+        )
+    )
     world = build_world(sc)
     pop = world.population
-    m = Matcher(world.model, sc.threshold, world.model_group[pop.group],
-                {k: np.uint64(1) for k in ("hit", "false", "claim_group", "claim_entry",
-                                           "score")})
+    m = Matcher(
+        world.model,
+        sc.threshold,
+        world.model_group[pop.group],
+        {k: np.uint64(1) for k in ("hit", "false", "claim_group", "claim_entry", "score")},
+    )
     person = t["captures"].column("person_id").to_numpy()
     p = m.fpir[pop.age_band[person], world.model_group[pop.group[person]]]
     log = t["identity_log"]
-    owner = dict(zip(t["captures"].column("capture_id").to_pylist(), person.tolist(),
-                     strict=True))
+    owner = dict(zip(t["captures"].column("capture_id").to_pylist(), person.tolist(), strict=True))
     src = log.column("source").to_pylist()
-    wrong = sum(1 for c, i, s_ in zip(log.column("capture_id").to_pylist(),
-                                      log.column("identity").to_pylist(), src, strict=True)
-                if s_ == "retained" and owner[c] != i)
+    wrong = sum(
+        1
+        for c, i, s_ in zip(
+            log.column("capture_id").to_pylist(),
+            log.column("identity").to_pylist(),
+            src,
+            strict=True,
+        )
+        if s_ == "retained" and owner[c] != i
+    )
     expected, sd = float(p.sum()), float(np.sqrt((p * (1 - p)).sum()))
     assert wrong > 0 and abs(wrong - expected) < 4 * sd + 2, (wrong, expected, sd)
 

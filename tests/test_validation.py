@@ -32,8 +32,10 @@ VALIDATION = SCENARIOS / "validation"
 FILES = tuple(sorted(p.name for p in VALIDATION.glob("*.toml")))  # every file there is checked
 
 _NUMBER = r"([0-9][0-9.]*(?:[eE][+-]?[0-9]+)?)"
-_TOLERANCE = re.compile(rf"^# tolerance: (\w+): published {_NUMBER}, accepted {_NUMBER} to "
-                        rf"{_NUMBER}\b")
+_TOLERANCE = re.compile(
+    rf"^# tolerance: (\w+): published {_NUMBER}, accepted {_NUMBER} to "
+    rf"{_NUMBER}\b"
+)
 
 # Simulated figures, from the summary of a run (its keys: README.md, "summary.json keys").
 METRICS: dict[str, Callable[[dict[str, Any]], float]] = {
@@ -79,14 +81,16 @@ def test_each_file_states_its_case_assumptions_and_tolerance(name: str) -> None:
     header = text.split("\nname = ", 1)[0]
     for part in ("PUBLISHED", "COMPARED", "ASSUMPTIONS", "docs/calibration.md section 4"):
         assert part in header, f"{name}: the header should state {part!r}"
-    assert header.count("TUNED") + header.count("SOLVED") >= 2, \
+    assert header.count("TUNED") + header.count("SOLVED") >= 2, (
         f"{name}: the header should name every parameter fitted to the published figures"
+    )
     tols = tolerances(path)
     assert len(tols) >= 2, f"{name}: expected '# tolerance:' lines for the figures compared"
     for t in tols:
         assert t.metric in METRICS, f"{name}: unknown metric {t.metric!r}"
-        assert t.low < t.published < t.high, f"{name}: {t.metric}: the range must hold the " \
-                                             f"published figure"
+        assert t.low < t.published < t.high, (
+            f"{name}: {t.metric}: the range must hold the published figure"
+        )
     load_scenario(path)  # a valid scenario (as `survsim validate` checks it)
 
 
@@ -96,8 +100,10 @@ def test_simulated_figures_lie_within_the_stated_tolerance(name: str) -> None:
     failed = []
     for t in tolerances(VALIDATION / name):
         value = METRICS[t.metric](s)
-        line = (f"{t.metric}: simulated {value:.5g}, published {t.published:g}, "
-                f"ratio {value / t.published:.3f}, accepted {t.low:g} to {t.high:g}")
+        line = (
+            f"{t.metric}: simulated {value:.5g}, published {t.published:g}, "
+            f"ratio {value / t.published:.3f}, accepted {t.low:g} to {t.high:g}"
+        )
         if not t.low <= value <= t.high:
             failed.append(line)
     assert not failed, f"{name} (seed {s['seed']}) outside its tolerance:\n" + "\n".join(failed)

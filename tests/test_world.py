@@ -13,9 +13,15 @@ from sim.scenario import load_scenario
 from sim.world import build_world
 from tests.conftest import small_dict
 
-TWO_GROUPS = [{"name": "a", "share": 0.7, "model_group": "white_male"},
-              {"name": "b", "share": 0.3, "model_group": "black_female",
-               "district_shares": {"North-East": 0.9}}]
+TWO_GROUPS = [
+    {"name": "a", "share": 0.7, "model_group": "white_male"},
+    {
+        "name": "b",
+        "share": 0.3,
+        "model_group": "black_female",
+        "district_shares": {"North-East": 0.9},
+    },
+]
 
 
 def test_segregated_district_shares() -> None:
@@ -44,17 +50,27 @@ def test_watchlist_composition() -> None:
     shares = np.bincount(prop.watchlist.group, minlength=8) / 20000
     pop_shares = np.array([g.share for g in prop.scenario.population.groups])
     assert np.allclose(shares, pop_shares, atol=0.01), "proportional to the population"
-    skew = build_world(load_scenario(small_dict(watchlist={
-        "size": 5000, "present": 5, "composition": "skewed",
-        "group_shares": {"black_male": 0.6, "white_male": 0.4}})))
+    skew = build_world(
+        load_scenario(
+            small_dict(
+                watchlist={
+                    "size": 5000,
+                    "present": 5,
+                    "composition": "skewed",
+                    "group_shares": {"black_male": 0.6, "white_male": 0.4},
+                }
+            )
+        )
+    )
     counts = np.bincount(skew.watchlist.group, minlength=8)
     names = skew.population.group_names
     assert counts[names.index("black_male")] / 5000 == pytest.approx(0.6, abs=0.03)
     assert counts.sum() == counts[names.index("black_male")] + counts[names.index("white_male")]
     listed = skew.watchlist.person_id[skew.watchlist.person_id >= 0]
     assert listed.size == 5 and np.unique(listed).size == 5, "five distinct residents listed"
-    assert np.array_equal(skew.population.group[listed],
-                          skew.watchlist.group[skew.watchlist.person_id >= 0]), "same group"
+    assert np.array_equal(
+        skew.population.group[listed], skew.watchlist.group[skew.watchlist.person_id >= 0]
+    ), "same group"
 
 
 def test_camera_placements() -> None:
@@ -62,8 +78,9 @@ def test_camera_placements() -> None:
     d = centre.city.distance_from_centre_m()
     assert d[centre.cameras.node].max() <= np.sort(d)[19] + 1e-9, "the 20 most central crossings"
     foot = build_world(load_scenario(small_dict()))
-    ff = np.bincount(np.concatenate([foot.trips.origin_node, foot.trips.dest_node]),
-                     minlength=foot.city.n_nodes)
+    ff = np.bincount(
+        np.concatenate([foot.trips.origin_node, foot.trips.dest_node]), minlength=foot.city.n_nodes
+    )
     assert ff[foot.cameras.node].mean() > ff.mean(), "footfall cameras sit where people pass"
     rnd = build_world(load_scenario(small_dict(deployment__0__placement="random")))
     assert np.unique(rnd.cameras.node).size == 20, "distinct crossings"
@@ -93,10 +110,24 @@ def test_trips_follow_day_plans() -> None:
 
 
 def test_the_day_plan_is_a_scenario_setting() -> None:
-    plan = {"work_leave_h": [9.5, 0.0], "work_stay_h": [4.0, 0.0], "shop_stop_share": 0.0,
-            "errands_factor_busy": 0.0}
-    w = build_world(load_scenario(small_dict(population={
-        "people": 2000, "day_plan": plan, "leisure_per_day": 0.0, "flights_per_day": 0.0})))
+    plan = {
+        "work_leave_h": [9.5, 0.0],
+        "work_stay_h": [4.0, 0.0],
+        "shop_stop_share": 0.0,
+        "errands_factor_busy": 0.0,
+    }
+    w = build_world(
+        load_scenario(
+            small_dict(
+                population={
+                    "people": 2000,
+                    "day_plan": plan,
+                    "leisure_per_day": 0.0,
+                    "flights_per_day": 0.0,
+                }
+            )
+        )
+    )
     t, pop = w.trips, w.population
     work = t.purpose == 0
     workers = np.count_nonzero((pop.work_node >= 0) & (pop.age_band == 1))
@@ -106,24 +137,38 @@ def test_the_day_plan_is_a_scenario_setting() -> None:
     worker_trips = np.isin(t.person_id, t.person_id[work])
     home = worker_trips & (t.purpose == 4)
     assert home.sum() == work.sum()
-    np.testing.assert_allclose(np.sort(t.depart_s[home] - 4 * 3600),
-                               np.sort(t.arrive_s[work]))
-    with pytest.raises(ScenarioError, match=r"population\.day_plan.*leave_range_h: expected "
-                                             r"\[low, high\]"):
+    np.testing.assert_allclose(np.sort(t.depart_s[home] - 4 * 3600), np.sort(t.arrive_s[work]))
+    with pytest.raises(
+        ScenarioError,
+        match=r"population\.day_plan.*leave_range_h: expected "
+        r"\[low, high\]",
+    ):
         load_scenario(small_dict(population={"day_plan": {"leave_range_h": [11, 5]}}))
     with pytest.raises(ScenarioError, match=r"population\.day_plan\.tour_gap"):
         load_scenario(small_dict(population={"day_plan": {"tour_gap": 3}}))
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 2**32), people=st.integers(50, 600), cams=st.integers(0, 60),
-       threshold=st.floats(0.5, 0.7), hours=st.floats(1, 30))
-def test_random_scenarios_keep_the_invariants(seed: int, people: int, cams: int,
-                                              threshold: float, hours: float) -> None:
-    sc = load_scenario(small_dict(seed=seed, duration_h=hours, population={"people": people},
-                                  watchlist={"size": 300, "present": min(10, people)},
-                                  facematch={"threshold": threshold},
-                                  deployment__0__count=cams))
+@given(
+    seed=st.integers(0, 2**32),
+    people=st.integers(50, 600),
+    cams=st.integers(0, 60),
+    threshold=st.floats(0.5, 0.7),
+    hours=st.floats(1, 30),
+)
+def test_random_scenarios_keep_the_invariants(
+    seed: int, people: int, cams: int, threshold: float, hours: float
+) -> None:
+    sc = load_scenario(
+        small_dict(
+            seed=seed,
+            duration_h=hours,
+            population={"people": people},
+            watchlist={"size": 300, "present": min(10, people)},
+            facematch={"threshold": threshold},
+            deployment__0__count=cams,
+        )
+    )
     res = sim.run(sc)
     t = res.tables
     for name, col in (("trips", "depart_s"), ("captures", "t_s"), ("alerts", "t_s")):
@@ -187,8 +232,9 @@ def test_footfall_counts_every_node_of_the_sampled_paths_at_its_hour(people: int
 def test_watchlist_composition_is_an_exact_quota_at_every_replication() -> None:
     from sim.watchlist import quotas
 
-    sc = load_scenario(small_dict(population={"people": 3000},
-                                  watchlist={"size": 1000, "present": 40}))
+    sc = load_scenario(
+        small_dict(population={"people": 3000}, watchlist={"size": 1000, "present": 40})
+    )
     a, b = build_world(sc, seed=1), build_world(sc, seed=5, replication=3)
     shares = [g.share for g in sc.population.groups]
     want = quotas(1000, shares)
@@ -197,8 +243,9 @@ def test_watchlist_composition_is_an_exact_quota_at_every_replication() -> None:
     assert np.array_equal(a.watchlist.group, b.watchlist.group), "the same list every time"
     listed_a = a.watchlist.person_id[a.watchlist.person_id >= 0]
     assert listed_a.size == 40
-    assert np.array_equal(np.bincount(a.population.group[listed_a], minlength=8),
-                          quotas(40, want)), "listed residents follow the list's make-up"
-    assert not np.array_equal(np.sort(listed_a),
-                              np.sort(b.watchlist.person_id[b.watchlist.person_id >= 0])), \
-        "who they are varies with the replication"
+    assert np.array_equal(
+        np.bincount(a.population.group[listed_a], minlength=8), quotas(40, want)
+    ), "listed residents follow the list's make-up"
+    assert not np.array_equal(
+        np.sort(listed_a), np.sort(b.watchlist.person_id[b.watchlist.person_id >= 0])
+    ), "who they are varies with the replication"

@@ -62,26 +62,45 @@ def library_versions() -> dict[str, str]:
 
 def run_metadata(world: World) -> dict[str, str]:
     s = world.scenario
-    return {"scenario": s.name, "seed": str(world.seed), "replication": str(world.replication),
-            "scenario_hash": s.content_hash(), "schema_version": SCHEMA_VERSION,
-            "survsim_version": __version__, "duration_s": repr(s.duration_s),
-            "library_versions": json.dumps(library_versions(), sort_keys=True),
-            "model_uncertainty": (f"ensemble draw {world.replication}"
-                                  if s.facematch.uncertainty == "ensemble" else "none"),
-            **({"map_attribution": world.city.attribution} if world.city.attribution else {})}
+    return {
+        "scenario": s.name,
+        "seed": str(world.seed),
+        "replication": str(world.replication),
+        "scenario_hash": s.content_hash(),
+        "schema_version": SCHEMA_VERSION,
+        "survsim_version": __version__,
+        "duration_s": repr(s.duration_s),
+        "library_versions": json.dumps(library_versions(), sort_keys=True),
+        "model_uncertainty": (
+            f"ensemble draw {world.replication}"
+            if s.facematch.uncertainty == "ensemble"
+            else "none"
+        ),
+        **({"map_attribution": world.city.attribution} if world.city.attribution else {}),
+    }
 
 
-def stream(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
-           replication: int = 0,
-           on_progress: ProgressFn | None = None) -> Iterator[tuple[str, pa.RecordBatch]]:
+def stream(
+    scenario: Scenario | str | Path | dict[str, Any],
+    *,
+    seed: int | None = None,
+    replication: int = 0,
+    on_progress: ProgressFn | None = None,
+) -> Iterator[tuple[str, pa.RecordBatch]]:
     """Run a scenario and yield ``(table, RecordBatch)`` in simulated-time order as it goes."""
     world = build_world(_as_scenario(scenario), seed=seed, replication=replication)
     yield from Engine(world, on_progress).batches()
 
 
-def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
-        replication: int = 0, out: str | Path | None = None, overwrite: bool = False,
-        on_progress: ProgressFn | None = None) -> RunResult:
+def run(
+    scenario: Scenario | str | Path | dict[str, Any],
+    *,
+    seed: int | None = None,
+    replication: int = 0,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    on_progress: ProgressFn | None = None,
+) -> RunResult:
     """Run a scenario to the end.
 
     Parameters
@@ -104,8 +123,10 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
     sc = _as_scenario(scenario)
     if seed is not None:
         if not 0 <= seed < 2**63 or not 0 <= replication < 2**31:
-            raise ScenarioError(f"seed {seed} / replication {replication}: expected a seed from "
-                                f"0 to 2**63 - 1 and a replication from 0 to 2**31 - 1")
+            raise ScenarioError(
+                f"seed {seed} / replication {replication}: expected a seed from "
+                f"0 to 2**63 - 1 and a replication from 0 to 2**31 - 1"
+            )
         sc = sc.model_copy(update={"seed": int(seed)})
     started = time.perf_counter()
     if out is not None:
@@ -118,12 +139,15 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
         parts: dict[str, list[pa.RecordBatch]] = {name: [] for name in TABLES}
         for name, batch in engine.batches():
             parts[name].append(batch)
-        tables = {name: pa.Table.from_batches(b, schema=TABLES[name].schema(meta))
-                  for name, b in parts.items()}
+        tables = {
+            name: pa.Table.from_batches(b, schema=TABLES[name].schema(meta))
+            for name, b in parts.items()
+        }
         summary = summarize(tables, wall_s=time.perf_counter() - started)
         return RunResult(tables, summary)
-    info = {k: meta[k] for k in ("scenario", "seed", "replication", "scenario_hash",
-                                 "survsim_version")}
+    info = {
+        k: meta[k] for k in ("scenario", "seed", "replication", "scenario_hash", "survsim_version")
+    }
     mark_run(run_dir, "running", **info, library_versions=library_versions())
     try:
         write_text_atomic(run_dir / "scenario.resolved.toml", sc.to_toml())
@@ -140,8 +164,10 @@ def run(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = 
         reach = tracking_table(tables, sc.duration_s)
         summary = summarize(tables, wall_s=time.perf_counter() - started, tracking=reach)
         reach = reach.replace_schema_metadata(meta)
-        with pa.OSFile(str(run_dir / "tracking.arrow"), "wb") as sink, \
-                pa.ipc.new_stream(sink, reach.schema) as writer:
+        with (
+            pa.OSFile(str(run_dir / "tracking.arrow"), "wb") as sink,
+            pa.ipc.new_stream(sink, reach.schema) as writer,
+        ):
             writer.write_table(reach)
         write_json(run_dir / "summary.json", summary)
     except BaseException as exc:

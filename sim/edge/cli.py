@@ -41,8 +41,10 @@ MAX_REPLICATION = 2**31 - 1
 _MAX_MESSAGE = 2000  # characters of one error message shown
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
-SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="Override a scenario value: key.path=value (repeatable).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario value: key.path=value (repeatable)."),
+]
 # Options every command of many runs takes.
 WorkersOpt = Annotated[int | None, typer.Option(help="Local processes (default: cores).", min=1)]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler address.")]
@@ -56,17 +58,26 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version,
-                                                is_eager=True, help="Print the version.")]
-          = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
     """survsim: who gets flagged, stopped and tracked under a face-recognition policy."""
 
 
 @app.command()
-def validate(scenario: ScenarioArg, set_: SetOpt = None,
-             json_out: Annotated[bool, typer.Option(
-                 "--json", help="Print what was checked as JSON: the city, its districts and "
-                                "every place name.")] = False) -> None:
+def validate(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print what was checked as JSON: the city, its districts and every place name.",
+        ),
+    ] = False,
+) -> None:
     """Check a scenario file and the city it describes (every place, district and count it
     names); list every problem (exit 2) or say it is valid (exit 0)."""
     sc, city = _scenario_and_city(scenario, set_)
@@ -74,20 +85,37 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None,
         from sim.city import city_seed
         from sim.places import place_rows
 
-        sys.stdout.write(json.dumps({
-            "valid": True, "file": str(scenario), "scenario": sc.name,
-            "people": sc.population.people, "duration_h": sc.duration_h,
-            "deployments": len(sc.deployment),
-            "city": {"kind": sc.city.kind, "seed": city_seed(sc.city),
-                     "crossings": city.n_nodes, "streets": city.n_edges,
-                     "districts": list(city.district_names)},
-            "places": place_rows(city)}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "valid": True,
+                    "file": str(scenario),
+                    "scenario": sc.name,
+                    "people": sc.population.people,
+                    "duration_h": sc.duration_h,
+                    "deployments": len(sc.deployment),
+                    "city": {
+                        "kind": sc.city.kind,
+                        "seed": city_seed(sc.city),
+                        "crossings": city.n_nodes,
+                        "streets": city.n_edges,
+                        "districts": list(city.district_names),
+                    },
+                    "places": place_rows(city),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         return
-    out_console.print(f"[green]valid[/green]: {scenario} (scenario '{sc.name}', "
-                      f"{sc.population.people:,} people, {sc.duration_h:g} h, "
-                      f"{len(sc.deployment)} deployment(s)); city: {city.n_nodes:,} crossings, "
-                      f"{len(city.place_name):,} places in {len(city.district_names)} districts "
-                      f"(`survsim places {scenario}` lists them)", highlight=False)
+    out_console.print(
+        f"[green]valid[/green]: {scenario} (scenario '{sc.name}', "
+        f"{sc.population.people:,} people, {sc.duration_h:g} h, "
+        f"{len(sc.deployment)} deployment(s)); city: {city.n_nodes:,} crossings, "
+        f"{len(city.place_name):,} places in {len(city.district_names)} districts "
+        f"(`survsim places {scenario}` lists them)",
+        highlight=False,
+    )
 
 
 def _scenario_and_city(scenario: Path, set_: list[str] | None) -> tuple[Scenario, Any]:
@@ -104,50 +132,56 @@ def _scenario_and_city(scenario: Path, set_: list[str] | None) -> tuple[Scenario
 
 
 @app.command()
-def places(scenario: ScenarioArg, set_: SetOpt = None,
-           place_type: Annotated[str | None, typer.Option(
-               "--type", help="Only places of this type (e.g. plaza).")] = None,
-           json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-           ) -> None:
+def places(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    place_type: Annotated[
+        str | None, typer.Option("--type", help="Only places of this type (e.g. plaza).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """List the places of a scenario's city (the names [[gathering]] place and van places
     take); the same at every seed and replication."""
     from sim.city import PLACE_TYPES
     from sim.places import place_rows
 
     if place_type is not None and place_type not in PLACE_TYPES:
-        raise UserError(f"--type: unknown place type {shown(place_type)}; expected one of: "
-                        f"{', '.join(PLACE_TYPES)}")
+        raise UserError(
+            f"--type: unknown place type {shown(place_type)}; expected one of: "
+            f"{', '.join(PLACE_TYPES)}"
+        )
     _, city = _scenario_and_city(scenario, set_)
     rows = [r for r in place_rows(city) if place_type in (None, r["type"])]
     if json_out:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title=f"Places of {scenario} ({len(rows):,}; districts: "
-                        f"{', '.join(city.district_names)})")
+    table = Table(
+        title=f"Places of {scenario} ({len(rows):,}; districts: {', '.join(city.district_names)})"
+    )
     for c in ("name", "type", "district", "x (m)", "y (m)"):
         table.add_column(c, justify="right" if c.endswith("(m)") else "left")
     for r in rows:
-        table.add_row(r["name"], r["type"], r["district"], f"{r['x_m']:,.0f}",
-                      f"{r['y_m']:,.0f}")
+        table.add_row(r["name"], r["type"], r["district"], f"{r['x_m']:,.0f}", f"{r['y_m']:,.0f}")
     out_console.print(table)
 
 
 @app.command()
 def run(
     scenario: ScenarioArg,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Run directory (default: runs/<scenario name>).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0,
-                                             max=MAX_SEED)] = None,
-    replication: Annotated[int, typer.Option(help="Replication index.", min=0,
-                                             max=MAX_REPLICATION)] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default: runs/<scenario name>).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Override the scenario's seed.", min=0, max=MAX_SEED)
+    ] = None,
+    replication: Annotated[
+        int, typer.Option(help="Replication index.", min=0, max=MAX_REPLICATION)
+    ] = 0,
     set_: SetOpt = None,
-    overwrite: Annotated[bool, typer.Option(
-        help="Replace a run already in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a run already in --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
-    = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")] = False,
 ) -> None:
     """Run one scenario; write event tables, the resolved scenario and summary.json."""
     from sim.budget import check_budget
@@ -161,22 +195,28 @@ def run(
         _check_report_free(run_dir)
     try:
         check_budget(sc)
-        result = _run_with_progress(sc, run_dir, seed, replication, overwrite,
-                                    show=not (quiet or json_out))
+        result = _run_with_progress(
+            sc, run_dir, seed, replication, overwrite, show=not (quiet or json_out)
+        )
     except ScenarioError as exc:
         # Found while building the world (e.g. more cameras than crossings): name the file.
         raise ScenarioError([f"{scenario}: {p}" for p in exc.problems]) from None
     except KeyboardInterrupt:
-        left = (f"{run_dir} is incomplete and marked so (run.json); `survsim run ... "
-                f"--overwrite` replaces it" if run_state(run_dir) not in (None, "complete")
-                else "nothing was written")
+        left = (
+            f"{run_dir} is incomplete and marked so (run.json); `survsim run ... "
+            f"--overwrite` replaces it"
+            if run_state(run_dir) not in (None, "complete")
+            else "nothing was written"
+        )
         raise Interrupted(f"interrupted: {left}") from None
     if json_out:
         sys.stdout.write(json.dumps(result.summary, indent=2) + "\n")
     elif not quiet:
         print_summary(out_console, result.summary)
-        out_console.print(f"\nRun written to [bold]{run_dir}[/bold]: summary.json, "
-                          f"scenario.resolved.toml, events/*.arrow")
+        out_console.print(
+            f"\nRun written to [bold]{run_dir}[/bold]: summary.json, "
+            f"scenario.resolved.toml, events/*.arrow"
+        )
     if with_report:
         path = _report(run_dir, overwrite=overwrite)
         if not (quiet or json_out):
@@ -189,37 +229,57 @@ def _check_report_free(run_dir: Path) -> None:
 
     page = run_dir / "report.html"
     if page.exists() and not written_by_survsim(page):
-        raise UserError(f"{page}: exists and was not written by survsim; --report would "
-                        f"replace it. Move it away, or pass --overwrite")
+        raise UserError(
+            f"{page}: exists and was not written by survsim; --report would "
+            f"replace it. Move it away, or pass --overwrite"
+        )
 
 
-def _run_with_progress(sc: Scenario, run_dir: Path, seed: int | None, replication: int,
-                       overwrite: bool, *, show: bool) -> RunResult:
+def _run_with_progress(
+    sc: Scenario, run_dir: Path, seed: int | None, replication: int, overwrite: bool, *, show: bool
+) -> RunResult:
     from sim.edge.api import run as run_scenario
 
     if not show:
-        return run_scenario(sc, seed=seed, replication=replication, out=run_dir,
-                            overwrite=overwrite)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+        return run_scenario(
+            sc, seed=seed, replication=replication, out=run_dir, overwrite=overwrite
+        )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"Simulating {sc.name}", total=sc.duration_s, clock="")
 
         def on_progress(done: float, total: float) -> None:
             h, m = divmod(int(done // 60), 60)
             progress.update(task, completed=done, clock=f"sim time {h:02d}:{m:02d}")
 
-        return run_scenario(sc, seed=seed, replication=replication, out=run_dir,
-                            overwrite=overwrite, on_progress=on_progress)
+        return run_scenario(
+            sc,
+            seed=seed,
+            replication=replication,
+            out=run_dir,
+            overwrite=overwrite,
+            on_progress=on_progress,
+        )
 
 
 def _progress_bar(label: str, quiet: bool) -> Any:
     """A rich progress bar over runs, or nothing with --quiet."""
     if quiet:
         return None, None
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                        console=err_console, transient=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} runs"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
     task = progress.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
@@ -230,18 +290,20 @@ def _progress_bar(label: str, quiet: bool) -> Any:
 
 @app.command()
 def compare(
-    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files (the first is the "
-                                                          "baseline).", show_default=False)],
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(help="Scenario files (the first is the baseline).", show_default=False),
+    ],
     replications: Annotated[int, typer.Option(help="Runs per scenario.", min=1)] = 5,
     out: Annotated[Path, typer.Option(help="Output directory (new).")] = Path("runs/compare"),
-    seed: Annotated[int | None, typer.Option(help="Seed for all (default: the first's).",
-                                             min=0, max=MAX_SEED)] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for all (default: the first's).", min=0, max=MAX_SEED)
+    ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
-    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
-    = True,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")] = True,
 ) -> None:
     """Run scenarios side by side on common random numbers; write comparison.parquet and
     report.html."""
@@ -251,44 +313,70 @@ def compare(
     progress, update = _progress_bar("Comparing", quiet)
     try:
         with progress or contextlib.nullcontext():
-            table = run_compare(scenarios, replications=replications, out=out, seed=seed,
-                                workers=workers, scheduler=scheduler, overrides=set_ or [],
-                                progress=update)
+            table = run_compare(
+                scenarios,
+                replications=replications,
+                out=out,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                overrides=set_ or [],
+                progress=update,
+            )
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted: {out} holds an unfinished comparison; run it again "
-                          f"with another --out (or remove {out})") from None
+        raise Interrupted(
+            f"interrupted: {out} holds an unfinished comparison; run it again "
+            f"with another --out (or remove {out})"
+        ) from None
     if with_report:
         _report(out)
     if quiet:
         return
     rows = table.to_pylist()
-    ensemble = any(load_scenario(p, set_ or []).facematch.uncertainty == "ensemble"
-                   for p in scenarios)
+    ensemble = any(
+        load_scenario(p, set_ or []).facematch.uncertainty == "ensemble" for p in scenarios
+    )
     kind = "run-to-run and model uncertainty" if ensemble else "run-to-run variation only"
-    shown = Table(title=f"Comparison over {replications} replications (95% intervals of "
-                        f"{kind}; difference against {rows[0]['scenario']})")
+    shown = Table(
+        title=f"Comparison over {replications} replications (95% intervals of "
+        f"{kind}; difference against {rows[0]['scenario']})"
+    )
     for c in ("scenario", "metric", "mean", "95% interval", "difference"):
         shown.add_column(c, justify="left" if c in ("scenario", "metric") else "right")
     for r in rows:
         if r["group"] is None and r["metric"] in _HEADLINE_METRICS:
-            shown.add_row(r["scenario"], r["metric"], fmt(r["mean"]),
-                          f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}",
-                          f"{fmt(r['diff_mean'])} ({fmt(r['diff_ci_low'])} to "
-                          f"{fmt(r['diff_ci_high'])})")
+            shown.add_row(
+                r["scenario"],
+                r["metric"],
+                fmt(r["mean"]),
+                f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}",
+                f"{fmt(r['diff_mean'])} ({fmt(r['diff_ci_low'])} to {fmt(r['diff_ci_high'])})",
+            )
     out_console.print(shown)
     from analysis.compare import FEW_REPLICATIONS
 
     if replications < FEW_REPLICATIONS:
-        out_console.print(f"[yellow]warning:[/yellow] only {replications} replication(s): the "
-                          f"intervals are rough (use --replications {FEW_REPLICATIONS} or "
-                          f"more before quoting them)")
-    out_console.print(f"Written to [bold]{out}[/bold]: comparison.parquet, "
-                      f"replications.parquet, runs/" + (", report.html" if with_report else ""))
+        out_console.print(
+            f"[yellow]warning:[/yellow] only {replications} replication(s): the "
+            f"intervals are rough (use --replications {FEW_REPLICATIONS} or "
+            f"more before quoting them)"
+        )
+    out_console.print(
+        f"Written to [bold]{out}[/bold]: comparison.parquet, "
+        f"replications.parquet, runs/" + (", report.html" if with_report else "")
+    )
 
 
-_HEADLINE_METRICS = ("captures", "alerts", "false_alerts", "false_alert_share",
-                     "false_alert_rate_ratio", "wrongful_stops", "tracking_reach_mean",
-                     "gatherings_detected")
+_HEADLINE_METRICS = (
+    "captures",
+    "alerts",
+    "false_alerts",
+    "false_alert_share",
+    "false_alert_rate_ratio",
+    "wrongful_stops",
+    "tracking_reach_mean",
+    "gatherings_detected",
+)
 
 
 @app.command()
@@ -297,17 +385,18 @@ def sweep(
     grid: Annotated[list[str], typer.Option(help="key.path=v1,v2,... (repeatable).")],
     replications: Annotated[int, typer.Option(help="Runs per point.", min=1)] = 3,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sweep"),
-    seed: Annotated[int | None, typer.Option(help="Seed for all points.", min=0,
-                                             max=MAX_SEED)] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for all points.", min=0, max=MAX_SEED)
+    ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
-    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
-    = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Check the scenario at every point of the grid, then stop.")]
-    = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check the scenario at every point of the grid, then stop."),
+    ] = False,
 ) -> None:
     """Run a grid of parameter values; each point is written as soon as it is done."""
     from sim.edge.experiments import check_points, parse_grid
@@ -321,50 +410,81 @@ def sweep(
     progress, update = _progress_bar("Sweeping", quiet)
     try:
         with progress or contextlib.nullcontext():
-            table = run_sweep(scenario, g, replications=replications, out=out, seed=seed,
-                              workers=workers, scheduler=scheduler, resume=resume,
-                              progress=update)
+            table = run_sweep(
+                scenario,
+                g,
+                replications=replications,
+                out=out,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                progress=update,
+            )
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted: the points finished so far are in {out}/points; the "
-                          f"same command with --resume runs the rest") from None
+        raise Interrupted(
+            f"interrupted: the points finished so far are in {out}/points; the "
+            f"same command with --resume runs the rest"
+        ) from None
     if with_report:
         _report(out)
     if not quiet:
         n_points = len(set(table.column("point").to_pylist()))
-        out_console.print(f"{n_points} points x {replications} replications written to "
-                          f"[bold]{out}[/bold]: sweep.parquet, points/")
+        out_console.print(
+            f"{n_points} points x {replications} replications written to "
+            f"[bold]{out}[/bold]: sweep.parquet, points/"
+        )
 
 
 @app.command()
 def sensitivity(
     scenario: ScenarioArg,
-    vary: Annotated[list[str], typer.Option(
-        help="key.path=low,high, or a face-match assumption's path alone for its declared "
-             "range (repeatable).")],
-    method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance "
-                                             "shares).")] = "morris",
-    samples: Annotated[int | None, typer.Option(
-        help="Morris trajectories (default 10) or Sobol base samples, a power of two "
-             "(default 64).", min=2)] = None,
-    against: Annotated[Path | None, typer.Option(
-        help="A second scenario (another policy) run at the same inputs: is its difference "
-             "from SCENARIO robust?")] = None,
-    metric: Annotated[list[str] | None, typer.Option(
-        help="Summary keys to screen (repeatable; default the headline metrics).")] = None,
+    vary: Annotated[
+        list[str],
+        typer.Option(
+            help="key.path=low,high, or a face-match assumption's path alone for its declared "
+            "range (repeatable)."
+        ),
+    ],
+    method: Annotated[
+        str, typer.Option(help="morris (screening) or sobol (variance shares).")
+    ] = "morris",
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            help="Morris trajectories (default 10) or Sobol base samples, a power of two "
+            "(default 64).",
+            min=2,
+        ),
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            help="A second scenario (another policy) run at the same inputs: is its difference "
+            "from SCENARIO robust?"
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="Summary keys to screen (repeatable; default the headline metrics)."),
+    ] = None,
     replications: Annotated[int, typer.Option(help="Runs per point.", min=1)] = 1,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/sensitivity"),
-    seed: Annotated[int | None, typer.Option(help="Seed for all runs.", min=0,
-                                             max=MAX_SEED)] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for all runs.", min=0, max=MAX_SEED)
+    ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
-    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")]
-    = True,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Check the scenario at every point of the design, then stop.")]
-    = False,
+    with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")] = True,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check the scenario at every point of the design, then stop."
+        ),
+    ] = False,
 ) -> None:
     """Which inputs drive each conclusion: Morris or Sobol sensitivity (SALib) over scenario
     keys and the face-match model's assumptions; writes indices.parquet and report.html."""
@@ -379,59 +499,89 @@ def sensitivity(
 
         points = check_design(scenario, factors, method, n, against, set_ or [])
         roles = 2 if against else 1
-        out_console.print(f"[green]valid[/green]: {scenario} at all {points} points of the "
-                          f"design; {(points * replications + NOISE_REPLICATIONS) * roles} "
-                          f"runs")
+        out_console.print(
+            f"[green]valid[/green]: {scenario} at all {points} points of the "
+            f"design; {(points * replications + NOISE_REPLICATIONS) * roles} "
+            f"runs"
+        )
         return
     progress, update = _progress_bar("Screening", quiet)
     try:
         with progress or contextlib.nullcontext():
-            result = run_sensitivity(scenario, factors, method=method, samples=n,
-                                     replications=replications, against=against,
-                                     metrics=metric, out=out, seed=seed, workers=workers,
-                                     scheduler=scheduler, resume=resume,
-                                     overrides=set_ or [], progress=update)
+            result = run_sensitivity(
+                scenario,
+                factors,
+                method=method,
+                samples=n,
+                replications=replications,
+                against=against,
+                metrics=metric,
+                out=out,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                overrides=set_ or [],
+                progress=update,
+            )
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted: the points finished so far are in {out}/points; the "
-                          f"same command with --resume runs the rest") from None
+        raise Interrupted(
+            f"interrupted: the points finished so far are in {out}/points; the "
+            f"same command with --resume runs the rest"
+        ) from None
     if with_report:
         _report(out)
     if quiet:
         return
-    print_sensitivity(out_console, result, f"{method.capitalize()} sensitivity over "
-                      f"{runs_in(method, n, len(factors))} points: what moves each metric")
-    out_console.print(f"Written to [bold]{out}[/bold]: indices.parquet, sensitivity.parquet, "
-                      f"sensitivity.json" + (", report.html" if with_report else ""))
+    print_sensitivity(
+        out_console,
+        result,
+        f"{method.capitalize()} sensitivity over "
+        f"{runs_in(method, n, len(factors))} points: what moves each metric",
+    )
+    out_console.print(
+        f"Written to [bold]{out}[/bold]: indices.parquet, sensitivity.parquet, "
+        f"sensitivity.json" + (", report.html" if with_report else "")
+    )
 
 
 @app.command()
 def errors(
-    model: Annotated[str, typer.Option(help="A face-match model preset.")] =
-    "nist_frvt2019_median",
-    threshold: Annotated[float | None, typer.Option(
-        help="Similarity threshold in [0, 1] (default: the model's reference).")] = None,
-    watchlist: Annotated[int, typer.Option(
-        help="Watchlist size for FPIR.", min=0, max=20_000_000)] = 1000,
-    list_make_up: Annotated[str, typer.Option(
-        "--list", help="The watchlist's make-up: 'population' (US Census shares), "
-                       "'evaluation' (the gallery the preset was measured against, if any), "
-                       "or a custody preset: arrests_us_2018, custody_england_wales_2018.")]
-    = "population",
-    quality: Annotated[float, typer.Option(
-        help="Capture quality for FNMR/TPIR (1 = portraits).", min=0.0, max=1.0)] = 1.0,
+    model: Annotated[str, typer.Option(help="A face-match model preset.")] = "nist_frvt2019_median",
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Similarity threshold in [0, 1] (default: the model's reference)."),
+    ] = None,
+    watchlist: Annotated[
+        int, typer.Option(help="Watchlist size for FPIR.", min=0, max=20_000_000)
+    ] = 1000,
+    list_make_up: Annotated[
+        str,
+        typer.Option(
+            "--list",
+            help="The watchlist's make-up: 'population' (US Census shares), "
+            "'evaluation' (the gallery the preset was measured against, if any), "
+            "or a custody preset: arrests_us_2018, custody_england_wales_2018.",
+        ),
+    ] = "population",
+    quality: Annotated[
+        float, typer.Option(help="Capture quality for FNMR/TPIR (1 = portraits).", min=0.0, max=1.0)
+    ] = 1.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    sweep: Annotated[bool, typer.Option(
-        help="Write a figure of error rates against the threshold (needs --out).")] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option(help="Write a figure of error rates against the threshold (needs --out)."),
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="HTML file for --sweep.")] = None,
-    overwrite: Annotated[bool, typer.Option(
-        help="Replace --out even if survsim did not write it.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace --out even if survsim did not write it.")
+    ] = False,
 ) -> None:
     """Per-group error rates of a face-match model: FMR, FNMR, FPIR and TPIR."""
     from sim.facematch import MODELS
 
     if model not in MODELS:
-        raise UserError(f"--model: unknown model {model!r}; expected one of: "
-                        f"{', '.join(MODELS)}")
+        raise UserError(f"--model: unknown model {model!r}; expected one of: {', '.join(MODELS)}")
     m = MODELS[model]
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UserError(f"--threshold: expected a number in [0, 1], got {threshold}")
@@ -448,8 +598,12 @@ def errors(
         if out.suffix.lower() not in (".html", ".htm"):
             raise UserError(f"--out {out}: expected an .html file for the figure")
         try:
-            write_html(fig, out, notes=[*m.caveats, *(f"Source: {s}" for s in m.sources)],
-                       overwrite=overwrite)
+            write_html(
+                fig,
+                out,
+                notes=[*m.caveats, *(f"Source: {s}" for s in m.sources)],
+                overwrite=overwrite,
+            )
         except FileExistsError as exc:
             raise UserError(str(exc)) from None
         except OSError as exc:
@@ -458,17 +612,31 @@ def errors(
         return
     rates = m.summary(t, enrolled, quality)
     if json_out:
-        sys.stdout.write(json.dumps({"model": model, "threshold": t, "watchlist": watchlist,
-                                     "list": list_make_up, "quality": quality,
-                                     "groups": rates}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "model": model,
+                    "threshold": t,
+                    "watchlist": watchlist,
+                    "list": list_make_up,
+                    "quality": quality,
+                    "groups": rates,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         return
-    table = Table(title=f"{model} at threshold {t:g}, watchlist of {watchlist:,} "
-                        f"({list_make_up}), capture quality {quality:g}; FPIR of adults")
+    table = Table(
+        title=f"{model} at threshold {t:g}, watchlist of {watchlist:,} "
+        f"({list_make_up}), capture quality {quality:g}; FPIR of adults"
+    )
     for c in ("group", "FMR", "FNMR", "FPIR", "TPIR"):
         table.add_column(c, justify="left" if c == "group" else "right")
     for g, r in rates.items():
-        table.add_row(g, f"{r['fmr']:.3g}", f"{r['fnmr']:.3g}", f"{r['fpir']:.3g}",
-                      f"{r['tpir']:.3g}")
+        table.add_row(
+            g, f"{r['fmr']:.3g}", f"{r['fnmr']:.3g}", f"{r['fpir']:.3g}", f"{r['tpir']:.3g}"
+        )
     out_console.print(table)
     for c in m.caveats:
         out_console.print(Text("caveat: " + c, style="dim"))
@@ -483,26 +651,35 @@ def _enrolled(model: Any, size: int, make_up: str) -> Any:
 
     if make_up == "evaluation":
         if model.gallery is None:
-            raise UserError(f"--list evaluation: {model.name} was published as one-to-one "
-                            f"rates, with no gallery; use population or a custody preset")
+            raise UserError(
+                f"--list evaluation: {model.name} was published as one-to-one "
+                f"rates, with no gallery; use population or a custody preset"
+            )
         w = np.asarray(model.gallery, np.float64)
     elif make_up in WATCHLIST_PRESETS:
         w = np.array([WATCHLIST_PRESETS[make_up].get(g, 0.0) for g in model.groups])
     elif make_up == "population":
-        shares = {g["name"]: float(g["share"])  # type: ignore[arg-type]
-                  for g in GROUP_PRESETS["nist_sex_race"]}
+        shares = {
+            g["name"]: float(g["share"])  # type: ignore[arg-type]
+            for g in GROUP_PRESETS["nist_sex_race"]
+        }
         w = np.array([shares.get(g, 0.0) for g in model.groups])
     else:
-        raise UserError(f"--list: expected population, evaluation or one of "
-                        f"{', '.join(WATCHLIST_PRESETS)}, got {shown(make_up)}")
+        raise UserError(
+            f"--list: expected population, evaluation or one of "
+            f"{', '.join(WATCHLIST_PRESETS)}, got {shown(make_up)}"
+        )
     if w.sum() == 0:
         w = np.ones(len(model.groups))
     return size * w / w.sum()
 
 
 @app.command()
-def report(directory: Annotated[Path, typer.Argument(
-        help="A run, comparison or sweep directory.", show_default=False)]) -> None:
+def report(
+    directory: Annotated[
+        Path, typer.Argument(help="A run, comparison or sweep directory.", show_default=False)
+    ],
+) -> None:
     """Build report.html (one self-contained file, opens offline) for a directory."""
     path = _report(directory)
     out_console.print(f"Report written to [bold]{path}[/bold]")
@@ -525,8 +702,10 @@ def _report(directory: Path, *, overwrite: bool = False) -> Path:
         except (OSError, ValueError):
             ok = False
         if not ok:
-            raise UserError(f"{summary}: damaged (not the summary survsim wrote); run the "
-                            f"scenario again with --overwrite")
+            raise UserError(
+                f"{summary}: damaged (not the summary survsim wrote); run the "
+                f"scenario again with --overwrite"
+            )
     caveats: list[str] | None = None
     sources: list[str] | None = None
     resolved = directory / "scenario.resolved.toml"
@@ -543,37 +722,55 @@ def _report(directory: Path, *, overwrite: bool = False) -> Path:
         return build_report(directory, caveats=caveats, sources=sources, overwrite=overwrite)
     except (FileNotFoundError, FileExistsError) as exc:
         raise UserError(str(exc)) from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            pa.ArrowException) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        pa.ArrowException,
+    ) as exc:
         # A file of the run damaged or cut short after it finished (edited, truncated).
-        raise UserError(f"{directory}: cannot build the report, a file of it is damaged or "
-                        f"not what survsim wrote ({type(exc).__name__}: "
-                        f"{short(str(exc), 200)})") from None
+        raise UserError(
+            f"{directory}: cannot build the report, a file of it is damaged or "
+            f"not what survsim wrote ({type(exc).__name__}: "
+            f"{short(str(exc), 200)})"
+        ) from None
 
 
 @app.command()
-def demo(port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8050,
-         host: Annotated[str, typer.Option(
-             "--host", help="Address to bind (default: this machine only).")] = "127.0.0.1",
-         public: Annotated[bool, typer.Option(
-             "--public", help="Allow a --host that other machines can reach.")] = False) -> None:
+def demo(
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8050,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+    public: Annotated[
+        bool, typer.Option("--public", help="Allow a --host that other machines can reach.")
+    ] = False,
+) -> None:
     """Serve the classroom demo (a live simulation in the browser) on http://HOST:PORT/."""
     from classroom.app import is_loopback, make_server
 
     if not is_loopback(host) and not public:
-        raise UserError(f"--host {host}: refusing to serve the demo where other machines can "
-                        f"reach it; add --public if that is what you want (default: 127.0.0.1, "
-                        f"this machine only)")
+        raise UserError(
+            f"--host {host}: refusing to serve the demo where other machines can "
+            f"reach it; add --public if that is what you want (default: 127.0.0.1, "
+            f"this machine only)"
+        )
     if not 1 <= port <= 65535:
         raise UserError(f"--port: expected a port number from 1 to 65535, got {port}")
     try:
         server = make_server(host=host, port=port)  # binds now: a busy port is said here
     except OSError as exc:
-        raise UserError(f"--port {port}: cannot serve the demo on {host}:{port} "
-                        f"({exc.strerror or exc}); is another program using the port? Try "
-                        f"--port {port + 1}") from None
-    out_console.print(f"survsim classroom demo on [bold]http://{host}:{port}/[/bold] "
-                      f"(Ctrl+C to stop)")
+        raise UserError(
+            f"--port {port}: cannot serve the demo on {host}:{port} "
+            f"({exc.strerror or exc}); is another program using the port? Try "
+            f"--port {port + 1}"
+        ) from None
+    out_console.print(
+        f"survsim classroom demo on [bold]http://{host}:{port}/[/bold] (Ctrl+C to stop)"
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -583,10 +780,14 @@ def demo(port: Annotated[int, typer.Option("--port", help="Port to serve on.")] 
 
 
 @app.command()
-def schema(out: Annotated[Path | None, typer.Option(
-        "--out", help="Write to this file instead of standard output.")] = None,
-           summary: Annotated[bool, typer.Option(
-               "--summary", help="The schema of summary.json instead.")] = False) -> None:
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+    ] = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="The schema of summary.json instead.")
+    ] = False,
+) -> None:
     """Print (or write) the JSON Schema of the scenario format (or of summary.json)."""
     from analysis.summary import summary_schema
     from sim.scenario import json_schema
@@ -611,8 +812,12 @@ def main() -> None:
         rc = app(standalone_mode=False)
     except UserError as exc:
         for p in exc.problems:
-            err_console.print(Text("error: " if exc.exit_code == 2 else "", style="red")
-                              + Text(short(p, _MAX_MESSAGE)), highlight=False, soft_wrap=True)
+            err_console.print(
+                Text("error: " if exc.exit_code == 2 else "", style="red")
+                + Text(short(p, _MAX_MESSAGE)),
+                highlight=False,
+                soft_wrap=True,
+            )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

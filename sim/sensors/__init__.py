@@ -34,16 +34,22 @@ from sim.sensors.street import StreetPassages
 
 # In the order the engine calls them within a window (their rows do not depend on it: captures
 # are released in time order, other rows by their time).
-SENSORS: tuple[type[BaseSensor], ...] = (StreetPassages, PatrolEncounters, DoorCaptures,
-                                     CrowdCaptures, FacilityChecks)
+SENSORS: tuple[type[BaseSensor], ...] = (
+    StreetPassages,
+    PatrolEncounters,
+    DoorCaptures,
+    CrowdCaptures,
+    FacilityChecks,
+)
 
 
 def build_sensors(ctx: Context) -> list[BaseSensor]:
     """The sensors this world has devices for (the built-in ones, then those of kinds
     registered since, :mod:`sim.kinds`)."""
     extra = [k.sensor for k in kinds().values() if k.sensor is not None and k.sensor not in SENSORS]
-    return [s for s in (cls.create(ctx) for cls in (*SENSORS, *dict.fromkeys(extra)))
-            if s is not None]
+    return [
+        s for s in (cls.create(ctx) for cls in (*SENSORS, *dict.fromkeys(extra))) if s is not None
+    ]
 
 
 __all__ = ["SENSORS", "BaseSensor", "Context", "Output", "build_sensors"]

@@ -27,8 +27,9 @@ class Context:
     cam_threshold: npt.NDArray[np.float64]  # each device's search threshold
     duration_s: float
 
-    def active(self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
-               ) -> npt.NDArray[np.bool_]:
+    def active(
+        self, cam: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
         """Whether each device is operating at that time of day (vans work set hours)."""
         c = self.world.cameras
         tod = when % DAY

@@ -66,8 +66,27 @@ class CrowdCaptures(BaseSensor):
         dist = np.hypot(x - c.x_m[cam], y - c.y_m[cam])
         hour = (when // HOUR).astype(np.int64) % 24
         crowd = w.walkers_per_hour[node, hour] / 60.0
-        quality = capture_quality(np.maximum(dist, 5.0), c.height_m[cam], c.range_m[cam],
-                                  facing, hour, crowd, np.zeros(trip.size))
-        return [("captures", {"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": quality,
-                              "distance": dist, "x": x, "y": y})]
+        quality = capture_quality(
+            np.maximum(dist, 5.0),
+            c.height_m[cam],
+            c.range_m[cam],
+            facing,
+            hour,
+            crowd,
+            np.zeros(trip.size),
+        )
+        return [
+            (
+                "captures",
+                {
+                    "t": when,
+                    "trip": trip,
+                    "camera": cam.astype(np.int32),
+                    "person": t.person_id[trip],
+                    "quality": quality,
+                    "distance": dist,
+                    "x": x,
+                    "y": y,
+                },
+            )
+        ]

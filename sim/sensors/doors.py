@@ -16,9 +16,14 @@ from sim.sensors.base import NOTHING, BaseSensor, Context, Output
 
 # The trip purposes that enter each type of place.
 VISITS: dict[str, tuple[str, ...]] = {
-    "workplace": ("work",), "shop": ("errand",), "school": ("school",),
-    "airport": ("airport",), "plaza": ("leisure",), "place_of_worship": ("leisure",),
-    "transit_hub": ("leisure",), "hospital": (),
+    "workplace": ("work",),
+    "shop": ("errand",),
+    "school": ("school",),
+    "airport": ("airport",),
+    "plaza": ("leisure",),
+    "place_of_worship": ("leisure",),
+    "transit_hub": ("leisure",),
+    "hospital": (),
 }
 
 
@@ -65,14 +70,24 @@ class DoorCaptures(BaseSensor):
         visiting = self.purpose[cam, t.purpose[trip]]
         trip, cam = trip[visiting], cam[visiting]
         when = t.arrive_s[trip]
-        caught = (keyed_uniform(ctx.coins.capture_door, trip, ctx.camera_key[cam])
-                  < c.p_capture[cam])
+        caught = keyed_uniform(ctx.coins.capture_door, trip, ctx.camera_key[cam]) < c.p_capture[cam]
         caught &= (when < ctx.duration_s) & ctx.active(cam, when)
         trip, cam, when = trip[caught], cam[caught], when[caught]
-        return [("captures", {"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": c.fixed_quality[cam],
-                              "distance": np.ones(trip.size), "x": c.x_m[cam],
-                              "y": c.y_m[cam]})]
+        return [
+            (
+                "captures",
+                {
+                    "t": when,
+                    "trip": trip,
+                    "camera": cam.astype(np.int32),
+                    "person": t.person_id[trip],
+                    "quality": c.fixed_quality[cam],
+                    "distance": np.ones(trip.size),
+                    "x": c.x_m[cam],
+                    "y": c.y_m[cam],
+                },
+            )
+        ]
 
 
 def _check(spec: EntryPoint, index: int, city: City) -> list[str]:

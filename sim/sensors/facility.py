@@ -49,13 +49,24 @@ class FacilityChecks(BaseSensor):
         person = t.person_id[trip]
         group = w.population.group[person]
         u = keyed_uniform(ctx.coins.verify_arrival, trip, ctx.camera_key[cam])
-        p_ok = w.model.p_hit(ctx.cam_threshold[cam], w.model_group[group],
-                             w.cameras.fixed_quality[cam])
-        return [("verifications", {
-            "t_s": when, "camera_id": cam,
-            "subject": np.where(staff[rows][ok], "staff", "visitor").astype(object),
-            "person_id": person, "inmate_id": np.full(trip.size, -1),
-            "group_id": group, "genuine": np.ones(trip.size, bool), "accepted": u < p_ok})]
+        p_ok = w.model.p_hit(
+            ctx.cam_threshold[cam], w.model_group[group], w.cameras.fixed_quality[cam]
+        )
+        return [
+            (
+                "verifications",
+                {
+                    "t_s": when,
+                    "camera_id": cam,
+                    "subject": np.where(staff[rows][ok], "staff", "visitor").astype(object),
+                    "person_id": person,
+                    "inmate_id": np.full(trip.size, -1),
+                    "group_id": group,
+                    "genuine": np.ones(trip.size, bool),
+                    "accepted": u < p_ok,
+                },
+            )
+        ]
 
     def on_window(self, t0: float, t1: float) -> Output:
         """Inmates' door checks (genuine) and impostor attempts in this window."""
@@ -76,18 +87,29 @@ class FacilityChecks(BaseSensor):
         # An impostor passes if their face matches the look-alike (same group) they pose as.
         p_impostor = w.model.fmr_at(thr, mg)
         accepted = np.where(genuine, u < p_genuine, u < p_impostor)
-        return [("verifications", {
-            "t_s": fc["t_s"][idx], "camera_id": cam,
-            "subject": np.where(genuine, "inmate", "impostor").astype(object),
-            "person_id": np.full(idx.size, -1), "inmate_id": fc["inmate_id"][idx],
-            "group_id": group, "genuine": genuine, "accepted": accepted})]
+        return [
+            (
+                "verifications",
+                {
+                    "t_s": fc["t_s"][idx],
+                    "camera_id": cam,
+                    "subject": np.where(genuine, "inmate", "impostor").astype(object),
+                    "person_id": np.full(idx.size, -1),
+                    "inmate_id": fc["inmate_id"][idx],
+                    "group_id": group,
+                    "genuine": genuine,
+                    "accepted": accepted,
+                },
+            )
+        ]
 
 
 def _check(spec: Facility, index: int, city: City) -> list[str]:
     if city.places_of("prison").size:
         return []
-    return [f"deployment.{index}: a facility needs a prison in the city; set "
-            f"city.places.prisons = 1"]
+    return [
+        f"deployment.{index}: a facility needs a prison in the city; set city.places.prisons = 1"
+    ]
 
 
 def _place(spec: Facility, at: Placing) -> np.ndarray:

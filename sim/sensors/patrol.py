@@ -34,15 +34,15 @@ class PatrolEncounters(BaseSensor):
         names = pop.group_names
         shares = pop.group_counts() / max(pop.n, 1)
         # Per deployment (and one more row for none): the stop rule.
-        self.stop_rate = np.array([getattr(d, "stops_per_officer_hour", 0.0) for d in deps]
-                                  + [0.0])
+        self.stop_rate = np.array([getattr(d, "stops_per_officer_hour", 0.0) for d in deps] + [0.0])
         self.stop_propensity = np.ones((len(deps) + 1, len(names)))
         for i, d in enumerate(deps):
             for g, v in getattr(d, "stop_propensity", {}).items():
                 self.stop_propensity[i, names.index(g)] = v
         self.mean_propensity = np.maximum(self.stop_propensity @ shares, 1e-12)
-        self.scan_rule = np.array([SCAN_RULES.index(d.scan) if isinstance(d, Bodycam) else 2
-                                   for d in deps] + [2])
+        self.scan_rule = np.array(
+            [SCAN_RULES.index(d.scan) if isinstance(d, Bodycam) else 2 for d in deps] + [2]
+        )
         self.p_suspicion = np.array([getattr(d, "p_suspicion", 0.0) for d in deps] + [0.0])
 
     def on_routes(self, a: int, b: int) -> Output:
@@ -83,26 +83,45 @@ class PatrolEncounters(BaseSensor):
         p_stop = rate * prop / (passers * self.mean_propensity[dep])
         stopped = is_officer & (keyed_uniform(ctx.coins.patrol_stop, trip, ckey) < p_stop)
         rule = self.scan_rule[dep]
-        suspicious = keyed_uniform(ctx.coins.patrol_suspicion, trip, ckey) < \
-            self.p_suspicion[dep]
+        suspicious = keyed_uniform(ctx.coins.patrol_suspicion, trip, ckey) < self.p_suspicion[dep]
         scanned = stopped & ((rule == 0) | ((rule == 1) & suspicious))
         out: Output = []
         si = np.flatnonzero(stopped)
         if si.size:
-            out.append(("patrol_stops", {"t_s": when[si], "camera_id": dev[si],
-                                         "person_id": person[si], "node": node[si],
-                                         "scanned": scanned[si]}))
-        caught = scanned | (~is_officer & (keyed_uniform(ctx.coins.capture_carcam, trip, ckey)
-                                           < c.p_capture[dev]))
+            out.append(
+                (
+                    "patrol_stops",
+                    {
+                        "t_s": when[si],
+                        "camera_id": dev[si],
+                        "person_id": person[si],
+                        "node": node[si],
+                        "scanned": scanned[si],
+                    },
+                )
+            )
+        caught = scanned | (
+            ~is_officer & (keyed_uniform(ctx.coins.capture_carcam, trip, ckey) < c.p_capture[dev])
+        )
         ci = np.flatnonzero(caught)
         if ci.size == 0:
             return out
         light = np.where((hour[ci] < 6) | (hour[ci] >= 20), NIGHT_LIGHT, 1.0)
-        out.append(("captures", {
-            "t": when[ci], "trip": trip[ci], "camera": dev[ci].astype(np.int32),
-            "person": person[ci], "quality": c.fixed_quality[dev[ci]] * light,
-            "distance": np.where(is_officer[ci], 1.0, 10.0),
-            "x": w.city.node_x_m[node[ci]], "y": w.city.node_y_m[node[ci]]}))
+        out.append(
+            (
+                "captures",
+                {
+                    "t": when[ci],
+                    "trip": trip[ci],
+                    "camera": dev[ci].astype(np.int32),
+                    "person": person[ci],
+                    "quality": c.fixed_quality[dev[ci]] * light,
+                    "distance": np.where(is_officer[ci], 1.0, 10.0),
+                    "x": w.city.node_x_m[node[ci]],
+                    "y": w.city.node_y_m[node[ci]],
+                },
+            )
+        )
         return out
 
 

@@ -26,8 +26,9 @@ from sim.units import HOUR
 MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
 
 
-def first_per_key(key: npt.NDArray[np.int64],
-                  when: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+def first_per_key(
+    key: npt.NDArray[np.int64], when: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
     """Per distinct ``key``, the row with the smallest ``when`` (the earliest row on ties),
     in order of key: what a stable lexsort by (key, when) and taking each key's first row gives,
     without sorting by ``when`` (rows arrive nearly sorted by key, which a stable sort likes)."""
@@ -64,8 +65,12 @@ class StreetPassages(BaseSensor):
         t = w.trips
         if self._skips is None:
             self._skips = w.router.skip_tables(np.diff(w.coverage.ptr) > 0)
-        return self.passages(a, w.router.marked_steps(
-            self._skips, t.origin_node[a:b], t.dest_node[a:b], t.toward_dest[a:b]))
+        return self.passages(
+            a,
+            w.router.marked_steps(
+                self._skips, t.origin_node[a:b], t.dest_node[a:b], t.toward_dest[a:b]
+            ),
+        )
 
     def passages(self, a: int, steps: Steps) -> Output:
         """The passages of the trips from ``a`` on, given their steps on watched edges."""
@@ -84,14 +89,16 @@ class StreetPassages(BaseSensor):
         # One capture chance per trip and camera, its coin keyed by both: tossed first, so
         # that only the passages of (trip, camera) pairs it lets through are placed.
         ckey = ctx.camera_key[cam]
-        lucky = np.flatnonzero(keyed_uniform(ctx.coins.capture_passage, trip, ckey)
-                               < w.cameras.p_capture[cam])
+        lucky = np.flatnonzero(
+            keyed_uniform(ctx.coins.capture_passage, trip, ckey) < w.cameras.p_capture[cam]
+        )
         rep, pair, trip, cam, ckey = take(lucky, rep, pair, trip, cam, ckey)
         # The moment the camera grabs the face: a point of the stretch in view, keyed by trip
         # and camera. The walker must face the camera then (within 60 degrees).
         s_pos = keyed_uniform(ctx.coins.passage_position, trip, ckey)
-        frac, dist, facing, px, py = cov.passage(pair, s_pos, w.cameras.x_m[cam],
-                                                 w.cameras.y_m[cam])
+        frac, dist, facing, px, py = cov.passage(
+            pair, s_pos, w.cameras.x_m[cam], w.cameras.y_m[cam]
+        )
         speed = w.population.speed_mps[t.person_id[trip]].astype(np.float64)
         along0, along1 = steps.along(rep)
         t_start = t.depart_s[trip] + along0 / speed
@@ -103,15 +110,33 @@ class StreetPassages(BaseSensor):
         trip, cam, when, dist, facing, px, py = take(sel, trip, cam, when, dist, facing, px, py)
         caught = (when < ctx.duration_s) & (facing >= MIN_FACING_COS)
         caught &= ctx.active(cam, when)
-        trip, cam, when, dist, facing, px, py = take(caught, trip, cam, when, dist, facing, px,
-                                                     py)
+        trip, cam, when, dist, facing, px, py = take(caught, trip, cam, when, dist, facing, px, py)
         hour = (when // HOUR).astype(np.int64) % 24
         crowd = w.walkers_per_hour[w.cameras.node[cam], hour] / 60.0
-        quality = capture_quality(dist, w.cameras.height_m[cam], w.cameras.range_m[cam], facing,
-                                  hour, crowd, w.population.speed_mps[t.person_id[trip]])
-        return [("captures", {"t": when, "trip": trip, "camera": cam.astype(np.int32),
-                              "person": t.person_id[trip], "quality": quality,
-                              "distance": dist, "x": px, "y": py})]
+        quality = capture_quality(
+            dist,
+            w.cameras.height_m[cam],
+            w.cameras.range_m[cam],
+            facing,
+            hour,
+            crowd,
+            w.population.speed_mps[t.person_id[trip]],
+        )
+        return [
+            (
+                "captures",
+                {
+                    "t": when,
+                    "trip": trip,
+                    "camera": cam.astype(np.int32),
+                    "person": t.person_id[trip],
+                    "quality": quality,
+                    "distance": dist,
+                    "x": px,
+                    "y": py,
+                },
+            )
+        ]
 
 
 def _cctv_pool(spec: Cctv, city: City) -> npt.NDArray[np.int64] | None:
@@ -128,17 +153,24 @@ def _check_cctv(spec: Cctv, index: int, city: City) -> list[str]:
     if spec.placement == "districts":
         unknown = [d for d in spec.districts if d not in city.district_names]
         if unknown:
-            return [f"deployment.{index}.districts: no district "
-                    f"{', '.join(map(shown, unknown))}; the city's districts are: "
-                    f"{', '.join(city.district_names)}"]
+            return [
+                f"deployment.{index}.districts: no district "
+                f"{', '.join(map(shown, unknown))}; the city's districts are: "
+                f"{', '.join(city.district_names)}"
+            ]
     pool = _cctv_pool(spec, city)
     have = city.n_nodes if pool is None else int(pool.size)
     if spec.count <= have:
         return []
-    where = ("crossings to put them on" if pool is None else
-             f"crossings that qualify for placement {shown(spec.placement)}")
-    return [f"deployment.{index}.count: {spec.count:,} cameras but the city has only "
-            f"{have:,} {where}; expected at most {have:,}"]
+    where = (
+        "crossings to put them on"
+        if pool is None
+        else f"crossings that qualify for placement {shown(spec.placement)}"
+    )
+    return [
+        f"deployment.{index}.count: {spec.count:,} cameras but the city has only "
+        f"{have:,} {where}; expected at most {have:,}"
+    ]
 
 
 def _place_cctv(spec: Cctv, at: Placing) -> npt.NDArray[np.int64]:
@@ -160,8 +192,12 @@ def _place_cctv(spec: Cctv, at: Placing) -> npt.NDArray[np.int64]:
 def _check_van(spec: Van, index: int, city: City) -> list[str]:
     if not spec.places:
         return place_type_problems(spec, index, city, spec.count)
-    return [f"deployment.{index}.places: no place named {shown(p)} (a van outside the city); "
-            f"{suggest_places(p, city)}" for p in spec.places if p not in city.place_name]
+    return [
+        f"deployment.{index}.places: no place named {shown(p)} (a van outside the city); "
+        f"{suggest_places(p, city)}"
+        for p in spec.places
+        if p not in city.place_name
+    ]
 
 
 def _place_van(spec: Van, at: Placing) -> npt.NDArray[np.integer[Any]]:

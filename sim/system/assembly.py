@@ -43,9 +43,14 @@ class AssemblyDetector:
     _alarms: list[tuple[float, float, float, int]] = field(default_factory=list)
     raised_count: int = 0
 
-    def feed(self, t: npt.ArrayLike, x: npt.ArrayLike, y: npt.ArrayLike,
-             key: npt.ArrayLike, capture: npt.ArrayLike | None = None
-             ) -> list[tuple[float, float, float, int, int, npt.NDArray[np.int64]]]:
+    def feed(
+        self,
+        t: npt.ArrayLike,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        key: npt.ArrayLike,
+        capture: npt.ArrayLike | None = None,
+    ) -> list[tuple[float, float, float, int, int, npt.NDArray[np.int64]]]:
         """Add sightings (``capture``: their capture ids); return the alarms they raise as
         (t_s, x_m, y_m, n_flagged, alarm number, capture ids of the sightings that raised it)."""
         t = np.asarray(t, np.float64)
@@ -68,24 +73,32 @@ class AssemblyDetector:
         for i in range(start, self._t.size):
             ti = self._t[i]
             lo = int(np.searchsorted(self._t, ti - self.window_s, side="left"))
-            near = ((self._x[lo:i + 1] - self._x[i]) ** 2
-                    + (self._y[lo:i + 1] - self._y[i]) ** 2) <= r2
+            near = (
+                (self._x[lo : i + 1] - self._x[i]) ** 2 + (self._y[lo : i + 1] - self._y[i]) ** 2
+            ) <= r2
             if near.sum() < self.k:
                 continue
-            n = int(np.unique(self._key[lo:i + 1][near]).size)
+            n = int(np.unique(self._key[lo : i + 1][near]).size)
             if n < self.k or self._quiet(ti, self._x[i], self._y[i]):
                 continue
             alarm = (float(ti), float(self._x[i]), float(self._y[i]), n)
             self._alarms.append(alarm)
-            raised.append((*alarm, self.raised_count, self._cid[lo:i + 1][near].copy()))
+            raised.append((*alarm, self.raised_count, self._cid[lo : i + 1][near].copy()))
             self.raised_count += 1
         # Forget what can no longer matter.
         keep = int(np.searchsorted(self._t, self._t[-1] - self.window_s, side="left"))
         self._t, self._x, self._y, self._key, self._cid = (
-            self._t[keep:], self._x[keep:], self._y[keep:], self._key[keep:], self._cid[keep:])
+            self._t[keep:],
+            self._x[keep:],
+            self._y[keep:],
+            self._key[keep:],
+            self._cid[keep:],
+        )
         self._alarms = [a for a in self._alarms if a[0] >= self._t[-1] - self.window_s]
         return raised
 
     def _quiet(self, t: float, x: float, y: float) -> bool:
-        return any(t - a[0] < self.window_s and (a[1] - x) ** 2 + (a[2] - y) ** 2
-                   <= self.radius_m**2 for a in self._alarms)
+        return any(
+            t - a[0] < self.window_s and (a[1] - x) ** 2 + (a[2] - y) ** 2 <= self.radius_m**2
+            for a in self._alarms
+        )
