@@ -1,5 +1,6 @@
-"""What the run report's modules share (``analysis.report``, ``analysis.report_headlines``,
-``analysis.report_map``): the colours, the number and time formats of its sentences, the CSV
+"""What the report modules share (``analysis.report``, ``analysis.report_headlines``,
+``analysis.report_groups``, ``analysis.report_map``, ``analysis.report_sections``, and the
+reports of many runs): the colours, the number and time formats of their sentences, the CSV
 writer, the plain records a figure is built from, and the figures' common layout.
 
 It imports no other report module, so each of them can import it without a cycle.

@@ -75,10 +75,32 @@ def parity(
 
 
 def _group_section(summary: Summary, groups: Sequence[Group], unlisted_caps: np.ndarray) -> Section:
-    caps = summary.captures_by_group
-    false = summary.false_alerts_by_group
     weights = [int(c) for c in unlisted_caps]
     par = {p["group"]: p for p in parity(summary, groups, weights)}
+    return Section(
+        "groups",
+        "Who was falsely flagged",
+        "A false alert is the system matching someone's face to a watchlist entry "
+        "that is somebody else. The rate divides each group's false alerts by the "
+        "number of times faces of that group's residents who are not on the "
+        "watchlist were captured, so groups of different sizes can be compared. "
+        "Hover over a bar for the counts.",
+        _group_figure(summary, groups, unlisted_caps, par),
+        "false_alerts_by_group.csv",
+        _group_csv(summary, groups, unlisted_caps, par),
+        after=_parity_table(summary, groups, weights),
+    )
+
+
+def _group_figure(
+    summary: Summary,
+    groups: Sequence[Group],
+    unlisted_caps: np.ndarray,
+    par: dict[str, dict[str, Any]],
+) -> go.Figure:
+    """Faces captured, false alerts and their rate, one bar per group in three panels."""
+    caps = summary.captures_by_group
+    false = summary.false_alerts_by_group
     labels = [g.label for g in groups][::-1]  # first group at the top
     rows = list(groups)[::-1]
     fig = make_subplots(
@@ -142,7 +164,19 @@ def _group_section(summary: Summary, groups: Sequence[Group], unlisted_caps: np.
             font={"size": 16},
             bgcolor="white",
         )
-    csv_text = _csv(
+    return fig
+
+
+def _group_csv(
+    summary: Summary,
+    groups: Sequence[Group],
+    unlisted_caps: np.ndarray,
+    par: dict[str, dict[str, Any]],
+) -> str:
+    """The table behind the per-group figure, with each rate's interval and parity verdict."""
+    caps = summary.captures_by_group
+    false = summary.false_alerts_by_group
+    return _csv(
         [
             "group",
             "label",
@@ -171,19 +205,6 @@ def _group_section(summary: Summary, groups: Sequence[Group], unlisted_caps: np.
             ]
             for i, g in enumerate(groups)
         ],
-    )
-    return Section(
-        "groups",
-        "Who was falsely flagged",
-        "A false alert is the system matching someone's face to a watchlist entry "
-        "that is somebody else. The rate divides each group's false alerts by the "
-        "number of times faces of that group's residents who are not on the "
-        "watchlist were captured, so groups of different sizes can be compared. "
-        "Hover over a bar for the counts.",
-        fig,
-        "false_alerts_by_group.csv",
-        csv_text,
-        after=_parity_table(summary, groups, weights),
     )
 
 

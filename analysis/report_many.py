@@ -21,7 +21,8 @@ from plotly.offline import get_plotlyjs
 
 from analysis.compare import FEW_REPLICATIONS, bounds, interval, is_share
 from analysis.figures import write_page
-from analysis.report import CSS, PALETTE, REPORT_NAME, Section, _csv, _esc, _figure_html, _layout
+from analysis.report import CSS, REPORT_NAME, _figure_html
+from analysis.report_base import PALETTE, Section, _csv, _esc, _layout
 
 # Metrics a reader cares about first, with plain names.
 HEADLINE: dict[str, str] = {
@@ -143,8 +144,35 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     meta = json.loads((out_dir / "compare.json").read_text("utf-8"))
     rows = pq.read_table(out_dir / "comparison.parquet").to_pylist()
     names: list[str] = meta["scenarios"]
-    base = names[0]
     overall = {(r["scenario"], r["metric"]): r for r in rows if r["group"] is None}
+    findings = _compare_findings(meta, names, overall)
+    sections = []
+    for m, label in HEADLINE.items():
+        sec = _compare_metric_section(meta, names, overall, m, label)
+        if sec is not None:
+            sections.append(sec)
+    groups_sec = _compare_group_section(out_dir, names, rows)
+    if groups_sec is not None:
+        sections.append(groups_sec)
+    title = f"Comparing {len(names)} scenarios"
+    return _write(
+        out_dir,
+        overwrite=overwrite,
+        page=_page(
+            title,
+            f"{meta['replications']} replications each.",
+            findings,
+            sections,
+            _compare_about(meta),
+        ),
+    )
+
+
+def _compare_findings(
+    meta: dict[str, Any], names: Sequence[str], overall: dict[tuple[str, str], dict[str, Any]]
+) -> list[str]:
+    """A sentence for every headline metric on which a scenario differs from the first."""
+    base = names[0]
     findings: list[str] = []
     for s in names[1:]:
         for m, label in HEADLINE.items():
@@ -162,114 +190,127 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
             f"No headline metric differed between the scenarios and {base} "
             f"over {meta['replications']} replications."
         )
-    sections = []
-    for m, label in HEADLINE.items():
-        got = [overall.get((s, m)) for s in names]
-        pts = [p for p in got if p is not None]
-        if len(pts) < len(got):
-            continue
-        mean = [p["mean"] for p in pts]
-        lo = [p["ci_low"] for p in pts]
-        hi = [p["ci_high"] for p in pts]
-        err_up = [(h - mu) if np.isfinite(h) else 0 for h, mu in zip(hi, mean, strict=True)]
-        err_dn = [(mu - low) if np.isfinite(low) else 0 for low, mu in zip(lo, mean, strict=True)]
-        fig = go.Figure(
-            go.Bar(
-                x=names,
-                y=mean,
-                error_y={"type": "data", "array": err_up, "arrayminus": err_dn},
-                marker_color="#2c6e91",
-                hovertemplate="%{x}<br>%{y:.4g}<extra></extra>",
-            )
+    return findings
+
+
+def _compare_metric_section(
+    meta: dict[str, Any],
+    names: Sequence[str],
+    overall: dict[tuple[str, str], dict[str, Any]],
+    m: str,
+    label: str,
+) -> Section | None:
+    """One headline metric's mean per scenario with its 95% interval (none unless every
+    scenario has it)."""
+    got = [overall.get((s, m)) for s in names]
+    pts = [p for p in got if p is not None]
+    if len(pts) < len(got):
+        return None
+    mean = [p["mean"] for p in pts]
+    lo = [p["ci_low"] for p in pts]
+    hi = [p["ci_high"] for p in pts]
+    err_up = [(h - mu) if np.isfinite(h) else 0 for h, mu in zip(hi, mean, strict=True)]
+    err_dn = [(mu - low) if np.isfinite(low) else 0 for low, mu in zip(lo, mean, strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=mean,
+            error_y={"type": "data", "array": err_up, "arrayminus": err_dn},
+            marker_color="#2c6e91",
+            hovertemplate="%{x}<br>%{y:.4g}<extra></extra>",
         )
-        _layout(fig, 360, yaxis_title=m.replace("_", " "))
-        sections.append(
-            Section(
-                key=f"cmp-{m}",
-                heading=label[0].upper() + label[1:],
-                intro=f"Mean per run over {meta['replications']} replications, with its 95% "
-                f"interval.",
-                fig=fig,
-                csv_name=f"{m}.csv",
-                csv_text=_csv(
-                    [
-                        "scenario",
-                        "mean",
-                        "ci_low",
-                        "ci_high",
-                        "diff_mean",
-                        "diff_ci_low",
-                        "diff_ci_high",
-                    ],
-                    [
-                        [
-                            p["scenario"],
-                            p["mean"],
-                            p["ci_low"],
-                            p["ci_high"],
-                            p["diff_mean"],
-                            p["diff_ci_low"],
-                            p["diff_ci_high"],
-                        ]
-                        for p in pts
-                    ],
-                ),
-            )
-        )
+    )
+    _layout(fig, 360, yaxis_title=m.replace("_", " "))
+    return Section(
+        key=f"cmp-{m}",
+        heading=label[0].upper() + label[1:],
+        intro=f"Mean per run over {meta['replications']} replications, with its 95% interval.",
+        fig=fig,
+        csv_name=f"{m}.csv",
+        csv_text=_csv(
+            [
+                "scenario",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "diff_mean",
+                "diff_ci_low",
+                "diff_ci_high",
+            ],
+            [
+                [
+                    p["scenario"],
+                    p["mean"],
+                    p["ci_low"],
+                    p["ci_high"],
+                    p["diff_mean"],
+                    p["diff_ci_low"],
+                    p["diff_ci_high"],
+                ]
+                for p in pts
+            ],
+        ),
+    )
+
+
+def _compare_group_section(
+    out_dir: Path, names: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> Section | None:
+    """Each group's pooled false-alert rate, scenario by scenario (none without groups)."""
     present = sorted(
         {r["group"] for r in rows if r["metric"] == "false_alert_rate_by_group" and r["group"]}
     )
     order, labels = _groups(out_dir, names)
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
-    if groups:
-        fig = go.Figure()
-        data = []
-        for s in names:
-            vals = [
-                next(
-                    (
-                        r
-                        for r in rows
-                        if r["scenario"] == s
-                        and r["group"] == g
-                        and r["metric"] == "false_alert_rate_by_group"
-                    ),
-                    None,
-                )
-                for g in groups
-            ]
-            mean = [v["mean"] if v else None for v in vals]
-            up = [
-                (v["ci_high"] - v["mean"]) if v and np.isfinite(v["ci_high"]) else 0 for v in vals
-            ]
-            dn = [(v["mean"] - v["ci_low"]) if v and np.isfinite(v["ci_low"]) else 0 for v in vals]
-            fig.add_trace(
-                go.Bar(
-                    name=s,
-                    x=[labels.get(g, g) for g in groups],
-                    y=mean,
-                    error_y={"type": "data", "array": up, "arrayminus": dn},
-                )
+    if not groups:
+        return None
+    fig = go.Figure()
+    data = []
+    for s in names:
+        vals = [
+            next(
+                (
+                    r
+                    for r in rows
+                    if r["scenario"] == s
+                    and r["group"] == g
+                    and r["metric"] == "false_alert_rate_by_group"
+                ),
+                None,
             )
-            data += [
-                [s, g, v["mean"], v["ci_low"], v["ci_high"]]
-                for g, v in zip(groups, vals, strict=True)
-                if v
-            ]
-        _layout(fig, 420, barmode="group", yaxis_title="false alerts per 1,000 captures")
-        sections.append(
-            Section(
-                key="cmp-groups",
-                heading="False-alert rate by group",
-                intro="False alerts per 1,000 captures of people not on the watchlist, pooled over "
-                "the replications (all of a group's false alerts over all captures of its "
-                "people not listed), with the exact 95% interval of that pooled rate.",
-                fig=fig,
-                csv_name="false_alert_rate_by_group.csv",
-                csv_text=_csv(["scenario", "group", "mean", "ci_low", "ci_high"], data),
+            for g in groups
+        ]
+        mean = [v["mean"] if v else None for v in vals]
+        up = [(v["ci_high"] - v["mean"]) if v and np.isfinite(v["ci_high"]) else 0 for v in vals]
+        dn = [(v["mean"] - v["ci_low"]) if v and np.isfinite(v["ci_low"]) else 0 for v in vals]
+        fig.add_trace(
+            go.Bar(
+                name=s,
+                x=[labels.get(g, g) for g in groups],
+                y=mean,
+                error_y={"type": "data", "array": up, "arrayminus": dn},
             )
         )
-    about = (
+        data += [
+            [s, g, v["mean"], v["ci_low"], v["ci_high"]]
+            for g, v in zip(groups, vals, strict=True)
+            if v
+        ]
+    _layout(fig, 420, barmode="group", yaxis_title="false alerts per 1,000 captures")
+    return Section(
+        key="cmp-groups",
+        heading="False-alert rate by group",
+        intro="False alerts per 1,000 captures of people not on the watchlist, pooled over "
+        "the replications (all of a group's false alerts over all captures of its "
+        "people not listed), with the exact 95% interval of that pooled rate.",
+        fig=fig,
+        csv_name="false_alert_rate_by_group.csv",
+        csv_text=_csv(["scenario", "group", "mean", "ci_low", "ci_high"], data),
+    )
+
+
+def _compare_about(meta: dict[str, Any]) -> str:
+    return (
         f"<p>Scenarios: {_esc(', '.join(meta['files']))}. Seed {meta['seed']}; replication "
         f"r of every scenario uses the same random numbers (common random numbers), so "
         f"differences are paired run by run. Intervals are 95% t-intervals over "
@@ -283,12 +324,6 @@ def build_compare_report(out_dir: Path, *, overwrite: bool = False) -> Path:
             if int(meta["replications"]) < FEW_REPLICATIONS
             else ""
         )
-    )
-    title = f"Comparing {len(names)} scenarios"
-    return _write(
-        out_dir,
-        overwrite=overwrite,
-        page=_page(title, f"{meta['replications']} replications each.", findings, sections, about),
     )
 
 
@@ -346,84 +381,16 @@ def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
     for point, metrics in by.items():
         series.setdefault(point[1:], []).append((point[0], metrics))
     sections = []
-    findings: list[str] = []
     left_out: list[str] = []
     for m, label in SWEEP_METRICS:
-        fig = go.Figure()
-        data = []
-        share = is_share(m)
-        for k, (rest, pts) in enumerate(sorted(series.items())):
-            pts = sorted(pts, key=lambda p: _sort_key(p[0]))
-            xs = [p[0] for p in pts]
-            stats = [_point_interval(m, p[1].get(m, [])) for p in pts]
-            if not any(st[0] is not None for st in stats):
-                continue
-            scale = 100.0 if share else 1.0
-            ys = [st[0] * scale if st[0] is not None else None for st in stats]
-            lo = [st[1] * scale if st[1] is not None else None for st in stats]
-            hi = [st[2] * scale if st[2] is not None else None for st in stats]
-            colour = PALETTE[k % len(PALETTE)]
-            name = (
-                ", ".join(f"{_key_label(kk)} {v}" for kk, v in zip(others, rest, strict=True))
-                or label
-            )
-            band = [
-                (x, a, b)
-                for x, a, b in zip(xs, lo, hi, strict=True)
-                if a is not None and b is not None
-            ]
-            if band:
-                fig.add_trace(
-                    go.Scatter(
-                        x=[b[0] for b in band] + [b[0] for b in band[::-1]],
-                        y=[b[2] for b in band] + [b[1] for b in band[::-1]],
-                        fill="toself",
-                        mode="lines",
-                        fillcolor=_rgba(colour, 0.18),
-                        line={"width": 0},
-                        hoverinfo="skip",
-                        showlegend=False,
-                        name=f"{name} (95% interval)",
-                    )
-                )
-            fig.add_trace(
-                go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, line={"color": colour})
-            )
-            data += [[*rest, x, st[0], st[1], st[2]] for x, st in zip(xs, stats, strict=True)]
-        if not data or all(d[-3] in (None, 0.0) for d in data):
+        sec = _sweep_section(series, others, x_key, meta, m, label)
+        if sec is None:
             left_out.append(EMPTY[m])
-            continue
-        _layout(
-            fig, 380, xaxis_title=_key_label(x_key), yaxis_title=label + (" (%)" if share else "")
-        )
-        sections.append(
-            Section(
-                key=f"sweep-{m.replace('/', '-')}",
-                heading=f"{label[0].upper()}{label[1:]}, against the {_key_label(x_key)}",
-                intro=f"Mean over {meta['replications']} replications at each point; the shaded "
-                f"band is the 95% interval of that mean.",
-                fig=fig,
-                csv_name=f"{m.replace('/', '_')}.csv",
-                csv_text=_csv([*others, x_key, "mean", "ci_low", "ci_high"], data),
-            )
-        )
+        else:
+            sections.append(sec)
     trade = _trade_off(series, others, x_key, meta)
     if trade is not None:
         sections.insert(0, trade)
-    n_points = len(by)
-    findings.append(
-        f"{n_points} points of {', '.join(_key_label(k) for k in keys)}, "
-        f"{meta['replications']} replications each, on common random numbers."
-    )
-    fa = [(p, float(np.nanmean(v["false_alerts"]))) for p, v in by.items() if "false_alerts" in v]
-    if fa:
-        lo_p, hi_p = min(fa, key=lambda t: t[1]), max(fa, key=lambda t: t[1])
-        findings.append(
-            f"False alerts ranged from {_fmt(lo_p[1])} a run at "
-            f"{_point(keys, lo_p[0])} to {_fmt(hi_p[1])} at "
-            f"{_point(keys, hi_p[0])}."
-        )
-    findings += left_out
     about = (
         f"<p>Scenario {_esc(meta['scenario'])}, seed {meta['seed']}. Grid: "
         f"{_esc(json.dumps(meta['grid']))}. Bands are 95% t-intervals over the "
@@ -435,12 +402,93 @@ def build_sweep_report(out_dir: Path, *, overwrite: bool = False) -> Path:
         overwrite=overwrite,
         page=_page(
             f"Sweep of {', '.join(_key_label(k) for k in keys)}",
-            f"{n_points} points.",
-            findings,
+            f"{len(by)} points.",
+            _sweep_findings(by, keys, meta) + left_out,
             sections,
             about,
         ),
     )
+
+
+def _sweep_section(
+    series: dict[tuple[Any, ...], list[tuple[Any, dict[str, list[float]]]]],
+    others: list[str],
+    x_key: str,
+    meta: dict[str, Any],
+    m: str,
+    label: str,
+) -> Section | None:
+    """One headline metric against the swept parameter, a line with its 95% band for each
+    combination of the other parameters (none when it is missing or zero everywhere)."""
+    fig = go.Figure()
+    data = []
+    share = is_share(m)
+    for k, (rest, pts) in enumerate(sorted(series.items())):
+        pts = sorted(pts, key=lambda p: _sort_key(p[0]))
+        xs = [p[0] for p in pts]
+        stats = [_point_interval(m, p[1].get(m, [])) for p in pts]
+        if not any(st[0] is not None for st in stats):
+            continue
+        scale = 100.0 if share else 1.0
+        ys = [st[0] * scale if st[0] is not None else None for st in stats]
+        lo = [st[1] * scale if st[1] is not None else None for st in stats]
+        hi = [st[2] * scale if st[2] is not None else None for st in stats]
+        colour = PALETTE[k % len(PALETTE)]
+        name = (
+            ", ".join(f"{_key_label(kk)} {v}" for kk, v in zip(others, rest, strict=True)) or label
+        )
+        band = [
+            (x, a, b) for x, a, b in zip(xs, lo, hi, strict=True) if a is not None and b is not None
+        ]
+        if band:
+            fig.add_trace(
+                go.Scatter(
+                    x=[b[0] for b in band] + [b[0] for b in band[::-1]],
+                    y=[b[2] for b in band] + [b[1] for b in band[::-1]],
+                    fill="toself",
+                    mode="lines",
+                    fillcolor=_rgba(colour, 0.18),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    name=f"{name} (95% interval)",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, line={"color": colour})
+        )
+        data += [[*rest, x, st[0], st[1], st[2]] for x, st in zip(xs, stats, strict=True)]
+    if not data or all(d[-3] in (None, 0.0) for d in data):
+        return None
+    _layout(fig, 380, xaxis_title=_key_label(x_key), yaxis_title=label + (" (%)" if share else ""))
+    return Section(
+        key=f"sweep-{m.replace('/', '-')}",
+        heading=f"{label[0].upper()}{label[1:]}, against the {_key_label(x_key)}",
+        intro=f"Mean over {meta['replications']} replications at each point; the shaded "
+        f"band is the 95% interval of that mean.",
+        fig=fig,
+        csv_name=f"{m.replace('/', '_')}.csv",
+        csv_text=_csv([*others, x_key, "mean", "ci_low", "ci_high"], data),
+    )
+
+
+def _sweep_findings(
+    by: dict[tuple[Any, ...], dict[str, list[float]]], keys: list[str], meta: dict[str, Any]
+) -> list[str]:
+    """The grid in a sentence, and where false alerts were fewest and most."""
+    findings = [
+        f"{len(by)} points of {', '.join(_key_label(k) for k in keys)}, "
+        f"{meta['replications']} replications each, on common random numbers."
+    ]
+    fa = [(p, float(np.nanmean(v["false_alerts"]))) for p, v in by.items() if "false_alerts" in v]
+    if fa:
+        lo_p, hi_p = min(fa, key=lambda t: t[1]), max(fa, key=lambda t: t[1])
+        findings.append(
+            f"False alerts ranged from {_fmt(lo_p[1])} a run at "
+            f"{_point(keys, lo_p[0])} to {_fmt(hi_p[1])} at "
+            f"{_point(keys, hi_p[0])}."
+        )
+    return findings
 
 
 def _point_interval(

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 
 from analysis.compare import is_share
-from analysis.report import Section, _csv, _esc, _layout
+from analysis.report_base import Section, _csv, _esc, _layout
 from analysis.report_many import _fmt, _key_label, _page, _value, _write
 from analysis.sensitivity import (
     NOISE_REPLICATIONS,
@@ -106,106 +106,144 @@ def build_sensitivity_report(out_dir: Path, *, overwrite: bool = False) -> Path:
         if not mine:
             continue
         mine.sort(key=lambda x: x["strength"])
-        ys = [_label(x["input"], labels) for x in mine]
-        fig = go.Figure()
-        if morris:
-            k, unit = _scale(r["metric"])
-            fig.add_trace(
-                go.Bar(
-                    x=[k * x["mu_star"] for x in mine],
-                    y=ys,
-                    orientation="h",
-                    name="μ* (effect)",
-                    marker_color=["#b2182b" if x["matters"] else "#9aa5b1" for x in mine],
-                    error_x={"type": "data", "array": [k * x["mu_star_conf"] for x in mine]},
-                )
-            )
-            floor = mine[0]["floor"]
-            if floor:
-                fig.add_vline(
-                    x=k * floor,
-                    line_dash="dot",
-                    annotation_text="chance alone",
-                    annotation_position="top right",
-                    line_color="#555",
-                )
-            xt = (
-                f"effect over the input's range (μ*), in {unit}"
-                f"{metric_words(r['metric'], group_labels)}"
-            )
-        else:
-            fig.add_trace(
-                go.Bar(
-                    x=[x["S1"] for x in mine],
-                    y=ys,
-                    orientation="h",
-                    name="alone (first order)",
-                    marker_color="#2c6e91",
-                    error_x={"type": "data", "array": [x["S1_conf"] for x in mine]},
-                )
-            )
-            fig.add_trace(
-                go.Bar(
-                    x=[x["ST"] for x in mine],
-                    y=ys,
-                    orientation="h",
-                    name="with interactions (total)",
-                    marker_color="#b2182b",
-                    error_x={"type": "data", "array": [x["ST_conf"] for x in mine]},
-                )
-            )
-            xt = "share of the metric's variance"
-        _layout(fig, 120 + 40 * len(mine), barmode="group", xaxis_title=xt)
-        what = metric_sentence(r, labels, names, group_labels)
-        key = f"sens-{r['target']}-{r['metric'].replace('/', '-')}"
-        heading = metric_words(r["metric"], group_labels)
-        if r["target"] == "difference":
-            heading = f"Difference in {heading} ({other} minus {base})"
-        else:
-            heading = heading[0].upper() + heading[1:]
-        dirs = [
-            _effect(_label(x["input"], labels), direction(x))
-            for x in mine[::-1]
-            if x["matters"] and morris and direction(x)
-        ]
-        sections.append(
-            Section(
-                key=key,
-                heading=heading,
-                intro=what + ("".join(f" {d}." for d in dirs)),
-                fig=fig,
-                csv_name=f"{key}.csv",
-                csv_text=_csv(
-                    [
-                        "input",
-                        "mu_star",
-                        "mu_star_conf",
-                        "mu",
-                        "sigma",
-                        "S1",
-                        "S1_conf",
-                        "ST",
-                        "ST_conf",
-                        "matters",
-                    ],
-                    [
-                        [
-                            x["input"],
-                            x["mu_star"],
-                            x["mu_star_conf"],
-                            x["mu"],
-                            x["sigma"],
-                            x["S1"],
-                            x["S1_conf"],
-                            x["ST"],
-                            x["ST_conf"],
-                            x["matters"],
-                        ]
-                        for x in mine[::-1]
-                    ],
-                ),
+        sections.append(_metric_section(r, mine, labels, names, group_labels, morris))
+    return _write(
+        out_dir,
+        overwrite=overwrite,
+        page=_page(
+            "Which inputs drive the conclusions",
+            f"{'Morris' if morris else 'Sobol'} sensitivity of {base} over "
+            f"{len(meta['factors'])} inputs.",
+            findings,
+            sections,
+            _about(meta, labels, morris),
+        ),
+    )
+
+
+def _metric_section(
+    r: dict[str, Any],
+    mine: list[dict[str, Any]],
+    labels: dict[str, str],
+    names: tuple[str, str],
+    group_labels: dict[str, str],
+    morris: bool,
+) -> Section:
+    """One metric (or policy difference): each input's effect on it, weakest first (``mine``,
+    its rows of the indices), with the metric's sentence and which way each input moves it."""
+    base, other = names
+    fig = _indices_figure(r["metric"], mine, labels, group_labels, morris)
+    what = metric_sentence(r, labels, names, group_labels)
+    key = f"sens-{r['target']}-{r['metric'].replace('/', '-')}"
+    heading = metric_words(r["metric"], group_labels)
+    if r["target"] == "difference":
+        heading = f"Difference in {heading} ({other} minus {base})"
+    else:
+        heading = heading[0].upper() + heading[1:]
+    dirs = [
+        _effect(_label(x["input"], labels), direction(x))
+        for x in mine[::-1]
+        if x["matters"] and morris and direction(x)
+    ]
+    return Section(
+        key=key,
+        heading=heading,
+        intro=what + ("".join(f" {d}." for d in dirs)),
+        fig=fig,
+        csv_name=f"{key}.csv",
+        csv_text=_csv(
+            [
+                "input",
+                "mu_star",
+                "mu_star_conf",
+                "mu",
+                "sigma",
+                "S1",
+                "S1_conf",
+                "ST",
+                "ST_conf",
+                "matters",
+            ],
+            [
+                [
+                    x["input"],
+                    x["mu_star"],
+                    x["mu_star_conf"],
+                    x["mu"],
+                    x["sigma"],
+                    x["S1"],
+                    x["S1_conf"],
+                    x["ST"],
+                    x["ST_conf"],
+                    x["matters"],
+                ]
+                for x in mine[::-1]
+            ],
+        ),
+    )
+
+
+def _indices_figure(
+    metric: str,
+    mine: list[dict[str, Any]],
+    labels: dict[str, str],
+    group_labels: dict[str, str],
+    morris: bool,
+) -> go.Figure:
+    """Morris mu* with its interval and the chance floor, or Sobol's first-order and total
+    indices, one bar per input."""
+    ys = [_label(x["input"], labels) for x in mine]
+    fig = go.Figure()
+    if morris:
+        k, unit = _scale(metric)
+        fig.add_trace(
+            go.Bar(
+                x=[k * x["mu_star"] for x in mine],
+                y=ys,
+                orientation="h",
+                name="μ* (effect)",
+                marker_color=["#b2182b" if x["matters"] else "#9aa5b1" for x in mine],
+                error_x={"type": "data", "array": [k * x["mu_star_conf"] for x in mine]},
             )
         )
+        floor = mine[0]["floor"]
+        if floor:
+            fig.add_vline(
+                x=k * floor,
+                line_dash="dot",
+                annotation_text="chance alone",
+                annotation_position="top right",
+                line_color="#555",
+            )
+        xt = f"effect over the input's range (μ*), in {unit}{metric_words(metric, group_labels)}"
+    else:
+        fig.add_trace(
+            go.Bar(
+                x=[x["S1"] for x in mine],
+                y=ys,
+                orientation="h",
+                name="alone (first order)",
+                marker_color="#2c6e91",
+                error_x={"type": "data", "array": [x["S1_conf"] for x in mine]},
+            )
+        )
+        fig.add_trace(
+            go.Bar(
+                x=[x["ST"] for x in mine],
+                y=ys,
+                orientation="h",
+                name="with interactions (total)",
+                marker_color="#b2182b",
+                error_x={"type": "data", "array": [x["ST_conf"] for x in mine]},
+            )
+        )
+        xt = "share of the metric's variance"
+    _layout(fig, 120 + 40 * len(mine), barmode="group", xaxis_title=xt)
+    return fig
+
+
+def _about(meta: dict[str, Any], labels: dict[str, str], morris: bool) -> str:
+    """The design, the inputs' ranges and the rules behind "robust" and "matters"."""
     inputs = "".join(
         f"<li>{_esc(_label(f['key'], labels))} (<code>{_esc(f['key'])}</code>): "
         f"{_fmt(f['low'])} to {_fmt(f['high'])}</li>"
@@ -220,7 +258,7 @@ def build_sensitivity_report(out_dir: Path, *, overwrite: bool = False) -> Path:
         f"{SOBOL_FLOOR:.0%}"
     )
     runs = meta["points"] * meta["replications"]
-    about = (
+    return (
         f"<p>Scenario {_esc(meta['scenario'])}"
         + (f", against {_esc(meta['against'])} at the same inputs" if meta.get("against") else "")
         + f". {'Morris screening' if morris else 'Sobol indices'} (SALib) over "
@@ -236,16 +274,4 @@ def build_sensitivity_report(out_dir: Path, *, overwrite: bool = False) -> Path:
         f"conclusion near zero can flip by chance alone; "
         f"{_esc(rule)}. Every run is in <code>sensitivity.parquet</code>, the indices in "
         f"<code>indices.parquet</code>.</p>"
-    )
-    return _write(
-        out_dir,
-        overwrite=overwrite,
-        page=_page(
-            "Which inputs drive the conclusions",
-            f"{'Morris' if morris else 'Sobol'} sensitivity of {base} over "
-            f"{len(meta['factors'])} inputs.",
-            findings,
-            sections,
-            about,
-        ),
     )

@@ -422,7 +422,6 @@ def findings(
     Returns {"indices": [rows: target, metric, input, ...], "metrics": [{target, metric, low,
     high, given, sd, note, drivers}], "verdicts": [Verdict]}."""
     labels = labels or {}
-    base = runs.values.get("base", {})
     burdened = (
         None if reference is None else burdened_group(runs.noise.get("base", {}), reference, few)
     )
@@ -435,21 +434,10 @@ def findings(
                 if f"false_alert_rate_by_group/{g}" not in metrics
             ),
         ]
-    targets: list[tuple[str, str, np.ndarray, np.ndarray | None]] = []
-    for m in metrics:
-        if m in base:
-            targets.append(("scenario", m, _mean(base[m]), runs.noise.get("base", {}).get(m)))
-    other = runs.values.get("against")
-    if other is not None:
-        for m in metrics:
-            if m in base and m in other:
-                nb, na = runs.noise.get("base", {}).get(m), runs.noise.get("against", {}).get(m)
-                diff_noise = None if nb is None or na is None else na - nb
-                targets.append(("difference", m, _mean(other[m] - base[m]), diff_noise))
     index_rows: list[dict[str, Any]] = []
     per_metric: list[dict[str, Any]] = []
     verdicts: list[Verdict] = []
-    for target, m, y, noise in targets:
+    for target, m, y, noise in _targets(runs, metrics):
         res = indices(factors, method, x, y, seed, _sd(noise))
         for r in res["rows"]:
             index_rows.append({"target": target, "metric": m, "method": method, **r})
@@ -487,44 +475,81 @@ def findings(
                     x=x,
                 )
             )
-    if reference is not None:
-        g = burdened
-        if g is not None:
-            ratio = base.get(f"false_alert_rate_ratio_by_group/{g}")
-            cg = base.get(f"false_alerts_unlisted_by_group/{g}")
-            cr = base.get(f"false_alerts_unlisted_by_group/{reference}")
-            if ratio is not None and cg is not None and cr is not None:
-                told = (_mean(cg) >= few) & (_mean(cr) >= few)
-                v = np.where(told, _mean(ratio) - 1.0, np.nan)
-                res = indices(
-                    factors,
-                    method,
-                    x,
-                    np.where(told, _mean(ratio), np.nan),
-                    seed,
-                    _sd(runs.noise["base"].get(f"false_alert_rate_ratio_by_group/{g}")),
-                )
-                for r in res["rows"]:
-                    index_rows.append(
-                        {
-                            "target": "scenario",
-                            "metric": f"false_alert_rate_ratio_by_group/{g}",
-                            "method": method,
-                            **r,
-                        }
-                    )
-                verdicts.insert(
-                    0,
-                    verdict(
-                        f"{labels.get(g, g)} are falsely flagged more often than "
-                        f"{labels.get(reference, reference)} (false-alert rate ratio above 1)",
-                        v,
-                        tuple(r["input"] for r in res["rows"] if r["matters"]),
-                        factors=factors,
-                        x=x,
-                    ),
-                )
+    if reference is not None and burdened is not None:
+        got = _disparity(factors, method, x, runs, seed, burdened, reference, few, labels)
+        if got is not None:
+            index_rows += got[0]
+            verdicts.insert(0, got[1])
     return {"indices": index_rows, "metrics": per_metric, "verdicts": verdicts}
+
+
+def _targets(
+    runs: Runs, metrics: Sequence[str]
+) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
+    """What the indices are computed for: each metric of the scenario (its mean at every point,
+    and its runs as given), then each policy difference (against minus base) when there is one.
+    """
+    base = runs.values.get("base", {})
+    targets: list[tuple[str, str, np.ndarray, np.ndarray | None]] = []
+    for m in metrics:
+        if m in base:
+            targets.append(("scenario", m, _mean(base[m]), runs.noise.get("base", {}).get(m)))
+    other = runs.values.get("against")
+    if other is not None:
+        for m in metrics:
+            if m in base and m in other:
+                nb, na = runs.noise.get("base", {}).get(m), runs.noise.get("against", {}).get(m)
+                diff_noise = None if nb is None or na is None else na - nb
+                targets.append(("difference", m, _mean(other[m] - base[m]), diff_noise))
+    return targets
+
+
+def _disparity(
+    factors: Sequence[Factor],
+    method: str,
+    x: np.ndarray,
+    runs: Runs,
+    seed: int,
+    g: str,
+    reference: str,
+    few: int,
+    labels: Mapping[str, str],
+) -> tuple[list[dict[str, Any]], Verdict] | None:
+    """The indices of the most burdened group's false-alert rate ratio to the reference (where
+    both have enough false alerts to tell), and the verdict on "falsely flagged more often"."""
+    base = runs.values.get("base", {})
+    ratio = base.get(f"false_alert_rate_ratio_by_group/{g}")
+    cg = base.get(f"false_alerts_unlisted_by_group/{g}")
+    cr = base.get(f"false_alerts_unlisted_by_group/{reference}")
+    if ratio is None or cg is None or cr is None:
+        return None
+    told = (_mean(cg) >= few) & (_mean(cr) >= few)
+    v = np.where(told, _mean(ratio) - 1.0, np.nan)
+    res = indices(
+        factors,
+        method,
+        x,
+        np.where(told, _mean(ratio), np.nan),
+        seed,
+        _sd(runs.noise["base"].get(f"false_alert_rate_ratio_by_group/{g}")),
+    )
+    rows = [
+        {
+            "target": "scenario",
+            "metric": f"false_alert_rate_ratio_by_group/{g}",
+            "method": method,
+            **r,
+        }
+        for r in res["rows"]
+    ]
+    return rows, verdict(
+        f"{labels.get(g, g)} are falsely flagged more often than "
+        f"{labels.get(reference, reference)} (false-alert rate ratio above 1)",
+        v,
+        tuple(r["input"] for r in res["rows"] if r["matters"]),
+        factors=factors,
+        x=x,
+    )
 
 
 def within_chance(mean: float, sd: float | None, n: int = NOISE_REPLICATIONS) -> bool:

@@ -66,7 +66,14 @@ CAMERA_KEYS = 1 << 20  # camera keys are drawn from [0, CAMERA_KEYS)
 CAPTURES_PER_PERSON = 6  # the capital: about 6 captures a resident a day
 SIGMAS = 4.0  # tolerance of the statistical checks
 # The sim paths this benchmark exercises (for the dirty flag of the report).
-MEASURED_PATHS = ("sim/matching.py", "sim/facematch.py", "sim/rng.py", "sim/presets.py")
+MEASURED_PATHS = (
+    "sim/matching.py",
+    "sim/facematch.py",
+    "sim/facematch_presets.py",
+    "sim/facematch_uncertainty.py",
+    "sim/rng.py",
+    "sim/presets.py",
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -73,184 +73,198 @@ def _control(label: str, component: Any) -> html.Div:
 
 
 def _layout() -> html.Div:
-    c = Controls()
     return html.Div(
         [
             dcc.Store(id="session", data=uuid.uuid4().hex),
             dcc.Interval(id="tick", interval=600, disabled=True),
-            html.Div(
-                [
-                    html.H1("survsim classroom: face recognition in a small city"),
-                    html.P("Pick a policy, press Run, and watch one day in town."),
-                ],
-                className="top",
-            ),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            dcc.Tabs(
-                                id="mode",
-                                value="free",
-                                children=[
-                                    dcc.Tab(label="Free play", value="free"),
-                                    *(
-                                        dcc.Tab(label=f"Lesson {i + 1}", value=str(i))
-                                        for i in range(len(LESSONS))
-                                    ),
-                                ],
-                            ),
-                            html.Div(id="lesson"),
-                            html.Button(
-                                "Use these settings",
-                                id="lesson-use",
-                                className="use",
-                                n_clicks=0,
-                                style={"display": "none"},
-                            ),
-                            _control(
-                                "Scenario",
-                                dcc.Dropdown(
-                                    id="preset",
-                                    clearable=False,
-                                    value=c.preset,
-                                    options=[
-                                        {"label": p.label, "value": k} for k, p in PRESETS.items()
-                                    ],
-                                ),
-                            ),
-                            html.Div(id="blurb", style={"fontSize": "0.9em"}),
-                            _control(
-                                "People in town",
-                                dcc.Slider(
-                                    id="people",
-                                    min=1000,
-                                    max=8000,
-                                    step=500,
-                                    value=c.people,
-                                    marks={1000: "1k", 3000: "3k", 5000: "5k", 8000: "8k"},
-                                ),
-                            ),
-                            _control(
-                                "Cameras (officers for body-cams)",
-                                dcc.Slider(
-                                    id="cameras",
-                                    min=0,
-                                    max=200,
-                                    step=10,
-                                    value=c.cameras,
-                                    marks={0: "0", 50: "50", 100: "100", 200: "200"},
-                                ),
-                            ),
-                            _control(
-                                "Match threshold (higher: fewer matches)",
-                                dcc.Slider(
-                                    id="threshold",
-                                    min=0.50,
-                                    max=0.75,
-                                    step=0.01,
-                                    value=c.threshold,
-                                    marks={0.5: "0.50", 0.6: "0.60", 0.7: "0.70"},
-                                ),
-                            ),
-                            _control(
-                                "People on the watchlist",
-                                dcc.Slider(
-                                    id="watchlist",
-                                    min=50,
-                                    max=2000,
-                                    step=50,
-                                    value=c.watchlist,
-                                    marks={50: "50", 500: "500", 1000: "1k", 2000: "2k"},
-                                ),
-                            ),
-                            _control(
-                                "Keep unmatched faces for (days)",
-                                dcc.Slider(
-                                    id="retention",
-                                    min=0,
-                                    max=30,
-                                    step=None,
-                                    value=c.retention_days,
-                                    marks={0: "0", 1: "1", 7: "7", 30: "30"},
-                                ),
-                            ),
-                            _control(
-                                "Safeguards",
-                                dcc.Checklist(
-                                    id="switches",
-                                    options=[
-                                        {
-                                            "label": " human review of every alert",
-                                            "value": "review",
-                                        },
-                                        {
-                                            "label": " no cameras near places of worship, "
-                                            "schools, hospitals",
-                                            "value": "exclusion",
-                                        },
-                                    ],
-                                    value=[],
-                                ),
-                            ),
-                            _control(
-                                "Playback: one day in",
-                                dcc.RadioItems(
-                                    id="speed",
-                                    value="15",
-                                    inline=True,
-                                    options=[
-                                        {"label": " 5 s ", "value": "5"},
-                                        {"label": " 15 s ", "value": "15"},
-                                        {"label": " 45 s ", "value": "45"},
-                                        {"label": " instant", "value": "0"},
-                                    ],
-                                ),
-                            ),
-                            html.Button("Run", id="run", className="run", n_clicks=0),
-                        ],
-                        className="side",
-                    ),
-                    html.Div(
-                        [
-                            html.Div(
-                                id="status", className="status", children="Press Run to start."
-                            ),
-                            html.Div(id="counters", className="counters"),
-                            html.Div(
-                                [
-                                    html.Div(
-                                        dcc.Graph(
-                                            id="map",
-                                            config={"displaylogo": False},
-                                            figure=_empty("The town appears here."),
-                                        ),
-                                        style={"flex": "3"},
-                                    ),
-                                    html.Div(
-                                        [
-                                            dcc.Graph(
-                                                id="bars",
-                                                config={"displayModeBar": False},
-                                                figure=_empty("False alerts by group"),
-                                            ),
-                                            html.H3(
-                                                "What just happened", style={"margin": "4px 0"}
-                                            ),
-                                            html.Ul(id="narration", className="narr"),
-                                        ],
-                                        style={"flex": "2"},
-                                    ),
-                                ],
-                                className="row2",
-                            ),
-                        ],
-                        className="main",
-                    ),
-                ],
-                className="wrap",
-            ),
+            _header(),
+            html.Div([_side(Controls()), _main()], className="wrap"),
         ]
+    )
+
+
+def _header() -> html.Div:
+    return html.Div(
+        [
+            html.H1("survsim classroom: face recognition in a small city"),
+            html.P("Pick a policy, press Run, and watch one day in town."),
+        ],
+        className="top",
+    )
+
+
+def _side(c: Controls) -> html.Div:
+    """The left column: lessons, then the controls, then Run."""
+    return html.Div(
+        [
+            *_lesson_panel(),
+            _control(
+                "Scenario",
+                dcc.Dropdown(
+                    id="preset",
+                    clearable=False,
+                    value=c.preset,
+                    options=[{"label": p.label, "value": k} for k, p in PRESETS.items()],
+                ),
+            ),
+            html.Div(id="blurb", style={"fontSize": "0.9em"}),
+            *_sliders(c),
+            _safeguards(),
+            _playback(),
+            html.Button("Run", id="run", className="run", n_clicks=0),
+        ],
+        className="side",
+    )
+
+
+def _lesson_panel() -> list[Any]:
+    return [
+        dcc.Tabs(
+            id="mode",
+            value="free",
+            children=[
+                dcc.Tab(label="Free play", value="free"),
+                *(dcc.Tab(label=f"Lesson {i + 1}", value=str(i)) for i in range(len(LESSONS))),
+            ],
+        ),
+        html.Div(id="lesson"),
+        html.Button(
+            "Use these settings",
+            id="lesson-use",
+            className="use",
+            n_clicks=0,
+            style={"display": "none"},
+        ),
+    ]
+
+
+def _sliders(c: Controls) -> list[html.Div]:
+    return [
+        _control(
+            "People in town",
+            dcc.Slider(
+                id="people",
+                min=1000,
+                max=8000,
+                step=500,
+                value=c.people,
+                marks={1000: "1k", 3000: "3k", 5000: "5k", 8000: "8k"},
+            ),
+        ),
+        _control(
+            "Cameras (officers for body-cams)",
+            dcc.Slider(
+                id="cameras",
+                min=0,
+                max=200,
+                step=10,
+                value=c.cameras,
+                marks={0: "0", 50: "50", 100: "100", 200: "200"},
+            ),
+        ),
+        _control(
+            "Match threshold (higher: fewer matches)",
+            dcc.Slider(
+                id="threshold",
+                min=0.50,
+                max=0.75,
+                step=0.01,
+                value=c.threshold,
+                marks={0.5: "0.50", 0.6: "0.60", 0.7: "0.70"},
+            ),
+        ),
+        _control(
+            "People on the watchlist",
+            dcc.Slider(
+                id="watchlist",
+                min=50,
+                max=2000,
+                step=50,
+                value=c.watchlist,
+                marks={50: "50", 500: "500", 1000: "1k", 2000: "2k"},
+            ),
+        ),
+        _control(
+            "Keep unmatched faces for (days)",
+            dcc.Slider(
+                id="retention",
+                min=0,
+                max=30,
+                step=None,
+                value=c.retention_days,
+                marks={0: "0", 1: "1", 7: "7", 30: "30"},
+            ),
+        ),
+    ]
+
+
+def _safeguards() -> html.Div:
+    return _control(
+        "Safeguards",
+        dcc.Checklist(
+            id="switches",
+            options=[
+                {"label": " human review of every alert", "value": "review"},
+                {
+                    "label": " no cameras near places of worship, schools, hospitals",
+                    "value": "exclusion",
+                },
+            ],
+            value=[],
+        ),
+    )
+
+
+def _playback() -> html.Div:
+    return _control(
+        "Playback: one day in",
+        dcc.RadioItems(
+            id="speed",
+            value="15",
+            inline=True,
+            options=[
+                {"label": " 5 s ", "value": "5"},
+                {"label": " 15 s ", "value": "15"},
+                {"label": " 45 s ", "value": "45"},
+                {"label": " instant", "value": "0"},
+            ],
+        ),
+    )
+
+
+def _main() -> html.Div:
+    """The right column: status, counters, then the map beside the bars and narration."""
+    return html.Div(
+        [
+            html.Div(id="status", className="status", children="Press Run to start."),
+            html.Div(id="counters", className="counters"),
+            html.Div(
+                [
+                    html.Div(
+                        dcc.Graph(
+                            id="map",
+                            config={"displaylogo": False},
+                            figure=_empty("The town appears here."),
+                        ),
+                        style={"flex": "3"},
+                    ),
+                    html.Div(
+                        [
+                            dcc.Graph(
+                                id="bars",
+                                config={"displayModeBar": False},
+                                figure=_empty("False alerts by group"),
+                            ),
+                            html.H3("What just happened", style={"margin": "4px 0"}),
+                            html.Ul(id="narration", className="narr"),
+                        ],
+                        style={"flex": "2"},
+                    ),
+                ],
+                className="row2",
+            ),
+        ],
+        className="main",
     )
 
 
@@ -296,6 +310,14 @@ def _controls(
 
 
 def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
+    _lesson_callbacks(app)
+    _settings_callback(app)
+    _run_callbacks(app, sessions)
+
+
+def _lesson_callbacks(app: dash.Dash) -> None:
+    """The preset's blurb, and the lesson tab's text and button."""
+
     @app.callback(
         Output("blurb", "children"), Output("cameras", "disabled"), Input("preset", "value")
     )
@@ -321,6 +343,10 @@ def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
             ],
             className="lesson",
         )
+
+
+def _settings_callback(app: dash.Dash) -> None:
+    """A picked preset or a lesson's button sets the controls."""
 
     @app.callback(
         Output("preset", "value"),
@@ -354,6 +380,10 @@ def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
             c.retention_days,
             [k for k, on in (("review", c.review), ("exclusion", c.exclusion)) if on],
         )
+
+
+def _run_callbacks(app: dash.Dash, sessions: Sessions) -> None:
+    """Run starts a session's run; each tick shows its latest snapshot."""
 
     @app.callback(
         Output("status", "children", allow_duplicate=True),

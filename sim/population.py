@@ -545,6 +545,45 @@ def add_gatherings(
     """
     if not specs:
         return trips, Gatherings.empty()
+    nodes = _gathering_nodes(specs, city)
+    home = pop.home_node
+    speed = pop.speed_mps.astype(np.float64)
+    parts: list[Trips] = [trips]
+    taken = np.zeros(pop.n, bool)
+    p_gathering, p_person = [], []
+    starts, ends = [], []
+    shares = np.asarray(group_shares, np.float64)
+    for i, (g, node, rng) in enumerate(zip(specs, nodes, rngs, strict=True)):
+        start = (g.day * 24 + g.start_h) * HOUR
+        end = start + g.duration_h * HOUR
+        starts.append(start)
+        ends.append(end)
+        free = _free_during(trips, pop, start - HOUR, end + HOUR) & ~taken
+        who = _participants(g, pop, free, shares, listed, rng)
+        who = who[home[who] != node]
+        taken[who] = True
+        p_gathering.append(np.full(who.size, i, np.int32))
+        p_person.append(who)
+        parts.append(_gathering_trips(g, who, node, start, end, home, speed, router, rng))
+    allt = Trips(
+        *(np.concatenate([getattr(t, f) for t in parts]) for f in Trips.__dataclass_fields__)
+    )
+    keep = allt.depart_s >= 0
+    order = np.flatnonzero(keep)[time_order(allt.depart_s[keep], allt.person_id[keep])]
+    return allt.take(order), Gatherings(
+        name=[g.name for g in specs],
+        node=np.asarray(nodes, np.int32),
+        start_s=np.asarray(starts),
+        end_s=np.asarray(ends),
+        routine=np.array([g.routine for g in specs], bool),
+        participant_gathering=np.concatenate(p_gathering),
+        participant_person=np.concatenate(p_person),
+    )
+
+
+def _gathering_nodes(specs: Sequence[GatheringSpec], city: City) -> list[int]:
+    """Each gathering's node: the place it names, or the first place of the type it names;
+    raises ScenarioError listing every gathering whose place the city does not have."""
     problems = []
     nodes = []
     for i, g in enumerate(specs):
@@ -560,81 +599,72 @@ def add_gatherings(
             )
     if problems:
         raise ScenarioError(problems)
-    home = pop.home_node
-    speed = pop.speed_mps.astype(np.float64)
-    parts: list[Trips] = [trips]
-    taken = np.zeros(pop.n, bool)
-    p_gathering, p_person = [], []
-    starts, ends = [], []
-    shares = np.asarray(group_shares, np.float64)
-    for i, (g, node, rng) in enumerate(zip(specs, nodes, rngs, strict=True)):
-        start = (g.day * 24 + g.start_h) * HOUR
-        end = start + g.duration_h * HOUR
-        starts.append(start)
-        ends.append(end)
-        free = _free_during(trips, pop, start - HOUR, end + HOUR) & ~taken
-        mix = (
-            np.array([g.group_mix.get(n, 0.0) for n in pop.group_names]) if g.group_mix else shares
-        )
-        want = np.floor(mix / mix.sum() * g.size + 0.5).astype(np.int64)
-        chosen = []
-        listed_free = np.intersect1d(np.asarray(listed, np.int64), np.flatnonzero(free))
-        if g.watchlisted and listed_free.size:
-            k = min(g.watchlisted, listed_free.size)
-            pick = rng.choice(listed_free, size=k, replace=False)
-            chosen.append(pick)
-            free = free.copy()
-            free[pick] = False
-            want = np.maximum(want - np.bincount(pop.group[pick], minlength=want.size), 0)
-        for gi in range(len(pop.group_names)):
-            pool = np.flatnonzero(free & (pop.group == gi))
-            k = int(min(want[gi], pool.size))
-            if k:
-                chosen.append(rng.choice(pool, size=k, replace=False))
-        who = np.sort(np.concatenate(chosen)).astype(np.int32) if chosen else np.zeros(0, np.int32)
-        who = who[home[who] != node]
-        taken[who] = True
-        p_gathering.append(np.full(who.size, i, np.int32))
-        p_person.append(who)
-        dest = np.full(who.size, node, np.int32)
-        length = router.distance_m(dest, home[who])
-        arrive = start + rng.normal(0.0, g.arrival_spread_min * 60.0, who.size)
-        depart = arrive - length / speed[who]
-        leave = np.maximum(
-            end + rng.normal(0.0, g.arrival_spread_min * 30.0, who.size), arrive + 600.0
-        )
-        back = leave + length / speed[who]
-        n = who.size
-        parts.append(
-            Trips(
-                person_id=np.concatenate([who, who]),
-                depart_s=np.concatenate([depart, leave]),
-                arrive_s=np.concatenate([arrive, back]),
-                origin_node=np.concatenate([home[who], dest]),
-                dest_node=np.concatenate([dest, home[who]]),
-                toward_dest=np.concatenate([np.ones(n, bool), np.zeros(n, bool)]),
-                purpose=np.concatenate(
-                    [
-                        np.full(n, PURPOSES.index("gathering"), np.int8),
-                        np.full(n, PURPOSES.index("home"), np.int8),
-                    ]
-                ),
-                length_m=np.concatenate([length, length]),
-            )
-        )
-    allt = Trips(
-        *(np.concatenate([getattr(t, f) for t in parts]) for f in Trips.__dataclass_fields__)
-    )
-    keep = allt.depart_s >= 0
-    order = np.flatnonzero(keep)[time_order(allt.depart_s[keep], allt.person_id[keep])]
-    return allt.take(order), Gatherings(
-        name=[g.name for g in specs],
-        node=np.asarray(nodes, np.int32),
-        start_s=np.asarray(starts),
-        end_s=np.asarray(ends),
-        routine=np.array([g.routine for g in specs], bool),
-        participant_gathering=np.concatenate(p_gathering),
-        participant_person=np.concatenate(p_person),
+    return nodes
+
+
+def _participants(
+    g: GatheringSpec,
+    pop: Population,
+    free: npt.NDArray[np.bool_],
+    shares: npt.NDArray[np.float64],
+    listed: npt.ArrayLike,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.int32]:
+    """Who goes to ``g``, sorted: its watchlisted participants drawn first from the listed
+    people who are free, then the rest by group mix from the free."""
+    mix = np.array([g.group_mix.get(n, 0.0) for n in pop.group_names]) if g.group_mix else shares
+    want = np.floor(mix / mix.sum() * g.size + 0.5).astype(np.int64)
+    chosen = []
+    listed_free = np.intersect1d(np.asarray(listed, np.int64), np.flatnonzero(free))
+    if g.watchlisted and listed_free.size:
+        k = min(g.watchlisted, listed_free.size)
+        pick = rng.choice(listed_free, size=k, replace=False)
+        chosen.append(pick)
+        free = free.copy()
+        free[pick] = False
+        want = np.maximum(want - np.bincount(pop.group[pick], minlength=want.size), 0)
+    for gi in range(len(pop.group_names)):
+        pool = np.flatnonzero(free & (pop.group == gi))
+        k = int(min(want[gi], pool.size))
+        if k:
+            chosen.append(rng.choice(pool, size=k, replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int32) if chosen else np.zeros(0, np.int32)
+
+
+def _gathering_trips(
+    g: GatheringSpec,
+    who: npt.NDArray[np.int32],
+    node: int,
+    start: float,
+    end: float,
+    home: npt.NDArray[np.int32],
+    speed: npt.NDArray[np.float64],
+    router: Router,
+    rng: np.random.Generator,
+) -> Trips:
+    """The participants' walks there (arriving around the start) and home (leaving around
+    the end, at least ten minutes after arriving)."""
+    dest = np.full(who.size, node, np.int32)
+    length = router.distance_m(dest, home[who])
+    arrive = start + rng.normal(0.0, g.arrival_spread_min * 60.0, who.size)
+    depart = arrive - length / speed[who]
+    leave = np.maximum(end + rng.normal(0.0, g.arrival_spread_min * 30.0, who.size), arrive + 600.0)
+    back = leave + length / speed[who]
+    n = who.size
+    return Trips(
+        person_id=np.concatenate([who, who]),
+        depart_s=np.concatenate([depart, leave]),
+        arrive_s=np.concatenate([arrive, back]),
+        origin_node=np.concatenate([home[who], dest]),
+        dest_node=np.concatenate([dest, home[who]]),
+        toward_dest=np.concatenate([np.ones(n, bool), np.zeros(n, bool)]),
+        purpose=np.concatenate(
+            [
+                np.full(n, PURPOSES.index("gathering"), np.int8),
+                np.full(n, PURPOSES.index("home"), np.int8),
+            ]
+        ),
+        length_m=np.concatenate([length, length]),
     )
 
 

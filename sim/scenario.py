@@ -8,22 +8,25 @@ arrays are replaced) and the command line may ``--set key.path=value``.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim import tomlio
 from sim.errors import ScenarioError, shown
-from sim.presets import AGE_BANDS_US2020, GROUP_PRESETS
 from sim.scenario_base import GROUP_NAME as GROUP_NAME
 from sim.scenario_base import SHARE_TOLERANCE as SHARE_TOLERANCE
 from sim.scenario_base import _Strict
+from sim.scenario_city import City as City
+from sim.scenario_city import GridCity as GridCity
+from sim.scenario_city import OsmCity as OsmCity
+from sim.scenario_city import Places as Places
+from sim.scenario_city import RadialCity as RadialCity
 from sim.scenario_devices import DEVICE_MODELS, Device, deployment_type
 from sim.scenario_devices import Bodycam as Bodycam
 from sim.scenario_devices import Carcam as Carcam
@@ -36,388 +39,15 @@ from sim.scenario_devices import Governance as Governance
 from sim.scenario_devices import PlaceType as PlaceType
 from sim.scenario_devices import Review as Review
 from sim.scenario_devices import Van as Van
+from sim.scenario_people import AgeBands as AgeBands
+from sim.scenario_people import DayPlan as DayPlan
+from sim.scenario_people import GroupSpec as GroupSpec
+from sim.scenario_people import Pair as Pair
+from sim.scenario_people import Population as Population
+from sim.scenario_people import Watchlist as Watchlist
 
 
-# ---------------------------------------------------------------- city
-class Places(_Strict):
-    """How many places of each type the generator puts on the street graph."""
-
-    workplaces: int = Field(200, ge=1, description="Workplace nodes (offices, shops' back rooms).")
-    shops: int = Field(150, ge=1, description="Shop nodes, destinations of errands.")
-    transit_hubs: int = Field(8, ge=0, description="Stations; busy at rush hours.")
-    plazas: int = Field(4, ge=1, description="Public squares; the central plaza is one of them.")
-    places_of_worship: int = Field(12, ge=0)
-    schools: int = Field(10, ge=1)
-    hospitals: int = Field(1, ge=0)
-    airports: int = Field(0, ge=0, description="Airports, at the edge of the city.")
-    prisons: int = Field(0, ge=0, description="Prisons, at the edge of the city.")
-
-
-class GridCity(_Strict):
-    """A rectangular street grid, districts in a ``districts_x`` x ``districts_y`` layout."""
-
-    kind: Literal["grid"]
-    columns: int = Field(30, ge=2, le=3000, description="Intersections along x.")
-    rows: int = Field(30, ge=2, le=3000, description="Intersections along y.")
-    block_m: float = Field(100.0, gt=0, le=10_000, description="Street length between crossings.")
-    districts_x: int = Field(2, ge=1, le=26)
-    districts_y: int = Field(2, ge=1, le=26)
-    places: Places = Places()
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=2**63,
-        description="Fixes the map, its places, "
-        "their names and the districts (default: derived from the other "
-        "[city] settings, never from the run seed or replication).",
-    )
-
-
-class RadialCity(_Strict):
-    """A capital: a central plaza, concentric ring roads, avenues (spokes) and named districts."""
-
-    kind: Literal["radial"]
-    rings: int = Field(12, ge=1, le=400, description="Ring roads around the central plaza.")
-    ring_spacing_m: float = Field(250.0, gt=0, le=10_000)
-    spokes: int = Field(8, ge=3, le=256, description="Avenues from the centre to the edge.")
-    block_m: float = Field(
-        120.0, gt=0, le=10_000, description="Target street length between crossings on a ring."
-    )
-    centre_rings: int = Field(2, ge=0, description="Rings inside the 'Centre' district.")
-    districts: int = Field(8, ge=1, le=32, description="Outer districts, one per sector.")
-    places: Places = Places()
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=2**63,
-        description="Fixes the map, its places, "
-        "their names and the districts (default: derived from the other "
-        "[city] settings, never from the run seed or replication).",
-    )
-
-    @model_validator(mode="after")
-    def _centre_inside(self) -> RadialCity:
-        if self.centre_rings > self.rings:
-            raise ValueError(
-                f"centre_rings ({self.centre_rings}) must be at most rings ({self.rings})"
-            )
-        return self
-
-
-class OsmCity(_Strict):
-    """A real street map from OpenStreetMap (needs the ``osm`` extra: osmnx).
-
-    Give ``path`` (an OpenStreetMap extract: ``.osm``, ``.osm.bz2``, ``.osm.pbf``, or a GraphML
-    file saved by osmnx; relative to the scenario file; ``$VARIABLES`` are expanded) or
-    ``place`` (a name osmnx geocodes and downloads when the machine is online; cached on disk).
-    Typed places come from the map's tags; ``places`` are then minimum counts per type, filled
-    up from the street graph where the extract has fewer tagged places.
-    """
-
-    kind: Literal["osm"]
-    path: str | None = Field(
-        None,
-        min_length=1,
-        description="An OpenStreetMap extract or an "
-        "osmnx GraphML file (relative to the scenario file).",
-    )
-    place: str | None = Field(
-        None,
-        min_length=1,
-        description="A place name, e.g. 'Cardiff, "
-        "Wales', downloaded through osmnx (online only; cached).",
-    )
-    consolidate_m: float = Field(
-        5.0,
-        ge=0,
-        le=50,
-        description="Merge intersection nodes "
-        "within twice this distance into one crossing (0: keep all).",
-    )
-    districts: int = Field(
-        6,
-        ge=1,
-        le=32,
-        description="Districts made by spatial clustering "
-        "when the map has no administrative boundaries.",
-    )
-    places: Places = Places(
-        workplaces=40,
-        shops=30,
-        transit_hubs=2,
-        plazas=2,
-        places_of_worship=3,
-        schools=3,
-        hospitals=1,
-    )
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=2**63,
-        description="Fixes the map, its places, "
-        "their names and the districts (default: derived from the other "
-        "[city] settings, never from the run seed or replication).",
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> OsmCity:
-        if (self.path is None) == (self.place is None):
-            raise ValueError(
-                "give exactly one of 'path' (an extract on disk) or 'place' (a "
-                "place name to download)"
-            )
-        return self
-
-
-City = Annotated[GridCity | RadialCity | OsmCity, Field(discriminator="kind")]
-
-
-# ---------------------------------------------------------------- population
-class GroupSpec(_Strict):
-    """A demographic group of the population."""
-
-    name: str = Field(pattern=GROUP_NAME, description="Identifier, e.g. 'black_female'.")
-    share: float = Field(ge=0, le=1, description="Share of the city's population.")
-    label: str | None = Field(None, description="Readable name for reports.")
-    model_group: str | None = Field(
-        None, description="Face-match model group whose error rates apply (default: name)."
-    )
-    district_shares: dict[str, float] = Field(
-        default_factory=dict,
-        description="Share of this group among the residents of named districts "
-        "(segregated cities); other districts get the rest.",
-    )
-
-    @field_validator("district_shares")
-    @classmethod
-    def _shares_in_range(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k, s in v.items() if not 0 <= s <= 1]
-        if bad:
-            raise ValueError(f"shares must lie in [0, 1] (districts {', '.join(bad)})")
-        return v
-
-
-class AgeBands(_Strict):
-    """Shares of children, working-age adults and seniors (default: US Census 2020)."""
-
-    child: float = Field(AGE_BANDS_US2020["child"], ge=0, le=1)
-    adult: float = Field(AGE_BANDS_US2020["adult"], ge=0, le=1)
-    senior: float = Field(AGE_BANDS_US2020["senior"], ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _sum_to_one(self) -> AgeBands:
-        total = self.child + self.adult + self.senior
-        if abs(total - 1) > SHARE_TOLERANCE:
-            raise ValueError(f"age band shares must sum to 1, they sum to {total:.6g}")
-        return self
-
-
-# Two numbers: a TOML array of two (a list) read as a pair.
-Pair = Annotated[
-    tuple[float, float], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)
-]
-_MEAN_SD = ("school_leave_h", "work_leave_h", "school_stay_h", "work_stay_h")  # normal draws
-
-
-def _plan(default: Pair | float, description: str, pair: str = "") -> Any:
-    return Field(
-        default,
-        description=f"{description}{f' ({pair})' if pair else ''}; an "
-        f"assumption of survsim, with no source.",
-    )
-
-
-class DayPlan(_Strict):
-    """The day plan of an ordinary weekday (``sim.population.plan_trips``). Every value is an
-    assumption of this model, with no source: round figures. ``(mean, sd)`` pairs are normal
-    draws, ``(low, high)`` pairs uniform draws or clipping ranges; ``_h`` values are hours of
-    the day unless they are a stay."""
-
-    school_leave_h: Pair = _plan((7.75, 0.25), "When pupils leave home", "mean, sd")
-    work_leave_h: Pair = _plan((8.0, 0.9), "When workers leave home", "mean, sd")
-    leave_range_h: Pair = _plan(
-        (5.0, 11.0), "Nobody leaves for work or school before or after these hours", "low, high"
-    )
-    school_stay_h: Pair = _plan((6.5, 0.5), "Hours at school", "mean, sd")
-    work_stay_h: Pair = _plan((8.5, 1.0), "Hours at work", "mean, sd")
-    stay_range_h: Pair = _plan(
-        (3.0, 12.0), "Hours at work or school, at least and at most", "low, high"
-    )
-    shop_stop_share: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description=(
-            "Share of adults stopping at a shop on the way home from work; an assumption of "
-            "survsim, with no source."
-        ),
-    )
-    shop_stop_min: Pair = _plan((10, 30), "Minutes at that shop", "low, high")
-    errands_factor_busy: float = Field(
-        0.6,
-        ge=0,
-        le=10,
-        description=(
-            "errands_per_day is multiplied by this for workers and pupils; an assumption of "
-            "survsim, with no source."
-        ),
-    )
-    errands_factor_free: float = Field(
-        1.4,
-        ge=0,
-        le=10,
-        description=(
-            "errands_per_day is multiplied by this for everyone else; an assumption of survsim, "
-            "with no source."
-        ),
-    )
-    tour_start_h: Pair = _plan(
-        (9.0, 21.0), "Wished start of an errand or leisure tour", "low, high"
-    )
-    tour_gap_s: float = Field(
-        600.0,
-        ge=0,
-        le=86_400,
-        description=(
-            "Seconds at home, at least, before leaving again; an assumption of survsim, with no "
-            "source."
-        ),
-    )
-    last_departure_h: float = Field(
-        23.0,
-        gt=0,
-        le=24,
-        description=(
-            "No tour leaves home at or after this hour; an assumption of survsim, with no source."
-        ),
-    )
-    leisure_min: Pair = _plan((30, 120), "Minutes of a leisure stay", "low, high")
-    errand_min: Pair = _plan((10, 40), "Minutes of an errand", "low, high")
-    airport_depart_h: Pair = _plan(
-        (6.0, 20.0), "Wished start of a trip to the airport", "low, high"
-    )
-    airport_stay_h: Pair = _plan((1.0, 3.0), "Hours at the airport", "low, high")
-    visit_depart_h: Pair = _plan((9.0, 17.0), "Wished start of a visit", "low, high")
-    visit_stay_h: Pair = _plan((1.0, 2.0), "Hours of a visit", "low, high")
-
-    @model_validator(mode="after")
-    def _pairs(self) -> DayPlan:
-        bad = []
-        for name in type(self).model_fields:
-            v = getattr(self, name)
-            if not isinstance(v, tuple):
-                continue
-            if name in _MEAN_SD:
-                if v[1] < 0 or v[0] < 0:
-                    bad.append(f"{name}: expected [mean, sd], both at least 0")
-            elif v[0] > v[1] or v[0] < 0:
-                bad.append(f"{name}: expected [low, high] with 0 <= low <= high")
-        if bad:
-            raise ValueError("; ".join(bad))
-        return self
-
-
-class Population(_Strict):
-    """Who lives in the city and how they move."""
-
-    people: int = Field(50_000, gt=0, le=50_000_000)
-    groups: list[GroupSpec] = Field(
-        default_factory=lambda: [
-            GroupSpec.model_validate(g) for g in GROUP_PRESETS["nist_sex_race"]
-        ],
-        description="A list of groups, or a preset name: " + ", ".join(GROUP_PRESETS),
-    )
-    age_bands: AgeBands = AgeBands()
-    employment_rate: float = Field(
-        0.72, ge=0, le=1, description="Share of adults who commute to a workplace."
-    )
-    walking_speed_mps: float = Field(
-        1.34, gt=0.1, le=5, description="Mean walking speed (Bohannon 1997: 1.34 m/s)."
-    )
-    walking_speed_sd_mps: float = Field(0.2, ge=0, le=2)
-    errands_per_day: float = Field(0.8, ge=0, le=10, description="Mean shop trips per day.")
-    leisure_per_day: float = Field(
-        0.4, ge=0, le=10, description="Mean visits to plazas, worship, hubs per day."
-    )
-    flights_per_day: float = Field(
-        0.01,
-        ge=0,
-        le=2,
-        description="Chance a person goes to the airport on a day (if the city has one).",
-    )
-    day_plan: DayPlan = DayPlan()
-
-    @field_validator("groups", mode="before")
-    @classmethod
-    def _expand_preset(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            if v not in GROUP_PRESETS:
-                raise ValueError(
-                    f"unknown group preset {shown(v)}; expected a list of groups "
-                    f"or one of: {', '.join(GROUP_PRESETS)}"
-                )
-            return copy.deepcopy(GROUP_PRESETS[v])
-        return v
-
-    @model_validator(mode="after")
-    def _groups_consistent(self) -> Population:
-        if not self.groups:
-            raise ValueError("groups: at least one group is needed")
-        names = [g.name for g in self.groups]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"groups: names must be unique, repeated: {', '.join(dup)}")
-        total = sum(g.share for g in self.groups)
-        if abs(total - 1) > SHARE_TOLERANCE:
-            raise ValueError(f"groups: shares must sum to 1, they sum to {total:.6g}")
-        return self
-
-
-# ---------------------------------------------------------------- watchlist, face match
-class Watchlist(_Strict):
-    """The list of people the system searches for (truth: who is on it and who is in town)."""
-
-    size: int = Field(
-        1000,
-        ge=0,
-        le=20_000_000,
-        description="Identities on the list (at most "
-        "20 million: the UK Police National Database, the largest list searched "
-        "in practice, holds about 19 million custody images; an assumption of "
-        "scale, not a limit of the model).",
-    )
-    composition: Literal[
-        "proportional", "skewed", "arrests_us_2018", "custody_england_wales_2018"
-    ] = Field(
-        "proportional",
-        description="'proportional' to the population's group shares; "
-        "'skewed' with group_shares; or a custody proxy: "
-        "'arrests_us_2018' (FBI UCR 2018) or "
-        "'custody_england_wales_2018' (gov.uk arrests 2017/18), "
-        "by the groups' model_group (sim/presets.py).",
-    )
-    group_shares: dict[str, float] = Field(
-        default_factory=dict, description="Share of the list per group (skewed)."
-    )
-    present: int = Field(20, ge=0, description="Listed people who live in the city.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Watchlist:
-        if self.present > self.size:
-            raise ValueError(f"present ({self.present}) cannot exceed size ({self.size})")
-        if self.composition == "skewed":
-            if not self.group_shares:
-                raise ValueError("composition 'skewed' needs group_shares")
-            total = sum(self.group_shares.values())
-            if abs(total - 1) > SHARE_TOLERANCE or min(self.group_shares.values()) < 0:
-                raise ValueError(
-                    f"group_shares must be non-negative and sum to 1, they sum to {total:.6g}"
-                )
-        elif self.group_shares:
-            raise ValueError("group_shares is only used with composition = 'skewed'")
-        return self
-
-
+# ---------------------------------------------------------------- face match
 class CustomGroup(_Strict):
     """One group of a user-defined face-match model.
 
@@ -764,103 +394,13 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         names = {g.name for g in self.population.groups}
-        problems: list[str] = []
-        if "main" in self.watchlists:
-            problems.append("watchlists.main: the name 'main' is taken by [watchlist]")
-        lists = {"main", *self.watchlists}
-        for i, d in enumerate(self.deployment):
-            if d.watchlist not in lists:
-                problems.append(
-                    f"deployment.{i}.watchlist: no watchlist named "
-                    f"{shown(d.watchlist)}; expected one of: "
-                    f"{', '.join(sorted(lists))}"
-                )
-        for i, d in enumerate(self.deployment):
-            problems.extend(d.scenario_problems(i, names, self.city))
-        for i, gth in enumerate(self.gathering):
-            unknown_m = sorted(set(gth.group_mix) - names)
-            if unknown_m:
-                problems.append(
-                    f"gathering.{i}.group_mix names unknown groups: {', '.join(unknown_m)}"
-                )
-            if gth.size > self.population.people:
-                problems.append(f"gathering.{i}.size ({gth.size}) exceeds population.people")
-            if gth.day * 24 + gth.start_h >= self.duration_h:
-                problems.append(
-                    f"gathering.{i}: starts after the end of the run "
-                    f"(duration_h = {self.duration_h:g})"
-                )
-        if (
-            self.governance.assembly_analytics
-            and self.assembly.flag == "label"
-            and self.classifier is None
-        ):
-            problems.append("assembly.flag: 'label' needs a [classifier]")
-        for name, wl in self.watchlists.items():
-            if wl.present > self.population.people:
-                problems.append(
-                    f"watchlists.{name}.present ({wl.present}) exceeds "
-                    f"population.people ({self.population.people})"
-                )
-            unknown_g = sorted(set(wl.group_shares) - names)
-            if unknown_g:
-                problems.append(
-                    f"watchlists.{name}.group_shares names unknown groups: {', '.join(unknown_g)}"
-                )
-        bad = [t for t in self.governance.warrant_targets if not 0 <= t < self.watchlist.size]
-        if bad:
-            problems.append(
-                f"governance.warrant_targets: entries {bad} are not on the "
-                f"watchlist (ids 0 to {self.watchlist.size - 1})"
-            )
-        if self.watchlist.present > self.population.people:
-            problems.append(
-                f"watchlist.present ({self.watchlist.present}) exceeds "
-                f"population.people ({self.population.people})"
-            )
-        unknown = sorted(set(self.watchlist.group_shares) - names)
-        if unknown:
-            problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
-        from sim.presets import WATCHLIST_PRESETS
-
-        keys = [g.model_group or g.name for g in self.population.groups]
-        for where, wl in (
-            ("watchlist", self.watchlist),
-            *((f"watchlists.{n}", w) for n, w in self.watchlists.items()),
-        ):
-            preset = WATCHLIST_PRESETS.get(wl.composition)
-            if preset is not None and not any(preset.get(k, 0.0) > 0 for k in keys):
-                problems.append(
-                    f"{where}.composition: {wl.composition!r} gives shares to "
-                    f"the groups {', '.join(k for k, v in preset.items() if v)}, "
-                    f"and no population group is (or has model_group) one of "
-                    f"them; use composition = 'skewed' with group_shares"
-                )
+        problems = [
+            *_deployment_problems(self, names),
+            *_gathering_problems(self, names),
+            *_watchlist_problems(self, names),
+        ]
         model_groups = self.facematch.model_groups()
-        if self.classifier is not None and self.classifier.accuracy_by_group:
-            labelled = (
-                [g.name for g in self.population.groups]
-                if self.classifier.model == "ethnicity"
-                else list(model_groups)
-            )
-            known = set(labelled) | {g.rsplit("_", 1)[0] for g in labelled}
-            unknown = sorted(set(self.classifier.accuracy_by_group) - known)
-            if unknown:
-                problems.append(
-                    f"classifier.accuracy_by_group: unknown groups "
-                    f"{', '.join(unknown)}; expected face-match groups or "
-                    f"ethnicities: {', '.join(sorted(known))}"
-                )
-        if self.classifier is not None and self.classifier.model != "ethnicity":
-            from sim.classifier import CLASSIFIERS
-
-            missing = sorted(set(model_groups) - set(CLASSIFIERS[self.classifier.model].groups))
-            if missing:
-                problems.append(
-                    f"classifier.model: {shown(self.classifier.model)} has no "
-                    f"labels for face-match groups {', '.join(missing)}; use model = "
-                    f"'ethnicity' with a custom face-match model"
-                )
+        problems += _classifier_problems(self, model_groups)
         for i, g in enumerate(self.population.groups):
             target = g.model_group or g.name
             if target not in model_groups:
@@ -914,6 +454,123 @@ class Scenario(_Strict):
 
             d["city"]["path"] = file_digest(expand_map_path(self.city.path, "scenario"))
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- cross-checks
+# What one part of a scenario asks of another (Scenario._cross_checks), by topic, each as
+# "key.path: ..." lines in the order they are reported.
+def _deployment_problems(s: Scenario, names: set[str]) -> list[str]:
+    """The watchlists the deployments search, and what each deployment needs (its kind's
+    :meth:`Device.scenario_problems`)."""
+    problems: list[str] = []
+    if "main" in s.watchlists:
+        problems.append("watchlists.main: the name 'main' is taken by [watchlist]")
+    lists = {"main", *s.watchlists}
+    for i, d in enumerate(s.deployment):
+        if d.watchlist not in lists:
+            problems.append(
+                f"deployment.{i}.watchlist: no watchlist named "
+                f"{shown(d.watchlist)}; expected one of: "
+                f"{', '.join(sorted(lists))}"
+            )
+    for i, d in enumerate(s.deployment):
+        problems.extend(d.scenario_problems(i, names, s.city))
+    return problems
+
+
+def _gathering_problems(s: Scenario, names: set[str]) -> list[str]:
+    """The gatherings against the population and the run, and what the assembly detector
+    needs."""
+    problems: list[str] = []
+    for i, gth in enumerate(s.gathering):
+        unknown_m = sorted(set(gth.group_mix) - names)
+        if unknown_m:
+            problems.append(f"gathering.{i}.group_mix names unknown groups: {', '.join(unknown_m)}")
+        if gth.size > s.population.people:
+            problems.append(f"gathering.{i}.size ({gth.size}) exceeds population.people")
+        if gth.day * 24 + gth.start_h >= s.duration_h:
+            problems.append(
+                f"gathering.{i}: starts after the end of the run (duration_h = {s.duration_h:g})"
+            )
+    if s.governance.assembly_analytics and s.assembly.flag == "label" and s.classifier is None:
+        problems.append("assembly.flag: 'label' needs a [classifier]")
+    return problems
+
+
+def _watchlist_problems(s: Scenario, names: set[str]) -> list[str]:
+    """The watchlists against the population, and the warrant targets against the main list."""
+    from sim.presets import WATCHLIST_PRESETS
+
+    problems: list[str] = []
+    for name, wl in s.watchlists.items():
+        if wl.present > s.population.people:
+            problems.append(
+                f"watchlists.{name}.present ({wl.present}) exceeds "
+                f"population.people ({s.population.people})"
+            )
+        unknown_g = sorted(set(wl.group_shares) - names)
+        if unknown_g:
+            problems.append(
+                f"watchlists.{name}.group_shares names unknown groups: {', '.join(unknown_g)}"
+            )
+    bad = [t for t in s.governance.warrant_targets if not 0 <= t < s.watchlist.size]
+    if bad:
+        problems.append(
+            f"governance.warrant_targets: entries {bad} are not on the "
+            f"watchlist (ids 0 to {s.watchlist.size - 1})"
+        )
+    if s.watchlist.present > s.population.people:
+        problems.append(
+            f"watchlist.present ({s.watchlist.present}) exceeds "
+            f"population.people ({s.population.people})"
+        )
+    unknown = sorted(set(s.watchlist.group_shares) - names)
+    if unknown:
+        problems.append(f"watchlist.group_shares names unknown groups: {', '.join(unknown)}")
+    keys = [g.model_group or g.name for g in s.population.groups]
+    for where, wl in (
+        ("watchlist", s.watchlist),
+        *((f"watchlists.{n}", w) for n, w in s.watchlists.items()),
+    ):
+        preset = WATCHLIST_PRESETS.get(wl.composition)
+        if preset is not None and not any(preset.get(k, 0.0) > 0 for k in keys):
+            problems.append(
+                f"{where}.composition: {wl.composition!r} gives shares to "
+                f"the groups {', '.join(k for k, v in preset.items() if v)}, "
+                f"and no population group is (or has model_group) one of "
+                f"them; use composition = 'skewed' with group_shares"
+            )
+    return problems
+
+
+def _classifier_problems(s: Scenario, model_groups: tuple[str, ...]) -> list[str]:
+    """The demographic classifier's groups against the population and the face-match model."""
+    problems: list[str] = []
+    if s.classifier is not None and s.classifier.accuracy_by_group:
+        labelled = (
+            [g.name for g in s.population.groups]
+            if s.classifier.model == "ethnicity"
+            else list(model_groups)
+        )
+        known = set(labelled) | {g.rsplit("_", 1)[0] for g in labelled}
+        unknown = sorted(set(s.classifier.accuracy_by_group) - known)
+        if unknown:
+            problems.append(
+                f"classifier.accuracy_by_group: unknown groups "
+                f"{', '.join(unknown)}; expected face-match groups or "
+                f"ethnicities: {', '.join(sorted(known))}"
+            )
+    if s.classifier is not None and s.classifier.model != "ethnicity":
+        from sim.classifier import CLASSIFIERS
+
+        missing = sorted(set(model_groups) - set(CLASSIFIERS[s.classifier.model].groups))
+        if missing:
+            problems.append(
+                f"classifier.model: {shown(s.classifier.model)} has no "
+                f"labels for face-match groups {', '.join(missing)}; use model = "
+                f"'ethnicity' with a custom face-match model"
+            )
+    return problems
 
 
 # ---------------------------------------------------------------- helpers

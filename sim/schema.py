@@ -55,6 +55,9 @@ STOP_OUTCOMES: tuple[str, ...] = ("arrest", "wrongful_stop", "missed")
 # The values code compares with, by name (a misspelt name fails at import, a string never).
 CONFIRMED, REJECTED, DROPPED, AUTO_ACTED = REVIEW_VERDICTS
 ARREST, WRONGFUL_STOP, MISSED = STOP_OUTCOMES
+INMATE, STAFF, VISITOR, IMPOSTOR = SUBJECTS
+FROM_ALERT, RETAINED = IDENTITY_SOURCES
+LISTED, LABEL = ASSEMBLY_FLAGS
 
 
 @dataclass(frozen=True)

@@ -72,25 +72,37 @@ def static_batches(
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
     """The tables that do not change during a run: groups, people, watchlists, gatherings,
     the street graph and the devices (people in chunks of ``_STATIC_CHUNK``)."""
+    yield "groups", _groups(w)
+    yield from _people(w, entry_of_person)
+    yield from _watchlists(w)
+    yield from _gatherings(w)
+    yield from _streets(w)
+    yield "cameras", _cameras(w)
+
+
+def _groups(w: World) -> pa.RecordBatch:
     s = w.scenario
     pop = w.population
-    yield (
+    return batch(
         "groups",
-        batch(
-            "groups",
-            {
-                "group_id": np.arange(len(pop.group_names)),
-                "group": pop.group_names,
-                "label": pop.group_labels,
-                "share": [g.share for g in s.population.groups],
-                "model_group": [g.model_group or g.name for g in s.population.groups],
-                "classifier_label": [
-                    w.classifier.truth[int(m)] if w.classifier is not None else ""
-                    for m in w.classifier_row
-                ],
-            },
-        ),
+        {
+            "group_id": np.arange(len(pop.group_names)),
+            "group": pop.group_names,
+            "label": pop.group_labels,
+            "share": [g.share for g in s.population.groups],
+            "model_group": [g.model_group or g.name for g in s.population.groups],
+            "classifier_label": [
+                w.classifier.truth[int(m)] if w.classifier is not None else ""
+                for m in w.classifier_row
+            ],
+        },
     )
+
+
+def _people(
+    w: World, entry_of_person: npt.NDArray[np.integer]
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    pop = w.population
     listed = np.asarray((entry_of_person >= 0).any(axis=0), bool)
     for a in range(0, pop.n, _STATIC_CHUNK):
         sl = slice(a, min(a + _STATIC_CHUNK, pop.n))
@@ -109,6 +121,9 @@ def static_batches(
                 },
             ),
         )
+
+
+def _watchlists(w: World) -> Iterator[tuple[str, pa.RecordBatch]]:
     names = list(w.watchlists)
     for i, wl in enumerate(w.watchlists.values()):
         yield (
@@ -123,6 +138,9 @@ def static_batches(
                 },
             ),
         )
+
+
+def _gatherings(w: World) -> Iterator[tuple[str, pa.RecordBatch]]:
     g = w.gatherings
     yield (
         "gatherings",
@@ -148,6 +166,10 @@ def static_batches(
             {"gathering_id": g.participant_gathering, "person_id": g.participant_person},
         ),
     )
+
+
+def _streets(w: World) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """The street graph: its nodes, then its edges (each with its geometry's points)."""
     city = w.city
     yield (
         "nodes",
@@ -179,25 +201,25 @@ def static_batches(
             },
         ),
     )
+
+
+def _cameras(w: World) -> pa.RecordBatch:
     c = w.cameras
-    yield (
+    return batch(
         "cameras",
-        batch(
-            "cameras",
-            {
-                "camera_id": np.arange(c.n),
-                "deployment": dict_array(c.deployment, c.deployment_names),
-                "node": c.node,
-                "x_m": c.x_m,
-                "y_m": c.y_m,
-                "heading_deg": c.heading_deg,
-                "fov_deg": c.fov_deg,
-                "range_m": c.range_m,
-                "height_m": c.height_m,
-                "kind": dict_array(c.kind, kind_names()),
-                "watchlist": dict_array(c.watchlist, list(w.watchlists)),
-                "active_from_s": c.active_from_s,
-                "active_to_s": c.active_to_s,
-            },
-        ),
+        {
+            "camera_id": np.arange(c.n),
+            "deployment": dict_array(c.deployment, c.deployment_names),
+            "node": c.node,
+            "x_m": c.x_m,
+            "y_m": c.y_m,
+            "heading_deg": c.heading_deg,
+            "fov_deg": c.fov_deg,
+            "range_m": c.range_m,
+            "height_m": c.height_m,
+            "kind": dict_array(c.kind, kind_names()),
+            "watchlist": dict_array(c.watchlist, list(w.watchlists)),
+            "active_from_s": c.active_from_s,
+            "active_to_s": c.active_to_s,
+        },
     )

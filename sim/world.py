@@ -138,40 +138,10 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     shares = [g.share for g in scenario.population.groups]
-    keys = [g.model_group or g.name for g in scenario.population.groups]
-    watchlists = {
-        "main": build_watchlist(
-            scenario.watchlist, pop, shares, streams.generator("watchlist"), keys
-        )
-    }
-    for name, spec in scenario.watchlists.items():
-        watchlists[name] = build_watchlist(
-            spec, pop, shares, streams.generator(f"watchlist.{name}"), keys
-        )
-    n_days = int(np.ceil(scenario.duration_h / 24.0))
-    visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
-    trips = plan_trips(
-        pop,
-        scenario.population,
-        city,
-        router,
-        scenario.duration_s,
-        [streams.generator(f"plans.day{d}") for d in range(n_days)],
-        visits,
+    watchlists = _watchlists(scenario, pop, shares, streams)
+    trips, gatherings = _trips_and_gatherings(
+        scenario, city, router, pop, shares, watchlists["main"], streams
     )
-    trips, gatherings = add_gatherings(
-        trips,
-        pop,
-        scenario.gathering,
-        city,
-        router,
-        shares,
-        [streams.generator(f"gathering.{i}") for i in range(len(scenario.gathering))],
-        listed=watchlists["main"].person_id[watchlists["main"].person_id >= 0],
-    )
-    if gatherings.n:
-        keep = trips.depart_s < scenario.duration_s
-        trips = trips.take(np.flatnonzero(keep))
     deployments = [] if scenario.governance.ban else list(scenario.deployment)
     hourly = (
         estimate_footfall(city, router, trips, pop, streams.generator("footfall"))
@@ -190,38 +160,8 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     model_group = np.array(
         [model.groups.index(g.model_group or g.name) for g in scenario.population.groups], np.int16
     )
-    clf = scenario.classifier
-    # Presets label NIST's groups (by face-match group); the configurable ethnicity classifier
-    # labels the scenario's own groups (so a minority the model has no rates for can be named).
-    by_population = clf is not None and clf.model == "ethnicity"
-    group_names = [g.name for g in scenario.population.groups]
-    classifier = (
-        None
-        if clf is None
-        else classifier_for(
-            clf.model,
-            group_names if by_population else model.groups,
-            accuracy=clf.accuracy,
-            accuracy_by_group=clf.accuracy_by_group,
-        )
-    )
-    classifier_row = np.arange(len(group_names), dtype=np.int16) if by_population else model_group
-    rv = scenario.governance.review
-    reviewer = None
-    if rv.enabled:
-        base = REVIEWERS[rv.reviewer]
-        reviewer = dataclasses.replace(
-            base,
-            **{
-                k: getattr(rv, k)
-                for k in (
-                    "p_reject_false_same_group",
-                    "p_reject_false_other_group",
-                    "p_reject_true",
-                )
-                if getattr(rv, k) is not None
-            },
-        )
+    classifier, classifier_row = _classifier(scenario, model, model_group)
+    reviewer = _reviewer(scenario)
     gov = scenario.governance
     excluded = exclusion_area(city, gov.exclusion_zones)
     travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node, gov.officer_speed_mps)
@@ -254,6 +194,104 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
         classifier_row=classifier_row,
         gatherings=gatherings,
         excluded=excluded,
+    )
+
+
+def _watchlists(
+    scenario: Scenario, pop: Population, shares: list[float], streams: Streams
+) -> dict[str, Watchlist]:
+    """The main list ([watchlist]) first, then each extra list ([watchlists.NAME])."""
+    keys = [g.model_group or g.name for g in scenario.population.groups]
+    watchlists = {
+        "main": build_watchlist(
+            scenario.watchlist, pop, shares, streams.generator("watchlist"), keys
+        )
+    }
+    for name, spec in scenario.watchlists.items():
+        watchlists[name] = build_watchlist(
+            spec, pop, shares, streams.generator(f"watchlist.{name}"), keys
+        )
+    return watchlists
+
+
+def _trips_and_gatherings(
+    scenario: Scenario,
+    city: City,
+    router: Router,
+    pop: Population,
+    shares: list[float],
+    main: Watchlist,
+    streams: Streams,
+) -> tuple[Trips, Gatherings]:
+    """Everyone's trips: facility staff and visitors picked, each day's plans, then the
+    gatherings (a gathering's ``watchlisted`` participants are people on the main list)."""
+    n_days = int(np.ceil(scenario.duration_h / 24.0))
+    visits = _facility_staff_and_visits(scenario, city, pop, streams.generator("facility.staff"))
+    trips = plan_trips(
+        pop,
+        scenario.population,
+        city,
+        router,
+        scenario.duration_s,
+        [streams.generator(f"plans.day{d}") for d in range(n_days)],
+        visits,
+    )
+    trips, gatherings = add_gatherings(
+        trips,
+        pop,
+        scenario.gathering,
+        city,
+        router,
+        shares,
+        [streams.generator(f"gathering.{i}") for i in range(len(scenario.gathering))],
+        listed=main.person_id[main.person_id >= 0],
+    )
+    if gatherings.n:
+        keep = trips.depart_s < scenario.duration_s
+        trips = trips.take(np.flatnonzero(keep))
+    return trips, gatherings
+
+
+def _classifier(
+    scenario: Scenario, model: FaceMatchModel, model_group: npt.NDArray[np.int16]
+) -> tuple[Classifier | None, npt.NDArray[np.int16]]:
+    """The scenario's group classifier (or None) and each population group's row in it."""
+    clf = scenario.classifier
+    # Presets label NIST's groups (by face-match group); the configurable ethnicity classifier
+    # labels the scenario's own groups (so a minority the model has no rates for can be named).
+    by_population = clf is not None and clf.model == "ethnicity"
+    group_names = [g.name for g in scenario.population.groups]
+    classifier = (
+        None
+        if clf is None
+        else classifier_for(
+            clf.model,
+            group_names if by_population else model.groups,
+            accuracy=clf.accuracy,
+            accuracy_by_group=clf.accuracy_by_group,
+        )
+    )
+    classifier_row = np.arange(len(group_names), dtype=np.int16) if by_population else model_group
+    return classifier, classifier_row
+
+
+def _reviewer(scenario: Scenario) -> Reviewer | None:
+    """The human reviewer of alerts, if review is on: a preset, with any rate overridden."""
+    rv = scenario.governance.review
+    if not rv.enabled:
+        return None
+    base = REVIEWERS[rv.reviewer]
+    return dataclasses.replace(
+        base,
+        **{
+            k: getattr(rv, k)
+            for k in (
+                "p_reject_false_same_group",
+                "p_reject_false_other_group",
+                "p_reject_true",
+            )
+            if getattr(rv, k) is not None
+        },
     )
 
 

@@ -178,3 +178,42 @@ def test_enumerated_columns_hold_only_their_declared_values() -> None:
         ("trips", "purpose"),
         ("cameras", "kind"),
     } <= seen, seen
+
+
+MAX_MODULE_LINES = 700  # issue 19: rooms a newcomer can change safely
+MAX_FUNCTION_LINES = 100
+
+
+def test_no_module_or_function_too_big_to_change() -> None:
+    too_big = []
+    for package in ("sim", "analysis", "classroom"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text("utf-8")
+            name = path.relative_to(ROOT)
+            if text.count("\n") > MAX_MODULE_LINES:
+                too_big.append(f"{name}: {text.count(chr(10))} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    n = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if n > MAX_FUNCTION_LINES:
+                        too_big.append(f"{name}: {node.name} is {n} lines")
+    assert not too_big, too_big
+
+
+def test_the_house_is_formatted_and_lint_clean() -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.exists():
+        found = shutil.which("ruff")
+        if found is None:
+            import pytest
+
+            pytest.skip("ruff is a dev tool (make test installs it)")
+        ruff = Path(found)
+    paths = ["sim", "analysis", "classroom", "tests", "benchmarks"]
+    for args in (["check", "--quiet"], ["format", "--check", "--quiet"]):
+        p = subprocess.run([str(ruff), *args, *paths], cwd=ROOT, capture_output=True, text=True)
+        assert p.returncode == 0, f"ruff {' '.join(args)}:\n{p.stdout}{p.stderr}"

@@ -10,21 +10,28 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from sim import __version__
-from sim.edge.cli_tables import fmt, print_sensitivity, print_summary
+from sim.edge.cli_helpers import (
+    check_report_free,
+    enrolled_by_group,
+    err_console,
+    out_console,
+    print_comparison,
+    progress_bar,
+    run_with_progress,
+    scenario_and_city,
+    sensitivity_dry_run,
+    show_sensitivity,
+    write_report,
+)
+from sim.edge.cli_tables import print_summary
 from sim.errors import Interrupted, ScenarioError, UserError, short, shown
-
-if TYPE_CHECKING:
-    from sim.edge.api import RunResult
-    from sim.scenario import Scenario
 
 app = typer.Typer(
     name="survsim",
@@ -33,9 +40,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out_console = Console()
-err_console = Console(stderr=True)
-
 MAX_SEED = 2**63 - 1  # seeds are 63-bit (numpy's SeedSequence takes them; TOML holds them)
 MAX_REPLICATION = 2**31 - 1
 _MAX_MESSAGE = 2000  # characters of one error message shown
@@ -80,7 +84,7 @@ def validate(
 ) -> None:
     """Check a scenario file and the city it describes (every place, district and count it
     names); list every problem (exit 2) or say it is valid (exit 0)."""
-    sc, city = _scenario_and_city(scenario, set_)
+    sc, city = scenario_and_city(scenario, set_)
     if json_out:
         from sim.city import city_seed
         from sim.places import place_rows
@@ -118,19 +122,6 @@ def validate(
     )
 
 
-def _scenario_and_city(scenario: Path, set_: list[str] | None) -> tuple[Scenario, Any]:
-    """Load a scenario, check what can be checked before building anything (sizes that would
-    exhaust memory or time), build its city and check every reference to it."""
-    from sim.scenario import load_scenario
-    from sim.world import checked_city
-
-    sc = load_scenario(scenario, set_ or [])
-    try:
-        return sc, checked_city(sc)
-    except ScenarioError as exc:
-        raise ScenarioError([f"{scenario}: {p}" for p in exc.problems]) from None
-
-
 @app.command()
 def places(
     scenario: ScenarioArg,
@@ -150,7 +141,7 @@ def places(
             f"--type: unknown place type {shown(place_type)}; expected one of: "
             f"{', '.join(PLACE_TYPES)}"
         )
-    _, city = _scenario_and_city(scenario, set_)
+    _, city = scenario_and_city(scenario, set_)
     rows = [r for r in place_rows(city) if place_type in (None, r["type"])]
     if json_out:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -192,10 +183,10 @@ def run(
     run_dir = out if out is not None else Path("runs") / sc.name
     prepare_run_dir(run_dir, overwrite=overwrite, check_only=True)  # before any work
     if with_report and not overwrite:
-        _check_report_free(run_dir)
+        check_report_free(run_dir)
     try:
         check_budget(sc)
-        result = _run_with_progress(
+        result = run_with_progress(
             sc, run_dir, seed, replication, overwrite, show=not (quiet or json_out)
         )
     except ScenarioError as exc:
@@ -218,74 +209,9 @@ def run(
             f"scenario.resolved.toml, events/*.arrow"
         )
     if with_report:
-        path = _report(run_dir, overwrite=overwrite)
+        path = write_report(run_dir, overwrite=overwrite)
         if not (quiet or json_out):
             out_console.print(f"Report: [bold]{path}[/bold]")
-
-
-def _check_report_free(run_dir: Path) -> None:
-    """--report must not replace a report.html that someone else put there."""
-    from analysis.figures import written_by_survsim
-
-    page = run_dir / "report.html"
-    if page.exists() and not written_by_survsim(page):
-        raise UserError(
-            f"{page}: exists and was not written by survsim; --report would "
-            f"replace it. Move it away, or pass --overwrite"
-        )
-
-
-def _run_with_progress(
-    sc: Scenario, run_dir: Path, seed: int | None, replication: int, overwrite: bool, *, show: bool
-) -> RunResult:
-    from sim.edge.api import run as run_scenario
-
-    if not show:
-        return run_scenario(
-            sc, seed=seed, replication=replication, out=run_dir, overwrite=overwrite
-        )
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[clock]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(f"Simulating {sc.name}", total=sc.duration_s, clock="")
-
-        def on_progress(done: float, total: float) -> None:
-            h, m = divmod(int(done // 60), 60)
-            progress.update(task, completed=done, clock=f"sim time {h:02d}:{m:02d}")
-
-        return run_scenario(
-            sc,
-            seed=seed,
-            replication=replication,
-            out=run_dir,
-            overwrite=overwrite,
-            on_progress=on_progress,
-        )
-
-
-def _progress_bar(label: str, quiet: bool) -> Any:
-    """A rich progress bar over runs, or nothing with --quiet."""
-    if quiet:
-        return None, None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} runs"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    task = progress.add_task(label, total=None)
-
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
-
-    return progress, update
 
 
 @app.command()
@@ -308,9 +234,8 @@ def compare(
     """Run scenarios side by side on common random numbers; write comparison.parquet and
     report.html."""
     from sim.edge.experiments import compare as run_compare
-    from sim.scenario import load_scenario
 
-    progress, update = _progress_bar("Comparing", quiet)
+    progress, update = progress_bar("Comparing", quiet)
     try:
         with progress or contextlib.nullcontext():
             table = run_compare(
@@ -329,54 +254,10 @@ def compare(
             f"with another --out (or remove {out})"
         ) from None
     if with_report:
-        _report(out)
+        write_report(out)
     if quiet:
         return
-    rows = table.to_pylist()
-    ensemble = any(
-        load_scenario(p, set_ or []).facematch.uncertainty == "ensemble" for p in scenarios
-    )
-    kind = "run-to-run and model uncertainty" if ensemble else "run-to-run variation only"
-    shown = Table(
-        title=f"Comparison over {replications} replications (95% intervals of "
-        f"{kind}; difference against {rows[0]['scenario']})"
-    )
-    for c in ("scenario", "metric", "mean", "95% interval", "difference"):
-        shown.add_column(c, justify="left" if c in ("scenario", "metric") else "right")
-    for r in rows:
-        if r["group"] is None and r["metric"] in _HEADLINE_METRICS:
-            shown.add_row(
-                r["scenario"],
-                r["metric"],
-                fmt(r["mean"]),
-                f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}",
-                f"{fmt(r['diff_mean'])} ({fmt(r['diff_ci_low'])} to {fmt(r['diff_ci_high'])})",
-            )
-    out_console.print(shown)
-    from analysis.compare import FEW_REPLICATIONS
-
-    if replications < FEW_REPLICATIONS:
-        out_console.print(
-            f"[yellow]warning:[/yellow] only {replications} replication(s): the "
-            f"intervals are rough (use --replications {FEW_REPLICATIONS} or "
-            f"more before quoting them)"
-        )
-    out_console.print(
-        f"Written to [bold]{out}[/bold]: comparison.parquet, "
-        f"replications.parquet, runs/" + (", report.html" if with_report else "")
-    )
-
-
-_HEADLINE_METRICS = (
-    "captures",
-    "alerts",
-    "false_alerts",
-    "false_alert_share",
-    "false_alert_rate_ratio",
-    "wrongful_stops",
-    "tracking_reach_mean",
-    "gatherings_detected",
-)
+    print_comparison(table, scenarios, set_, replications, out, with_report)
 
 
 @app.command()
@@ -407,7 +288,7 @@ def sweep(
         n = len(check_points(scenario, g))
         out_console.print(f"[green]valid[/green]: {scenario} at all {n} points of the grid")
         return
-    progress, update = _progress_bar("Sweeping", quiet)
+    progress, update = progress_bar("Sweeping", quiet)
     try:
         with progress or contextlib.nullcontext():
             table = run_sweep(
@@ -427,7 +308,7 @@ def sweep(
             f"same command with --resume runs the rest"
         ) from None
     if with_report:
-        _report(out)
+        write_report(out)
     if not quiet:
         n_points = len(set(table.column("point").to_pylist()))
         out_console.print(
@@ -488,24 +369,15 @@ def sensitivity(
 ) -> None:
     """Which inputs drive each conclusion: Morris or Sobol sensitivity (SALib) over scenario
     keys and the face-match model's assumptions; writes indices.parquet and report.html."""
-    from analysis.sensitivity import NOISE_REPLICATIONS, runs_in
     from sim.edge.experiments import parse_vary
     from sim.edge.experiments import sensitivity as run_sensitivity
 
     factors = parse_vary(vary)
     n = samples or (10 if method == "morris" else 64)
     if dry_run:
-        from sim.edge.experiments import check_design
-
-        points = check_design(scenario, factors, method, n, against, set_ or [])
-        roles = 2 if against else 1
-        out_console.print(
-            f"[green]valid[/green]: {scenario} at all {points} points of the "
-            f"design; {(points * replications + NOISE_REPLICATIONS) * roles} "
-            f"runs"
-        )
+        sensitivity_dry_run(scenario, factors, method, n, against, set_, replications)
         return
-    progress, update = _progress_bar("Screening", quiet)
+    progress, update = progress_bar("Screening", quiet)
     try:
         with progress or contextlib.nullcontext():
             result = run_sensitivity(
@@ -530,19 +402,10 @@ def sensitivity(
             f"same command with --resume runs the rest"
         ) from None
     if with_report:
-        _report(out)
+        write_report(out)
     if quiet:
         return
-    print_sensitivity(
-        out_console,
-        result,
-        f"{method.capitalize()} sensitivity over "
-        f"{runs_in(method, n, len(factors))} points: what moves each metric",
-    )
-    out_console.print(
-        f"Written to [bold]{out}[/bold]: indices.parquet, sensitivity.parquet, "
-        f"sensitivity.json" + (", report.html" if with_report else "")
-    )
+    show_sensitivity(result, method, n, len(factors), out, with_report)
 
 
 @app.command()
@@ -586,7 +449,7 @@ def errors(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UserError(f"--threshold: expected a number in [0, 1], got {threshold}")
     t = m.threshold_ref if threshold is None else threshold
-    enrolled = _enrolled(m, watchlist, list_make_up)
+    enrolled = enrolled_by_group(m, watchlist, list_make_up)
     if sweep:
         if out is None:
             raise UserError("--sweep: give the HTML file to write with --out FILE.html")
@@ -642,38 +505,6 @@ def errors(
         out_console.print(Text("caveat: " + c, style="dim"))
 
 
-def _enrolled(model: Any, size: int, make_up: str) -> Any:
-    """A watchlist of ``size`` split over the model's groups: by US Census shares
-    ('population'), the preset's own evaluation gallery, or a custody preset."""
-    import numpy as np
-
-    from sim.presets import GROUP_PRESETS, WATCHLIST_PRESETS
-
-    if make_up == "evaluation":
-        if model.gallery is None:
-            raise UserError(
-                f"--list evaluation: {model.name} was published as one-to-one "
-                f"rates, with no gallery; use population or a custody preset"
-            )
-        w = np.asarray(model.gallery, np.float64)
-    elif make_up in WATCHLIST_PRESETS:
-        w = np.array([WATCHLIST_PRESETS[make_up].get(g, 0.0) for g in model.groups])
-    elif make_up == "population":
-        shares = {
-            g["name"]: float(g["share"])  # type: ignore[arg-type]
-            for g in GROUP_PRESETS["nist_sex_race"]
-        }
-        w = np.array([shares.get(g, 0.0) for g in model.groups])
-    else:
-        raise UserError(
-            f"--list: expected population, evaluation or one of "
-            f"{', '.join(WATCHLIST_PRESETS)}, got {shown(make_up)}"
-        )
-    if w.sum() == 0:
-        w = np.ones(len(model.groups))
-    return size * w / w.sum()
-
-
 @app.command()
 def report(
     directory: Annotated[
@@ -681,62 +512,8 @@ def report(
     ],
 ) -> None:
     """Build report.html (one self-contained file, opens offline) for a directory."""
-    path = _report(directory)
+    path = write_report(directory)
     out_console.print(f"Report written to [bold]{path}[/bold]")
-
-
-def _report(directory: Path, *, overwrite: bool = False) -> Path:
-    """The report for a run, comparison or sweep directory (the edge passes model caveats)."""
-    import pyarrow as pa
-
-    from analysis.report_many import build_report
-    from sim.recorder import describe_incomplete, run_state
-
-    state = run_state(directory)
-    if state not in (None, "complete"):
-        raise UserError(describe_incomplete(directory, state))
-    summary = directory / "summary.json"
-    if summary.is_file():
-        try:
-            ok = isinstance(json.loads(summary.read_text(encoding="utf-8")), dict)
-        except (OSError, ValueError):
-            ok = False
-        if not ok:
-            raise UserError(
-                f"{summary}: damaged (not the summary survsim wrote); run the "
-                f"scenario again with --overwrite"
-            )
-    caveats: list[str] | None = None
-    sources: list[str] | None = None
-    resolved = directory / "scenario.resolved.toml"
-    if resolved.exists():
-        from sim.facematch import model_for
-        from sim.scenario import load_scenario
-
-        try:
-            m = model_for(load_scenario(resolved).facematch)
-            caveats, sources = list(m.caveats), list(m.sources)
-        except UserError:
-            pass
-    try:
-        return build_report(directory, caveats=caveats, sources=sources, overwrite=overwrite)
-    except (FileNotFoundError, FileExistsError) as exc:
-        raise UserError(str(exc)) from None
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        pa.ArrowException,
-    ) as exc:
-        # A file of the run damaged or cut short after it finished (edited, truncated).
-        raise UserError(
-            f"{directory}: cannot build the report, a file of it is damaged or "
-            f"not what survsim wrote ({type(exc).__name__}: "
-            f"{short(str(exc), 200)})"
-        ) from None
 
 
 @app.command()

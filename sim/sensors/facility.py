@@ -12,6 +12,7 @@ from sim.kinds import Kind, Placing, register
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
 from sim.scenario import Facility
+from sim.schema import IMPOSTOR, INMATE, STAFF, VISITOR
 from sim.sensors.base import NOTHING, BaseSensor, Context, Output
 
 
@@ -58,7 +59,7 @@ class FacilityChecks(BaseSensor):
                 {
                     "t_s": when,
                     "camera_id": cam,
-                    "subject": np.where(staff[rows][ok], "staff", "visitor").astype(object),
+                    "subject": np.where(staff[rows][ok], STAFF, VISITOR).astype(object),
                     "person_id": person,
                     "inmate_id": np.full(trip.size, -1),
                     "group_id": group,
@@ -93,7 +94,7 @@ class FacilityChecks(BaseSensor):
                 {
                     "t_s": fc["t_s"][idx],
                     "camera_id": cam,
-                    "subject": np.where(genuine, "inmate", "impostor").astype(object),
+                    "subject": np.where(genuine, INMATE, IMPOSTOR).astype(object),
                     "person_id": np.full(idx.size, -1),
                     "inmate_id": fc["inmate_id"][idx],
                     "group_id": group,

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sim.scenario import Scenario
-from sim.schema import IDENTITY_SOURCES
+from sim.schema import FROM_ALERT, IDENTITY_SOURCES, LISTED, RETAINED
 from sim.system.assembly import AssemblyDetector
 from sim.tables import batch, dict_array
 from sim.units import DAY
@@ -115,7 +115,7 @@ class SystemView:
         log: list[Columns] = []
         matched: list[tuple[np.ndarray, np.ndarray]] = []
         keep_s = self.s.governance.retention_days * DAY
-        retained = IDENTITY_SOURCES.index("retained")
+        retained = IDENTITY_SOURCES.index(RETAINED)
         for column in ("linked_identity", "false_identity"):
             if column in cap:
                 # Kept captures a later search found: under its owner's identity, or (searched
@@ -148,7 +148,7 @@ class SystemView:
                     "t_s": cap["t"][rows],
                     "camera_id": cam[rows],
                     "identity": self.list_identity[li][claimed],
-                    "source": np.full(rows.size, IDENTITY_SOURCES.index("alert"), np.int16),
+                    "source": np.full(rows.size, IDENTITY_SOURCES.index(FROM_ALERT), np.int16),
                     "kept_until_s": np.full(rows.size, np.inf),
                 }
             )
@@ -217,7 +217,7 @@ class SystemView:
         """Feed the assembly detector what the system flags in this release."""
         assert self.detector is not None
         a = self.s.assembly
-        if a.flag == "listed":
+        if a.flag == LISTED:
             rows, key = flagged
         else:
             rows = np.flatnonzero(cap["label"] == self.target_label)
