@@ -56,7 +56,9 @@ class Disparity(BaseModel):
 class Summary(BaseModel):
     """One run's summary, in the order ``summary.json`` lists its keys."""
 
-    model_config = ConfigDict(extra="ignore")
+    # protected_namespaces=(): model_uncertainty is the contract's key (pydantic 2.6 to 2.9
+    # warn about a "model_" prefix otherwise).
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
     # The run.
     scenario: str = _key("label", "The scenario's name.", "")
