@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis.report_base import PALETTE
 from sim.files import write_text_atomic
 from sim.schema import PAGE_GENERATOR
 
@@ -43,16 +44,7 @@ def error_sweep(
             "True positive identification rate",
         ),
     )
-    palette = [
-        "#1b9e77",
-        "#66c2a5",
-        "#d95f02",
-        "#fc8d62",
-        "#7570b3",
-        "#8da0cb",
-        "#e7298a",
-        "#f4a6c9",
-    ]
+    palette = PALETTE[:8]
     for i, g in enumerate(model.groups):
         colour = palette[i % len(palette)]
         label = g.replace("_", " ")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # What kind of figure a key is: how compare bounds and shows it, how a reader takes it.
 Measure = Literal[
@@ -267,8 +267,14 @@ def as_summary(summary: Summary | Mapping[str, Any]) -> Summary:
 
 
 def read_summary(path: Path) -> Summary:
-    """A run's ``summary.json``."""
-    return Summary.model_validate(json.loads(path.read_text("utf-8")))
+    """A run's ``summary.json``; a key of the wrong type is a ValueError naming the file, the
+    key and what was expected."""
+    try:
+        return Summary.model_validate(json.loads(path.read_text("utf-8")))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{path}: {key}: {first['msg'].lower()}") from None
 
 
 def check_summary(summary: Mapping[str, Any]) -> None:

@@ -23,7 +23,6 @@ import shapely
 
 from sim import cache as sim_cache
 from sim.city import City
-from sim.errors import ScenarioError
 from sim.kinds import Kind, Placing, kind_index, kinds, street_view_kinds
 from sim.rng import keyed_uniform
 from sim.scenario import Deployment
@@ -184,6 +183,8 @@ def place_cameras(
     watchlist_index: dict[str, int],
 ) -> Cameras:
     """Place the devices of every deployment, each where its kind puts them (:mod:`sim.kinds`).
+    Each kind's checks against the city have passed (:func:`sim.places.check_references`, run
+    by :func:`sim.world.checked_city` before any work).
 
     Parameters
     ----------
@@ -200,11 +201,6 @@ def place_cameras(
         Watchlist name -> index.
     """
     registry = kinds()
-    problems = [
-        p for i, spec in enumerate(deployments) for p in registry[spec.kind].check(spec, i, city)
-    ]
-    if problems:
-        raise ScenarioError(problems)
     if not deployments:
         return Cameras.empty()
     at = Placing(city, footfall, rng)

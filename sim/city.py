@@ -262,7 +262,8 @@ def _grid(spec: GridCity) -> City:
     return City("grid", x, y, eu, ev, length, district, names, centre)
 
 
-_COMPASS8 = [
+# The eight compass directions, counter-clockwise from east (district names).
+COMPASS8 = [
     "East",
     "North-East",
     "North",
@@ -318,7 +319,7 @@ def _radial(spec: RadialCity) -> City:
     nd = spec.districts
     sector = np.floor(((angle + np.pi / nd) % (2 * np.pi)) / (2 * np.pi / nd)).astype(np.int16)
     if nd == 8:
-        outer = _COMPASS8
+        outer = COMPASS8
     elif nd == 4:
         outer = ["East", "North", "West", "South"]
     else:

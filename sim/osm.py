@@ -403,11 +403,11 @@ def _walkable(graph: Any) -> Any:
     edge merged from several ways (a tag's values in a list) is excluded by a rule when all
     its values match it."""
     g = graph.copy()
+    rules = walk_filter()
     drop = [
         (u, v, k)
         for u, v, k, d in g.edges(keys=True, data=True)
-        if d.get("highway") is None
-        or any(_excluded(d.get(tag), pattern) for tag, pattern in walk_filter())
+        if d.get("highway") is None or any(_excluded(d.get(tag), pattern) for tag, pattern in rules)
     ]
     g.remove_edges_from(drop)
     g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])

@@ -12,18 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from sim.city import COMPASS8
 from sim.scenario import unique_names
-
-_COMPASS = [
-    "East",
-    "North-East",
-    "North",
-    "North-West",
-    "West",
-    "South-West",
-    "South",
-    "South-East",
-]
 
 
 def districts(
@@ -112,5 +102,5 @@ def _cluster_districts(
             continue
         mx, my = pts[label == j].mean(axis=0)
         angle = math.atan2(my - cy, mx - cx)
-        names.append(_COMPASS[round(angle / (math.pi / 4)) % 8])
+        names.append(COMPASS8[round(angle / (math.pi / 4)) % 8])
     return label.astype(np.int16), unique_names(names)

@@ -217,3 +217,12 @@ def test_the_house_is_formatted_and_lint_clean() -> None:
     for args in (["check", "--quiet"], ["format", "--check", "--quiet"]):
         p = subprocess.run([str(ruff), *args, *paths], cwd=ROOT, capture_output=True, text=True)
         assert p.returncode == 0, f"ruff {' '.join(args)}:\n{p.stdout}{p.stderr}"
+
+
+def test_the_scenario_format_names_the_declared_place_types() -> None:
+    from typing import get_args
+
+    from sim.scenario import PlaceType
+    from sim.schema import PLACE_TYPES
+
+    assert get_args(PlaceType) == PLACE_TYPES

@@ -64,6 +64,34 @@ class BaseSensor:
         return NOTHING
 
 
+def captures(
+    *,
+    t: npt.NDArray[np.float64],
+    trip: npt.NDArray[np.integer[Any]],
+    camera: npt.NDArray[np.integer[Any]],
+    person: npt.NDArray[np.integer[Any]],
+    quality: npt.NDArray[np.float64],
+    distance: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+) -> tuple[str, dict[str, np.ndarray]]:
+    """One ``"captures"`` output: the columns every capture source gives, one row per face
+    (time, trip, device, whose face, quality, distance in metres, where)."""
+    return (
+        "captures",
+        {
+            "t": t,
+            "trip": trip,
+            "camera": camera.astype(np.int32),
+            "person": person,
+            "quality": quality,
+            "distance": distance,
+            "x": x,
+            "y": y,
+        },
+    )
+
+
 def take(sel: npt.NDArray[Any], *arrays: npt.NDArray[Any]) -> list[Any]:
     """The same rows of several columns."""
     return [a[sel] for a in arrays]

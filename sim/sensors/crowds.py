@@ -12,7 +12,7 @@ from sim.cameras import capture_quality
 from sim.kinds import street_view_kinds
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
-from sim.sensors.base import NOTHING, BaseSensor, Context, Output
+from sim.sensors.base import NOTHING, BaseSensor, Context, Output, captures
 from sim.units import HOUR
 
 
@@ -76,17 +76,14 @@ class CrowdCaptures(BaseSensor):
             np.zeros(trip.size),
         )
         return [
-            (
-                "captures",
-                {
-                    "t": when,
-                    "trip": trip,
-                    "camera": cam.astype(np.int32),
-                    "person": t.person_id[trip],
-                    "quality": quality,
-                    "distance": dist,
-                    "x": x,
-                    "y": y,
-                },
+            captures(
+                t=when,
+                trip=trip,
+                camera=cam,
+                person=t.person_id[trip],
+                quality=quality,
+                distance=dist,
+                x=x,
+                y=y,
             )
         ]

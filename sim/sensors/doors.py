@@ -12,7 +12,7 @@ from sim.places import place_type_problems, place_type_sites
 from sim.population import PURPOSES
 from sim.rng import keyed_uniform
 from sim.scenario import EntryPoint
-from sim.sensors.base import NOTHING, BaseSensor, Context, Output
+from sim.sensors.base import NOTHING, BaseSensor, Context, Output, captures
 
 # The trip purposes that enter each type of place.
 VISITS: dict[str, tuple[str, ...]] = {
@@ -74,18 +74,15 @@ class DoorCaptures(BaseSensor):
         caught &= (when < ctx.duration_s) & ctx.active(cam, when)
         trip, cam, when = trip[caught], cam[caught], when[caught]
         return [
-            (
-                "captures",
-                {
-                    "t": when,
-                    "trip": trip,
-                    "camera": cam.astype(np.int32),
-                    "person": t.person_id[trip],
-                    "quality": c.fixed_quality[cam],
-                    "distance": np.ones(trip.size),
-                    "x": c.x_m[cam],
-                    "y": c.y_m[cam],
-                },
+            captures(
+                t=when,
+                trip=trip,
+                camera=cam,
+                person=t.person_id[trip],
+                quality=c.fixed_quality[cam],
+                distance=np.ones(trip.size),
+                x=c.x_m[cam],
+                y=c.y_m[cam],
             )
         ]
 

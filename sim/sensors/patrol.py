@@ -12,7 +12,7 @@ from sim.cameras import NIGHT_LIGHT
 from sim.kinds import Kind, Placing, kind_index, register
 from sim.rng import keyed_uniform
 from sim.scenario import Bodycam, Carcam
-from sim.sensors.base import NOTHING, BaseSensor, Context, Output
+from sim.sensors.base import NOTHING, BaseSensor, Context, Output, captures
 from sim.units import HOUR
 
 SCAN_RULES = ("all", "suspicion_only", "none")  # Bodycam.scan
@@ -108,18 +108,15 @@ class PatrolEncounters(BaseSensor):
             return out
         light = np.where((hour[ci] < 6) | (hour[ci] >= 20), NIGHT_LIGHT, 1.0)
         out.append(
-            (
-                "captures",
-                {
-                    "t": when[ci],
-                    "trip": trip[ci],
-                    "camera": dev[ci].astype(np.int32),
-                    "person": person[ci],
-                    "quality": c.fixed_quality[dev[ci]] * light,
-                    "distance": np.where(is_officer[ci], 1.0, 10.0),
-                    "x": w.city.node_x_m[node[ci]],
-                    "y": w.city.node_y_m[node[ci]],
-                },
+            captures(
+                t=when[ci],
+                trip=trip[ci],
+                camera=dev[ci],
+                person=person[ci],
+                quality=c.fixed_quality[dev[ci]] * light,
+                distance=np.where(is_officer[ci], 1.0, 10.0),
+                x=w.city.node_x_m[node[ci]],
+                y=w.city.node_y_m[node[ci]],
             )
         )
         return out

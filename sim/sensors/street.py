@@ -20,7 +20,7 @@ from sim.places import place_type_problems, place_type_sites, suggest_places
 from sim.rng import keyed_uniform
 from sim.routing import Steps
 from sim.scenario import Cctv, Van
-from sim.sensors.base import NOTHING, BaseSensor, Context, Output, take
+from sim.sensors.base import NOTHING, BaseSensor, Context, Output, captures, take
 from sim.units import HOUR
 
 MIN_FACING_COS = float(np.cos(np.radians(60.0)))  # the face is usable within 60 degrees
@@ -123,18 +123,15 @@ class StreetPassages(BaseSensor):
             w.population.speed_mps[t.person_id[trip]],
         )
         return [
-            (
-                "captures",
-                {
-                    "t": when,
-                    "trip": trip,
-                    "camera": cam.astype(np.int32),
-                    "person": t.person_id[trip],
-                    "quality": quality,
-                    "distance": dist,
-                    "x": px,
-                    "y": py,
-                },
+            captures(
+                t=when,
+                trip=trip,
+                camera=cam,
+                person=t.person_id[trip],
+                quality=quality,
+                distance=dist,
+                x=px,
+                y=py,
             )
         ]
 
