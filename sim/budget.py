@@ -20,6 +20,12 @@ from dataclasses import dataclass
 from sim.city import City
 from sim.errors import ScenarioError
 from sim.kinds import street_view_kinds
+from sim.routing_compact import (
+    BLOCK_ENTRIES,
+    COMPACT_BYTES_PER_ENTRY,
+    FULL_BYTES_PER_ENTRY,
+    full_trees_fit,
+)
 from sim.scenario import Bodycam, Carcam, Facility, GridCity, OsmCity, RadialCity, Scenario
 from sim.units import HOUR
 
@@ -30,7 +36,8 @@ from sim.units import HOUR
 # watchlist entry, a patrol interval, a door check.
 _PER_PERSON = 120
 _PER_TRIP = 200
-_PER_TREE_ENTRY = 64
+_PER_TREE_ENTRY = FULL_BYTES_PER_ENTRY
+_PER_BLOCK_ENTRY = 48  # a block of compact trees as it is computed (Dijkstra, ties, sums)
 _PER_CAPTURE = 40
 _PER_ENTRY = 110
 _PER_INTERVAL = 40
@@ -112,13 +119,12 @@ def memory_parts(sc: Scenario, city: City | None = None) -> list[Part]:
         else:
             places = sc.city.places
             dest = sum(int(getattr(places, f)) for f in type(places).model_fields) + 33
-        parts.append(
-            Part(
-                "routing trees (destinations x crossings)",
-                "city",
-                float(min(dest, n)) * n * _PER_TREE_ENTRY,
-            )
-        )
+        dest = min(dest, n)
+        if full_trees_fit(dest, n):
+            trees = float(dest) * n * _PER_TREE_ENTRY
+        else:  # compact trees, and the block being computed
+            trees = float(dest) * n * COMPACT_BYTES_PER_ENTRY + BLOCK_ENTRIES * _PER_BLOCK_ENTRY
+        parts.append(Part("routing trees (destinations x crossings)", "city", trees))
     deployments = [] if sc.governance.ban else sc.deployment
     street = sum(getattr(d, "count", 0) for d in deployments if d.kind in street_view_kinds())
     if n and street:

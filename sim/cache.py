@@ -11,8 +11,8 @@ cannot be read is computed again. A cache that cannot be written costs only time
 ``SURVSIM_CACHE=off`` turns caching off.
 
 The ``routes`` folder (routing tables, coverage) is bounded: entries are evicted least recently
-used first once it passes ``SURVSIM_ROUTE_CACHE_MB`` (default 2048 MB), and an entry larger
-than half of that is not stored.
+used first once it passes ``SURVSIM_ROUTE_CACHE_MB`` (default 8192 MB: the compact trees of a
+metropolis of 40,000 crossings take 2 GB), and an entry larger than half of that is not stored.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import platformdirs
 Arrays = dict[str, np.ndarray]
 
 _OFF = {"off", "0", "no", "none", "false"}
-_ROUTE_CACHE_MB = 2048
+_ROUTE_CACHE_MB = 8192
 
 
 def enabled() -> bool:

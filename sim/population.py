@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sim.city import PLACE_TYPES, City
 from sim.errors import ScenarioError
 from sim.order import time_order
-from sim.routing import Router
+from sim.routing_compact import Routes
 from sim.scenario import DayPlan
 from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
@@ -49,7 +49,7 @@ class Population:
 
 
 def build_population(
-    spec: PopulationSpec, city: City, router: Router, rng: np.random.Generator
+    spec: PopulationSpec, city: City, router: Routes, rng: np.random.Generator
 ) -> Population:
     """Draw groups, ages, homes, workplaces and walking speeds.
 
@@ -94,7 +94,7 @@ def build_population(
     children = np.flatnonzero(age_band == 0)
     schools = city.places_of("school")
     if children.size:
-        dist = router.dist_m[router.row_of[schools]][:, home_node[children]]  # schools x children
+        dist = router.distance_rows(schools)[:, home_node[children]]  # schools x children
         work_node[children] = schools[np.argmin(dist, axis=0)]
 
     speed = rng.normal(spec.walking_speed_mps, spec.walking_speed_sd_mps, n)
@@ -222,7 +222,7 @@ def plan_trips(
     pop: Population,
     spec: PopulationSpec,
     city: City,
-    router: Router,
+    router: Routes,
     duration_s: float,
     streams_for_day: list[np.random.Generator],
     visits: Sequence[tuple[int, float]] = (),
@@ -257,7 +257,7 @@ def plan_trips(
 class _TripLog:
     """The trips planned so far, one dict of columns per call of :meth:`add`."""
 
-    router: Router
+    router: Routes
     speed: npt.NDArray[np.float64]  # walking speed per person
     home: npt.NDArray[np.int32]  # home node per person
     parts: list[dict[str, np.ndarray]] = field(default_factory=list)
@@ -533,7 +533,7 @@ def add_gatherings(
     pop: Population,
     specs: Sequence[GatheringSpec],
     city: City,
-    router: Router,
+    router: Routes,
     group_shares: npt.ArrayLike,
     rngs: Sequence[np.random.Generator],
     listed: npt.ArrayLike = (),
@@ -639,7 +639,7 @@ def _gathering_trips(
     end: float,
     home: npt.NDArray[np.int32],
     speed: npt.NDArray[np.float64],
-    router: Router,
+    router: Routes,
     rng: np.random.Generator,
 ) -> Trips:
     """The participants' walks there (arriving around the start) and home (leaving around

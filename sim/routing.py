@@ -235,6 +235,10 @@ class Router:
         """Shortest distance between destination nodes ``root`` and any nodes ``other``."""
         return self.dist_m[self.row_of[np.asarray(root)], np.asarray(other)]
 
+    def distance_rows(self, roots: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Distances from each of the destination nodes ``roots`` to every node."""
+        return self.dist_m[self.row_of[np.asarray(roots)]]
+
     def _lifts(self) -> list[npt.NDArray[np.int64]]:
         """Binary-lifting tables: entry ``l`` maps (row, node) to its 2**l-th ancestor.
 
@@ -540,36 +544,85 @@ _TIE_RTOL = 1e-9
 _CANON_CHUNK = 1 << 22  # tree entries x directed edges handled per block (memory bound)
 
 
-def _canonical_parents(
-    city: City, dist: npt.NDArray[np.float64], fallback: npt.NDArray[np.int32]
+@dataclass(frozen=True)
+class Adjacency:
+    """The directed street steps grouped by the node they leave (CSR), each node's neighbours
+    in increasing order: ``nbr[ptr[a]:ptr[a+1]]`` are the neighbours of ``a``, ``edge`` the
+    directed edge of each step (as :meth:`City.directed_edge`) and ``length_m`` its length."""
+
+    ptr: npt.NDArray[np.int64]
+    nbr: npt.NDArray[np.int32]
+    edge: npt.NDArray[np.int64]
+    length_m: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, city: City) -> Adjacency:
+        e = np.arange(city.n_edges, dtype=np.int64)
+        src = np.concatenate([city.edge_u, city.edge_v]).astype(np.int64)
+        dst = np.concatenate([city.edge_v, city.edge_u]).astype(np.int64)
+        order = np.lexsort((dst, src))  # stable: as City.directed_edge picks among equals
+        ptr = np.zeros(city.n_nodes + 1, np.int64)
+        np.cumsum(np.bincount(src, minlength=city.n_nodes), out=ptr[1:])
+        return cls(
+            ptr,
+            dst[order].astype(np.int32),
+            np.concatenate([2 * e, 2 * e + 1])[order],
+            np.concatenate([city.edge_length_m, city.edge_length_m])[order],
+        )
+
+    @property
+    def max_degree(self) -> int:
+        return int(np.diff(self.ptr).max(initial=0))
+
+
+def canonical_slots(
+    adj: Adjacency, dist: npt.NDArray[np.float64], fallback: npt.NDArray[np.int32]
 ) -> npt.NDArray[np.int32]:
-    """Each node's parent in each tree: its lowest-numbered neighbour ``p`` on a shortest path
-    to the root (``dist[p] + length >= dist[node]`` within the tolerance, which for streets
-    longer than the tolerance also means ``dist[p] < dist[node]``: no cycles); ``fallback``
-    (scipy's) where no neighbour qualifies, -1 at the roots."""
+    """Each node's parent in each tree, as its place in the node's neighbour list (``-1`` at
+    the roots): the lowest-numbered neighbour ``p`` on a shortest path to the root
+    (``dist[p] + length >= dist[node]`` within the tolerance, which for streets longer than
+    the tolerance also means ``dist[p] < dist[node]``: no cycles); ``fallback`` (scipy's
+    parent) where no neighbour qualifies."""
     n_rows, n = dist.shape
-    pred = np.full((n_rows, n), -1, np.int32)
-    if city.n_edges == 0:
-        return pred
-    src = np.concatenate([city.edge_u, city.edge_v]).astype(np.int64)
-    dst = np.concatenate([city.edge_v, city.edge_u]).astype(np.int64)
-    length = np.concatenate([city.edge_length_m, city.edge_length_m])
-    order = np.lexsort((dst, src))
-    src, dst, length = src[order], dst[order], length[order]
-    starts = np.flatnonzero(np.concatenate([[True], src[1:] != src[:-1]]))
-    nodes = src[starts]  # nodes with at least one street (all of them, in a connected city)
-    dst32 = dst.astype(np.int32)
+    slot = np.full((n_rows, n), -1, np.int32)
+    if adj.nbr.size == 0:
+        return slot
+    degree = np.diff(adj.ptr)
+    nodes = np.flatnonzero(degree > 0)  # all of them, in a connected city
+    starts = adj.ptr[nodes]
+    src = np.repeat(np.arange(n), degree)
+    dst = adj.nbr.astype(np.int64)
+    local = (np.arange(dst.size) - adj.ptr[src]).astype(np.int32)
+    none = np.int32(np.iinfo(np.int32).max)
     rows = max(1, _CANON_CHUNK // max(src.size, 1))
     for a in range(0, n_rows, rows):
         d = dist[a : a + rows]
         tol = _TIE_RTOL * (1.0 + d.max(axis=1, keepdims=True))  # per tree, in metres
         gap = d[:, src]
         gap -= d[:, dst]
-        gap -= length  # dist[node] - dist[p] - length: 0 on a shortest path, < 0 off it
+        gap -= adj.length_m  # dist[node] - dist[p] - length: 0 on a shortest path, < 0 off it
         ok = gap >= -tol
-        if float(length.min()) <= 2.0 * float(tol.max()):  # streets shorter than rounding
+        if float(adj.length_m.min()) <= 2.0 * float(tol.max()):  # streets shorter than rounding
             ok &= d[:, dst] < d[:, src]
-        best = np.minimum.reduceat(np.where(ok, dst32, np.int32(n)), starts, axis=1)
-        pred[a : a + rows, nodes] = np.where(best < n, best, fallback[a : a + rows][:, nodes])
-    pred[dist == 0] = -1  # the roots (street lengths are positive: only a root is at 0)
+        best = np.minimum.reduceat(np.where(ok, local, none), starts, axis=1)
+        slot[a : a + rows, nodes] = best
+    lost = np.nonzero(slot == none)
+    if lost[0].size:  # scipy's parent, found in the node's neighbour list
+        node, parent = lost[1], fallback[lost]
+        keys = np.repeat(np.arange(n, dtype=np.int64), degree) * n + dst
+        slot[lost] = np.searchsorted(keys, node * np.int64(n) + parent) - adj.ptr[node]
+    slot[dist == 0] = -1  # the roots (street lengths are positive: only a root is at 0)
+    return slot
+
+
+def _canonical_parents(
+    city: City, dist: npt.NDArray[np.float64], fallback: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int32]:
+    """Each node's parent node in each tree (-1 at the roots), by :func:`canonical_slots`."""
+    adj = Adjacency.of(city)
+    slot = canonical_slots(adj, dist, fallback)
+    has = slot >= 0
+    pred = np.full(slot.shape, -1, np.int32)
+    node = np.nonzero(has)[1]
+    pred[has] = adj.nbr[adj.ptr[node] + slot[has]]
     return pred

@@ -35,7 +35,7 @@ from sim.population import (
 )
 from sim.review import REVIEWERS, Reviewer
 from sim.rng import Streams, declare
-from sim.routing import Router
+from sim.routing_compact import Routes, router_for
 from sim.scenario import Deployment, Facility, Scenario
 from sim.units import DAY, HOUR
 from sim.watchlist import Watchlist, build_watchlist
@@ -64,7 +64,7 @@ class World:
     scenario: Scenario
     streams: Streams
     city: City
-    router: Router
+    router: Routes
     population: Population
     trips: Trips
     watchlists: dict[str, Watchlist]  # "main" first
@@ -135,7 +135,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     streams = Streams(scenario.seed if seed is None else seed, replication)
     city = checked_city(scenario)
     police = stations(city)
-    router = Router(city, np.concatenate([trip_destinations(city), police]), cache=True)
+    router = router_for(city, np.concatenate([trip_destinations(city), police]), cache=True)
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     shares = [g.share for g in scenario.population.groups]
     watchlists = _watchlists(scenario, pop, shares, streams)
@@ -164,7 +164,7 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     reviewer = _reviewer(scenario)
     gov = scenario.governance
     excluded = exclusion_area(city, gov.exclusion_zones)
-    travel = travel_time_s(router.dist_m[router.row_of[police]], cams.node, gov.officer_speed_mps)
+    travel = travel_time_s(router.distance_rows(police), cams.node, gov.officer_speed_mps)
     patrols = build_patrols(
         cams, deployments, city, scenario.duration_s, streams.generator("patrols")
     )
@@ -217,7 +217,7 @@ def _watchlists(
 def _trips_and_gatherings(
     scenario: Scenario,
     city: City,
-    router: Router,
+    router: Routes,
     pop: Population,
     shares: list[float],
     main: Watchlist,
@@ -365,7 +365,7 @@ def _facility_checks(
 
 
 def estimate_footfall(
-    city: City, router: Router, trips: Trips, pop: Population, rng: np.random.Generator
+    city: City, router: Routes, trips: Trips, pop: Population, rng: np.random.Generator
 ) -> npt.NDArray[np.float64]:
     """Expected walkers through each node in each hour of the day, from a sample of the trips.
 
