@@ -74,6 +74,20 @@ CACHE_NOTE = {
 }
 
 
+def child_result(args: list[str], timeout_s: float, prefix: str) -> dict[str, Any]:
+    """Run ``python args... --out TMP`` in a fresh process (a private temporary folder for its
+    output) and return the JSON of its last line of stdout, or ``{"failed": "exit N: ..."}``
+    with the last line of its stderr."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        cmd = [sys.executable, *args, "--out", str(Path(tmp) / "run")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no message"]
+        return {"failed": f"exit {proc.returncode}: {tail[0]}"}
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
 @contextlib.contextmanager
 def route_cache(cold: bool) -> Iterator[str]:
     """The on-disk cache (``sim.cache``) the measured children use: a private temporary folder,

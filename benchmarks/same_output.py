@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         help="Also build every run's report.html and compare them.",
     )
     args = ap.parse_args(argv)
-    scenarios = sorted((ROOT / "scenarios").glob("*.toml"))
+    # The metropolis is left out: its trees take minutes to compute (bench_metro.py runs it).
+    scenarios = sorted(p for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "metropolis")
     if not os.environ.get("SURVSIM_DATA"):
         scenarios = [p for p in scenarios if "osm" not in p.read_text()]
     sets = [f"population.people={args.people}", f"duration_h={args.hours:g}"]

@@ -15,6 +15,9 @@ from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+# Shipped scenarios too large to run in the test suite: benchmarks run them (the metropolis:
+# benchmarks/bench_metro.py); tests load and validate them.
+SCALE_SCENARIOS = frozenset({"metropolis.toml"})
 
 
 _CACHE = tempfile.mkdtemp(prefix="survsim-test-cache-")

@@ -17,10 +17,15 @@ import pytest
 
 import sim
 from sim.scenario import Scenario, load_scenario
+from tests.conftest import SCALE_SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
-FILES = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("validation/*.toml")])
+FILES = sorted(
+    p
+    for p in [*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("validation/*.toml")]
+    if p.name not in SCALE_SCENARIOS
+)
 SEEDS = (1, 2, 7)
 
 
