@@ -139,6 +139,7 @@ def run(
         parts: dict[str, list[pa.RecordBatch]] = {name: [] for name in TABLES}
         for name, batch in engine.batches():
             parts[name].append(batch)
+        del engine, world
         tables = {
             name: pa.Table.from_batches(b, schema=TABLES[name].schema(meta))
             for name, b in parts.items()
@@ -158,6 +159,7 @@ def run(
                 recorder.write(name, batch)
         finally:
             recorder.close()
+        del engine, world  # the world's trips, trees and people: the analysis reads the files
         tables = read_run(run_dir)
         # Per-person tracking reach (truth against the identity log), next to the summary
         # (which summarises the same table).
