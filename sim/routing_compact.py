@@ -1,8 +1,8 @@
 """Shortest-path trees kept compact, for cities whose whole trees would not fit in memory.
 
 :class:`sim.routing.Router` keeps, per destination and crossing, a distance, a parent, a hop
-count, an edge and the tables that jump along the trees: about 60 bytes per entry, which is
-23 GiB for a metropolis of 40,000 crossings and 9,760 destinations. :class:`CompactRouter`
+count, an edge and the tables that jump along the trees: about 64 bytes per entry, which is
+21.6 GiB for the metropolis (40,000 crossings, 9,052 destination crossings). :class:`CompactRouter`
 computes the same trees (the same Dijkstra distances, the same tie-breaking rule, the same
 additions: see :meth:`sim.routing.Router._build_trees`) a block of destinations at a time and
 keeps only two values per entry: the parent, as its place in the crossing's neighbour list (one

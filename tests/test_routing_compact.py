@@ -162,4 +162,4 @@ def test_the_metropolis_file_is_the_benchmarks_and_fits_this_machine() -> None:
     parts = memory_parts(shipped)
     assert sum(p.bytes for p in parts) < 8 * 2**30
     trees = next(p for p in parts if p.what.startswith("routing trees"))
-    assert trees.bytes < 4 * 2**30  # compact: 9,740 + 33 destinations x 40,000 x 9 bytes
+    assert trees.bytes < 4 * 2**30  # compact: at most 9,740 + 33 destinations x 40,000 x 9 bytes
