@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from analysis import rates
 from analysis.assembly import assembly_summary
+from analysis.ids import row_numbered
 from analysis.summary import check_summary
 from sim.schema import ARREST, AUTO_ACTED, CONFIRMED, MISSED, REJECTED, TABLES, WRONGFUL_STOP
 
@@ -166,10 +167,13 @@ def _capture_people(caps: pa.Table, n_people: int) -> tuple[np.ndarray, np.ndarr
     """The person of each capture id (-1 for an unused id), and each person's captures."""
     if not caps.num_rows:
         return np.zeros(0, np.int64), np.zeros(n_people, np.int64)
+    person = _col(caps, "person_id").astype(np.int64)
+    if row_numbered(caps.column("capture_id")):  # as the engine writes them: no lookup table
+        return person, np.bincount(person, minlength=n_people)
     cid = _col(caps, "capture_id")
     cap_id_to_person = np.full(int(cid.max()) + 1, -1, np.int64)
-    cap_id_to_person[cid] = _col(caps, "person_id")
-    return cap_id_to_person, np.bincount(_col(caps, "person_id"), minlength=n_people)
+    cap_id_to_person[cid] = person
+    return cap_id_to_person, np.bincount(person, minlength=n_people)
 
 
 @dataclass

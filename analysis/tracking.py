@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from analysis.ids import rows_of
+from analysis.ids import rows_of_ids, take
 from sim.units import DAY, HOUR
 
 KNOWN_WINDOW_S = 15 * 60.0
@@ -45,7 +45,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
     home = np.zeros(n, np.int64)
     home[pid] = _col(people, "home_node")
     trips = tables["trips"]
-    t_person = _col(trips, "person_id").astype(np.int64)
+    t_person = _col(trips, "person_id").astype(np.int32)
     dep = _col(trips, "depart_s")
     arr = np.minimum(_col(trips, "arrive_s"), end_s)
     origin = _col(trips, "origin_node")
@@ -71,7 +71,7 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
     del ends, closing, dep, arr
     away = np.bincount(owner, weights=np.maximum(outing_end - start_time, 0.0), minlength=n)
     # The outing of each trip, by trip id (-1: none).
-    outing_of_trip = np.full(order.size, -1, np.int64)
+    outing_of_trip = np.full(order.size, -1, np.int32 if order.size < 2**31 else np.int64)
     outing_of_trip[order[valid]] = outing[valid]
     del order, outing, valid
 
@@ -84,28 +84,28 @@ def tracking_table(tables: Tables, end_s: float) -> pa.Table:
     links_true = np.zeros(n, np.int64)
     believed = np.zeros(n)
     if log is not None and log.num_rows:
-        held = _col(log, "kept_until_s") >= end_s
+        # The log's own time and camera of each capture it holds; from the captures table only
+        # the truth (whose face, on which trip), read for those rows alone.
+        held = np.flatnonzero(_col(log, "kept_until_s") >= end_s)
         ident = _col(log, "identity").astype(np.int64)[held]
-        cap_id = _col(log, "capture_id").astype(np.int64)[held]
-        del held
         caps = tables["captures"]
-        row = rows_of(_col(caps, "capture_id"), cap_id)
-        del cap_id
+        row = rows_of_ids(caps.column("capture_id"), _col(log, "capture_id")[held])
         usable = (row >= 0) & (ident >= 0) & (ident < n)
-        row, ident = row[usable], ident[usable]
-        own = _col(caps, "person_id")[row] == ident  # linked to its owner
+        row, ident, held = row[usable], ident[usable], held[usable]
+        own = take(caps.column("person_id"), row) == ident  # linked to its owner
         # What the system holds, right or wrong: every linked capture counts for what it
         # believes (where it places a person, where it guesses their home).
-        t_all = _col(caps, "t_s")[row]
+        t_all = _col(log, "t_s")[held]
         links = np.bincount(ident, minlength=n)[:n]
         links_true = np.bincount(ident[own], minlength=n)[:n]
         believed = _covered_time(ident, t_all, n, end_s)
-        home_inferred, home_chance = _home(tables, ident, t_all, row, home, n)
-        del t_all
-        row, who = row[own], ident[own]
-        del own, ident
-        t = _col(caps, "t_s")[row]
-        trip = rows_of(_col(trips, "trip_id"), _col(caps, "trip_id")[row])
+        cam = _col(log, "camera_id")[held]
+        del held
+        home_inferred, home_chance = _home(tables, ident, t_all, cam, home, n)
+        del cam
+        row, who, t = row[own], ident[own], t_all[own]
+        del own, ident, t_all
+        trip = rows_of_ids(trips.column("trip_id"), take(caps.column("trip_id"), row))
         # A capture linked to its owner links the owner's trip: count distinct trips.
         linked = np.zeros(t_person.size, bool)
         linked[trip[trip >= 0]] = True
@@ -138,12 +138,24 @@ def _covered_time(who: np.ndarray, t: np.ndarray, n: int, end_s: float) -> np.nd
     if not t.size:
         return np.zeros(n)
     order = _by_person_then_time(who, t)  # linear time: the log comes in time order
-    w, ts = who[order], t[order]
-    lo = np.maximum(ts - KNOWN_WINDOW_S, 0.0) + w * 1e9  # each person on their own stretch
-    hi = np.minimum(ts + KNOWN_WINDOW_S, end_s) + w * 1e9
-    prev_end = np.concatenate([[-np.inf], np.maximum.accumulate(hi)[:-1]])
-    length = np.maximum(hi - np.maximum(lo, prev_end), 0.0)
-    return np.bincount(w, weights=length, minlength=n)[:n]
+    w = who[order]
+    ts = t[order]
+    del order
+    base = w * 1e9  # each person on their own stretch of the time line
+    lo = np.maximum(ts - KNOWN_WINDOW_S, 0.0)
+    lo += base
+    hi = np.minimum(ts + KNOWN_WINDOW_S, end_s)
+    hi += base
+    del ts, base
+    # The latest end before each window (the same values and additions as before, in place).
+    prev_end = np.empty_like(hi)
+    prev_end[0] = -np.inf
+    np.maximum.accumulate(hi[:-1], out=prev_end[1:])
+    np.maximum(lo, prev_end, out=prev_end)
+    del lo
+    np.subtract(hi, prev_end, out=hi)
+    np.maximum(hi, 0.0, out=hi)
+    return np.bincount(w, weights=hi, minlength=n)[:n]
 
 
 def _by_person_then_time(person: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -209,7 +221,7 @@ def _order_of_outings(lo: np.ndarray, o: np.ndarray) -> np.ndarray:
 
 
 def _home(
-    tables: Tables, who: np.ndarray, t: np.ndarray, row: np.ndarray, home: np.ndarray, n: int
+    tables: Tables, who: np.ndarray, t: np.ndarray, cam: np.ndarray, home: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Whether each person's most frequent night-time capture place is near their home, and the
     chance that a guess drawn from everybody's guesses would be (see the module docstring)."""
@@ -219,8 +231,7 @@ def _home(
     chance = np.zeros(n)
     if not night.any():
         return out, chance
-    caps = tables["captures"]
-    cam = _col(caps, "camera_id").astype(np.int64)[row][night]
+    cam = cam.astype(np.int64)[night]
     person = who[night]
     key = person * np.int64(1 << 32) + cam
     uk, counts = np.unique(key, return_counts=True)

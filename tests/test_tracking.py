@@ -290,3 +290,29 @@ def test_tracking_keys_name_every_summary_key() -> None:
     _, res = reach()
     t = tracking_table(res.tables, res.summary["duration_s"])
     assert set(tracking_summary(t, np.zeros(t.num_rows, np.int64), ["x"])) == set(TRACKING_KEYS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 40), min_size=0, max_size=8),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_columns_read_batch_by_batch_as_whole(sizes: list[int], shuffle: bool, seed: int) -> None:
+    """analysis.ids.take and rows_of_ids (which read a run's columns one batch at a time, not
+    joined) give what the joined column gives: rows in any order, ids numbered or not."""
+    from analysis.ids import row_numbered, rows_of, rows_of_ids, take
+
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    ids = rng.permutation(n) if shuffle else np.arange(n)
+    starts = np.cumsum([0, *sizes])
+    col = pa.chunked_array(
+        [pa.array(ids[a:b], pa.int64()) for a, b in zip(starts[:-1], starts[1:], strict=True)],
+        pa.int64(),
+    )
+    rows = rng.integers(0, max(n, 1), 30) if n else np.zeros(0, np.int64)
+    assert np.array_equal(take(col, rows), ids[rows])
+    wanted = rng.integers(-2, n + 3, 30)
+    assert np.array_equal(rows_of_ids(col, wanted), rows_of(ids, wanted))
+    assert row_numbered(col) == (not shuffle or np.array_equal(ids, np.arange(n)))
