@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 EXTRACTS = {
     "helsinki": "helsinki_center_highways.osm.bz2",
     "aguascalientes": "aguascalientes.osm.bz2",
@@ -66,6 +67,28 @@ def one(path: Path, cache: Path) -> dict[str, float]:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def synthetic(side: int, as_json: bool) -> int:
+    """Prepare a synthetic whole-city extract cold (one fresh process), then from the cache."""
+    import osm_synth
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "city.osm.pbf"
+        counts = osm_synth.write_city(path, side)
+        cold = one(path, Path(tmp) / "cache")
+        cached = one(path, Path(tmp) / "cache")
+    report = {"extract": counts, "cold": cold, "cached": cached}
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"synthetic city: {counts['nodes']:,} OSM nodes, {counts['ways']:,} ways -> "
+        f"{cold['nodes']:,} crossings, {cold['edges']:,} streets, {cold['places']:,} places"
+    )
+    print(f"  prepare (cold): {cold['load_s']:.1f} s, peak {cold['peak_mib']:.0f} MiB")
+    print(f"  from the cache: {cached['load_s']:.2f} s, peak {cached['peak_mib']:.0f} MiB")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--repeats", type=int, default=5)
@@ -76,7 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("SURVSIM_DATA"),
         help="folder with the extracts (default: $SURVSIM_DATA)",
     )
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="SIDE",
+        help="instead: a synthetic whole city of SIDE x SIDE crossings (benchmarks/osm_synth.py;"
+        " 330 gives about 109,000), prepared cold and then loaded from the cache",
+    )
     a = p.parse_args(argv)
+    if a.synthetic:
+        return synthetic(a.synthetic, a.json)
     if not a.data:
         print(
             "bench_osm: set SURVSIM_DATA (or --data) to the folder with the OSM extracts",

@@ -546,3 +546,23 @@ def test_real_city_is_the_same_whatever_the_hash_seed_and_the_cache(tmp_path: Pa
         for t in got:
             assert got[t].equals(tables[0][t]), f"{t} differs ({name} cache)"
     assert tables[0]["captures"].num_rows > 1000
+
+
+def test_a_synthetic_whole_city_extract_reads_as_its_grid(tmp_path: Path, monkeypatch) -> None:
+    """benchmarks/osm_synth.py (the whole-city benchmark's extract, small here) writes a .osm.pbf
+    the OSM path reads as the grid it drew: every crossing but the four corners (two streets
+    only: not crossings once the graph is simplified), the motorway dropped by the walking
+    filter, and the tagged places found."""
+    monkeypatch.setenv("SURVSIM_CACHE", "off")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import osm_synth
+
+    side = 52  # row and column 50 are motorways
+    path = tmp_path / "city.osm.pbf"
+    counts = osm_synth.write_city(path, side)
+    city = build_city(OsmCity(kind="osm", path=str(path)))
+    # Every block of street but the motorway row's and column's (2 x 51 blocks), the four
+    # corners' two blocks each joined into one street.
+    assert city.n_edges == 2 * side * (side - 1) - 2 * (side - 1) - 4
+    assert side * side - 4 - 2 * side <= city.n_nodes <= side * side - 4
+    assert len(city.place_node) >= counts["places"] // 2
