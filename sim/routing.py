@@ -131,14 +131,14 @@ class Router:
 
     def __init__(self, city: City, destinations: npt.ArrayLike, *, cache: bool = False) -> None:
         self.city = city
-        self.destinations = np.unique(np.asarray(destinations, np.int32))
-        self.row_of = np.full(city.n_nodes, -1, np.int32)
-        self.row_of[self.destinations] = np.arange(self.destinations.size, dtype=np.int32)
+        self.destinations, self.row_of = destination_rows(city, destinations)
         self._lift: list[npt.NDArray[np.int64]] | None = None
         self._parent: npt.NDArray[np.int64] | None = None
         self._levels: _Levels | None = None
         self._entry = (
-            _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
+            trees_entry("trees", TREES_VERSION, city, self.destinations)
+            if cache and sim_cache.enabled()
+            else None
         )
         if self._entry is None:
             self._build_trees()
@@ -179,12 +179,8 @@ class Router:
         again along the chosen trees (the same additions on every machine).
         """
         city = self.city
-        dist, fallback = dijkstra(
-            city.adjacency, directed=False, indices=self.destinations, return_predecessors=True
-        )
-        if not np.all(np.isfinite(dist)):
-            raise ValueError("the street graph is not connected")
-        self.pred = _canonical_parents(city, dist, fallback.astype(np.int32))
+        adj = Adjacency.of(city)
+        self.pred = _parents(adj, tree_slots(city, adj, self.destinations))
         self._parent = None
         # Directed edge of each tree step node -> pred[node] (-1 at the root).
         self.pred_edge = np.full(self.pred.shape, -1, np.int64)
@@ -202,14 +198,7 @@ class Router:
         edge = self.pred_edge.ravel()
         has = edge >= 0
         step[has] = self.city.edge_length_m[edge[has] // 2]
-        up = self._up()
-        while True:
-            nxt = up[up]
-            step = step + step[up]  # a root's entry is 0: reaching it adds nothing
-            if np.array_equal(nxt, up):
-                break
-            up = nxt
-        return step.reshape(n_rows, n)
+        return tree_sums(step, self._up()).reshape(n_rows, n)
 
     def _hop_counts(self) -> npt.NDArray[np.int32]:
         """Edges from each node to each tree's root, by pointer jumping over all trees at once.
@@ -509,19 +498,55 @@ class Router:
         return Paths(offset, node, along, step_edge)
 
 
-def _cache_entry(city: City, destinations: npt.NDArray[np.int32]) -> Path:
-    """The cache entry of a city's trees: keyed by the street graph (ends and lengths of every
-    edge), the destinations, and the versions of what computes the trees (scipy's dijkstra
-    breaks ties between equally short paths its own way)."""
+def destination_rows(
+    city: City, destinations: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """The distinct destination nodes, in order, and each node's tree (row; -1: none)."""
+    dest = np.unique(np.asarray(destinations, np.int32))
+    row_of = np.full(city.n_nodes, -1, np.int32)
+    row_of[dest] = np.arange(dest.size, dtype=np.int32)
+    return dest, row_of
+
+
+def trees_entry(kind: str, version: int, city: City, destinations: npt.NDArray[np.int32]) -> Path:
+    """The cache entry of a city's trees of one ``kind`` (whole, compact): keyed by the street
+    graph (ends and lengths of every edge), the destinations, and the versions of what
+    computes the trees (scipy's dijkstra breaks ties between equally short paths its own
+    way)."""
     return sim_cache.route_entry(
-        "trees",
-        f"v{TREES_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}",
+        kind,
+        f"v{version}:numpy{np.__version__}:scipy{scipy.__version__}",
         np.asarray(city.n_nodes),
         city.edge_u,
         city.edge_v,
         city.edge_length_m,
         destinations,
     )
+
+
+def tree_slots(city: City, adj: Adjacency, roots: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """The canonical shortest-path trees of ``roots``: scipy's distances, then each node's
+    parent by :func:`canonical_slots` (its place in the node's neighbour list; -1 at a root)."""
+    dist, fallback = dijkstra(
+        city.adjacency, directed=False, indices=roots, return_predecessors=True
+    )
+    if not np.all(np.isfinite(dist)):
+        raise ValueError("the street graph is not connected")
+    return canonical_slots(adj, dist, fallback.astype(np.int32))
+
+
+def tree_sums(step: npt.NDArray[np.float64], up: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """Distance from each tree entry to its root: ``step`` (the length of each entry's step to
+    its parent, 0 at a root) summed along the trees by pointer jumping (``up``: each entry's
+    parent, a root itself). Each round adds the sum of the entry pointed at and points twice
+    as far up, so the additions depend only on the tree: the same bits for whole trees and for
+    compact ones computed a block at a time."""
+    while True:
+        nxt = up[up]
+        step = step + step[up]  # a root's entry is 0: reaching it adds nothing
+        if np.array_equal(nxt, up):
+            return step
+        up = nxt
 
 
 def _index_dtype(size: int) -> type[np.signedinteger[Any]]:
@@ -620,7 +645,11 @@ def _canonical_parents(
 ) -> npt.NDArray[np.int32]:
     """Each node's parent node in each tree (-1 at the roots), by :func:`canonical_slots`."""
     adj = Adjacency.of(city)
-    slot = canonical_slots(adj, dist, fallback)
+    return _parents(adj, canonical_slots(adj, dist, fallback))
+
+
+def _parents(adj: Adjacency, slot: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """Parent nodes from parent slots (-1 at the roots)."""
     has = slot >= 0
     pred = np.full(slot.shape, -1, np.int32)
     node = np.nonzero(has)[1]

@@ -17,17 +17,23 @@ are interchangeable (``tests/test_routing_compact.py`` holds them to it), and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy
-from scipy.sparse.csgraph import dijkstra
 
 from sim import cache as sim_cache
 from sim.city import City
-from sim.routing import Adjacency, Paths, Router, Steps, canonical_slots
+from sim.routing import (
+    Adjacency,
+    Paths,
+    Router,
+    Steps,
+    destination_rows,
+    tree_slots,
+    tree_sums,
+    trees_entry,
+)
 
 # One step of a walk: k, the trips walking, their nodes, which leave them, the step's place.
 _Step = tuple[int, npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.bool_], npt.NDArray[Any]]
@@ -54,13 +60,15 @@ class CompactRouter:
 
     def __init__(self, city: City, destinations: npt.ArrayLike, *, cache: bool = False) -> None:
         self.city = city
-        self.destinations = np.unique(np.asarray(destinations, np.int32))
-        self.row_of = np.full(city.n_nodes, -1, np.int32)
-        self.row_of[self.destinations] = np.arange(self.destinations.size, dtype=np.int32)
+        self.destinations, self.row_of = destination_rows(city, destinations)
         self.adj = Adjacency.of(city)
         self._slot_dtype = np.uint8 if self.adj.max_degree < 255 else np.uint16
         self.root_slot = int(np.iinfo(self._slot_dtype).max)
-        entry = _cache_entry(city, self.destinations) if cache and sim_cache.enabled() else None
+        entry = (
+            trees_entry("compact", COMPACT_VERSION, city, self.destinations)
+            if cache and sim_cache.enabled()
+            else None
+        )
         shape = (self.destinations.size, city.n_nodes)
         trees = sim_cache.memo(
             entry,
@@ -321,44 +329,19 @@ class WalkedSteps(Steps):
 def build_block(
     city: City, adj: Adjacency, roots: npt.NDArray[np.int32]
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
-    """The canonical trees of ``roots``: each entry's parent slot (-1 at a root) and its
-    distance to the root, summed along the tree as :class:`sim.routing.Router` sums it
-    (pointer jumping: the same additions, so the same bits)."""
-    dist, fallback = dijkstra(
-        city.adjacency, directed=False, indices=roots, return_predecessors=True
-    )
-    if not np.all(np.isfinite(dist)):
-        raise ValueError("the street graph is not connected")
-    slot = canonical_slots(adj, dist, fallback.astype(np.int32))
+    """The canonical trees of ``roots`` (:func:`sim.routing.tree_slots`): each entry's parent
+    slot (-1 at a root) and its distance to the root, summed as the whole trees sum it
+    (:func:`sim.routing.tree_sums`)."""
+    slot = tree_slots(city, adj, roots)
     n_rows, n = slot.shape
     has = slot >= 0
     node = np.broadcast_to(np.arange(n, dtype=np.int64), slot.shape)
     pos = np.where(has, adj.ptr[node] + np.maximum(slot, 0), 0)
     step = np.where(has, adj.length_m[pos], 0.0).ravel()
     flat_base = (np.arange(n_rows, dtype=np.int64) * n)[:, None]
-    up = np.where(has, adj.nbr[pos].astype(np.int64), node) + flat_base
-    up = up.ravel()
+    up = (np.where(has, adj.nbr[pos].astype(np.int64), node) + flat_base).ravel()
     del pos, node
-    while True:
-        nxt = up[up]
-        step = step + step[up]  # a root's entry is 0: reaching it adds nothing
-        if np.array_equal(nxt, up):
-            break
-        up = nxt
-    return slot, step.reshape(n_rows, n)
-
-
-def _cache_entry(city: City, destinations: npt.NDArray[np.int32]) -> Path:
-    """The cache entry of a city's compact trees (keyed as :func:`sim.routing._cache_entry`)."""
-    return sim_cache.route_entry(
-        "compact",
-        f"v{COMPACT_VERSION}:numpy{np.__version__}:scipy{scipy.__version__}",
-        np.asarray(city.n_nodes),
-        city.edge_u,
-        city.edge_v,
-        city.edge_length_m,
-        destinations,
-    )
+    return slot, tree_sums(step, up).reshape(n_rows, n)
 
 
 # Whole trees (sim.routing.Router: fastest to query) while they take at most this much memory;
