@@ -2,9 +2,9 @@
 size of a real city: no extract of 100,000+ crossings is at hand, so one is written with pyosmium.
 
 The city is a jittered grid of streets (``--side`` x ``--side`` crossings, about 100 m apart,
-around 21.88 W 45.0 N... anywhere works), each street an OSM way running several blocks with a
+placed at 45.0 N, 21.88 E; anywhere would do), each street an OSM way running several blocks with a
 shape node between crossings (as real ways have), tagged like real streets (a few primary roads,
-the rest residential; some footways, and motorways that the walking filter must drop), plus
+the rest residential, and motorways that the walking filter must drop), plus
 tagged places (shops, schools, places of worship, hospitals, a station, plazas) and residential
 buildings. Deterministic for a given ``--side`` and ``--seed``.
 

@@ -3,11 +3,23 @@ capital or a real OpenStreetMap map) and the places the generator puts on it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from sim.scenario_base import _Strict
+
+
+def _city_seed() -> Any:
+    """The ``seed`` of every kind of city."""
+    return Field(
+        None,
+        ge=0,
+        lt=2**63,
+        description="Fixes the map, its places, "
+        "their names and the districts (default: derived from the other "
+        "[city] settings, never from the run seed or replication).",
+    )
 
 
 class Places(_Strict):
@@ -34,14 +46,7 @@ class GridCity(_Strict):
     districts_x: int = Field(2, ge=1, le=26)
     districts_y: int = Field(2, ge=1, le=26)
     places: Places = Places()
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=2**63,
-        description="Fixes the map, its places, "
-        "their names and the districts (default: derived from the other "
-        "[city] settings, never from the run seed or replication).",
-    )
+    seed: int | None = _city_seed()
 
 
 class RadialCity(_Strict):
@@ -57,14 +62,7 @@ class RadialCity(_Strict):
     centre_rings: int = Field(2, ge=0, description="Rings inside the 'Centre' district.")
     districts: int = Field(8, ge=1, le=32, description="Outer districts, one per sector.")
     places: Places = Places()
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=2**63,
-        description="Fixes the map, its places, "
-        "their names and the districts (default: derived from the other "
-        "[city] settings, never from the run seed or replication).",
-    )
+    seed: int | None = _city_seed()
 
     @model_validator(mode="after")
     def _centre_inside(self) -> RadialCity:
@@ -121,14 +119,7 @@ class OsmCity(_Strict):
         schools=3,
         hospitals=1,
     )
-    seed: int | None = Field(
-        None,
-        ge=0,
-        lt=2**63,
-        description="Fixes the map, its places, "
-        "their names and the districts (default: derived from the other "
-        "[city] settings, never from the run seed or replication).",
-    )
+    seed: int | None = _city_seed()
 
     @model_validator(mode="after")
     def _one_source(self) -> OsmCity:

@@ -59,11 +59,23 @@ Pair = Annotated[
 _MEAN_SD = ("school_leave_h", "work_leave_h", "school_stay_h", "work_stay_h")  # normal draws
 
 
-def _plan(default: Pair | float, description: str, pair: str = "") -> Any:
+def _plan(
+    default: Pair | float,
+    description: str,
+    pair: str = "",
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+) -> Any:
+    """A day-plan value: an assumption of survsim, with no source (said in its description)."""
     return Field(
         default,
         description=f"{description}{f' ({pair})' if pair else ''}; an "
         f"assumption of survsim, with no source.",
+        ge=ge,
+        gt=gt,
+        le=le,
     )
 
 
@@ -83,54 +95,23 @@ class DayPlan(_Strict):
     stay_range_h: Pair = _plan(
         (3.0, 12.0), "Hours at work or school, at least and at most", "low, high"
     )
-    shop_stop_share: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description=(
-            "Share of adults stopping at a shop on the way home from work; an assumption of "
-            "survsim, with no source."
-        ),
+    shop_stop_share: float = _plan(
+        0.3, "Share of adults stopping at a shop on the way home from work", ge=0, le=1
     )
     shop_stop_min: Pair = _plan((10, 30), "Minutes at that shop", "low, high")
-    errands_factor_busy: float = Field(
-        0.6,
-        ge=0,
-        le=10,
-        description=(
-            "errands_per_day is multiplied by this for workers and pupils; an assumption of "
-            "survsim, with no source."
-        ),
+    errands_factor_busy: float = _plan(
+        0.6, "errands_per_day is multiplied by this for workers and pupils", ge=0, le=10
     )
-    errands_factor_free: float = Field(
-        1.4,
-        ge=0,
-        le=10,
-        description=(
-            "errands_per_day is multiplied by this for everyone else; an assumption of survsim, "
-            "with no source."
-        ),
+    errands_factor_free: float = _plan(
+        1.4, "errands_per_day is multiplied by this for everyone else", ge=0, le=10
     )
     tour_start_h: Pair = _plan(
         (9.0, 21.0), "Wished start of an errand or leisure tour", "low, high"
     )
-    tour_gap_s: float = Field(
-        600.0,
-        ge=0,
-        le=86_400,
-        description=(
-            "Seconds at home, at least, before leaving again; an assumption of survsim, with no "
-            "source."
-        ),
+    tour_gap_s: float = _plan(
+        600.0, "Seconds at home, at least, before leaving again", ge=0, le=86_400
     )
-    last_departure_h: float = Field(
-        23.0,
-        gt=0,
-        le=24,
-        description=(
-            "No tour leaves home at or after this hour; an assumption of survsim, with no source."
-        ),
-    )
+    last_departure_h: float = _plan(23.0, "No tour leaves home at or after this hour", gt=0, le=24)
     leisure_min: Pair = _plan((30, 120), "Minutes of a leisure stay", "low, high")
     errand_min: Pair = _plan((10, 40), "Minutes of an errand", "low, high")
     airport_depart_h: Pair = _plan(

@@ -21,7 +21,7 @@ from sim.routing_compact import CompactRouter, router_for
 from sim.scenario import RadialCity, load_scenario
 from sim.schema import TABLES
 from sim.world import build_world, checked_city
-from tests.conftest import small_dict
+from tests.conftest import SCENARIOS, small_dict
 from tests.test_city_routing import grid
 
 
@@ -77,7 +77,7 @@ def test_compact_trees_answer_as_whole_trees(name: str, seed: int, share: float)
 def test_compact_trees_on_a_real_map_and_a_known_answer() -> None:
     """The bundled real extract (uneven street lengths: float64 distances), and a 3 x 3 grid
     where the walk from a corner to the far corner is known."""
-    city = checked_city(load_scenario("scenarios/real_city_example.toml"))
+    city = checked_city(load_scenario(SCENARIOS / "real_city_example.toml"))
     dest = trip_destinations(city)
     full, compact = Router(city, dest), CompactRouter(city, dest)
     assert compact.dist_m.dtype == np.float64 and compact.slot.dtype == np.uint8
@@ -152,7 +152,7 @@ def test_the_metropolis_file_is_the_benchmarks_and_fits_this_machine() -> None:
     the benchmark's scenario, and is no longer refused: its compact trees fit."""
     import sys
 
-    from tests.conftest import ROOT, SCENARIOS
+    from tests.conftest import ROOT
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_metro
