@@ -5,9 +5,11 @@ Like SimPy's own core, this module only schedules and forwards; model modules de
 process wakes once per micro-batch (``engine.batch_s``): it emits the trips that depart in the
 coming window, asks the sensors (``sim.sensors``, one module per capture source) for their rows,
 and releases every pending row that falls inside the window, in time order (no trip departing
-later can produce an earlier one). Routed sensors are called ahead, about ``_ROUTE_CHUNK`` trips
-at a time (whole windows); every draw is keyed by trip and camera, so how many windows are
-routed at once changes nothing in the output. Captures are queued with what the instruments
+later can produce an earlier one). Routed sensors are called ahead, about ``ROUTE_CHUNK`` trips
+at a time (whole windows, ``sim.truth.route_plan``); every draw is keyed by trip and camera, so
+how many windows are routed at once changes nothing in the output, nor where: the routed rows
+come from a ``sim.truth.RoutedSource``, this process or Dask workers (``sim.edge.cluster``).
+Captures are queued with what the instruments
 return of them (``sim.observe``) and released to the system view (``sim.system``), which never
 sees whose face they were; each alert it raises is a simpy process here, where the review
 queue, officers and stops attach.
@@ -27,7 +29,7 @@ import pyarrow as pa
 import simpy
 
 from sim.held import Held
-from sim.observe import TRUTH_COLUMNS, Observer
+from sim.observe import TRUTH_COLUMNS
 from sim.order import time_order
 from sim.schema import (
     ARREST,
@@ -39,14 +41,21 @@ from sim.schema import (
     TABLES,
     WRONGFUL_STOP,
 )
-from sim.sensors import Context, Output, build_sensors
+from sim.sensors import Output
 from sim.system.view import Alert, SystemView
 from sim.tables import batch, static_batches
+from sim.truth import (
+    ROUTE_CHUNK,
+    LocalRoutes,
+    RoutedSource,
+    TruthSide,
+    chunk_stop,
+    route_plan,
+    window_ends,
+)
 from sim.world import World
 
 ProgressFn = Callable[[float, float], None]
-
-_ROUTE_CHUNK = 16_384  # trips whose routes are expanded together (whole windows)
 
 
 class Engine:
@@ -58,9 +67,21 @@ class Engine:
         The assembled world (see :func:`sim.world.build_world`).
     on_progress
         Called with (simulated seconds done, total) after each micro-batch.
+    routes
+        Where the routed rows of each chunk of trips come from (default: computed here,
+        :class:`sim.truth.LocalRoutes`).
+    route_chunk
+        About how many trips are routed together (default ``sim.truth.ROUTE_CHUNK``; it
+        changes nothing in the output).
     """
 
-    def __init__(self, world: World, on_progress: ProgressFn | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        on_progress: ProgressFn | None = None,
+        routes: RoutedSource | None = None,
+        route_chunk: int | None = None,
+    ) -> None:
         self.w = world
         self.on_progress = on_progress
         s = world.scenario
@@ -69,22 +90,12 @@ class Engine:
         self.latency_s = s.facematch.latency_s
         self.outbox: deque[tuple[str, pa.RecordBatch]] = deque()
         self._list_names = list(world.watchlists)
-        # Each device searches its list at its deployment's threshold (one it cannot go below
-        # is the regulator's).
         devices = world.cameras
-        thresholds = np.array(
-            [s.threshold_of(i) for i in range(len(s.deployment))] if devices.n else [], np.float64
-        )
-        self.cam_threshold = (
-            thresholds[devices.deployment] if devices.n else np.zeros(0, np.float64)
-        )
-        self.camera_key = world.cameras.stable_key(world.city.n_nodes)
-        self.sensors = build_sensors(
-            Context(world, world.coins, self.camera_key, self.cam_threshold, self.duration_s)
-        )
-        # Truth's last step (what the instruments return of each capture), and the system
-        # that acts on it without knowing whose faces they are.
-        self.observer = Observer(world, self.camera_key, self.cam_threshold)
+        # The sensors and instruments (truth), and the system that acts on what they return
+        # without knowing whose faces they are.
+        self.truth = TruthSide(world)
+        self.sensors = self.truth.sensors
+        self.observer = self.truth.observer
         self.system = SystemView(
             s,
             devices.x_m,
@@ -93,17 +104,22 @@ class Engine:
             [wl.person_id for wl in world.watchlists.values()],
             world.classifier.labels if world.classifier is not None else None,
         )
-        self._routed = [x for x in self.sensors if x.routed]
-        n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
-        self._window_ends = np.array(
-            [min((k + 1) * self.batch_s, self.duration_s) for k in range(n_windows)], np.float64
+        self._window_ends = window_ends(self.duration_s, self.batch_s)
+        # The chunks of trips routed together, and where their rows come from (here, or
+        # Dask workers: sim.edge.cluster).
+        self.route_chunk = ROUTE_CHUNK if route_chunk is None else route_chunk
+        self._plan = (
+            route_plan(world.trips.depart_s, self._window_ends, self.route_chunk)
+            if self.truth.routed
+            else []
         )
+        self._next_chunk = 0
+        self.routes: RoutedSource = routes if routes is not None else LocalRoutes(self.truth)
         # Captures, released in time order (then trip, camera).
         self._pending = Held(
             self._window_ends, "t", sort=lambda c: time_order(c["t"], c["trip"], c["camera"])
         )
         self._later_next = 0  # the window whose release of held rows comes next
-        self._routed_to = 0  # trips before this one have their routes expanded
         self._trip_rows = (0, 0)  # the trips in _trip_batch (rows a to b)
         self._trip_batch: pa.RecordBatch | None = None
         self._rows: dict[str, list[tuple[Any, ...]]] = {
@@ -131,6 +147,7 @@ class Engine:
         if self.w.reviewer is not None:
             self.reviewers = simpy.Resource(env, capacity=gov.review.reviewers)
         self.officers = simpy.Resource(env, capacity=gov.officers)
+        self.routes.start(self._plan)
         env.process(self._clock(env))
         # Events after the end of the run (reviews, stops still under way) are not simulated.
         while env.peek() <= self.duration_s:
@@ -151,8 +168,7 @@ class Engine:
             a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
             if b > a:
                 self._emit_trips(a, b)
-                if b > self._routed_to and self._routed:
-                    self._route_ahead(max(self._routed_to, a), k)
+                self._route_ahead(b)
                 for sensor in self.sensors:
                     self._take_rows(sensor.on_trips(a, b))
             for sensor in self.sensors:
@@ -164,33 +180,29 @@ class Engine:
             if self.on_progress is not None:
                 self.on_progress(t1, self.duration_s)
 
-    def _route_ahead(self, a: int, k: int) -> None:
-        """Expand the routes of the trips from ``a`` on, departing in window ``k`` and as many
-        following windows as make up about ``_ROUTE_CHUNK`` trips, and queue their camera
-        passages and patrol encounters. Every draw is keyed by trip and camera and the held
-        rows are released in time order, so routing several windows at once gives the same
-        rows as routing each on its own, with far fewer (larger) numpy calls."""
-        trips = self.w.trips
-        ends = self._window_ends
-        b = self._chunk_stop(a, int(np.searchsorted(trips.depart_s, ends[k], side="left")))
-        self._routed_to = b
-        if b <= a:
-            return
-        for sensor in self._routed:
-            self._take_rows(sensor.on_routes(a, b))
+    def _route_ahead(self, b: int) -> None:
+        """Queue the camera passages and patrol encounters of the chunk of trips that holds trip
+        ``b - 1`` (the last departing in this window), if its routes are not expanded yet: the
+        chunk reaches to the end of this window or further (``sim.truth.route_plan``). Every
+        draw is keyed by trip and camera and the held rows are released in time order, so
+        routing several windows at once gives the same rows as routing each on its own, with
+        far fewer (larger) numpy calls."""
+        while self._next_chunk < len(self._plan) and self._plan[self._next_chunk][0] < b:
+            self._take_rows(self.routes.rows(self._next_chunk), observed=True)
+            self._next_chunk += 1
 
-    def _take_rows(self, rows: Output) -> None:
-        """A sensor's rows: captures to the face-match search, the others held until their
-        time."""
+    def _take_rows(self, rows: Output, observed: bool = False) -> None:
+        """A sensor's rows: captures to the face-match search (unless ``observed`` already),
+        the others held until their time."""
         for table, cols in rows:
             if table == "captures":
-                self._queue_captures(cols)
+                self._pending.add(cols if observed else self.truth.observed(cols))
             else:
                 self._queue(table, cols)
 
     def _emit_trips(self, a: int, b: int) -> None:
         """The trips departing in a window: a slice of a batch built for the next
-        ``_ROUTE_CHUNK`` trips or more (whole windows), not eight arrays per window."""
+        ``ROUTE_CHUNK`` trips or more (whole windows), not eight arrays per window."""
         if not self._trip_rows[0] <= a < b <= self._trip_rows[1]:
             t = self.w.trips
             stop = self._chunk_stop(a, b)
@@ -213,31 +225,11 @@ class Engine:
         self.outbox.append(("trips", self._trip_batch.slice(a - self._trip_rows[0], b - a)))
 
     def _chunk_stop(self, a: int, b: int) -> int:
-        """Where a chunk of trips from ``a`` ends: at ``b`` (the end of a window) or, to make
-        about ``_ROUTE_CHUNK`` trips, at the end of the window of trip ``a + _ROUTE_CHUNK``."""
-        trips = self.w.trips
-        ends = self._window_ends
-        limit = min(max(b, a + _ROUTE_CHUNK), trips.n)
-        if limit > b:  # extend to the end of the window of the limit's trip
-            last = min(
-                int(np.searchsorted(ends, trips.depart_s[limit - 1], side="right")), ends.size - 1
-            )
-            b = max(b, int(np.searchsorted(trips.depart_s, ends[last], side="left")))
-        return b
+        # Always ROUTE_CHUNK, whatever the routing chunk: the trips table's batches are slices
+        # of these, and the file's bytes depend on them.
+        return chunk_stop(self.w.trips.depart_s, self._window_ends, a, b, ROUTE_CHUNK)
 
     # ------------------------------------------------------------ captures
-    def _queue_captures(self, new: dict[str, np.ndarray]) -> None:
-        """Hold captures until their time, with the face-match decision already taken: it
-        depends only on the capture itself (every coin is keyed by trip and camera), so it is
-        decided here in bulk, for as many captures as were queued together."""
-        if new["t"].size:
-            new.update(self.observer.observe(new))
-        # The captures table's types, once per part rather than once per window.
-        for name in ("quality", "distance", "x", "y"):
-            new[name] = new[name].astype(np.float32, copy=False)
-        new["trip"] = new["trip"].astype(np.int64, copy=False)
-        self._pending.add(new)
-
     def _queue(self, table: str, new: dict[str, np.ndarray]) -> None:
         """Rows of another table that happen later: held until their time comes. Keys are the
         table's column names, without the id."""

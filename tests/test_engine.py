@@ -157,7 +157,7 @@ def test_routing_trips_ahead_in_chunks_changes_nothing(
     sc = load_scenario(small_dict(**over))
     tables = []
     for chunk in (1, 10**9):
-        monkeypatch.setattr(sim.engine, "_ROUTE_CHUNK", chunk)
+        monkeypatch.setattr(sim.engine, "ROUTE_CHUNK", chunk)
         tables.append(sim.run(sc).tables)
     assert tables[0]["captures"].num_rows > 100
     for name in TABLES:

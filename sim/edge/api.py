@@ -37,6 +37,11 @@ class RunResult:
     out: Path | None = None
 
 
+# Trips routed together on Dask workers: larger tasks than in one process (the chunking changes
+# nothing in the output), so a task's overhead is small beside its work.
+_CLUSTER_CHUNK = 65_536
+
+
 def _as_scenario(scenario: Scenario | str | Path | dict[str, Any]) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
@@ -112,6 +117,7 @@ def run(
     out: str | Path | None = None,
     overwrite: bool = False,
     on_progress: ProgressFn | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run a scenario to the end.
 
@@ -128,10 +134,10 @@ def run(
         batch) and ``summary.json``. Without it the tables stay in memory.
     overwrite
         Replace a run already in ``out``.
+    scheduler
+        The address of a Dask scheduler: its workers route the trips and find their captures
+        (``sim.edge.cluster``), this process runs the system view. The output is the same.
     """
-    from analysis.metrics import read_run, summarize  # the edge may use analysis
-    from analysis.tracking import tracking_table
-
     sc = _as_scenario(scenario)
     if seed is not None:
         if not 0 <= seed < 2**63 or not 0 <= replication < 2**31:
@@ -143,22 +149,77 @@ def run(
     started = time.perf_counter()
     if out is not None:
         prepare_run_dir(Path(out), overwrite=overwrite, check_only=True)
-    world = build_world(sc, replication=replication)
-    run_dir = prepare_run_dir(Path(out), overwrite=overwrite) if out is not None else None
-    meta = run_metadata(world)
-    engine = Engine(world, on_progress)
-    if run_dir is None:
-        parts: dict[str, list[pa.RecordBatch]] = {name: [] for name in TABLES}
-        for name, batch in engine.batches():
-            parts[name].append(batch)
-        del engine, world
+    with _started(sc, replication, on_progress, scheduler) as running:
+        if out is None:
+            return _in_memory(running, started)
+        return _to_dir(running, Path(out), overwrite, started)
+
+
+class _Running:
+    """A run's engine until its batches are all out; then :meth:`done` lets go of it and of its
+    world (the trips, trees and people: the analysis reads the files), on the Dask workers too,
+    and hands the freed memory back to the system."""
+
+    def __init__(self, engine: Engine, cluster: Any) -> None:
+        self._engine: Engine | None = engine
+        self.cluster = cluster
+        self.meta = run_metadata(engine.w)
+        self.scenario = engine.w.scenario
+
+    def batches(self) -> Iterator[tuple[str, pa.RecordBatch]]:
+        assert self._engine is not None
+        return self._engine.batches()
+
+    def done(self) -> None:
+        self._engine = None
+        if self.cluster is not None:
+            self.cluster.close()
         release_freed_memory()
-        tables = {
-            name: pa.Table.from_batches(b, schema=TABLES[name].schema(meta))
-            for name, b in parts.items()
-        }
-        summary = summarize(tables, wall_s=time.perf_counter() - started)
-        return RunResult(tables, summary)
+
+
+@contextlib.contextmanager
+def _started(
+    sc: Scenario, replication: int, on_progress: ProgressFn | None, scheduler: str | None
+) -> Iterator[_Running]:
+    """The run's world and engine; with ``scheduler``, its Dask workers too."""
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if scheduler is not None:
+            from sim.edge.cluster import ClusterRun, connected
+
+            client = stack.enter_context(connected(scheduler))
+            # The workers build their worlds while this process builds its own.
+            cluster = ClusterRun(client, sc, sc.seed, replication)
+            stack.callback(cluster.close)
+        world = build_world(sc, replication=replication)
+        if cluster is not None:
+            cluster.check(world)
+        chunk = _CLUSTER_CHUNK if cluster is not None else None
+        running = _Running(Engine(world, on_progress, routes=cluster, route_chunk=chunk), cluster)
+        del world  # the engine's until it is done
+        yield running
+
+
+def _in_memory(running: _Running, started: float) -> RunResult:
+    from analysis.metrics import summarize
+
+    parts: dict[str, list[pa.RecordBatch]] = {name: [] for name in TABLES}
+    for name, batch in running.batches():
+        parts[name].append(batch)
+    running.done()
+    tables = {
+        name: pa.Table.from_batches(b, schema=TABLES[name].schema(running.meta))
+        for name, b in parts.items()
+    }
+    return RunResult(tables, summarize(tables, wall_s=time.perf_counter() - started))
+
+
+def _to_dir(running: _Running, out: Path, overwrite: bool, started: float) -> RunResult:
+    from analysis.metrics import read_run, summarize
+    from analysis.tracking import tracking_table
+
+    sc, meta = running.scenario, running.meta
+    run_dir = prepare_run_dir(out, overwrite=overwrite)
     info = {
         k: meta[k] for k in ("scenario", "seed", "replication", "scenario_hash", "survsim_version")
     }
@@ -168,12 +229,11 @@ def run(
         recorder = ArrowRecorder(run_dir / "events", meta)
         try:
             recorder.touch_all()
-            for name, batch in engine.batches():
+            for name, batch in running.batches():
                 recorder.write(name, batch)
         finally:
             recorder.close()
-        del engine, world  # the world's trips, trees and people: the analysis reads the files
-        release_freed_memory()
+        running.done()
         tables = read_run(run_dir)
         # Per-person tracking reach (truth against the identity log), next to the summary
         # (which summarises the same table).

@@ -8,10 +8,8 @@ only whole files.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import logging
 import multiprocessing
 import os
 import signal
@@ -92,60 +90,45 @@ def execute(
     done = 0
     total = len(tasks)
     if scheduler:
-        try:
-            from distributed import Client, as_completed
-        except ImportError as exc:  # pragma: no cover - a dependency
-            raise UserError(f"--scheduler needs dask.distributed ({exc})") from None
+        from distributed import as_completed
+
+        from sim.edge.cluster import connected, is_connection_loss
+
         where = f"--scheduler {short(scheduler, 100)}"
-        # distributed logs its reconnection attempts (with tracebacks) at ERROR; what matters
-        # to the user is said below in one message.
-        for name in ["distributed", *logging.root.manager.loggerDict]:
-            if name.split(".")[0] == "distributed":
-                logging.getLogger(name).setLevel(logging.CRITICAL)
-        try:
-            client = Client(scheduler, timeout=10)
-        except Exception as exc:  # a bad address, a refused connection, a timeout, ...
-            raise UserError(
-                f"{where}: cannot reach a Dask scheduler there "
-                f"({type(exc).__name__}: {short(str(exc), 200)}); expected an "
-                f"address such as tcp://10.0.0.5:8786"
-            ) from None
-        try:
-            futs = {
-                client.submit(
-                    run_task, t.scenario, seed, t.replication, t.out, pure=False, retries=3
-                ): t
-                for t in tasks
-            }
-            for fut in as_completed(futs):
-                try:
-                    metrics = fut.result()
-                except UserError:
-                    raise
-                except Exception as exc:
-                    if _is_connection_loss(exc):
-                        raise UserError(
-                            f"{where}: lost the Dask scheduler before every run "
-                            f"finished ({type(exc).__name__}); {done} of {total} "
-                            f"runs were done"
-                        ) from None
-                    raise
-                on_result(futs[fut], metrics)
-                done += 1
-                if progress:
-                    progress(done, total)
-        except UserError:
-            raise
-        except Exception as exc:
-            if _is_connection_loss(exc):
-                raise UserError(
-                    f"{where}: lost the Dask scheduler before every run finished "
-                    f"({type(exc).__name__}); {done} of {total} runs were done"
-                ) from None
-            raise
-        finally:
-            with contextlib.suppress(Exception):  # the scheduler may be gone already
-                client.close(timeout=5)
+        with connected(scheduler) as client:
+            try:
+                futs = {
+                    client.submit(
+                        run_task, t.scenario, seed, t.replication, t.out, pure=False, retries=3
+                    ): t
+                    for t in tasks
+                }
+                for fut in as_completed(futs):
+                    try:
+                        metrics = fut.result()
+                    except UserError:
+                        raise
+                    except Exception as exc:
+                        if is_connection_loss(exc):
+                            raise UserError(
+                                f"{where}: lost the Dask scheduler before every run "
+                                f"finished ({type(exc).__name__}); {done} of {total} "
+                                f"runs were done"
+                            ) from None
+                        raise
+                    on_result(futs[fut], metrics)
+                    done += 1
+                    if progress:
+                        progress(done, total)
+            except UserError:
+                raise
+            except Exception as exc:
+                if is_connection_loss(exc):
+                    raise UserError(
+                        f"{where}: lost the Dask scheduler before every run finished "
+                        f"({type(exc).__name__}); {done} of {total} runs were done"
+                    ) from None
+                raise
         return
     # One thread per worker process: the processes are the parallelism, and numeric libraries
     # that each start a thread per core would fight over the same cores (Dask's workers do the
@@ -180,16 +163,6 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, before)
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held Ctrl-C arrives now
-
-
-def _is_connection_loss(exc: BaseException) -> bool:
-    """A Dask connection to the scheduler or a worker gone (CommClosedError and kin)."""
-    return isinstance(exc, OSError | TimeoutError | asyncio.TimeoutError) or type(exc).__name__ in (
-        "CommClosedError",
-        "FutureCancelledError",
-        "CancelledError",
-        "KilledWorker",
-    )
 
 
 def _run_pool(

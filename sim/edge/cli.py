@@ -173,6 +173,13 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     with_report: Annotated[bool, typer.Option("--report", help="Also write report.html.")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address: its workers route the trips and find the captures, "
+            "this process runs the system view (the same output)."
+        ),
+    ] = None,
 ) -> None:
     """Run one scenario; write event tables, the resolved scenario and summary.json."""
     from sim.budget import check_budget
@@ -187,7 +194,13 @@ def run(
     try:
         check_budget(sc)
         result = run_with_progress(
-            sc, run_dir, seed, replication, overwrite, show=not (quiet or json_out)
+            sc,
+            run_dir,
+            seed,
+            replication,
+            overwrite,
+            show=not (quiet or json_out),
+            scheduler=scheduler,
         )
     except ScenarioError as exc:
         # Found while building the world (e.g. more cameras than crossings): name the file.

@@ -53,13 +53,25 @@ def check_report_free(run_dir: Path) -> None:
 
 
 def run_with_progress(
-    sc: Scenario, run_dir: Path, seed: int | None, replication: int, overwrite: bool, *, show: bool
+    sc: Scenario,
+    run_dir: Path,
+    seed: int | None,
+    replication: int,
+    overwrite: bool,
+    *,
+    show: bool,
+    scheduler: str | None = None,
 ) -> RunResult:
     from sim.edge.api import run as run_scenario
 
     if not show:
         return run_scenario(
-            sc, seed=seed, replication=replication, out=run_dir, overwrite=overwrite
+            sc,
+            seed=seed,
+            replication=replication,
+            out=run_dir,
+            overwrite=overwrite,
+            scheduler=scheduler,
         )
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -82,6 +94,7 @@ def run_with_progress(
             out=run_dir,
             overwrite=overwrite,
             on_progress=on_progress,
+            scheduler=scheduler,
         )
 
 
