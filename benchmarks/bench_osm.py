@@ -37,6 +37,9 @@ t0 = time.perf_counter()
 import numpy as np
 from sim.city import build_city
 from sim.scenario import OsmCity
+if len(sys.argv) > 2 and sys.argv[2] == "osmnx":  # the reader before sim.osm_stream
+    import sim.osm
+    sim.osm._streaming = lambda path: False
 t1 = time.perf_counter()
 city = build_city(OsmCity(kind="osm", path=sys.argv[1]))
 t2 = time.perf_counter()
@@ -54,10 +57,10 @@ def raw_nodes(path: Path) -> int:
         return f.read().count(b"<node ")
 
 
-def one(path: Path, cache: Path) -> dict[str, float]:
+def one(path: Path, cache: Path, reader: str = "default") -> dict[str, float]:
     env = {**os.environ, "SURVSIM_CACHE": str(cache)}
     p = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path)],
+        [sys.executable, "-c", CHILD, str(path), reader],
         capture_output=True,
         text=True,
         env=env,
@@ -67,16 +70,27 @@ def one(path: Path, cache: Path) -> dict[str, float]:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def synthetic(side: int, as_json: bool) -> int:
-    """Prepare a synthetic whole-city extract cold (one fresh process), then from the cache."""
+def synthetic(side: int, as_json: bool, repeats: int, osmnx: bool) -> int:
+    """Prepare a synthetic whole-city extract cold (fresh processes, each with an empty cache:
+    medians of ``repeats``), then from the cache; with ``osmnx``, also once through osmnx's
+    graph (the reader before ``sim.osm_stream``), which must give the same city."""
+    import statistics
+
     import osm_synth
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "city.osm.pbf"
         counts = osm_synth.write_city(path, side)
-        cold = one(path, Path(tmp) / "cache")
-        cached = one(path, Path(tmp) / "cache")
-    report = {"extract": counts, "cold": cold, "cached": cached}
+        colds = [one(path, Path(tmp) / f"cache{k}") for k in range(repeats)]
+        cached = one(path, Path(tmp) / "cache0")
+        by_osmnx = one(path, Path(tmp) / "cache-osmnx", "osmnx") if osmnx else None
+    cold = {
+        **colds[0],
+        "load_s": statistics.median(c["load_s"] for c in colds),
+        "peak_mib": statistics.median(c["peak_mib"] for c in colds),
+        "rounds_s": [c["load_s"] for c in colds],
+    }
+    report = {"extract": counts, "cold": cold, "cached": cached, "osmnx": by_osmnx}
     if as_json:
         print(json.dumps(report, indent=2))
         return 0
@@ -84,8 +98,15 @@ def synthetic(side: int, as_json: bool) -> int:
         f"synthetic city: {counts['nodes']:,} OSM nodes, {counts['ways']:,} ways -> "
         f"{cold['nodes']:,} crossings, {cold['edges']:,} streets, {cold['places']:,} places"
     )
-    print(f"  prepare (cold): {cold['load_s']:.1f} s, peak {cold['peak_mib']:.0f} MiB")
+    rounds = ", ".join(f"{x:.1f}" for x in cold["rounds_s"])
+    print(f"  prepare (cold): {cold['load_s']:.1f} s ({rounds}), peak {cold['peak_mib']:.0f} MiB")
     print(f"  from the cache: {cached['load_s']:.2f} s, peak {cached['peak_mib']:.0f} MiB")
+    if by_osmnx is not None:
+        same = all(by_osmnx[k] == cold[k] for k in ("nodes", "edges", "places"))
+        print(
+            f"  through osmnx's graph: {by_osmnx['load_s']:.1f} s, peak "
+            f"{by_osmnx['peak_mib']:.0f} MiB (same crossings, streets, places: {same})"
+        )
     return 0
 
 
@@ -106,9 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: a synthetic whole city of SIDE x SIDE crossings (benchmarks/osm_synth.py;"
         " 330 gives about 109,000), prepared cold and then loaded from the cache",
     )
+    p.add_argument(
+        "--osmnx",
+        action="store_true",
+        help="with --synthetic: also prepare it once through osmnx's graph, for comparison",
+    )
     a = p.parse_args(argv)
     if a.synthetic:
-        return synthetic(a.synthetic, a.json)
+        return synthetic(a.synthetic, a.json, a.repeats, a.osmnx)
     if not a.data:
         print(
             "bench_osm: set SURVSIM_DATA (or --data) to the folder with the OSM extracts",

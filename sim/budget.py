@@ -201,10 +201,10 @@ def budget_problems(sc: Scenario, city: City | None = None) -> list[str]:
     limit = memory_limit_bytes()
     if need > limit:
         top = sorted(parts, key=lambda p: -p.bytes)[:3]
-        detail = ", ".join(f"{p.what} {_gib(p.bytes)} ({p.key})" for p in top if p.bytes > 0)
+        detail = ", ".join(f"{p.what} {gib(p.bytes)} ({p.key})" for p in top if p.bytes > 0)
         problems.append(
-            f"this run would need about {_gib(need)} of memory, more than the "
-            f"{_gib(limit)} allowed here (80% of this machine's memory, or "
+            f"this run would need about {gib(need)} of memory, more than the "
+            f"{gib(limit)} allowed here (80% of this machine's memory, or "
             f"SURVSIM_MAX_MEMORY_GB); most of it: {detail}. Make the run smaller"
         )
     return problems
@@ -217,7 +217,8 @@ def check_budget(sc: Scenario, city: City | None = None) -> None:
         raise ScenarioError(problems)
 
 
-def _gib(b: float) -> str:
+def gib(b: float) -> str:
+    """Bytes, readably: GiB from 1 GiB up, else MiB."""
     if not math.isfinite(b) or b > 2**80:
         return "an unbounded amount"
     return f"{b / 2**30:,.1f} GiB" if b >= 2**30 else f"{b / 2**20:,.0f} MiB"

@@ -22,7 +22,9 @@ The prepared map is cached on disk (:mod:`sim.cache`: ``SURVSIM_CACHE``, default
 ``~/.cache/survsim``) keyed by the file's content and the preparation settings, so the second run
 loads it in well under a second. osmnx (the ``osm`` extra) is imported only here, and only when a
 map has to be prepared. Reading the extract or download and typing its places:
-:mod:`sim.osm_read`; districts: :mod:`sim.osm_districts`.
+:mod:`sim.osm_read`; a ``.osm.pbf`` (whole cities) is read streaming into arrays by
+:mod:`sim.osm_stream`, which builds the same walking graph as osmnx without osmnx's graph in
+memory; districts: :mod:`sim.osm_districts`.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from sim.city import PLACE_TYPES, City, TaggedPlaces
 from sim.errors import ScenarioError, short
 from sim.files import atomic_path
 from sim.osm_districts import districts
-from sim.osm_read import Feature, _download, _read_extract
+from sim.osm_read import Feature, Streets, _download, _read_extract, need_osmium
 from sim.osm_read import place_type_of as place_type_of
 from sim.scenario import OsmCity, expand_map_path
 
@@ -55,7 +57,7 @@ ATTRIBUTION = (
     "Map data © OpenStreetMap contributors, available under the Open Database "
     "License (ODbL) 1.0, https://www.openstreetmap.org/copyright"
 )
-PREP_VERSION = 3  # bump when the preparation changes what a cached map holds
+PREP_VERSION = 4  # bump when the preparation changes what a cached map holds
 INSTALL_HINT = (
     "real street maps need osmnx, an optional extra: install it with "
     "`pip install 'survsim[osm]'` (or `.venv/bin/pip install -e '.[osm]'` in a "
@@ -254,18 +256,40 @@ def walk_filter() -> list[tuple[str, re.Pattern[str]]]:
 
 def _prepare(spec: OsmCity) -> Prepared:
     ox = _osmnx()
+    where = f"city.{'place' if spec.place is not None else 'path'}"
     if spec.place is not None:
         graph, features, boundaries = _download(ox, spec.place)
     else:
-        graph, features, boundaries = _read_extract(ox, _map_path(spec))
-    where = f"city.{'place' if spec.place is not None else 'path'}"
-    return _assemble(ox, graph, features, boundaries, spec, where)
+        path = _map_path(spec)
+        if _streaming(path):  # a whole city: read streaming, into arrays
+            streets, features, boundaries = read_extract_streaming(ox, path)
+            return _assemble(streets, features, boundaries, spec, where)
+        graph, features, boundaries = _read_extract(ox, path)
+    return _assemble(graph_streets(ox, graph, where), features, boundaries, spec, where)
+
+
+def _streaming(path: Path) -> bool:
+    """Whether an extract is read by :mod:`sim.osm_stream` (.osm.pbf, the format whole-city
+    extracts come in) rather than into osmnx's graph (OSM XML: its messages on broken files are
+    osmnx's and ours; the two readers give the same city, ``tests/test_osm_stream.py``)."""
+    return path.name.lower().endswith(".pbf")
+
+
+def read_extract_streaming(ox: Any, path: Path, shown: Path | None = None) -> Any:
+    """An extract read by :mod:`sim.osm_stream` (any format pyosmium reads), with osmnx's
+    walking filter and the way tags osmnx keeps on edges."""
+    from sim.osm_stream import read_pbf
+
+    rules = walk_filter()
+    useful = set(ox.settings.useful_tags_way)
+    edge_tags = ("highway", *sorted({t for t, _ in rules if t in useful and t != "highway"}))
+    need_osmium(path)
+    return read_pbf(path, shown or path, edge_tags, rules, ox)
 
 
 # ---------------------------------------------------------------- graph to arrays
-def _assemble(
-    ox: Any, graph: Any, features: list[Feature], boundaries: Any, spec: OsmCity, where: str
-) -> Prepared:
+def graph_streets(ox: Any, graph: Any, where: str) -> Streets:
+    """An osmnx graph's walking streets (:func:`_walkable`), its largest connected part."""
     g = _walkable(graph)
     if g.number_of_edges() == 0:
         raise ScenarioError(f"{where}: the map has no walkable streets")
@@ -274,29 +298,41 @@ def _assemble(
     index = {n: i for i, n in enumerate(ids)}
     x = np.array([float(g.nodes[n]["x"]) for n in ids])
     y = np.array([float(g.nodes[n]["y"]) for n in ids])
-    projected = _is_projected(g)
-    crs = str(g.graph.get("crs")) if projected else _utm(x, y)
+    crs = str(g.graph.get("crs")) if _is_projected(g) else None
+    edges = []
+    for u, v, data in g.edges(data=True):
+        geom = data.get("geometry")
+        pts = np.asarray(geom.coords, np.float64) if geom is not None else None
+        edges.append((index[u], index[v], pts, _first(data.get("highway"))))
+    return Streets(x, y, crs, edges)
+
+
+def _assemble(
+    streets: Streets, features: list[Feature], boundaries: Any, spec: OsmCity, where: str
+) -> Prepared:
+    if not streets.edges:
+        raise ScenarioError(f"{where}: the map has no walkable streets")
+    x, y = streets.x, streets.y
+    projected = streets.crs is not None
+    crs = streets.crs if streets.crs is not None else _utm(x, y)
     to_xy = _projector(crs)
     if not projected:
         x, y = (np.asarray(c, np.float64) for c in to_xy(x, y))
     eu_l, ev_l, pts_l, cls_l = [], [], [], []
-    for u, v, data in g.edges(data=True):
-        a, b = index[u], index[v]
+    for a, b, shape, cls in streets.edges:
         if a == b:
             continue
-        geom = data.get("geometry")
-        if geom is not None and not projected:
-            c = np.asarray(geom.coords, np.float64)
-            gx, gy = to_xy(c[:, 0], c[:, 1])
+        if shape is not None and not projected:
+            gx, gy = to_xy(shape[:, 0], shape[:, 1])
             pts = np.stack([gx, gy], axis=1)
-        elif geom is not None:
-            pts = np.asarray(geom.coords, np.float64)
+        elif shape is not None:
+            pts = shape
         else:
             pts = np.array([[x[a], y[a]], [x[b], y[b]]])
         eu_l.append(a)
         ev_l.append(b)
         pts_l.append(pts)
-        cls_l.append(_first(data.get("highway")))
+        cls_l.append(cls)
     eu, ev = np.array(eu_l, np.int64), np.array(ev_l, np.int64)
     if spec.consolidate_m > 0:
         cluster = consolidate(x, y, eu, ev, spec.consolidate_m)
@@ -318,7 +354,13 @@ def _assemble(
         pts[0] = (x[lo], y[lo])
         pts[-1] = (x[hi], y[hi])
         street_m = max(float(np.hypot(*np.diff(pts, axis=0).T).sum()), 0.5)
-        if (lo, hi) not in best or street_m < best[(lo, hi)][0]:
+        # The shortest street between two crossings; among equally short ones, the first by
+        # class and shape (not by the order the graph lists them in).
+        if (lo, hi) not in best or (street_m, cls, pts.tobytes()) < (
+            best[(lo, hi)][0],
+            best[(lo, hi)][2],
+            best[(lo, hi)][1].tobytes(),
+        ):
             best[(lo, hi)] = (street_m, pts, cls)
     keys = sorted(best)
     eu = np.array([kk[0] for kk in keys], np.int32)

@@ -2,8 +2,9 @@
 downloaded through osmnx, as a street graph, its tagged features and its administrative
 boundaries.
 
-An extract is OSM XML (``.osm``, bz2- or gzip-compressed), ``.osm.pbf`` (converted to XML with
-pyosmium) or an osmnx GraphML file. One streaming pass over the XML keeps the tagged elements the
+An extract is OSM XML (``.osm``, bz2- or gzip-compressed), ``.osm.pbf`` (read by
+:mod:`sim.osm_stream`; here only converted to XML with pyosmium, for comparisons with osmnx's
+graph) or an osmnx GraphML file. One streaming pass over the XML keeps the tagged elements the
 city needs (:class:`Feature`) and checks that the file is a complete OpenStreetMap extract with
 streets; osmnx builds the street graph. :func:`place_type_of` turns an element's tags into a
 survsim place type. osmnx is not imported here: the caller passes it in (``sim.osm._osmnx``).
@@ -46,7 +47,8 @@ def _read_extract(ox: Any, path: Path) -> tuple[Any, list[Feature], Any]:
     return _read_xml(ox, path, shown=path)
 
 
-def _pbf_to_xml(path: Path, out: Path) -> Path:
+def need_osmium(path: Path) -> Any:
+    """pyosmium, or one message saying how to install it."""
     try:
         import osmium
     except ImportError:
@@ -56,6 +58,11 @@ def _pbf_to_xml(path: Path, out: Path) -> Path:
             f"city.path: {path}: reading .osm.pbf needs pyosmium, part of the "
             f"osm extra: {INSTALL_HINT}"
         ) from None
+    return osmium
+
+
+def _pbf_to_xml(path: Path, out: Path) -> Path:
+    osmium = need_osmium(path)
     try:
         with osmium.SimpleWriter(str(out)) as writer:
             for obj in osmium.FileProcessor(str(path)):
@@ -86,6 +93,17 @@ class Feature:
     lon: float
     lat: float
     ring: npt.NDArray[np.float64] | None = None  # closed way's lon/lat, for building areas
+
+
+@dataclass
+class Streets:
+    """A walking graph as read, before projection: crossings (sorted by OSM id) and streets."""
+
+    x: npt.NDArray[np.float64]  # longitude, or x in ``crs``
+    y: npt.NDArray[np.float64]
+    crs: str | None  # the projected CRS of x and y, or None: degrees (WGS 84)
+    # (u, v, shape points in the same units or None for a straight line, street class)
+    edges: list[tuple[int, int, npt.NDArray[np.float64] | None, str]]
 
 
 def _scan_xml(path: Path, shown: Path) -> tuple[list[Feature], bool, int]:

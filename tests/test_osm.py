@@ -450,11 +450,10 @@ def _closed_way(
     return f'{nodes}<way id="{way_id}" version="1">{refs}<nd ref="{first_node}"/>{tag}</way>'
 
 
-@needs_data
-def test_districts_follow_administrative_boundaries(tmp_path: Path) -> None:
-    """Two boundary polygons split the map at longitude -102.272: west and east districts."""
+def two_districts() -> str:
+    """Two administrative boundary polygons that split Aguascalientes at longitude -102.272."""
     south, north, west, east, cut = 21.84, 21.89, -102.30, -102.25, -102.272
-    extra = _closed_way(
+    return _closed_way(
         -1,
         -100,
         [(west, south), (cut, south), (cut, north), (west, north)],
@@ -465,6 +464,13 @@ def test_districts_follow_administrative_boundaries(tmp_path: Path) -> None:
         [(cut, south), (east, south), (east, north), (cut, north)],
         {"boundary": "administrative", "admin_level": "10", "name": "Oriente"},
     )
+
+
+@needs_data
+def test_districts_follow_administrative_boundaries(tmp_path: Path) -> None:
+    """Two boundary polygons split the map at longitude -102.272: west and east districts."""
+    cut = -102.272
+    extra = two_districts()
     city, _ = load_osm_city(OsmCity(kind="osm", path=str(_with_extra_elements(tmp_path, extra))))
     assert sorted(city.district_names) == ["Oriente", "Poniente"]
     import pyproj
