@@ -4,6 +4,8 @@ the system view, and every output file is the single-process run's, byte for byt
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -137,3 +139,37 @@ def test_route_plan_known_chunks() -> None:
     assert route_plan(depart, ends, 4) == [(0, 5), (5, 6)]
     assert route_plan(depart, ends, 10**9) == [(0, 6)]
     assert route_plan(depart[:0], ends, 2) == []
+
+
+@pytest.mark.slow
+def test_a_worker_lost_mid_run_changes_nothing(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker process dies while chunks are computed: its chunks are computed again
+    elsewhere (or by its restarted self, which builds the world anew and has it checked), and
+    the files are still the local run's."""
+    import sim.edge.cluster as cl
+
+    sc = load_scenario(small_dict(**MIXED))
+    sim.run(sc, out=tmp_path / "local")
+    monkeypatch.setattr(sim.edge.api, "_CLUSTER_CHUNK", 400)
+    rows = cl.ClusterRun.rows
+    killed: list[str] = []
+
+    def rows_then_kill(self: cl.ClusterRun, i: int) -> Any:
+        if i == 2 and not killed:
+            killed.append(pids[0])
+            os.kill(pids[0], signal.SIGKILL)
+        return rows(self, i)
+
+    monkeypatch.setattr(cl.ClusterRun, "rows", rows_then_kill)
+    with distributed.Client(cluster.scheduler_address) as client:
+        pids = [client.run(os.getpid)[w] for w in sorted(client.scheduler_info()["workers"])]
+    sim.run(sc, out=tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert killed
+    with distributed.Client(cluster.scheduler_address) as client:
+        client.wait_for_workers(2, timeout=60)  # restarted by its nanny, for the next tests
+        assert set(client.run(os.getpid).values()).isdisjoint(pids[:1]), "the worker died"
+    mine, theirs = files_of(tmp_path / "local"), files_of(tmp_path / "dask")
+    for name, data in mine.items():
+        assert data == theirs[name], f"{name} differs after a worker was lost"
