@@ -9,10 +9,9 @@ later can produce an earlier one). Routed sensors are called ahead, about ``ROUT
 at a time (whole windows, ``sim.truth.route_plan``); every draw is keyed by trip and camera, so
 how many windows are routed at once changes nothing in the output, nor where: the routed rows
 come from a ``sim.truth.RoutedSource``, this process or Dask workers (``sim.edge.cluster``).
-Captures are queued with what the instruments
-return of them (``sim.observe``) and released to the system view (``sim.system``), which never
-sees whose face they were; each alert it raises is a simpy process here, where the review
-queue, officers and stops attach.
+Captures are queued with what the instruments return of them (``sim.observe``) and released to
+the system view (``sim.system``), which never sees whose face they were; each alert it raises
+is a simpy process here, where the review queue, officers and stops attach.
 
 The stream is exposed as a generator of ``(table, RecordBatch)`` pairs; the recorder writes them,
 the demo app can draw them, and analysis reads the files.
@@ -161,10 +160,8 @@ class Engine:
     # ------------------------------------------------------------ the clock
     def _clock(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
         trips = self.w.trips
-        n_windows = max(1, int(np.ceil(self.duration_s / self.batch_s)))
-        for k in range(n_windows):
+        for k, t1 in enumerate(self._window_ends.tolist()):
             t0 = k * self.batch_s
-            t1 = min((k + 1) * self.batch_s, self.duration_s)
             a, b = np.searchsorted(trips.depart_s, [t0, t1], side="left")
             if b > a:
                 self._emit_trips(a, b)

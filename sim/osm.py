@@ -275,7 +275,9 @@ def _streaming(path: Path) -> bool:
     return path.name.lower().endswith(".pbf")
 
 
-def read_extract_streaming(ox: Any, path: Path, shown: Path | None = None) -> Any:
+def read_extract_streaming(
+    ox: Any, path: Path, shown: Path | None = None
+) -> tuple[Streets, list[Feature], Any]:
     """An extract read by :mod:`sim.osm_stream` (any format pyosmium reads), with osmnx's
     walking filter and the way tags osmnx keeps on edges."""
     from sim.osm_stream import read_pbf
@@ -356,10 +358,11 @@ def _assemble(
         street_m = max(float(np.hypot(*np.diff(pts, axis=0).T).sum()), 0.5)
         # The shortest street between two crossings; among equally short ones, the first by
         # class and shape (not by the order the graph lists them in).
-        if (lo, hi) not in best or (street_m, cls, pts.tobytes()) < (
-            best[(lo, hi)][0],
-            best[(lo, hi)][2],
-            best[(lo, hi)][1].tobytes(),
+        old = best.get((lo, hi))
+        if (
+            old is None
+            or street_m < old[0]
+            or (street_m == old[0] and (cls, pts.tobytes()) < (old[2], old[1].tobytes()))
         ):
             best[(lo, hi)] = (street_m, pts, cls)
     keys = sorted(best)

@@ -75,8 +75,10 @@ class _Read:
 
 @dataclass(frozen=True)
 class _Nodes:
-    """The nodes read: locations in reading order, and their ids sorted (with where each is)."""
+    """The nodes read: ids and locations in reading order, and the ids sorted (with where each
+    is)."""
 
+    node_id: npt.NDArray[np.int64]
     sorted_id: npt.NDArray[np.int64]
     order: npt.NDArray[np.int64]  # row of each sorted id
     lon: npt.NDArray[np.float64]
@@ -107,6 +109,7 @@ def read_pbf(
     node_id = np.frombuffer(got.node_id, np.int64)
     order = np.argsort(node_id, kind="stable")
     nodes = _Nodes(
+        node_id,
         node_id[order],
         order,
         np.frombuffer(got.lon, np.float64),
@@ -283,7 +286,7 @@ def _streets(
     best = biggest[np.argmin(first_row[biggest])]
     keep = used & (part == best)
     rows = np.flatnonzero(keep)
-    rows = rows[np.argsort(_ids(got)[rows], kind="stable")]  # by OSM id, as osmnx's sorted(g)
+    rows = rows[np.argsort(nodes.node_id[rows], kind="stable")]  # by OSM id, as osmnx's sorted(g)
     index = np.full(n_nodes, -1, np.int64)
     index[rows] = np.arange(rows.size)
     edges: list[tuple[int, int, npt.NDArray[np.float64] | None, str]] = []
@@ -340,10 +343,6 @@ def _codes(values: list[str | None]) -> tuple[npt.NDArray[np.int64], list[str]]:
     names = sorted({v for v in values if v is not None})
     index = {v: i for i, v in enumerate(names)}
     return np.array([index.get(v, -1) if v is not None else -1 for v in values], np.int64), names
-
-
-def _ids(got: _Read) -> npt.NDArray[np.int64]:
-    return np.frombuffer(got.node_id, np.int64)
 
 
 def _chain_ends(

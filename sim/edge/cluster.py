@@ -2,7 +2,8 @@
 
 People and their captures are independent until the system view sees them: routing the trips,
 finding their camera passages and patrol encounters and deciding what the instruments return of
-each capture (``sim.truth``) is most of a run's work and needs nothing from the system. So:
+each capture (``sim.truth``) is most of the engine's work and needs nothing from the system.
+So:
 
 - every worker builds its own copy of the world from the scenario, seed and replication (a pure
   function of them: the same bits everywhere, checked by a fingerprint of the trips, people's
@@ -158,7 +159,6 @@ class ClusterRun:
             raise UserError(f"{self.where}: the cluster has no workers")
         threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
         self.ahead = max(2, ahead * threads)
-        self.n_workers = len(workers)
         self._prepared = {
             addr: client.submit(
                 prepare, *self.args, workers=[addr], allow_other_workers=False, pure=False
@@ -169,6 +169,7 @@ class ClusterRun:
         self._futures: dict[int, Any] = {}
         self._submitted = 0
         self._expected = ""
+        self._closed = False
 
     def check(self, world: World) -> None:
         """Wait for the workers' worlds and hold each to this process's ``world``."""
@@ -199,7 +200,11 @@ class ClusterRun:
         return rows
 
     def close(self) -> None:
-        """Cancel what is still computing and drop the run's world from every worker."""
+        """Cancel what is still computing and drop the run's world from every worker (once:
+        the run calls it when its batches are out, and again when it ends)."""
+        if self._closed:
+            return
+        self._closed = True
         for fut in [*self._futures.values(), *self._prepared.values()]:
             with contextlib.suppress(Exception):
                 fut.cancel()
