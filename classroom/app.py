@@ -1,59 +1,65 @@
-"""The classroom demo page (Dash): controls, a live map, counters, bars, narration, lessons.
+"""The classroom demo page (Dash): controls, playback, a live map, counters, bars, a time series,
+runs side by side, narration, an end-of-day summary and lessons.
 
-``survsim demo`` serves it on 127.0.0.1:8050. Each page load gets its own session id; its run is
-computed in the background (:mod:`classroom.session`) and played back as the page polls.
-Nothing the browser sends can name a file: the scenario is a key of
-:data:`classroom.presets.PRESETS`, and every other value becomes a scenario override validated by
-the same models as scenario files.
+``survsim demo`` serves it on 127.0.0.1:8050. Each page load gets its own session id; its runs
+are computed in the background (:mod:`classroom.sessions`) and played back as the page polls:
+Play, Pause, Step (one simulated hour), Reset and the speed move the playhead
+(:mod:`classroom.playback`). Nothing the browser sends can name a file: the scenario is a key
+of :data:`classroom.presets.PRESETS`, every other value is held to the page's own limits
+(:data:`classroom.presets.LIMITS`) and becomes a scenario override validated by the same models
+as scenario files. A value no control can send gets a message in the page, never an error page.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import uuid
 from typing import Any
 
 import dash
+import flask
 from dash import Input, Output, State, dcc, html
 
-from analysis.rates import FEW_EVENTS
-from classroom.presets import LESSONS, PRESETS, Controls
-from classroom.session import Sessions
+from classroom import figures
+from classroom.presets import LESSONS, LIMITS, PRESETS, Controls, Preset
+from classroom.sessions import BusyError, Sessions
+from classroom.story import clock
 
-RIGHT = "#2471a3"
-WRONG = "#c0392b"
-FEW = "#b8b8b8"  # a group with too few false alerts to tell
 SPEEDS = {"5": 5.0, "15": 15.0, "45": 45.0, "0": 0.0}  # seconds of playback per simulated day
-COUNTERS = (
-    ("captures", "faces captured"),
-    ("alerts", "alerts"),
-    ("true_alerts", "true alerts"),
-    ("false_alerts", "false alerts"),
-    ("stops", "people stopped"),
-    ("wrongful_stops", "wrongful stops"),
-    ("patrol_stops", "patrol stops"),
-    ("assembly_alarms", "assembly alarms"),
-    ("protesters_named", "at the gathering, named by the system"),
-)
-ALWAYS = ("captures", "alerts", "true_alerts", "false_alerts")
+log = logging.getLogger("survsim.classroom")
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #1c2833; background: #fbfcfc; }
-.top { padding: 10px 18px; background: #1c2833; color: white; }
-.top h1 { font-size: 1.3em; margin: 0; } .top p { margin: 2px 0 0; opacity: 0.85; }
-.wrap { display: flex; gap: 16px; padding: 12px 18px; }
-.side { width: 330px; flex: none; } .main { flex: 1; min-width: 0; }
-.ctl { margin: 10px 0; } .ctl label { font-weight: 600; font-size: 0.9em; }
-.counters { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0; }
-.counter { background: white; border: 1px solid #d5d8dc; border-radius: 6px; padding: 6px 10px;
-           min-width: 90px; } .counter b { display: block; font-size: 1.35em; }
+.top { padding: 6px 14px; background: #1c2833; color: white; display: flex;
+       align-items: center; gap: 12px; }
+.top h1 { font-size: 1.15em; margin: 0; flex: 1; } .top p { margin: 0; opacity: 0.85; }
+.bar { position: sticky; top: 0; z-index: 10; background: #eaf2f8; padding: 6px 14px;
+       display: flex; flex-wrap: wrap; align-items: center; gap: 8px;
+       border-bottom: 1px solid #d5d8dc; }
+.bar button { font-size: 1em; padding: 6px 12px; border-radius: 6px; border: 1px solid #aab7b8;
+              background: white; cursor: pointer; }
+.bar button.run { background: #1e8449; color: white; border: 0; font-weight: 600; }
+.status { font-weight: 600; margin-left: 8px; flex: 1; min-width: 220px; }
+.wrap { display: flex; gap: 14px; padding: 10px 14px; }
+.tab { padding: 6px 4px !important; font-size: 0.85em; }
+.side { width: 330px; flex: none; } .main { flex: 1; min-width: 0; overflow-x: auto; }
+.ctl { margin: 8px 0; } .ctl label { font-weight: 600; font-size: 0.9em; }
+.counters { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0; }
+.counter { background: white; border: 1px solid #d5d8dc; border-radius: 6px; padding: 4px 9px;
+           min-width: 80px; font-size: 0.9em; } .counter b { display: block; font-size: 1.3em; }
 .counter.bad b { color: #c0392b; } .counter.good b { color: #2471a3; }
-.status { font-weight: 600; margin: 4px 0; } .error { color: #c0392b; font-weight: 600; }
+.error { color: #c0392b; font-weight: 600; }
 .lesson { background: #eef3f8; border-radius: 6px; padding: 8px 10px; margin: 8px 0; }
 .lesson .q { font-weight: 600; } .narr li { margin: 2px 0; }
-button.run { font-size: 1.1em; padding: 8px 22px; background: #1e8449; color: white;
-             border: 0; border-radius: 6px; cursor: pointer; }
 button.use { padding: 4px 10px; margin-top: 6px; cursor: pointer; }
 .row2 { display: flex; gap: 12px; } .row2 > div { flex: 1; min-width: 0; }
+.summary { background: #fef9e7; border-radius: 6px; padding: 6px 12px; margin: 8px 0; }
+table.runs { border-collapse: collapse; font-size: 0.85em; margin: 6px 0; max-width: 100%; }
+table.runs td, table.runs th { border: 1px solid #d5d8dc; padding: 3px 6px; text-align: right; }
+@media (max-width: 1200px) {
+  .side { width: 270px; } .row2 { flex-direction: column; } body { font-size: 15px; }
+}
+:fullscreen body, body:fullscreen { font-size: 18px; }
 """
 
 
@@ -65,6 +71,16 @@ def create_app(sessions: Sessions | None = None) -> dash.Dash:
     app.layout = _layout
     _callbacks(app, sessions)
     app.server.config["sessions"] = sessions
+
+    @app.server.errorhandler(Exception)
+    def _refused(exc: Exception) -> tuple[dict[str, str], int]:
+        """Whatever a request breaks: one line in the log, a plain answer, no paths."""
+        code = getattr(exc, "code", None)
+        if isinstance(code, int) and 400 <= code < 500:
+            return {"message": "the server could not use this request"}, code
+        log.error("a request failed: %s: %s", type(exc).__name__, exc)
+        return {"message": "the server could not use this request"}, 400
+
     return app
 
 
@@ -76,8 +92,10 @@ def _layout() -> html.Div:
     return html.Div(
         [
             dcc.Store(id="session", data=uuid.uuid4().hex),
+            dcc.Store(id="pb", data=0),
             dcc.Interval(id="tick", interval=600, disabled=True),
             _header(),
+            _toolbar(),
             html.Div([_side(Controls()), _main()], className="wrap"),
         ]
     )
@@ -88,13 +106,42 @@ def _header() -> html.Div:
         [
             html.H1("survsim classroom: face recognition in a small city"),
             html.P("Pick a policy, press Run, and watch one day in town."),
+            html.Button("Full screen", id="fullscreen", n_clicks=0),
         ],
         className="top",
     )
 
 
+def _toolbar() -> html.Div:
+    """Run and the playback controls, with the status line: always in view (sticky)."""
+    return html.Div(
+        [
+            html.Button("Run", id="run", className="run", n_clicks=0),
+            html.Button("Play", id="play", n_clicks=0),
+            html.Button("Pause", id="pause", n_clicks=0),
+            html.Button("Step +1 h", id="step", n_clicks=0),
+            html.Button("Reset", id="reset", n_clicks=0),
+            html.Span("one day in", style={"marginLeft": "6px"}),
+            dcc.RadioItems(
+                id="speed",
+                value="15",
+                inline=True,
+                options=[
+                    {"label": " 5 s ", "value": "5"},
+                    {"label": " 15 s ", "value": "15"},
+                    {"label": " 45 s ", "value": "45"},
+                    {"label": " instant", "value": "0"},
+                ],
+            ),
+            html.Div(id="status", className="status", children="Press Run to start."),
+        ],
+        className="bar",
+        id="toolbar",
+    )
+
+
 def _side(c: Controls) -> html.Div:
-    """The left column: lessons, then the controls, then Run."""
+    """The left column: lessons, then the scenario and its controls."""
     return html.Div(
         [
             *_lesson_panel(),
@@ -110,8 +157,6 @@ def _side(c: Controls) -> html.Div:
             html.Div(id="blurb", style={"fontSize": "0.9em"}),
             *_sliders(c),
             _safeguards(),
-            _playback(),
-            html.Button("Run", id="run", className="run", n_clicks=0),
         ],
         className="side",
     )
@@ -138,62 +183,59 @@ def _lesson_panel() -> list[Any]:
     ]
 
 
+def _slider(key: str, label: str, step: float | None, marks: dict[Any, str], v: Any) -> Any:
+    lo, hi = LIMITS[key]
+    return _control(
+        label,
+        dcc.Slider(id=_IDS[key], min=lo, max=hi, step=step, value=v, marks=marks),
+    )
+
+
+_IDS = {
+    "people": "people",
+    "cameras": "cameras",
+    "threshold": "threshold",
+    "watchlist": "watchlist",
+    "retention_days": "retention",
+}
+
+
 def _sliders(c: Controls) -> list[html.Div]:
     return [
-        _control(
+        _slider(
+            "people",
             "People in town",
-            dcc.Slider(
-                id="people",
-                min=1000,
-                max=8000,
-                step=500,
-                value=c.people,
-                marks={1000: "1k", 3000: "3k", 5000: "5k", 8000: "8k"},
-            ),
+            500,
+            {1000: "1k", 3000: "3k", 5000: "5k", 8000: "8k"},
+            c.people,
         ),
-        _control(
+        _slider(
+            "cameras",
             "Cameras (officers for body-cams)",
-            dcc.Slider(
-                id="cameras",
-                min=0,
-                max=200,
-                step=10,
-                value=c.cameras,
-                marks={0: "0", 50: "50", 100: "100", 200: "200"},
-            ),
+            10,
+            {0: "0", 50: "50", 100: "100", 200: "200"},
+            c.cameras,
         ),
-        _control(
+        _slider(
+            "threshold",
             "Match threshold (higher: fewer matches)",
-            dcc.Slider(
-                id="threshold",
-                min=0.50,
-                max=0.75,
-                step=0.01,
-                value=c.threshold,
-                marks={0.5: "0.50", 0.6: "0.60", 0.7: "0.70"},
-            ),
+            0.01,
+            {0.5: "0.50", 0.6: "0.60", 0.7: "0.70"},
+            c.threshold,
         ),
-        _control(
+        _slider(
+            "watchlist",
             "People on the watchlist",
-            dcc.Slider(
-                id="watchlist",
-                min=50,
-                max=2000,
-                step=50,
-                value=c.watchlist,
-                marks={50: "50", 500: "500", 1000: "1k", 2000: "2k"},
-            ),
+            50,
+            {50: "50", 500: "500", 1000: "1k", 2000: "2k"},
+            c.watchlist,
         ),
-        _control(
+        _slider(
+            "retention_days",
             "Keep unmatched faces for (days)",
-            dcc.Slider(
-                id="retention",
-                min=0,
-                max=30,
-                step=None,
-                value=c.retention_days,
-                marks={0: "0", 1: "1", 7: "7", 30: "30"},
-            ),
+            None,
+            {0: "0", 1: "1", 7: "7", 30: "30"},
+            c.retention_days,
         ),
     ]
 
@@ -215,28 +257,11 @@ def _safeguards() -> html.Div:
     )
 
 
-def _playback() -> html.Div:
-    return _control(
-        "Playback: one day in",
-        dcc.RadioItems(
-            id="speed",
-            value="15",
-            inline=True,
-            options=[
-                {"label": " 5 s ", "value": "5"},
-                {"label": " 15 s ", "value": "15"},
-                {"label": " 45 s ", "value": "45"},
-                {"label": " instant", "value": "0"},
-            ],
-        ),
-    )
-
-
 def _main() -> html.Div:
-    """The right column: status, counters, then the map beside the bars and narration."""
+    """The right column: counters, the map beside the bars and narration, the day's series,
+    the summary, the runs side by side and another day's luck."""
     return html.Div(
         [
-            html.Div(id="status", className="status", children="Press Run to start."),
             html.Div(id="counters", className="counters"),
             html.Div(
                 [
@@ -244,7 +269,7 @@ def _main() -> html.Div:
                         dcc.Graph(
                             id="map",
                             config={"displaylogo": False},
-                            figure=_empty("The town appears here."),
+                            figure=_empty("The town appears here.", 460),
                         ),
                         style={"flex": "3"},
                     ),
@@ -253,7 +278,16 @@ def _main() -> html.Div:
                             dcc.Graph(
                                 id="bars",
                                 config={"displayModeBar": False},
-                                figure=_empty("False alerts by group"),
+                                figure=_empty("False alerts per 1,000 faces captured", 260),
+                            ),
+                            html.Div(
+                                dcc.Graph(
+                                    id="patrol-bars",
+                                    config={"displayModeBar": False},
+                                    figure=_empty("Patrol stops per 1,000 residents", 260),
+                                ),
+                                id="patrol-box",
+                                style={"display": "none"},
                             ),
                             html.H3("What just happened", style={"margin": "4px 0"}),
                             html.Ul(id="narration", className="narr"),
@@ -263,22 +297,43 @@ def _main() -> html.Div:
                 ],
                 className="row2",
             ),
+            html.Div(id="summary"),
+            dcc.Graph(
+                id="series",
+                config={"displayModeBar": False},
+                figure=_empty("Through the day", 280),
+            ),
+            html.H3("Your runs side by side", style={"margin": "4px 0"}),
+            html.Div(id="runs"),
+            html.Button("Another day's luck?", id="luck", n_clicks=0),
+            html.Div(id="luck-box"),
         ],
         className="main",
     )
 
 
-def _empty(title: str) -> dict[str, Any]:
+def _empty(title: str, height: int) -> dict[str, Any]:
     return {
         "data": [],
         "layout": {
-            "title": {"text": title},
-            "height": 420,
+            "title": {"text": title, "font": {"size": 14}},
+            "height": height,
             "xaxis": {"visible": False},
             "yaxis": {"visible": False},
             "margin": {"t": 40, "l": 10, "r": 10, "b": 10},
         },
     }
+
+
+def _preset(value: Any) -> Preset | None:
+    return PRESETS.get(value) if isinstance(value, str) else None
+
+
+def _lesson_index(mode: Any) -> int | None:
+    """The lesson a tab value names, or None (free play, or anything else)."""
+    if isinstance(mode, str) and mode.isascii() and mode.isdigit() and int(mode) < len(LESSONS):
+        return int(mode)
+    return None
 
 
 def _controls(
@@ -290,29 +345,45 @@ def _controls(
     retention: Any,
     switches: Any,
 ) -> Controls:
-    """Controls from browser values; anything malformed raises ValueError (shown in the page)."""
-    if not isinstance(preset, str) or preset not in PRESETS:
-        raise ValueError(f"unknown scenario {preset!r}; pick one from the list")
+    """Controls from browser values, held to the page's limits; ValueError otherwise."""
+    if _preset(preset) is None:
+        raise ValueError(f"unknown scenario {str(preset)[:40]!r}; pick one from the list")
     sw = switches if isinstance(switches, list) else []
-    try:
-        return Controls(
-            preset=preset,
-            people=int(people),
-            cameras=int(cameras),
-            threshold=float(threshold),
-            watchlist=int(watchlist),
-            retention_days=float(retention),
-            review="review" in sw,
-            exclusion="exclusion" in sw,
-        )
-    except (TypeError, ValueError):
-        raise ValueError("a control sent a value that is not a number") from None
+
+    def number(v: Any, kind: type) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise ValueError("a control sent a value that is not a number")
+        try:
+            return kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError("a control sent a value that is not a number") from None
+
+    return Controls(
+        preset=preset,
+        people=number(people, int),
+        cameras=number(cameras, int),
+        threshold=number(threshold, float),
+        watchlist=number(watchlist, int),
+        retention_days=number(retention, float),
+        review="review" in sw,
+        exclusion="exclusion" in sw,
+    ).check()
 
 
 def _callbacks(app: dash.Dash, sessions: Sessions) -> None:
     _lesson_callbacks(app)
     _settings_callback(app)
     _run_callbacks(app, sessions)
+    _playback_callbacks(app, sessions)
+    app.clientside_callback(
+        """function(n) { if (n) { const e = document.documentElement;
+            if (document.fullscreenElement) { document.exitFullscreen(); }
+            else if (e.requestFullscreen) { e.requestFullscreen(); } }
+            return window.dash_clientside.no_update; }""",
+        Output("fullscreen", "title"),
+        Input("fullscreen", "n_clicks"),
+        prevent_initial_call=True,
+    )
 
 
 def _lesson_callbacks(app: dash.Dash) -> None:
@@ -321,19 +392,20 @@ def _lesson_callbacks(app: dash.Dash) -> None:
     @app.callback(
         Output("blurb", "children"), Output("cameras", "disabled"), Input("preset", "value")
     )
-    def blurb(preset: str) -> tuple[str, bool]:
-        p = PRESETS.get(preset)
+    def blurb(preset: Any) -> tuple[str, bool]:
+        p = _preset(preset)
         return (p.blurb if p else ""), (p is None or p.camera_key is None)
 
     @app.callback(Output("lesson-use", "style"), Input("mode", "value"))
-    def lesson_button(mode: str) -> dict[str, str]:
-        return {"display": "none"} if mode == "free" else {}
+    def lesson_button(mode: Any) -> dict[str, str]:
+        return {} if _lesson_index(mode) is not None else {"display": "none"}
 
     @app.callback(Output("lesson", "children"), Input("mode", "value"))
-    def lesson(mode: str) -> Any:
-        if mode == "free" or not str(mode).isdigit() or int(mode) >= len(LESSONS):
+    def lesson(mode: Any) -> Any:
+        i = _lesson_index(mode)
+        if i is None:
             return html.Div("Free play: change anything, then press Run.", className="lesson")
-        ls = LESSONS[int(mode)]
+        ls = LESSONS[i]
         return html.Div(
             [
                 html.B(ls.title),
@@ -363,12 +435,14 @@ def _settings_callback(app: dash.Dash) -> None:
     )
     def settings(preset: Any, n: Any, mode: Any) -> tuple[Any, ...]:
         """A picked preset shows its own settings; a lesson's button sets the lesson's."""
+        i = _lesson_index(mode)
+        p = _preset(preset)
         if dash.ctx.triggered_id == "lesson-use":
-            if not n or not str(mode).isdigit() or int(mode) >= len(LESSONS):
+            if not n or i is None:
                 raise dash.exceptions.PreventUpdate
-            c = LESSONS[int(mode)].controls
-        elif isinstance(preset, str) and preset in PRESETS:
-            c = PRESETS[preset].defaults
+            c = LESSONS[i].controls
+        elif p is not None:
+            c = p.defaults
         else:
             raise dash.exceptions.PreventUpdate
         return (
@@ -382,8 +456,17 @@ def _settings_callback(app: dash.Dash) -> None:
         )
 
 
+def _client() -> str:
+    return str(flask.request.remote_addr or "local") if flask.has_request_context() else "local"
+
+
+def _session_id(session: Any) -> str | None:
+    ok = isinstance(session, str) and session.isascii() and session.isalnum()
+    return session if ok and len(session) <= 64 else None
+
+
 def _run_callbacks(app: dash.Dash, sessions: Sessions) -> None:
-    """Run starts a session's run; each tick shows its latest snapshot."""
+    """Run starts a session's run; each tick (or playback press) shows its latest snapshot."""
 
     @app.callback(
         Output("status", "children", allow_duplicate=True),
@@ -401,7 +484,7 @@ def _run_callbacks(app: dash.Dash, sessions: Sessions) -> None:
         prevent_initial_call=True,
     )
     def start(
-        n: int,
+        n: Any,
         session: Any,
         preset: Any,
         people: Any,
@@ -413,34 +496,81 @@ def _run_callbacks(app: dash.Dash, sessions: Sessions) -> None:
         speed: Any,
     ) -> tuple[Any, bool]:
         return start_run(
-            sessions,
-            session,
-            preset,
-            people,
-            cameras,
-            threshold,
-            watchlist,
-            retention,
-            switches,
-            speed,
-        )
+            sessions, session, preset, people, cameras, threshold, watchlist, retention,
+            switches, speed, client=_client(),
+        )  # fmt: skip
 
     @app.callback(
         Output("status", "children"),
         Output("counters", "children"),
         Output("map", "figure"),
         Output("bars", "figure"),
+        Output("patrol-bars", "figure"),
+        Output("patrol-box", "style"),
         Output("narration", "children"),
+        Output("series", "figure"),
+        Output("summary", "children"),
+        Output("runs", "children"),
+        Output("luck-box", "children"),
         Output("tick", "disabled"),
         Input("tick", "n_intervals"),
+        Input("pb", "data"),
         State("session", "data"),
         prevent_initial_call=True,
     )
-    def tick(_: int, session: Any) -> tuple[Any, ...]:
-        run = sessions.get(str(session))
+    def tick(_: Any, __: Any, session: Any) -> tuple[Any, ...]:
+        key = _session_id(session)
+        run = sessions.get(key) if key else None
+        if key is None or run is None:
+            raise dash.exceptions.PreventUpdate
+        history = sessions.history(key)
+        luck = sessions.luck_ranges(key)
+        return render(run.snapshot(), history, run.record(), luck)
+
+
+def _playback_callbacks(app: dash.Dash, sessions: Sessions) -> None:
+    @app.callback(
+        Output("pb", "data"),
+        Output("tick", "disabled", allow_duplicate=True),
+        Input("play", "n_clicks"),
+        Input("pause", "n_clicks"),
+        Input("step", "n_clicks"),
+        Input("reset", "n_clicks"),
+        Input("speed", "value"),
+        State("session", "data"),
+        State("pb", "data"),
+        prevent_initial_call=True,
+    )
+    def playback(*args: Any) -> tuple[int, bool]:
+        *_, session, count = args
+        key = _session_id(session)
+        run = sessions.get(key) if key else None
         if run is None:
             raise dash.exceptions.PreventUpdate
-        return render(run.snapshot())
+        action = str(dash.ctx.triggered_id)
+        speed = SPEEDS.get(str(args[4]))
+        if action == "speed" and speed is None:
+            raise dash.exceptions.PreventUpdate
+        run.control(action, speed)
+        n = count + 1 if isinstance(count, int) else 1
+        return n, action in ("pause", "step", "reset")
+
+    @app.callback(
+        Output("luck-box", "children", allow_duplicate=True),
+        Output("tick", "disabled", allow_duplicate=True),
+        Input("luck", "n_clicks"),
+        State("session", "data"),
+        prevent_initial_call=True,
+    )
+    def luck(n: Any, session: Any) -> tuple[Any, bool]:
+        key = _session_id(session)
+        if key is None:
+            return html.Span("This page lost its session; reload it.", className="error"), True
+        try:
+            sessions.luck(key, _client())
+        except ValueError as exc:  # BusyError too
+            return html.Span(str(exc), className="error"), True
+        return html.P("Computing other days ..."), False
 
 
 def start_run(
@@ -454,150 +584,71 @@ def start_run(
     retention: Any,
     switches: Any,
     speed: Any,
+    client: str = "local",
 ) -> tuple[Any, bool]:
     """Start a session's run; a message and the poller's state for the page."""
-    if not isinstance(session, str) or not session.isalnum() or len(session) > 64:
+    key = _session_id(session)
+    if key is None:
         return html.Span("This page lost its session; reload it.", className="error"), True
     try:
         controls = _controls(preset, people, cameras, threshold, watchlist, retention, switches)
-    except ValueError as exc:
-        return html.Span(str(exc), className="error"), True
-    seconds = SPEEDS.get(str(speed), 15.0)
-    sessions.start(session, controls, seconds)
+        sessions.start(key, controls, SPEEDS.get(str(speed), 15.0), client)
+    except (ValueError, BusyError) as exc:
+        return html.Span(f"Not run: {exc}", className="error"), True
     return f"Starting {PRESETS[controls.preset].label} with {controls.people:,} people ...", False
 
 
-def render(snap: dict[str, Any]) -> tuple[Any, ...]:
-    """Page parts from a run's snapshot."""
+def _status(snap: dict[str, Any]) -> Any:
     status = snap["status"]
-    finished = status in ("done", "failed")
     if status == "failed":
-        msg = html.Span(f"The run could not be done: {snap['message']}", className="error")
-        return msg, [], dash.no_update, dash.no_update, [], True
+        return html.Span(f"The run could not be done: {snap['message']}", className="error")
+    if status == "shelved":
+        return html.Span(snap["message"].capitalize(), className="error")
     if "counters" not in snap:
-        return f"{status.capitalize()} ...", [], dash.no_update, dash.no_update, [], False
-    label = "Finished" if status == "done" else "Running"
-    text = f"{label}: {snap['clock']} ({snap['progress']:.0%} of the day)"
-    counters = []
-    for key, name in COUNTERS:
-        if key not in snap["counters"]:
-            continue
-        if key not in ALWAYS and not snap["counters"][key] and key not in snap["relevant"]:
-            continue  # e.g. no patrol stops outside the body-cam scenario
-        v = snap["counters"][key]
-        if key == "protesters_named":
-            shown = f"{v} of {snap['counters']['protesters']}"
-        else:
-            shown = f"{v:,}"
-        cls = (
-            "counter bad"
-            if key in ("false_alerts", "wrongful_stops")
-            else "counter good"
-            if key == "true_alerts"
-            else "counter"
-        )
-        counters.append(html.Div([html.B(shown, id=f"c-{key}"), name], className=cls))
-    c = snap["counters"]
-    if c["alerts"]:
-        counters.append(
-            html.Div(
-                [
-                    html.B(f"{100 * c['false_alerts'] / c['alerts']:.0f}"),
-                    "of every 100 alerts wrong",
-                ],
-                className="counter bad",
-            )
-        )
-    narration = [html.Li(line) for line in snap["narration"]]
-    return (
-        text,
-        counters,
-        _map_figure(snap["map"]),
-        _bars_figure(snap["groups"]),
-        narration,
-        finished,
+        words = {"queued": "Waiting for the server", "building": "Building the town"}
+        return f"{words.get(status, status.capitalize())} ..."
+    part = f"{snap['clock']} ({snap['progress']:.0%} of the day)"
+    if status == "done":
+        return f"Finished: the whole day, to {clock(snap['t_s'])}."
+    return f"{'Paused at' if status == 'paused' else 'Playing:'} {part}"
+
+
+def render(
+    snap: dict[str, Any],
+    history: list[dict[str, Any]] | None = None,
+    now: dict[str, Any] | None = None,
+    luck: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """Page parts from a run's snapshot (and the session's earlier runs and luck)."""
+    history = history or []
+    status = snap["status"]
+    polling = status in ("queued", "building", "running") or (
+        luck is not None and "days" not in luck and not luck.get("failed")
     )
-
-
-def _map_figure(m: dict[str, Any]) -> dict[str, Any]:
-    def pts(name: str, xy: Any, **marker: Any) -> dict[str, Any]:
-        return {
-            "type": "scatter",
-            "mode": "markers",
-            "name": name,
-            "x": xy[0],
-            "y": xy[1],
-            "marker": marker,
-            "hoverinfo": "name",
-        }
-
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "streets",
-            "x": m["streets"][0],
-            "y": m["streets"][1],
-            "line": {"color": "#d5d8dc", "width": 1},
-            "hoverinfo": "skip",
-        },
-        pts("cameras", m["cameras"], size=7, color=RIGHT, symbol="triangle-up", opacity=0.5),
-        pts("people walking", m["people"], size=5, color="#7f8c8d"),
-        pts("gatherings", m["gatherings"], size=22, color="#f1c40f", symbol="star"),
-        pts("true alerts", m["true"], size=9, color=RIGHT, symbol="circle"),
-        pts("false alerts", m["false"], size=8, color=WRONG, symbol="x"),
-        pts(
-            "wrongful stops",
-            m["stops"],
-            size=14,
-            color="rgba(0,0,0,0)",
-            line={"color": "#111", "width": 2},
-        ),
-        pts("assembly alarms", m["assemblies"], size=11, color="#8e44ad", symbol="diamond-open"),
-    ]
-    return {
-        "data": data,
-        "layout": {
-            "height": 520,
-            "margin": {"t": 10, "l": 10, "r": 10, "b": 10},
-            "uirevision": "map",
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False, "scaleanchor": "x"},
-            "legend": {"orientation": "h", "y": -0.02},
-            "plot_bgcolor": "white",
-            "transition": {"duration": 0},
-        },
-    }
-
-
-def _bars_figure(g: dict[str, Any]) -> dict[str, Any]:
-    """False alerts by group; a group with fewer than FEW_EVENTS is drawn grey and marked
-    "too few to tell" (its bar is chance as much as bias), as in the report."""
-    few = [n < FEW_EVENTS for n in g["false_alerts"]]
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "orientation": "h",
-                "y": g["labels"],
-                "x": g["per_10k"],
-                "marker": {"color": [FEW if f else WRONG for f in few]},
-                "text": [
-                    f"{n} (too few to tell)" if f else f"{n}"
-                    for n, f in zip(g["false_alerts"], few, strict=True)
-                ],
-                "textposition": "auto",
-                "hovertemplate": "%{y}: %{x:.1f} per 10,000 residents<extra></extra>",
-            }
-        ],
-        "layout": {
-            "title": {"text": "False alerts per 10,000 residents"},
-            "height": 300,
-            "margin": {"t": 40, "l": 150, "r": 10, "b": 30},
-            "yaxis": {"autorange": "reversed"},
-            "uirevision": "bars",
-        },
-    }
+    keep = dash.no_update
+    if "counters" not in snap:
+        return (_status(snap), [], keep, keep, keep, keep, [], keep, [],
+                figures.compare_table(history, None), keep, not polling)  # fmt: skip
+    labels = snap["groups"]["labels"]
+    patrol = "patrol" in snap
+    summary = []
+    if "summary" in snap:
+        lines = [html.B("The day in a few sentences"), *map(html.P, snap["summary"])]
+        summary = [html.Div(lines, className="summary", id="day-summary")]
+    return (
+        _status(snap),
+        figures.counters(snap),
+        figures.map_figure(snap["map"]),
+        figures.bars_figure(snap["groups"]),
+        figures.patrol_figure(snap["patrol"], labels) if patrol else keep,
+        {} if patrol else {"display": "none"},
+        [html.Li(line) for line in snap["narration"]],
+        figures.series_figure(snap["series"], history, snap["duration_h"]),
+        summary,
+        figures.compare_table(history, now),
+        figures.luck_text(luck, labels),
+        not polling,
+    )
 
 
 def is_loopback(host: str) -> bool:

@@ -30,6 +30,31 @@ _SMALL_CITY: dict[str, Any] = {
 }
 
 
+# The page's own limits: its sliders go no further, and the server refuses anything beyond
+# them whatever a request says (a classroom run stays classroom-sized: about a second).
+LIMITS: dict[str, tuple[float, float]] = {
+    "people": (1000, 8000),
+    "cameras": (0, 200),
+    "threshold": (0.50, 0.75),
+    "watchlist": (50, 2000),
+    "retention_days": (0, 30),
+}
+NAMES = {
+    "people": "people in town",
+    "cameras": "cameras",
+    "threshold": "the match threshold",
+    "watchlist": "people on the watchlist",
+    "retention_days": "days unmatched faces are kept",
+}
+
+
+def public_message(text: str) -> str:
+    """A message fit for the page: no path of the server's files in it."""
+    for folder in (str(SCENARIOS) + "/", str(SCENARIOS.parent) + "/", str(SCENARIOS)):
+        text = text.replace(folder, "")
+    return text
+
+
 @dataclass(frozen=True)
 class Controls:
     """What the page's controls say (validated again by the scenario models)."""
@@ -42,6 +67,17 @@ class Controls:
     review: bool = False
     retention_days: float = 0.0
     exclusion: bool = False
+
+    def check(self) -> Controls:
+        """These controls, or ValueError naming the first value outside the page's limits."""
+        for key, (lo, hi) in LIMITS.items():
+            v = getattr(self, key)
+            if not (lo <= v <= hi):  # also refuses nan
+                raise ValueError(
+                    f"{NAMES[key]} must be between {lo:,g} and {hi:,g} (the page's limits); "
+                    f"got {v:,g}"
+                )
+        return self
 
 
 @dataclass(frozen=True)
@@ -80,8 +116,10 @@ PRESETS: dict[str, Preset] = {
             "Officers on foot patrol scan the face of everyone they stop; some groups are "
             "stopped more often.",
             "deployment.0.officers",
-            {"deployment.0.beat_nodes": 6},
-            Controls(preset="bodycam", cameras=10),
+            # Enough stops in a classroom day (officers x 14 h x 1) for the groups' stop rates
+            # to be told apart; the scenario file's 0.5 an hour is for the full capital.
+            {"deployment.0.beat_nodes": 6, "deployment.0.stops_per_officer_hour": 1.0},
+            Controls(preset="bodycam", cameras=30),
         ),
         Preset(
             "protest",
@@ -173,8 +211,9 @@ LESSONS: tuple[Lesson, ...] = (
         "Which group is falsely flagged most often, and how many times as often as White "
         "men? Does a stricter threshold close the gap?",
         Controls(preset="capital", people=5000, cameras=100, threshold=0.57, watchlist=1000),
-        "Watch the bars of false alerts per 10,000 residents. Then raise the threshold and "
-        "run again.",
+        "Watch the bars: false alerts per 1,000 faces captured, by group (grey: too few to "
+        "tell). Then raise the threshold to 0.62 and run again: the table below the map keeps "
+        "both runs, before and after.",
     ),
     Lesson(
         "3. Assemblies and tracking",
@@ -190,6 +229,7 @@ LESSONS: tuple[Lesson, ...] = (
             watchlist=1000,
             retention_days=30,
         ),
-        "Watch 'protesters named' and the purple assembly alarms; then set retention to 0.",
+        "Watch 'at the protest, named by the system' (it starts when the protest does, at 18:00) "
+        "and the purple assembly alarms; then set retention to 0 and run again.",
     ),
 )

@@ -12,20 +12,20 @@ limits how many compute at once, and forgets old ones.
 
 from __future__ import annotations
 
-import math
+import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from analysis.metrics import alert_is_true
-from classroom.presets import Controls, overrides
+from classroom import measures, story
+from classroom.measures import Events
+from classroom.playback import Playhead
+from classroom.presets import PRESETS, Controls, overrides, public_message
 from sim.engine import Engine
 from sim.errors import UserError
 from sim.scenario import load_scenario
@@ -35,66 +35,26 @@ from sim.world import World, build_world
 
 SAMPLE_PEOPLE = 600  # moving people drawn on the map
 MAX_MARKS = 600  # alerts drawn on the map (the most recent)
-
-
-def _clock(t_s: float) -> str:
-    day, rest = divmod(int(t_s), int(DAY))
-    h, m = divmod(rest // 60, 60)
-    return f"{'day ' + str(day + 1) + ', ' if day else ''}{h:02d}:{m:02d}"
-
-
-def singular(label: str) -> str:
-    """'Black women' -> 'Black woman'; 'Minority men' -> 'minority man'."""
-    words = label.split()
-    if not words:
-        return "person"
-    last = {"women": "woman", "men": "man", "people": "person"}.get(words[-1].lower())
-    if last is None:
-        return f"member of the group {label}"
-    first = words[:-1]
-    if first and first[0] in ("Minority", "Majority"):
-        first[0] = first[0].lower()
-    return " ".join([*first, last])
-
-
-def article(noun: str) -> str:
-    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
-
-
-@dataclass
-class _Events:
-    """Columns appended batch by batch (plain lists of numpy arrays, joined on demand)."""
-
-    parts: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    cache: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def add(self, name: str, values: np.ndarray) -> None:
-        self.parts.setdefault(name, []).append(values)
-        self.cache.pop(name, None)
-
-    def get(self, name: str, dtype: Any = np.float64) -> np.ndarray:
-        if name not in self.cache:
-            p = self.parts.get(name)
-            self.cache[name] = np.concatenate(p) if p else np.zeros(0, dtype)
-        return self.cache[name]
+log = logging.getLogger("survsim.classroom")
 
 
 class Run:
-    """A session's run: status, the events so far, and what to show at the playback clock."""
+    """A session's run: status, the events so far, the playhead, and what to show at it."""
 
-    def __init__(self, controls: Controls, seconds_per_day: float) -> None:
+    def __init__(self, controls: Controls, seconds_per_day: float, *, replication: int = 0) -> None:
         self.id = uuid.uuid4().hex
         self.controls = controls
-        self.seconds_per_day = seconds_per_day
+        self.replication = replication
+        self.playhead = Playhead(seconds_per_day)
         self.status = "queued"
         self.message = ""
         self.lock = threading.Lock()
         self.created = time.monotonic()
-        self.play_start: float | None = None
+        self.last_seen = self.created
         self.computed_s = 0.0
         self.duration_s = DAY
         self.finished_compute: float | None = None
-        self.ev = _Events()
+        self.ev = Events()
         self.world: World | None = None
         self.static: dict[str, Any] = {}
         self.watchlist: list[pa.RecordBatch] = []
@@ -103,22 +63,34 @@ class Run:
         self.gathering_names: list[str] = []
         self.sample = np.zeros(0, np.int64)
 
+    @property
+    def preset(self) -> str:
+        return self.controls.preset
+
+    @property
+    def active(self) -> bool:
+        """Queued or computing (not yet computed, failed or stopped)."""
+        return self.status in ("queued", "building", "running") and not self.cancelled
+
     # ---------------------------------------------------------------- computing (worker)
     def compute(self) -> None:
+        if self.cancelled:
+            return
         try:
             path, ov = overrides(self.controls)
             scenario = load_scenario(path, ov)
             with self.lock:
                 self.status = "building"
-            world = build_world(scenario)
+            world = build_world(scenario, replication=self.replication)
             with self.lock:
                 self.world = world
                 self.duration_s = scenario.duration_s
                 self._static(world)
                 self.status = "running"
-                self.play_start = time.monotonic()
+                self.playhead.start(time.monotonic())
             for name, batch in Engine(world, self._progress).batches():
                 if self.cancelled:
+                    self._fail("stopped: a newer run took its place")
                     return
                 with self.lock:
                     self._feed(name, batch)
@@ -129,9 +101,10 @@ class Run:
         except KeyError as exc:
             self._fail(f"unknown scenario {exc}; pick one from the list")
         except UserError as exc:
-            self._fail(str(exc))
-        except Exception as exc:
-            self._fail(f"the run failed ({type(exc).__name__}: {exc})")
+            self._fail(public_message(str(exc)))
+        except Exception as exc:  # shown without the server's paths; logged in one line
+            log.error("a classroom run failed: %s: %s", type(exc).__name__, exc)
+            self._fail("the run failed unexpectedly; the server's log says why")
 
     def _fail(self, message: str) -> None:
         with self.lock:
@@ -151,6 +124,7 @@ class Run:
             xs.extend([*map(float, cx), None])
             ys.extend([*map(float, cy), None])
         groups = w.population.group_names
+        gov = w.scenario.governance
         self.static = {
             "streets": (xs, ys),
             "cameras": (w.cameras.x_m.tolist(), w.cameras.y_m.tolist()),
@@ -161,72 +135,95 @@ class Run:
                 city.node_y_m[city.place_node],
                 list(city.place_name),
             ),
+            "relevant": [
+                *(["stops", "wrongful_stops"] if gov.alert_action != "log" else []),
+                *(["patrol_stops"] if w.patrols.n else []),
+                *(["assembly_alarms"] if gov.assembly_analytics else []),
+            ],
+            "ban": bool(gov.ban),
         }
-        gov = w.scenario.governance
-        self.static["relevant"] = [
-            *(["stops", "wrongful_stops"] if gov.alert_action != "log" else []),
-            *(["patrol_stops"] if w.patrols.n else []),
-            *(["assembly_alarms"] if gov.assembly_analytics else []),
-        ]
+        if gov.ban:
+            self.narration.append(
+                (
+                    0.0,
+                    "Face recognition is banned today: the cameras may record, but the system "
+                    "searches no face, so nobody can be flagged.",
+                )
+            )
         stride = max(1, w.population.n // SAMPLE_PEOPLE)
         self.sample = np.arange(0, w.population.n, stride)[:SAMPLE_PEOPLE]
 
     def _feed(self, name: str, batch: pa.RecordBatch) -> None:
-        n = batch.num_rows
-        if n == 0:
+        if batch.num_rows == 0:
             return
         col = {f: batch.column(f) for f in batch.schema.names}
 
         def a(f: str) -> np.ndarray:
             return col[f].to_numpy(zero_copy_only=False)
 
+        ev = self.ev
         if name == "watchlist":
             self.watchlist.append(batch)
         elif name == "people":
-            self.ev.add("person.group", a("group_id"))
+            ev.add("person.group", a("group_id"))
+            ev.add("person.listed", a("is_listed"))
         elif name == "trips":
             keep = np.isin(a("person_id"), self.sample)
             for f in ("person_id", "depart_s", "arrive_s", "origin_node", "dest_node"):
-                self.ev.add(f"trip.{f}", a(f)[keep])
+                ev.add(f"trip.{f}", a(f)[keep])
         elif name == "captures":
-            self.ev.add("cap.id", a("capture_id"))
-            self.ev.add("cap.t", a("t_s"))
-            self.ev.add("cap.person", a("person_id"))
-            self.ev.add("cap.x", a("x_m").astype(np.float64))
-            self.ev.add("cap.y", a("y_m").astype(np.float64))
+            ev.add("cap.id", a("capture_id"))
+            ev.add("cap.t", a("t_s"))
+            ev.add("cap.person", a("person_id"))
+            ev.add("cap.x", a("x_m").astype(np.float64))
+            ev.add("cap.y", a("y_m").astype(np.float64))
         elif name == "alerts":
             self._alerts(batch, a)
         elif name == "stops":
             self._stops(a, col["outcome"].to_pylist())
         elif name == "patrol_stops":
-            self.ev.add("pstop.t", a("t_s"))
+            ev.add("pstop.t", a("t_s"))
+            ev.add("pstop.person", a("person_id"))
         elif name == "assembly_alerts":
-            t, x, y, k = a("t_s"), a("x_m"), a("y_m"), a("n_flagged")
-            self.ev.add("asm.t", t)
-            self.ev.add("asm.x", x)
-            self.ev.add("asm.y", y)
-            for ti, xi, yi, ki in zip(t, x, y, k, strict=True):
-                self.narration.append(
-                    (
-                        float(ti),
-                        f"The system raised an assembly alarm "
-                        f"{self._near(xi, yi)}: {int(ki)} flagged people "
-                        f"seen together.",
-                    )
-                )
+            self._assemblies(a("t_s"), a("x_m"), a("y_m"), a("n_flagged"))
         elif name == "gathering_participants":
-            self.ev.add("gp.person", a("person_id"))
-            self.ev.add("gp.gathering", a("gathering_id"))
+            ev.add("gp.person", a("person_id"))
+            ev.add("gp.gathering", a("gathering_id"))
         elif name == "gatherings":
-            self.ev.add("g.x", a("x_m"))
-            self.ev.add("g.y", a("y_m"))
-            self.ev.add("g.start", a("start_s"))
-            self.ev.add("g.end", a("end_s"))
-            self.gathering_names = [str(s) for s in col["name"].to_pylist()]
-            self.ev.add("g.routine", a("routine"))
+            self._gatherings(col, a)
         elif name == "identity_log":
-            self.ev.add("id.t", a("t_s"))
-            self.ev.add("id.person", a("identity"))
+            ev.add("id.t", a("t_s"))
+            ev.add("id.person", a("identity"))
+            ev.add("id.capture", a("capture_id"))
+
+    def _assemblies(self, t: np.ndarray, x: np.ndarray, y: np.ndarray, k: np.ndarray) -> None:
+        self.ev.add("asm.t", t)
+        self.ev.add("asm.x", x)
+        self.ev.add("asm.y", y)
+        for ti, xi, yi, ki in zip(t, x, y, k, strict=True):
+            self.narration.append(
+                (
+                    float(ti),
+                    f"The system raised an assembly alarm {self._near(xi, yi)}: {int(ki)} "
+                    f"flagged people seen together.",
+                )
+            )
+
+    def _gatherings(self, col: dict[str, Any], a: Any) -> None:
+        for f in ("x", "y"):
+            self.ev.add(f"g.{f}", a(f"{f}_m"))
+        self.ev.add("g.start", a("start_s"))
+        self.ev.add("g.end", a("end_s"))
+        routine = a("routine").astype(bool)
+        self.ev.add("g.routine", routine)
+        names = [str(s) for s in col["name"].to_pylist()]
+        self.gathering_names = [n for n, r in zip(names, routine, strict=True) if not r]
+        for n, r, t0, t1, x, y in zip(
+            names, routine, a("start_s"), a("end_s"), a("x_m"), a("y_m"), strict=True
+        ):
+            what = f"An everyday crowd ({n})" if r else f"The {n}"
+            self.narration.append((float(t0), f"{what} gathers {self._near(x, y)}."))
+            self.narration.append((float(t1), f"{what} {self._near(x, y)} disperses."))
 
     def _capture_rows(self, capture_id: np.ndarray) -> np.ndarray:
         ids = self.ev.get("cap.id", np.int64)
@@ -234,7 +231,6 @@ class Run:
         return np.minimum(pos, max(ids.size - 1, 0))
 
     def _alerts(self, batch: pa.RecordBatch, a: Any) -> None:
-        assert self.world is not None
         rows = self._capture_rows(a("capture_id"))
         person = self.ev.get("cap.person", np.int64)[rows]
         true = (
@@ -255,11 +251,12 @@ class Run:
             ("al.y", y),
             ("al.true", true),
             ("al.group", group),
+            ("al.person", person),
         ):
             self.ev.add(f, v)
         labels = self.static["labels"]
         for i in range(t.size):
-            who = article(singular(labels[int(group[i])]))
+            who = story.article(story.singular(labels[int(group[i])]))
             if true[i]:
                 text = f"A camera {self._near(x[i], y[i])} recognised a person on the watchlist."
             else:
@@ -276,24 +273,21 @@ class Run:
         wrong = np.array([o == WRONGFUL_STOP for o in outcome])
         self.ev.add("stop.t", t)
         self.ev.add("stop.wrong", wrong)
-        if ids.size:
-            self.ev.add("stop.x", self.ev.get("al.x")[pos])
-            self.ev.add("stop.y", self.ev.get("al.y")[pos])
+        if not ids.size:
+            return
+        x, y = self.ev.get("al.x")[pos], self.ev.get("al.y")[pos]
+        self.ev.add("stop.x", x)
+        self.ev.add("stop.y", y)
         labels = self.static["labels"]
         for i in np.flatnonzero(wrong):
-            g = int(self.ev.get("al.group", np.int64)[pos[i]]) if ids.size else 0
-            x, y = (
-                (self.ev.get("al.x")[pos[i]], self.ev.get("al.y")[pos[i]])
-                if ids.size
-                else (math.nan, math.nan)
+            who = story.article(
+                story.singular(labels[int(self.ev.get("al.group", np.int64)[pos[i]])])
             )
-            who = article(singular(labels[g]))
             self.narration.append(
                 (
                     float(t[i]),
-                    f"{who[0].upper()}{who[1:]} "
-                    f"was stopped by officers {self._near(x, y)} after a false "
-                    f"match.",
+                    f"{story.capital(who)} was stopped by officers {self._near(x[i], y[i])} "
+                    f"after a false match.",
                 )
             )
 
@@ -305,99 +299,117 @@ class Run:
         i = int(np.argmin(d))
         return f"at {names[i]}" if d[i] < 150 else f"near {names[i]}"
 
-    # ---------------------------------------------------------------- viewing (any thread)
+    # ---------------------------------------------------------------- playback (any thread)
+    def limit_s(self) -> float:
+        return min(self.computed_s, self.duration_s)
+
     def clock_s(self, now: float | None = None) -> float:
         """The playback clock: simulated seconds a viewer sees now."""
-        if self.play_start is None:
-            return 0.0
         now = time.monotonic() if now is None else now
-        if self.seconds_per_day <= 0:
-            played = math.inf
-        else:
-            played = (now - self.play_start) * DAY / self.seconds_per_day
-        return float(min(played, self.computed_s, self.duration_s))
+        return self.playhead.at(now, self.limit_s())
 
-    def snapshot(self) -> dict[str, Any]:
+    def control(self, action: str, seconds_per_day: float | None = None) -> None:
+        """Play, pause, step (one simulated hour), reset, or a new speed."""
+        with self.lock:
+            now, lim = time.monotonic(), self.limit_s()
+            ph = self.playhead
+            if action == "play":
+                if ph.at(now, lim) >= self.duration_s:
+                    ph.reset(now)  # played to the end: Play plays the day again
+                ph.play(now, lim)
+            elif action == "pause":
+                ph.pause(now, lim)
+            elif action == "step":
+                ph.step(now, lim)
+            elif action == "reset":
+                ph.reset(now)
+            elif action == "speed" and seconds_per_day is not None:
+                ph.set_speed(seconds_per_day, now, lim)
+
+    # ---------------------------------------------------------------- viewing (any thread)
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """Everything the page shows, at the playback clock (JSON-friendly)."""
         with self.lock:
-            t = self.clock_s()
-            done = self.status == "computed" and t >= self.duration_s
-            status = "done" if done else "running" if self.status == "computed" else self.status
+            self.last_seen = time.monotonic()
+            t = self.clock_s(now)
+            at_end = t >= self.duration_s
+            if self.status == "computed":
+                status = "done" if at_end else "running" if self.playhead.playing else "paused"
+            elif self.status == "running" and not self.playhead.playing:
+                status = "paused"
+            else:
+                status = self.status
             out: dict[str, Any] = {
                 "status": status,
                 "message": self.message,
-                "clock": _clock(t),
+                "clock": story.clock(t),
                 "t_s": t,
                 "progress": t / self.duration_s if self.duration_s else 0.0,
+                "playing": self.playhead.playing,
                 "controls": self.controls.__dict__,
             }
-            if not self.static:
+            if not self.static or self.status in ("failed", "shelved"):
                 return out
-            out["relevant"] = self.static["relevant"]
-            ev = self.ev
-            cap_t = ev.get("cap.t")
-            al_t, al_true = ev.get("al.t"), ev.get("al.true", bool)
-            seen = al_t <= t
-            n_true = int(np.count_nonzero(al_true[seen]))
-            n_alerts = int(np.count_nonzero(seen))
-            stop_t, stop_wrong = ev.get("stop.t"), ev.get("stop.wrong", bool)
-            s_seen = stop_t <= t
-            labels = self.static["labels"]
-            false_by_group = np.bincount(
-                ev.get("al.group", np.int64)[seen & ~al_true].astype(np.int64),
-                minlength=len(labels),
-            )
-            residents = np.asarray(self.static["residents"], np.float64)
-            named = self._protesters_named(t)
-            out.update(
-                {
-                    "counters": {
-                        "captures": int(np.count_nonzero(cap_t <= t)),
-                        "alerts": n_alerts,
-                        "true_alerts": n_true,
-                        "false_alerts": n_alerts - n_true,
-                        "stops": int(np.count_nonzero(s_seen)),
-                        "wrongful_stops": int(np.count_nonzero(stop_wrong[s_seen])),
-                        "patrol_stops": int(np.count_nonzero(ev.get("pstop.t") <= t)),
-                        "assembly_alarms": int(np.count_nonzero(ev.get("asm.t") <= t)),
-                        **(
-                            {"protesters_named": named[0], "protesters": named[1]}
-                            if named is not None
-                            else {}
-                        ),
-                    },
-                    "groups": {
-                        "labels": labels,
-                        "false_alerts": false_by_group.tolist(),
-                        "per_10k": [
-                            float(f / r * 10_000) if r else 0.0
-                            for f, r in zip(false_by_group, residents, strict=True)
-                        ],
-                    },
-                    "map": self._map(t),
-                    "narration": [
-                        f"{_clock(ts)}  {text}"
-                        for ts, text in sorted(
-                            (n for n in self.narration if n[0] <= t),
-                            key=lambda n: n[0],
-                            reverse=True,
-                        )[:8]
-                    ],
-                }
-            )
+            out.update(self._figures(t))
+            if status == "done":
+                out["summary"] = story.day_summary(out, self.preset)
             return out
 
-    def _protesters_named(self, t: float) -> tuple[int, int] | None:
-        routine = self.ev.get("g.routine", bool)
-        gid = self.ev.get("gp.gathering", np.int64)
-        part = self.ev.get("gp.person", np.int64)
-        if routine.size:
-            part = part[~routine[np.minimum(gid, routine.size - 1)]]
-        if not part.size or not self.gathering_names:
-            return None
-        ids = self.ev.get("id.person", np.int64)[self.ev.get("id.t") <= t]
-        named = int(np.isin(np.unique(part), ids).sum())
-        return named, int(np.unique(part).size)
+    def _figures(self, t: float) -> dict[str, Any]:
+        ev = self.ev
+        labels = self.static["labels"]
+        relevant = self.static["relevant"]
+        counters = measures.counters(ev, t)
+        out: dict[str, Any] = {
+            "relevant": relevant,
+            "counters": counters,
+            "groups": {"labels": labels, **measures.false_alert_rates(ev, t, len(labels))},
+            "series": measures.series(ev, t, self.series_keys()),
+            "map": self._map(t),
+            "narration": story.recent(self.narration, t),
+            "gathering_names": self.gathering_names,
+            "residents": self.static["residents"],
+            "duration_h": self.duration_s / 3600.0,
+        }
+        if "patrol_stops" in relevant:
+            out["patrol"] = measures.patrol_stop_rates(ev, t, self.static["residents"])
+        return out
+
+    def series_keys(self) -> list[str]:
+        keys = ["false_alerts", "true_alerts"]
+        rel = self.static.get("relevant", [])
+        keys += [k for k in ("wrongful_stops", "patrol_stops", "assembly_alarms") if k in rel]
+        if self.ev.get("g.routine", bool).size and (~self.ev.get("g.routine", bool)).any():
+            keys.append("protesters_named")
+        return keys
+
+    def record(self) -> dict[str, Any] | None:
+        """The whole day's results and settings (for the runs side by side); None unless the
+        run is computed."""
+        with self.lock:
+            if self.status != "computed":
+                return None
+            t = self.duration_s
+            labels = self.static["labels"]
+            return {
+                "controls": dict(self.controls.__dict__),
+                "label": PRESETS[self.preset].label,
+                "counters": measures.counters(self.ev, t),
+                "groups": {"labels": labels, **measures.false_alert_rates(self.ev, t, len(labels))},
+                "series": measures.series(self.ev, t, self.series_keys()),
+            }
+
+    def shelve(self) -> None:
+        """Drop the events and the world (memory); the run can no longer be shown."""
+        with self.lock:
+            self.cancelled = True
+            self.ev = Events()
+            self.world = None
+            self.narration = []
+            self.watchlist = []
+            if self.status != "failed":
+                self.status = "shelved"
+                self.message = "this run was put away to free memory; press Run to run it again"
 
     def _map(self, t: float) -> dict[str, Any]:
         ev = self.ev
@@ -406,16 +418,17 @@ class Run:
         tru = ev.get("al.true", bool)[seen]
         x, y = ev.get("al.x")[seen], ev.get("al.y")[seen]
         st = ev.get("stop.t")
-        wrong = ev.get("stop.wrong", bool)
         sx, sy = ev.get("stop.x"), ev.get("stop.y")
-        s_sel = (st <= t) & wrong
-        s_sel = s_sel[: sx.size]
+        s_sel = ((st <= t) & ev.get("stop.wrong", bool))[: sx.size]
         asm = ev.get("asm.t") <= t
         gx, gy = ev.get("g.x"), ev.get("g.y")
         g_on = (ev.get("g.start") <= t) & (ev.get("g.end") >= t)
+        routine = ev.get("g.routine", bool)
+        px, py, names = self.static["places"]
         return {
             "streets": self.static["streets"],
             "cameras": self.static["cameras"],
+            "places": (px.round(1).tolist(), py.round(1).tolist(), names),
             "people": self._people(t),
             "true": (x[tru].round(1).tolist(), y[tru].round(1).tolist()),
             "false": (x[~tru].round(1).tolist(), y[~tru].round(1).tolist()),
@@ -424,7 +437,8 @@ class Run:
                 ev.get("asm.x")[asm].round(1).tolist(),
                 ev.get("asm.y")[asm].round(1).tolist(),
             ),
-            "gatherings": (gx[g_on].tolist(), gy[g_on].tolist()),
+            "gatherings": (gx[g_on & ~routine].tolist(), gy[g_on & ~routine].tolist()),
+            "crowds": (gx[g_on & routine].tolist(), gy[g_on & routine].tolist()),
         }
 
     def _people(self, t: float) -> tuple[list[float], list[float]]:
@@ -454,30 +468,3 @@ class Run:
             xs.append(round(float(np.interp(at, along, cx[nodes])), 1))
             ys.append(round(float(np.interp(at, along, cy[nodes])), 1))
         return xs, ys
-
-
-class Sessions:
-    """The runs of all browser sessions: one current run each, a few computing at a time."""
-
-    def __init__(self, workers: int = 2, keep: int = 200) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="survsim-run")
-        self.runs: OrderedDict[str, Run] = OrderedDict()
-        self.lock = threading.Lock()
-        self.keep = keep
-
-    def start(self, session: str, controls: Controls, seconds_per_day: float) -> Run:
-        run = Run(controls, seconds_per_day)
-        with self.lock:
-            old = self.runs.pop(session, None)
-            if old is not None:
-                old.cancelled = True
-            self.runs[session] = run
-            while len(self.runs) > self.keep:
-                _, gone = self.runs.popitem(last=False)
-                gone.cancelled = True
-        self.pool.submit(run.compute)
-        return run
-
-    def get(self, session: str) -> Run | None:
-        with self.lock:
-            return self.runs.get(session)

@@ -1,0 +1,133 @@
+"""The classroom's words: narration lines, and the end-of-day summary in plain sentences.
+
+Every sentence is built from the figures of :mod:`classroom.measures` (never from a scenario's
+intention): a group comparison is said only between groups with enough events to tell
+(:data:`analysis.rates.FEW_EVENTS`), and otherwise the summary says there were too few.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analysis.rates import FEW_EVENTS, ratio_interval
+from classroom.measures import Share
+from sim.units import DAY
+
+NARRATION_LINES = 8
+
+
+def clock(t_s: float) -> str:
+    """'07:30'; 'day 2, 07:30' from the second day; the very end of a day is its 24:00."""
+    whole = round(t_s)
+    day, rest = divmod(whole, int(DAY))
+    if whole > 0 and rest == 0:
+        day, rest = day - 1, int(DAY)
+    h, m = divmod(rest // 60, 60)
+    return f"{'day ' + str(day + 1) + ', ' if day else ''}{h:02d}:{m:02d}"
+
+
+def singular(label: str) -> str:
+    """'Black women' -> 'Black woman'; 'Minority men' -> 'minority man'."""
+    words = label.split()
+    if not words:
+        return "person"
+    last = {"women": "woman", "men": "man", "people": "person"}.get(words[-1].lower())
+    if last is None:
+        return f"member of the group {label}"
+    first = words[:-1]
+    if first and first[0] in ("Minority", "Majority"):
+        first[0] = first[0].lower()
+    return " ".join([*first, last])
+
+
+def article(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
+def capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def recent(narration: Sequence[tuple[float, str]], t: float) -> list[str]:
+    """The latest lines up to ``t``, newest first; a sentence said again and again is one line
+    with how often ("(x4 since 09:10)"), not a column of the same words."""
+    seen = sorted((n for n in narration if n[0] <= t), key=lambda n: n[0], reverse=True)
+    lines: list[tuple[float, str, int, float]] = []  # newest time, text, count, first time
+    index: dict[str, int] = {}
+    for ts, text in seen:
+        if text in index:
+            newest, _, count, _ = lines[index[text]]
+            lines[index[text]] = (newest, text, count + 1, ts)
+            continue
+        if len(lines) == NARRATION_LINES:
+            continue
+        index[text] = len(lines)
+        lines.append((ts, text, 1, ts))
+    return [
+        f"{clock(ts)}  {text}" + (f" (x{count} since {clock(first)})" if count > 1 else "")
+        for ts, text, count, first in lines
+    ]
+
+
+def _compare(labels: list[str], k: list[int], n: list[int], what: str, per: str) -> str:
+    """'Black women had 6.8 times the rate of false alerts of White men (allowing for chance:
+    3.0 to 15 times)' between the highest and lowest rates among groups with enough events;
+    or why no comparison can be made."""
+    ok = [i for i in range(len(k)) if n[i] and k[i] >= FEW_EVENTS]
+    if len(ok) < 2:
+        return (
+            f"Too few {what} to tell the groups apart: only {len(ok)} group"
+            f"{' has' if len(ok) == 1 else 's have'} {FEW_EVENTS} or more."
+        )
+    hi = max(ok, key=lambda i: k[i] / n[i])
+    lo = min(ok, key=lambda i: k[i] / n[i])
+    times = (k[hi] / n[hi]) / (k[lo] / n[lo])
+    ci = ratio_interval(k[hi], n[hi], k[lo], n[lo])
+    chance = f" (allowing for chance: {ci[0]:.2g} to {ci[1]:.2g} times)" if ci else ""
+    return f"{labels[hi]} had {times:.1f} times the rate of {what} {per} of {labels[lo]}{chance}."
+
+
+def day_summary(snap: dict[str, Any], preset: str) -> list[str]:
+    """The end-of-day summary: a few plain sentences from the final figures."""
+    c = snap["counters"]
+    labels = snap["groups"]["labels"]
+    out: list[str] = []
+    if preset == "ban":
+        out.append(
+            "Face recognition was banned: the cameras searched no face, so nobody was "
+            "flagged, stopped or tracked by the system."
+        )
+        return out
+    out.append(f"The cameras captured {c['captures']:,} faces.")
+    if c["alerts"]:
+        share = Share(c["false_alerts"], c["alerts"]).of_100()
+        out.append(
+            f"The system raised {c['alerts']:,} alerts: {c['true_alerts']:,} pointed at a "
+            f"person on the watchlist and {c['false_alerts']:,} at someone else ({share} of "
+            f"every 100 alerts wrong)."
+        )
+        g = snap["groups"]
+        out.append(_compare(labels, g["k"], g["n"], "false alerts", "per face captured"))
+    else:
+        out.append("The system raised no alert.")
+    if "stops" in snap["relevant"]:
+        out.append(
+            f"Officers stopped {c['stops']:,} people on alerts; {c['wrongful_stops']:,} of "
+            f"them were not the person sought."
+        )
+    if "patrol" in snap:
+        p = snap["patrol"]
+        out.append(f"Patrol officers stopped {c['patrol_stops']:,} people and scanned their faces.")
+        out.append(_compare(labels, p["k"], snap["residents"], "patrol stops", "per resident"))
+    if "protesters_named" in c:
+        names = snap.get("gathering_names") or []
+        where = f"the {names[0]}" if len(names) == 1 else "the gatherings"
+        out.append(
+            f"Of the {c['protesters']:,} people at {where}, the system named "
+            f"{c['protesters_named']:,} from captures taken there."
+        )
+    if "assembly_alarms" in snap["relevant"]:
+        n = c["assembly_alarms"]
+        out.append(f"The assembly detector raised {n:,} alarm{'s' if n != 1 else ''}.")
+    return out
