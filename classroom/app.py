@@ -71,6 +71,7 @@ def create_app(sessions: Sessions | None = None) -> dash.Dash:
     app.layout = _layout
     _callbacks(app, sessions)
     app.server.config["sessions"] = sessions
+    app.server.config["MAX_CONTENT_LENGTH"] = 1 << 20  # a page's requests are a few KB
 
     @app.server.errorhandler(Exception)
     def _refused(exc: Exception) -> tuple[dict[str, str], int]:
@@ -78,7 +79,7 @@ def create_app(sessions: Sessions | None = None) -> dash.Dash:
         code = getattr(exc, "code", None)
         if isinstance(code, int) and 400 <= code < 500:
             return {"message": "the server could not use this request"}, code
-        log.error("a request failed: %s: %s", type(exc).__name__, exc)
+        log.error("a request failed: %s", repr(f"{type(exc).__name__}: {exc}")[:300])
         return {"message": "the server could not use this request"}, 400
 
     return app
@@ -390,11 +391,15 @@ def _lesson_callbacks(app: dash.Dash) -> None:
     """The preset's blurb, and the lesson tab's text and button."""
 
     @app.callback(
-        Output("blurb", "children"), Output("cameras", "disabled"), Input("preset", "value")
+        Output("blurb", "children"),
+        Output("cameras", "disabled"),
+        Output("cameras", "min"),
+        Input("preset", "value"),
     )
-    def blurb(preset: Any) -> tuple[str, bool]:
+    def blurb(preset: Any) -> tuple[str, bool, int]:
         p = _preset(preset)
-        return (p.blurb if p else ""), (p is None or p.camera_key is None)
+        low = p.cameras_min if p else 0
+        return (p.blurb if p else ""), (p is None or p.camera_key is None), low
 
     @app.callback(Output("lesson-use", "style"), Input("mode", "value"))
     def lesson_button(mode: Any) -> dict[str, str]:
@@ -521,8 +526,9 @@ def _run_callbacks(app: dash.Dash, sessions: Sessions) -> None:
     def tick(_: Any, __: Any, session: Any) -> tuple[Any, ...]:
         key = _session_id(session)
         run = sessions.get(key) if key else None
-        if key is None or run is None:
-            raise dash.exceptions.PreventUpdate
+        if key is None or run is None:  # forgotten (idle too long): say so, stop polling
+            lost = html.Span("This page's runs were forgotten; press Run.", className="error")
+            return (lost, *[dash.no_update] * 10, True)
         history = sessions.history(key)
         luck = sessions.luck_ranges(key)
         return render(run.snapshot(), history, run.record(), luck)

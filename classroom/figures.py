@@ -42,7 +42,8 @@ def counters(snap: dict[str, Any]) -> list[Any]:
     for key, name in COUNTERS:
         if key not in c:
             continue
-        if key not in ALWAYS and not c[key] and key not in snap["relevant"]:
+        shown_anyway = (*ALWAYS, "protesters_named", *snap["relevant"])
+        if not c[key] and key not in shown_anyway:
             continue  # e.g. no patrol stops outside the body-cam scenario
         v = c[key]
         shown = f"{v:,} of {c['protesters']:,}" if key == "protesters_named" else f"{v:,}"
@@ -273,8 +274,10 @@ def luck_text(luck: dict[str, Any] | None, labels: list[str]) -> Any:
         lines.append(f"{names[key]}: between {lo:,} and {hi:,}")
     if "false_share" in luck:
         lo, hi = luck["false_share"]
-        lines.append(f"alerts wrong: between {100 * lo:.0f} and {100 * hi:.0f} of every 100")
+        lines.append(f"alerts wrong: between {lo} and {hi} of every 100")
     for label, r in zip(labels, luck["rate"], strict=True):
-        if r is not None:
+        if r == "few":
+            lines.append(f"{label}: too few false alerts to tell on some days")
+        elif r is not None:
             lines.append(f"{label}: {r[0]:.1f} to {r[1]:.1f} false alerts per 1,000 faces")
     return html.Div([html.B(lines[0]), html.Ul([html.Li(x) for x in lines[1:]])], id="luck-ranges")

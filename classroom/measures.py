@@ -61,12 +61,13 @@ def counters(ev: Events, t: float) -> dict[str, int]:
     """The counters at ``t``: each counts events that happened by then."""
     al_true = ev.get("al.true", bool)[ev.get("al.t") <= t]
     stop_seen = ev.get("stop.t") <= t
+    made = ev.get("stop.made", bool)
     out = {
         "captures": int(np.count_nonzero(ev.get("cap.t") <= t)),
         "alerts": int(al_true.size),
         "true_alerts": int(np.count_nonzero(al_true)),
         "false_alerts": int(al_true.size - np.count_nonzero(al_true)),
-        "stops": int(np.count_nonzero(stop_seen)),
+        "stops": int(np.count_nonzero(made[stop_seen])),  # reached in time, as the report
         "wrongful_stops": int(np.count_nonzero(ev.get("stop.wrong", bool)[stop_seen])),
         "patrol_stops": int(np.count_nonzero(ev.get("pstop.t") <= t)),
         "assembly_alarms": int(np.count_nonzero(ev.get("asm.t") <= t)),

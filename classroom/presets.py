@@ -69,9 +69,12 @@ class Controls:
     exclusion: bool = False
 
     def check(self) -> Controls:
-        """These controls, or ValueError naming the first value outside the page's limits."""
+        """These controls, or ValueError naming the first value outside the page's limits
+        (the preset's own, for the cameras of the body-cam preset)."""
         for key, (lo, hi) in LIMITS.items():
             v = getattr(self, key)
+            if key == "cameras" and self.preset in PRESETS:
+                lo = max(lo, PRESETS[self.preset].cameras_min)
             if not (lo <= v <= hi):  # also refuses nan
                 raise ValueError(
                     f"{NAMES[key]} must be between {lo:,g} and {hi:,g} (the page's limits); "
@@ -89,6 +92,7 @@ class Preset:
     camera_key: str | None  # the override the "cameras" slider sets (None: no cameras)
     fixed: dict[str, Any] = field(default_factory=dict)
     defaults: Controls = Controls()  # what the controls show when the preset is picked
+    cameras_min: int = 0  # the cameras slider's lowest value for this preset
 
 
 PRESETS: dict[str, Preset] = {
@@ -120,6 +124,7 @@ PRESETS: dict[str, Preset] = {
             # to be told apart; the scenario file's 0.5 an hour is for the full capital.
             {"deployment.0.beat_nodes": 6, "deployment.0.stops_per_officer_hour": 1.0},
             Controls(preset="bodycam", cameras=30),
+            cameras_min=10,  # officers: the scenario needs at least one
         ),
         Preset(
             "protest",

@@ -29,7 +29,7 @@ from classroom.presets import PRESETS, Controls, overrides, public_message
 from sim.engine import Engine
 from sim.errors import UserError
 from sim.scenario import load_scenario
-from sim.schema import WRONGFUL_STOP
+from sim.schema import MISSED, WRONGFUL_STOP
 from sim.units import DAY
 from sim.world import World, build_world
 
@@ -52,6 +52,7 @@ class Run:
         self.created = time.monotonic()
         self.last_seen = self.created
         self.computed_s = 0.0
+        self._clock_s = 0.0  # the engine's clock (the events are complete one window behind)
         self.duration_s = DAY
         self.finished_compute: float | None = None
         self.ev = Events()
@@ -62,6 +63,7 @@ class Run:
         self.cancelled = False
         self.gathering_names: list[str] = []
         self.sample = np.zeros(0, np.int64)
+        self._record: dict[str, Any] | None = None
 
     @property
     def preset(self) -> str:
@@ -74,46 +76,69 @@ class Run:
 
     # ---------------------------------------------------------------- computing (worker)
     def compute(self) -> None:
+        """Build the world and run the engine, feeding the events in; a run put away
+        (:meth:`shelve`) meanwhile stops at its next batch, leaving nothing behind."""
         if self.cancelled:
             return
         try:
-            path, ov = overrides(self.controls)
+            try:
+                path, ov = overrides(self.controls)
+            except KeyError:
+                self._fail("unknown scenario; pick one from the list")
+                return
             scenario = load_scenario(path, ov)
             with self.lock:
+                if self.cancelled:
+                    return
                 self.status = "building"
             world = build_world(scenario, replication=self.replication)
             with self.lock:
+                if self.cancelled:
+                    return
                 self.world = world
                 self.duration_s = scenario.duration_s
                 self._static(world)
                 self.status = "running"
                 self.playhead.start(time.monotonic())
             for name, batch in Engine(world, self._progress).batches():
-                if self.cancelled:
-                    self._fail("stopped: a newer run took its place")
-                    return
                 with self.lock:
+                    if self.cancelled:
+                        return
                     self._feed(name, batch)
             with self.lock:
-                self.computed_s = self.duration_s
+                if self.cancelled:
+                    return
+                self._advance(self.duration_s)
                 self.finished_compute = time.monotonic()
                 self.status = "computed"
-        except KeyError as exc:
-            self._fail(f"unknown scenario {exc}; pick one from the list")
         except UserError as exc:
             self._fail(public_message(str(exc)))
         except Exception as exc:  # shown without the server's paths; logged in one line
-            log.error("a classroom run failed: %s: %s", type(exc).__name__, exc)
+            log.error("a classroom run failed: %s", repr(f"{type(exc).__name__}: {exc}")[:300])
             self._fail("the run failed unexpectedly; the server's log says why")
 
     def _fail(self, message: str) -> None:
         with self.lock:
-            self.status = "failed"
-            self.message = message
+            if self.status != "shelved":
+                self.status = "failed"
+                self.message = message
 
     def _progress(self, done_s: float, total_s: float) -> None:
+        """The engine's clock reached ``done_s``: the batches of its last window are still to
+        come (they are yielded after this call), those of the window before are all in. So
+        the events are complete up to the previous value."""
         with self.lock:
-            self.computed_s = done_s
+            done, self._clock_s = self._clock_s, done_s
+            self._advance(done)
+
+    def _advance(self, computed_s: float) -> None:
+        """Events are complete up to ``computed_s``; a playhead that waited at the old limit
+        goes on from there, it does not jump by the time it waited (call under the lock)."""
+        now = time.monotonic()
+        ph = self.playhead
+        if ph.playing and ph.anchor_wall is not None:
+            ph.play(now, self.limit_s())  # hold where it stands (at most the old limit)
+        self.computed_s = computed_s
 
     def _static(self, w: World) -> None:
         city = w.city
@@ -255,10 +280,16 @@ class Run:
         ):
             self.ev.add(f, v)
         labels = self.static["labels"]
+        listed = self.ev.get("person.listed", bool)[person]
         for i in range(t.size):
             who = story.article(story.singular(labels[int(group[i])]))
             if true[i]:
                 text = f"A camera {self._near(x[i], y[i])} recognised a person on the watchlist."
+            elif listed[i]:
+                text = (
+                    f"A person on the watchlist, {who}, was matched to someone else's entry "
+                    f"{self._near(x[i], y[i])}."
+                )
             else:
                 text = (
                     f"An innocent person, {who}, was falsely matched to the watchlist "
@@ -273,6 +304,7 @@ class Run:
         wrong = np.array([o == WRONGFUL_STOP for o in outcome])
         self.ev.add("stop.t", t)
         self.ev.add("stop.wrong", wrong)
+        self.ev.add("stop.made", np.array([o != MISSED for o in outcome]))  # as the report
         if not ids.size:
             return
         x, y = self.ev.get("al.x")[pos], self.ev.get("al.y")[pos]
@@ -384,24 +416,30 @@ class Run:
         return keys
 
     def record(self) -> dict[str, Any] | None:
-        """The whole day's results and settings (for the runs side by side); None unless the
-        run is computed."""
+        """The whole day's results and settings (for the runs side by side and another day's
+        luck), kept once made (also when the run is put away); None unless computed."""
         with self.lock:
-            if self.status != "computed":
-                return None
+            return self._record_locked()
+
+    def _record_locked(self) -> dict[str, Any] | None:
+        if self._record is None and self.status == "computed":
             t = self.duration_s
             labels = self.static["labels"]
-            return {
+            self._record = {
                 "controls": dict(self.controls.__dict__),
                 "label": PRESETS[self.preset].label,
+                "relevant": list(self.static["relevant"]),
                 "counters": measures.counters(self.ev, t),
                 "groups": {"labels": labels, **measures.false_alert_rates(self.ev, t, len(labels))},
                 "series": measures.series(self.ev, t, self.series_keys()),
             }
+        return self._record
 
     def shelve(self) -> None:
-        """Drop the events and the world (memory); the run can no longer be shown."""
+        """Drop the events and the world (memory): the run can no longer be shown, but its
+        record stays."""
         with self.lock:
+            self._record_locked()
             self.cancelled = True
             self.ev = Events()
             self.world = None
@@ -464,7 +502,9 @@ class Run:
             s, e = paths.offset[i], paths.offset[i + 1]
             along = paths.along_m[s:e]
             nodes = paths.node[s:e]
-            at = frac[i] * (along[-1] if along.size else 0.0)
+            if not along.size:
+                continue
+            at = frac[i] * along[-1]
             xs.append(round(float(np.interp(at, along, cx[nodes])), 1))
             ys.append(round(float(np.interp(at, along, cy[nodes])), 1))
         return xs, ys

@@ -25,6 +25,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from classroom.measures import Share
 from classroom.presets import Controls
 from classroom.session import Run
 
@@ -50,6 +51,7 @@ class _Session:
     history: list[dict[str, Any]] = field(default_factory=list)
     luck: list[Run] = field(default_factory=list)
     luck_of: str = ""  # the run the luck runs repeat
+    luck_result: dict[str, Any] | None = None  # their ranges, once all are computed
     last_seen: float = field(default_factory=time.monotonic)
 
 
@@ -101,18 +103,25 @@ class Sessions:
             0,
         )
 
-    def _enqueue(self, client: str, runs: list[Run], freed: int = 0) -> None:
-        """Queue ``runs`` for ``client`` (``freed``: its active runs this replaces)."""
-        waiting = sum(not r.cancelled for q in self.queues.values() for r in q)
-        if waiting + len(runs) > QUEUE_MAX:
-            raise BusyError(
-                f"the server is busy: {waiting} runs are waiting; try again in a minute"
-            )
-        if self._active(client) - freed + len(runs) > ACTIVE_PER_CLIENT:
+    def _check(self, client: str, n: int, freed: int = 0) -> None:
+        """Raise BusyError unless ``client`` may queue ``n`` more runs (``freed``: its runs
+        under way that these replace)."""
+        for key in list(self.queues):  # runs replaced while waiting leave the queue now
+            q = deque(r for r in self.queues[key] if not r.cancelled)
+            if q:
+                self.queues[key] = q
+            else:
+                del self.queues[key]
+        waiting = sum(len(q) for q in self.queues.values())
+        if waiting - freed + n > QUEUE_MAX:
+            raise BusyError(f"the server is busy ({waiting} runs waiting); try again in a minute")
+        if self._active(client) - freed + n > ACTIVE_PER_CLIENT:
             raise BusyError(
                 f"this computer already has {ACTIVE_PER_CLIENT} runs under way; wait for one "
                 f"to finish"
             )
+
+    def _push(self, client: str, runs: list[Run]) -> None:
         self.queues.setdefault(client, deque()).extend(runs)
         self.lock.notify_all()
 
@@ -152,23 +161,20 @@ class Sessions:
         """A new run for ``session`` (its previous one kept as results); raises BusyError."""
         run = Run(controls, seconds_per_day)
         with self.lock:
-            new = session not in self.sessions
+            known = self.sessions.get(session)
+            # Refused before anything changes: a refused page evicts nobody, keeps nothing.
+            self._check(client, 1, freed=sum(r.active for r in _runs(known)) if known else 0)
             s = self._session(session, client)
             old = s.current
-            try:
-                self._enqueue(client, [run], freed=sum(r.active for r in _runs(s)))
-            except BusyError:
-                if new:  # a refused page leaves nothing behind (no session to evict others)
-                    del self.sessions[session]
-                raise
+            self._push(client, [run])
             if old is not None:
                 rec = old.record()
                 if rec is not None:
                     s.history = [*s.history, rec][-HISTORY:]
                 old.shelve()
             for r in s.luck:
-                r.cancelled = True
-            s.luck, s.luck_of = [], ""
+                r.shelve()
+            s.luck, s.luck_of, s.luck_result = [], "", None
             s.current = run
         return run
 
@@ -178,6 +184,7 @@ class Sessions:
             if s is None:
                 return None
             s.last_seen = time.monotonic()
+            self.sessions.move_to_end(session)  # the most recently seen last (evicted last)
             return s.current
 
     def history(self, session: str) -> list[dict[str, Any]]:
@@ -198,45 +205,62 @@ class Sessions:
             if s.luck_of == cur.id:
                 return  # asked already
             runs = [Run(cur.controls, 0.0, replication=r) for r in range(1, LUCK_DAYS + 1)]
-            self._enqueue(client, runs)
-            s.luck, s.luck_of = runs, cur.id
+            self._check(client, len(runs))
+            self._push(client, runs)
+            s.luck, s.luck_of, s.luck_result = runs, cur.id, None
 
     def luck_ranges(self, session: str) -> dict[str, Any] | None:
         """None when not asked; else {"done": k, "of": n} and, once all are done, each
         figure's lowest and highest value over the run and its replications."""
         with self.lock:
             s = self.sessions.get(session)
-            if s is None or not s.luck or s.current is None:
+            if s is None or s.current is None or not (s.luck or s.luck_result):
                 return None
+            if s.luck_result is not None:
+                return s.luck_result
             runs = [s.current, *s.luck]
-        records = [r.record() for r in runs]
-        done = [r for r in records if r is not None]
-        out: dict[str, Any] = {"done": len(done) - 1, "of": len(runs) - 1}
-        if any(r.status == "failed" for r in runs):
-            out["failed"] = True
-        if len(done) < len(runs):
-            return out
-        return {**out, **ranges(done)}
+            records = [r.record() for r in runs]
+            done = [r for r in records if r is not None]
+            out: dict[str, Any] = {"done": len(done) - 1, "of": len(runs) - 1}
+            if any(r.status in ("failed", "shelved") for r in s.luck):
+                return {**out, "failed": True}
+            if len(done) < len(runs):
+                return out
+            s.luck_result = {**out, **ranges(done)}
+            for r in s.luck:
+                r.shelve()  # their records are all that is needed now (memory)
+            s.luck = []
+            return s.luck_result
 
 
 def ranges(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The lowest and highest of each figure over ``records`` (days of the same settings)."""
+    """The lowest and highest of each figure over ``records`` (days of the same settings):
+    counters that matter to the scenario, the share of alerts wrong (said as "k of every
+    100", :class:`classroom.measures.Share`), and each group's false-alert rate, or "few" for
+    a group with too few false alerts to tell on some day."""
     out: dict[str, Any] = {"days": len(records), "counters": {}, "rate": []}
+    relevant = set(records[0].get("relevant", ())) | {"false_alerts", "true_alerts"}
     for key in RANGE_KEYS:
         vals = [r["counters"][key] for r in records if key in r["counters"]]
-        if len(vals) == len(records):
+        if len(vals) == len(records) and (key in relevant or key == "protesters_named"):
             out["counters"][key] = (min(vals), max(vals))
     shares = [
-        r["counters"]["false_alerts"] / r["counters"]["alerts"]
+        Share(r["counters"]["false_alerts"], r["counters"]["alerts"])
         for r in records
         if r["counters"]["alerts"]
     ]
     if shares:
-        out["false_share"] = (min(shares), max(shares))
+        lo = min(shares, key=lambda x: x.k / x.n)
+        hi = max(shares, key=lambda x: x.k / x.n)
+        out["false_share"] = (lo.of_100(), hi.of_100())
     labels = records[0]["groups"]["labels"]
     for g in range(len(labels)):
-        rates = [r["groups"]["rate"][g] for r in records if r["groups"]["rate"][g] is not None]
-        out["rate"].append((min(rates), max(rates)) if len(rates) == len(records) else None)
+        rates = [r["groups"]["rate"][g] for r in records]
+        few = any(r["groups"]["too_few"][g] for r in records)
+        if any(x is None for x in rates):
+            out["rate"].append(None)
+        else:
+            out["rate"].append("few" if few else (min(rates), max(rates)))
     return out
 
 

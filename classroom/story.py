@@ -45,6 +45,11 @@ def article(noun: str) -> str:
     return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 face', '2 faces', '1 person', '3 people'."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -81,11 +86,18 @@ def _compare(labels: list[str], k: list[int], n: list[int], what: str, per: str)
             f"{' has' if len(ok) == 1 else 's have'} {FEW_EVENTS} or more."
         )
     hi = max(ok, key=lambda i: k[i] / n[i])
-    lo = min(ok, key=lambda i: k[i] / n[i])
+    lo = min((i for i in ok if i != hi), key=lambda i: k[i] / n[i])
     times = (k[hi] / n[hi]) / (k[lo] / n[lo])
     ci = ratio_interval(k[hi], n[hi], k[lo], n[lo])
-    chance = f" (allowing for chance: {ci[0]:.2g} to {ci[1]:.2g} times)" if ci else ""
-    return f"{labels[hi]} had {times:.1f} times the rate of {what} {per} of {labels[lo]}{chance}."
+    said = f"{labels[hi]} had {times:.1f} times the rate of {what} {per} of {labels[lo]}"
+    if ci is None:
+        return f"{said}."
+    chance = f"allowing for chance: {ci[0]:.2g} to {ci[1]:.2g} times"
+    if ci[0] <= 1.0:
+        return (
+            f"{said}, but chance alone could give that ({chance}): the groups cannot be told apart."
+        )
+    return f"{said} ({chance})."
 
 
 def day_summary(snap: dict[str, Any], preset: str) -> list[str]:
@@ -99,13 +111,13 @@ def day_summary(snap: dict[str, Any], preset: str) -> list[str]:
             "flagged, stopped or tracked by the system."
         )
         return out
-    out.append(f"The cameras captured {c['captures']:,} faces.")
+    out.append(f"The cameras captured {plural(c['captures'], 'face')}.")
     if c["alerts"]:
         share = Share(c["false_alerts"], c["alerts"]).of_100()
         out.append(
-            f"The system raised {c['alerts']:,} alerts: {c['true_alerts']:,} pointed at a "
-            f"person on the watchlist and {c['false_alerts']:,} at someone else ({share} of "
-            f"every 100 alerts wrong)."
+            f"The system raised {plural(c['alerts'], 'alert')}: {c['true_alerts']:,} pointed "
+            f"at a person on the watchlist and {c['false_alerts']:,} at someone else ({share} "
+            f"of every 100 alerts wrong)."
         )
         g = snap["groups"]
         out.append(_compare(labels, g["k"], g["n"], "false alerts", "per face captured"))
@@ -113,21 +125,26 @@ def day_summary(snap: dict[str, Any], preset: str) -> list[str]:
         out.append("The system raised no alert.")
     if "stops" in snap["relevant"]:
         out.append(
-            f"Officers stopped {c['stops']:,} people on alerts; {c['wrongful_stops']:,} of "
-            f"them were not the person sought."
+            f"Officers stopped {plural(c['stops'], 'person', 'people')} on alerts; "
+            f"{c['wrongful_stops']:,} of them {'was' if c['stops'] == 1 else 'were'} not the "
+            f"person sought."
         )
     if "patrol" in snap:
         p = snap["patrol"]
-        out.append(f"Patrol officers stopped {c['patrol_stops']:,} people and scanned their faces.")
+        n = c["patrol_stops"]
+        out.append(
+            f"Patrol officers stopped {plural(n, 'person', 'people')} and scanned "
+            f"{'the face' if n == 1 else 'their faces'}."
+        )
         out.append(_compare(labels, p["k"], snap["residents"], "patrol stops", "per resident"))
     if "protesters_named" in c:
         names = snap.get("gathering_names") or []
         where = f"the {names[0]}" if len(names) == 1 else "the gatherings"
         out.append(
-            f"Of the {c['protesters']:,} people at {where}, the system named "
-            f"{c['protesters_named']:,} from captures taken there."
+            f"Of the {plural(c['protesters'], 'person', 'people')} at {where}, the system "
+            f"named {c['protesters_named']:,} from captures taken there."
         )
     if "assembly_alarms" in snap["relevant"]:
         n = c["assembly_alarms"]
-        out.append(f"The assembly detector raised {n:,} alarm{'s' if n != 1 else ''}.")
+        out.append(f"The assembly detector raised {plural(n, 'alarm')}.")
     return out

@@ -208,12 +208,19 @@ def test_ranges_known_answer() -> None:
     def rec(false: int, alerts: int, rate: float | None) -> dict[str, Any]:
         counters = {"false_alerts": false, "true_alerts": alerts - false, "alerts": alerts,
                     "wrongful_stops": 0, "patrol_stops": 0}  # fmt: skip
-        return {"counters": counters, "groups": {"labels": ["a"], "rate": [rate]}}
+        few = [rate is None or rate < 3]
+        return {"counters": counters, "groups": {"labels": ["a"], "rate": [rate], "too_few": few}}
 
     got = ranges([rec(8, 10, 2.0), rec(3, 4, 5.0), rec(9, 10, None)])
     assert got["counters"]["false_alerts"] == (3, 9)
-    assert got["false_share"] == (0.75, 0.9)
+    assert got["false_share"] == ("75", "90")
+    assert ranges([rec(299, 300, 4.0), rec(300, 300, 4.0)])["false_share"] == (
+        "more than 99",
+        "100",
+    )
     assert got["rate"] == [None]  # one day had no capture of the group: no range
+    assert ranges([rec(8, 10, 2.0), rec(3, 4, 5.0)])["rate"] == ["few"]  # too few on a day
+    assert ranges([rec(8, 10, 4.0), rec(3, 4, 5.0)])["rate"] == [(4.0, 5.0)]
     assert "protesters_named" not in got["counters"]
 
 
@@ -241,3 +248,89 @@ def test_day_summary_compares_only_groups_with_enough_events() -> None:
     text = day_summary(snap, "capital")
     assert text[2].startswith("A had 2.0 times the rate of false alerts per face captured of B")
     assert "allowing for chance" in text[2]
+
+
+def test_stops_count_only_stops_made_as_the_report_does() -> None:
+    """Officers who arrive too late make no stop: the counter leaves them out, as the
+    report's `stops` does (a setting where most intercepts are missed)."""
+    controls = Controls(preset="regulated", people=8000, cameras=200, threshold=0.5)
+    run = _computed(controls)
+    summary = _summary(controls)
+    c = run.snapshot()["counters"]
+    assert summary["missed_intercepts"] > summary["stops"] > 0
+    assert c["stops"] == summary["stops"] and c["wrongful_stops"] == summary["wrongful_stops"]
+
+
+def test_a_waiting_playhead_goes_on_from_where_it_waited() -> None:
+    run = Run(Controls(), seconds_per_day=24.0)  # an hour a second
+    run.playhead.start(time.monotonic() - 10.0)  # playing for ten seconds: 10:00 ...
+    run.computed_s = 3600.0  # ... but the engine has only reached 01:00
+    assert run.clock_s() == 3600.0
+    with run.lock:
+        run._advance(7200.0)
+    assert 3600.0 <= run.clock_s() < 3600.0 + 600.0  # on from 01:00, not a jump to 02:00
+
+
+def test_eviction_spares_the_page_being_watched_and_refusals_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sessions_mod, "SESSIONS_PER_CLIENT", 3)
+    s = Sessions(workers=0)
+    teacher = s.start("teacher", Controls(), 0.0, client="c")
+    s.start("a", Controls(), 0.0, client="c")
+    s.start("b", Controls(), 0.0, client="c")
+    assert s.get("teacher") is teacher  # the teacher's page polls: seen most recently
+    s.start("c", Controls(), 0.0, client="c")
+    assert "teacher" in s.sessions and "a" not in s.sessions
+    monkeypatch.setattr(sessions_mod, "QUEUE_MAX", 3)
+    with pytest.raises(BusyError):
+        s.start("d", Controls(), 0.0, client="c")
+    assert set(s.sessions) == {"teacher", "b", "c"} and not teacher.cancelled
+
+
+def test_bodycam_needs_an_officer() -> None:
+    with pytest.raises(ValueError, match="cameras must be between 10 and 200"):
+        Controls(preset="bodycam", cameras=0).check()
+    Controls(preset="capital", cameras=0).check()
+
+
+def test_luck_keeps_its_ranges_and_lets_its_runs_go() -> None:
+    s = Sessions(workers=2)
+    run = s.start("room", Controls(people=1000, cameras=20), 0.0)
+    while run.active:
+        time.sleep(0.05)
+    s.luck("room")
+    luck_runs = list(s.sessions["room"].luck)
+    while (got := s.luck_ranges("room")) is not None and "days" not in got:
+        time.sleep(0.1)
+    assert got is not None and all(r.status == "shelved" for r in luck_runs)
+    assert all(r.ev.get("cap.t").size == 0 for r in luck_runs)  # their events are gone
+    run.shelve()  # the current run put away too: the ranges stay, the record too
+    assert s.luck_ranges("room") == got and run.record() is not None
+    assert set(got["counters"]) == {"false_alerts", "true_alerts"}  # CCTV: no stops kept
+    assert all(r == "few" or r is None or r[0] <= r[1] for r in got["rate"])
+
+
+def test_summary_words_for_ties_single_events_and_chance() -> None:
+    from classroom.story import _compare, plural
+
+    assert plural(1, "face") == "1 face" and plural(2, "person", "people") == "2 people"
+    tie = _compare(["A", "B"], [10, 20], [100, 200], "false alerts", "per face captured")
+    assert "A had 1.0 times" in tie and "of B" in tie and "cannot be told apart" in tie
+    big = _compare(["A", "B"], [100, 10], [1000, 1000], "false alerts", "per face captured")
+    assert big.startswith("A had 10.0 times") and "cannot be told apart" not in big
+    snap = {
+        "counters": {
+            "captures": 1,
+            "alerts": 1,
+            "true_alerts": 0,
+            "false_alerts": 1,
+            "stops": 1,
+            "wrongful_stops": 1,
+        },
+        "relevant": ["stops"],
+        "groups": {"labels": ["A"], "k": [1], "n": [1]},
+    }
+    text = " ".join(day_summary(snap, "capital"))
+    assert "captured 1 face." in text and "raised 1 alert:" in text
+    assert "stopped 1 person on alerts; 1 of them was not" in text

@@ -499,9 +499,12 @@ def test_a_class_cannot_knock_the_server_over(browser: Any, server: str) -> None
                 status, text = _post(server, _with(body, key, bad))
                 assert status < 500, (out, key, bad, text)
                 assert str(ROOT) not in text and "Traceback" not in text, (out, key, text)
-    for junk in ("nonsense", "{}", '{"output": "x"}'):
+    for junk in ("nonsense", "{}", '{"output": "x"}', "x" * (2 << 20)):
         status, text = _post(server, junk)
-        assert status == 400 and "could not use this request" in text
+        assert status in (400, 413) and "could not use this request" in text
+    poll = next(b for k, b in bodies.items() if k.startswith("..status.children.."))
+    status, text = _post(server, _with(poll, "session", "nosuchpage"))
+    assert status == 200 and "were forgotten" in text
     # What no slider can send is refused with the page's limit.
     status, text = _post(server, _with(start, "people", 50_000_000))
     assert status == 200 and "people in town must be between 1,000 and 8,000" in text
