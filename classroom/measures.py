@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from analysis.assembly import MATCH_RADIUS_M
+from analysis.assembly import MATCH_RADIUS_M, assembly_summary
 from analysis.rates import FEW_EVENTS, PER, rate_interval
 
 SERIES_STEP_S = 900.0  # the time series' resolution: a point every 15 simulated minutes
@@ -161,6 +162,64 @@ def _named_times(ev: Events) -> tuple[np.ndarray, np.ndarray]:
         hit = who[pos] == person[mine]
         first[mine[hit]] = when[pos[hit]]
     return gid, first
+
+
+def assemblies(ev: Events) -> dict[str, Any]:
+    """The report's assembly figures (:func:`analysis.assembly.assembly_summary`) over the
+    events so far: gatherings detected (an alarm built from a participant's capture there),
+    false alarms (at no real gathering), participants identified."""
+    return ev.derived("assemblies", _assemblies)
+
+
+def _assemblies(ev: Events) -> dict[str, Any]:
+    tables = {
+        "gatherings": pa.table(
+            {
+                "gathering_id": np.arange(ev.get("g.x").size, dtype=np.int32),
+                "x_m": ev.get("g.x"),
+                "y_m": ev.get("g.y"),
+                "start_s": ev.get("g.start"),
+                "end_s": ev.get("g.end"),
+                "size": ev.get("g.size", np.int32),
+                "routine": ev.get("g.routine", bool),
+            }
+        ),
+        "gathering_participants": pa.table(
+            {
+                "gathering_id": ev.get("gp.gathering", np.int64),
+                "person_id": ev.get("gp.person", np.int64),
+            }
+        ),
+        "assembly_alerts": pa.table(
+            {
+                "assembly_id": ev.get("asm.id", np.int64),
+                "t_s": ev.get("asm.t"),
+                "x_m": ev.get("asm.x"),
+                "y_m": ev.get("asm.y"),
+            }
+        ),
+        "assembly_members": pa.table(
+            {"assembly_id": ev.get("am.id", np.int64), "capture_id": ev.get("am.capture", np.int64)}
+        ),
+        "captures": pa.table(
+            {
+                "capture_id": ev.get("cap.id", np.int64),
+                "person_id": ev.get("cap.person", np.int64),
+                "t_s": ev.get("cap.t"),
+                "x_m": ev.get("cap.x"),
+                "y_m": ev.get("cap.y"),
+            }
+        ),
+        "identity_log": pa.table(
+            {
+                "identity": ev.get("id.person", np.int64),
+                "capture_id": ev.get("id.capture", np.int64),
+            }
+        ),
+    }
+    group = ev.get("person.group", np.int64)
+    names = [str(i) for i in range(int(group.max()) + 1 if group.size else 0)]
+    return assembly_summary(tables, names, group)
 
 
 SERIES = (

@@ -222,7 +222,7 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         "3. Assemblies and tracking",
-        "400 people join a protest at the Central Plaza. The cameras capture faces in the "
+        "About 400 people join a protest at the Central Plaza. The cameras capture faces in the "
         "crowd; kept captures can be searched later to name who was there.",
         "How many protesters can the system name afterwards when captures are kept for 30 "
         "days? And with no retention?",

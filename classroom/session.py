@@ -210,7 +210,11 @@ class Run:
             ev.add("pstop.t", a("t_s"))
             ev.add("pstop.person", a("person_id"))
         elif name == "assembly_alerts":
+            ev.add("asm.id", a("assembly_id"))
             self._assemblies(a("t_s"), a("x_m"), a("y_m"), a("n_flagged"))
+        elif name == "assembly_members":
+            ev.add("am.id", a("assembly_id"))
+            ev.add("am.capture", a("capture_id"))
         elif name == "gathering_participants":
             ev.add("gp.person", a("person_id"))
             ev.add("gp.gathering", a("gathering_id"))
@@ -239,6 +243,7 @@ class Run:
             self.ev.add(f"g.{f}", a(f"{f}_m"))
         self.ev.add("g.start", a("start_s"))
         self.ev.add("g.end", a("end_s"))
+        self.ev.add("g.size", a("size"))
         routine = a("routine").astype(bool)
         self.ev.add("g.routine", routine)
         names = [str(s) for s in col["name"].to_pylist()]
@@ -384,6 +389,8 @@ class Run:
                 return out
             out.update(self._figures(t))
             if status == "done":
+                if "assembly_alarms" in self.static["relevant"]:
+                    out["assemblies"] = measures.assemblies(self.ev)
                 out["summary"] = story.day_summary(out, self.preset)
             return out
 

@@ -146,5 +146,14 @@ def day_summary(snap: dict[str, Any], preset: str) -> list[str]:
         )
     if "assembly_alarms" in snap["relevant"]:
         n = c["assembly_alarms"]
-        out.append(f"The assembly detector raised {plural(n, 'alarm')}.")
+        a = snap.get("assemblies")
+        if a is None:
+            out.append(f"The assembly detector raised {plural(n, 'alarm')}.")
+        else:
+            out.append(
+                f"The assembly detector raised {plural(n, 'alarm')}: "
+                f"{a['false_assembly_alarms']:,} at no real gathering (people who happened to "
+                f"pass together), and it detected {a['gatherings_detected']:,} of the "
+                f"{plural(a['gatherings'], 'real gathering')} from captures of people there."
+            )
     return out

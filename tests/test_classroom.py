@@ -334,3 +334,19 @@ def test_summary_words_for_ties_single_events_and_chance() -> None:
     text = " ".join(day_summary(snap, "capital"))
     assert "captured 1 face." in text and "raised 1 alert:" in text
     assert "stopped 1 person on alerts; 1 of them was not" in text
+
+
+def test_minority_alarm_summary_says_how_many_alarms_were_false() -> None:
+    from classroom.presets import PRESETS
+
+    controls = PRESETS["minority"].defaults
+    run = _computed(controls)
+    run.playhead.anchor_wall = time.monotonic() - 1e6
+    snap = run.snapshot()
+    summary = _summary(controls)
+    a = snap["assemblies"]
+    for key in ("false_assembly_alarms", "gatherings_detected", "gatherings", "assembly_alarms"):
+        assert a[key] == summary[key], key
+    assert a["false_assembly_alarms"] > 0
+    text = " ".join(snap["summary"])
+    assert f"{a['false_assembly_alarms']:,} at no real gathering" in text
