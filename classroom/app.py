@@ -58,6 +58,7 @@ table.runs { border-collapse: collapse; font-size: 0.85em; margin: 6px 0; max-wi
 table.runs td, table.runs th { border: 1px solid #d5d8dc; padding: 3px 6px; text-align: right; }
 @media (max-width: 1200px) {
   .side { width: 270px; } .row2 { flex-direction: column; } body { font-size: 15px; }
+  table.runs { font-size: 0.78em; } table.runs td, table.runs th { padding: 2px 3px; }
 }
 :fullscreen body, body:fullscreen { font-size: 18px; }
 """

@@ -233,13 +233,13 @@ def compare_table(history: list[dict[str, Any]], now: dict[str, Any] | None) -> 
     rows = [*history, *([now] if now is not None else [])]
     if not rows:
         return html.P("Your runs appear here, side by side, once a day has been computed.")
-    head = ["run", "scenario", "people", "cameras", "threshold", "watchlist", "review",
-            "kept (days)", "alerts", "false", "wrong of 100", "wrongful stops"]  # fmt: skip
+    head = ["run", "scenario", "people", "cameras", "threshold", "on list", "review",
+            "days kept", "alerts", "false", "wrong of 100", "wrongful stops"]  # fmt: skip
     body = []
     for i, r in enumerate(rows):
         c, k = r["counters"], r["controls"]
         cells = [
-            f"{i + 1}" + (" (this one)" if now is not None and i == len(rows) - 1 else ""),
+            f"{i + 1}" + (" (now)" if now is not None and i == len(rows) - 1 else ""),
             r["label"],
             f"{k['people']:,}",
             f"{k['cameras']}" if PRESETS[k["preset"]].camera_key else "-",

@@ -436,6 +436,13 @@ def test_projector_sizes_keep_the_status_line_in_view(
     assert "Playing" in _status(page)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= w + 1, f"the page is {width} px wide at {w} px: it scrolls sideways"
+    page.locator('#speed input[value="0"]').check()
+    page.wait_for_selector("#runs-table", timeout=30_000)
+    fits = page.evaluate(
+        "() => { const t = document.querySelector('#runs-table');"
+        " return t.getBoundingClientRect().right <= window.innerWidth + 1; }"
+    )
+    assert fits, "the runs table runs off the screen"
     assert shot.stat().st_size > 30_000
     page.close()
 
