@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from analysis.rates import FEW_EVENTS, ratio_interval
+from analysis.rates import FEW_EVENTS, disparity, group_rates, reference_group
 from classroom.measures import Share
 from sim.units import DAY
 
@@ -76,27 +76,25 @@ def recent(narration: Sequence[tuple[float, str]], t: float) -> list[str]:
 
 
 def _compare(labels: list[str], k: list[int], n: list[int], what: str, per: str) -> str:
-    """'Black women had 6.8 times the rate of false alerts of White men (allowing for chance:
-    3.0 to 15 times)' between the highest and lowest rates among groups with enough events;
-    or why no comparison can be made."""
-    ok = [i for i in range(len(k)) if n[i] and k[i] >= FEW_EVENTS]
-    if len(ok) < 2:
+    """The report's headline disparity (:func:`analysis.rates.disparity`): the group with the
+    highest rate ratio to the reference group (the first group, as the report and NIST take
+    it), among groups with enough events, with its exact interval; said to be within chance
+    when the interval reaches 1; or why no comparison can be made."""
+    rates = group_rates(dict(zip(labels, k, strict=True)), dict(zip(labels, n, strict=True)))
+    ref = reference_group(rates)
+    d = disparity(rates, ref)
+    if d is None:
+        enough = sum(not r["too_few"] and r["captures"] > 0 for r in rates.values())
         return (
-            f"Too few {what} to tell the groups apart: only {len(ok)} group"
-            f"{' has' if len(ok) == 1 else 's have'} {FEW_EVENTS} or more."
+            f"Too few {what} to compare the groups with {ref or 'one another'}: "
+            f"{plural(enough, 'group has', 'groups have')} {FEW_EVENTS} or more."
         )
-    hi = max(ok, key=lambda i: k[i] / n[i])
-    lo = min((i for i in ok if i != hi), key=lambda i: k[i] / n[i])
-    times = (k[hi] / n[hi]) / (k[lo] / n[lo])
-    ci = ratio_interval(k[hi], n[hi], k[lo], n[lo])
-    said = f"{labels[hi]} had {times:.1f} times the rate of {what} {per} of {labels[lo]}"
-    if ci is None:
-        return f"{said}."
-    chance = f"allowing for chance: {ci[0]:.2g} to {ci[1]:.2g} times"
-    if ci[0] <= 1.0:
-        return (
-            f"{said}, but chance alone could give that ({chance}): the groups cannot be told apart."
-        )
+    lo, hi = d["ci"]  # hi None: no upper limit
+    said = f"{d['group']} had {d['ratio']:.1f} times the rate of {what} {per} of {ref}"
+    upper = "no upper limit" if hi is None else f"{hi:.2g} times"
+    chance = f"allowing for chance: {lo:.2g} to {upper}"
+    if lo <= 1.0 and (hi is None or hi >= 1.0):
+        return f"{said}, but chance alone could give that ({chance}): the two cannot be told apart."
     return f"{said} ({chance})."
 
 

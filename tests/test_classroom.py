@@ -74,6 +74,25 @@ def test_a_run_pauses_steps_and_plays_again_from_the_start() -> None:
 
 
 # ---------------------------------------------------------------- figures = the report's
+def test_the_summary_states_the_reports_headline_disparity() -> None:
+    """Lesson 2 asks how many times as often as White men: the summary says the report's
+    false_alert_disparity (the highest ratio to the reference group, with its interval)."""
+    from classroom.presets import LESSONS
+
+    controls = LESSONS[1].controls
+    run = _computed(controls)
+    run.playhead.anchor_wall = time.monotonic() - 1e6
+    text = run.snapshot()["summary"][2]
+    d = _summary(controls)["false_alert_disparity"]
+    labels = dict(zip(run.world.population.group_names, run.static["labels"], strict=True))
+    assert d is not None
+    assert text.startswith(
+        f"{labels[d['group']]} had {d['ratio']:.1f} times the rate of false alerts per face "
+        f"captured of {labels[d['reference']]}"
+    )
+    assert f"{d['ci'][0]:.2g} to" in text
+
+
 def test_end_of_day_figures_equal_the_report() -> None:
     """The bars' rate is the report's false_alert_rate_by_group (same k and n), and the
     protest's 'named by the system' is its participants_identified_share_by_group."""
@@ -243,11 +262,11 @@ def test_day_summary_compares_only_groups_with_enough_events() -> None:
     }
     text = day_summary(snap, "capital")
     assert "27 at someone else (90 of every 100 alerts wrong)" in text[1]
-    assert "Too few false alerts to tell the groups apart: only 1 group has 10" in text[2]
+    assert "Too few false alerts to compare the groups with A: 1 group has 10 or more" in text[2]
     snap["groups"]["k"] = [20, 10, 2]
     text = day_summary(snap, "capital")
-    assert text[2].startswith("A had 2.0 times the rate of false alerts per face captured of B")
-    assert "allowing for chance" in text[2]
+    assert text[2].startswith("B had 0.5 times the rate of false alerts per face captured of A")
+    assert "allowing for chance" in text[2] and "cannot be told apart" in text[2]
 
 
 def test_stops_count_only_stops_made_as_the_report_does() -> None:
@@ -316,9 +335,12 @@ def test_summary_words_for_ties_single_events_and_chance() -> None:
 
     assert plural(1, "face") == "1 face" and plural(2, "person", "people") == "2 people"
     tie = _compare(["A", "B"], [10, 20], [100, 200], "false alerts", "per face captured")
-    assert "A had 1.0 times" in tie and "of B" in tie and "cannot be told apart" in tie
-    big = _compare(["A", "B"], [100, 10], [1000, 1000], "false alerts", "per face captured")
-    assert big.startswith("A had 10.0 times") and "cannot be told apart" not in big
+    assert tie.startswith("B had 1.0 times the rate") and "of A" in tie
+    assert "cannot be told apart" in tie
+    big = _compare(["A", "B"], [10, 100], [1000, 1000], "false alerts", "per face captured")
+    assert big.startswith("B had 10.0 times") and "cannot be told apart" not in big
+    low = _compare(["A", "B"], [100, 10], [1000, 1000], "false alerts", "per face captured")
+    assert low.startswith("B had 0.1 times") and "cannot be told apart" not in low
     snap = {
         "counters": {
             "captures": 1,
