@@ -28,47 +28,13 @@ from classroom.story import clock
 
 SPEEDS = {"5": 5.0, "15": 15.0, "45": 45.0, "0": 0.0}  # seconds of playback per simulated day
 log = logging.getLogger("survsim.classroom")
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 0; color: #1c2833; background: #fbfcfc; }
-.top { padding: 6px 14px; background: #1c2833; color: white; display: flex;
-       align-items: center; gap: 12px; }
-.top h1 { font-size: 1.15em; margin: 0; flex: 1; } .top p { margin: 0; opacity: 0.85; }
-.bar { position: sticky; top: 0; z-index: 10; background: #eaf2f8; padding: 6px 14px;
-       display: flex; flex-wrap: wrap; align-items: center; gap: 8px;
-       border-bottom: 1px solid #d5d8dc; }
-.bar button { font-size: 1em; padding: 6px 12px; border-radius: 6px; border: 1px solid #aab7b8;
-              background: white; cursor: pointer; }
-.bar button.run { background: #1e8449; color: white; border: 0; font-weight: 600; }
-.status { font-weight: 600; margin-left: 8px; flex: 1; min-width: 220px; }
-.wrap { display: flex; gap: 14px; padding: 10px 14px; }
-.tab { padding: 6px 4px !important; font-size: 0.85em; }
-.side { width: 330px; flex: none; } .main { flex: 1; min-width: 0; overflow-x: auto; }
-.ctl { margin: 8px 0; } .ctl label { font-weight: 600; font-size: 0.9em; }
-.counters { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0; }
-.counter { background: white; border: 1px solid #d5d8dc; border-radius: 6px; padding: 4px 9px;
-           min-width: 80px; font-size: 0.9em; } .counter b { display: block; font-size: 1.3em; }
-.counter.bad b { color: #c0392b; } .counter.good b { color: #2471a3; }
-.error { color: #c0392b; font-weight: 600; }
-.lesson { background: #eef3f8; border-radius: 6px; padding: 8px 10px; margin: 8px 0; }
-.lesson .q { font-weight: 600; } .narr li { margin: 2px 0; }
-button.use { padding: 4px 10px; margin-top: 6px; cursor: pointer; }
-.row2 { display: flex; gap: 12px; } .row2 > div { flex: 1; min-width: 0; }
-.summary { background: #fef9e7; border-radius: 6px; padding: 6px 12px; margin: 8px 0; }
-table.runs { border-collapse: collapse; font-size: 0.85em; margin: 6px 0; max-width: 100%; }
-table.runs td, table.runs th { border: 1px solid #d5d8dc; padding: 3px 6px; text-align: right; }
-@media (max-width: 1200px) {
-  .side { width: 270px; } .row2 { flex-direction: column; } body { font-size: 15px; }
-  table.runs { font-size: 0.78em; } table.runs td, table.runs th { padding: 2px 3px; }
-}
-:fullscreen body, body:fullscreen { font-size: 18px; }
-"""
 
 
 def create_app(sessions: Sessions | None = None) -> dash.Dash:
     """The Dash app, with its own session registry."""
     sessions = sessions or Sessions()
+    # The page's style sheet is classroom/assets/classroom.css (Dash serves assets/ itself).
     app = dash.Dash(__name__, title="survsim classroom", update_title="", serve_locally=True)
-    app.index_string = app.index_string.replace("</head>", f"<style>{_CSS}</style></head>")
     app.layout = _layout
     _callbacks(app, sessions)
     app.server.config["sessions"] = sessions
