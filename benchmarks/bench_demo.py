@@ -25,6 +25,7 @@ Three measurements:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,18 +85,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def browser_times() -> dict[str, object]:
-    from playwright.sync_api import sync_playwright
-
-    from classroom.presets import PRESETS
-
+@contextlib.contextmanager
+def demo_server() -> Iterator[tuple[str, int, str]]:
+    """A real ``survsim demo`` on a free port: (chromium's path, the port, the page's URL)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit(
             "bench_demo: Debian's chromium is needed for the browser part (or pass --no-browser)"
         )
     port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "sim", "demo", "--port", str(port)],
@@ -109,46 +108,53 @@ def browser_times() -> dict[str, object]:
                     break
                 except OSError:
                     time.sleep(0.2)
-            latencies: list[float] = []
-            stop = threading.Event()
-
-            def probe() -> None:
-                while not stop.is_set():
-                    t0 = time.perf_counter()
-                    with urllib.request.urlopen(url + "_dash-layout", timeout=30) as r:
-                        r.read()
-                    latencies.append(time.perf_counter() - t0)
-                    time.sleep(0.2)
-
-            results: dict[str, float] = {}
-            with sync_playwright() as pw:
-                b = pw.chromium.launch(executable_path=chromium, args=FLAGS)
-                page = b.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)
-                page.wait_for_selector("#run")
-                th = threading.Thread(target=probe, daemon=True)
-                th.start()
-                for key, p in PRESETS.items():
-                    page.click("#preset")
-                    page.get_by_role("option", name=p.label, exact=True).click()
-                    page.wait_for_timeout(300)
-                    t0 = time.perf_counter()
-                    page.click("#run")
-                    page.wait_for_function(  # the previous run's "Finished" gives way first
-                        "() => !document.querySelector('#status').innerText.startsWith('Finished')",
-                        timeout=30_000,
-                    )
-                    page.wait_for_selector("text=Finished", timeout=120_000)
-                    results[key] = time.perf_counter() - t0
-                    print(
-                        f"  browser {key}: click to finished {results[key]:.1f} s", file=sys.stderr
-                    )
-                stop.set()
-                th.join(timeout=30)
-                b.close()
+            yield chromium, port, f"http://127.0.0.1:{port}/"
         finally:
             server.terminate()
             server.wait(timeout=20)
+
+
+def browser_times() -> dict[str, object]:
+    from playwright.sync_api import sync_playwright
+
+    from classroom.presets import PRESETS
+
+    with demo_server() as (chromium, _, url):
+        latencies: list[float] = []
+        stop = threading.Event()
+
+        def probe() -> None:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(url + "_dash-layout", timeout=30) as r:
+                    r.read()
+                latencies.append(time.perf_counter() - t0)
+                time.sleep(0.2)
+
+        results: dict[str, float] = {}
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=chromium, args=FLAGS)
+            page = b.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector("#run")
+            th = threading.Thread(target=probe, daemon=True)
+            th.start()
+            for key, p in PRESETS.items():
+                page.click("#preset")
+                page.get_by_role("option", name=p.label, exact=True).click()
+                page.wait_for_timeout(300)
+                t0 = time.perf_counter()
+                page.click("#run")
+                page.wait_for_function(  # the previous run's "Finished" gives way first
+                    "() => !document.querySelector('#status').innerText.startsWith('Finished')",
+                    timeout=30_000,
+                )
+                page.wait_for_selector("text=Finished", timeout=120_000)
+                results[key] = time.perf_counter() - t0
+                print(f"  browser {key}: click to finished {results[key]:.1f} s", file=sys.stderr)
+            stop.set()
+            th.join(timeout=30)
+            b.close()
     lat = np.array(latencies) * 1000
     return {
         "click_to_finished_s": results,
@@ -185,70 +191,48 @@ def event_times(pages: int) -> dict[str, dict[str, float]]:
     """Page events answered while ``pages`` pages play runs at one day in 15 s."""
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise SystemExit("bench_demo: Debian's chromium is needed (or pass --no-browser)")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
     timings: dict[str, list[float]] = {"poll": [], "lesson tab": [], "pause/step": []}
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "sim", "demo", "--port", str(port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            with sync_playwright() as pw:
-                b = pw.chromium.launch(executable_path=chromium, args=FLAGS)
-                bodies: dict[str, dict[str, object]] = {}
+    with demo_server() as (chromium, port, url), sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium, args=FLAGS)
+        bodies: dict[str, dict[str, object]] = {}
 
-                def keep(r: object) -> None:
-                    data = getattr(r, "post_data", None)
-                    if "_dash-update-component" in getattr(r, "url", "") and data:
-                        body = json.loads(data)
-                        bodies[body["output"]] = body
+        def keep(r: object) -> None:
+            data = getattr(r, "post_data", None)
+            if "_dash-update-component" in getattr(r, "url", "") and data:
+                body = json.loads(data)
+                bodies[body["output"]] = body
 
-                teacher = b.new_page(viewport={"width": 1400, "height": 1000})
-                teacher.on("request", keep)
-                teacher.goto(url)
-                teacher.wait_for_selector("#run")
-                teacher.click("text=Lesson 1")
-                teacher.click("#run")
-                teacher.wait_for_selector("text=Playing", timeout=60_000)
-                teacher.click("#pause")
-                teacher.wait_for_selector("text=Paused at", timeout=10_000)
-                poll = next(v for k, v in bodies.items() if k.startswith("..status.children.."))
-                tab = bodies["lesson.children"]
-                press = next(v for k, v in bodies.items() if k.startswith("..pb.data"))
-                contexts = []
-                for _ in range(pages - 1):
-                    ctx = b.new_context()
-                    page = ctx.new_page()
-                    page.goto(url)
-                    page.wait_for_selector("#run")
-                    page.click("#run")
-                    contexts.append((ctx, page))
-                t_end = time.perf_counter() + 15.0
-                while time.perf_counter() < t_end:
-                    timings["poll"].append(_post(port, poll))
-                    timings["lesson tab"].append(_post(port, tab))
-                    timings["pause/step"].append(_post(port, press))
-                    time.sleep(0.2)
-                for _, page in contexts:
-                    page.wait_for_selector("text=Finished", timeout=120_000)
-                for ctx, _ in contexts:
-                    ctx.close()
-                b.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        teacher = b.new_page(viewport={"width": 1400, "height": 1000})
+        teacher.on("request", keep)
+        teacher.goto(url)
+        teacher.wait_for_selector("#run")
+        teacher.click("text=Lesson 1")
+        teacher.click("#run")
+        teacher.wait_for_selector("text=Playing", timeout=60_000)
+        teacher.click("#pause")
+        teacher.wait_for_selector("text=Paused at", timeout=10_000)
+        poll = next(v for k, v in bodies.items() if k.startswith("..status.children.."))
+        tab = bodies["lesson.children"]
+        press = next(v for k, v in bodies.items() if k.startswith("..pb.data"))
+        contexts = []
+        for _ in range(pages - 1):
+            ctx = b.new_context()
+            page = ctx.new_page()
+            page.goto(url)
+            page.wait_for_selector("#run")
+            page.click("#run")
+            contexts.append((ctx, page))
+        t_end = time.perf_counter() + 15.0
+        while time.perf_counter() < t_end:
+            timings["poll"].append(_post(port, poll))
+            timings["lesson tab"].append(_post(port, tab))
+            timings["pause/step"].append(_post(port, press))
+            time.sleep(0.2)
+        for _, page in contexts:
+            page.wait_for_selector("text=Finished", timeout=120_000)
+        for ctx, _ in contexts:
+            ctx.close()
+        b.close()
     out = {}
     for key, vals in timings.items():
         ms = np.array(vals) * 1000

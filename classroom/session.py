@@ -49,12 +49,9 @@ class Run:
         self.status = "queued"
         self.message = ""
         self.lock = threading.Lock()
-        self.created = time.monotonic()
-        self.last_seen = self.created
         self.computed_s = 0.0
         self._clock_s = 0.0  # the engine's clock (the events are complete one window behind)
         self.duration_s = DAY
-        self.finished_compute: float | None = None
         self.ev = Events()
         self.world: World | None = None
         self.static: dict[str, Any] = {}
@@ -109,7 +106,6 @@ class Run:
                 if self.cancelled:
                     return
                 self._advance(self.duration_s)
-                self.finished_compute = time.monotonic()
                 self.status = "computed"
         except UserError as exc:
             self._fail(public_message(str(exc)))
@@ -367,7 +363,6 @@ class Run:
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """Everything the page shows, at the playback clock (JSON-friendly)."""
         with self.lock:
-            self.last_seen = time.monotonic()
             t = self.clock_s(now)
             at_end = t >= self.duration_s
             if self.status == "computed":
