@@ -12,6 +12,7 @@ front (its memory estimate above the machine's limit, exit 2) is reported as ref
 estimate, not as a failure of the benchmark: that is what a user of this code meets today.
 
     python benchmarks/bench_metro.py --growth [--sides 50 100 200 400] [--repeats 1]
+        [--paths auto|exact|zones]
     python benchmarks/bench_metro.py --metropolis [--repeats 3] [--cold-cache]
 """
 
@@ -38,11 +39,12 @@ METRO_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "metropolis.
 CHILD_TIMEOUT_S = 3600.0
 
 
-def scenario(side: int, people: int) -> dict[str, Any]:
+def scenario(side: int, people: int, paths: str = "auto") -> dict[str, Any]:
     """The metropolis scaled to a ``side`` x ``side`` grid: places and cameras in proportion to
-    the crossings (at least one of each)."""
+    the crossings (at least one of each); its routes found as ``paths`` says (routing.paths)."""
     scale = side * side / METRO_SIDE**2
     return {
+        "routing": {"paths": paths},
         "name": "metropolis" if side == METRO_SIDE else f"metropolis_{side}",
         "seed": 1,
         "duration_h": 24,
@@ -56,7 +58,7 @@ def scenario(side: int, people: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def child(side: int, people: int, out: Path) -> dict[str, Any]:
+def child(side: int, people: int, out: Path, paths: str) -> dict[str, Any]:
     """One full run in this process (a fresh one): wall, peak memory, or the refusal."""
     import resource
 
@@ -68,8 +70,8 @@ def child(side: int, people: int, out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         # The metropolis itself is the shipped file (tests hold scenario() to it).
-        whole = (side, people) == (METRO_SIDE, 1_000_000)
-        sc = load_scenario(METRO_FILE if whole else scenario(side, people))
+        whole = (side, people, paths) == (METRO_SIDE, 1_000_000, "auto")
+        sc = load_scenario(METRO_FILE if whole else scenario(side, people, paths))
         result = run(sc, out=out, overwrite=True)
     except ScenarioError as exc:
         return {"refused": " ".join(exc.problems)}
@@ -82,8 +84,8 @@ def child(side: int, people: int, out: Path) -> dict[str, Any]:
     }
 
 
-def measure(side: int, people: int) -> dict[str, Any]:
-    args = [__file__, "--child", "--sides", str(side), "--people", str(people)]
+def measure(side: int, people: int, paths: str) -> dict[str, Any]:
+    args = [__file__, "--child", "--sides", str(side), "--people", str(people), "--paths", paths]
     return bench_city.child_result(args, CHILD_TIMEOUT_S, "survsim-metro-")
 
 
@@ -98,13 +100,15 @@ def summarise(side: int, people: int, runs: list[dict[str, Any]]) -> dict[str, A
     return row
 
 
-def series(sides: list[int], people: int, repeats: int, cold: bool) -> list[dict[str, Any]]:
+def series(
+    sides: list[int], people: int, repeats: int, cold: bool, paths: str = "auto"
+) -> list[dict[str, Any]]:
     rows = []
     with bench_city.route_cache(cold) as mode:
         for side in sides:
             if not cold:  # fills the private cache; not measured
-                measure(side, people)
-            runs = [measure(side, people) for _ in range(repeats)]
+                measure(side, people, paths)
+            runs = [measure(side, people, paths) for _ in range(repeats)]
             rows.append({**summarise(side, people, runs), "cache": mode})
             print(f"{side * side:>8,} crossings: {_cell(rows[-1])}", file=sys.stderr)
     return rows
@@ -124,17 +128,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--people", type=int, default=None)
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--cold-cache", action="store_true")
+    p.add_argument(
+        "--paths",
+        choices=("auto", "exact", "zones"),
+        default="auto",
+        help="routing.paths of every run (default auto: exact trees up to 8 GiB, else zones)",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.sides[0], args.people, args.out)))
+        print(json.dumps(child(args.sides[0], args.people, args.out, args.paths)))
         return 0
     if args.metropolis:
-        rows = series([METRO_SIDE], args.people or 1_000_000, args.repeats or 3, args.cold_cache)
+        people, repeats, sides = args.people or 1_000_000, args.repeats or 3, [METRO_SIDE]
     else:
-        rows = series(args.sides, args.people or 100_000, args.repeats or 1, args.cold_cache)
+        people, repeats, sides = args.people or 100_000, args.repeats or 1, args.sides
+    rows = series(sides, people, repeats, args.cold_cache, args.paths)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

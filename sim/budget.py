@@ -24,8 +24,9 @@ from sim.routing_compact import (
     BLOCK_ENTRIES,
     COMPACT_BYTES_PER_ENTRY,
     FULL_BYTES_PER_ENTRY,
-    full_trees_fit,
+    routing_kind,
 )
+from sim.routing_zoned import zoned_entries
 from sim.scenario import Bodycam, Carcam, Facility, GridCity, OsmCity, RadialCity, Scenario
 from sim.units import HOUR
 
@@ -37,6 +38,7 @@ from sim.units import HOUR
 _PER_PERSON = 120
 _PER_TRIP = 200
 _PER_TREE_ENTRY = FULL_BYTES_PER_ENTRY
+_PER_ZONED_ENTRY = 13  # a zone-tree entry (slot, distance, entry) or a last-leg entry
 _PER_BLOCK_ENTRY = 48  # a block of compact trees as it is computed (Dijkstra, ties, sums)
 _PER_CAPTURE = 40
 _PER_ENTRY = 110
@@ -120,11 +122,16 @@ def memory_parts(sc: Scenario, city: City | None = None) -> list[Part]:
             places = sc.city.places
             dest = sum(int(getattr(places, f)) for f in type(places).model_fields) + 33
         dest = min(dest, n)
-        if full_trees_fit(dest, n):
+        kind = routing_kind(dest, n, sc.routing.paths)
+        if kind == "whole":
             trees = float(dest) * n * _PER_TREE_ENTRY
-        else:  # compact trees, and the block being computed
+        elif kind == "compact":  # compact trees, and the block being computed
             trees = float(dest) * n * COMPACT_BYTES_PER_ENTRY + BLOCK_ENTRIES * _PER_BLOCK_ENTRY
-        parts.append(Part("routing trees (destinations x crossings)", "city", trees))
+        else:  # zone trees and last legs, and the block of zone trees being computed
+            zone, legs = zoned_entries(dest, n)
+            trees = (zone + legs) * _PER_ZONED_ENTRY + BLOCK_ENTRIES * _PER_BLOCK_ENTRY
+        what = "destinations x crossings" if kind != "zones" else "zones x crossings"
+        parts.append(Part(f"routing trees ({what})", "city", trees))
     deployments = [] if sc.governance.ban else sc.deployment
     street = sum(getattr(d, "count", 0) for d in deployments if d.kind in street_view_kinds())
     if n and street:

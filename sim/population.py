@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sim.city import PLACE_TYPES, City
 from sim.errors import ScenarioError
 from sim.order import time_order
-from sim.routing_compact import Routes
+from sim.routing_compact import Routes, nearest
 from sim.scenario import DayPlan
 from sim.scenario import Gathering as GatheringSpec
 from sim.scenario import Population as PopulationSpec
@@ -94,8 +94,7 @@ def build_population(
     children = np.flatnonzero(age_band == 0)
     schools = city.places_of("school")
     if children.size:
-        dist = router.distance_rows(schools)[:, home_node[children]]  # schools x children
-        work_node[children] = schools[np.argmin(dist, axis=0)]
+        work_node[children] = schools[nearest(router, schools, home_node[children])]
 
     speed = rng.normal(spec.walking_speed_mps, spec.walking_speed_sd_mps, n)
     # Seniors walk more slowly (Bohannon 1997: ~1.2-1.3 m/s past 60 versus ~1.4 below).

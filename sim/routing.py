@@ -34,6 +34,12 @@ _TREES = tuple(_TREE_DTYPES)
 _CACHED = (*_TREES, "up", "level_order", "level_first", "level_at", "level_parent")
 
 
+# What climb() gives: the trips in walking order, and per step up the trees (m, node, along_m).
+Climb = tuple[
+    npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[Any], npt.NDArray[np.float64]]]
+]
+
+
 @dataclass
 class Paths:
     """Node sequences of many trips, flattened.
@@ -293,13 +299,7 @@ class Router:
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """Per trip: whether it walks toward its tree's root, the tree (row), and the node
         where its walk up the tree starts (the end that is not the root)."""
-        origin = np.asarray(origin, np.int32)
-        dest = np.asarray(dest, np.int32)
-        toward = np.asarray(toward_dest, bool)
-        row = self.row_of[np.where(toward, dest, origin)]
-        if np.any(row < 0):
-            raise ValueError("a trip with neither end at a destination node")
-        return toward, row, np.where(toward, origin, dest)
+        return trip_trees(self.row_of, origin, dest, toward_dest)
 
     def marked_steps(
         self,
@@ -408,9 +408,7 @@ class Router:
 
     def climb(
         self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
-    ) -> tuple[
-        npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[Any], npt.NDArray[np.float64]]]
-    ]:
+    ) -> Climb:
         """Every node of many trips' paths, for callers that only count visits (not in path
         order): the trips sorted longest path first (``order``), and one item per step up the
         trees, ``(m, node, along_m)`` for the trips ``order[:m]`` that still walk: the node each
@@ -496,6 +494,24 @@ class Router:
         full = self.dist_m[row, start]
         along = np.where(fwd, full[trip] - to_root, to_root)
         return Paths(offset, node, along, step_edge)
+
+
+def trip_trees(
+    row_of: npt.NDArray[np.int32],
+    origin: npt.ArrayLike,
+    dest: npt.ArrayLike,
+    toward_dest: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Per trip: whether it walks toward its tree's root, the tree (its root's row in
+    ``row_of``), and the node where its walk up the tree starts (the end that is not the
+    root)."""
+    origin = np.asarray(origin, np.int32)
+    dest = np.asarray(dest, np.int32)
+    toward = np.asarray(toward_dest, bool)
+    row = row_of[np.where(toward, dest, origin)]
+    if np.any(row < 0):
+        raise ValueError("a trip with neither end at a destination node")
+    return toward, row, np.where(toward, origin, dest)
 
 
 def destination_rows(

@@ -16,8 +16,8 @@ are interchangeable (``tests/test_routing_compact.py`` holds them to it), and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from sim import cache as sim_cache
 from sim.city import City
 from sim.routing import (
     Adjacency,
+    Climb,
     Paths,
     Router,
     Steps,
@@ -33,7 +34,11 @@ from sim.routing import (
     tree_slots,
     tree_sums,
     trees_entry,
+    trip_trees,
 )
+
+if TYPE_CHECKING:
+    from sim.routing_zoned import ZonedRouter
 
 # One step of a walk: k, the trips walking, their nodes, which leave them, the step's place.
 _Step = tuple[int, npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.bool_], npt.NDArray[Any]]
@@ -124,13 +129,8 @@ class CompactRouter:
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
         """Per trip: whether it walks toward its tree's root, the offset of its tree in the
         flat tables, and the node where its walk up the tree starts."""
-        origin = np.asarray(origin, np.int32)
-        dest = np.asarray(dest, np.int32)
-        toward = np.asarray(toward_dest, bool)
-        row = self.row_of[np.where(toward, dest, origin)]
-        if np.any(row < 0):
-            raise ValueError("a trip with neither end at a destination node")
-        return toward, row.astype(np.int64) * self.city.n_nodes, np.where(toward, origin, dest)
+        toward, row, start = trip_trees(self.row_of, origin, dest, toward_dest)
+        return toward, row.astype(np.int64) * self.city.n_nodes, start
 
     def _walk(self, base: npt.NDArray[np.int64], start: npt.NDArray[np.int32]) -> Iterator[_Step]:
         """Walk trips up their trees: per step ``k`` (0 at the start), the trips still on
@@ -163,9 +163,7 @@ class CompactRouter:
 
     def climb(
         self, origin: npt.ArrayLike, dest: npt.ArrayLike, toward_dest: npt.ArrayLike
-    ) -> tuple[
-        npt.NDArray[np.int64], Iterator[tuple[int, npt.NDArray[Any], npt.NDArray[np.float64]]]
-    ]:
+    ) -> Climb:
         """As :meth:`sim.routing.Router.climb`: the trips longest path first, and per step
         up the trees the node and distance walked of those still walking."""
         toward, base, start = self._trees_of(origin, dest, toward_dest)
@@ -209,31 +207,16 @@ class CompactRouter:
             e[going] = self.adj.edge[pos]
             edges.append(e)
             length[idx[~going]] = k + 1
-        offset = np.zeros(base.size + 1, np.int64)
-        np.cumsum(length, out=offset[1:])
-        if not trips:
+        if not trips:  # no trips at all
             z = np.zeros(0, np.int64)
-            return Paths(offset, np.zeros(0, np.int32), np.zeros(0), z)
+            return walked_paths(toward, length, z, z, z, np.zeros(0), np.zeros(0), z)
         trip = np.concatenate(trips)
-        step = np.concatenate(ks)
-        fwd = toward[trip]
-        # Toward the root the k-th node from the start is at position k; reversed, from the end.
-        where = offset[trip] + np.where(fwd, step, length[trip] - 1 - step)
-        node = np.empty(where.size, np.int32)
-        node[where] = np.concatenate(nodes)
-        tree_edge = np.concatenate(edges)
-        to_root = self._dist_flat[base[trip] + node[where]].astype(np.float64)
+        node = np.concatenate(nodes)
+        to_root = self._dist_flat[base[trip] + node].astype(np.float64)
         full = self._dist_flat[base + start].astype(np.float64)
-        along = np.empty(where.size)
-        along[where] = np.where(fwd, full[trip] - to_root, to_root)
-        # The step from each position to the next: toward the root the tree edge of this node;
-        # reversed, the previous node's (one nearer the root), walked down.
-        step_edge = np.full(where.size, -1, np.int64)
-        fw = np.flatnonzero(fwd & (tree_edge >= 0))
-        step_edge[where[fw]] = tree_edge[fw]
-        bw = np.flatnonzero(~fwd & (tree_edge >= 0))
-        step_edge[where[bw] - 1] = tree_edge[bw] ^ 1
-        return Paths(offset, node, along, step_edge)
+        return walked_paths(
+            toward, length, trip, np.concatenate(ks), node, to_root, full, np.concatenate(edges)
+        )
 
     def skip_tables(
         self, marked: npt.NDArray[np.bool_]
@@ -280,26 +263,85 @@ class CompactRouter:
                 idx, at, pos = idx[going], at[going], pos[going]
             node = nbr[pos]
             k += 1
-        if found:
-            trip = np.concatenate([f[0] for f in found])
-            pos = np.concatenate([f[2] for f in found])
-            keep = np.where(toward[trip], tables[0][pos], tables[1][pos])
-            trip, pos = trip[keep], pos[keep]
-            step = np.concatenate([np.full(f[0].size, f[1], np.int64) for f in found])[keep]
-        if not found or trip.size == 0:
-            z = np.zeros(0, np.int64)
-            return WalkedSteps(z, z, np.zeros(0), np.zeros(0), z)
-        ahead = toward[trip]
+        trip, pos, step, _ = marked_hits(found, toward, tables)
         child = np.repeat(np.arange(self.city.n_nodes), np.diff(adj.ptr))[pos]
-        edge = np.where(ahead, adj.edge[pos], adj.edge[pos] ^ 1)
         d_child = self._dist_flat[base[trip] + child].astype(np.float64)
         d_parent = self._dist_flat[base[trip] + adj.nbr[pos]].astype(np.float64)
         full = self._dist_flat[base[trip] + start[trip]].astype(np.float64)
-        along0 = np.where(ahead, full - d_child, d_parent)
-        along1 = np.where(ahead, full - d_parent, d_child)
-        position = np.where(ahead, step, length[trip] - 2 - step)
-        order = np.lexsort((position, trip))
-        return WalkedSteps(trip[order], edge[order], along0[order], along1[order], position[order])
+        return walked_steps(adj, toward, length, trip, step, pos, d_child, d_parent, full)
+
+
+def marked_hits(
+    found: Sequence[tuple[Any, ...]],
+    toward: npt.NDArray[np.bool_],
+    tables: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], Any]:
+    """The steps a walk found on a marked edge either way (``found``: per step ``k`` of the
+    walk, the trips and the steps' places in the neighbour lists), kept where the direction
+    walked is marked: their trips, places and steps, and which were kept."""
+    if not found:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0, bool)
+    trip = np.concatenate([f[0] for f in found])
+    pos = np.concatenate([f[2] for f in found])
+    keep = np.where(toward[trip], tables[0][pos], tables[1][pos])
+    step = np.concatenate([np.full(f[0].size, f[1], np.int64) for f in found])
+    return trip[keep], pos[keep], step[keep], keep
+
+
+def walked_steps(
+    adj: Adjacency,
+    toward: npt.NDArray[np.bool_],
+    length: npt.NDArray[np.int64],
+    trip: npt.NDArray[np.int64],
+    step: npt.NDArray[np.int64],
+    pos: npt.NDArray[np.int64],
+    d_child: npt.NDArray[np.float64],
+    d_parent: npt.NDArray[np.float64],
+    full: npt.NDArray[np.float64],
+) -> WalkedSteps:
+    """Marked steps in order of trip and position, from the walk's: each step's trip, its
+    step count from the walk's start, its place in the neighbour lists, the distances to the
+    root of the node it leaves and of the one it reaches, and its trip's whole length."""
+    ahead = toward[trip]
+    edge = np.where(ahead, adj.edge[pos], adj.edge[pos] ^ 1)
+    along0 = np.where(ahead, full - d_child, d_parent)
+    along1 = np.where(ahead, full - d_parent, d_child)
+    position = np.where(ahead, step, length[trip] - 2 - step)
+    order = np.lexsort((position, trip))
+    return WalkedSteps(trip[order], edge[order], along0[order], along1[order], position[order])
+
+
+def walked_paths(
+    toward: npt.NDArray[np.bool_],
+    length: npt.NDArray[np.int64],
+    trip: npt.NDArray[np.int64],
+    step: npt.NDArray[np.int64],
+    node: npt.NDArray[Any],
+    to_root: npt.NDArray[np.float64],
+    full: npt.NDArray[np.float64],
+    tree_edge: npt.NDArray[np.int64],
+) -> Paths:
+    """Paths from a walk up the trees: per trip and step from the walk's start (``trip``,
+    ``step``), the node, its distance to the root and the tree edge taken from it (-1 at the
+    root); ``length`` nodes per trip and ``full`` its whole length."""
+    offset = np.zeros(length.size + 1, np.int64)
+    np.cumsum(length, out=offset[1:])
+    fwd = toward[trip]
+    # Toward the root the k-th node from the start is at position k; reversed, from the end.
+    where = offset[trip] + np.where(fwd, step, length[trip] - 1 - step)
+    out = np.empty(where.size, np.int32)
+    out[where] = node
+    along = np.empty(where.size)
+    along[where] = np.where(fwd, full[trip] - to_root, to_root)
+    # The step from each position to the next: toward the root the tree edge of this node;
+    # reversed, the previous node's (one nearer the root), walked down.
+    step_edge = np.full(where.size, -1, np.int64)
+    fw = np.flatnonzero(fwd & (tree_edge >= 0))
+    step_edge[where[fw]] = tree_edge[fw]
+    bw = np.flatnonzero(~fwd & (tree_edge >= 0))
+    step_edge[where[bw] - 1] = tree_edge[bw] ^ 1
+    return Paths(offset, out, along, step_edge)
 
 
 class WalkedSteps(Steps):
@@ -356,14 +398,58 @@ def full_trees_fit(destinations: int, crossings: int) -> bool:
     return destinations * crossings * FULL_BYTES_PER_ENTRY <= FULL_TREES_MAX_BYTES
 
 
+COMPACT_TREES_MAX_BYTES = 8 * 2**30  # 'auto' routing: exact (compact) trees up to this size
+
+
+def routing_kind(destinations: int, crossings: int, paths: str = "auto") -> str:
+    """Which tables a city's routes come from: 'whole' or 'compact' trees (exact shortest
+    paths), or 'zones' (:mod:`sim.routing_zoned`). Fixed by the scenario's ``routing.paths``
+    and the city's size alone, never by the machine, so a scenario gives the same routes
+    everywhere."""
+    if paths == "zones":
+        return "zones"
+    if full_trees_fit(destinations, crossings):
+        return "whole"
+    compact = destinations * crossings * COMPACT_BYTES_PER_ENTRY
+    if paths == "exact" or compact <= COMPACT_TREES_MAX_BYTES:
+        return "compact"
+    return "zones"
+
+
 def router_for(
-    city: City, destinations: npt.ArrayLike, *, cache: bool = False
-) -> Router | CompactRouter:
-    """Whole trees while they fit in :data:`FULL_TREES_MAX_BYTES`, else compact ones."""
+    city: City, destinations: npt.ArrayLike, *, cache: bool = False, paths: str = "auto"
+) -> Router | CompactRouter | ZonedRouter:
+    """The router :func:`routing_kind` picks: whole trees, compact ones (both exact, the
+    same answers) or zones."""
     dest = np.unique(np.asarray(destinations, np.int32))
-    if full_trees_fit(dest.size, city.n_nodes):
+    kind = routing_kind(dest.size, city.n_nodes, paths)
+    if kind == "whole":
         return Router(city, dest, cache=cache)
-    return CompactRouter(city, dest, cache=cache)
+    if kind == "compact":
+        return CompactRouter(city, dest, cache=cache)
+    from sim.routing_zoned import ZonedRouter
+
+    return ZonedRouter(city, dest, cache=cache)
 
 
-Routes = Router | CompactRouter  # either keeps the same trees and answers the same
+Routes = Union[Router, CompactRouter, "ZonedRouter"]  # every router answers the same questions
+
+
+DISTANCE_BLOCK = 1 << 24  # distances computed at once by nearest()
+
+
+def nearest(
+    router: Routes, roots: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int64]:
+    """For each of ``nodes``, the index of the nearest of the destination nodes ``roots`` (the
+    first of equals), a block of roots at a time (a row per root is a row of the city)."""
+    best = np.full(nodes.size, np.inf)
+    pick = np.zeros(nodes.size, np.int64)
+    block = max(1, DISTANCE_BLOCK // max(router.city.n_nodes, 1))
+    for a in range(0, roots.size, block):
+        dist = router.distance_rows(roots[a : a + block])[:, nodes]
+        i = np.argmin(dist, axis=0)
+        d = dist[i, np.arange(nodes.size)]
+        closer = d < best
+        best[closer], pick[closer] = d[closer], a + i[closer]
+    return pick

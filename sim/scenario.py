@@ -359,6 +359,19 @@ class Engine(_Strict):
     )
 
 
+class Routing(_Strict):
+    """How people's routes through the streets are found."""
+
+    paths: Literal["auto", "exact", "zones"] = Field(
+        "auto",
+        description="'exact': every trip takes a shortest path (one tree per destination: "
+        "destinations x crossings in memory). 'zones': a shortest path to the destination's "
+        "zone, then a shortest path within it (never shorter than the shortest path, longer "
+        "by at most the zone's width; the same on a uniform grid), for cities whose exact "
+        "trees would not fit. 'auto': exact while its trees take at most 8 GiB, else zones.",
+    )
+
+
 class Scenario(_Strict):
     """A whole scenario: the city, its people, the watchlist, the model and the deployments."""
 
@@ -390,6 +403,7 @@ class Scenario(_Strict):
     )
     assembly: Assembly = Assembly()
     engine: Engine = Engine()
+    routing: Routing = Routing()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -449,6 +463,8 @@ class Scenario(_Strict):
         checkout has the same hash)."""
         d = self.to_dict()
         d.pop("seed", None)
+        if self.routing == Routing():  # added later: the default keeps earlier scenarios' hash
+            d.pop("routing", None)
         if isinstance(self.city, OsmCity) and self.city.path is not None:
             from sim.city import file_digest  # local: city depends on this module
 

@@ -135,7 +135,12 @@ def build_world(scenario: Scenario, *, seed: int | None = None, replication: int
     streams = Streams(scenario.seed if seed is None else seed, replication)
     city = checked_city(scenario)
     police = stations(city)
-    router = router_for(city, np.concatenate([trip_destinations(city), police]), cache=True)
+    router = router_for(
+        city,
+        np.concatenate([trip_destinations(city), police]),
+        cache=True,
+        paths=scenario.routing.paths,
+    )
     pop = build_population(scenario.population, city, router, streams.generator("population"))
     shares = [g.share for g in scenario.population.groups]
     watchlists = _watchlists(scenario, pop, shares, streams)
