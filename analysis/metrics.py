@@ -344,6 +344,7 @@ def _provenance_keys(
         "library_versions": _versions(meta),
         # "none": the model's point estimates; "ensemble draw r": one draw of its uncertainty.
         "model_uncertainty": meta.get("model_uncertainty", "none"),
+        "routing": meta.get("routing", "exact"),
     }
 
 

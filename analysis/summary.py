@@ -256,6 +256,14 @@ class Summary(BaseModel):
         "'none' (the face-match model's point estimates) or 'ensemble draw r'.",
         "none",
     )
+    routing: str = _key(
+        "provenance",
+        "'exact' (every trip takes a shortest path) or 'zones' (routing.paths: routes by "
+        "destination zones, longer than the shortest on streets that are not a uniform grid "
+        "and gathered onto fewer streets, which moves captures and alerts; see "
+        "benchmarks/README.md, bench_metro.py).",
+        "exact",
+    )
 
 
 SUMMARY_KEYS: tuple[str, ...] = tuple(Summary.model_fields)

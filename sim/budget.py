@@ -213,6 +213,11 @@ def budget_problems(sc: Scenario, city: City | None = None) -> list[str]:
             f"this run would need about {gib(need)} of memory, more than the "
             f"{gib(limit)} allowed here (80% of this machine's memory, or "
             f"SURVSIM_MAX_MEMORY_GB); most of it: {detail}. Make the run smaller"
+            + (
+                ', or route by zones (routing.paths = "zones": approximate, see its description)'
+                if top[0].what.startswith("routing trees (destinations") and top[0].bytes > need / 2
+                else ""
+            )
         )
     return problems
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim.routing_compact as rc
-from sim.budget import memory_parts
+from sim.budget import budget_problems, memory_parts
 from sim.city import build_city
 from sim.routing import Router
 from sim.routing_zoned import ZonedRouter, zone_size
@@ -131,7 +131,9 @@ def test_auto_routing_keeps_exact_trees_until_they_would_not_fit() -> None:
     assert zone_size(160_000) == 800 and zone_size(100) == 20
 
 
-def test_a_run_with_zones_on_a_grid_is_a_whole_run_and_refusals_count_zones() -> None:
+def test_a_run_with_zones_on_a_grid_is_a_whole_run_and_refusals_count_zones(
+    monkeypatch: Any,
+) -> None:
     d = small_dict(population__people=400, city__columns=12, city__rows=12)
     d["routing"] = {"paths": "zones"}
     world = build_world(load_scenario(d))
@@ -146,6 +148,24 @@ def test_a_run_with_zones_on_a_grid_is_a_whole_run_and_refusals_count_zones() ->
     parts = {p.what: p.bytes for p in memory_parts(load_scenario(big))}
     zones = parts["routing trees (zones x crossings)"]
     assert 0.3 * 2**30 < zones < 3 * 2**30  # measured: 0.57 GiB of tables, 2.1 GiB peak
+    monkeypatch.setenv("SURVSIM_MAX_MEMORY_GB", "8")
+    assert budget_problems(load_scenario(big)) == []  # 'auto': zones, not refused
     big["routing"] = {"paths": "exact"}
     parts = {p.what: p.bytes for p in memory_parts(load_scenario(big))}
     assert parts["routing trees (destinations x crossings)"] > 40 * 2**30
+    (problem,) = budget_problems(load_scenario(big))
+    assert "more than the 8.0 GiB allowed" in problem and 'routing.paths = "zones"' in problem
+
+
+def test_a_run_by_zones_says_so_in_its_summary_and_report(tmp_path: Any) -> None:
+    import sim
+    from analysis.report import ZONES_CAVEAT, build_run_report
+
+    d = small_dict(population__people=300, duration_h=6)
+    exact = sim.run(load_scenario(d), out=tmp_path / "exact")
+    d["routing"] = {"paths": "zones"}
+    zoned = sim.run(load_scenario(d), out=tmp_path / "zones")
+    assert exact.summary["routing"] == "exact" and zoned.summary["routing"] == "zones"
+    caveat = ZONES_CAVEAT.replace("'", "&#x27;")
+    assert caveat in build_run_report(tmp_path / "zones").read_text("utf-8")
+    assert caveat not in build_run_report(tmp_path / "exact").read_text("utf-8")

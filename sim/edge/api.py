@@ -81,6 +81,8 @@ def run_metadata(world: World) -> dict[str, str]:
             if s.facematch.uncertainty == "ensemble"
             else "none"
         ),
+        # Routes by zones are approximate (sim.routing_zoned); exact trees give shortest paths.
+        "routing": "zones" if type(world.router).__name__ == "ZonedRouter" else "exact",
         **({"map_attribution": world.city.attribution} if world.city.attribution else {}),
     }
 
