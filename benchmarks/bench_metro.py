@@ -12,7 +12,7 @@ front (its memory estimate above the machine's limit, exit 2) is reported as ref
 estimate, not as a failure of the benchmark: that is what a user of this code meets today.
 
     python benchmarks/bench_metro.py --growth [--sides 50 100 200 400] [--repeats 1]
-        [--paths auto|exact|zones]
+        [--paths exact|zones]
     python benchmarks/bench_metro.py --metropolis [--repeats 3] [--cold-cache]
 """
 
@@ -39,7 +39,7 @@ METRO_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "metropolis.
 CHILD_TIMEOUT_S = 3600.0
 
 
-def scenario(side: int, people: int, paths: str = "auto") -> dict[str, Any]:
+def scenario(side: int, people: int, paths: str = "exact") -> dict[str, Any]:
     """The metropolis scaled to a ``side`` x ``side`` grid: places and cameras in proportion to
     the crossings (at least one of each); its routes found as ``paths`` says (routing.paths)."""
     scale = side * side / METRO_SIDE**2
@@ -70,7 +70,7 @@ def child(side: int, people: int, out: Path, paths: str) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         # The metropolis itself is the shipped file (tests hold scenario() to it).
-        whole = (side, people, paths) == (METRO_SIDE, 1_000_000, "auto")
+        whole = (side, people, paths) == (METRO_SIDE, 1_000_000, "exact")
         sc = load_scenario(METRO_FILE if whole else scenario(side, people, paths))
         result = run(sc, out=out, overwrite=True)
     except ScenarioError as exc:
@@ -101,7 +101,7 @@ def summarise(side: int, people: int, runs: list[dict[str, Any]]) -> dict[str, A
 
 
 def series(
-    sides: list[int], people: int, repeats: int, cold: bool, paths: str = "auto"
+    sides: list[int], people: int, repeats: int, cold: bool, paths: str = "exact"
 ) -> list[dict[str, Any]]:
     rows = []
     with bench_city.route_cache(cold) as mode:
@@ -130,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cold-cache", action="store_true")
     p.add_argument(
         "--paths",
-        choices=("auto", "exact", "zones"),
-        default="auto",
-        help="routing.paths of every run (default auto: exact trees up to 8 GiB, else zones)",
+        choices=("exact", "zones"),
+        default="exact",
+        help="routing.paths of every run (default exact)",
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

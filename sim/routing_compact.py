@@ -398,26 +398,18 @@ def full_trees_fit(destinations: int, crossings: int) -> bool:
     return destinations * crossings * FULL_BYTES_PER_ENTRY <= FULL_TREES_MAX_BYTES
 
 
-COMPACT_TREES_MAX_BYTES = 8 * 2**30  # 'auto' routing: exact (compact) trees up to this size
-
-
-def routing_kind(destinations: int, crossings: int, paths: str = "auto") -> str:
+def routing_kind(destinations: int, crossings: int, paths: str = "exact") -> str:
     """Which tables a city's routes come from: 'whole' or 'compact' trees (exact shortest
-    paths), or 'zones' (:mod:`sim.routing_zoned`). Fixed by the scenario's ``routing.paths``
-    and the city's size alone, never by the machine, so a scenario gives the same routes
-    everywhere."""
+    paths, by size), or 'zones' (:mod:`sim.routing_zoned`) when the scenario asks for them
+    (``routing.paths``). Never chosen by the machine, so a scenario gives the same routes
+    everywhere; zones are never chosen for the user, since they move the figures."""
     if paths == "zones":
         return "zones"
-    if full_trees_fit(destinations, crossings):
-        return "whole"
-    compact = destinations * crossings * COMPACT_BYTES_PER_ENTRY
-    if paths == "exact" or compact <= COMPACT_TREES_MAX_BYTES:
-        return "compact"
-    return "zones"
+    return "whole" if full_trees_fit(destinations, crossings) else "compact"
 
 
 def router_for(
-    city: City, destinations: npt.ArrayLike, *, cache: bool = False, paths: str = "auto"
+    city: City, destinations: npt.ArrayLike, *, cache: bool = False, paths: str = "exact"
 ) -> Router | CompactRouter | ZonedRouter:
     """The router :func:`routing_kind` picks: whole trees, compact ones (both exact, the
     same answers) or zones."""

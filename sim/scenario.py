@@ -362,16 +362,16 @@ class Engine(_Strict):
 class Routing(_Strict):
     """How people's routes through the streets are found."""
 
-    paths: Literal["auto", "exact", "zones"] = Field(
-        "auto",
+    paths: Literal["exact", "zones"] = Field(
+        "exact",
         description="'exact': every trip takes a shortest path (one tree per destination: "
         "destinations x crossings in memory). 'zones': a shortest path to the destination's "
         "zone, then a shortest path within it (never shorter than the shortest path, longer "
         "by at most the zone's width; as short on a uniform grid), for cities whose exact "
         "trees would not fit. Routes by zones crowd onto fewer streets: cameras placed by "
         "footfall see more people (twice the captures on a test grid), so the summary says "
-        "'routing: zones' and the report warns. 'auto': exact while its trees take at most "
-        "8 GiB, else zones.",
+        "'routing: zones' and the report warns. A city whose exact trees would not fit in "
+        "memory is refused with a message that suggests 'zones'.",
     )
 
 

@@ -1,8 +1,8 @@
 """Routing by zones (sim.routing_zoned): every route is a real walk through the streets from
 one end to the other, every query answers for that walk (length, steps, watched steps, climbs),
 routes are exact shortest paths on a uniform grid and never shorter than the shortest path
-elsewhere (longer by at most about a zone's width), and 'auto' routing switches to zones only
-for cities whose exact trees would not fit."""
+elsewhere (longer by at most about a zone's width), and zones are used only when a scenario
+asks for them (a city too large for exact trees is refused, with the suggestion)."""
 
 from __future__ import annotations
 
@@ -122,11 +122,10 @@ def test_zoned_tables_are_cached_and_read_back_the_same(tmp_path: Any, monkeypat
     assert np.array_equal(first.ldist, fresh.ldist) and np.array_equal(first.zslot, fresh.zslot)
 
 
-def test_auto_routing_keeps_exact_trees_until_they_would_not_fit() -> None:
+def test_zones_only_when_asked_for() -> None:
     assert rc.routing_kind(600, 1233) == "whole"  # the capital
     assert rc.routing_kind(9052, 40_000) == "compact"  # the metropolis: 3.3 GB compact
-    assert rc.routing_kind(39_000, 160_000) == "zones"  # 56 GB of compact trees
-    assert rc.routing_kind(39_000, 160_000, "exact") == "compact"
+    assert rc.routing_kind(39_000, 160_000) == "compact"  # 56 GB: refused by the budget
     assert rc.routing_kind(600, 1233, "zones") == "zones"
     assert zone_size(160_000) == 800 and zone_size(100) == 20
 
@@ -139,18 +138,19 @@ def test_a_run_with_zones_on_a_grid_is_a_whole_run_and_refusals_count_zones(
     world = build_world(load_scenario(d))
     assert isinstance(world.router, ZonedRouter)
     assert world.trips.n > 0
-    exact = {**d, "routing": {"paths": "exact"}}
+    exact = {**d, "routing": {"paths": "exact"}}  # the default
     # On a uniform grid the routes are as long as the exact ones: the same trip lengths.
     w2 = build_world(load_scenario(exact))
     np.testing.assert_allclose(world.trips.length_m, w2.trips.length_m, atol=1e-6)
     big = small_dict(city__columns=400, city__rows=400)
     big["city"]["places"].update(workplaces=20000, shops=16000, schools=1200)
+    big["routing"] = {"paths": "zones"}
     parts = {p.what: p.bytes for p in memory_parts(load_scenario(big))}
     zones = parts["routing trees (zones x crossings)"]
     assert 0.3 * 2**30 < zones < 3 * 2**30  # measured: 0.57 GiB of tables, 2.1 GiB peak
     monkeypatch.setenv("SURVSIM_MAX_MEMORY_GB", "8")
-    assert budget_problems(load_scenario(big)) == []  # 'auto': zones, not refused
-    big["routing"] = {"paths": "exact"}
+    assert budget_problems(load_scenario(big)) == []  # by zones: not refused
+    del big["routing"]  # exact, the default
     parts = {p.what: p.bytes for p in memory_parts(load_scenario(big))}
     assert parts["routing trees (destinations x crossings)"] > 40 * 2**30
     (problem,) = budget_problems(load_scenario(big))
