@@ -4,6 +4,8 @@ walked (per trip) and in the run's figures (captures, alerts, false alerts), nex
 same figures move between two seeds of the exact run (the yardstick of what is noise).
 
     python benchmarks/bench_zoned.py [--people 50000] [--scenario scenarios/capital_cctv.toml]
+    python benchmarks/bench_zoned.py --grid 100 --people 100000   # bench_metro.py's scaled grid
+    python benchmarks/bench_zoned.py --set city.rings=40            # a larger radial capital
 
 The route lengths are compared trip by trip on the exact run's trips, routed both ways.
 """
@@ -24,12 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("captures", "alerts", "false_alerts", "true_alerts")
 
 
-def compare(path: Path, people: int) -> dict[str, Any]:
+def compare(
+    path: Path | dict[str, Any], people: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     from sim.edge.api import run
     from sim.scenario import load_scenario
     from sim.world import build_world
 
-    over = {"population.people": people}
+    over = {"population.people": people, **(extra or {})}
     exact = load_scenario(path, {**over, "routing.paths": "exact"})
     zones = load_scenario(path, {**over, "routing.paths": "zones"})
     t0 = time.perf_counter()
@@ -50,8 +54,8 @@ def compare(path: Path, people: int) -> dict[str, Any]:
         "crossings": we.city.n_nodes,
         "people": people,
         "trips": {"exact": int(we.trips.n), "zones": int(wz.trips.n)},
-        "zones": wz.router.n_zones,
-        "zone_crossings": wz.router.zone_nodes,
+        "zones": getattr(wz.router, "n_zones", None),
+        "zone_crossings": getattr(wz.router, "zone_nodes", None),
         "build_s": {"exact": t1 - t0, "zones": t2 - t1},
         "stretch_m": {
             "mean": float(stretch.mean()),
@@ -77,12 +81,26 @@ def compare(path: Path, people: int) -> dict[str, Any]:
     return row
 
 
+def source(path: Path, grid: int | None, people: int) -> Path | dict[str, Any]:
+    """The scenario file, or with ``grid`` the metropolis of bench_metro.py on that grid."""
+    if grid is None:
+        return path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_metro
+
+    return bench_metro.scenario(grid, people)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "capital_cctv.toml")
     p.add_argument("--people", type=int, default=50_000)
+    p.add_argument("--grid", type=int, help="bench_metro.py's metropolis scaled to SIDE x SIDE")
+    p.add_argument("--set", nargs="*", default=[], help="KEY=VALUE overrides, e.g. city.rings=40")
     args = p.parse_args(argv)
-    print(json.dumps(compare(args.scenario, args.people), indent=2))
+    extra = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    got = compare(source(args.scenario, args.grid, args.people), args.people, extra)
+    print(json.dumps(got, indent=2))
     return 0
 
 
