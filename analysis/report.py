@@ -259,8 +259,9 @@ def _figure_html(sec: Section) -> str:
 
 
 ZONES_CAVEAT = (
-    "This city was too large for exact routes, so people's routes were found by zones: a "
-    "shortest way to the destination's neighbourhood, then a shortest way within it. Routes "
+    "This run found people's routes by zones (routing.paths set to zones, for a city too "
+    "large for exact routes): a shortest way to the destination's neighbourhood, then a "
+    "shortest way within it. Routes "
     "are then a little longer than the shortest, and more of them share the same streets, so "
     "cameras placed by footfall see more people: on a test grid, twice the captures and alerts "
     "of exact routes. Read the counts of captures and alerts as inflated; compare runs of "

@@ -193,10 +193,9 @@ class ZonedRouter:
         lpar = np.empty(total, np.int32)
         lslot = np.empty(total, self._slot_dtype)
         ldist = np.empty(total, np.float64)
-        for rows, (par, slot, dist) in legs:
-            for j, r in enumerate(rows):
-                a, b = lptr[r], lptr[r + 1]
-                lpar[a:b], lslot[a:b], ldist[a:b] = par[j], slot[j], dist[j]
+        for rows, (par, slot, dist) in legs:  # a zone's rows are alike in size
+            at = (lptr[rows][:, None] + np.arange(par.shape[1])).ravel()
+            lpar[at], lslot[at], ldist[at] = par.ravel(), slot.ravel(), dist.ravel()
         xptr = np.zeros(zones.size + 1, np.int64)
         np.cumsum([x.size for x in xnodes], out=xptr[1:])
         return {
@@ -315,6 +314,9 @@ class ZonedRouter:
             e = np.where(going, self.adj.edge[pos], -1)
             parts.append((idx, k, node, rem, e))
             length[idx[~going]] = k + 1
+        if not parts:  # no trips at all
+            z = np.zeros(0, np.int64)
+            return walked_paths(toward, length, z, z, z, np.zeros(0), full, z)
         return walked_paths(
             toward,
             length,

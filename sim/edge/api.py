@@ -23,6 +23,7 @@ from sim.engine import Engine, ProgressFn
 from sim.errors import ScenarioError
 from sim.files import write_json, write_text_atomic
 from sim.recorder import ArrowRecorder, mark_run, prepare_run_dir
+from sim.routing_zoned import ZonedRouter
 from sim.scenario import Scenario, load_scenario
 from sim.schema import SCHEMA_VERSION, TABLES
 from sim.world import World, build_world
@@ -82,7 +83,7 @@ def run_metadata(world: World) -> dict[str, str]:
             else "none"
         ),
         # Routes by zones are approximate (sim.routing_zoned); exact trees give shortest paths.
-        "routing": "zones" if type(world.router).__name__ == "ZonedRouter" else "exact",
+        "routing": "zones" if isinstance(world.router, ZonedRouter) else "exact",
         **({"map_attribution": world.city.attribution} if world.city.attribution else {}),
     }
 
