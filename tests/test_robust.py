@@ -144,6 +144,29 @@ def test_ctrl_c_on_compare_exits_130(tmp_path: Path) -> None:
     assert "interrupted" in p.stderr and "Traceback" not in p.stderr, p.stderr[-2000:]
 
 
+def test_a_stopped_pool_has_closed_its_manager_before_the_error_leaves() -> None:
+    """When a run fails (or Ctrl-C), the pool's manager thread is gone before the error
+    reaches the caller, so the interpreter's exit hook cannot race it for the wake-up pipe
+    (CI once printed that race's EBADF traceback after an interrupted compare)."""
+    import concurrent.futures.process as cfp
+
+    from sim.edge.batch import Task, execute
+
+    sc = load_scenario(SMALL).model_dump(mode="json")
+    sc["population"]["people"] = 300
+    sc["duration_h"] = 1
+    tasks = [Task(key=i, scenario=sc, replication=i) for i in range(3)]
+
+    def fail(task: Task, metrics: dict[str, float]) -> None:
+        assert metrics  # a real run's summary came back
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        execute(tasks, 1, workers=2, scheduler=None, on_result=fail, progress=None)
+    alive = [t.name for t in list(cfp._threads_wakeups) if t.is_alive()]
+    assert alive == []
+
+
 def _children(pid: int) -> list[int]:
     got = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(x) for x in got.split()]

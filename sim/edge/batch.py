@@ -196,10 +196,17 @@ def _run_pool(
     except BaseException:
         # Ctrl-C, or a run that failed: stop the other runs now rather than wait for them.
         workers = list(getattr(pool, "_processes", {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() drops it
         pool.shutdown(wait=False, cancel_futures=True)
         for w in workers:
             with contextlib.suppress(Exception):
                 w.terminate()
+        # Let the pool's manager thread see its workers gone and close its wake-up pipe
+        # before the interpreter exits: otherwise the exit hook of concurrent.futures can
+        # write to that pipe while the thread closes it, and print a traceback (EBADF).
+        if manager is not None:
+            with contextlib.suppress(BaseException):
+                manager.join(timeout=30)
         raise
     pool.shutdown(wait=True)
 
