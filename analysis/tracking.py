@@ -253,20 +253,36 @@ def _home(
     ny[_col(nodes, "node")] = _col(nodes, "y_m")
     h = home[top_p]
     out[top_p] = np.hypot(cx[top_c] - nx[h], cy[top_c] - ny[h]) <= HOME_RADIUS_M
-    # The baseline: each guessed place weighted by how many people it is guessed for.
+    # The baseline: each guessed place weighted by how many people it is guessed for. Per home
+    # crossing (tens of thousands in a whole city), then per person a guess is made for (the
+    # others score 0).
     place, weight = np.unique(top_c, return_counts=True)
-    w = weight / weight.sum()
-    px, py = cx[place], cy[place]
-    # Per home crossing (homes are crossings: a few thousand at most), then per person a guess
-    # is made for (the others score 0).
     homes = np.unique(h)
-    near = np.empty(homes.size)
-    for a in range(0, homes.size, 4096):
-        hs = homes[a : a + 4096]
-        d = np.hypot(nx[hs][:, None] - px[None, :], ny[hs][:, None] - py[None, :])
-        near[a : a + 4096] = (d <= HOME_RADIUS_M) @ w
+    near = _weight_near(nx[homes], ny[homes], cx[place], cy[place], weight) / weight.sum()
     chance[top_p] = near[np.searchsorted(homes, h)]
     return out, chance
+
+
+def _weight_near(
+    hx: np.ndarray, hy: np.ndarray, px: np.ndarray, py: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Per home (hx, hy), the summed weight of the places (px, py) within HOME_RADIUS_M of it.
+    Candidates come from a k-d tree (so the cost grows with homes x nearby places, not homes x
+    places); each is then held to the same ``np.hypot(...) <= HOME_RADIUS_M`` as the tracking
+    itself, and the weights are whole counts, so the sums are exact."""
+    from scipy.spatial import cKDTree
+
+    out = np.zeros(hx.size, np.int64)
+    if not hx.size or not px.size:
+        return out
+    reach = HOME_RADIUS_M * (1 + 1e-9) + 1e-6  # no pair at the radius is missed by rounding
+    pairs = cKDTree(np.stack([px, py], axis=1)).sparse_distance_matrix(
+        cKDTree(np.stack([hx, hy], axis=1)), reach, output_type="ndarray"
+    )
+    pl, hm = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+    ok = np.hypot(px[pl] - hx[hm], py[pl] - hy[hm]) <= HOME_RADIUS_M
+    np.add.at(out, hm[ok], weight[pl[ok]].astype(np.int64))
+    return out
 
 
 # The summary keys of tracking_summary (None when a run has no trips or street map).

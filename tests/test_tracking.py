@@ -318,3 +318,21 @@ def test_columns_read_batch_by_batch_as_whole(sizes: list[int], shuffle: bool, s
     wanted = rng.integers(-2, n + 3, 30)
     assert np.array_equal(rows_of_ids(col, wanted), rows_of(ids, wanted))
     assert row_numbered(col) == (not shuffle or np.array_equal(ids, np.arange(n)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), homes=st.integers(0, 60), places=st.integers(0, 40))
+def test_the_home_baseline_counts_the_places_within_the_radius(
+    seed: int, homes: int, places: int
+) -> None:
+    """The baseline's k-d tree finds what the plain all-pairs count does, pairs exactly at
+    the radius included (points on a 100 m lattice: 300 m apart is common)."""
+    from analysis.tracking import HOME_RADIUS_M, _weight_near
+
+    rng = np.random.default_rng(seed)
+    hx, hy = (rng.integers(0, 12, homes) * 100.0 for _ in range(2))
+    px, py = (rng.integers(0, 12, places) * 100.0 for _ in range(2))
+    weight = rng.integers(1, 9, places)
+    d = np.hypot(hx[:, None] - px[None, :], hy[:, None] - py[None, :])
+    want = ((d <= HOME_RADIUS_M) * weight[None, :]).sum(axis=1)
+    assert np.array_equal(_weight_near(hx, hy, px, py, weight), want)
