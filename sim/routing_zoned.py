@@ -62,7 +62,6 @@ from sim.routing_compact import marked_hits, walked_paths, walked_steps
 # Bump when what the zoned tables hold, or how they are computed, changes.
 ZONED_VERSION = 1
 ZONE_NODES_PER_SQRT = 2.0  # crossings per zone = this x sqrt(crossings)
-_MARGIN_CELLS = 2  # cells around a zone searched for its destinations' exact last legs
 _ZONE_BLOCK_ENTRIES = 1 << 23  # zone-tree entries made canonical at once
 _NAMES = (
     "zone_of",
@@ -174,6 +173,7 @@ class ZonedRouter:
         zones, zone_row = np.unique(dest_zone, return_inverse=True)  # zones with destinations
         zslot, zdist, zentry = _zone_trees(city, adj, zone_of, zones, self.root_slot)
         zslot = zslot.astype(self._slot_dtype)
+        rho = street_ratio(city)
         lptr = np.zeros(self.destinations.size + 1, np.int64)
         xnodes, legs = [], []
         zloc = np.empty(zslot.shape, np.int32)
@@ -182,7 +182,7 @@ class ZonedRouter:
             members = np.flatnonzero(zone_of == z).astype(np.int32)
             near = (np.abs(cell_x - cell_x[members[0]]), np.abs(cell_y - cell_y[members[0]]))
             xnode, leg = _last_legs(
-                city, adj, members, self.destinations[rows], near, side, self.root_slot
+                city, adj, members, self.destinations[rows], near, side, self.root_slot, rho
             )
             xnodes.append(xnode)
             legs.append((rows, leg))
@@ -449,43 +449,86 @@ def _last_legs(
     near: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
     side: float,
     root_slot: int,
+    rho: float,
 ) -> tuple[npt.NDArray[np.int32], tuple[Any, Any, Any]]:
     """The exact shortest paths from every crossing of a zone (``members``) to each of its
     destinations ``roots``: the crossings they pass (sorted) and, per root and crossing, the
     parent's place in that list (-1 at the root, -2 off every path), its slot in the whole
     graph's neighbour lists, and the distance to the root.
 
-    Dijkstra runs on the zone and the cells around it (``near``: each crossing's distance in
-    cells from the zone, across and down; ``side``: a cell's side in metres), cut off past
-    the ring's width. The paths found are the whole graph's shortest paths when every root's
-    search reaches all of the zone, and reaches the ring's edge no sooner than its farthest
-    zone crossing (any way round through the rest of the city is then no shorter); where that
-    fails, the ring is widened, up to the whole city."""
+    Dijkstra runs on the zone and a ring of cells around it (``near``: each crossing's
+    distance in cells from the zone, across and down; ``side``: a cell's side in metres). A
+    way round through the rest of the city leaves the ring at one of its edge crossings: it
+    is at least the root's distance to the nearest edge crossing (where its search first
+    leaves the ring) plus ``rho`` (no street is shorter than ``rho`` x the straight line
+    between its ends) x the straight line from the zone crossing to the nearest edge
+    crossing. A root whose every zone crossing is nearer than that, by more than the tie
+    tolerance, has the whole graph's shortest paths and all its ties inside the ring; the
+    others are searched again in a ring twice as wide, up to the whole city."""
     n = city.n_nodes
-    margin = _MARGIN_CELLS
-    while True:
+    margin = 1
+    todo = np.arange(roots.size)
+    parts = []
+    while todo.size:
         inside = (near[0] <= margin) & (near[1] <= margin)
         sub = np.flatnonzero(inside).astype(np.int32)
-        sadj, gpos = _sub_adjacency(adj, sub, inside)
-        edge_nodes = np.flatnonzero(np.diff(adj.ptr)[sub] > np.diff(sadj.ptr))
-        graph = _csr(sadj, sub.size)
-        loc_roots = np.searchsorted(sub, roots)
-        loc_members = np.searchsorted(sub, members)
+        sadj, _ = _sub_adjacency(adj, sub, inside)
         whole = sub.size == n
+        limit = np.inf if whole else (margin + 1) * side
         dist = dijkstra(
-            graph,
+            _csr(sadj, sub.size),
             directed=False,
-            indices=loc_roots,
-            limit=np.inf if whole else margin * side,
+            indices=np.searchsorted(sub, roots[todo]),
+            limit=limit,
         )
-        far = dist[:, loc_members].max(axis=1)
-        reach = dist[:, edge_nodes].min(axis=1, initial=np.inf)
-        if np.all(np.isfinite(far)) and (whole or np.all(reach >= far)):
-            break
+        to_m = dist[:, np.searchsorted(sub, members)]
         if whole:
-            raise ValueError("the street graph is not connected")
+            if not np.all(np.isfinite(to_m)):
+                raise ValueError("the street graph is not connected")
+            ok = np.ones(todo.size, bool)
+        else:
+            edge = np.flatnonzero(np.diff(adj.ptr)[sub] > np.diff(sadj.ptr))
+            reach = np.minimum(dist[:, edge].min(axis=1, initial=np.inf), limit)
+            gap = rho * _gaps(city, members, sub[edge])
+            tol = _TIE_RTOL * (1.0 + to_m.max(axis=1))
+            slack = to_m * (1.0 + 1e-9) + tol[:, None]
+            ok = np.all(slack < reach[:, None] + gap[None, :], axis=1)
+        parts.append((todo[ok], sub, dist[ok]))
+        todo = todo[~ok]
         margin *= 2
-    return _paths_up(adj, sadj, gpos, sub, dist, loc_members, root_slot)
+    sub = parts[-1][1]  # the widest ring searched holds the others
+    dist = np.full((roots.size, sub.size), np.inf)
+    for rows, part_sub, d in parts:
+        dist[rows[:, None], np.searchsorted(sub, part_sub)[None, :]] = d
+    inside = np.zeros(n, bool)
+    inside[sub] = True
+    sadj, gpos = _sub_adjacency(adj, sub, inside)
+    return _paths_up(adj, sadj, gpos, sub, dist, np.searchsorted(sub, members), root_slot)
+
+
+def _gaps(
+    city: City, members: npt.NDArray[np.int32], edge: npt.NDArray[np.int32]
+) -> npt.NDArray[np.float64]:
+    """Each zone crossing's straight-line distance to the nearest of the ring's edge
+    crossings (infinite when the ring has none)."""
+    if not edge.size:
+        return np.full(members.size, np.inf)
+    from scipy.spatial import cKDTree
+
+    xy = np.stack([city.node_x_m, city.node_y_m], axis=1)
+    got, _ = cKDTree(xy[edge]).query(xy[members])
+    return np.asarray(got, np.float64)
+
+
+def street_ratio(city: City) -> float:
+    """The least ratio of a street's length to the straight line between its ends (at most
+    1, a hair below for rounding): no route is shorter than this x the straight line."""
+    dx = city.node_x_m[city.edge_u] - city.node_x_m[city.edge_v]
+    dy = city.node_y_m[city.edge_u] - city.node_y_m[city.edge_v]
+    line = np.hypot(dx, dy)
+    pos = line > 0
+    least = np.min(city.edge_length_m[pos] / line[pos], initial=1.0)
+    return max(0.0, min(1.0, float(least)) * (1.0 - 1e-9))
 
 
 def _paths_up(

@@ -169,3 +169,36 @@ def test_a_run_by_zones_says_so_in_its_summary_and_report(tmp_path: Any) -> None
     caveat = ZONES_CAVEAT.replace("'", "&#x27;")
     assert caveat in build_run_report(tmp_path / "zones").read_text("utf-8")
     assert caveat not in build_run_report(tmp_path / "exact").read_text("utf-8")
+
+
+def test_last_legs_are_exact_when_the_way_round_leaves_the_ring() -> None:
+    """A river across a grid, with a bridge at its east end and a long winding one at its
+    west end: from one bank of a western zone to the other the shortest path runs east, far
+    outside the zone and its ring, though a longer one stays inside; so the last legs must be
+    searched wider (as many times as it takes); they are then the exact shortest paths."""
+    import dataclasses
+
+    city = grid(30, 30, 100.0)
+    x_u, y_u, y_v = (
+        city.node_x_m[city.edge_u],
+        city.node_y_m[city.edge_u],
+        city.node_y_m[city.edge_v],
+    )
+    crossing = (np.minimum(y_u, y_v) < 1450.0) & (np.maximum(y_u, y_v) > 1450.0)
+    winding = crossing & (x_u == 0.0)
+    keep = ~crossing | (x_u == city.node_x_m.max()) | winding
+    length = np.where(winding, 9000.0, city.edge_length_m)
+    city = dataclasses.replace(
+        city, edge_u=city.edge_u[keep], edge_v=city.edge_v[keep], edge_length_m=length[keep]
+    )
+    on_river = np.flatnonzero(np.abs(city.node_y_m - 1450.0) < 100.0)
+    dest = on_river[city.node_x_m[on_river] < 1000.0]  # far west of the bridge
+    zoned, exact = ZonedRouter(city, dest, zone_nodes=64), Router(city, dest)
+    for r in zoned.destinations:
+        inside = np.flatnonzero(zoned.zone_of == zoned.zone_of[r])
+        got = zoned.distance_m(np.full(inside.size, r), inside)
+        want = exact.distance_m(np.full(inside.size, r), inside)
+        assert np.array_equal(got, want)
+        assert got.max() > 2900.0  # some of the zone is across the river: round by the bridge
+    o, g, toward = _trips(city, zoned.destinations, 200, np.random.default_rng(3))
+    _check_paths(city, zoned, o, g, toward)
