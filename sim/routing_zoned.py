@@ -472,7 +472,7 @@ def _last_legs(
     while todo.size:
         inside = (near[0] <= margin) & (near[1] <= margin)
         sub = np.flatnonzero(inside).astype(np.int32)
-        sadj, _ = _sub_adjacency(adj, sub, inside)
+        sadj, gpos = _sub_adjacency(adj, sub, inside)
         whole = sub.size == n
         limit = np.inf if whole else (margin + 1) * side
         dist = dijkstra(
@@ -496,13 +496,12 @@ def _last_legs(
         parts.append((todo[ok], sub, dist[ok]))
         todo = todo[~ok]
         margin *= 2
-    sub = parts[-1][1]  # the widest ring searched holds the others
-    dist = np.full((roots.size, sub.size), np.inf)
-    for rows, part_sub, d in parts:
-        dist[rows[:, None], np.searchsorted(sub, part_sub)[None, :]] = d
-    inside = np.zeros(n, bool)
-    inside[sub] = True
-    sadj, gpos = _sub_adjacency(adj, sub, inside)
+    # The last ring searched (sub, sadj, gpos) is the widest and holds the others: the
+    # roots settled in narrower rings have no distance (infinite) beyond them.
+    if len(parts) > 1:
+        dist = np.full((roots.size, sub.size), np.inf)
+        for rows, part_sub, d in parts:
+            dist[rows[:, None], np.searchsorted(sub, part_sub)[None, :]] = d
     return _paths_up(adj, sadj, gpos, sub, dist, np.searchsorted(sub, members), root_slot)
 
 
@@ -515,8 +514,10 @@ def _gaps(
         return np.full(members.size, np.inf)
     from scipy.spatial import cKDTree
 
-    xy = np.stack([city.node_x_m, city.node_y_m], axis=1)
-    got, _ = cKDTree(xy[edge]).query(xy[members])
+    x, y = city.node_x_m, city.node_y_m
+    got, _ = cKDTree(np.stack([x[edge], y[edge]], axis=1)).query(
+        np.stack([x[members], y[members]], axis=1)
+    )
     return np.asarray(got, np.float64)
 
 
